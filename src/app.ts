@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type mongoose from 'mongoose';
+import { pinoHttp } from 'pino-http';
+import type Stripe from 'stripe';
+import type { Config } from './config/config';
+import { healthRoutes } from './health/health.routes';
+import { createReadinessCheck, type Readiness } from './health/health.service';
+import { homePages, type StripeMode } from './home/home.pages';
+import { projectRoot } from './local/project-paths';
+import type { Logger } from './shared/logger';
+import { formatMoney } from './shared/money';
+import { notFoundHandler, problemHandler } from './shared/problem';
+import type { Clock } from './shared/time';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  connection: mongoose.Connection;
+  stripe: Stripe;
+  stripeMode: StripeMode;
+  /** Overrides the readiness check (tests). */
+  checkReadiness?: () => Promise<Readiness>;
+  isDraining?: () => boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const version = (require(path.join(projectRoot, 'package.json')) as { version: string }).version;
+
+/**
+ * The web application, built from its dependencies so tests can hand it a fake clock and a test database.
+ * Order: security headers → request id and logs → (raw-body webhooks, later) → JSON → routes → problems.
+ */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('views', path.join(projectRoot, 'views'));
+  app.set('view engine', 'ejs');
+  app.locals.formatMoney = formatMoney;
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          // Stripe.js and Checkout: scripts and frames from Stripe, API calls to Stripe, redirects after forms.
+          scriptSrc: ["'self'", 'https://js.stripe.com'],
+          frameSrc: ["'self'", 'https://js.stripe.com', 'https://hooks.stripe.com', 'https://checkout.stripe.com'],
+          connectSrc: ["'self'", 'https://api.stripe.com'],
+          formAction: ["'self'", 'https://checkout.stripe.com', 'https://billing.stripe.com'],
+          imgSrc: ["'self'", 'data:', 'https://*.stripe.com'],
+        },
+      },
+    }),
+  );
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
+
+  app.use(
+    healthRoutes({
+      checkReadiness:
+        deps.checkReadiness ??
+        createReadinessCheck({
+          clock: deps.clock,
+          connection: deps.connection,
+          stripe: deps.stripe,
+          workerStaleSeconds: deps.config.worker.staleSeconds,
+        }),
+      isDraining: deps.isDraining ?? (() => false),
+      startedAt: deps.clock.now(),
+      version,
+    }),
+  );
+
+  app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h', index: false }));
+  app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true }));
+  app.use(homePages({ stripeMode: deps.stripeMode }));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,122 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { LOCAL_DB_ENGINES } from '../local/local-database';
+import { defaultDataDir } from '../local/project-paths';
+
+const Port = z.coerce
+  .number({ error: 'must be a whole number from 0 to 65535' })
+  .int({ error: 'must be a whole number from 0 to 65535' })
+  .min(0, { error: 'must be a whole number from 0 to 65535' })
+  .max(65535, { error: 'must be a whole number from 0 to 65535' });
+const PositiveInt = z.coerce.number({ error: 'must be a positive whole number' }).int().positive({ error: 'must be a positive whole number' });
+const Flag = z.stringbool({ error: 'must be true or false' });
+
+/** Every environment variable the app reads. The README's table lists them; keep the two in step. */
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: Port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url({ error: 'must be an absolute URL' }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' })
+    .optional(),
+  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a database name' }).default('boxcycle'),
+  LOCAL_DB: z.enum(LOCAL_DB_ENGINES).default('auto'),
+  DATA_DIR: z.string().min(1).default(defaultDataDir),
+
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, { error: 'must be a Stripe secret key (sk_test_… or rk_test_…)' })
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, { error: 'must start with whsec_' }).optional(),
+  STRIPE_API_HOST: z.string().min(1).optional(),
+  STRIPE_API_PORT: Port.optional(),
+  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+
+  SEED_DEMO: Flag.default(true),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, { error: 'must be a size such as 100kb' }).default('100kb'),
+  WORKER_HEARTBEAT_SECONDS: PositiveInt.default(10),
+  WORKER_STALE_SECONDS: PositiveInt.default(60),
+  AGENDA_PROCESS_EVERY_MS: PositiveInt.default(1000),
+  AGENDA_MAX_CONCURRENCY: PositiveInt.default(20),
+  AGENDA_LOCK_LIMIT: PositiveInt.default(20),
+  SHUTDOWN_TIMEOUT_MS: PositiveInt.default(8000),
+});
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  http: { port: number; host: string; publicUrl: string; bodyLimit: string };
+  log: { level: string; format: 'pretty' | 'json' };
+  database: { uri: string | undefined; dbName: string; localEngine: (typeof LOCAL_DB_ENGINES)[number]; dataDir: string };
+  stripe: {
+    secretKey: string | undefined;
+    webhookSecret: string | undefined;
+    host: string | undefined;
+    port: number | undefined;
+    protocol: 'http' | 'https' | undefined;
+  };
+  seedDemo: boolean;
+  worker: {
+    heartbeatSeconds: number;
+    staleSeconds: number;
+    processEveryMs: number;
+    maxConcurrency: number;
+    lockLimit: number;
+  };
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once at start; fails fast with every bad variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set" (docker compose passes `FOO=` for unset substitutions).
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const value = present[name];
+        return `${name}: ${issue.message}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+      bodyLimit: e.BODY_LIMIT,
+    },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty') },
+    database: { uri: e.MONGODB_URI, dbName: e.MONGODB_DB, localEngine: e.LOCAL_DB, dataDir: path.resolve(e.DATA_DIR) },
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY,
+      webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+      host: e.STRIPE_API_HOST,
+      port: e.STRIPE_API_PORT,
+      protocol: e.STRIPE_API_PROTOCOL,
+    },
+    seedDemo: e.SEED_DEMO,
+    worker: {
+      heartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,
+      staleSeconds: e.WORKER_STALE_SECONDS,
+      processEveryMs: e.AGENDA_PROCESS_EVERY_MS,
+      maxConcurrency: e.AGENDA_MAX_CONCURRENCY,
+      lockLimit: e.AGENDA_LOCK_LIMIT,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

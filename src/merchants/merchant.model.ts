@@ -1,0 +1,27 @@
+import { model, Schema } from 'mongoose';
+
+export interface Merchant {
+  _id: string;
+  name: string;
+  email: string;
+  /** ISO 4217, upper case. */
+  defaultCurrency: string;
+  /** IANA time zone; calendar rules (cut-offs, charge dates) are computed in it. */
+  timezone: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const MerchantSchema = new Schema<Merchant>(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true, trim: true },
+    email: { type: String, required: true, lowercase: true, trim: true },
+    defaultCurrency: { type: String, required: true, match: /^[A-Z]{3}$/ },
+    timezone: { type: String, required: true },
+  },
+  { collection: 'merchants', timestamps: true, versionKey: false },
+);
+MerchantSchema.index({ email: 1 }, { unique: true });
+
+export const MerchantModel = model<Merchant>('Merchant', MerchantSchema);

@@ -1,0 +1,135 @@
+import os from 'node:os';
+import type { Agenda } from 'agenda';
+import { buildApp } from './app';
+import type { Config } from './config/config';
+import type { StripeMode } from './home/home.pages';
+import { startLocalDatabase, type LocalDatabase } from './local/local-database';
+import { startLocalStripeMock, type LocalStripeMock } from './local/local-stripe-mock';
+import { seedDemoMerchant } from './merchants/demo-seed.service';
+import { createAgenda } from './shared/agenda';
+import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
+import type { Logger } from './shared/logger';
+import type { Clock } from './shared/time';
+import { listen, type WebServer } from './server';
+import { createStripeClient, STRIPE_MOCK_KEY, stripeTargetFromConfig, type StripeTarget } from './stripe/stripe-client';
+import { startWorker } from './worker';
+
+export type Role = 'all' | 'web' | 'worker';
+
+export interface Runtime {
+  role: Role;
+  web?: WebServer;
+  agenda: Agenda;
+  databaseDescription: string;
+  stripeMode: StripeMode;
+  /** Stop accepting, drain jobs, close the database, stop local helpers. Safe to call twice. */
+  stop(): Promise<void>;
+  isDraining(): boolean;
+}
+
+export interface RuntimeOptions {
+  role: Role;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+}
+
+function stripeModeOf(target: StripeTarget, mocked: boolean): StripeMode {
+  if (mocked || target.host) return 'stripe-mock';
+  return target.secretKey.includes('_live_') ? 'stripe-live' : 'stripe-test';
+}
+
+/**
+ * Brings up one process: its database (MONGODB_URI, or a local server when unset), Stripe (the configured
+ * key, or a local stripe-mock), then the web role, the worker role, or both.
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, logger, clock, role } = options;
+  const log = (message: string): void => logger.info(message);
+  const cleanups: Array<() => Promise<void>> = [];
+  let draining = false;
+
+  const stopAll = async (): Promise<void> => {
+    while (cleanups.length > 0) {
+      const cleanup = cleanups.pop();
+      try {
+        await cleanup?.();
+      } catch (error) {
+        logger.error({ err: error }, 'error during shutdown');
+      }
+    }
+  };
+
+  try {
+    let localDb: LocalDatabase | undefined;
+    let uri = config.database.uri;
+    let databaseDescription = 'MONGODB_URI';
+    if (!uri) {
+      localDb = await startLocalDatabase({ engine: config.database.localEngine, dataDir: config.database.dataDir, log });
+      cleanups.push(() => localDb!.stop());
+      uri = localDb.uri;
+      databaseDescription = `local ${localDb.engine} (${localDb.storage})`;
+    }
+
+    let stripeTarget = stripeTargetFromConfig(config.stripe);
+    let localStripe: LocalStripeMock | undefined;
+    if (!stripeTarget) {
+      localStripe = await startLocalStripeMock(log);
+      cleanups.push(() => localStripe!.stop());
+      stripeTarget = { secretKey: STRIPE_MOCK_KEY, host: localStripe.host, port: localStripe.port, protocol: 'http' };
+    }
+    const stripe = createStripeClient(stripeTarget);
+    const stripeMode = stripeModeOf(stripeTarget, localStripe !== undefined);
+
+    const connection = await connectDatabase(uri, config.database.dbName);
+    cleanups.push(() => disconnectDatabase());
+    await syncIndexes(connection);
+
+    const workerName = `${os.hostname()}:${process.pid}`;
+    const agenda = createAgenda(connection, config.worker, workerName);
+    cleanups.push(async () => {
+      if (role === 'web') {
+        await agenda.stop(false);
+        return;
+      }
+      const result = await agenda.drain({ timeout: Math.max(1_000, config.shutdownTimeoutMs - 3_000), closeConnection: false });
+      if (result.timedOut) logger.warn({ running: result.running }, 'jobs still running at shutdown; their locks will expire and they will run again');
+    });
+
+    if (role !== 'worker' && config.seedDemo) {
+      const seeded = await seedDemoMerchant();
+      logger.info({ merchantId: seeded.merchant._id, plans: seeded.plans.length }, 'demo merchant ready');
+    }
+
+    if (role !== 'web') {
+      await startWorker(agenda, { clock, logger, workerName }, config.worker.heartbeatSeconds);
+    }
+
+    let web: WebServer | undefined;
+    if (role !== 'worker') {
+      const app = buildApp({ config, logger, clock, connection, stripe, stripeMode, isDraining: () => draining });
+      web = await listen(app, config.http.port, config.http.host);
+      const server = web;
+      // First of the cleanups to run: stop taking requests before anything they need goes away.
+      cleanups.push(() => server.close());
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      role,
+      web,
+      agenda,
+      databaseDescription,
+      stripeMode,
+      isDraining: () => draining,
+      stop: () => {
+        draining = true;
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

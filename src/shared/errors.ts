@@ -1,0 +1,79 @@
+/**
+ * Operational errors: expected failures with a stable problem type. The problem handler turns them into
+ * RFC 9457 `application/problem+json`; anything else is a programmer or infrastructure error (500, logged).
+ */
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  /** Stable machine-readable code; the problem `type` is `/problems/<code>`. */
+  abstract readonly code: string;
+  abstract readonly title: string;
+  /** Extra members added to the problem body (e.g. `errors` for validation). */
+  readonly extensions: Record<string, unknown> = {};
+
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.name = new.target.name;
+  }
+}
+
+export interface FieldIssue {
+  /** Where the bad value is: `body.email`, `query.limit`, `header.idempotency-key`. */
+  field: string;
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  readonly status = 400;
+  readonly code = 'invalid_request';
+  readonly title = 'The request is not valid';
+
+  constructor(
+    readonly issues: FieldIssue[],
+    detail = issues.map((issue) => `${issue.field}: ${issue.message}`).join('; '),
+  ) {
+    super(detail);
+    this.extensions.errors = issues;
+  }
+}
+
+export class MalformedBodyError extends AppError {
+  readonly status = 400;
+  readonly code = 'malformed_body';
+  readonly title = 'The request body could not be parsed';
+}
+
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+  readonly title = 'Authentication is required';
+}
+
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'not_found';
+  readonly title = 'Not found';
+}
+
+export class InvalidStateError extends AppError {
+  readonly status = 409;
+  readonly code = 'invalid_state';
+  readonly title = 'The resource is not in a state that allows this';
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+  readonly title = 'The request body is too large';
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+  readonly title = 'The request body must be JSON';
+}
+
+export class ServiceUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'service_unavailable';
+  readonly title = 'The service is not available right now';
+}

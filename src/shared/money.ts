@@ -1,0 +1,28 @@
+/**
+ * Money is a safe integer of minor units plus an ISO 4217 currency. Never a float.
+ * Formatting is the only place minor units become a decimal, and it is done on the string, not by division.
+ */
+export interface Money {
+  amountMinor: number;
+  currency: string;
+}
+
+/** How many minor-unit digits a currency has (USD 2, JPY 0, KWD 3), per the platform's ICU data. */
+export function minorDigits(currency: string): number {
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** The exact decimal string of an amount of minor units: 2400 USD → "24.00", -5 USD → "-0.05", 500 JPY → "500". */
+export function toDecimalString(amountMinor: number, currency: string): string {
+  if (!Number.isSafeInteger(amountMinor)) throw new RangeError(`amountMinor must be a safe integer, got ${amountMinor}`);
+  const digits = minorDigits(currency);
+  const sign = amountMinor < 0 ? '-' : '';
+  const abs = String(Math.abs(amountMinor)).padStart(digits + 1, '0');
+  return digits === 0 ? `${sign}${abs}` : `${sign}${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
+}
+
+/** For people: "$24.00", "€24,00" (locale-aware), exact for any safe integer amount. */
+export function formatMoney(amountMinor: number, currency: string, locale = 'en-US'): string {
+  const decimal = toDecimalString(amountMinor, currency) as `${number}`;
+  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(decimal);
+}

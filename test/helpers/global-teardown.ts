@@ -1,0 +1,4 @@
+export default async function globalTeardown(): Promise<void> {
+  const stops = (globalThis as { __boxcycleStops?: Array<() => Promise<void>> }).__boxcycleStops ?? [];
+  await Promise.all(stops.map((stop) => stop()));
+}
