@@ -12,7 +12,7 @@ export function createAgenda(connection: mongoose.Connection, worker: Config['wo
   if (!db) throw new Error('createAgenda needs a connected database');
   return new Agenda({
     name,
-    backend: new MongoBackend({ mongo: db as never, collection: 'agenda_jobs' }),
+    backend: new MongoBackend({ mongo: db, collection: 'agenda_jobs' }),
     processEvery: worker.processEveryMs,
     maxConcurrency: worker.maxConcurrency,
     defaultConcurrency: 5,

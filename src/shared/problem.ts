@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, MalformedBodyError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 
@@ -38,6 +38,12 @@ export function toProblem(error: AppError, instance: string, requestId?: string)
   };
 }
 
+/** Browsers asking for a page get an HTML error page; API clients, webhooks and probes get problem+json. */
+function wantsPage(req: Request): boolean {
+  if (/^\/(api|webhooks|healthz|readyz)(\/|$)/.test(req.path)) return false;
+  return req.accepts(['json', 'html']) === 'html';
+}
+
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
 };
@@ -66,6 +72,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         ...(requestId ? { requestId } : {}),
       };
     }
-    res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+    res.status(problem.status);
+    if (wantsPage(req)) {
+      res.render('errors/error', { ...problem, requestId: requestId ?? null });
+      return;
+    }
+    res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   };
 }

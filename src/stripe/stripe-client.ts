@@ -32,9 +32,13 @@ export function createStripeClient(target: StripeTarget): Stripe {
   });
 }
 
-/** Where Stripe calls go, from configuration alone (no local stripe-mock started). */
+/**
+ * Where Stripe calls go, from configuration alone (no local stripe-mock started). The port and protocol
+ * only count together with a host: without one, calls go to Stripe itself over HTTPS.
+ */
 export function stripeTargetFromConfig(config: Config['stripe']): StripeTarget | undefined {
   if (!config.secretKey && !config.host) return undefined;
+  if (!config.host) return { secretKey: config.secretKey ?? STRIPE_MOCK_KEY };
   return {
     secretKey: config.secretKey ?? STRIPE_MOCK_KEY,
     host: config.host,

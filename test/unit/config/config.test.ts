@@ -1,0 +1,56 @@
+import { ConfigError, loadConfig } from '../../../src/config/config';
+
+describe('loadConfig', () => {
+  test('when no variable is set, then the embedded defaults apply', () => {
+    const config = loadConfig({});
+    expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', publicUrl: 'http://localhost:3000', bodyLimit: '100kb' });
+    expect(config.database).toMatchObject({ uri: undefined, dbName: 'boxcycle', localEngine: 'auto' });
+    expect(config.database.dataDir).toMatch(/\.data$/);
+    expect(config.stripe.secretKey).toBeUndefined();
+    expect(config.seedDemo).toBe(true);
+    expect(config.log.format).toBe('pretty');
+  });
+
+  test('when PORT is not a number, then the error names PORT and the value', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT: must be a whole number from 0 to 65535 \(got "abc"\)/);
+  });
+
+  test('when several variables are wrong, then every one is named', () => {
+    try {
+      loadConfig({ PORT: '70000', STRIPE_SECRET_KEY: 'pk_test_123', SEED_DEMO: 'maybe', MONGODB_URI: 'postgres://x' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const names = (error as ConfigError).problems.map((problem) => problem.split(':')[0]);
+      expect(names.sort()).toEqual(['MONGODB_URI', 'PORT', 'SEED_DEMO', 'STRIPE_SECRET_KEY']);
+    }
+  });
+
+  test('when a variable is set but empty, then it counts as unset', () => {
+    expect(loadConfig({ PORT: '', MONGODB_URI: '', STRIPE_SECRET_KEY: '' })).toMatchObject({
+      http: { port: 3000 },
+      database: { uri: undefined },
+      stripe: { secretKey: undefined },
+    });
+  });
+
+  test('when production runs with real settings, then they are used and logs are JSON', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      PUBLIC_URL: 'https://boxes.example.com/',
+      MONGODB_URI: 'mongodb://mongo:27017/?replicaSet=rs0',
+      STRIPE_SECRET_KEY: 'sk_test_abc123',
+      STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+      SEED_DEMO: 'false',
+    });
+    expect(config).toMatchObject({
+      http: { port: 8080, publicUrl: 'https://boxes.example.com' },
+      database: { uri: 'mongodb://mongo:27017/?replicaSet=rs0' },
+      stripe: { secretKey: 'sk_test_abc123', webhookSecret: 'whsec_abc' },
+      seedDemo: false,
+      log: { format: 'json' },
+    });
+  });
+});
