@@ -3,8 +3,8 @@ import type { Agenda } from 'agenda';
 import { buildApp } from './app';
 import type { Config } from './config/config';
 import type { StripeMode } from './home/home.pages';
-import { startLocalDatabase, type LocalDatabase } from './local/local-database';
-import { startLocalStripeMock, type LocalStripeMock } from './local/local-stripe-mock';
+import { startLocalDatabase } from './local/local-database';
+import { startLocalStripeMock } from './local/local-stripe-mock';
 import { seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
 import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
@@ -61,23 +61,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 
   try {
-    let localDb: LocalDatabase | undefined;
-    let uri = config.database.uri;
-    let databaseDescription = 'MONGODB_URI';
-    if (!uri) {
-      localDb = await startLocalDatabase({ engine: config.database.localEngine, dataDir: config.database.dataDir, log });
-      cleanups.push(() => localDb!.stop());
-      uri = localDb.uri;
-      databaseDescription = `local ${localDb.engine} (${localDb.storage})`;
-    }
-
-    let stripeTarget = stripeTargetFromConfig(config.stripe);
-    let localStripe: LocalStripeMock | undefined;
-    if (!stripeTarget) {
-      localStripe = await startLocalStripeMock(log);
-      cleanups.push(() => localStripe!.stop());
-      stripeTarget = { secretKey: STRIPE_MOCK_KEY, host: localStripe.host, port: localStripe.port, protocol: 'http' };
-    }
+    // The local helpers are independent: start (and on a fresh machine build) them side by side.
+    const configuredStripe = stripeTargetFromConfig(config.stripe);
+    const [localDb, localStripe] = await Promise.all([
+      config.database.uri
+        ? undefined
+        : startLocalDatabase({ engine: config.database.localEngine, dataDir: config.database.dataDir, log }).then((db) => {
+            cleanups.push(() => db.stop());
+            return db;
+          }),
+      configuredStripe
+        ? undefined
+        : startLocalStripeMock(log).then((mock) => {
+            cleanups.push(() => mock.stop());
+            return mock;
+          }),
+    ]);
+    const uri = localDb?.uri ?? config.database.uri!;
+    const databaseDescription = localDb ? `local ${localDb.engine} (${localDb.storage})` : 'MONGODB_URI';
+    const stripeTarget: StripeTarget = localStripe
+      ? { secretKey: STRIPE_MOCK_KEY, host: localStripe.host, port: localStripe.port, protocol: 'http' }
+      : configuredStripe!;
     const stripe = createStripeClient(stripeTarget);
     const stripeMode = stripeModeOf(stripeTarget, localStripe !== undefined);
 
