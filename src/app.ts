@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import type mongoose from 'mongoose';
 import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
+import { api } from './api';
 import type { Config } from './config/config';
 import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
@@ -90,6 +91,10 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h', index: false }));
   app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true }));
+  app.use(
+    '/api/v1',
+    api({ clock: deps.clock, version, publicUrl: deps.config.http.publicUrl, checkResponses: deps.config.env !== 'production' }),
+  );
   app.use(homePages({ stripeMode: deps.stripeMode }));
 
   app.use(notFoundHandler);

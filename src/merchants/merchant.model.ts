@@ -8,6 +8,8 @@ export interface Merchant {
   defaultCurrency: string;
   /** IANA time zone; calendar rules (cut-offs, charge dates) are computed in it. */
   timezone: string;
+  /** scrypt hash; absent for the demo merchant, which cannot log in. */
+  passwordHash?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -19,6 +21,7 @@ const MerchantSchema = new Schema<Merchant>(
     email: { type: String, required: true, lowercase: true, trim: true },
     defaultCurrency: { type: String, required: true, match: /^[A-Z]{3}$/ },
     timezone: { type: String, required: true },
+    passwordHash: { type: String },
   },
   { collection: 'merchants', timestamps: true, versionKey: false },
 );

@@ -77,3 +77,35 @@ export class ServiceUnavailableError extends AppError {
   readonly code = 'service_unavailable';
   readonly title = 'The service is not available right now';
 }
+
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code: string = 'conflict';
+  readonly title: string = 'The request conflicts with existing data';
+}
+
+export class IdempotencyInProgressError extends AppError {
+  readonly status = 409;
+  readonly code = 'idempotency_in_progress';
+  readonly title = 'A request with this Idempotency-Key is still being processed';
+}
+
+export class IdempotencyKeyReusedError extends AppError {
+  readonly status = 422;
+  readonly code = 'idempotency_key_reused';
+  readonly title = 'This Idempotency-Key was used with a different request';
+}
+
+export class RateLimitedError extends AppError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  readonly title = 'Too many requests';
+
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(detail);
+    this.extensions.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -26,3 +26,10 @@ export function formatMoney(amountMinor: number, currency: string, locale = 'en-
   const decimal = toDecimalString(amountMinor, currency) as `${number}`;
   return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(decimal);
 }
+
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+/** Whether a code is an ISO 4217 currency the platform knows (upper case, e.g. USD). */
+export function isCurrency(code: string): boolean {
+  return /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code);
+}

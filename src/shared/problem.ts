@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError, MalformedBodyError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { AppError, MalformedBodyError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError } from './errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -73,6 +73,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       };
     }
     res.status(problem.status);
+    if (known instanceof RateLimitedError) res.set('retry-after', String(known.retryAfterSeconds));
     if (wantsPage(req)) {
       res.render('errors/error', { ...problem, requestId: requestId ?? null });
       return;

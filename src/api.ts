@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import { authenticateApiKey } from './merchants/merchant.service';
+import { merchantRoutes } from './merchants/merchant.routes';
+import { apiRouter } from './shared/http/api-router';
+import { buildOpenApiDocument } from './shared/http/openapi';
+import type { RouteDefinition } from './shared/http/route';
+import type { Clock } from './shared/time';
+
+export interface ApiDeps {
+  clock: Clock;
+  version: string;
+  publicUrl: string;
+  checkResponses: boolean;
+}
+
+/** Every operation of the JSON API, in documentation order. */
+export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
+  return [...merchantRoutes(deps)];
+}
+
+/** `/api/v1`: the operations, and `GET /openapi.json` describing them. */
+export function api(deps: ApiDeps): Router {
+  const routes = apiRoutes(deps);
+  const document = buildOpenApiDocument(routes, { version: deps.version, serverUrl: deps.publicUrl });
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  router.use(
+    apiRouter(routes, {
+      clock: deps.clock,
+      checkResponses: deps.checkResponses,
+      authenticate: (token) => authenticateApiKey(deps.clock, token),
+    }),
+  );
+  return router;
+}

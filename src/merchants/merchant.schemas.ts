@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { Currency, Email, Instant, Timezone, prefixedId } from '../shared/schemas';
+
+export const SignUpBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    email: Email,
+    password: z.string().min(12, { error: 'must be at least 12 characters' }).max(256),
+    defaultCurrency: Currency,
+    timezone: Timezone,
+  })
+  .meta({ id: 'SignUpRequest' });
+export type SignUpBody = z.infer<typeof SignUpBody>;
+
+export const LogInBody = z.strictObject({ email: Email, password: z.string().min(1).max(256) }).meta({ id: 'LogInRequest' });
+export type LogInBody = z.infer<typeof LogInBody>;
+
+export const UpdateMerchantBody = z
+  .strictObject({ name: z.string().trim().min(1).max(100).optional() })
+  .meta({ id: 'UpdateMerchantRequest' });
+export type UpdateMerchantBody = z.infer<typeof UpdateMerchantBody>;
+
+export const MerchantView = z
+  .strictObject({
+    id: prefixedId('mer'),
+    object: z.literal('merchant'),
+    name: z.string(),
+    email: z.string(),
+    defaultCurrency: z.string(),
+    timezone: z.string(),
+    createdAt: Instant,
+  })
+  .meta({ id: 'Merchant' });
+export type MerchantView = z.infer<typeof MerchantView>;
+
+export const ApiKeyView = z
+  .strictObject({
+    id: prefixedId('key'),
+    object: z.literal('api_key'),
+    kind: z.enum(['secret', 'session']),
+    name: z.string(),
+    prefix: z.string().describe('The first characters of the key, to tell keys apart'),
+    createdAt: Instant,
+    expiresAt: Instant.nullable(),
+    revokedAt: Instant.nullable(),
+    lastUsedAt: Instant.nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKeyView = z.infer<typeof ApiKeyView>;
+
+export const NewApiKeyView = ApiKeyView.extend({
+  secret: z
+    .string()
+    .nullable()
+    .describe('The key itself: shown once, never stored. Null in a replay of the request (Idempotency-Key).'),
+}).meta({ id: 'NewApiKey' });
+export type NewApiKeyView = z.infer<typeof NewApiKeyView>;
+
+export const SignUpResponse = z.strictObject({ merchant: MerchantView, apiKey: NewApiKeyView }).meta({ id: 'SignUpResponse' });
+
+export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) }).meta({ id: 'CreateApiKeyRequest' });
+export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
+
+export const ApiKeyList = z.strictObject({ object: z.literal('list'), data: z.array(ApiKeyView) }).meta({ id: 'ApiKeyList' });
+
+export const ApiKeyParams = z.strictObject({ id: z.string() });

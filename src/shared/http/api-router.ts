@@ -1,0 +1,107 @@
+import { Router, type Request, type Response } from 'express';
+import { AppError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
+import type { Clock } from '../time';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem';
+import { validate } from '../validate';
+import {
+  beginIdempotentRequest,
+  completeIdempotentRequest,
+  IDEMPOTENCY_HEADER,
+  parseIdempotencyKey,
+  releaseIdempotentRequest,
+  requestFingerprint,
+} from './idempotency';
+import { consumeRateLimit } from './rate-limit';
+import type { MerchantPrincipal, RouteDefinition } from './route';
+
+export interface ApiRouterDeps {
+  clock: Clock;
+  /** Resolves a bearer token to the merchant it belongs to, or undefined when it is unknown, revoked or expired. */
+  authenticate: (token: string) => Promise<MerchantPrincipal | undefined>;
+  /** Check every response against its documented schema (on in development and tests). */
+  checkResponses: boolean;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_]{10,200})$/;
+
+async function principalOf(req: Request, deps: ApiRouterDeps): Promise<MerchantPrincipal> {
+  const header = req.headers.authorization;
+  const match = header ? BEARER.exec(header) : null;
+  if (!match?.[1]) {
+    throw new UnauthorizedError('Send your secret API key as `Authorization: Bearer <key>`.');
+  }
+  const principal = await deps.authenticate(match[1]);
+  if (!principal) throw new UnauthorizedError('This API key is not valid: it is unknown, revoked or expired.');
+  return principal;
+}
+
+function readBody(req: Request, route: RouteDefinition): unknown {
+  const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0';
+  if (hasBody && !req.is('application/json')) {
+    throw new UnsupportedMediaTypeError('Send the request body as JSON with `Content-Type: application/json`.');
+  }
+  if (!route.body) return undefined;
+  return req.body ?? {};
+}
+
+/** Runs one route: authenticate, validate, rate-limit, honour Idempotency-Key, call the handler, answer. */
+function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const principal = route.auth === 'merchant' ? await principalOf(req, deps) : undefined;
+    const params = route.params ? validate(route.params, req.params, 'params') : {};
+    const query = route.query ? validate(route.query, req.query, 'query') : {};
+    const rawBody = readBody(req, route);
+    const body = route.body ? validate(route.body, rawBody, 'body') : undefined;
+
+    if (route.rateLimit) {
+      await consumeRateLimit(deps.clock, route.rateLimit, route.rateLimit.key(req, body));
+    }
+
+    const idempotencyKey = route.method === 'get' ? undefined : parseIdempotencyKey(req.get(IDEMPOTENCY_HEADER));
+    let recordId: string | undefined;
+    if (idempotencyKey) {
+      const scope = principal?.merchantId ?? 'public';
+      const start = await beginIdempotentRequest(
+        deps.clock,
+        scope,
+        idempotencyKey,
+        requestFingerprint(route.method, req.originalUrl.split('?')[0] ?? req.path, rawBody),
+      );
+      if (start.kind === 'replay') {
+        res.status(start.status).set('idempotent-replayed', 'true');
+        if (start.status >= 400) res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(start.body));
+        else res.json(start.body);
+        return;
+      }
+      recordId = start.recordId;
+    }
+
+    try {
+      const result = await route.handler({ params, query, body, principal, req, res });
+      const status = result.status ?? route.response.status;
+      const out = deps.checkResponses ? route.response.schema.parse(result.body) : result.body;
+      if (recordId) {
+        const stored = route.redactOnReplay ? route.redactOnReplay(out) : out;
+        await completeIdempotentRequest(deps.clock, recordId, status, JSON.parse(JSON.stringify(stored)));
+      }
+      if (result.headers) res.set(result.headers);
+      res.status(status).json(out);
+    } catch (error) {
+      if (recordId) {
+        // A refusal (4xx) is the answer to this request and is replayed; anything else may succeed on retry.
+        if (error instanceof AppError && error.status < 500) {
+          await completeIdempotentRequest(deps.clock, recordId, error.status, toProblem(error, req.originalUrl));
+        } else {
+          await releaseIdempotentRequest(recordId);
+        }
+      }
+      throw error;
+    }
+  };
+}
+
+export function apiRouter(routes: RouteDefinition[], deps: ApiRouterDeps): Router {
+  const router = Router();
+  for (const route of routes) router[route.method](route.path, runRoute(route, deps));
+  return router;
+}

@@ -1,0 +1,68 @@
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+
+export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+
+/** The merchant a request acts for, from its API key. Every query a route makes is scoped by it. */
+export interface MerchantPrincipal {
+  merchantId: string;
+  apiKeyId: string;
+}
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** Present on every route with `auth: 'merchant'`. */
+  principal: MerchantPrincipal | undefined;
+  req: Request;
+  res: Response;
+}
+
+export interface RouteResult<R> {
+  status?: number;
+  body: R;
+  headers?: Record<string, string>;
+}
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+/**
+ * One API operation: its validation at the edge, its documentation (the OpenAPI document is generated from
+ * these), and its handler, which only calls services. Unknown fields are refused by the strict schemas.
+ */
+export interface RouteDefinition<
+  P extends AnyObject = AnyObject,
+  Q extends AnyObject = AnyObject,
+  B extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+> {
+  operationId: string;
+  method: HttpMethod;
+  /** Express-style path under /api/v1, e.g. `/plans/:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: 'merchant' | 'none';
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: { status: number; description: string; schema: R };
+  /** Problem statuses this operation documents besides 400/401/404/422/429/500. */
+  errors?: number[];
+  /** Rate limit for this operation (sign-up, log-in). */
+  rateLimit?: { name: string; limit: number; windowSeconds: number; key: (req: Request, body: z.output<B>) => string };
+  /** Whether the stored replay of this operation must not keep a field (secrets shown once). */
+  redactOnReplay?: (body: z.output<R>) => z.output<R>;
+  handler: (
+    ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>,
+  ) => Promise<RouteResult<z.input<R>> | RouteResult<z.output<R>>>;
+}
+
+/** Keeps each route's types while collecting them in one list. */
+export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType>(
+  route: RouteDefinition<P, Q, B, R>,
+): RouteDefinition {
+  return route as unknown as RouteDefinition;
+}

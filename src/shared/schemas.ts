@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { isValidTimezone } from './calendar';
+import { isCurrency } from './money';
+
+/** Building blocks shared by the API schemas. */
+
+export const Currency = z
+  .string()
+  .refine(isCurrency, { error: 'must be an ISO 4217 currency code in upper case, e.g. USD' })
+  .describe('ISO 4217 currency code, upper case');
+
+export const Timezone = z
+  .string()
+  .refine(isValidTimezone, { error: 'must be an IANA time zone, e.g. America/New_York' })
+  .describe('IANA time zone');
+
+/** An amount of money in minor units (cents for USD). Never a float. */
+export const AmountMinor = z
+  .number()
+  .int({ error: 'must be a whole number of minor units (e.g. cents)' })
+  .min(0)
+  .max(99_999_999_99)
+  .describe('Amount in minor units of the currency (e.g. 2400 = $24.00)');
+
+export const Email = z.email({ error: 'must be an e-mail address' }).max(254).transform((value) => value.toLowerCase());
+
+/** Our prefixed ids (`plan_…`). A path segment that is not one is simply not found. */
+export function prefixedId(prefix: string) {
+  return z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{20}$`), { error: `must be an id starting with ${prefix}_` });
+}
+
+export const Instant = z.iso.datetime().describe('UTC instant, ISO 8601');
+
+/** `Date` → ISO string for responses. */
+export function iso(date: Date): string;
+export function iso(date: Date | undefined | null): string | null;
+export function iso(date: Date | undefined | null): string | null {
+  return date ? date.toISOString() : null;
+}
