@@ -1,17 +1,21 @@
 import type { Job } from 'agenda';
 import type { Logger } from '../src/shared/logger';
 import type { Clock } from '../src/shared/time';
+import type { StripeGateway } from '../src/stripe/stripe-gateway';
 
 /** What every job handler may use. Handlers only forward to services. */
 export interface JobDeps {
   clock: Clock;
   logger: Logger;
+  stripe: StripeGateway;
   /** This worker process's name (host:pid), for records that say who did the work. */
   workerName: string;
 }
 
 export interface JobDefinition<Data = unknown> {
   name: string;
+  /** For recurring jobs: how often (Agenda interval, e.g. '1 minute'); the worker schedules it at start. */
+  interval?: string;
   options: { concurrency: number; lockLifetime: number; lockLimit?: number };
   handler: (deps: JobDeps) => (job: Job<Data>) => Promise<void>;
 }

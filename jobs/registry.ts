@@ -1,12 +1,22 @@
 import type { Agenda } from 'agenda';
+import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
+import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
 
 /** Every job the worker runs. */
-export const jobDefinitions: JobDefinition[] = [recordHeartbeatJob as JobDefinition];
+export const jobDefinitions: JobDefinition[] = [recordHeartbeatJob, syncCatalogToStripeJob, sweepRequestRecordsJob];
 
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {
   for (const definition of jobDefinitions) {
     agenda.define(definition.name, definition.handler(deps), definition.options);
+  }
+}
+
+/** Schedules the recurring jobs (one shared schedule per job, however many workers call this). */
+export async function scheduleRecurringJobs(agenda: Agenda, heartbeatSeconds: number): Promise<void> {
+  await agenda.every(`${heartbeatSeconds} seconds`, recordHeartbeatJob.name);
+  for (const definition of jobDefinitions) {
+    if (definition.interval) await agenda.every(definition.interval, definition.name);
   }
 }

@@ -1,4 +1,8 @@
 import { Router } from 'express';
+import { addonRoutes } from './addons/addon.routes';
+import { planRoutes } from './plans/plan.routes';
+import type { Logger } from './shared/logger';
+import type { StripeGateway } from './stripe/stripe-gateway';
 import { authenticateApiKey } from './merchants/merchant.service';
 import { merchantRoutes } from './merchants/merchant.routes';
 import { apiRouter } from './shared/http/api-router';
@@ -8,6 +12,8 @@ import type { Clock } from './shared/time';
 
 export interface ApiDeps {
   clock: Clock;
+  logger: Logger;
+  stripe: StripeGateway;
   version: string;
   publicUrl: string;
   checkResponses: boolean;
@@ -15,7 +21,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps), ...addonRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

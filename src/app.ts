@@ -15,6 +15,7 @@ import type { Logger } from './shared/logger';
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
+import { createStripeGateway, type StripeGateway } from './stripe/stripe-gateway';
 
 export interface AppDeps {
   config: Config;
@@ -22,6 +23,8 @@ export interface AppDeps {
   clock: Clock;
   connection: mongoose.Connection;
   stripe: Stripe;
+  /** Overrides the gateway built from `stripe` (tests that make Stripe fail). */
+  stripeGateway?: StripeGateway;
   stripeMode: StripeMode;
   /** Overrides the readiness check (tests). */
   checkReadiness?: () => Promise<Readiness>;
@@ -93,7 +96,14 @@ export function buildApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true }));
   app.use(
     '/api/v1',
-    api({ clock: deps.clock, version, publicUrl: deps.config.http.publicUrl, checkResponses: deps.config.env !== 'production' }),
+    api({
+      clock: deps.clock,
+      logger: deps.logger,
+      stripe: deps.stripeGateway ?? createStripeGateway(deps.stripe),
+      version,
+      publicUrl: deps.config.http.publicUrl,
+      checkResponses: deps.config.env !== 'production',
+    }),
   );
   app.use(homePages({ stripeMode: deps.stripeMode }));
 

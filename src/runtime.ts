@@ -12,6 +12,7 @@ import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
 import { listen, type WebServer } from './server';
 import { createStripeClient, STRIPE_MOCK_KEY, stripeTargetFromConfig, type StripeTarget } from './stripe/stripe-client';
+import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
 
 export type Role = 'all' | 'web' | 'worker';
@@ -101,12 +102,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
 
     if (role !== 'worker' && config.seedDemo) {
-      const seeded = await seedDemoMerchant();
+      const seeded = await seedDemoMerchant(clock);
       logger.info({ merchantId: seeded.merchant._id, plans: seeded.plans.length }, 'demo merchant ready');
     }
 
     if (role !== 'web') {
-      await startWorker(agenda, { clock, logger, workerName }, config.worker.heartbeatSeconds);
+      await startWorker(agenda, { clock, logger, workerName, stripe: createStripeGateway(stripe) }, config.worker.heartbeatSeconds);
     }
 
     let web: WebServer | undefined;

@@ -1,9 +1,8 @@
 import type { Agenda } from 'agenda';
-import { defineJobs } from '../jobs/registry';
+import { defineJobs, scheduleRecurringJobs } from '../jobs/registry';
 import type { JobDeps } from '../jobs/job-definition';
-import { recordHeartbeatJob } from '../jobs/health.record-heartbeat.job';
 
-/** Registers every job and starts processing; schedules the recurring heartbeat `/readyz` reads. */
+/** Registers every job, starts processing, and schedules the recurring jobs (the heartbeat `/readyz` reads among them). */
 export async function startWorker(agenda: Agenda, deps: JobDeps, heartbeatSeconds: number): Promise<void> {
   defineJobs(agenda, deps);
   agenda.on('fail', (error, job) => {
@@ -11,5 +10,5 @@ export async function startWorker(agenda: Agenda, deps: JobDeps, heartbeatSecond
   });
   agenda.on('error', (error) => deps.logger.error({ err: error }, 'agenda error'));
   await agenda.start();
-  await agenda.every(`${heartbeatSeconds} seconds`, recordHeartbeatJob.name);
+  await scheduleRecurringJobs(agenda, heartbeatSeconds);
 }

@@ -1,41 +1,41 @@
 import { newId } from '../shared/ids';
 import { MerchantModel, type Merchant } from './merchant.model';
 import { PlanModel, type Plan } from '../plans/plan.model';
+import type { CreatePlanBody } from '../plans/plan.schemas';
+import { buildPlan } from '../plans/plan.service';
+import type { Clock } from '../shared/time';
 
 export const DEMO_MERCHANT_EMAIL = 'demo@boxcycle.example';
 
-type PlanSeed = Pick<Plan, 'slug' | 'name' | 'description'> & {
-  variants: Array<{ key: string; name: string; sku: string }>;
-  cadences: Plan['cadences'];
-};
-
-const DEMO_PLANS: PlanSeed[] = [
+const DEMO_PLANS: Array<CreatePlanBody & { slug: string }> = [
   {
     slug: 'single-origin-coffee',
     name: 'Single-origin coffee box',
     description: 'Two 250 g bags of freshly roasted single-origin coffee.',
     variants: [
-      { key: 'whole-bean', name: 'Whole bean, 2 × 250 g', sku: 'COF-WB-500' },
-      { key: 'filter', name: 'Ground for filter, 2 × 250 g', sku: 'COF-GF-500' },
-      { key: 'espresso', name: 'Ground for espresso, 2 × 250 g', sku: 'COF-GE-500' },
+      { name: 'Whole bean, 2 × 250 g', sku: 'COF-WB-500', options: { grind: 'whole bean', size: '500g' } },
+      { name: 'Ground for filter, 2 × 250 g', sku: 'COF-GF-500', options: { grind: 'filter', size: '500g' } },
+      { name: 'Ground for espresso, 2 × 250 g', sku: 'COF-GE-500', options: { grind: 'espresso', size: '500g' } },
     ],
     cadences: [
-      { interval: 'week', intervalCount: 2, priceMinor: 2400, currency: 'USD' },
-      { interval: 'month', intervalCount: 1, priceMinor: 2600, currency: 'USD' },
+      { interval: 'week', intervalCount: 2, priceMinor: 2400 },
+      { interval: 'month', intervalCount: 1, priceMinor: 2600 },
     ],
+    firstBoxDiscount: { type: 'percent', percentOff: 50 },
   },
   {
     slug: 'daily-vitamins',
     name: 'Daily vitamin box',
     description: 'A month of daily vitamin packs.',
     variants: [
-      { key: 'essentials', name: 'Daily essentials, 30 packs', sku: 'VIT-ESS-30' },
-      { key: 'active', name: 'Active lifestyle, 30 packs', sku: 'VIT-ACT-30' },
+      { name: 'Daily essentials, 30 packs', sku: 'VIT-ESS-30', options: { pack: 'essentials' } },
+      { name: 'Active lifestyle, 30 packs', sku: 'VIT-ACT-30', options: { pack: 'active' } },
     ],
     cadences: [
-      { interval: 'month', intervalCount: 1, priceMinor: 3900, currency: 'USD' },
-      { interval: 'month', intervalCount: 3, priceMinor: 10500, currency: 'USD' },
+      { interval: 'month', intervalCount: 1, priceMinor: 3900 },
+      { interval: 'month', intervalCount: 3, priceMinor: 10500 },
     ],
+    trialDays: 14,
   },
 ];
 
@@ -46,10 +46,11 @@ export interface DemoSeedResult {
 
 /**
  * Makes sure the demo merchant and its two boxes exist. Idempotent and safe to run from several processes
- * at once: each document is created with `$setOnInsert` on its natural key (merchant email; merchant + plan
- * slug), so a second run finds them and changes nothing.
+ * at once: each document is created with `$setOnInsert` on its natural key (merchant e-mail; merchant + plan
+ * slug), so a second run finds them and changes nothing. The plans start `pending` with Stripe; the catalog
+ * sync job mirrors them.
  */
-export async function seedDemoMerchant(): Promise<DemoSeedResult> {
+export async function seedDemoMerchant(clock: Clock): Promise<DemoSeedResult> {
   const merchant = await MerchantModel.findOneAndUpdate(
     { email: DEMO_MERCHANT_EMAIL },
     {
@@ -58,6 +59,8 @@ export async function seedDemoMerchant(): Promise<DemoSeedResult> {
         name: 'Demo Roasters & Co.',
         defaultCurrency: 'USD',
         timezone: 'America/New_York',
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
       },
     },
     { upsert: true, returnDocument: 'after', lean: true },
@@ -65,18 +68,10 @@ export async function seedDemoMerchant(): Promise<DemoSeedResult> {
 
   const plans: Plan[] = [];
   for (const seed of DEMO_PLANS) {
+    const { merchantId: _merchantId, slug: _slug, ...fields } = buildPlan(clock, merchant._id, merchant.defaultCurrency, seed);
     const plan = await PlanModel.findOneAndUpdate(
       { merchantId: merchant._id, slug: seed.slug },
-      {
-        $setOnInsert: {
-          _id: newId('plan'),
-          name: seed.name,
-          description: seed.description,
-          status: 'active',
-          variants: seed.variants.map((variant) => ({ _id: newId('var'), name: variant.name, sku: variant.sku })),
-          cadences: seed.cadences,
-        },
-      },
+      { $setOnInsert: fields },
       { upsert: true, returnDocument: 'after', lean: true },
     ).orFail();
     plans.push(plan);

@@ -22,8 +22,11 @@ const MerchantSchema = new Schema<Merchant>(
     defaultCurrency: { type: String, required: true, match: /^[A-Z]{3}$/ },
     timezone: { type: String, required: true },
     passwordHash: { type: String },
+    // Set from the injected clock by the services, not by Mongoose from the system clock.
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
   },
-  { collection: 'merchants', timestamps: true, versionKey: false },
+  { collection: 'merchants', timestamps: false, versionKey: false },
 );
 MerchantSchema.index({ email: 1 }, { unique: true });
 

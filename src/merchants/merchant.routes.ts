@@ -82,7 +82,7 @@ export function merchantRoutes(deps: { clock: Clock }): RouteDefinition[] {
       auth: 'merchant',
       body: UpdateMerchantBody,
       response: { status: 200, description: 'The updated merchant', schema: MerchantView },
-      handler: async ({ principal, body }) => ({ body: await updateMerchant(principal!.merchantId, body) }),
+      handler: async ({ principal, body }) => ({ body: await updateMerchant(clock, principal!.merchantId, body) }),
     }),
     defineRoute({
       operationId: 'listApiKeys',

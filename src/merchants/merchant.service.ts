@@ -93,6 +93,8 @@ export async function signUpMerchant(
         defaultCurrency: input.defaultCurrency,
         timezone: input.timezone,
         passwordHash,
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
       })
     ).toObject();
   } catch (error) {
@@ -121,12 +123,12 @@ export async function getMerchant(merchantId: string): Promise<MerchantView> {
   return toMerchantView(merchant);
 }
 
-export async function updateMerchant(merchantId: string, input: UpdateMerchantBody): Promise<MerchantView> {
+export async function updateMerchant(clock: Clock, merchantId: string, input: UpdateMerchantBody): Promise<MerchantView> {
   const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
   const merchant =
     Object.keys(changes).length === 0
       ? await MerchantModel.findById(merchantId).lean()
-      : await MerchantModel.findOneAndUpdate({ _id: merchantId }, { $set: changes }, { returnDocument: 'after', lean: true });
+      : await MerchantModel.findOneAndUpdate({ _id: merchantId }, { $set: { ...changes, updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
 }

@@ -1,24 +1,46 @@
 import type { Express } from 'express';
+import mongoose from 'mongoose';
+import type Stripe from 'stripe';
 import { buildApp } from '../../src/app';
 import { FakeClock } from '../../src/shared/time';
+import type { StripeGateway } from '../../src/stripe/stripe-gateway';
 import { silentLogger, testConfig, testStripe } from './test-env';
-import mongoose from 'mongoose';
+
+export interface StripeCall {
+  method: string;
+  path: string;
+  idempotencyKey: string | undefined;
+}
+
+/** Records every request the SDK sends (stripe-mock keeps none): the "calls made outside" of a test. */
+export function recordStripeCalls(stripe: Stripe): StripeCall[] {
+  const calls: StripeCall[] = [];
+  stripe.on('request', (event: { method: string; path: string; idempotency_key?: string }) => {
+    calls.push({ method: event.method, path: event.path, idempotencyKey: event.idempotency_key });
+  });
+  return calls;
+}
 
 export interface TestApp {
   app: Express;
   clock: FakeClock;
+  stripe: Stripe;
+  stripeCalls: StripeCall[];
 }
 
 /** The real app on the test database and stripe-mock, with a clock the test moves. */
-export function buildTestApp(options: { clock?: FakeClock } = {}): TestApp {
+export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: StripeGateway } = {}): TestApp {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
+  const stripe = testStripe();
+  const stripeCalls = recordStripeCalls(stripe);
   const app = buildApp({
     config: testConfig(),
     logger: silentLogger,
     clock,
     connection: mongoose.connection,
-    stripe: testStripe(),
+    stripe,
+    ...(options.stripeGateway ? { stripeGateway: options.stripeGateway } : {}),
     stripeMode: 'stripe-mock',
   });
-  return { app, clock };
+  return { app, clock, stripe, stripeCalls };
 }

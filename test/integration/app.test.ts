@@ -91,7 +91,7 @@ describe('the web app', () => {
   });
 
   test('when the demo store is seeded, then the home page shows its real plans and prices from the database', async () => {
-    await seedDemoMerchant();
+    await seedDemoMerchant(new FakeClock());
     const res = await request(app()).get('/').expect(200);
     expect(res.text).toContain('Demo Roasters &amp; Co.');
     expect(res.text).toContain('Single-origin coffee box');

@@ -3,7 +3,8 @@ import request from 'supertest';
 import { apiRoutes } from '../../src/api';
 import { FakeClock } from '../../src/shared/time';
 import { buildTestApp } from '../helpers/test-app';
-import { useTestDatabase } from '../helpers/test-env';
+import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
 describe('GET /api/v1/openapi.json', () => {
   useTestDatabase();
@@ -19,7 +20,7 @@ describe('GET /api/v1/openapi.json', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
 
-    const routes = apiRoutes({ clock: new FakeClock(), version: 'test', publicUrl: 'http://localhost', checkResponses: true });
+    const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 'test', publicUrl: 'http://localhost', checkResponses: true });
     const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
       Object.entries(operations).map(([method, operation]) => `${method} ${path} ${operation.operationId}`),
     );

@@ -2,6 +2,7 @@ import { recordHeartbeatJob } from '../../../jobs/health.record-heartbeat.job';
 import { AGENDA_HEARTBEAT_ID, createReadinessCheck, recordWorkerHeartbeat } from '../../../src/health/health.service';
 import { WorkerHeartbeatModel } from '../../../src/health/worker-heartbeat.model';
 import { createStripeClient, STRIPE_MOCK_KEY } from '../../../src/stripe/stripe-client';
+import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { FakeClock } from '../../../src/shared/time';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
@@ -21,7 +22,7 @@ describe('readiness', () => {
 
   test('when the heartbeat job runs, then readiness is ok until the beat is older than the stale limit', async () => {
     const clock = new FakeClock('2026-05-01T12:00:00Z');
-    await recordHeartbeatJob.handler({ clock, logger: silentLogger, workerName: 'host:1' })({} as never);
+    await recordHeartbeatJob.handler({ clock, logger: silentLogger, workerName: 'host:1', stripe: createStripeGateway(testStripe()) })({} as never);
     const check = createReadinessCheck({ clock, connection: db.connection(), stripe: testStripe(), workerStaleSeconds: 60 });
 
     clock.advance(60_000);

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import type { CreateAddonBody } from '../../src/addons/addon.schemas';
+import type { CreatePlanBody } from '../../src/plans/plan.schemas';
+
+export function buildPlanInput(overrides: Partial<CreatePlanBody> = {}): CreatePlanBody {
+  const tag = randomBytes(3).toString('hex');
+  return {
+    name: `Coffee box ${tag}`,
+    description: 'Fresh beans',
+    variants: [
+      { name: 'Whole bean', sku: `WB-${tag}`, options: { grind: 'whole bean' } },
+      { name: 'Filter', sku: `GF-${tag}`, options: { grind: 'filter' } },
+    ],
+    cadences: [
+      { interval: 'week', intervalCount: 2, priceMinor: 2400 },
+      { interval: 'month', intervalCount: 1, priceMinor: 2600 },
+    ],
+    ...overrides,
+  };
+}
+
+export function buildAddonInput(overrides: Partial<CreateAddonBody> = {}): CreateAddonBody {
+  const tag = randomBytes(3).toString('hex');
+  return { name: `Mug ${tag}`, sku: `MUG-${tag}`, kind: 'one_time', priceMinor: 1200, stock: 10, ...overrides };
+}

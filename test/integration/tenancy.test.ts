@@ -1,0 +1,66 @@
+import request from 'supertest';
+import { apiRoutes } from '../../src/api';
+import { FakeClock } from '../../src/shared/time';
+import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { buildAddonInput, buildPlanInput } from '../factories/catalog.factory';
+import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { buildTestApp } from '../helpers/test-app';
+import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
+
+/**
+ * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
+ * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
+ */
+type Resource = 'plan' | 'addon' | 'apiKey';
+const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
+  'get /plans/:id': { resource: 'plan' },
+  'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
+  'post /plans/:id/archive': { resource: 'plan' },
+  'post /plans/:id/unarchive': { resource: 'plan' },
+  'get /addons/:id': { resource: 'addon' },
+  'patch /addons/:id': { resource: 'addon', body: { name: 'Hijacked' } },
+  'post /addons/:id/stock-adjustments': { resource: 'addon', body: { adjustBy: -1, reason: 'theft' } },
+  'post /api-keys/:id/revoke': { resource: 'apiKey' },
+};
+
+describe('tenancy', () => {
+  useTestDatabase();
+  const { app } = buildTestApp();
+  let owner: TestMerchant;
+  let intruder: TestMerchant;
+  const ids = {} as Record<Resource, string>;
+  const snapshot = async () => ({
+    plan: (await request(app).get(`/api/v1/plans/${ids.plan}`).set(owner.auth).expect(200)).body,
+    addon: (await request(app).get(`/api/v1/addons/${ids.addon}`).set(owner.auth).expect(200)).body,
+    keys: (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body,
+  });
+
+  beforeAll(async () => {
+    [owner, intruder] = await Promise.all([createMerchant(), createMerchant()]);
+    ids.plan = (await request(app).post('/api/v1/plans').set(owner.auth).send(buildPlanInput()).expect(201)).body.id;
+    ids.addon = (await request(app).post('/api/v1/addons').set(owner.auth).send(buildAddonInput()).expect(201)).body.id;
+    ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
+  });
+
+  test('every :id route of the API is in the matrix', () => {
+    const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+    const withId = routes.filter((route) => route.path.includes(':id')).map((route) => `${route.method} ${route.path}`);
+    expect(withId.sort()).toEqual(Object.keys(MATRIX).sort());
+  });
+
+  test.each(Object.entries(MATRIX))('when another merchant calls %s on the owner\'s resource, then it is 404 and nothing changes', async (route, entry) => {
+    const before = await snapshot();
+    const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
+    const call = request(app)[method](`/api/v1${path.replace(':id', ids[entry.resource])}`).set(intruder.auth);
+    const res = await (entry.body ? call.send(entry.body) : call);
+    expect(res.status).toBe(404);
+    expect(res.body.type).toBe('/problems/not_found');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  test('when another merchant lists plans and add-ons, then the owner\'s are not there', async () => {
+    expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/api-keys').set(intruder.auth).expect(200)).body.data.map((k: { id: string }) => k.id)).not.toContain(ids.apiKey);
+  });
+});
