@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { addonRoutes } from './addons/addon.routes';
+import { customerRoutes } from './customers/customer.routes';
 import { planRoutes } from './plans/plan.routes';
 import type { Logger } from './shared/logger';
 import type { StripeGateway } from './stripe/stripe-gateway';
@@ -21,7 +22,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps), ...addonRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps), ...addonRoutes(deps), ...customerRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

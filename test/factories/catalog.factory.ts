@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateAddonBody } from '../../src/addons/addon.schemas';
+import type { CreateCustomerBody } from '../../src/customers/customer.schemas';
 import type { CreatePlanBody } from '../../src/plans/plan.schemas';
 
 export function buildPlanInput(overrides: Partial<CreatePlanBody> = {}): CreatePlanBody {
@@ -22,4 +23,15 @@ export function buildPlanInput(overrides: Partial<CreatePlanBody> = {}): CreateP
 export function buildAddonInput(overrides: Partial<CreateAddonBody> = {}): CreateAddonBody {
   const tag = randomBytes(3).toString('hex');
   return { name: `Mug ${tag}`, sku: `MUG-${tag}`, kind: 'one_time', priceMinor: 1200, stock: 10, ...overrides };
+}
+
+export function buildCustomerInput(overrides: Partial<CreateCustomerBody> = {}): CreateCustomerBody {
+  const tag = randomBytes(3).toString('hex');
+  return {
+    email: `shopper-${tag}@example.com`,
+    name: 'Ana Shopper',
+    shippingAddress: { line1: '1 Main St', city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' },
+    marketingConsent: false,
+    ...overrides,
+  };
 }

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { apiRoutes } from '../../src/api';
 import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
-import { buildAddonInput, buildPlanInput } from '../factories/catalog.factory';
+import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
@@ -11,7 +11,7 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'apiKey';
+type Resource = 'plan' | 'addon' | 'apiKey' | 'customer';
 const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'get /plans/:id': { resource: 'plan' },
   'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
@@ -21,6 +21,8 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'patch /addons/:id': { resource: 'addon', body: { name: 'Hijacked' } },
   'post /addons/:id/stock-adjustments': { resource: 'addon', body: { adjustBy: -1, reason: 'theft' } },
   'post /api-keys/:id/revoke': { resource: 'apiKey' },
+  'get /customers/:id': { resource: 'customer' },
+  'patch /customers/:id': { resource: 'customer', body: { name: 'Hijacked' } },
 };
 
 describe('tenancy', () => {
@@ -33,12 +35,14 @@ describe('tenancy', () => {
     plan: (await request(app).get(`/api/v1/plans/${ids.plan}`).set(owner.auth).expect(200)).body,
     addon: (await request(app).get(`/api/v1/addons/${ids.addon}`).set(owner.auth).expect(200)).body,
     keys: (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body,
+    customer: (await request(app).get(`/api/v1/customers/${ids.customer}`).set(owner.auth).expect(200)).body,
   });
 
   beforeAll(async () => {
     [owner, intruder] = await Promise.all([createMerchant(), createMerchant()]);
     ids.plan = (await request(app).post('/api/v1/plans').set(owner.auth).send(buildPlanInput()).expect(201)).body.id;
     ids.addon = (await request(app).post('/api/v1/addons').set(owner.auth).send(buildAddonInput()).expect(201)).body.id;
+    ids.customer = (await request(app).post('/api/v1/customers').set(owner.auth).send(buildCustomerInput()).expect(201)).body.id;
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
   });
 
@@ -61,6 +65,7 @@ describe('tenancy', () => {
   test('when another merchant lists plans and add-ons, then the owner\'s are not there', async () => {
     expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/api-keys').set(intruder.auth).expect(200)).body.data.map((k: { id: string }) => k.id)).not.toContain(ids.apiKey);
   });
 });
