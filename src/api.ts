@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
 import { planRoutes } from './plans/plan.routes';
+import { subscriptionRoutes } from './subscriptions/subscription.routes';
 import type { Logger } from './shared/logger';
 import type { StripeGateway } from './stripe/stripe-gateway';
 import { authenticateApiKey } from './merchants/merchant.service';
@@ -22,7 +23,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps), ...addonRoutes(deps), ...customerRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

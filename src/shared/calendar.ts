@@ -163,6 +163,14 @@ export function localDateOf(instant: Date, timezone: string): LocalDate {
   return formatLocalDate(local.year, local.month, local.day);
 }
 
+/** The local wall-clock time of an instant, to the minute (seconds dropped): 'HH:mm'. */
+export function localTimeOf(instant: Date, timezone: string): LocalTime {
+  assertInstant(instant, 'instant');
+  assertTimezone(timezone);
+  const local = DateTime.fromMillis(instant.getTime(), { zone: timezone });
+  return `${String(local.hour).padStart(2, '0')}:${String(local.minute).padStart(2, '0')}`;
+}
+
 /** `date` plus `days` calendar days (may be negative). Pure calendar arithmetic: no zone, no DST. */
 export function addLocalDays(date: LocalDate, days: number): LocalDate {
   const { year, month, day } = parseLocalDate(date);

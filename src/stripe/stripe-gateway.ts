@@ -28,6 +28,45 @@ export interface StripeGateway {
     input: { email?: string; name?: string; shipping?: Stripe.CustomerUpdateParams.Shipping },
     idempotencyKey: string,
   ): Promise<void>;
+  createCoupon(
+    input: { percentOff?: number; amountOffMinor?: number; currency?: string; name: string; metadata: Record<string, string> },
+    idempotencyKey: string,
+  ): Promise<{ id: string }>;
+  createSubscription(input: StripeSubscriptionInput, idempotencyKey: string): Promise<{ id: string; status: string; itemId: string }>;
+  updateSubscription(id: string, input: StripeSubscriptionUpdate, idempotencyKey: string): Promise<void>;
+  cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
+  createCheckoutSession(input: StripeCheckoutInput, idempotencyKey: string): Promise<{ id: string; url: string | null }>;
+}
+
+export interface StripeSubscriptionInput {
+  customerId: string;
+  priceId: string;
+  defaultPaymentMethod: string;
+  trialEnd?: Date;
+  couponId?: string;
+  metadata: Record<string, string>;
+}
+
+/** The parts of a Stripe subscription we keep in step with our record. */
+export interface StripeSubscriptionUpdate {
+  /** Swap the subscription's single item to this price; no proration: it applies from the next invoice. */
+  item?: { itemId: string; priceId: string };
+  pauseCollection?: { resumesAt?: Date } | null;
+  cancelAtPeriodEnd?: boolean;
+  /** Moves the next charge: Stripe's way is a trial until then, with no proration. */
+  trialEnd?: Date;
+  metadata?: Record<string, string>;
+}
+
+export interface StripeCheckoutInput {
+  customerId: string;
+  priceId: string;
+  successUrl: string;
+  cancelUrl: string;
+  trialDays?: number;
+  couponId?: string;
+  clientReferenceId: string;
+  metadata: Record<string, string>;
 }
 
 export function createStripeGateway(stripe: Stripe): StripeGateway {
@@ -67,6 +106,82 @@ export function createStripeGateway(stripe: Stripe): StripeGateway {
     },
     async updateCustomer(id, input, idempotencyKey) {
       await stripe.customers.update(id, input, { idempotencyKey });
+    },
+    async createCoupon(input, idempotencyKey) {
+      const coupon = await stripe.coupons.create(
+        {
+          duration: 'once',
+          name: input.name,
+          ...(input.percentOff !== undefined ? { percent_off: input.percentOff } : {}),
+          ...(input.amountOffMinor !== undefined ? { amount_off: input.amountOffMinor, currency: input.currency!.toLowerCase() } : {}),
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { id: coupon.id };
+    },
+    async createSubscription(input, idempotencyKey) {
+      const subscription = await stripe.subscriptions.create(
+        {
+          customer: input.customerId,
+          items: [{ price: input.priceId, quantity: 1 }],
+          default_payment_method: input.defaultPaymentMethod,
+          ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000) } : {}),
+          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          payment_behavior: 'allow_incomplete',
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      const item = subscription.items.data[0];
+      if (!item) throw new Error(`Stripe subscription ${subscription.id} came back without items`);
+      return { id: subscription.id, status: subscription.status, itemId: item.id };
+    },
+    async updateSubscription(id, input, idempotencyKey) {
+      await stripe.subscriptions.update(
+        id,
+        {
+          ...(input.item ? { items: [{ id: input.item.itemId, price: input.item.priceId }], proration_behavior: 'none' as const } : {}),
+          ...(input.pauseCollection !== undefined
+            ? {
+                pause_collection:
+                  input.pauseCollection === null
+                    ? ''
+                    : {
+                        behavior: 'void' as const,
+                        ...(input.pauseCollection.resumesAt ? { resumes_at: Math.floor(input.pauseCollection.resumesAt.getTime() / 1000) } : {}),
+                      },
+              }
+            : {}),
+          ...(input.cancelAtPeriodEnd !== undefined ? { cancel_at_period_end: input.cancelAtPeriodEnd } : {}),
+          ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000), proration_behavior: 'none' as const } : {}),
+          ...(input.metadata ? { metadata: input.metadata } : {}),
+        },
+        { idempotencyKey },
+      );
+    },
+    async cancelSubscription(id, idempotencyKey) {
+      await stripe.subscriptions.cancel(id, { prorate: false }, { idempotencyKey });
+    },
+    async createCheckoutSession(input, idempotencyKey) {
+      const session = await stripe.checkout.sessions.create(
+        {
+          mode: 'subscription',
+          customer: input.customerId,
+          line_items: [{ price: input.priceId, quantity: 1 }],
+          success_url: input.successUrl,
+          cancel_url: input.cancelUrl,
+          client_reference_id: input.clientReferenceId,
+          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          subscription_data: {
+            metadata: input.metadata,
+            ...(input.trialDays ? { trial_period_days: input.trialDays } : {}),
+          },
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { id: session.id, url: session.url ?? null };
     },
   };
 }

@@ -4,6 +4,7 @@ import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { subscribeShopper } from '../factories/subscription.factory';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -11,7 +12,7 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'apiKey' | 'customer';
+type Resource = 'plan' | 'addon' | 'apiKey' | 'customer' | 'subscription';
 const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'get /plans/:id': { resource: 'plan' },
   'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
@@ -23,6 +24,14 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'post /api-keys/:id/revoke': { resource: 'apiKey' },
   'get /customers/:id': { resource: 'customer' },
   'patch /customers/:id': { resource: 'customer', body: { name: 'Hijacked' } },
+  'get /subscriptions/:id': { resource: 'subscription' },
+  'post /subscriptions/:id/skip': { resource: 'subscription', body: {} },
+  'post /subscriptions/:id/unskip': { resource: 'subscription', body: { cycleKey: '2026-04-01' } },
+  'post /subscriptions/:id/pause': { resource: 'subscription', body: { cycles: 1 } },
+  'post /subscriptions/:id/resume': { resource: 'subscription', body: {} },
+  'post /subscriptions/:id/swap': { resource: 'subscription', body: { variantId: 'var_x' } },
+  'post /subscriptions/:id/cancel': { resource: 'subscription', body: { mode: 'now', reason: 'other' } },
+  'post /subscriptions/:id/reactivate': { resource: 'subscription', body: {} },
 };
 
 describe('tenancy', () => {
@@ -36,6 +45,7 @@ describe('tenancy', () => {
     addon: (await request(app).get(`/api/v1/addons/${ids.addon}`).set(owner.auth).expect(200)).body,
     keys: (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body,
     customer: (await request(app).get(`/api/v1/customers/${ids.customer}`).set(owner.auth).expect(200)).body,
+    subscription: (await request(app).get(`/api/v1/subscriptions/${ids.subscription}`).set(owner.auth).expect(200)).body,
   });
 
   beforeAll(async () => {
@@ -43,6 +53,7 @@ describe('tenancy', () => {
     ids.plan = (await request(app).post('/api/v1/plans').set(owner.auth).send(buildPlanInput()).expect(201)).body.id;
     ids.addon = (await request(app).post('/api/v1/addons').set(owner.auth).send(buildAddonInput()).expect(201)).body.id;
     ids.customer = (await request(app).post('/api/v1/customers').set(owner.auth).send(buildCustomerInput()).expect(201)).body.id;
+    ids.subscription = (await subscribeShopper(app, owner)).subscription.id;
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
   });
 
@@ -66,6 +77,7 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/subscriptions').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/api-keys').set(intruder.auth).expect(200)).body.data.map((k: { id: string }) => k.id)).not.toContain(ids.apiKey);
   });
 });

@@ -1,0 +1,160 @@
+import { model, Schema } from 'mongoose';
+import type { BillingSchedule } from '../shared/calendar';
+
+export type SubscriptionStatus = 'incomplete' | 'trialing' | 'active' | 'paused' | 'past_due' | 'canceled';
+
+/** What the shopper receives: a variant of a plan at a cadence, at the price they subscribed at. */
+export interface BoxSelection {
+  planId: string;
+  variantId: string;
+  cadenceKey: string;
+  /** Our price id (plan.prices); it stays theirs when the plan's price changes, until migrated. */
+  priceId: string;
+}
+
+/** An extra in the box: once in a given cycle, or in every cycle from one on. */
+export interface SubscriptionAddon {
+  _id: string;
+  addonId: string;
+  priceId: string;
+  quantity: number;
+  kind: 'one_time' | 'recurring';
+  /** For one-time extras: the cycle whose box gets it; for recurring ones: the first cycle. */
+  fromCycleKey: string;
+  addedAt: Date;
+}
+
+export interface Subscription {
+  _id: string;
+  merchantId: string;
+  customerId: string;
+  status: SubscriptionStatus;
+  box: BoxSelection;
+  /** A change the shopper asked for that starts with a later cycle (swap, cadence change). */
+  pendingChange?: BoxSelection & { effectiveCycleKey: string; requestedAt: Date };
+  /** The billing calendar intent: cycles are computed from it (src/shared/calendar.ts). */
+  schedule: BillingSchedule;
+  /** Cycle keys (local charge dates) the shopper skipped. */
+  skippedCycleKeys: string[];
+  /** Boxes from `startsOn` (the first one not locked when paused) until `resumeOn` (exclusive) are not sent. */
+  pause?: { pausedAt: Date; startsOn: string; resumeOn?: string };
+  cancellation?: {
+    requestedAt: Date;
+    reason: string;
+    comment?: string;
+    mode: 'now' | 'period_end';
+    /** When the subscription ends (now, or the end of the paid period). */
+    effectiveAt: Date;
+  };
+  addons: SubscriptionAddon[];
+  stripe: {
+    customerId: string;
+    subscriptionId?: string;
+    itemId?: string;
+    checkoutSessionId?: string;
+    couponId?: string;
+  };
+  revision: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const BoxSelectionFields = {
+  planId: { type: String, required: true },
+  variantId: { type: String, required: true },
+  cadenceKey: { type: String, required: true },
+  priceId: { type: String, required: true },
+};
+
+const SubscriptionSchema = new Schema<Subscription>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    customerId: { type: String, required: true },
+    status: { type: String, enum: ['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled'], required: true },
+    box: { type: new Schema(BoxSelectionFields, { _id: false }), required: true },
+    pendingChange: {
+      type: new Schema({ ...BoxSelectionFields, effectiveCycleKey: { type: String, required: true }, requestedAt: { type: Date, required: true } }, { _id: false }),
+    },
+    schedule: { type: Schema.Types.Mixed, required: true },
+    skippedCycleKeys: { type: [String], default: [] },
+    pause: { type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }) },
+    cancellation: {
+      type: new Schema(
+        {
+          requestedAt: { type: Date, required: true },
+          reason: { type: String, required: true },
+          comment: { type: String },
+          mode: { type: String, enum: ['now', 'period_end'], required: true },
+          effectiveAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+    },
+    addons: [
+      new Schema<SubscriptionAddon>(
+        {
+          _id: { type: String, required: true },
+          addonId: { type: String, required: true },
+          priceId: { type: String, required: true },
+          quantity: { type: Number, required: true, min: 1 },
+          kind: { type: String, enum: ['one_time', 'recurring'], required: true },
+          fromCycleKey: { type: String, required: true },
+          addedAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+    ],
+    stripe: {
+      type: new Schema(
+        {
+          customerId: { type: String, required: true },
+          subscriptionId: { type: String },
+          itemId: { type: String },
+          checkoutSessionId: { type: String },
+          couponId: { type: String },
+        },
+        { _id: false },
+      ),
+      required: true,
+    },
+    revision: { type: Number, required: true, default: 0 },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'subscriptions', timestamps: false, versionKey: false, minimize: false },
+);
+SubscriptionSchema.index({ merchantId: 1, createdAt: -1 });
+SubscriptionSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+SubscriptionSchema.index({ merchantId: 1, customerId: 1 });
+SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1 });
+
+export const SubscriptionModel = model<Subscription>('Subscription', SubscriptionSchema);
+
+/** Our dated facts about a subscription: what happened, when, and what it changed. Append-only. */
+export interface SubscriptionEvent {
+  _id: string;
+  merchantId: string;
+  subscriptionId: string;
+  /** The subscription revision this event produced: orders the history, and one event per revision. */
+  revision: number;
+  type: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+const SubscriptionEventSchema = new Schema<SubscriptionEvent>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    subscriptionId: { type: String, required: true },
+    revision: { type: Number, required: true },
+    type: { type: String, required: true },
+    at: { type: Date, required: true },
+    data: { type: Schema.Types.Mixed, default: {} },
+  },
+  { collection: 'subscription_events', versionKey: false, minimize: false },
+);
+SubscriptionEventSchema.index({ merchantId: 1, subscriptionId: 1, revision: 1 }, { unique: true });
+
+export const SubscriptionEventModel = model<SubscriptionEvent>('SubscriptionEvent', SubscriptionEventSchema);

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { ListQuery, listSchema } from '../shared/pagination';
+import { Instant } from '../shared/schemas';
+
+const LocalDateField = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD' });
+const CadenceKey = z.string().regex(/^(week|month)-\d{1,2}$/, { error: 'must be a cadence key such as month-1 or week-2' });
+
+export const CreateSubscriptionBody = z
+  .strictObject({
+    customerId: z.string().max(100),
+    planId: z.string().max(100),
+    variantId: z.string().max(100),
+    cadence: CadenceKey,
+    paymentMethodId: z.string().regex(/^pm_[A-Za-z0-9_]+$/, { error: 'must be a Stripe PaymentMethod id (pm_…)' }).optional(),
+    checkout: z.literal(true).optional().describe('Pay through a Stripe Checkout page instead of a saved payment method'),
+  })
+  .refine((body) => (body.paymentMethodId === undefined) !== (body.checkout === undefined), {
+    error: 'give either paymentMethodId or checkout: true',
+    path: ['paymentMethodId'],
+  })
+  .meta({ id: 'CreateSubscriptionRequest' });
+export type CreateSubscriptionBody = z.infer<typeof CreateSubscriptionBody>;
+
+export const SkipBody = z
+  .strictObject({ cycleKey: LocalDateField.optional().describe('The cycle to skip (its charge date); the next one when absent') })
+  .meta({ id: 'SkipRequest' });
+export const UnskipBody = z.strictObject({ cycleKey: LocalDateField }).meta({ id: 'UnskipRequest' });
+
+export const PauseBody = z
+  .strictObject({
+    cycles: z.number().int().min(1).max(12).optional().describe('Pause for this many boxes, then resume by itself'),
+    until: LocalDateField.optional().describe('Pause until this date; the first box on or after it is charged'),
+  })
+  .refine((body) => (body.cycles === undefined) !== (body.until === undefined), { error: 'give either cycles or until', path: ['cycles'] })
+  .meta({ id: 'PauseRequest' });
+
+export const SwapBody = z
+  .strictObject({
+    planId: z.string().max(100).optional().describe('Another plan; the current one when absent'),
+    variantId: z.string().max(100),
+    cadence: CadenceKey.optional().describe("Keep the current cadence when absent (it must exist in the new plan)"),
+  })
+  .meta({ id: 'SwapRequest' });
+
+export const CancelBody = z
+  .strictObject({
+    mode: z.enum(['now', 'period_end']),
+    reason: z.string().max(64).describe("One of the merchant's cancellation reasons"),
+    comment: z.string().max(1000).optional(),
+  })
+  .meta({ id: 'CancelRequest' });
+
+export const SubscriptionParams = z.strictObject({ id: z.string().max(100) });
+export const ListSubscriptionsQuery = z.strictObject({
+  ...ListQuery,
+  status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']).optional(),
+  planId: z.string().max(100).optional(),
+  customerId: z.string().max(100).optional(),
+});
+
+const Money = z.strictObject({ amountMinor: z.number().int(), currency: z.string() });
+const BoxView = z.strictObject({
+  planId: z.string(),
+  planName: z.string(),
+  variantId: z.string(),
+  variantName: z.string(),
+  cadence: z.strictObject({ key: z.string(), interval: z.enum(['week', 'month']), intervalCount: z.number().int() }),
+  price: Money.extend({ id: z.string() }),
+});
+
+export const SubscriptionView = z
+  .strictObject({
+    id: z.string(),
+    object: z.literal('subscription'),
+    status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']),
+    customerId: z.string(),
+    box: BoxView,
+    pendingChange: BoxView.extend({ effectiveCycleKey: z.string() }).nullable(),
+    nextCharge: z
+      .strictObject({
+        cycleKey: z.string(),
+        chargeAt: Instant,
+        cutoffAt: Instant,
+        box: BoxView,
+        lines: z.array(z.strictObject({ description: z.string(), quantity: z.number().int(), amountMinor: z.number().int() })),
+        total: Money,
+      })
+      .nullable()
+      .describe('What the shopper will pay next, and when; null when nothing is due (paused without end, cancelled)'),
+    upcomingCycles: z.array(
+      z.strictObject({ cycleKey: z.string(), chargeAt: Instant, cutoffAt: Instant, state: z.enum(['scheduled', 'skipped', 'paused']) }),
+    ),
+    pause: z.strictObject({ pausedAt: Instant, startsOn: z.string(), resumeOn: z.string().nullable() }).nullable(),
+    cancellation: z
+      .strictObject({ requestedAt: Instant, reason: z.string(), comment: z.string().nullable(), mode: z.enum(['now', 'period_end']), effectiveAt: Instant })
+      .nullable(),
+    checkoutUrl: z.string().nullable().describe('Where the shopper pays, for subscriptions created with checkout: true and not yet paid'),
+    stripeSubscriptionId: z.string().nullable(),
+    history: z.array(z.strictObject({ type: z.string(), at: Instant, data: z.record(z.string(), z.unknown()) })),
+    createdAt: Instant,
+    updatedAt: Instant,
+  })
+  .meta({ id: 'Subscription' });
+export type SubscriptionView = z.infer<typeof SubscriptionView>;
+
+export const SubscriptionList = listSchema(SubscriptionView.omit({ history: true }), 'SubscriptionList');

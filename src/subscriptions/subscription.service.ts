@@ -1,0 +1,512 @@
+import { CustomerModel } from '../customers/customer.model';
+import { ensureStripeCustomer } from '../customers/customer.service';
+import { MerchantModel } from '../merchants/merchant.model';
+import { PlanModel, type Plan } from '../plans/plan.model';
+import { cycleByKey, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
+import { isDuplicateKeyError } from '../shared/db';
+import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { newId } from '../shared/ids';
+import type { Logger } from '../shared/logger';
+import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
+import { iso } from '../shared/schemas';
+import type { Clock } from '../shared/time';
+import type { StripeGateway } from '../stripe/stripe-gateway';
+import { DEFAULT_SUBSCRIPTION_SETTINGS } from './subscription-settings';
+import {
+  SubscriptionEventModel,
+  SubscriptionModel,
+  type BoxSelection,
+  type Subscription,
+  type SubscriptionStatus,
+} from './subscription.model';
+import type { CreateSubscriptionBody, SubscriptionView } from './subscription.schemas';
+
+export interface SubscriptionDeps {
+  clock: Clock;
+  stripe: StripeGateway;
+  logger: Logger;
+  publicUrl: string;
+}
+
+const LIVE: SubscriptionStatus[] = ['trialing', 'active', 'past_due'];
+const HOUR_MS = 3_600_000;
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading: the calendar of a subscription and what the shopper will pay next
+// ---------------------------------------------------------------------------------------------------------
+
+type CycleState = 'scheduled' | 'skipped' | 'paused';
+
+function cycleState(subscription: Subscription, cycle: Cycle): CycleState {
+  const pause = subscription.pause;
+  if (pause && cycle.chargeOn >= pause.startsOn && (!pause.resumeOn || cycle.chargeOn < pause.resumeOn)) return 'paused';
+  if (subscription.skippedCycleKeys.includes(cycle.cycleKey)) return 'skipped';
+  return 'scheduled';
+}
+
+/** The next cycle that will be charged after `now`, or undefined when none will (paused with no end, cancelled). */
+export function nextChargedCycle(subscription: Subscription, now: Date): Cycle | undefined {
+  if (subscription.status === 'canceled' || subscription.status === 'incomplete') return undefined;
+  const end = subscription.cancellation?.effectiveAt;
+  let cycle = nextCycle(subscription.schedule, now);
+  for (let i = 0; i < 500; i += 1) {
+    if (end && cycle.chargeAt >= end) return undefined;
+    if (cycleState(subscription, cycle) === 'scheduled') return cycle;
+    // Paused with no end: nothing after this is charged.
+    if (subscription.pause && !subscription.pause.resumeOn && cycle.chargeOn >= subscription.pause.startsOn) return undefined;
+    cycle = nextCycle(subscription.schedule, cycle.chargeAt);
+  }
+  return undefined;
+}
+
+/** The box (plan, variant, price) a given cycle gets: the pending change once its cycle comes. */
+function boxFor(subscription: Subscription, cycle: Cycle): BoxSelection {
+  const change = subscription.pendingChange;
+  return change && cycle.chargeOn >= change.effectiveCycleKey ? change : subscription.box;
+}
+
+/** The first cycle a change can still reach: the next one if its box is not locked yet, else the one after. */
+function firstChangeableCycle(subscription: Subscription, now: Date): Cycle {
+  const next = nextCycle(subscription.schedule, now);
+  return isBeforeCutoff(next, now) ? next : nextCycle(subscription.schedule, next.chargeAt);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Views
+// ---------------------------------------------------------------------------------------------------------
+
+async function plansOf(subscription: Subscription): Promise<Map<string, Plan>> {
+  const ids = [...new Set([subscription.box.planId, subscription.pendingChange?.planId].filter((id): id is string => Boolean(id)))];
+  const plans = await PlanModel.find({ _id: { $in: ids }, merchantId: subscription.merchantId }).lean();
+  return new Map(plans.map((plan) => [plan._id, plan]));
+}
+
+function boxView(box: BoxSelection, plans: Map<string, Plan>) {
+  const plan = plans.get(box.planId);
+  const variant = plan?.variants.find((v) => v._id === box.variantId);
+  const cadence = plan?.cadences.find((c) => c.key === box.cadenceKey);
+  const price = plan?.prices.find((p) => p._id === box.priceId);
+  if (!plan || !variant || !cadence || !price) throw new Error(`subscription box refers to a missing plan part: ${JSON.stringify(box)}`);
+  return {
+    planId: plan._id,
+    planName: plan.name,
+    variantId: variant._id,
+    variantName: variant.name,
+    cadence: { key: cadence.key, interval: cadence.interval, intervalCount: cadence.intervalCount },
+    price: { id: price._id, amountMinor: price.amountMinor, currency: price.currency },
+  };
+}
+
+export async function toSubscriptionView(subscription: Subscription, now: Date, options: { history: boolean; checkoutUrl?: string | null }): Promise<SubscriptionView> {
+  const plans = await plansOf(subscription);
+  const next = nextChargedCycle(subscription, now);
+  let nextCharge: SubscriptionView['nextCharge'] = null;
+  if (next) {
+    const box = boxView(boxFor(subscription, next), plans);
+    const lines = [{ description: `${box.planName}: ${box.variantName}`, quantity: 1, amountMinor: box.price.amountMinor }];
+    const plan = plans.get(box.planId)!;
+    if (next.index === 0 && plan.firstBoxDiscount) {
+      const off =
+        plan.firstBoxDiscount.type === 'amount'
+          ? Math.min(plan.firstBoxDiscount.amountOffMinor, box.price.amountMinor)
+          : Math.floor((box.price.amountMinor * plan.firstBoxDiscount.percentOff) / 100);
+      lines.push({ description: 'First box discount', quantity: 1, amountMinor: -off });
+    }
+    nextCharge = {
+      cycleKey: next.cycleKey,
+      chargeAt: iso(next.chargeAt),
+      cutoffAt: iso(next.cutoffAt),
+      box,
+      lines,
+      total: { amountMinor: lines.reduce((sum, line) => sum + line.amountMinor * line.quantity, 0), currency: box.price.currency },
+    };
+  }
+  const upcoming =
+    subscription.status === 'canceled' || subscription.status === 'incomplete'
+      ? []
+      : upcomingCycles(subscription.schedule, now, 6)
+          .filter((cycle) => !subscription.cancellation || cycle.chargeAt < subscription.cancellation.effectiveAt)
+          .map((cycle) => ({ cycleKey: cycle.cycleKey, chargeAt: iso(cycle.chargeAt), cutoffAt: iso(cycle.cutoffAt), state: cycleState(subscription, cycle) }));
+  const history = options.history
+    ? (await SubscriptionEventModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id }).sort({ revision: 1 }).lean()).map(
+        (event) => ({ type: event.type, at: iso(event.at), data: event.data }),
+      )
+    : [];
+  return {
+    id: subscription._id,
+    object: 'subscription',
+    status: subscription.status,
+    customerId: subscription.customerId,
+    box: boxView(subscription.box, plans),
+    pendingChange: subscription.pendingChange
+      ? { ...boxView(subscription.pendingChange, plans), effectiveCycleKey: subscription.pendingChange.effectiveCycleKey }
+      : null,
+    nextCharge,
+    upcomingCycles: upcoming,
+    pause: subscription.pause
+      ? { pausedAt: iso(subscription.pause.pausedAt), startsOn: subscription.pause.startsOn, resumeOn: subscription.pause.resumeOn ?? null }
+      : null,
+    cancellation: subscription.cancellation
+      ? {
+          requestedAt: iso(subscription.cancellation.requestedAt),
+          reason: subscription.cancellation.reason,
+          comment: subscription.cancellation.comment ?? null,
+          mode: subscription.cancellation.mode,
+          effectiveAt: iso(subscription.cancellation.effectiveAt),
+        }
+      : null,
+    checkoutUrl: options.checkoutUrl ?? null,
+    stripeSubscriptionId: subscription.stripe.subscriptionId ?? null,
+    history,
+    createdAt: iso(subscription.createdAt),
+    updatedAt: iso(subscription.updatedAt),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Writing: events, conditional updates, Stripe in step
+// ---------------------------------------------------------------------------------------------------------
+
+/** Appends the dated fact for the revision a change produced; recording the same revision again is a no-op. */
+async function record(deps: SubscriptionDeps, subscription: Pick<Subscription, '_id' | 'merchantId' | 'revision'>, type: string, data: Record<string, unknown>): Promise<void> {
+  await SubscriptionEventModel.updateOne(
+    { merchantId: subscription.merchantId, subscriptionId: subscription._id, revision: subscription.revision },
+    { $setOnInsert: { _id: newId('sev'), type, at: deps.clock.now(), data } },
+    { upsert: true },
+  ).catch((error: unknown) => {
+    if (!isDuplicateKeyError(error)) throw error;
+  });
+}
+
+async function findSubscription(merchantId: string, subscriptionId: string): Promise<Subscription> {
+  const subscription = await SubscriptionModel.findOne({ _id: subscriptionId, merchantId }).lean();
+  if (!subscription) throw new NotFoundError('No subscription with this id.');
+  return subscription;
+}
+
+/**
+ * Applies a change only if the subscription is still as it was read (same revision): a concurrent change
+ * makes this one fail with 409 rather than silently overwrite it.
+ */
+async function applyChange(deps: SubscriptionDeps, subscription: Subscription, update: { $set?: Record<string, unknown>; $unset?: Record<string, 1>; $addToSet?: Record<string, unknown>; $pull?: Record<string, unknown> }): Promise<Subscription> {
+  const result = await SubscriptionModel.findOneAndUpdate(
+    { _id: subscription._id, merchantId: subscription.merchantId, revision: subscription.revision },
+    { ...update, $set: { ...(update.$set ?? {}), updatedAt: deps.clock.now() }, $inc: { revision: 1 } },
+    { returnDocument: 'after', lean: true },
+  );
+  if (!result) throw new InvalidStateError('The subscription changed meanwhile. Read it again and retry.');
+  return result;
+}
+
+function stripePriceOf(plan: Plan, priceId: string): string {
+  const price = plan.prices.find((p) => p._id === priceId);
+  if (!price?.stripePriceId) throw new InvalidStateError('This plan is not mirrored to Stripe yet; try again in a minute.');
+  return price.stripePriceId;
+}
+
+/**
+ * Pushes the Stripe state our record implies, in one update keyed by the record's revision: collection
+ * paused while we are paused or the next cycle is skipped (its invoice is voided), the item on the price of
+ * the next charged box, and cancellation at period end. Re-running it for the same revision sends the same key.
+ */
+async function syncToStripe(deps: SubscriptionDeps, subscription: Subscription): Promise<void> {
+  const stripeId = subscription.stripe.subscriptionId;
+  if (!stripeId || subscription.status === 'canceled') return;
+  const now = deps.clock.now();
+  // Only the next invoice matters to Stripe now; later skips and pauses are applied as their cycles come.
+  const next = nextCycle(subscription.schedule, now);
+  const nextState = cycleState(subscription, next);
+  let pauseCollection: { resumesAt?: Date } | null = null;
+  if (nextState === 'paused') {
+    const resume = subscription.pause?.resumeOn ? firstCycleOnOrAfter(subscription.schedule, subscription.pause.resumeOn) : undefined;
+    pauseCollection = resume ? { resumesAt: resume.cutoffAt } : {};
+  } else if (nextState === 'skipped') {
+    pauseCollection = { resumesAt: new Date(next.chargeAt.getTime() + HOUR_MS) };
+  }
+  const charged = nextChargedCycle(subscription, now);
+  let item: { itemId: string; priceId: string } | undefined;
+  if (charged && subscription.stripe.itemId) {
+    const box = boxFor(subscription, charged);
+    const plan = await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean();
+    if (plan) item = { itemId: subscription.stripe.itemId, priceId: stripePriceOf(plan, box.priceId) };
+  }
+  await deps.stripe.updateSubscription(
+    stripeId,
+    { pauseCollection, cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end', ...(item ? { item } : {}) },
+    `subscription:${subscription._id}:sync:r${subscription.revision}`,
+  );
+}
+
+/** The first cycle charged on or after a local date. */
+function firstCycleOnOrAfter(schedule: BillingSchedule, date: string): Cycle {
+  // Start two days early (any zone's local date is within a day of UTC), then step: a handful of steps.
+  let cycle = nextCycle(schedule, new Date(Date.parse(`${date}T00:00:00Z`) - 2 * 86_400_000));
+  while (cycle.chargeOn < date) cycle = nextCycle(schedule, cycle.chargeAt);
+  return cycle;
+}
+
+async function changed(deps: SubscriptionDeps, updated: Subscription, event: string, data: Record<string, unknown>): Promise<SubscriptionView> {
+  await record(deps, updated, event, data);
+  await syncToStripe(deps, updated);
+  return toSubscriptionView(updated, deps.clock.now(), { history: true });
+}
+
+function requireStatus(subscription: Subscription, allowed: SubscriptionStatus[], action: string): void {
+  if (!allowed.includes(subscription.status)) {
+    throw new InvalidStateError(`A ${subscription.status} subscription cannot ${action}.`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Use cases
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Subscribes a customer: with a saved payment method the Stripe subscription is created now (its first
+ * invoice charges the first box, or a trial starts); with `checkout: true` a Stripe Checkout Session is
+ * created and the subscription waits, `incomplete`, for Stripe to confirm payment.
+ */
+export async function createSubscription(deps: SubscriptionDeps, merchantId: string, input: CreateSubscriptionBody): Promise<SubscriptionView> {
+  const [merchant, customer, plan] = await Promise.all([
+    MerchantModel.findById(merchantId).lean(),
+    CustomerModel.findOne({ _id: input.customerId, merchantId }).lean(),
+    PlanModel.findOne({ _id: input.planId, merchantId }).lean(),
+  ]);
+  if (!merchant) throw new NotFoundError('This merchant does not exist.');
+  if (!customer) throw new ValidationError([{ field: 'body.customerId', message: 'is not one of your customers' }]);
+  if (!plan) throw new ValidationError([{ field: 'body.planId', message: 'is not one of your plans' }]);
+  if (plan.status !== 'active') throw new InvalidStateError('This plan is archived and takes no new subscribers.');
+  const variant = plan.variants.find((v) => v._id === input.variantId && v.status === 'active');
+  if (!variant) throw new ValidationError([{ field: 'body.variantId', message: 'is not an offered variant of this plan' }]);
+  const cadence = plan.cadences.find((c) => c.key === input.cadence && c.status === 'active');
+  if (!cadence) throw new ValidationError([{ field: 'body.cadence', message: `is not offered; offered: ${plan.cadences.filter((c) => c.status === 'active').map((c) => c.key).join(', ')}` }]);
+  const stripePriceId = stripePriceOf(plan, cadence.currentPriceId);
+  const stripeCustomerId = await ensureStripeCustomer(deps, customer);
+
+  const now = deps.clock.now();
+  // Cycle 0 is the first charge: now, or when the trial ends. Stripe renews at that instant's time of day,
+  // so the calendar uses the same local time; later cycles are computed from this anchor.
+  const trialEnd = plan.trialDays > 0 ? new Date(now.getTime() + plan.trialDays * 24 * HOUR_MS) : undefined;
+  const firstChargeAt = trialEnd ?? now;
+  const schedule: BillingSchedule = {
+    cadence: { interval: cadence.interval, intervalCount: cadence.intervalCount },
+    anchorOn: localDateOf(firstChargeAt, merchant.timezone),
+    chargeAt: localTimeOf(firstChargeAt, merchant.timezone),
+    timezone: merchant.timezone,
+    cutoffDays: DEFAULT_SUBSCRIPTION_SETTINGS.cutoffDays,
+  };
+  const id = newId('sub');
+  let couponId: string | undefined;
+  if (plan.firstBoxDiscount) {
+    const discount = plan.firstBoxDiscount;
+    couponId = (
+      await deps.stripe.createCoupon(
+        {
+          name: 'First box discount',
+          ...(discount.type === 'percent' ? { percentOff: discount.percentOff } : { amountOffMinor: discount.amountOffMinor, currency: plan.currency }),
+          metadata: { boxcycle_merchant_id: merchantId, boxcycle_subscription_id: id },
+        },
+        `subscription:${id}:first-box-coupon`,
+      )
+    ).id;
+  }
+  const metadata = { boxcycle_merchant_id: merchantId, boxcycle_subscription_id: id };
+  const box: BoxSelection = { planId: plan._id, variantId: variant._id, cadenceKey: cadence.key, priceId: cadence.currentPriceId };
+  const base: Subscription = {
+    _id: id,
+    merchantId,
+    customerId: customer._id,
+    status: 'incomplete',
+    box,
+    schedule,
+    skippedCycleKeys: [],
+    addons: [],
+    stripe: { customerId: stripeCustomerId, ...(couponId ? { couponId } : {}) },
+    revision: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+
+  let checkoutUrl: string | null = null;
+  if (input.checkout) {
+    const session = await deps.stripe.createCheckoutSession(
+      {
+        customerId: stripeCustomerId,
+        priceId: stripePriceId,
+        successUrl: `${deps.publicUrl}/shop/subscriptions/${id}?checkout=success`,
+        cancelUrl: `${deps.publicUrl}/shop/subscriptions/${id}?checkout=cancelled`,
+        ...(plan.trialDays > 0 ? { trialDays: plan.trialDays } : {}),
+        ...(couponId ? { couponId } : {}),
+        clientReferenceId: id,
+        metadata,
+      },
+      `subscription:${id}:checkout`,
+    );
+    base.stripe.checkoutSessionId = session.id;
+    checkoutUrl = session.url;
+  } else {
+    const created = await deps.stripe.createSubscription(
+      { customerId: stripeCustomerId, priceId: stripePriceId, defaultPaymentMethod: input.paymentMethodId!, ...(trialEnd ? { trialEnd } : {}), ...(couponId ? { couponId } : {}), metadata },
+      `subscription:${id}:create`,
+    );
+    base.stripe.subscriptionId = created.id;
+    base.stripe.itemId = created.itemId;
+    // Stripe confirms the first payment by webhook (invoice.paid); until then we trust what it answered.
+    base.status = trialEnd ? 'trialing' : created.status === 'active' ? 'active' : 'incomplete';
+  }
+  await SubscriptionModel.create(base);
+  await record(deps, base, 'subscription.created', {
+    planId: plan._id,
+    variantId: variant._id,
+    cadence: cadence.key,
+    priceId: cadence.currentPriceId,
+    via: input.checkout ? 'checkout' : 'payment_method',
+  });
+  return toSubscriptionView(base, now, { history: true, checkoutUrl });
+}
+
+export async function getSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string): Promise<SubscriptionView> {
+  return toSubscriptionView(await findSubscription(merchantId, subscriptionId), deps.clock.now(), { history: true });
+}
+
+export async function listSubscriptions(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  query: { limit: number; startingAfter?: string | undefined; status?: SubscriptionStatus | undefined; planId?: string | undefined; customerId?: string | undefined },
+) {
+  const filter = {
+    merchantId,
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.planId ? { 'box.planId': query.planId } : {}),
+    ...(query.customerId ? { customerId: query.customerId } : {}),
+    ...afterCursor(decodeCursor(query.startingAfter)),
+  };
+  const subscriptions = await SubscriptionModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const page = listPage(subscriptions, query.limit, (s) => s);
+  const now = deps.clock.now();
+  const data = await Promise.all(page.data.map(async (s) => {
+    const { history: _history, ...view } = await toSubscriptionView(s, now, { history: false });
+    return view;
+  }));
+  return { ...page, data };
+}
+
+/** A cycle of this subscription that is still ahead and whose box is not locked yet. */
+function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
+  const cycle = cycleKey ? cycleByKey(subscription.schedule, cycleKey) : nextChargedCycle(subscription, now);
+  if (!cycle) {
+    throw new ValidationError([{ field: 'body.cycleKey', message: cycleKey ? 'is not a charge date of this subscription' : 'no upcoming box' }]);
+  }
+  if (cycle.chargeAt <= now) throw new InvalidStateError(`The box of ${cycle.cycleKey} is already charged.`);
+  if (!isBeforeCutoff(cycle, now)) {
+    throw new InvalidStateError(`The box of ${cycle.cycleKey} locked at ${cycle.cutoffAt.toISOString()} (its cut-off); it can no longer change.`);
+  }
+  return cycle;
+}
+
+export async function skipBox(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, cycleKey: string | undefined): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, LIVE, 'skip a box');
+  const cycle = changeableCycle(subscription, deps.clock.now(), cycleKey);
+  if (subscription.skippedCycleKeys.includes(cycle.cycleKey)) throw new InvalidStateError(`The box of ${cycle.cycleKey} is already skipped.`);
+  const updated = await applyChange(deps, subscription, { $addToSet: { skippedCycleKeys: cycle.cycleKey } });
+  return changed(deps, updated, 'subscription.skipped', { cycleKey: cycle.cycleKey });
+}
+
+export async function unskipBox(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, cycleKey: string): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, LIVE, 'unskip a box');
+  if (!subscription.skippedCycleKeys.includes(cycleKey)) throw new InvalidStateError(`The box of ${cycleKey} is not skipped.`);
+  changeableCycle(subscription, deps.clock.now(), cycleKey);
+  const updated = await applyChange(deps, subscription, { $pull: { skippedCycleKeys: cycleKey } });
+  return changed(deps, updated, 'subscription.unskipped', { cycleKey });
+}
+
+export async function pauseSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { cycles?: number | undefined; until?: string | undefined }): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active'], 'be paused');
+  const now = deps.clock.now();
+  // A box already locked (past its cut-off) still goes out: the pause starts with the first changeable one.
+  const startsOn = firstChangeableCycle(subscription, now).chargeOn;
+  let resumeOn: string;
+  if (input.cycles !== undefined) {
+    // Pause the next `cycles` boxes that can still change; the one after is the first charged again.
+    let cycle = firstChangeableCycle(subscription, now);
+    for (let i = 0; i < input.cycles; i += 1) cycle = nextCycle(subscription.schedule, cycle.chargeAt);
+    resumeOn = cycle.chargeOn;
+  } else {
+    if (input.until! <= localDateOf(now, subscription.schedule.timezone)) {
+      throw new ValidationError([{ field: 'body.until', message: 'must be a date after today' }]);
+    }
+    resumeOn = firstCycleOnOrAfter(subscription.schedule, input.until!).chargeOn;
+  }
+  if (resumeOn <= startsOn) throw new ValidationError([{ field: 'body.until', message: 'is before the next box that can still change' }]);
+  const updated = await applyChange(deps, subscription, { $set: { status: 'paused', pause: { pausedAt: now, startsOn, resumeOn } } });
+  return changed(deps, updated, 'subscription.paused', { resumeOn, ...(input.cycles ? { cycles: input.cycles } : { until: input.until }) });
+}
+
+export async function resumeSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['paused'], 'be resumed');
+  const updated = await applyChange(deps, subscription, { $set: { status: 'active' }, $unset: { pause: 1 } });
+  return changed(deps, updated, 'subscription.resumed', {});
+}
+
+/** Changes plan, variant or cadence from the first cycle whose box is not locked: no proration, no surprise. */
+export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { planId?: string | undefined; variantId: string; cadence?: string | undefined }): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active', 'paused'], 'change its box');
+  const planId = input.planId ?? subscription.box.planId;
+  const plan = await PlanModel.findOne({ _id: planId, merchantId }).lean();
+  if (!plan) throw new ValidationError([{ field: 'body.planId', message: 'is not one of your plans' }]);
+  if (plan.status !== 'active' && planId !== subscription.box.planId) throw new InvalidStateError('This plan is archived and takes no new subscribers.');
+  const variant = plan.variants.find((v) => v._id === input.variantId && v.status === 'active');
+  if (!variant) throw new ValidationError([{ field: 'body.variantId', message: 'is not an offered variant of this plan' }]);
+  const cadenceKey = input.cadence ?? subscription.box.cadenceKey;
+  const cadence = plan.cadences.find((c) => c.key === cadenceKey && c.status === 'active');
+  if (!cadence) throw new ValidationError([{ field: 'body.cadence', message: 'is not offered by this plan' }]);
+  if (cadenceKey !== subscription.box.cadenceKey) {
+    throw new ValidationError([{ field: 'body.cadence', message: 'change the cadence with POST /subscriptions/{id}/cadence' }]);
+  }
+  // Same plan and cadence: they keep the price they have. Another plan: its current price.
+  const priceId = planId === subscription.box.planId ? subscription.box.priceId : cadence.currentPriceId;
+  const now = deps.clock.now();
+  const effective = firstChangeableCycle(subscription, now);
+  const target: BoxSelection = { planId, variantId: variant._id, cadenceKey, priceId };
+  const update =
+    effective.cycleKey === nextCycle(subscription.schedule, now).cycleKey
+      ? { $set: { box: target }, $unset: { pendingChange: 1 as const } }
+      : { $set: { pendingChange: { ...target, effectiveCycleKey: effective.cycleKey, requestedAt: now } } };
+  const updated = await applyChange(deps, subscription, update);
+  return changed(deps, updated, 'subscription.swapped', { from: subscription.box, to: target, effectiveCycleKey: effective.cycleKey });
+}
+
+export async function cancelSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { mode: 'now' | 'period_end'; reason: string; comment?: string | undefined }): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['incomplete', 'trialing', 'active', 'paused', 'past_due'], 'be cancelled');
+  if (!DEFAULT_SUBSCRIPTION_SETTINGS.cancellationReasons.includes(input.reason)) {
+    throw new ValidationError([{ field: 'body.reason', message: `must be one of: ${DEFAULT_SUBSCRIPTION_SETTINGS.cancellationReasons.join(', ')}` }]);
+  }
+  if (subscription.cancellation?.mode === 'period_end' && input.mode === 'period_end') {
+    throw new InvalidStateError('This subscription is already set to end at the end of its period.');
+  }
+  const now = deps.clock.now();
+  const mode = subscription.status === 'incomplete' ? 'now' : input.mode;
+  const effectiveAt = mode === 'now' ? now : nextCycle(subscription.schedule, now).chargeAt;
+  const cancellation = { requestedAt: now, reason: input.reason, ...(input.comment ? { comment: input.comment } : {}), mode, effectiveAt };
+  const updated = await applyChange(deps, subscription, { $set: { cancellation, ...(mode === 'now' ? { status: 'canceled' } : {}) } });
+  if (mode === 'now' && subscription.stripe.subscriptionId) {
+    await deps.stripe.cancelSubscription(subscription.stripe.subscriptionId, `subscription:${subscription._id}:cancel`);
+  }
+  return changed(deps, updated, mode === 'now' ? 'subscription.canceled' : 'subscription.cancellation_scheduled', { reason: input.reason, mode, effectiveAt: iso(effectiveAt) });
+}
+
+export async function reactivateSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  if (subscription.status === 'canceled' || subscription.cancellation?.mode !== 'period_end') {
+    throw new InvalidStateError('Only a subscription set to end at the end of its period can be reactivated; subscribe again instead.');
+  }
+  if (subscription.cancellation.effectiveAt <= deps.clock.now()) throw new InvalidStateError('This subscription has already ended.');
+  const updated = await applyChange(deps, subscription, { $unset: { cancellation: 1 } });
+  return changed(deps, updated, 'subscription.reactivated', {});
+}
