@@ -141,7 +141,7 @@ function formatLocalDate(year: number, month: number, day: number): LocalDate {
 }
 
 /** Whole days from `from` to `to` (negative when `to` is earlier). */
-function daysBetween(from: LocalDate, to: LocalDate): number {
+export function daysBetween(from: LocalDate, to: LocalDate): number {
   const a = parseLocalDate(from);
   const b = parseLocalDate(to);
   const ms = DateTime.utc(b.year, b.month, b.day).toMillis() - DateTime.utc(a.year, a.month, a.day).toMillis();

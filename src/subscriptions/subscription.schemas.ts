@@ -50,7 +50,16 @@ export const CancelBody = z
   })
   .meta({ id: 'CancelRequest' });
 
+export const CadenceBody = z.strictObject({ cadence: CadenceKey }).meta({ id: 'ChangeCadenceRequest' });
+export const ChargeDateBody = z
+  .strictObject({ date: LocalDateField.describe("The new date of the next charge, in the merchant's time zone") })
+  .meta({ id: 'ChangeChargeDateRequest' });
+export const AddAddonBody = z
+  .strictObject({ addonId: z.string().max(100), quantity: z.number().int().min(1).max(20).default(1) })
+  .meta({ id: 'AddSubscriptionAddonRequest' });
+
 export const SubscriptionParams = z.strictObject({ id: z.string().max(100) });
+export const SubscriptionAddonParams = z.strictObject({ id: z.string().max(100), lineId: z.string().max(100) });
 export const ListSubscriptionsQuery = z.strictObject({
   ...ListQuery,
   status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']).optional(),
@@ -89,6 +98,9 @@ export const SubscriptionView = z
       .describe('What the shopper will pay next, and when; null when nothing is due (paused without end, cancelled)'),
     upcomingCycles: z.array(
       z.strictObject({ cycleKey: z.string(), chargeAt: Instant, cutoffAt: Instant, state: z.enum(['scheduled', 'skipped', 'paused']) }),
+    ),
+    addons: z.array(
+      z.strictObject({ id: z.string(), addonId: z.string(), quantity: z.number().int(), kind: z.enum(['one_time', 'recurring']), fromCycleKey: z.string() }),
     ),
     pause: z.strictObject({ pausedAt: Instant, startsOn: z.string(), resumeOn: z.string().nullable() }).nullable(),
     cancellation: z

@@ -2,7 +2,7 @@ import { CustomerModel } from '../customers/customer.model';
 import { ensureStripeCustomer } from '../customers/customer.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import { PlanModel, type Plan } from '../plans/plan.model';
-import { cycleByKey, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
+import { cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
 import { newId } from '../shared/ids';
@@ -11,12 +11,14 @@ import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
+import { AddonModel } from '../addons/addon.model';
 import { DEFAULT_SUBSCRIPTION_SETTINGS } from './subscription-settings';
 import {
   SubscriptionEventModel,
   SubscriptionModel,
   type BoxSelection,
   type Subscription,
+  type SubscriptionAddon,
   type SubscriptionStatus,
 } from './subscription.model';
 import type { CreateSubscriptionBody, SubscriptionView } from './subscription.schemas';
@@ -104,6 +106,17 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
   if (next) {
     const box = boxView(boxFor(subscription, next), plans);
     const lines = [{ description: `${box.planName}: ${box.variantName}`, quantity: 1, amountMinor: box.price.amountMinor }];
+    const extras = addonsFor(subscription, next);
+    if (extras.length > 0) {
+      const addons = new Map(
+        (await AddonModel.find({ _id: { $in: extras.map((line) => line.addonId) }, merchantId: subscription.merchantId }).lean()).map((a) => [a._id, a]),
+      );
+      for (const line of extras) {
+        const addon = addons.get(line.addonId);
+        const price = addon?.prices.find((p) => p._id === line.priceId);
+        if (addon && price) lines.push({ description: addon.name, quantity: line.quantity, amountMinor: price.amountMinor });
+      }
+    }
     const plan = plans.get(box.planId)!;
     if (next.index === 0 && plan.firstBoxDiscount) {
       const off =
@@ -143,6 +156,7 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
       : null,
     nextCharge,
     upcomingCycles: upcoming,
+    addons: subscription.addons.map((line) => ({ id: line._id, addonId: line.addonId, quantity: line.quantity, kind: line.kind, fromCycleKey: line.fromCycleKey })),
     pause: subscription.pause
       ? { pausedAt: iso(subscription.pause.pausedAt), startsOn: subscription.pause.startsOn, resumeOn: subscription.pause.resumeOn ?? null }
       : null,
@@ -188,7 +202,11 @@ async function findSubscription(merchantId: string, subscriptionId: string): Pro
  * Applies a change only if the subscription is still as it was read (same revision): a concurrent change
  * makes this one fail with 409 rather than silently overwrite it.
  */
-async function applyChange(deps: SubscriptionDeps, subscription: Subscription, update: { $set?: Record<string, unknown>; $unset?: Record<string, 1>; $addToSet?: Record<string, unknown>; $pull?: Record<string, unknown> }): Promise<Subscription> {
+async function applyChange(
+  deps: SubscriptionDeps,
+  subscription: Subscription,
+  update: { $set?: Record<string, unknown>; $unset?: Record<string, 1>; $addToSet?: Record<string, unknown>; $pull?: Record<string, unknown>; $push?: Record<string, unknown> },
+): Promise<Subscription> {
   const result = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, merchantId: subscription.merchantId, revision: subscription.revision },
     { ...update, $set: { ...(update.$set ?? {}), updatedAt: deps.clock.now() }, $inc: { revision: 1 } },
@@ -209,7 +227,7 @@ function stripePriceOf(plan: Plan, priceId: string): string {
  * paused while we are paused or the next cycle is skipped (its invoice is voided), the item on the price of
  * the next charged box, and cancellation at period end. Re-running it for the same revision sends the same key.
  */
-async function syncToStripe(deps: SubscriptionDeps, subscription: Subscription): Promise<void> {
+async function syncToStripe(deps: SubscriptionDeps, subscription: Subscription, options: { moveNextChargeTo?: Date } = {}): Promise<void> {
   const stripeId = subscription.stripe.subscriptionId;
   if (!stripeId || subscription.status === 'canceled') return;
   const now = deps.clock.now();
@@ -232,7 +250,12 @@ async function syncToStripe(deps: SubscriptionDeps, subscription: Subscription):
   }
   await deps.stripe.updateSubscription(
     stripeId,
-    { pauseCollection, cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end', ...(item ? { item } : {}) },
+    {
+      pauseCollection,
+      cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end',
+      ...(item ? { item } : {}),
+      ...(options.moveNextChargeTo ? { trialEnd: options.moveNextChargeTo } : {}),
+    },
     `subscription:${subscription._id}:sync:r${subscription.revision}`,
   );
 }
@@ -245,9 +268,15 @@ function firstCycleOnOrAfter(schedule: BillingSchedule, date: string): Cycle {
   return cycle;
 }
 
-async function changed(deps: SubscriptionDeps, updated: Subscription, event: string, data: Record<string, unknown>): Promise<SubscriptionView> {
+async function changed(
+  deps: SubscriptionDeps,
+  updated: Subscription,
+  event: string,
+  data: Record<string, unknown>,
+  options: { moveNextChargeTo?: Date } = {},
+): Promise<SubscriptionView> {
   await record(deps, updated, event, data);
-  await syncToStripe(deps, updated);
+  await syncToStripe(deps, updated, options);
   return toSubscriptionView(updated, deps.clock.now(), { history: true });
 }
 
@@ -509,4 +538,125 @@ export async function reactivateSubscription(deps: SubscriptionDeps, merchantId:
   if (subscription.cancellation.effectiveAt <= deps.clock.now()) throw new InvalidStateError('This subscription has already ended.');
   const updated = await applyChange(deps, subscription, { $unset: { cancellation: 1 } });
   return changed(deps, updated, 'subscription.reactivated', {});
+}
+
+/** The next cycle, which must not be locked yet: changes of calendar apply from it. */
+function nextChangeableOrRefuse(subscription: Subscription, now: Date, what: string): Cycle {
+  const next = nextCycle(subscription.schedule, now);
+  if (!isBeforeCutoff(next, now)) {
+    throw new InvalidStateError(
+      `The box of ${next.cycleKey} is locked (cut-off ${next.cutoffAt.toISOString()}); ${what} after it is charged.`,
+    );
+  }
+  return next;
+}
+
+/**
+ * Changes how often boxes come, from the next box (which must not be locked). The calendar is re-anchored
+ * on that box's date; the price is the plan's current price for the new cadence. Stripe gets the new price
+ * with no proration and keeps its next charge at that date.
+ */
+export async function changeCadence(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, cadenceKey: string): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active'], 'change its cadence');
+  if (cadenceKey === subscription.box.cadenceKey) throw new InvalidStateError(`The subscription already comes every ${cadenceKey}.`);
+  const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }).lean();
+  const cadence = plan?.cadences.find((c) => c.key === cadenceKey && c.status === 'active');
+  if (!plan || !cadence) throw new ValidationError([{ field: 'body.cadence', message: 'is not offered by this plan' }]);
+  const now = deps.clock.now();
+  const next = nextChangeableOrRefuse(subscription, now, 'change the cadence');
+  const schedule: BillingSchedule = {
+    ...subscription.schedule,
+    cadence: { interval: cadence.interval, intervalCount: cadence.intervalCount },
+    anchorOn: next.chargeOn,
+    anchorDay: Number(next.chargeOn.slice(8, 10)),
+  };
+  if (cadence.interval === 'week') delete schedule.anchorDay;
+  const box: BoxSelection = { ...subscription.box, cadenceKey, priceId: cadence.currentPriceId };
+  const updated = await applyChange(deps, subscription, {
+    // Skips and pending changes were made for the old calendar's dates; they do not carry over.
+    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn) },
+    $unset: { pendingChange: 1 },
+  });
+  return changed(deps, updated, 'subscription.cadence_changed', { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey }, { moveNextChargeTo: next.chargeAt });
+}
+
+/**
+ * Moves the next charge to another date (and the calendar with it), within the merchant's limit. The box of
+ * the new date must still be changeable, so its cut-off must be ahead.
+ */
+export async function changeChargeDate(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, date: string): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active'], 'move its charge date');
+  const now = deps.clock.now();
+  const next = nextChangeableOrRefuse(subscription, now, 'move the charge date');
+  const limit = DEFAULT_SUBSCRIPTION_SETTINGS.maxChargeDateShiftDays;
+  const shift = daysBetween(next.chargeOn, date);
+  if (shift === 0) throw new InvalidStateError(`The next charge is already on ${date}.`);
+  if (Math.abs(shift) > limit) {
+    throw new ValidationError([{ field: 'body.date', message: `must be within ${limit} days of the next charge (${next.chargeOn})` }]);
+  }
+  const schedule: BillingSchedule = { ...subscription.schedule, anchorOn: date, ...(subscription.schedule.cadence.interval === 'month' ? { anchorDay: Number(date.slice(8, 10)) } : {}) };
+  const moved = cycleByKey(schedule, date)!;
+  if (!isBeforeCutoff(moved, now)) {
+    throw new ValidationError([{ field: 'body.date', message: `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})` }]);
+  }
+  const updated = await applyChange(deps, subscription, {
+    $set: { schedule, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn) },
+    $unset: { pendingChange: 1 },
+  });
+  return changed(deps, updated, 'subscription.charge_date_changed', { from: next.chargeOn, to: date }, { moveNextChargeTo: moved.chargeAt });
+}
+
+/**
+ * Puts an add-on in the box: a one-time extra in the next box that can still change, or a recurring one in
+ * every box from it on. Billed on that cycle's invoice; stock is reserved when the box is built at cut-off.
+ */
+export async function addAddon(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { addonId: string; quantity: number }): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active', 'paused'], 'take add-ons');
+  const addon = await AddonModel.findOne({ _id: input.addonId, merchantId }).lean();
+  if (!addon || addon.status !== 'active') throw new ValidationError([{ field: 'body.addonId', message: 'is not an add-on you offer' }]);
+  if (addon.stock.tracked && addon.stock.onHand < input.quantity) throw new InvalidStateError(`Only ${addon.stock.onHand} of this add-on left.`);
+  const now = deps.clock.now();
+  const cycle = firstChangeableCharged(subscription, now);
+  if (!cycle) throw new InvalidStateError('No upcoming box can take an add-on.');
+  const line: SubscriptionAddon = {
+    _id: newId('sadd'),
+    addonId: addon._id,
+    priceId: addon.currentPriceId,
+    quantity: input.quantity,
+    kind: addon.kind,
+    fromCycleKey: cycle.cycleKey,
+    addedAt: now,
+  };
+  const updated = await applyChange(deps, subscription, { $push: { addons: line } });
+  return changed(deps, updated, 'subscription.addon_added', { addonId: addon._id, quantity: input.quantity, kind: addon.kind, cycleKey: cycle.cycleKey });
+}
+
+export async function removeAddon(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, lineId: string): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  const line = subscription.addons.find((a) => a._id === lineId);
+  if (!line) throw new NotFoundError('No add-on with this id on this subscription.');
+  const now = deps.clock.now();
+  const cycle = firstChangeableCharged(subscription, now);
+  if (line.kind === 'one_time' && (!cycle || line.fromCycleKey < cycle.cycleKey)) {
+    throw new InvalidStateError(`The box of ${line.fromCycleKey} is locked; its add-on can no longer be removed.`);
+  }
+  const updated = await applyChange(deps, subscription, { $pull: { addons: { _id: lineId } } });
+  return changed(deps, updated, 'subscription.addon_removed', { addonId: line.addonId, lineId });
+}
+
+/** The first charged cycle whose box is not locked yet. */
+function firstChangeableCharged(subscription: Subscription, now: Date): Cycle | undefined {
+  let cycle = nextChargedCycle(subscription, now);
+  while (cycle && !isBeforeCutoff(cycle, now)) cycle = nextChargedCycle(subscription, cycle.chargeAt);
+  return cycle;
+}
+
+/** Add-on lines that go into a cycle's box. */
+function addonsFor(subscription: Subscription, cycle: Cycle): SubscriptionAddon[] {
+  return subscription.addons.filter((line) =>
+    line.kind === 'one_time' ? line.fromCycleKey === cycle.cycleKey : line.fromCycleKey <= cycle.cycleKey,
+  );
 }

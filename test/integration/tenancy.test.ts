@@ -32,6 +32,10 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'post /subscriptions/:id/swap': { resource: 'subscription', body: { variantId: 'var_x' } },
   'post /subscriptions/:id/cancel': { resource: 'subscription', body: { mode: 'now', reason: 'other' } },
   'post /subscriptions/:id/reactivate': { resource: 'subscription', body: {} },
+  'post /subscriptions/:id/cadence': { resource: 'subscription', body: { cadence: 'week-2' } },
+  'post /subscriptions/:id/charge-date': { resource: 'subscription', body: { date: '2026-04-05' } },
+  'post /subscriptions/:id/addons': { resource: 'subscription', body: { addonId: 'addon_x' } },
+  'post /subscriptions/:id/addons/:lineId/remove': { resource: 'subscription', body: {} },
 };
 
 describe('tenancy', () => {
@@ -66,7 +70,7 @@ describe('tenancy', () => {
   test.each(Object.entries(MATRIX))('when another merchant calls %s on the owner\'s resource, then it is 404 and nothing changes', async (route, entry) => {
     const before = await snapshot();
     const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
-    const call = request(app)[method](`/api/v1${path.replace(':id', ids[entry.resource])}`).set(intruder.auth);
+    const call = request(app)[method](`/api/v1${path.replace(':id', ids[entry.resource]).replace(':lineId', 'sadd_x')}`).set(intruder.auth);
     const res = await (entry.body ? call.send(entry.body) : call);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('/problems/not_found');
