@@ -1,0 +1,65 @@
+import request from 'supertest';
+import { apiRoutes } from '../../src/api';
+import { FakeClock } from '../../src/shared/time';
+import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { subscribeShopper } from '../factories/subscription.factory';
+import { buildTestApp } from '../helpers/test-app';
+import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
+
+/** Bodies a careless or hostile client might send: wrong shapes, operator injection, odd values. */
+const BAD_BODIES: unknown[] = [
+  null,
+  [],
+  'text',
+  42,
+  { $where: 'sleep(1000)' },
+  { name: { $gt: '' }, email: { $ne: null }, planId: { $exists: true }, id: { $regex: '.*' } },
+  { name: 'x'.repeat(100_000) },
+  { priceMinor: 1e308, quantity: -1, cycles: 1.5, date: '2026-02-30', cycleKey: '9999-99-99', cadence: 'month-999' },
+  { variants: [{ name: {}, sku: [] }], cadences: [{ interval: 'day', intervalCount: 0, priceMinor: '12' }] },
+  { shippingAddress: 'not an object', birthday: '13-45', marketingConsent: 'yes' },
+  { mode: 'later', reason: { $ne: 'x' } },
+  JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}'),
+];
+const BAD_IDS = ['nope', "'; drop table", '%24where', 'a'.repeat(300), '..%2F..%2Fetc'];
+const BAD_QUERIES = ['?limit=-1', '?limit=abc', '?startingAfter=%ZZ', '?status[$ne]=active', '?planId[$gt]=', '?email=notanemail', '?unknown=1'];
+
+describe('bad input never gives a 5xx', () => {
+  useTestDatabase();
+  const { app } = buildTestApp();
+  let merchant: TestMerchant;
+  let subscriptionId: string;
+  const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+
+  beforeAll(async () => {
+    merchant = await createMerchant();
+    subscriptionId = (await subscribeShopper(app, merchant)).subscription.id;
+  });
+
+  test.each(routes.map((route) => [`${route.method.toUpperCase()} ${route.path}`, route] as const))('%s', async (_name, route) => {
+    const statuses: number[] = [];
+    const paths = route.path.includes(':id')
+      ? [...BAD_IDS, subscriptionId].map((id) => route.path.replace(':id', encodeURIComponent(id)).replace(':lineId', 'x'))
+      : [route.path];
+    for (const path of paths) {
+      if (route.method === 'get') {
+        for (const query of ['', ...BAD_QUERIES]) {
+          statuses.push((await request(app).get(`/api/v1${path}${query}`).set(merchant.auth)).status);
+        }
+        continue;
+      }
+      for (const body of BAD_BODIES) {
+        const res = await request(app)
+          [route.method](`/api/v1${path}`)
+          .set(merchant.auth)
+          .set('content-type', 'application/json')
+          .send(JSON.stringify(body));
+        statuses.push(res.status);
+        if (res.status >= 500) throw new Error(`${route.method} ${path} with ${JSON.stringify(body).slice(0, 200)} answered ${res.status}: ${res.text}`);
+      }
+    }
+    expect(statuses.filter((status) => status >= 500)).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
