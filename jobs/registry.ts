@@ -3,9 +3,10 @@ import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
+import { syncSubscriptionsToStripeJob } from './subscriptions.sync-to-stripe.job';
 
 /** Every job the worker runs. */
-export const jobDefinitions: JobDefinition[] = [recordHeartbeatJob, syncCatalogToStripeJob, sweepRequestRecordsJob];
+export const jobDefinitions: JobDefinition[] = [recordHeartbeatJob, syncCatalogToStripeJob, syncSubscriptionsToStripeJob, sweepRequestRecordsJob];
 
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {
   for (const definition of jobDefinitions) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -7,5 +7,16 @@ export function newId(prefix: string): string {
   const bytes = randomBytes(20);
   let out = '';
   for (const byte of bytes) out += ALPHABET[byte % ALPHABET.length];
+  return `${prefix}_${out}`;
+}
+
+/**
+ * An id derived from a stable name (e.g. merchant + Idempotency-Key): the same name always gives the same
+ * id, so a retried operation finds, or re-creates with the same Stripe idempotency keys, what it made before.
+ */
+export function derivedId(prefix: string, name: string): string {
+  const digest = createHash('sha256').update(name).digest();
+  let out = '';
+  for (const byte of digest.subarray(0, 20)) out += ALPHABET[byte % ALPHABET.length];
   return `${prefix}_${out}`;
 }

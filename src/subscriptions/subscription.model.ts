@@ -53,7 +53,20 @@ export interface Subscription {
     itemId?: string;
     checkoutSessionId?: string;
     couponId?: string;
+    /** The next charge must move to this instant (cadence or charge-date change) on the next push. */
+    moveNextChargeTo?: Date;
+    /** Set once Stripe confirmed the cancellation of a subscription cancelled now. */
+    canceledAt?: Date;
+    /** The revision and cycle last pushed to Stripe. */
+    syncedRevision?: number;
+    syncedCycleKey?: string;
+    lastSyncError?: string;
   };
+  /**
+   * When Stripe must next be brought in line: at once after a change or a failed push, then at each charge
+   * (the following cycle becomes the one Stripe bills next). The subscriptions.sync-to-stripe job runs it.
+   */
+  stripeSyncDueAt?: Date;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -113,11 +126,17 @@ const SubscriptionSchema = new Schema<Subscription>(
           itemId: { type: String },
           checkoutSessionId: { type: String },
           couponId: { type: String },
+          moveNextChargeTo: { type: Date },
+          canceledAt: { type: Date },
+          syncedRevision: { type: Number },
+          syncedCycleKey: { type: String },
+          lastSyncError: { type: String },
         },
         { _id: false },
       ),
       required: true,
     },
+    stripeSyncDueAt: { type: Date },
     revision: { type: Number, required: true, default: 0 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -128,6 +147,7 @@ SubscriptionSchema.index({ merchantId: 1, createdAt: -1 });
 SubscriptionSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
 SubscriptionSchema.index({ merchantId: 1, customerId: 1 });
 SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1 });
+SubscriptionSchema.index({ stripeSyncDueAt: 1 });
 
 export const SubscriptionModel = model<Subscription>('Subscription', SubscriptionSchema);
 

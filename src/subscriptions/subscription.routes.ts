@@ -69,12 +69,15 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       tag: 'Subscriptions',
       summary: 'Subscribe a customer',
       description:
-        'With `paymentMethodId` the Stripe subscription is created at once. With `checkout: true` the answer carries a Stripe Checkout `checkoutUrl` and the subscription stays `incomplete` until Stripe confirms payment.',
+        'With `paymentMethodId` the Stripe subscription is created at once. With `checkout: true` the answer carries a Stripe Checkout `checkoutUrl` and the subscription stays `incomplete` until Stripe confirms payment. Send an Idempotency-Key: a retry after a failure then never makes a second Stripe subscription.',
       auth: 'merchant',
       body: CreateSubscriptionBody,
       response: { status: 201, description: 'The subscription', schema: SubscriptionView },
       errors: [409],
-      handler: async ({ principal, body }) => ({ status: 201, body: await createSubscription(deps, principal!.merchantId, body) }),
+      handler: async ({ principal, body, idempotencyKey }) => ({
+        status: 201,
+        body: await createSubscription(deps, principal!.merchantId, body, idempotencyKey),
+      }),
     }),
     defineRoute({
       operationId: 'listSubscriptions',

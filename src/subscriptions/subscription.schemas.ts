@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { isLocalDate } from '../shared/calendar';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant } from '../shared/schemas';
 
-const LocalDateField = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD' });
+/** A real calendar date within the years the calendar handles (a 2026-02-30 or a year 9999 is refused). */
+const LocalDateField = z
+  .string()
+  .refine((value) => isLocalDate(value) && value >= '2000-01-01' && value <= '2199-12-31', { error: 'must be a real date YYYY-MM-DD between 2000 and 2199' });
 const CadenceKey = z.string().regex(/^(week|month)-\d{1,2}$/, { error: 'must be a cadence key such as month-1 or week-2' });
 
 export const CreateSubscriptionBody = z

@@ -5,7 +5,7 @@ import { PlanModel, type Plan } from '../plans/plan.model';
 import { cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
-import { newId } from '../shared/ids';
+import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
@@ -23,10 +23,14 @@ import {
 } from './subscription.model';
 import type { CreateSubscriptionBody, SubscriptionView } from './subscription.schemas';
 
-export interface SubscriptionDeps {
+/** What keeping a subscription in step with Stripe needs (the sync job has exactly this). */
+export interface SubscriptionSyncDeps {
   clock: Clock;
   stripe: StripeGateway;
   logger: Logger;
+}
+
+export interface SubscriptionDeps extends SubscriptionSyncDeps {
   publicUrl: string;
 }
 
@@ -182,7 +186,7 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
 // ---------------------------------------------------------------------------------------------------------
 
 /** Appends the dated fact for the revision a change produced; recording the same revision again is a no-op. */
-async function record(deps: SubscriptionDeps, subscription: Pick<Subscription, '_id' | 'merchantId' | 'revision'>, type: string, data: Record<string, unknown>): Promise<void> {
+async function record(deps: SubscriptionSyncDeps, subscription: Pick<Subscription, '_id' | 'merchantId' | 'revision'>, type: string, data: Record<string, unknown>): Promise<void> {
   await SubscriptionEventModel.updateOne(
     { merchantId: subscription.merchantId, subscriptionId: subscription._id, revision: subscription.revision },
     { $setOnInsert: { _id: newId('sev'), type, at: deps.clock.now(), data } },
@@ -209,7 +213,7 @@ async function applyChange(
 ): Promise<Subscription> {
   const result = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, merchantId: subscription.merchantId, revision: subscription.revision },
-    { ...update, $set: { ...(update.$set ?? {}), updatedAt: deps.clock.now() }, $inc: { revision: 1 } },
+    { ...update, $set: { ...(update.$set ?? {}), updatedAt: deps.clock.now(), stripeSyncDueAt: deps.clock.now() }, $inc: { revision: 1 } },
     { returnDocument: 'after', lean: true },
   );
   if (!result) throw new InvalidStateError('The subscription changed meanwhile. Read it again and retry.');
@@ -222,42 +226,113 @@ function stripePriceOf(plan: Plan, priceId: string): string {
   return price.stripePriceId;
 }
 
+const SYNC_RETRY_MS = 60_000;
 /**
- * Pushes the Stripe state our record implies, in one update keyed by the record's revision: collection
- * paused while we are paused or the next cycle is skipped (its invoice is voided), the item on the price of
- * the next charged box, and cancellation at period end. Re-running it for the same revision sends the same key.
+ * After a charge, the next push waits this long: our calendar keeps the merchant's local time while Stripe
+ * renews at a fixed UTC instant, so across a DST change Stripe's invoice can come an hour after our
+ * chargeAt. Pushing the following cycle's pause before that invoice exists would void it.
  */
-async function syncToStripe(deps: SubscriptionDeps, subscription: Subscription, options: { moveNextChargeTo?: Date } = {}): Promise<void> {
-  const stripeId = subscription.stripe.subscriptionId;
-  if (!stripeId || subscription.status === 'canceled') return;
+const PUSH_AFTER_CHARGE_MS = 3 * HOUR_MS;
+
+/**
+ * Brings Stripe in line with our record, for the invoice Stripe will create next: collection paused while
+ * that cycle is paused or skipped (its invoice is voided; collection resumes at the following box's
+ * cut-off), the item on the price of the box charged next, cancellation at period end, a moved charge date,
+ * a cancellation now. One update, keyed by the record revision and the cycle, so a repeat sends the same key.
+ * It never fails the caller: on failure the push is due again in a minute, and the job retries it. On
+ * success the next push is due after the next charge, when the following cycle becomes the one Stripe bills.
+ */
+export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subscription: Subscription): Promise<void> {
   const now = deps.clock.now();
-  // Only the next invoice matters to Stripe now; later skips and pauses are applied as their cycles come.
-  const next = nextCycle(subscription.schedule, now);
-  const nextState = cycleState(subscription, next);
-  let pauseCollection: { resumesAt?: Date } | null = null;
-  if (nextState === 'paused') {
-    const resume = subscription.pause?.resumeOn ? firstCycleOnOrAfter(subscription.schedule, subscription.pause.resumeOn) : undefined;
-    pauseCollection = resume ? { resumesAt: resume.cutoffAt } : {};
-  } else if (nextState === 'skipped') {
-    pauseCollection = { resumesAt: new Date(next.chargeAt.getTime() + HOUR_MS) };
+  const stripeId = subscription.stripe.subscriptionId;
+  const done = (set: Record<string, unknown>, unset: Record<string, 1> = {}) =>
+    SubscriptionModel.updateOne(
+      { _id: subscription._id, revision: subscription.revision },
+      { $set: set, $unset: { 'stripe.lastSyncError': 1, ...unset } },
+    );
+  try {
+    if (!stripeId || subscription.status === 'incomplete') {
+      await done({}, { stripeSyncDueAt: 1 });
+      return;
+    }
+    if (subscription.status === 'canceled') {
+      if (subscription.cancellation?.mode === 'now' && !subscription.stripe.canceledAt) {
+        await deps.stripe.cancelSubscription(stripeId, `subscription:${subscription._id}:cancel`);
+      }
+      await done({ 'stripe.canceledAt': subscription.stripe.canceledAt ?? now }, { stripeSyncDueAt: 1 });
+      return;
+    }
+    const next = nextCycle(subscription.schedule, now);
+    const nextState = cycleState(subscription, next);
+    const following = nextCycle(subscription.schedule, next.chargeAt);
+    let pauseCollection: { resumesAt?: Date } | null = null;
+    if (nextState === 'paused') {
+      const resume = subscription.pause?.resumeOn ? firstCycleOnOrAfter(subscription.schedule, subscription.pause.resumeOn) : undefined;
+      pauseCollection = resume ? { resumesAt: resume.cutoffAt } : {};
+    } else if (nextState === 'skipped') {
+      pauseCollection = { resumesAt: following.cutoffAt };
+    }
+    const charged = nextChargedCycle(subscription, now);
+    let item: { itemId: string; priceId: string } | undefined;
+    if (charged && subscription.stripe.itemId) {
+      const box = boxFor(subscription, charged);
+      const plan = await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean();
+      if (!plan) throw new Error(`plan ${box.planId} of subscription ${subscription._id} is missing`);
+      item = { itemId: subscription.stripe.itemId, priceId: stripePriceOf(plan, box.priceId) };
+    }
+    await deps.stripe.updateSubscription(
+      stripeId,
+      {
+        pauseCollection,
+        cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end',
+        ...(item ? { item } : {}),
+        ...(subscription.stripe.moveNextChargeTo ? { trialEnd: subscription.stripe.moveNextChargeTo } : {}),
+      },
+      `subscription:${subscription._id}:sync:r${subscription.revision}:${next.cycleKey}`,
+    );
+    await done(
+      { 'stripe.syncedRevision': subscription.revision, 'stripe.syncedCycleKey': next.cycleKey, stripeSyncDueAt: new Date(next.chargeAt.getTime() + PUSH_AFTER_CHARGE_MS) },
+      { 'stripe.moveNextChargeTo': 1 },
+    );
+  } catch (error) {
+    deps.logger.warn({ err: error, subscriptionId: subscription._id }, 'subscription not synced to Stripe; retrying in a minute');
+    await SubscriptionModel.updateOne(
+      { _id: subscription._id, revision: subscription.revision },
+      { $set: { stripeSyncDueAt: new Date(now.getTime() + SYNC_RETRY_MS), 'stripe.lastSyncError': error instanceof Error ? error.message : String(error) } },
+    );
   }
-  const charged = nextChargedCycle(subscription, now);
-  let item: { itemId: string; priceId: string } | undefined;
-  if (charged && subscription.stripe.itemId) {
-    const box = boxFor(subscription, charged);
-    const plan = await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean();
-    if (plan) item = { itemId: subscription.stripe.itemId, priceId: stripePriceOf(plan, box.priceId) };
+}
+
+/**
+ * The job's step for one subscription: a pause whose last box has passed ends by itself, then Stripe is
+ * brought in line. Both are conditional on the revision read, so several workers running it change nothing twice.
+ */
+export async function runDueSubscriptionSync(deps: SubscriptionSyncDeps, subscriptionId: string): Promise<void> {
+  let subscription = await SubscriptionModel.findById(subscriptionId).lean();
+  if (!subscription) return;
+  const now = deps.clock.now();
+  const resumeOn = subscription.pause?.resumeOn;
+  if (subscription.status === 'paused' && resumeOn && nextCycle(subscription.schedule, now).chargeOn >= resumeOn) {
+    const resumed = await SubscriptionModel.findOneAndUpdate(
+      { _id: subscription._id, revision: subscription.revision, status: 'paused' },
+      { $set: { status: 'active', updatedAt: now }, $unset: { pause: 1 }, $inc: { revision: 1 } },
+      { returnDocument: 'after', lean: true },
+    );
+    if (!resumed) return; // changed meanwhile: the next run sees the new state
+    await record(deps, resumed, 'subscription.resumed', { automatic: true, resumeOn });
+    subscription = resumed;
   }
-  await deps.stripe.updateSubscription(
-    stripeId,
-    {
-      pauseCollection,
-      cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end',
-      ...(item ? { item } : {}),
-      ...(options.moveNextChargeTo ? { trialEnd: options.moveNextChargeTo } : {}),
-    },
-    `subscription:${subscription._id}:sync:r${subscription.revision}`,
-  );
+  await syncSubscriptionToStripe(deps, subscription);
+}
+
+/** Every subscription whose Stripe push is due, a batch at a time. */
+export async function syncDueSubscriptions(deps: SubscriptionSyncDeps, batchSize = 100): Promise<number> {
+  const due = await SubscriptionModel.find({ stripeSyncDueAt: { $lte: deps.clock.now() } }, { _id: 1 })
+    .sort({ stripeSyncDueAt: 1 })
+    .limit(batchSize)
+    .lean();
+  for (const { _id } of due) await runDueSubscriptionSync(deps, _id);
+  return due.length;
 }
 
 /** The first cycle charged on or after a local date. */
@@ -268,15 +343,9 @@ function firstCycleOnOrAfter(schedule: BillingSchedule, date: string): Cycle {
   return cycle;
 }
 
-async function changed(
-  deps: SubscriptionDeps,
-  updated: Subscription,
-  event: string,
-  data: Record<string, unknown>,
-  options: { moveNextChargeTo?: Date } = {},
-): Promise<SubscriptionView> {
+async function changed(deps: SubscriptionDeps, updated: Subscription, event: string, data: Record<string, unknown>): Promise<SubscriptionView> {
   await record(deps, updated, event, data);
-  await syncToStripe(deps, updated, options);
+  await syncSubscriptionToStripe(deps, updated);
   return toSubscriptionView(updated, deps.clock.now(), { history: true });
 }
 
@@ -295,7 +364,18 @@ function requireStatus(subscription: Subscription, allowed: SubscriptionStatus[]
  * invoice charges the first box, or a trial starts); with `checkout: true` a Stripe Checkout Session is
  * created and the subscription waits, `incomplete`, for Stripe to confirm payment.
  */
-export async function createSubscription(deps: SubscriptionDeps, merchantId: string, input: CreateSubscriptionBody): Promise<SubscriptionView> {
+export async function createSubscription(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  input: CreateSubscriptionBody,
+  idempotencyKey?: string,
+): Promise<SubscriptionView> {
+  // With an Idempotency-Key the id, and so every Stripe key below, is the same on a retry after a failure:
+  // Stripe answers the retry with the objects it already made, and a finished attempt is found here.
+  const id = idempotencyKey ? derivedId('sub', `${merchantId}:${idempotencyKey}`) : newId('sub');
+  const existing = await SubscriptionModel.findOne({ _id: id, merchantId }).lean();
+  if (existing) return toSubscriptionView(existing, deps.clock.now(), { history: true });
+
   const [merchant, customer, plan] = await Promise.all([
     MerchantModel.findById(merchantId).lean(),
     CustomerModel.findOne({ _id: input.customerId, merchantId }).lean(),
@@ -324,7 +404,6 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
     timezone: merchant.timezone,
     cutoffDays: DEFAULT_SUBSCRIPTION_SETTINGS.cutoffDays,
   };
-  const id = newId('sub');
   let couponId: string | undefined;
   if (plan.firstBoxDiscount) {
     const discount = plan.firstBoxDiscount;
@@ -383,7 +462,12 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
     // Stripe confirms the first payment by webhook (invoice.paid); until then we trust what it answered.
     base.status = trialEnd ? 'trialing' : created.status === 'active' ? 'active' : 'incomplete';
   }
-  await SubscriptionModel.create(base);
+  try {
+    await SubscriptionModel.create(base);
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error; // a concurrent retry of the same request stored it
+    return toSubscriptionView(await findSubscription(merchantId, id), now, { history: true });
+  }
   await record(deps, base, 'subscription.created', {
     planId: plan._id,
     variantId: variant._id,
@@ -523,10 +607,8 @@ export async function cancelSubscription(deps: SubscriptionDeps, merchantId: str
   const mode = subscription.status === 'incomplete' ? 'now' : input.mode;
   const effectiveAt = mode === 'now' ? now : nextCycle(subscription.schedule, now).chargeAt;
   const cancellation = { requestedAt: now, reason: input.reason, ...(input.comment ? { comment: input.comment } : {}), mode, effectiveAt };
+  // Cancelling now: the push that follows cancels the Stripe subscription (and is retried until it has).
   const updated = await applyChange(deps, subscription, { $set: { cancellation, ...(mode === 'now' ? { status: 'canceled' } : {}) } });
-  if (mode === 'now' && subscription.stripe.subscriptionId) {
-    await deps.stripe.cancelSubscription(subscription.stripe.subscriptionId, `subscription:${subscription._id}:cancel`);
-  }
   return changed(deps, updated, mode === 'now' ? 'subscription.canceled' : 'subscription.cancellation_scheduled', { reason: input.reason, mode, effectiveAt: iso(effectiveAt) });
 }
 
@@ -575,10 +657,10 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
   const box: BoxSelection = { ...subscription.box, cadenceKey, priceId: cadence.currentPriceId };
   const updated = await applyChange(deps, subscription, {
     // Skips and pending changes were made for the old calendar's dates; they do not carry over.
-    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn) },
+    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn), 'stripe.moveNextChargeTo': next.chargeAt },
     $unset: { pendingChange: 1 },
   });
-  return changed(deps, updated, 'subscription.cadence_changed', { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey }, { moveNextChargeTo: next.chargeAt });
+  return changed(deps, updated, 'subscription.cadence_changed', { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey });
 }
 
 /**
@@ -602,10 +684,10 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
     throw new ValidationError([{ field: 'body.date', message: `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})` }]);
   }
   const updated = await applyChange(deps, subscription, {
-    $set: { schedule, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn) },
+    $set: { schedule, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn), 'stripe.moveNextChargeTo': moved.chargeAt },
     $unset: { pendingChange: 1 },
   });
-  return changed(deps, updated, 'subscription.charge_date_changed', { from: next.chargeOn, to: date }, { moveNextChargeTo: moved.chargeAt });
+  return changed(deps, updated, 'subscription.charge_date_changed', { from: next.chargeOn, to: date });
 }
 
 /**

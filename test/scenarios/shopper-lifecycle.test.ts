@@ -42,7 +42,7 @@ describe('scenario: a shopper manages their box', () => {
       expect.objectContaining({ cycleKey: '2026-05-02', state: 'scheduled' }),
     ]);
     expect(skipped.nextCharge.cycleKey).toBe('2026-05-02');
-    expect(calls()).toEqual([{ method: 'POST', path: `/v1/subscriptions/${created.stripeSubscriptionId}`, idempotencyKey: `subscription:${id}:sync:r1` }]);
+    expect(calls()).toEqual([{ method: 'POST', path: `/v1/subscriptions/${created.stripeSubscriptionId}`, idempotencyKey: `subscription:${id}:sync:r1:2026-04-02` }]);
 
     // Skipping it again is refused; un-skipping brings April back.
     const again = await request(app).post(`/api/v1/subscriptions/${id}/skip`).set(merchant.auth).send({ cycleKey: '2026-04-02' }).expect(409);
@@ -84,7 +84,7 @@ describe('scenario: a shopper manages their box', () => {
     const reactivated = (await request(app).post(`/api/v1/subscriptions/${id}/reactivate`).set(merchant.auth).send({}).expect(200)).body;
     expect(reactivated).toMatchObject({ status: 'active', cancellation: null, nextCharge: { cycleKey: '2026-04-02' } });
 
-    // The history tells the story; every Stripe write was keyed by the record's revision.
+    // The history tells the story; every Stripe write was keyed by the record's revision and the cycle Stripe bills next.
     expect(reactivated.history.map((event: { type: string }) => event.type)).toEqual([
       'subscription.created',
       'subscription.skipped',
@@ -98,6 +98,6 @@ describe('scenario: a shopper manages their box', () => {
     ]);
     const stored = await SubscriptionModel.findById(id).lean();
     expect(stored?.revision).toBe(8);
-    expect(calls().map((c) => c.idempotencyKey)).toEqual([5, 6, 7, 8].map((revision) => `subscription:${id}:sync:r${revision}`));
+    expect(calls().map((c) => c.idempotencyKey)).toEqual([5, 6, 7, 8].map((revision) => `subscription:${id}:sync:r${revision}:2026-04-02`));
   });
 });

@@ -23,6 +23,7 @@ export interface ApiRouterDeps {
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_]{10,200})$/;
+const PERMANENT_REFUSALS = new Set([400, 401, 403, 404, 413, 415, 422]);
 
 async function principalOf(req: Request, deps: ApiRouterDeps): Promise<MerchantPrincipal> {
   const header = req.headers.authorization;
@@ -36,7 +37,7 @@ async function principalOf(req: Request, deps: ApiRouterDeps): Promise<MerchantP
 }
 
 function readBody(req: Request, route: RouteDefinition): unknown {
-  const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0';
+  const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined;
   if (hasBody && !req.is('application/json')) {
     throw new UnsupportedMediaTypeError('Send the request body as JSON with `Content-Type: application/json`.');
   }
@@ -77,7 +78,7 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
     }
 
     try {
-      const result = await route.handler({ params, query, body, principal, req, res });
+      const result = await route.handler({ params, query, body, principal, idempotencyKey, req, res });
       const status = result.status ?? route.response.status;
       const out = deps.checkResponses ? route.response.schema.parse(result.body) : result.body;
       if (recordId) {
@@ -88,8 +89,9 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
       res.status(status).json(out);
     } catch (error) {
       if (recordId) {
-        // A refusal (4xx) is the answer to this request and is replayed; anything else may succeed on retry.
-        if (error instanceof AppError && error.status < 500) {
+        // A refusal that will not change (bad input, not found, key reuse) is the answer and is replayed;
+        // a conflict, a rate limit or a failure may go differently on retry, so the key is released.
+        if (error instanceof AppError && PERMANENT_REFUSALS.has(error.status)) {
           await completeIdempotentRequest(deps.clock, recordId, error.status, toProblem(error, req.originalUrl));
         } else {
           await releaseIdempotentRequest(recordId);

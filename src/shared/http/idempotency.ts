@@ -8,8 +8,11 @@ import { IdempotencyRecordModel } from './idempotency.model';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Like Stripe: any printable ASCII without spaces, up to 255 characters (UUIDs recommended). */
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-/** A request still "processing" after this long died with its process; a retry may take it over. */
-const ABANDONED_AFTER_MS = 60_000;
+/**
+ * A request still "processing" after this long died with its process; a retry may take it over. Far above
+ * the longest request (a few Stripe calls of at most 10 s, each retried twice).
+ */
+const ABANDONED_AFTER_MS = 5 * 60_000;
 
 /** Stable JSON: object keys sorted, so the same body in another key order has the same fingerprint. */
 function canonical(value: unknown): string {

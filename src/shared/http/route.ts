@@ -15,6 +15,8 @@ export interface RouteContext<P, Q, B> {
   body: B;
   /** Present on every route with `auth: 'merchant'`. */
   principal: MerchantPrincipal | undefined;
+  /** The request's Idempotency-Key, for operations that derive stable ids from it. */
+  idempotencyKey: string | undefined;
   req: Request;
   res: Response;
 }

@@ -144,3 +144,22 @@ describe('subscriptions', () => {
     expect(now.body.upcomingCycles.filter((c: { state: string }) => c.state === 'skipped')).toHaveLength(1);
   });
 });
+
+describe('subscription dates', () => {
+  useTestDatabase();
+
+  test.each([
+    ['skip', { cycleKey: '2026-02-30' }, 'body.cycleKey'],
+    ['unskip', { cycleKey: '2026-13-01' }, 'body.cycleKey'],
+    ['pause', { until: '2026-13-01' }, 'body.until'],
+    ['pause', { until: '9999-12-30' }, 'body.until'],
+    ['pause', { until: '2026-02-30' }, 'body.until'],
+    ['charge-date', { date: '2026-02-30' }, 'body.date'],
+  ])('when %s gets the impossible date %j, then it answers 400 naming the field', async (action, body, field) => {
+    const { app } = buildTestApp();
+    const merchant = await createMerchant();
+    const { subscription } = await subscribeShopper(app, merchant);
+    const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/${action}`).set(merchant.auth).send(body).expect(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+  });
+});
