@@ -33,3 +33,11 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 export function isCurrency(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code);
 }
+
+/** `percent` % of an amount, rounded down to a whole minor unit (a discount never exceeds the exact share). */
+export function percentOf(amountMinor: number, percent: number): number {
+  if (!Number.isSafeInteger(amountMinor) || !Number.isInteger(percent) || percent < 0 || percent > 100) {
+    throw new RangeError(`percentOf needs a safe integer amount and a whole percent 0-100, got ${amountMinor} and ${percent}`);
+  }
+  return Math.floor((amountMinor * percent) / 100);
+}

@@ -36,6 +36,8 @@ export interface Subscription {
   schedule: BillingSchedule;
   /** Cycle keys (local charge dates) the shopper skipped. */
   skippedCycleKeys: string[];
+  /** The cycle of the first charge (the first-box discount applies to it). */
+  firstChargeKey: string;
   /** Boxes from `startsOn` (the first one not locked when paused) until `resumeOn` (exclusive) are not sent. */
   pause?: { pausedAt: Date; startsOn: string; resumeOn?: string };
   cancellation?: {
@@ -91,6 +93,7 @@ const SubscriptionSchema = new Schema<Subscription>(
     },
     schedule: { type: Schema.Types.Mixed, required: true },
     skippedCycleKeys: { type: [String], default: [] },
+    firstChargeKey: { type: String, required: true },
     pause: { type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }) },
     cancellation: {
       type: new Schema(

@@ -4,10 +4,11 @@ import { MerchantModel } from '../merchants/merchant.model';
 import { PlanModel, type Plan } from '../plans/plan.model';
 import { cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
-import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
+import { percentOf } from '../shared/money';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
@@ -122,11 +123,11 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
       }
     }
     const plan = plans.get(box.planId)!;
-    if (next.index === 0 && plan.firstBoxDiscount) {
+    if (next.cycleKey === subscription.firstChargeKey && plan.firstBoxDiscount) {
       const off =
         plan.firstBoxDiscount.type === 'amount'
           ? Math.min(plan.firstBoxDiscount.amountOffMinor, box.price.amountMinor)
-          : Math.floor((box.price.amountMinor * plan.firstBoxDiscount.percentOff) / 100);
+          : percentOf(box.price.amountMinor, plan.firstBoxDiscount.percentOff);
       lines.push({ description: 'First box discount', quantity: 1, amountMinor: -off });
     }
     nextCharge = {
@@ -216,7 +217,7 @@ async function applyChange(
     { ...update, $set: { ...(update.$set ?? {}), updatedAt: deps.clock.now(), stripeSyncDueAt: deps.clock.now() }, $inc: { revision: 1 } },
     { returnDocument: 'after', lean: true },
   );
-  if (!result) throw new InvalidStateError('The subscription changed meanwhile. Read it again and retry.');
+  if (!result) throw new ConflictError('The subscription was changed by another request meanwhile. Read it again and retry.');
   return result;
 }
 
@@ -321,6 +322,19 @@ export async function runDueSubscriptionSync(deps: SubscriptionSyncDeps, subscri
     if (!resumed) return; // changed meanwhile: the next run sees the new state
     await record(deps, resumed, 'subscription.resumed', { automatic: true, resumeOn });
     subscription = resumed;
+  }
+  const change = subscription.pendingChange;
+  if (change && nextCycle(subscription.schedule, now).chargeOn >= change.effectiveCycleKey) {
+    // The swapped box's cycle has come: it is the box from now on.
+    const { effectiveCycleKey, requestedAt: _requestedAt, ...box } = change;
+    const applied = await SubscriptionModel.findOneAndUpdate(
+      { _id: subscription._id, revision: subscription.revision },
+      { $set: { box, updatedAt: now }, $unset: { pendingChange: 1 }, $inc: { revision: 1 } },
+      { returnDocument: 'after', lean: true },
+    );
+    if (!applied) return;
+    await record(deps, applied, 'subscription.swap_applied', { effectiveCycleKey, box });
+    subscription = applied;
   }
   await syncSubscriptionToStripe(deps, subscription);
 }
@@ -428,6 +442,7 @@ export async function createSubscription(
     box,
     schedule,
     skippedCycleKeys: [],
+    firstChargeKey: schedule.anchorOn,
     addons: [],
     stripe: { customerId: stripeCustomerId, ...(couponId ? { couponId } : {}) },
     revision: 0,
@@ -581,17 +596,21 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
   if (cadenceKey !== subscription.box.cadenceKey) {
     throw new ValidationError([{ field: 'body.cadence', message: 'change the cadence with POST /subscriptions/{id}/cadence' }]);
   }
-  // Same plan and cadence: they keep the price they have. Another plan: its current price.
-  const priceId = planId === subscription.box.planId ? subscription.box.priceId : cadence.currentPriceId;
   const now = deps.clock.now();
   const effective = firstChangeableCycle(subscription, now);
+  // Same plan: they keep the price they have. Another plan: its current price (nextCharge shows it).
+  const current = boxFor(subscription, effective);
+  const priceId = planId === current.planId ? current.priceId : cadence.currentPriceId;
+  if (!plan.prices.find((p) => p._id === priceId)?.stripePriceId) {
+    throw new InvalidStateError('This plan is not mirrored to Stripe yet; try again in a minute.');
+  }
   const target: BoxSelection = { planId, variantId: variant._id, cadenceKey, priceId };
   const update =
     effective.cycleKey === nextCycle(subscription.schedule, now).cycleKey
       ? { $set: { box: target }, $unset: { pendingChange: 1 as const } }
       : { $set: { pendingChange: { ...target, effectiveCycleKey: effective.cycleKey, requestedAt: now } } };
   const updated = await applyChange(deps, subscription, update);
-  return changed(deps, updated, 'subscription.swapped', { from: subscription.box, to: target, effectiveCycleKey: effective.cycleKey });
+  return changed(deps, updated, 'subscription.swapped', { from: current, to: target, effectiveCycleKey: effective.cycleKey });
 }
 
 export async function cancelSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { mode: 'now' | 'period_end'; reason: string; comment?: string | undefined }): Promise<SubscriptionView> {
@@ -624,6 +643,9 @@ export async function reactivateSubscription(deps: SubscriptionDeps, merchantId:
 
 /** The next cycle, which must not be locked yet: changes of calendar apply from it. */
 function nextChangeableOrRefuse(subscription: Subscription, now: Date, what: string): Cycle {
+  if (subscription.cancellation) {
+    throw new InvalidStateError(`This subscription ends on ${subscription.cancellation.effectiveAt.toISOString()}; reactivate it to ${what}.`);
+  }
   const next = nextCycle(subscription.schedule, now);
   if (!isBeforeCutoff(next, now)) {
     throw new InvalidStateError(
@@ -651,13 +673,20 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
     ...subscription.schedule,
     cadence: { interval: cadence.interval, intervalCount: cadence.intervalCount },
     anchorOn: next.chargeOn,
-    anchorDay: Number(next.chargeOn.slice(8, 10)),
   };
-  if (cadence.interval === 'week') delete schedule.anchorDay;
+  if (cadence.interval === 'week') {
+    delete schedule.anchorDay;
+  } else if (subscription.schedule.cadence.interval === 'month') {
+    // Month to month keeps the intended day (a Jan 31 box whose next is Apr 30 stays on the 31st).
+    schedule.anchorDay = subscription.schedule.anchorDay ?? Number(subscription.schedule.anchorOn.slice(8, 10));
+  } else {
+    schedule.anchorDay = Number(next.chargeOn.slice(8, 10));
+  }
   const box: BoxSelection = { ...subscription.box, cadenceKey, priceId: cadence.currentPriceId };
   const updated = await applyChange(deps, subscription, {
     // Skips and pending changes were made for the old calendar's dates; they do not carry over.
-    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn), 'stripe.moveNextChargeTo': next.chargeAt },
+    // The next box keeps its date, so its skip stands; later skips were for the old calendar's dates.
+    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key <= next.chargeOn), 'stripe.moveNextChargeTo': next.chargeAt },
     $unset: { pendingChange: 1 },
   });
   return changed(deps, updated, 'subscription.cadence_changed', { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey });
@@ -672,6 +701,9 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
   requireStatus(subscription, ['trialing', 'active'], 'move its charge date');
   const now = deps.clock.now();
   const next = nextChangeableOrRefuse(subscription, now, 'move the charge date');
+  if (subscription.skippedCycleKeys.includes(next.cycleKey)) {
+    throw new InvalidStateError(`The box of ${next.cycleKey} is skipped; un-skip it first, or move a later charge after it.`);
+  }
   const limit = DEFAULT_SUBSCRIPTION_SETTINGS.maxChargeDateShiftDays;
   const shift = daysBetween(next.chargeOn, date);
   if (shift === 0) throw new InvalidStateError(`The next charge is already on ${date}.`);
@@ -684,7 +716,14 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
     throw new ValidationError([{ field: 'body.date', message: `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})` }]);
   }
   const updated = await applyChange(deps, subscription, {
-    $set: { schedule, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn), 'stripe.moveNextChargeTo': moved.chargeAt },
+    $set: {
+      schedule,
+      skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn),
+      // One-time extras for the moved box move with it.
+      addons: subscription.addons.map((line) => (line.kind === 'one_time' && line.fromCycleKey === next.cycleKey ? { ...line, fromCycleKey: date } : line)),
+      ...(subscription.firstChargeKey === next.cycleKey ? { firstChargeKey: date } : {}),
+      'stripe.moveNextChargeTo': moved.chargeAt,
+    },
     $unset: { pendingChange: 1 },
   });
   return changed(deps, updated, 'subscription.charge_date_changed', { from: next.chargeOn, to: date });
@@ -699,6 +738,10 @@ export async function addAddon(deps: SubscriptionDeps, merchantId: string, subsc
   requireStatus(subscription, ['trialing', 'active', 'paused'], 'take add-ons');
   const addon = await AddonModel.findOne({ _id: input.addonId, merchantId }).lean();
   if (!addon || addon.status !== 'active') throw new ValidationError([{ field: 'body.addonId', message: 'is not an add-on you offer' }]);
+  const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }, { currency: 1 }).lean();
+  if (plan && addon.currency !== plan.currency) {
+    throw new ValidationError([{ field: 'body.addonId', message: `is priced in ${addon.currency}; this subscription pays in ${plan.currency}` }]);
+  }
   if (addon.stock.tracked && addon.stock.onHand < input.quantity) throw new InvalidStateError(`Only ${addon.stock.onHand} of this add-on left.`);
   const now = deps.clock.now();
   const cycle = firstChangeableCharged(subscription, now);
@@ -718,6 +761,7 @@ export async function addAddon(deps: SubscriptionDeps, merchantId: string, subsc
 
 export async function removeAddon(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, lineId: string): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active', 'paused'], 'change its add-ons');
   const line = subscription.addons.find((a) => a._id === lineId);
   if (!line) throw new NotFoundError('No add-on with this id on this subscription.');
   const now = deps.clock.now();

@@ -96,4 +96,23 @@ describe('scenario: Stripe follows our record over time', () => {
       expect.objectContaining({ data: { automatic: true, resumeOn: '2026-05-02' } }),
     ]);
   });
+
+  test('when a swap waits for a later box, then the job makes it the box when that cycle comes, once', async () => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const { gateway } = recordingGateway(createStripeGateway(testStripe()));
+    const { app } = buildTestApp({ clock, stripeGateway: gateway });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const { subscription, variantIds } = await subscribeShopper(app, merchant);
+    clock.set('2026-03-31T12:00:00Z'); // April's box is locked
+    const swapped = (await request(app).post(`/api/v1/subscriptions/${subscription.id}/swap`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200)).body;
+    expect(swapped.pendingChange).toMatchObject({ effectiveCycleKey: '2026-05-02', variantId: variantIds[1] });
+
+    const deps = { clock, stripe: gateway, logger: silentLogger };
+    clock.set('2026-04-02T18:00:00Z');
+    await syncDueSubscriptions(deps);
+    await syncDueSubscriptions(deps);
+    const res = await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200);
+    expect(res.body).toMatchObject({ box: { variantId: variantIds[1] }, pendingChange: null });
+    expect(res.body.history.filter((e: { type: string }) => e.type === 'subscription.swap_applied')).toHaveLength(1);
+  });
 });

@@ -80,3 +80,39 @@ describe('subscription cadence, charge date and add-ons', () => {
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons/${mugLine.id}/remove`).set(merchant.auth).send({}).expect(404);
   });
 });
+
+describe('calendar changes keep their promises', () => {
+  useTestDatabase();
+
+  test('when a Jan 31 box moves to every two months, then it stays on the 31st where the month has one, and no first-box discount reappears', async () => {
+    const clock = new FakeClock('2026-01-31T15:00:00Z');
+    const { app } = buildTestApp({ clock });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const { subscription, planId } = await subscribeShopper(app, merchant, {
+      cadences: [
+        { interval: 'month', intervalCount: 1, priceMinor: 2600 },
+        { interval: 'month', intervalCount: 2, priceMinor: 5000 },
+      ],
+      firstBoxDiscount: { type: 'percent', percentOff: 50 },
+    });
+    expect(planId).toBeDefined();
+    const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'month-2' }).expect(200);
+    expect(res.body.upcomingCycles.slice(0, 4).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-02-28', '2026-04-30', '2026-06-30', '2026-08-31']);
+    expect(res.body.nextCharge.lines).toHaveLength(1);
+    expect(res.body.nextCharge.total.amountMinor).toBe(5000);
+  });
+
+  test('when a cancellation is scheduled, then the cadence and charge date cannot move; an add-on in another currency is refused', async () => {
+    const { app } = buildTestApp();
+    const merchant = await createMerchant();
+    const { subscription } = await subscribeShopper(app, merchant);
+    const euro = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ currency: 'EUR' })).expect(201)).body;
+    const refused = await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: euro.id }).expect(400);
+    expect(refused.body.errors[0].message).toBe('is priced in EUR; this subscription pays in USD');
+
+    await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'period_end', reason: 'moving' }).expect(200);
+    const cadence = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'week-2' }).expect(409);
+    expect(cadence.body.detail).toContain('reactivate it');
+    await request(app).post(`/api/v1/subscriptions/${subscription.id}/charge-date`).set(merchant.auth).send({ date: '2026-04-05' }).expect(409);
+  });
+});
