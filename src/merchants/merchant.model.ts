@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import type { SaveOfferSettings, SubscriptionSettings } from '../subscriptions/subscription-settings';
 
 export interface Merchant {
   _id: string;
@@ -8,6 +9,8 @@ export interface Merchant {
   defaultCurrency: string;
   /** IANA time zone; calendar rules (cut-offs, charge dates) are computed in it. */
   timezone: string;
+  /** The merchant's own choices; anything not set takes the default (subscription-settings.ts). */
+  subscriptionSettings?: Partial<Omit<SubscriptionSettings, 'saveOffers'>> & { saveOffers?: Partial<SaveOfferSettings> };
   /** scrypt hash; absent for the demo merchant, which cannot log in. */
   passwordHash?: string;
   createdAt: Date;
@@ -21,6 +24,7 @@ const MerchantSchema = new Schema<Merchant>(
     email: { type: String, required: true, lowercase: true, trim: true },
     defaultCurrency: { type: String, required: true, match: /^[A-Z]{3}$/ },
     timezone: { type: String, required: true },
+    subscriptionSettings: { type: Schema.Types.Mixed },
     passwordHash: { type: String },
     // Set from the injected clock by the services, not by Mongoose from the system clock.
     createdAt: { type: Date, required: true },

@@ -15,8 +15,28 @@ export type SignUpBody = z.infer<typeof SignUpBody>;
 export const LogInBody = z.strictObject({ email: Email, password: z.string().min(1).max(256) }).meta({ id: 'LogInRequest' });
 export type LogInBody = z.infer<typeof LogInBody>;
 
+const ReasonCode = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, { error: 'reason codes are lower_snake_case words' });
+
+export const SubscriptionSettingsInput = z.strictObject({
+  cutoffDays: z.number().int().min(0).max(14).optional().describe('Days before a charge that its box locks (new subscriptions)'),
+  maxChargeDateShiftDays: z.number().int().min(0).max(60).optional(),
+  cancellationReasons: z
+    .array(ReasonCode)
+    .min(1)
+    .max(20)
+    .refine((codes) => new Set(codes).size === codes.length, { error: 'each reason once' })
+    .optional(),
+  saveOffers: z
+    .strictObject({
+      skipNext: z.boolean().optional(),
+      pauseCycles: z.number().int().min(0).max(6).optional(),
+      discountPercentOff: z.number().int().min(0).max(100).optional(),
+    })
+    .optional(),
+});
+
 export const UpdateMerchantBody = z
-  .strictObject({ name: z.string().trim().min(1).max(100).optional() })
+  .strictObject({ name: z.string().trim().min(1).max(100).optional(), subscriptionSettings: SubscriptionSettingsInput.optional() })
   .meta({ id: 'UpdateMerchantRequest' });
 export type UpdateMerchantBody = z.infer<typeof UpdateMerchantBody>;
 
@@ -28,6 +48,12 @@ export const MerchantView = z
     email: z.string(),
     defaultCurrency: z.string(),
     timezone: z.string(),
+    subscriptionSettings: z.strictObject({
+      cutoffDays: z.number().int(),
+      maxChargeDateShiftDays: z.number().int(),
+      cancellationReasons: z.array(z.string()),
+      saveOffers: z.strictObject({ skipNext: z.boolean(), pauseCycles: z.number().int(), discountPercentOff: z.number().int() }),
+    }),
     createdAt: Instant,
   })
   .meta({ id: 'Merchant' });

@@ -8,6 +8,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { ApiKeyModel, type ApiKey } from './api-key.model';
 import { MerchantModel, type Merchant } from './merchant.model';
+import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
 import type { ApiKeyView, LogInBody, MerchantView, NewApiKeyView, SignUpBody, UpdateMerchantBody } from './merchant.schemas';
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -38,6 +39,7 @@ export function toMerchantView(merchant: Merchant): MerchantView {
     email: merchant.email,
     defaultCurrency: merchant.defaultCurrency,
     timezone: merchant.timezone,
+    subscriptionSettings: subscriptionSettingsOf(merchant),
     createdAt: iso(merchant.createdAt),
   };
 }
@@ -124,7 +126,18 @@ export async function getMerchant(merchantId: string): Promise<MerchantView> {
 }
 
 export async function updateMerchant(clock: Clock, merchantId: string, input: UpdateMerchantBody): Promise<MerchantView> {
-  const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  const changes: Record<string, unknown> = {};
+  if (input.name !== undefined) changes.name = input.name;
+  // Each setting is its own field, so changing one never resets another.
+  for (const [key, value] of Object.entries(input.subscriptionSettings ?? {})) {
+    if (key === 'saveOffers') {
+      for (const [offer, offerValue] of Object.entries(value as Record<string, unknown>)) {
+        if (offerValue !== undefined) changes[`subscriptionSettings.saveOffers.${offer}`] = offerValue;
+      }
+    } else if (value !== undefined) {
+      changes[`subscriptionSettings.${key}`] = value;
+    }
+  }
   const merchant =
     Object.keys(changes).length === 0
       ? await MerchantModel.findById(merchantId).lean()

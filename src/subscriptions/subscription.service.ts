@@ -13,7 +13,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { AddonModel } from '../addons/addon.model';
-import { DEFAULT_SUBSCRIPTION_SETTINGS } from './subscription-settings';
+import { subscriptionSettingsOf, type SubscriptionSettings } from './subscription-settings';
 import {
   SubscriptionEventModel,
   SubscriptionModel,
@@ -363,6 +363,12 @@ async function changed(deps: SubscriptionDeps, updated: Subscription, event: str
   return toSubscriptionView(updated, deps.clock.now(), { history: true });
 }
 
+async function settingsFor(merchantId: string): Promise<SubscriptionSettings> {
+  const merchant = await MerchantModel.findById(merchantId, { subscriptionSettings: 1 }).lean();
+  if (!merchant) throw new NotFoundError('This merchant does not exist.');
+  return subscriptionSettingsOf(merchant);
+}
+
 function requireStatus(subscription: Subscription, allowed: SubscriptionStatus[], action: string): void {
   if (!allowed.includes(subscription.status)) {
     throw new InvalidStateError(`A ${subscription.status} subscription cannot ${action}.`);
@@ -416,7 +422,7 @@ export async function createSubscription(
     anchorOn: localDateOf(firstChargeAt, merchant.timezone),
     chargeAt: localTimeOf(firstChargeAt, merchant.timezone),
     timezone: merchant.timezone,
-    cutoffDays: DEFAULT_SUBSCRIPTION_SETTINGS.cutoffDays,
+    cutoffDays: subscriptionSettingsOf(merchant).cutoffDays,
   };
   let couponId: string | undefined;
   if (plan.firstBoxDiscount) {
@@ -616,8 +622,9 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
 export async function cancelSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { mode: 'now' | 'period_end'; reason: string; comment?: string | undefined }): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireStatus(subscription, ['incomplete', 'trialing', 'active', 'paused', 'past_due'], 'be cancelled');
-  if (!DEFAULT_SUBSCRIPTION_SETTINGS.cancellationReasons.includes(input.reason)) {
-    throw new ValidationError([{ field: 'body.reason', message: `must be one of: ${DEFAULT_SUBSCRIPTION_SETTINGS.cancellationReasons.join(', ')}` }]);
+  const { cancellationReasons } = await settingsFor(merchantId);
+  if (!cancellationReasons.includes(input.reason)) {
+    throw new ValidationError([{ field: 'body.reason', message: `must be one of: ${cancellationReasons.join(', ')}` }]);
   }
   if (subscription.cancellation?.mode === 'period_end' && input.mode === 'period_end') {
     throw new InvalidStateError('This subscription is already set to end at the end of its period.');
@@ -704,7 +711,7 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
   if (subscription.skippedCycleKeys.includes(next.cycleKey)) {
     throw new InvalidStateError(`The box of ${next.cycleKey} is skipped; un-skip it first, or move a later charge after it.`);
   }
-  const limit = DEFAULT_SUBSCRIPTION_SETTINGS.maxChargeDateShiftDays;
+  const limit = (await settingsFor(merchantId)).maxChargeDateShiftDays;
   const shift = daysBetween(next.chargeOn, date);
   if (shift === 0) throw new InvalidStateError(`The next charge is already on ${date}.`);
   if (Math.abs(shift) > limit) {
