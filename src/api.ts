@@ -23,7 +23,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

@@ -1,8 +1,9 @@
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
-import { CreatePlanBody, ListPlansQuery, PlanList, PlanParams, PlanView, UpdatePlanBody } from './plan.schemas';
+import { migrateSubscribersToCurrentPrice, type SubscriptionDeps } from '../subscriptions/subscription.service';
+import { CreatePlanBody, ListPlansQuery, MigratePricesBody, MigratePricesResult, PlanList, PlanParams, PlanView, UpdatePlanBody } from './plan.schemas';
 import { createPlan, getPlan, listPlans, setPlanStatus, updatePlan, type PlanDeps } from './plan.service';
 
-export function planRoutes(deps: PlanDeps): RouteDefinition[] {
+export function planRoutes(deps: PlanDeps, subscriptions: SubscriptionDeps): RouteDefinition[] {
   return [
     defineRoute({
       operationId: 'createPlan',
@@ -73,6 +74,22 @@ export function planRoutes(deps: PlanDeps): RouteDefinition[] {
       params: PlanParams,
       response: { status: 200, description: 'The plan', schema: PlanView },
       handler: async ({ principal, params }) => ({ body: await setPlanStatus(deps, principal!.merchantId, params.id, 'active') }),
+    }),
+    defineRoute({
+      operationId: 'migratePlanSubscribers',
+      method: 'post',
+      path: '/plans/:id/price-migrations',
+      tag: 'Plans',
+      summary: "Move a cadence's subscribers to its current price",
+      description:
+        'Subscribers keep the price they subscribed at until this: each moves from their first box that is not locked yet (shown in the subscription). Re-running it changes nothing twice.',
+      auth: 'merchant',
+      params: PlanParams,
+      body: MigratePricesBody,
+      response: { status: 200, description: 'How many subscriptions moved', schema: MigratePricesResult },
+      handler: async ({ principal, params, body }) => ({
+        body: { object: 'price_migration' as const, ...(await migrateSubscribersToCurrentPrice(subscriptions, principal!.merchantId, params.id, body.cadence)) },
+      }),
     }),
   ];
 }

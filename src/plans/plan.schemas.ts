@@ -138,3 +138,11 @@ export const PlanView = z
 export type PlanView = z.infer<typeof PlanView>;
 
 export const PlanList = listSchema(PlanView, 'PlanList');
+
+export const MigratePricesBody = z
+  .strictObject({ cadence: z.string().regex(/^(week|month)-\d{1,2}$/, { error: 'must be a cadence key such as month-1' }) })
+  .meta({ id: 'MigratePricesRequest' });
+
+export const MigratePricesResult = z
+  .strictObject({ object: z.literal('price_migration'), migrated: z.number().int(), priceId: z.string() })
+  .meta({ id: 'PriceMigration' });

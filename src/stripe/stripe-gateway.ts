@@ -55,6 +55,8 @@ export interface StripeSubscriptionUpdate {
   cancelAtPeriodEnd?: boolean;
   /** Moves the next charge: Stripe's way is a trial until then, with no proration. */
   trialEnd?: Date;
+  /** A once-coupon for the next invoice (a save offer's discount). */
+  couponId?: string;
   metadata?: Record<string, string>;
 }
 
@@ -155,6 +157,7 @@ export function createStripeGateway(stripe: Stripe): StripeGateway {
             : {}),
           ...(input.cancelAtPeriodEnd !== undefined ? { cancel_at_period_end: input.cancelAtPeriodEnd } : {}),
           ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000), proration_behavior: 'none' as const } : {}),
+          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
           ...(input.metadata ? { metadata: input.metadata } : {}),
         },
         { idempotencyKey },

@@ -49,6 +49,8 @@ export interface Subscription {
     effectiveAt: Date;
   };
   addons: SubscriptionAddon[];
+  /** One-time discounts on a given box (a save offer accepted instead of cancelling). */
+  discounts: Array<{ _id: string; cycleKey: string; percentOff: number; source: 'save_offer'; stripeCouponId?: string; createdAt: Date }>;
   stripe: {
     customerId: string;
     subscriptionId?: string;
@@ -117,6 +119,19 @@ const SubscriptionSchema = new Schema<Subscription>(
           kind: { type: String, enum: ['one_time', 'recurring'], required: true },
           fromCycleKey: { type: String, required: true },
           addedAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+    ],
+    discounts: [
+      new Schema(
+        {
+          _id: { type: String, required: true },
+          cycleKey: { type: String, required: true },
+          percentOff: { type: Number, required: true, min: 1, max: 100 },
+          source: { type: String, enum: ['save_offer'], required: true },
+          stripeCouponId: { type: String },
+          createdAt: { type: Date, required: true },
         },
         { _id: false },
       ),

@@ -62,6 +62,28 @@ export const AddAddonBody = z
   .strictObject({ addonId: z.string().max(100), quantity: z.number().int().min(1).max(20).default(1) })
   .meta({ id: 'AddSubscriptionAddonRequest' });
 
+export const AcceptSaveOfferBody = z
+  .strictObject({
+    type: z.enum(['skip_next', 'pause', 'discount']),
+    cycles: z.number().int().min(1).max(6).optional().describe('For a pause: how many boxes (up to the offer)'),
+  })
+  .meta({ id: 'AcceptSaveOfferRequest' });
+
+export const SaveOfferList = z
+  .strictObject({
+    object: z.literal('list'),
+    data: z.array(
+      z.strictObject({
+        type: z.enum(['skip_next', 'pause', 'discount']),
+        description: z.string(),
+        cycleKey: z.string().optional(),
+        cycles: z.number().int().optional(),
+        percentOff: z.number().int().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'SaveOfferList' });
+
 export const SubscriptionParams = z.strictObject({ id: z.string().max(100) });
 export const SubscriptionAddonParams = z.strictObject({ id: z.string().max(100), lineId: z.string().max(100) });
 export const ListSubscriptionsQuery = z.strictObject({

@@ -130,6 +130,10 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
           : percentOf(box.price.amountMinor, plan.firstBoxDiscount.percentOff);
       lines.push({ description: 'First box discount', quantity: 1, amountMinor: -off });
     }
+    for (const discount of (subscription.discounts ?? []).filter((d) => d.cycleKey === next.cycleKey)) {
+      const base = lines.reduce((sum, line) => sum + line.amountMinor * line.quantity, 0);
+      lines.push({ description: `${discount.percentOff}% off this box`, quantity: 1, amountMinor: -percentOf(base, discount.percentOff) });
+    }
     nextCharge = {
       cycleKey: next.cycleKey,
       chargeAt: iso(next.chargeAt),
@@ -281,9 +285,27 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
       if (!plan) throw new Error(`plan ${box.planId} of subscription ${subscription._id} is missing`);
       item = { itemId: subscription.stripe.itemId, priceId: stripePriceOf(plan, box.priceId) };
     }
+    let couponId: string | undefined;
+    const discount = charged && (subscription.discounts ?? []).find((d) => d.cycleKey === charged.cycleKey);
+    if (discount) {
+      couponId =
+        discount.stripeCouponId ??
+        (
+          await deps.stripe.createCoupon(
+            {
+              name: `${discount.percentOff}% off your next box`,
+              percentOff: discount.percentOff,
+              metadata: { boxcycle_merchant_id: subscription.merchantId, boxcycle_subscription_id: subscription._id, boxcycle_discount_id: discount._id },
+            },
+            `subscription-discount:${discount._id}:coupon`,
+          )
+        ).id;
+      await SubscriptionModel.updateOne({ _id: subscription._id, 'discounts._id': discount._id }, { $set: { 'discounts.$.stripeCouponId': couponId } });
+    }
     await deps.stripe.updateSubscription(
       stripeId,
       {
+        ...(couponId ? { couponId } : {}),
         pauseCollection,
         cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end',
         ...(item ? { item } : {}),
@@ -450,6 +472,7 @@ export async function createSubscription(
     skippedCycleKeys: [],
     firstChargeKey: schedule.anchorOn,
     addons: [],
+    discounts: [],
     stripe: { customerId: stripeCustomerId, ...(couponId ? { couponId } : {}) },
     revision: 0,
     createdAt: now,
@@ -792,4 +815,103 @@ function addonsFor(subscription: Subscription, cycle: Cycle): SubscriptionAddon[
   return subscription.addons.filter((line) =>
     line.kind === 'one_time' ? line.fromCycleKey === cycle.cycleKey : line.fromCycleKey <= cycle.cycleKey,
   );
+}
+
+export interface SaveOffer {
+  type: 'skip_next' | 'pause' | 'discount';
+  description: string;
+  cycleKey?: string;
+  cycles?: number;
+  percentOff?: number;
+}
+
+/**
+ * What the merchant offers a shopper about to cancel, instead of cancelling, given where the subscription
+ * stands: skip the next box, pause for a while, or a one-time discount on the next box (once per subscription).
+ */
+export async function listSaveOffers(deps: SubscriptionDeps, merchantId: string, subscriptionId: string): Promise<SaveOffer[]> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  if (!['trialing', 'active', 'paused'].includes(subscription.status) || subscription.cancellation) return [];
+  const { saveOffers } = await settingsFor(merchantId);
+  const now = deps.clock.now();
+  const next = firstChangeableCharged(subscription, now);
+  const offers: SaveOffer[] = [];
+  if (saveOffers.skipNext && next && subscription.status !== 'paused') {
+    offers.push({ type: 'skip_next', cycleKey: next.cycleKey, description: `Skip the box of ${next.cycleKey} and keep your subscription` });
+  }
+  if (saveOffers.pauseCycles > 0 && subscription.status !== 'paused') {
+    offers.push({ type: 'pause', cycles: saveOffers.pauseCycles, description: `Pause for up to ${saveOffers.pauseCycles} boxes` });
+  }
+  if (saveOffers.discountPercentOff > 0 && next && !(subscription.discounts ?? []).some((d) => d.source === 'save_offer')) {
+    offers.push({ type: 'discount', percentOff: saveOffers.discountPercentOff, cycleKey: next.cycleKey, description: `${saveOffers.discountPercentOff}% off your box of ${next.cycleKey}` });
+  }
+  return offers;
+}
+
+/** Accepts one of the offers listed by listSaveOffers; an offer not on that list is refused. */
+export async function acceptSaveOffer(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  input: { type: SaveOffer['type']; cycles?: number | undefined },
+): Promise<SubscriptionView> {
+  const offer = (await listSaveOffers(deps, merchantId, subscriptionId)).find((o) => o.type === input.type);
+  if (!offer) throw new InvalidStateError(`The ${input.type} offer is not available for this subscription.`);
+  if (offer.type === 'skip_next') return skipBox(deps, merchantId, subscriptionId, offer.cycleKey);
+  if (offer.type === 'pause') {
+    const cycles = input.cycles ?? offer.cycles!;
+    if (cycles > offer.cycles!) throw new ValidationError([{ field: 'body.cycles', message: `must be at most ${offer.cycles}` }]);
+    return pauseSubscription(deps, merchantId, subscriptionId, { cycles });
+  }
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  const discount = { _id: newId('sdis'), cycleKey: offer.cycleKey!, percentOff: offer.percentOff!, source: 'save_offer' as const, createdAt: deps.clock.now() };
+  const updated = await applyChange(deps, subscription, { $push: { discounts: discount } });
+  return changed(deps, updated, 'subscription.save_offer_accepted', { type: 'discount', percentOff: discount.percentOff, cycleKey: discount.cycleKey });
+}
+
+/**
+ * Moves the subscribers of a plan's cadence who are on an older price to the current one, each from their
+ * first box that is not locked yet (the price they were told stays for a locked box). Re-running it changes
+ * nothing twice: only subscriptions still on an older price are touched, each with a revision-guarded update.
+ */
+export async function migrateSubscribersToCurrentPrice(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  planId: string,
+  cadenceKey: string,
+): Promise<{ migrated: number; priceId: string }> {
+  const plan = await PlanModel.findOne({ _id: planId, merchantId }).lean();
+  if (!plan) throw new NotFoundError('No plan with this id.');
+  const cadence = plan.cadences.find((c) => c.key === cadenceKey);
+  if (!cadence) throw new ValidationError([{ field: 'body.cadence', message: 'is not a cadence of this plan' }]);
+  const priceId = cadence.currentPriceId;
+  const now = deps.clock.now();
+  let migrated = 0;
+  const candidates = SubscriptionModel.find({
+    merchantId,
+    'box.planId': planId,
+    'box.cadenceKey': cadenceKey,
+    'box.priceId': { $ne: priceId },
+    status: { $in: ['trialing', 'active', 'paused', 'past_due'] },
+  }).lean().cursor();
+  for await (const subscription of candidates) {
+    const effective = firstChangeableCycle(subscription, now);
+    const target: BoxSelection = { ...boxFor(subscription, effective), priceId };
+    const immediate = effective.cycleKey === nextCycle(subscription.schedule, now).cycleKey;
+    try {
+      const updated = await applyChange(
+        deps,
+        subscription,
+        immediate
+          ? { $set: { box: target }, $unset: { pendingChange: 1 } }
+          : { $set: { pendingChange: { ...target, effectiveCycleKey: effective.cycleKey, requestedAt: now } } },
+      );
+      await record(deps, updated, 'subscription.price_migrated', { fromPriceId: subscription.box.priceId, toPriceId: priceId, effectiveCycleKey: effective.cycleKey });
+      await syncSubscriptionToStripe(deps, updated);
+      migrated += 1;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // changed meanwhile: a re-run picks it up
+    }
+  }
+  return { migrated, priceId };
 }

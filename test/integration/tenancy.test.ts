@@ -18,6 +18,7 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
   'post /plans/:id/archive': { resource: 'plan' },
   'post /plans/:id/unarchive': { resource: 'plan' },
+  'post /plans/:id/price-migrations': { resource: 'plan', body: { cadence: 'month-1' } },
   'get /addons/:id': { resource: 'addon' },
   'patch /addons/:id': { resource: 'addon', body: { name: 'Hijacked' } },
   'post /addons/:id/stock-adjustments': { resource: 'addon', body: { adjustBy: -1, reason: 'theft' } },
@@ -36,6 +37,8 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'post /subscriptions/:id/charge-date': { resource: 'subscription', body: { date: '2026-04-05' } },
   'post /subscriptions/:id/addons': { resource: 'subscription', body: { addonId: 'addon_x' } },
   'post /subscriptions/:id/addons/:lineId/remove': { resource: 'subscription', body: {} },
+  'get /subscriptions/:id/save-offers': { resource: 'subscription' },
+  'post /subscriptions/:id/save-offers/accept': { resource: 'subscription', body: { type: 'discount' } },
 };
 
 describe('tenancy', () => {

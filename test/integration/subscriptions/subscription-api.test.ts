@@ -163,3 +163,25 @@ describe('subscription dates', () => {
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
   });
 });
+
+describe('price migration', () => {
+  useTestDatabase();
+
+  test('when the merchant migrates a cadence, then its subscribers pay the current price from their next open box, once', async () => {
+    const { app } = buildTestApp();
+    const merchant = await createMerchant();
+    const { planId, subscription } = await subscribeShopper(app, merchant);
+    const weekly = await subscribeShopper(app, merchant, {}, 'week-2');
+    await request(app).patch(`/api/v1/plans/${planId}`).set(merchant.auth).send({ cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 3100 }] }).expect(200);
+
+    const res = await request(app).post(`/api/v1/plans/${planId}/price-migrations`).set(merchant.auth).send({ cadence: 'month-1' }).expect(200);
+    expect(res.body).toMatchObject({ object: 'price_migration', migrated: 1 });
+    const moved = await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200);
+    expect(moved.body.nextCharge.total.amountMinor).toBe(3100);
+    expect(moved.body.history.at(-1)).toMatchObject({ type: 'subscription.price_migrated', data: { toPriceId: res.body.priceId } });
+
+    expect((await request(app).post(`/api/v1/plans/${planId}/price-migrations`).set(merchant.auth).send({ cadence: 'month-1' }).expect(200)).body.migrated).toBe(0);
+    const untouched = await request(app).get(`/api/v1/subscriptions/${weekly.subscription.id}`).set(merchant.auth).expect(200);
+    expect(untouched.body.nextCharge.total.amountMinor).toBe(2400);
+  });
+});
