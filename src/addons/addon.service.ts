@@ -1,4 +1,5 @@
 import { syncCatalogItemToStripe, type CatalogItemKind, type CatalogSyncDeps } from '../catalog/catalog-sync.service';
+import { toPriceView, toStripeSyncView } from '../catalog/catalog-views';
 import { MerchantModel } from '../merchants/merchant.model';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, InvalidStateError, NotFoundError } from '../shared/errors';
@@ -32,9 +33,9 @@ export function toAddonView(addon: Addon): AddonView {
     sku: addon.sku,
     kind: addon.kind,
     status: addon.status,
-    price: { id: price._id, amountMinor: price.amountMinor, currency: price.currency, stripePriceId: price.stripePriceId ?? null },
+    price: toPriceView(price),
     stock: { tracked: addon.stock.tracked, onHand: addon.stock.tracked ? addon.stock.onHand : null },
-    stripe: { productId: addon.stripe.productId ?? null, state: addon.stripe.state, lastError: addon.stripe.lastError ?? null },
+    stripe: toStripeSyncView(addon.stripe),
     createdAt: iso(addon.createdAt),
     updatedAt: iso(addon.updatedAt),
   };

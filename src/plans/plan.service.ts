@@ -1,5 +1,6 @@
 import { syncCatalogItemToStripe, type CatalogItemKind, type CatalogSyncDeps } from '../catalog/catalog-sync.service';
 import type { CatalogPrice } from '../catalog/catalog-price.model';
+import { toPriceView, toStripeSyncView } from '../catalog/catalog-views';
 import { MerchantModel } from '../merchants/merchant.model';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
@@ -100,12 +101,12 @@ export function toPlanView(plan: Plan): PlanView {
         interval: cadence.interval,
         intervalCount: cadence.intervalCount,
         status: cadence.status,
-        price: { id: price._id, amountMinor: price.amountMinor, currency: price.currency, stripePriceId: price.stripePriceId ?? null },
+        price: toPriceView(price),
       };
     }),
     trialDays: plan.trialDays,
     firstBoxDiscount: plan.firstBoxDiscount ?? null,
-    stripe: { productId: plan.stripe.productId ?? null, state: plan.stripe.state, lastError: plan.stripe.lastError ?? null },
+    stripe: toStripeSyncView(plan.stripe),
     createdAt: iso(plan.createdAt),
     updatedAt: iso(plan.updatedAt),
   };
