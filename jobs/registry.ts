@@ -4,9 +4,18 @@ import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
 import { syncSubscriptionsToStripeJob } from './subscriptions.sync-to-stripe.job';
+import { processWebhookEventJob } from './webhooks.process-event.job';
+import { sweepWebhookInboxJob } from './webhooks.sweep-inbox.job';
 
 /** Every job the worker runs. */
-export const jobDefinitions: JobDefinition[] = [recordHeartbeatJob, syncCatalogToStripeJob, syncSubscriptionsToStripeJob, sweepRequestRecordsJob];
+export const jobDefinitions: JobDefinition[] = [
+  recordHeartbeatJob,
+  processWebhookEventJob,
+  sweepWebhookInboxJob,
+  syncCatalogToStripeJob,
+  syncSubscriptionsToStripeJob,
+  sweepRequestRecordsJob,
+];
 
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {
   for (const definition of jobDefinitions) {

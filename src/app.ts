@@ -16,6 +16,7 @@ import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
 import { createStripeGateway, type StripeGateway } from './stripe/stripe-gateway';
+import { stripeWebhookRoutes } from './webhooks/stripe-webhook.routes';
 
 export interface AppDeps {
   config: Config;
@@ -29,6 +30,10 @@ export interface AppDeps {
   /** Overrides the readiness check (tests). */
   checkReadiness?: () => Promise<Readiness>;
   isDraining?: () => boolean;
+  /** The webhook signing secret in force (configured, or the offline one next to a local stripe-mock). */
+  webhookSecret?: string | undefined;
+  /** Queues a job (Agenda's `now`); without it, the inbox sweep picks new webhook events up. */
+  enqueue?: (name: string, data: Record<string, unknown>) => Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,7 +41,7 @@ const version = (require(path.join(projectRoot, 'package.json')) as { version: s
 
 /**
  * The web application, built from its dependencies so tests can hand it a fake clock and a test database.
- * Order: security headers → request id and logs → (raw-body webhooks, later) → JSON → routes → problems.
+ * Order: security headers → request id and logs → raw-body webhooks → JSON → API and pages → problems.
  */
 export function buildApp(deps: AppDeps): Express {
   const app = express();
@@ -93,6 +98,16 @@ export function buildApp(deps: AppDeps): Express {
   );
 
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h', index: false }));
+  // Before the JSON parser: the signature is checked on the raw body.
+  app.use(
+    stripeWebhookRoutes({
+      clock: deps.clock,
+      logger: deps.logger,
+      stripe: deps.stripe,
+      webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
+      enqueue: deps.enqueue ?? (async () => undefined),
+    }),
+  );
   app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true }));
   app.use(
     '/api/v1',

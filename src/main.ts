@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/time';
+import { OFFLINE_WEBHOOK_SECRET } from './stripe/stripe-client';
 import { startRuntime, type Role, type Runtime } from './runtime';
 
 const ROLES: Role[] = ['all', 'web', 'worker'];
@@ -17,6 +18,7 @@ function banner(runtime: Runtime, config: Config): string {
       '  Stripe:   OFFLINE — calls go to a local stripe-mock; no real payment is made.',
       '            For Stripe test mode: STRIPE_SECRET_KEY=sk_test_… STRIPE_WEBHOOK_SECRET=whsec_… npm start',
       '            and forward events with: stripe listen --forward-to localhost:3000/webhooks/stripe',
+      `            Offline, webhooks are verified with ${OFFLINE_WEBHOOK_SECRET} (sign local test events with it).`,
     );
   } else {
     lines.push(`  Stripe:   ${runtime.stripeMode === 'stripe-live' ? 'LIVE mode' : 'test mode'}`);

@@ -11,7 +11,7 @@ import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
 import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
 import { listen, type WebServer } from './server';
-import { createStripeClient, STRIPE_MOCK_KEY, stripeTargetFromConfig, type StripeTarget } from './stripe/stripe-client';
+import { createStripeClient, OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY, stripeTargetFromConfig, type StripeTarget } from './stripe/stripe-client';
 import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
 
@@ -112,7 +112,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     let web: WebServer | undefined;
     if (role !== 'worker') {
-      const app = buildApp({ config, logger, clock, connection, stripe, stripeMode, isDraining: () => draining });
+      const app = buildApp({
+        config,
+        logger,
+        clock,
+        connection,
+        stripe,
+        stripeMode,
+        isDraining: () => draining,
+        webhookSecret: config.stripe.webhookSecret ?? (localStripe ? OFFLINE_WEBHOOK_SECRET : undefined),
+        enqueue: async (name, data) => {
+          await agenda.now(name, data);
+        },
+      });
       web = await listen(app, config.http.port, config.http.host);
       const server = web;
       // First of the cleanups to run: stop taking requests before anything they need goes away.

@@ -109,3 +109,9 @@ export class RateLimitedError extends AppError {
     this.extensions.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+export class InvalidSignatureError extends AppError {
+  readonly status = 400;
+  readonly code = 'invalid_signature';
+  readonly title = 'The webhook signature is not valid';
+}

@@ -8,6 +8,12 @@ import type { Config } from '../config/config';
  */
 export const STRIPE_API_VERSION = '2026-08-26.dahlia' as const;
 
+/**
+ * The webhook signing secret used offline, next to a local stripe-mock (which sends no events): local
+ * tools sign test events with it. Never used when STRIPE_WEBHOOK_SECRET is set.
+ */
+export const OFFLINE_WEBHOOK_SECRET = 'whsec_boxcycle_offline_local_only';
+
 /** The key stripe-mock accepts; it never reaches Stripe. */
 export const STRIPE_MOCK_KEY = 'sk_test_BoxcycleOfflineStripeMock';
 

@@ -36,6 +36,8 @@ export interface StripeGateway {
   updateSubscription(id: string, input: StripeSubscriptionUpdate, idempotencyKey: string): Promise<void>;
   cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
   createCheckoutSession(input: StripeCheckoutInput, idempotencyKey: string): Promise<{ id: string; url: string | null }>;
+  /** The current truth of a Stripe subscription (a read: no idempotency key). */
+  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined }>;
 }
 
 export interface StripeSubscriptionInput {
@@ -165,6 +167,10 @@ export function createStripeGateway(stripe: Stripe): StripeGateway {
     },
     async cancelSubscription(id, idempotencyKey) {
       await stripe.subscriptions.cancel(id, { prorate: false }, { idempotencyKey });
+    },
+    async retrieveSubscription(id) {
+      const subscription = await stripe.subscriptions.retrieve(id);
+      return { id: subscription.id, status: subscription.status, itemId: subscription.items.data[0]?.id };
     },
     async createCheckoutSession(input, idempotencyKey) {
       const session = await stripe.checkout.sessions.create(

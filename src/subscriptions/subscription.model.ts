@@ -65,6 +65,8 @@ export interface Subscription {
     syncedRevision?: number;
     syncedCycleKey?: string;
     lastSyncError?: string;
+    /** The `created` time of the newest Stripe event applied: older information is ignored. */
+    lastEventAt?: Date;
   };
   /**
    * When Stripe must next be brought in line: at once after a change or a failed push, then at each charge
@@ -149,6 +151,7 @@ const SubscriptionSchema = new Schema<Subscription>(
           syncedRevision: { type: Number },
           syncedCycleKey: { type: String },
           lastSyncError: { type: String },
+          lastEventAt: { type: Date },
         },
         { _id: false },
       ),
@@ -166,6 +169,7 @@ SubscriptionSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
 SubscriptionSchema.index({ merchantId: 1, customerId: 1 });
 SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1 });
 SubscriptionSchema.index({ stripeSyncDueAt: 1 });
+SubscriptionSchema.index({ 'stripe.subscriptionId': 1 });
 
 export const SubscriptionModel = model<Subscription>('Subscription', SubscriptionSchema);
 

@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { buildApp } from '../../src/app';
 import { FakeClock } from '../../src/shared/time';
 import type { StripeGateway } from '../../src/stripe/stripe-gateway';
+import { TEST_WEBHOOK_SECRET } from './stripe-events';
 import { silentLogger, testConfig, testStripe } from './test-env';
 
 export interface StripeCall {
@@ -26,14 +27,21 @@ export interface TestApp {
   clock: FakeClock;
   stripe: Stripe;
   stripeCalls: StripeCall[];
+  /** Jobs the app queued (name and data); tests run the handlers themselves. */
+  queued: Array<{ name: string; data: Record<string, unknown> }>;
 }
 
 /** The real app on the test database and stripe-mock, with a clock the test moves. */
-export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: StripeGateway } = {}): TestApp {
+export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: StripeGateway; webhookSecret?: string | null } = {}): TestApp {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const stripe = testStripe();
   const stripeCalls = recordStripeCalls(stripe);
+  const queued: TestApp['queued'] = [];
   const app = buildApp({
+    webhookSecret: options.webhookSecret === null ? undefined : (options.webhookSecret ?? TEST_WEBHOOK_SECRET),
+    enqueue: async (name, data) => {
+      queued.push({ name, data });
+    },
     config: testConfig(),
     logger: silentLogger,
     clock,
@@ -42,5 +50,5 @@ export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: Strip
     ...(options.stripeGateway ? { stripeGateway: options.stripeGateway } : {}),
     stripeMode: 'stripe-mock',
   });
-  return { app, clock, stripe, stripeCalls };
+  return { app, clock, stripe, stripeCalls, queued };
 }

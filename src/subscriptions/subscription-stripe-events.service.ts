@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { newId } from '../shared/ids';
+import type { SubscriptionSyncDeps } from './subscription.service';
+import { SubscriptionEventModel, SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
+
+/** The fields of Stripe objects these handlers read, checked before use. */
+export const CheckoutSessionFields = z.object({
+  id: z.string(),
+  mode: z.string(),
+  client_reference_id: z.string().nullable().optional(),
+  subscription: z.union([z.string(), z.object({ id: z.string() })]).nullable().optional(),
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+});
+
+export const StripeSubscriptionFields = z.object({
+  id: z.string(),
+  status: z.string(),
+  canceled_at: z.number().nullable().optional(),
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+});
+
+async function recordFact(deps: SubscriptionSyncDeps, subscription: Subscription, type: string, data: Record<string, unknown>): Promise<void> {
+  await SubscriptionEventModel.updateOne(
+    { merchantId: subscription.merchantId, subscriptionId: subscription._id, revision: subscription.revision },
+    { $setOnInsert: { _id: newId('sev'), type, at: deps.clock.now(), data } },
+    { upsert: true },
+  ).catch(() => undefined); // a replay of the same revision: the fact is already recorded
+}
+
+/**
+ * A Checkout Session was paid: the waiting subscription gets its Stripe subscription and becomes active
+ * (or trialing). Conditional on still being `incomplete`, so a repeated or late event changes nothing.
+ * Returns the merchant the event belongs to, or undefined when it is not one of ours.
+ */
+export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: z.infer<typeof CheckoutSessionFields>): Promise<string | undefined> {
+  if (session.mode !== 'subscription') return undefined;
+  const ourId = session.metadata?.boxcycle_subscription_id ?? session.client_reference_id ?? undefined;
+  const merchantId = session.metadata?.boxcycle_merchant_id;
+  if (!ourId || !merchantId) return undefined;
+  const subscription = await SubscriptionModel.findOne({ _id: ourId, merchantId }).lean();
+  if (!subscription || subscription.stripe.checkoutSessionId !== session.id) return undefined;
+  if (subscription.status !== 'incomplete') return merchantId;
+  const stripeId = typeof session.subscription === 'string' ? session.subscription : session.subscription?.id;
+  if (!stripeId) throw new Error(`checkout session ${session.id} completed without a subscription`);
+  const current = await deps.stripe.retrieveSubscription(stripeId);
+  const status: SubscriptionStatus = current.status === 'trialing' ? 'trialing' : 'active';
+  const now = deps.clock.now();
+  const updated = await SubscriptionModel.findOneAndUpdate(
+    { _id: subscription._id, merchantId, status: 'incomplete', revision: subscription.revision },
+    {
+      $set: { status, 'stripe.subscriptionId': current.id, ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}), updatedAt: now, stripeSyncDueAt: now },
+      $inc: { revision: 1 },
+    },
+    { returnDocument: 'after', lean: true },
+  );
+  if (updated) await recordFact(deps, updated, 'subscription.activated', { via: 'checkout', stripeSubscriptionId: current.id, status });
+  return merchantId;
+}
+
+/** Our status for what Stripe says, given where we are (Stripe knows no "paused": that is ours). */
+function mapStatus(ours: SubscriptionStatus, stripe: string): SubscriptionStatus | undefined {
+  if (ours === 'canceled') return undefined;
+  switch (stripe) {
+    case 'active':
+      return ours === 'paused' ? undefined : 'active';
+    case 'trialing':
+      return ours === 'incomplete' ? 'trialing' : undefined;
+    case 'past_due':
+    case 'unpaid':
+      return 'past_due';
+    case 'canceled':
+    case 'incomplete_expired':
+      return 'canceled';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A `customer.subscription.*` event: applies Stripe's status to ours, unless we already applied newer
+ * information about this Stripe subscription (events come late and out of order). Returns the merchant.
+ */
+export async function applyStripeSubscriptionEvent(
+  deps: SubscriptionSyncDeps,
+  eventCreatedAt: Date,
+  stripeSubscription: z.infer<typeof StripeSubscriptionFields>,
+): Promise<string | undefined> {
+  const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscription.id }).lean();
+  if (!subscription) return undefined;
+  if (subscription.stripe.lastEventAt && subscription.stripe.lastEventAt > eventCreatedAt) return subscription.merchantId;
+  const status = mapStatus(subscription.status, stripeSubscription.status);
+  const now = deps.clock.now();
+  const set: Record<string, unknown> = { 'stripe.lastEventAt': eventCreatedAt };
+  if (status && status !== subscription.status) {
+    set.status = status;
+    set.updatedAt = now;
+    if (status === 'canceled' && !subscription.cancellation) {
+      const at = stripeSubscription.canceled_at ? new Date(stripeSubscription.canceled_at * 1000) : now;
+      set.cancellation = { requestedAt: at, reason: 'stripe', mode: 'now', effectiveAt: at };
+      set['stripe.canceledAt'] = at;
+    }
+  }
+  const changesStatus = set.status !== undefined;
+  const updated = await SubscriptionModel.findOneAndUpdate(
+    { _id: subscription._id, revision: subscription.revision },
+    { $set: set, ...(changesStatus ? { $inc: { revision: 1 } } : {}) },
+    { returnDocument: 'after', lean: true },
+  );
+  if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
+  if (changesStatus) await recordFact(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
+  return subscription.merchantId;
+}

@@ -1,0 +1,54 @@
+import type { z } from 'zod';
+import {
+  activateFromCheckout,
+  applyStripeSubscriptionEvent,
+  CheckoutSessionFields,
+  StripeSubscriptionFields,
+} from '../subscriptions/subscription-stripe-events.service';
+import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+import { claimEvent, completeEvent, dueEventIds, failEvent } from './webhook-inbox.service';
+import type { WebhookEvent } from './webhook-event.model';
+
+type Handler = (deps: SubscriptionSyncDeps, event: WebhookEvent, object: unknown) => Promise<string | undefined>;
+
+function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEvent): z.output<S> {
+  const result = schema.safeParse(object);
+  if (!result.success) throw new Error(`${event.type} ${event._id} lacks fields we need: ${result.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  return result.data;
+}
+
+/** What each Stripe event type does. Types not listed are recorded and acknowledged. */
+const HANDLERS: Record<string, Handler> = {
+  'checkout.session.completed': (deps, event, object) => activateFromCheckout(deps, parse(CheckoutSessionFields, object, event)),
+  'customer.subscription.created': (deps, event, object) =>
+    applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+  'customer.subscription.updated': (deps, event, object) =>
+    applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+  'customer.subscription.deleted': (deps, event, object) =>
+    applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+};
+
+/**
+ * Processes one inbox event: claim it (one worker only), run its handler, record the outcome. A failure
+ * is retried with backoff by the sweep. Handlers are idempotent, so a retry after a crash changes nothing twice.
+ */
+export async function processWebhookEvent(deps: SubscriptionSyncDeps, eventId: string): Promise<void> {
+  const event = await claimEvent(deps.clock, eventId);
+  if (!event) return; // done already, claimed by another worker, or waiting for its backoff
+  try {
+    const handler = HANDLERS[event.type];
+    const object = (event.payload as { data?: { object?: unknown } }).data?.object;
+    const merchantId = handler ? await handler(deps, event, object) : undefined;
+    await completeEvent(deps.clock, event, merchantId);
+  } catch (error) {
+    deps.logger.warn({ err: error, eventId, type: event.type, attempts: event.attempts }, 'webhook event failed; will retry');
+    await failEvent(deps.clock, event, error);
+  }
+}
+
+/** The sweep: processes failed events whose backoff passed, lost pending ones and stuck ones. */
+export async function processDueWebhookEvents(deps: SubscriptionSyncDeps): Promise<number> {
+  const ids = await dueEventIds(deps.clock);
+  for (const id of ids) await processWebhookEvent(deps, id);
+  return ids.length;
+}
