@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
+import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
 import { subscriptionRoutes } from './subscriptions/subscription.routes';
 import type { Logger } from './shared/logger';
@@ -23,7 +24,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes()];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

@@ -79,6 +79,59 @@ function firstChangeableCycle(subscription: Subscription, now: Date): Cycle {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// What is in a cycle's box, and what it costs
+// ---------------------------------------------------------------------------------------------------------
+
+export interface BoxLine {
+  kind: 'plan' | 'addon' | 'discount';
+  description: string;
+  sku?: string;
+  quantity: number;
+  unitAmountMinor: number;
+}
+
+/**
+ * The lines of a cycle's box: the plan variant at the subscriber's price, the add-ons for that cycle, the
+ * first-box discount on the first charge and any one-time discount for that cycle. All integer minor units.
+ */
+export async function boxContentsFor(subscription: Subscription, cycle: Cycle): Promise<{ box: BoxSelection; lines: BoxLine[]; totalMinor: number; currency: string }> {
+  const box = boxFor(subscription, cycle);
+  const plan = await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean();
+  const variant = plan?.variants.find((v) => v._id === box.variantId);
+  const price = plan?.prices.find((p) => p._id === box.priceId);
+  if (!plan || !variant || !price) throw new Error(`subscription ${subscription._id} refers to a missing plan part`);
+  const lines: BoxLine[] = [{ kind: 'plan', description: `${plan.name}: ${variant.name}`, sku: variant.sku, quantity: 1, unitAmountMinor: price.amountMinor }];
+  const extras = addonsFor(subscription, cycle);
+  if (extras.length > 0) {
+    const addons = new Map(
+      (await AddonModel.find({ _id: { $in: extras.map((line) => line.addonId) }, merchantId: subscription.merchantId }).lean()).map((a) => [a._id, a]),
+    );
+    for (const line of extras) {
+      const addon = addons.get(line.addonId);
+      const addonPrice = addon?.prices.find((p) => p._id === line.priceId);
+      if (addon && addonPrice) lines.push({ kind: 'addon', description: addon.name, sku: addon.sku, quantity: line.quantity, unitAmountMinor: addonPrice.amountMinor });
+    }
+  }
+  const subtotal = (): number => lines.reduce((sum, line) => sum + line.unitAmountMinor * line.quantity, 0);
+  if (cycle.cycleKey === subscription.firstChargeKey && plan.firstBoxDiscount) {
+    const off =
+      plan.firstBoxDiscount.type === 'amount'
+        ? Math.min(plan.firstBoxDiscount.amountOffMinor, price.amountMinor)
+        : percentOf(price.amountMinor, plan.firstBoxDiscount.percentOff);
+    lines.push({ kind: 'discount', description: 'First box discount', quantity: 1, unitAmountMinor: -off });
+  }
+  for (const discount of (subscription.discounts ?? []).filter((d) => d.cycleKey === cycle.cycleKey)) {
+    lines.push({ kind: 'discount', description: `${discount.percentOff}% off this box`, quantity: 1, unitAmountMinor: -percentOf(subtotal(), discount.percentOff) });
+  }
+  return { box, lines, totalMinor: subtotal(), currency: price.currency };
+}
+
+/** The cycle a Stripe invoice period belongs to: Stripe's UTC instant and our local-time calendar differ by at most an hour. */
+export function cycleOfPeriodStart(subscription: Subscription, periodStart: Date): Cycle {
+  return nextCycle(subscription.schedule, new Date(periodStart.getTime() - 12 * HOUR_MS));
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Views
 // ---------------------------------------------------------------------------------------------------------
 
@@ -110,37 +163,15 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
   let nextCharge: SubscriptionView['nextCharge'] = null;
   if (next) {
     const box = boxView(boxFor(subscription, next), plans);
-    const lines = [{ description: `${box.planName}: ${box.variantName}`, quantity: 1, amountMinor: box.price.amountMinor }];
-    const extras = addonsFor(subscription, next);
-    if (extras.length > 0) {
-      const addons = new Map(
-        (await AddonModel.find({ _id: { $in: extras.map((line) => line.addonId) }, merchantId: subscription.merchantId }).lean()).map((a) => [a._id, a]),
-      );
-      for (const line of extras) {
-        const addon = addons.get(line.addonId);
-        const price = addon?.prices.find((p) => p._id === line.priceId);
-        if (addon && price) lines.push({ description: addon.name, quantity: line.quantity, amountMinor: price.amountMinor });
-      }
-    }
-    const plan = plans.get(box.planId)!;
-    if (next.cycleKey === subscription.firstChargeKey && plan.firstBoxDiscount) {
-      const off =
-        plan.firstBoxDiscount.type === 'amount'
-          ? Math.min(plan.firstBoxDiscount.amountOffMinor, box.price.amountMinor)
-          : percentOf(box.price.amountMinor, plan.firstBoxDiscount.percentOff);
-      lines.push({ description: 'First box discount', quantity: 1, amountMinor: -off });
-    }
-    for (const discount of (subscription.discounts ?? []).filter((d) => d.cycleKey === next.cycleKey)) {
-      const base = lines.reduce((sum, line) => sum + line.amountMinor * line.quantity, 0);
-      lines.push({ description: `${discount.percentOff}% off this box`, quantity: 1, amountMinor: -percentOf(base, discount.percentOff) });
-    }
+    const contents = await boxContentsFor(subscription, next);
+    const lines = contents.lines.map((line) => ({ description: line.description, quantity: line.quantity, amountMinor: line.unitAmountMinor }));
     nextCharge = {
       cycleKey: next.cycleKey,
       chargeAt: iso(next.chargeAt),
       cutoffAt: iso(next.cutoffAt),
       box,
       lines,
-      total: { amountMinor: lines.reduce((sum, line) => sum + line.amountMinor * line.quantity, 0), currency: box.price.currency },
+      total: { amountMinor: contents.totalMinor, currency: contents.currency },
     };
   }
   const upcoming =

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { PaidInvoiceFields, recordPaidInvoice } from '../orders/order.service';
 import {
   activateFromCheckout,
   applyStripeSubscriptionEvent,
@@ -19,6 +20,7 @@ function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEv
 
 /** What each Stripe event type does. Types not listed are recorded and acknowledged. */
 const HANDLERS: Record<string, Handler> = {
+  'invoice.paid': (deps, event, object) => recordPaidInvoice(deps, parse(PaidInvoiceFields, object, event)),
   'checkout.session.completed': (deps, event, object) => activateFromCheckout(deps, parse(CheckoutSessionFields, object, event)),
   'customer.subscription.created': (deps, event, object) =>
     applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),

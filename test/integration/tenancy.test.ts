@@ -5,6 +5,8 @@ import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
+import { buildPaidInvoice } from '../factories/invoice.factory';
+import { recordPaidInvoice } from '../../src/orders/order.service';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -12,7 +14,7 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'apiKey' | 'customer' | 'subscription';
+type Resource = 'plan' | 'addon' | 'apiKey' | 'customer' | 'subscription' | 'order';
 const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'get /plans/:id': { resource: 'plan' },
   'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
@@ -26,6 +28,7 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'get /customers/:id': { resource: 'customer' },
   'patch /customers/:id': { resource: 'customer', body: { name: 'Hijacked' } },
   'get /subscriptions/:id': { resource: 'subscription' },
+  'get /orders/:id': { resource: 'order' },
   'post /subscriptions/:id/skip': { resource: 'subscription', body: {} },
   'post /subscriptions/:id/unskip': { resource: 'subscription', body: { cycleKey: '2026-04-01' } },
   'post /subscriptions/:id/pause': { resource: 'subscription', body: { cycles: 1 } },
@@ -53,6 +56,7 @@ describe('tenancy', () => {
     keys: (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body,
     customer: (await request(app).get(`/api/v1/customers/${ids.customer}`).set(owner.auth).expect(200)).body,
     subscription: (await request(app).get(`/api/v1/subscriptions/${ids.subscription}`).set(owner.auth).expect(200)).body,
+    order: (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body,
   });
 
   beforeAll(async () => {
@@ -60,7 +64,13 @@ describe('tenancy', () => {
     ids.plan = (await request(app).post('/api/v1/plans').set(owner.auth).send(buildPlanInput()).expect(201)).body.id;
     ids.addon = (await request(app).post('/api/v1/addons').set(owner.auth).send(buildAddonInput()).expect(201)).body.id;
     ids.customer = (await request(app).post('/api/v1/customers').set(owner.auth).send(buildCustomerInput()).expect(201)).body.id;
-    ids.subscription = (await subscribeShopper(app, owner)).subscription.id;
+    const subscribed = await subscribeShopper(app, owner);
+    ids.subscription = subscribed.subscription.id;
+    await recordPaidInvoice(
+      { clock: new FakeClock(), stripe: createStripeGateway(testStripe()), logger: silentLogger },
+      buildPaidInvoice(subscribed.subscription.stripeSubscriptionId as string, new Date(), 2600),
+    );
+    ids.order = (await request(app).get('/api/v1/orders').set(owner.auth).expect(200)).body.data[0].id;
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
   });
 
@@ -85,6 +95,7 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/subscriptions').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/api-keys').set(intruder.auth).expect(200)).body.data.map((k: { id: string }) => k.id)).not.toContain(ids.apiKey);
   });
 });
