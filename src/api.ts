@@ -24,7 +24,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes()];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

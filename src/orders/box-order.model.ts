@@ -30,6 +30,8 @@ export interface BoxOrder {
   /** The address at the moment of payment: later changes to the customer do not move a paid box. */
   shippingAddress: PostalAddress;
   paidAt: Date;
+  shipment?: { carrier: string; trackingNumber: string; trackingUrl?: string; shippedAt: Date };
+  cancellationReason?: string;
   history: Array<{ status: OrderStatus; at: Date }>;
   createdAt: Date;
 }
@@ -60,6 +62,13 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     stripeInvoiceId: { type: String, required: true },
     shippingAddress: { type: Schema.Types.Mixed, required: true },
     paidAt: { type: Date, required: true },
+    shipment: {
+      type: new Schema(
+        { carrier: { type: String, required: true }, trackingNumber: { type: String, required: true }, trackingUrl: { type: String }, shippedAt: { type: Date, required: true } },
+        { _id: false },
+      ),
+    },
+    cancellationReason: { type: String },
     history: [
       new Schema(
         {

@@ -1,8 +1,10 @@
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
-import { ListOrdersQuery, OrderList, OrderParams, OrderView } from './order.schemas';
-import { getOrder, listOrders } from './order.service';
+import type { Clock } from '../shared/time';
+import { CancelOrderBody, EmptyOrderBody, ListOrdersQuery, OrderList, OrderParams, OrderView, ShipOrderBody } from './order.schemas';
+import { getOrder, listOrders, moveOrder } from './order.service';
 
-export function orderRoutes(): RouteDefinition[] {
+export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
+  const { clock } = deps;
   return [
     defineRoute({
       operationId: 'listOrders',
@@ -26,6 +28,59 @@ export function orderRoutes(): RouteDefinition[] {
       params: OrderParams,
       response: { status: 200, description: 'The order', schema: OrderView },
       handler: async ({ principal, params }) => ({ body: await getOrder(principal!.merchantId, params.id) }),
+    }),
+    defineRoute({
+      operationId: 'packOrder',
+      method: 'post',
+      path: '/orders/:id/pack',
+      tag: 'Orders',
+      summary: 'Mark a paid order packed',
+      auth: 'merchant',
+      params: OrderParams,
+      body: EmptyOrderBody,
+      response: { status: 200, description: 'The order', schema: OrderView },
+      handler: async ({ principal, params }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'packed') }),
+    }),
+    defineRoute({
+      operationId: 'shipOrder',
+      method: 'post',
+      path: '/orders/:id/ship',
+      tag: 'Orders',
+      summary: 'Mark an order shipped, with its tracking',
+      auth: 'merchant',
+      params: OrderParams,
+      body: ShipOrderBody,
+      response: { status: 200, description: 'The order', schema: OrderView },
+      handler: async ({ principal, params, body }) => ({
+        body: await moveOrder(clock, principal!.merchantId, params.id, 'shipped', {
+          shipment: { carrier: body.carrier, trackingNumber: body.trackingNumber, ...(body.trackingUrl ? { trackingUrl: body.trackingUrl } : {}), shippedAt: clock.now() },
+        }),
+      }),
+    }),
+    defineRoute({
+      operationId: 'deliverOrder',
+      method: 'post',
+      path: '/orders/:id/deliver',
+      tag: 'Orders',
+      summary: 'Mark a shipped order delivered',
+      auth: 'merchant',
+      params: OrderParams,
+      body: EmptyOrderBody,
+      response: { status: 200, description: 'The order', schema: OrderView },
+      handler: async ({ principal, params }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'delivered') }),
+    }),
+    defineRoute({
+      operationId: 'cancelOrder',
+      method: 'post',
+      path: '/orders/:id/cancel',
+      tag: 'Orders',
+      summary: 'Cancel an order that has not shipped',
+      description: 'The box will not be sent. Refunding the payment is done in Stripe (refunds come back as charge.refunded in the renewal issue).',
+      auth: 'merchant',
+      params: OrderParams,
+      body: CancelOrderBody,
+      response: { status: 200, description: 'The order', schema: OrderView },
+      handler: async ({ principal, params, body }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'cancelled', { cancellationReason: body.reason }) }),
     }),
   ];
 }

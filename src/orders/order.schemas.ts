@@ -30,6 +30,8 @@ export const OrderView = z
     stripeInvoiceId: z.string(),
     shippingAddress: PostalAddressInput,
     paidAt: Instant,
+    shipment: z.strictObject({ carrier: z.string(), trackingNumber: z.string(), trackingUrl: z.string().nullable(), shippedAt: Instant }).nullable(),
+    cancellationReason: z.string().nullable(),
     history: z.array(z.strictObject({ status: Status, at: Instant })),
     createdAt: Instant,
   })
@@ -37,3 +39,13 @@ export const OrderView = z
 export type OrderView = z.infer<typeof OrderView>;
 
 export const OrderList = listSchema(OrderView, 'OrderList');
+
+export const ShipOrderBody = z
+  .strictObject({
+    carrier: z.string().trim().min(1).max(60),
+    trackingNumber: z.string().trim().min(1).max(100),
+    trackingUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(500).optional(),
+  })
+  .meta({ id: 'ShipOrderRequest' });
+export const CancelOrderBody = z.strictObject({ reason: z.string().trim().min(1).max(200) }).meta({ id: 'CancelOrderRequest' });
+export const EmptyOrderBody = z.strictObject({}).meta({ id: 'EmptyOrderRequest' });

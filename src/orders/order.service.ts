@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CustomerModel } from '../customers/customer.model';
 import { isDuplicateKeyError } from '../shared/db';
-import { NotFoundError } from '../shared/errors';
+import { InvalidStateError, NotFoundError } from '../shared/errors';
+import type { Clock } from '../shared/time';
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
@@ -36,6 +37,10 @@ export function toOrderView(order: BoxOrder): OrderView {
     stripeInvoiceId: order.stripeInvoiceId,
     shippingAddress: order.shippingAddress,
     paidAt: iso(order.paidAt),
+    shipment: order.shipment
+      ? { carrier: order.shipment.carrier, trackingNumber: order.shipment.trackingNumber, trackingUrl: order.shipment.trackingUrl ?? null, shippedAt: iso(order.shipment.shippedAt) }
+      : null,
+    cancellationReason: order.cancellationReason ?? null,
     history: order.history.map((entry) => ({ status: entry.status, at: iso(entry.at) })),
     createdAt: iso(order.createdAt),
   };
@@ -129,4 +134,31 @@ export async function listOrders(
   };
   const orders = await BoxOrderModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
   return listPage(orders, query.limit, toOrderView);
+}
+
+/** Where an order may go from each state. Every move is a conditional update on the current state. */
+const TRANSITIONS: Record<'packed' | 'shipped' | 'delivered' | 'cancelled', OrderStatus[]> = {
+  packed: ['paid'],
+  shipped: ['paid', 'packed'],
+  delivered: ['shipped'],
+  cancelled: ['paid', 'packed', 'held'],
+};
+
+export async function moveOrder(
+  clock: Clock,
+  merchantId: string,
+  orderId: string,
+  to: keyof typeof TRANSITIONS,
+  fields: Record<string, unknown> = {},
+): Promise<OrderView> {
+  const now = clock.now();
+  const updated = await BoxOrderModel.findOneAndUpdate(
+    { _id: orderId, merchantId, status: { $in: TRANSITIONS[to] } },
+    { $set: { status: to, ...fields }, $push: { history: { status: to, at: now } } },
+    { returnDocument: 'after', lean: true },
+  );
+  if (updated) return toOrderView(updated);
+  const current = await BoxOrderModel.findOne({ _id: orderId, merchantId }, { status: 1 }).lean();
+  if (!current) throw new NotFoundError('No order with this id.');
+  throw new InvalidStateError(`A ${current.status} order cannot be marked ${to}.`);
 }
