@@ -98,7 +98,12 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
     const becomesActive = ['trialing', 'past_due', 'incomplete'].includes(current.status);
     const updated = await SubscriptionModel.findOneAndUpdate(
       { _id: current._id, revision: current.revision },
-      { $set: { updatedAt: now, ...(becomesActive ? { status: 'active', stripeSyncDueAt: now } : {}) }, $inc: { revision: 1 } },
+      {
+        $set: { updatedAt: now, ...(becomesActive ? { status: 'active', stripeSyncDueAt: now } : {}) },
+        // Paid: any dunning for this subscription is over.
+        $unset: { dunning: 1 },
+        $inc: { revision: 1 },
+      },
       { returnDocument: 'after', lean: true },
     );
     if (!updated) continue; // changed meanwhile: read again

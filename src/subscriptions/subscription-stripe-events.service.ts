@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BoxOrderModel } from '../orders/box-order.model';
 import { newId } from '../shared/ids';
 import type { SubscriptionSyncDeps } from './subscription.service';
 import { SubscriptionEventModel, SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
@@ -108,5 +109,49 @@ export async function applyStripeSubscriptionEvent(
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
   if (changesStatus) await recordFact(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
+  return subscription.merchantId;
+}
+
+export const FailedInvoiceFields = z.object({
+  id: z.string(),
+  attempt_count: z.number().int(),
+  hosted_invoice_url: z.string().nullable().optional(),
+  parent: z
+    .object({ subscription_details: z.object({ subscription: z.union([z.string(), z.object({ id: z.string() })]) }).nullable().optional() })
+    .nullable()
+    .optional(),
+});
+
+/**
+ * `invoice.payment_failed`: the subscription enters dunning (past due) with Stripe's hosted invoice page as
+ * the shopper's pay-or-update-card link; later failures of the same invoice count attempts. A failure
+ * reported after that invoice was paid (events come late) changes nothing.
+ */
+export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCreatedAt: Date, invoice: z.infer<typeof FailedInvoiceFields>): Promise<string | undefined> {
+  const ref = invoice.parent?.subscription_details?.subscription;
+  const stripeId = typeof ref === 'string' ? ref : ref?.id;
+  if (!stripeId) return undefined;
+  const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeId }).lean();
+  if (!subscription) return undefined;
+  const paid = await BoxOrderModel.exists({ stripeInvoiceId: invoice.id });
+  if (paid || subscription.status === 'canceled') return subscription.merchantId;
+  if (subscription.dunning?.stripeInvoiceId === invoice.id && subscription.dunning.attempts >= invoice.attempt_count) return subscription.merchantId;
+  const dunning = {
+    stripeInvoiceId: invoice.id,
+    since: subscription.dunning?.stripeInvoiceId === invoice.id ? subscription.dunning.since : eventCreatedAt,
+    attempts: invoice.attempt_count,
+    lastFailureAt: eventCreatedAt,
+    ...(invoice.hosted_invoice_url ? { updatePaymentUrl: invoice.hosted_invoice_url } : {}),
+  };
+  const updated = await SubscriptionModel.findOneAndUpdate(
+    { _id: subscription._id, revision: subscription.revision },
+    {
+      $set: { dunning, updatedAt: deps.clock.now(), ...(['active', 'trialing'].includes(subscription.status) ? { status: 'past_due' } : {}) },
+      $inc: { revision: 1 },
+    },
+    { returnDocument: 'after', lean: true },
+  );
+  if (!updated) throw new Error(`subscription ${subscription._id} changed while recording a payment failure; retrying`);
+  await recordFact(deps, updated, 'subscription.payment_failed', { stripeInvoiceId: invoice.id, attempt: invoice.attempt_count });
   return subscription.merchantId;
 }

@@ -49,6 +49,8 @@ export interface Subscription {
     effectiveAt: Date;
   };
   addons: SubscriptionAddon[];
+  /** Set while a renewal payment is failing (Stripe retries it); cleared when an invoice is paid. */
+  dunning?: { stripeInvoiceId: string; since: Date; attempts: number; lastFailureAt: Date; updatePaymentUrl?: string };
   /** One-time discounts on a given box (a save offer accepted instead of cancelling). */
   discounts: Array<{ _id: string; cycleKey: string; percentOff: number; source: 'save_offer'; stripeCouponId?: string; createdAt: Date }>;
   stripe: {
@@ -125,6 +127,18 @@ const SubscriptionSchema = new Schema<Subscription>(
         { _id: false },
       ),
     ],
+    dunning: {
+      type: new Schema(
+        {
+          stripeInvoiceId: { type: String, required: true },
+          since: { type: Date, required: true },
+          attempts: { type: Number, required: true },
+          lastFailureAt: { type: Date, required: true },
+          updatePaymentUrl: { type: String },
+        },
+        { _id: false },
+      ),
+    },
     discounts: [
       new Schema(
         {

@@ -132,6 +132,10 @@ export const SubscriptionView = z
     cancellation: z
       .strictObject({ requestedAt: Instant, reason: z.string(), comment: z.string().nullable(), mode: z.enum(['now', 'period_end']), effectiveAt: Instant })
       .nullable(),
+    dunning: z
+      .strictObject({ since: Instant, attempts: z.number().int(), lastFailureAt: Instant, updatePaymentUrl: z.string().nullable() })
+      .nullable()
+      .describe('A renewal payment is failing: Stripe retries it; the shopper can pay or update their card at updatePaymentUrl'),
     checkoutUrl: z.string().nullable().describe('Where the shopper pays, for subscriptions created with checkout: true and not yet paid'),
     stripeSubscriptionId: z.string().nullable(),
     history: z.array(z.strictObject({ type: z.string(), at: Instant, data: z.record(z.string(), z.unknown()) })),

@@ -209,6 +209,14 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
           effectiveAt: iso(subscription.cancellation.effectiveAt),
         }
       : null,
+    dunning: subscription.dunning
+      ? {
+          since: iso(subscription.dunning.since),
+          attempts: subscription.dunning.attempts,
+          lastFailureAt: iso(subscription.dunning.lastFailureAt),
+          updatePaymentUrl: subscription.dunning.updatePaymentUrl ?? null,
+        }
+      : null,
     checkoutUrl: options.checkoutUrl ?? null,
     stripeSubscriptionId: subscription.stripe.subscriptionId ?? null,
     history,

@@ -4,6 +4,8 @@ import {
   activateFromCheckout,
   applyStripeSubscriptionEvent,
   CheckoutSessionFields,
+  FailedInvoiceFields,
+  recordPaymentFailure,
   StripeSubscriptionFields,
 } from '../subscriptions/subscription-stripe-events.service';
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
@@ -21,6 +23,7 @@ function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEv
 /** What each Stripe event type does. Types not listed are recorded and acknowledged. */
 const HANDLERS: Record<string, Handler> = {
   'invoice.paid': (deps, event, object) => recordPaidInvoice(deps, parse(PaidInvoiceFields, object, event)),
+  'invoice.payment_failed': (deps, event, object) => recordPaymentFailure(deps, event.stripeCreatedAt, parse(FailedInvoiceFields, object, event)),
   'checkout.session.completed': (deps, event, object) => activateFromCheckout(deps, parse(CheckoutSessionFields, object, event)),
   'customer.subscription.created': (deps, event, object) =>
     applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),

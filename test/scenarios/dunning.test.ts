@@ -1,0 +1,63 @@
+import request from 'supertest';
+import { BoxOrderModel } from '../../src/orders/box-order.model';
+import { FakeClock } from '../../src/shared/time';
+import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { processWebhookEvent } from '../../src/webhooks/process-event.service';
+import { receiveEvent } from '../../src/webhooks/webhook-inbox.service';
+import { buildPaidInvoice } from '../factories/invoice.factory';
+import { createMerchant } from '../factories/merchant.factory';
+import { subscribeShopper } from '../factories/subscription.factory';
+import { buildEvent } from '../helpers/stripe-events';
+import { buildTestApp } from '../helpers/test-app';
+import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
+
+describe('scenario: a renewal payment fails, then is recovered', () => {
+  useTestDatabase();
+
+  test('when payments fail and then succeed, then the subscription goes past due with a pay link, counts attempts, and recovers with one order', async () => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const { app } = buildTestApp({ clock });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const { subscription } = await subscribeShopper(app, merchant);
+    const stripeId = subscription.stripeSubscriptionId as string;
+    const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
+    const deliver = async (type: string, object: Record<string, unknown>, createdAt: Date) => {
+      const event = buildEvent(type, object, createdAt);
+      await receiveEvent(clock, event as never);
+      await processWebhookEvent(deps, event.id);
+    };
+    const failed = (attempt: number) => ({
+      id: 'in_april',
+      object: 'invoice',
+      attempt_count: attempt,
+      hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1/test_april',
+      parent: { subscription_details: { subscription: stripeId } },
+    });
+    const view = async () => (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
+
+    clock.set('2026-04-02T15:31:00Z');
+    await deliver('invoice.payment_failed', failed(1), new Date('2026-04-02T15:30:20Z'));
+    expect(await view()).toMatchObject({
+      status: 'past_due',
+      dunning: { attempts: 1, since: '2026-04-02T15:30:20.000Z', updatePaymentUrl: 'https://invoice.stripe.com/i/acct_1/test_april' },
+    });
+
+    clock.set('2026-04-05T15:31:00Z');
+    await deliver('invoice.payment_failed', failed(2), new Date('2026-04-05T15:30:20Z'));
+    await deliver('invoice.payment_failed', failed(1), new Date('2026-04-02T15:30:20Z')); // a late repeat of the first
+    expect((await view()).dunning).toMatchObject({ attempts: 2, since: '2026-04-02T15:30:20.000Z', lastFailureAt: '2026-04-05T15:30:20.000Z' });
+
+    clock.set('2026-04-06T10:00:00Z');
+    await deliver('invoice.paid', buildPaidInvoice(stripeId, new Date('2026-04-02T15:30:05Z'), 2600, 'in_april'), new Date('2026-04-06T09:59:00Z'));
+    await deliver('invoice.payment_failed', failed(2), new Date('2026-04-05T15:30:20Z')); // arrives after the payment
+    const recovered = await view();
+    expect(recovered).toMatchObject({ status: 'active', dunning: null });
+    expect(await BoxOrderModel.find({ subscriptionId: subscription.id }).lean()).toEqual([expect.objectContaining({ cycleKey: '2026-04-02', stripeInvoiceId: 'in_april' })]);
+    expect(recovered.history.map((e: { type: string }) => e.type)).toEqual([
+      'subscription.created',
+      'subscription.payment_failed',
+      'subscription.payment_failed',
+      'subscription.box_paid',
+    ]);
+  });
+});
