@@ -26,6 +26,7 @@ export const SubscriptionSettingsInput = z.strictObject({
     .max(20)
     .refine((codes) => new Set(codes).size === codes.length, { error: 'each reason once' })
     .optional(),
+  dunningOutcome: z.enum(['cancel', 'pause']).optional().describe("When Stripe's payment retries end unpaid"),
   saveOffers: z
     .strictObject({
       skipNext: z.boolean().optional(),
@@ -53,6 +54,7 @@ export const MerchantView = z
       maxChargeDateShiftDays: z.number().int(),
       cancellationReasons: z.array(z.string()),
       saveOffers: z.strictObject({ skipNext: z.boolean(), pauseCycles: z.number().int(), discountPercentOff: z.number().int() }),
+      dunningOutcome: z.enum(['cancel', 'pause']),
     }),
     createdAt: Instant,
   })

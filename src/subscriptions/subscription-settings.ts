@@ -19,6 +19,8 @@ export interface SubscriptionSettings {
   /** Reasons a shopper may give for cancelling (stable codes). */
   cancellationReasons: string[];
   saveOffers: SaveOfferSettings;
+  /** What happens when Stripe's payment retries end unpaid: cancel the subscription, or pause it. */
+  dunningOutcome: 'cancel' | 'pause';
 }
 
 export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
@@ -26,6 +28,7 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
   maxChargeDateShiftDays: 14,
   cancellationReasons: ['too_expensive', 'too_much_product', 'not_using_it', 'quality', 'shipping', 'switching_brand', 'moving', 'other'],
   saveOffers: { skipNext: true, pauseCycles: 2, discountPercentOff: 20 },
+  dunningOutcome: 'cancel',
 };
 
 /** A merchant's settings: their own choices over the defaults. */

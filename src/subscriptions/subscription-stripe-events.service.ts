@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { BoxOrderModel } from '../orders/box-order.model';
+import { MerchantModel } from '../merchants/merchant.model';
+import { isBeforeCutoff, nextCycle } from '../shared/calendar';
 import { newId } from '../shared/ids';
+import { subscriptionSettingsOf } from './subscription-settings';
 import type { SubscriptionSyncDeps } from './subscription.service';
 import { SubscriptionEventModel, SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
 
@@ -67,8 +70,8 @@ function mapStatus(ours: SubscriptionStatus, stripe: string): SubscriptionStatus
     case 'trialing':
       return ours === 'incomplete' ? 'trialing' : undefined;
     case 'past_due':
-    case 'unpaid':
       return 'past_due';
+    // 'unpaid' (retries ended) is handled by endDunning once; afterwards it changes nothing.
     case 'canceled':
     case 'incomplete_expired':
       return 'canceled';
@@ -89,8 +92,11 @@ export async function applyStripeSubscriptionEvent(
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscription.id }).lean();
   if (!subscription) return undefined;
   if (subscription.stripe.lastEventAt && subscription.stripe.lastEventAt > eventCreatedAt) return subscription.merchantId;
-  const status = mapStatus(subscription.status, stripeSubscription.status);
   const now = deps.clock.now();
+  if (stripeSubscription.status === 'unpaid' && ['active', 'trialing', 'past_due'].includes(subscription.status)) {
+    return endDunning(deps, subscription, eventCreatedAt, now);
+  }
+  const status = mapStatus(subscription.status, stripeSubscription.status);
   const set: Record<string, unknown> = { 'stripe.lastEventAt': eventCreatedAt };
   if (status && status !== subscription.status) {
     set.status = status;
@@ -153,5 +159,29 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while recording a payment failure; retrying`);
   await recordFact(deps, updated, 'subscription.payment_failed', { stripeInvoiceId: invoice.id, attempt: invoice.attempt_count });
+  return subscription.merchantId;
+}
+
+/**
+ * Stripe's retries ended with the invoice unpaid: the merchant's outcome applies. Cancelling ends the
+ * subscription (the push that follows cancels it in Stripe); pausing stops boxes from the next one that is
+ * not locked, until the shopper resumes. Either way the dunning record closes.
+ */
+async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription, eventCreatedAt: Date, now: Date): Promise<string> {
+  const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
+  const outcome = merchant ? subscriptionSettingsOf(merchant).dunningOutcome : 'cancel';
+  const next = nextCycle(subscription.schedule, now);
+  const startsOn = (isBeforeCutoff(next, now) ? next : nextCycle(subscription.schedule, next.chargeAt)).chargeOn;
+  const set =
+    outcome === 'cancel'
+      ? { status: 'canceled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }
+      : { status: 'paused', pause: { pausedAt: now, startsOn } };
+  const updated = await SubscriptionModel.findOneAndUpdate(
+    { _id: subscription._id, revision: subscription.revision },
+    { $set: { ...set, 'stripe.lastEventAt': eventCreatedAt, updatedAt: now, stripeSyncDueAt: now }, $unset: { dunning: 1 }, $inc: { revision: 1 } },
+    { returnDocument: 'after', lean: true },
+  );
+  if (!updated) throw new Error(`subscription ${subscription._id} changed while ending dunning; retrying`);
+  await recordFact(deps, updated, 'subscription.dunning_ended', { outcome, stripeStatus: 'unpaid' });
   return subscription.merchantId;
 }

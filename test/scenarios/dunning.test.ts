@@ -60,4 +60,29 @@ describe('scenario: a renewal payment fails, then is recovered', () => {
       'subscription.box_paid',
     ]);
   });
+
+  test.each([
+    ['cancel', { status: 'canceled', cancellation: { reason: 'payment_failed', mode: 'now' }, nextCharge: null }],
+    ['pause', { status: 'paused', pause: { startsOn: '2026-05-02', resumeOn: null }, nextCharge: null }],
+  ])('when Stripe gives up and the merchant chose %s, then that happens once and dunning closes', async (outcome, expected) => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const { app } = buildTestApp({ clock });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    await request(app).patch('/api/v1/merchants/me').set(merchant.auth).send({ subscriptionSettings: { dunningOutcome: outcome } }).expect(200);
+    const { subscription } = await subscribeShopper(app, merchant);
+    const stripeId = subscription.stripeSubscriptionId as string;
+    const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
+    clock.set('2026-04-20T12:00:00Z');
+    const unpaid = buildEvent('customer.subscription.updated', { id: stripeId, object: 'subscription', status: 'unpaid' }, clock.now());
+    await receiveEvent(clock, unpaid as never);
+    await processWebhookEvent(deps, unpaid.id);
+    const again = buildEvent('customer.subscription.updated', { id: stripeId, object: 'subscription', status: 'unpaid' }, clock.now());
+    await receiveEvent(clock, again as never);
+    await processWebhookEvent(deps, again.id);
+    const res = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
+    expect(res).toMatchObject({ ...expected, dunning: null });
+    expect(res.history.filter((e: { type: string }) => e.type === 'subscription.dunning_ended')).toEqual([
+      expect.objectContaining({ data: { outcome, stripeStatus: 'unpaid' } }),
+    ]);
+  });
 });
