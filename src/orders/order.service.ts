@@ -6,8 +6,8 @@ import type { Clock } from '../shared/time';
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
-import { SubscriptionEventModel, SubscriptionModel } from '../subscriptions/subscription.model';
-import { boxContentsFor, cycleOfPeriodStart, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+import { SubscriptionModel } from '../subscriptions/subscription.model';
+import { boxContentsFor, cycleOfPeriodStart, recordSubscriptionEvent, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 import { BoxOrderModel, type BoxOrder, type OrderStatus } from './box-order.model';
 import type { OrderView } from './order.schemas';
 
@@ -107,14 +107,11 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
       { returnDocument: 'after', lean: true },
     );
     if (!updated) continue; // changed meanwhile: read again
-    await SubscriptionEventModel.create({
-      _id: newId('sev'),
-      merchantId,
-      subscriptionId: subscription._id,
-      revision: updated.revision,
-      type: 'subscription.box_paid',
-      at: now,
-      data: { cycleKey: cycle.cycleKey, stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid, ...(becomesActive ? { from: current.status } : {}) },
+    await recordSubscriptionEvent(deps, updated, 'subscription.box_paid', {
+      cycleKey: cycle.cycleKey,
+      stripeInvoiceId: invoice.id,
+      amountPaidMinor: invoice.amount_paid,
+      ...(becomesActive ? { from: current.status } : {}),
     });
     break;
   }

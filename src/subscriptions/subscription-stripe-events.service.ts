@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { BoxOrderModel } from '../orders/box-order.model';
 import { MerchantModel } from '../merchants/merchant.model';
 import { isBeforeCutoff, nextCycle } from '../shared/calendar';
-import { newId } from '../shared/ids';
 import { subscriptionSettingsOf } from './subscription-settings';
-import type { SubscriptionSyncDeps } from './subscription.service';
-import { SubscriptionEventModel, SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
+import { recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
+import { SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
 
 /** The fields of Stripe objects these handlers read, checked before use. */
 export const CheckoutSessionFields = z.object({
@@ -23,13 +22,6 @@ export const StripeSubscriptionFields = z.object({
   metadata: z.record(z.string(), z.string()).nullable().optional(),
 });
 
-async function recordFact(deps: SubscriptionSyncDeps, subscription: Subscription, type: string, data: Record<string, unknown>): Promise<void> {
-  await SubscriptionEventModel.updateOne(
-    { merchantId: subscription.merchantId, subscriptionId: subscription._id, revision: subscription.revision },
-    { $setOnInsert: { _id: newId('sev'), type, at: deps.clock.now(), data } },
-    { upsert: true },
-  ).catch(() => undefined); // a replay of the same revision: the fact is already recorded
-}
 
 /**
  * A Checkout Session was paid: the waiting subscription gets its Stripe subscription and becomes active
@@ -57,7 +49,7 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
     },
     { returnDocument: 'after', lean: true },
   );
-  if (updated) await recordFact(deps, updated, 'subscription.activated', { via: 'checkout', stripeSubscriptionId: current.id, status });
+  if (updated) await recordSubscriptionEvent(deps, updated, 'subscription.activated', { via: 'checkout', stripeSubscriptionId: current.id, status });
   return merchantId;
 }
 
@@ -114,7 +106,7 @@ export async function applyStripeSubscriptionEvent(
     { returnDocument: 'after', lean: true },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
-  if (changesStatus) await recordFact(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
+  if (changesStatus) await recordSubscriptionEvent(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
   return subscription.merchantId;
 }
 
@@ -158,7 +150,7 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
     { returnDocument: 'after', lean: true },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while recording a payment failure; retrying`);
-  await recordFact(deps, updated, 'subscription.payment_failed', { stripeInvoiceId: invoice.id, attempt: invoice.attempt_count });
+  await recordSubscriptionEvent(deps, updated, 'subscription.payment_failed', { stripeInvoiceId: invoice.id, attempt: invoice.attempt_count });
   return subscription.merchantId;
 }
 
@@ -182,6 +174,6 @@ async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription
     { returnDocument: 'after', lean: true },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while ending dunning; retrying`);
-  await recordFact(deps, updated, 'subscription.dunning_ended', { outcome, stripeStatus: 'unpaid' });
+  await recordSubscriptionEvent(deps, updated, 'subscription.dunning_ended', { outcome, stripeStatus: 'unpaid' });
   return subscription.merchantId;
 }

@@ -229,8 +229,11 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
 // Writing: events, conditional updates, Stripe in step
 // ---------------------------------------------------------------------------------------------------------
 
-/** Appends the dated fact for the revision a change produced; recording the same revision again is a no-op. */
-async function record(deps: SubscriptionSyncDeps, subscription: Pick<Subscription, '_id' | 'merchantId' | 'revision'>, type: string, data: Record<string, unknown>): Promise<void> {
+/**
+ * Appends the dated fact for the revision a change produced. The one way subscription facts are written:
+ * recording the same revision again (a replayed event or job) is a no-op; any other failure is raised.
+ */
+export async function recordSubscriptionEvent(deps: SubscriptionSyncDeps, subscription: Pick<Subscription, '_id' | 'merchantId' | 'revision'>, type: string, data: Record<string, unknown>): Promise<void> {
   await SubscriptionEventModel.updateOne(
     { merchantId: subscription.merchantId, subscriptionId: subscription._id, revision: subscription.revision },
     { $setOnInsert: { _id: newId('sev'), type, at: deps.clock.now(), data } },
@@ -381,7 +384,7 @@ export async function runDueSubscriptionSync(deps: SubscriptionSyncDeps, subscri
       { returnDocument: 'after', lean: true },
     );
     if (!resumed) return; // changed meanwhile: the next run sees the new state
-    await record(deps, resumed, 'subscription.resumed', { automatic: true, resumeOn });
+    await recordSubscriptionEvent(deps, resumed, 'subscription.resumed', { automatic: true, resumeOn });
     subscription = resumed;
   }
   const change = subscription.pendingChange;
@@ -394,7 +397,7 @@ export async function runDueSubscriptionSync(deps: SubscriptionSyncDeps, subscri
       { returnDocument: 'after', lean: true },
     );
     if (!applied) return;
-    await record(deps, applied, 'subscription.swap_applied', { effectiveCycleKey, box });
+    await recordSubscriptionEvent(deps, applied, 'subscription.swap_applied', { effectiveCycleKey, box });
     subscription = applied;
   }
   await syncSubscriptionToStripe(deps, subscription);
@@ -419,7 +422,7 @@ function firstCycleOnOrAfter(schedule: BillingSchedule, date: string): Cycle {
 }
 
 async function changed(deps: SubscriptionDeps, updated: Subscription, event: string, data: Record<string, unknown>): Promise<SubscriptionView> {
-  await record(deps, updated, event, data);
+  await recordSubscriptionEvent(deps, updated, event, data);
   await syncSubscriptionToStripe(deps, updated);
   return toSubscriptionView(updated, deps.clock.now(), { history: true });
 }
@@ -551,7 +554,7 @@ export async function createSubscription(
     if (!isDuplicateKeyError(error)) throw error; // a concurrent retry of the same request stored it
     return toSubscriptionView(await findSubscription(merchantId, id), now, { history: true });
   }
-  await record(deps, base, 'subscription.created', {
+  await recordSubscriptionEvent(deps, base, 'subscription.created', {
     planId: plan._id,
     variantId: variant._id,
     cadence: cadence.key,
@@ -945,7 +948,7 @@ export async function migrateSubscribersToCurrentPrice(
           ? { $set: { box: target }, $unset: { pendingChange: 1 } }
           : { $set: { pendingChange: { ...target, effectiveCycleKey: effective.cycleKey, requestedAt: now } } },
       );
-      await record(deps, updated, 'subscription.price_migrated', { fromPriceId: subscription.box.priceId, toPriceId: priceId, effectiveCycleKey: effective.cycleKey });
+      await recordSubscriptionEvent(deps, updated, 'subscription.price_migrated', { fromPriceId: subscription.box.priceId, toPriceId: priceId, effectiveCycleKey: effective.cycleKey });
       await syncSubscriptionToStripe(deps, updated);
       migrated += 1;
     } catch (error) {
