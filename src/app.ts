@@ -92,7 +92,6 @@ export function buildApp(deps: AppDeps): Express {
           workerStaleSeconds: deps.config.worker.staleSeconds,
         }),
       isDraining: deps.isDraining ?? (() => false),
-      startedAt: deps.clock.now(),
       version,
     }),
   );

@@ -5,7 +5,6 @@ export interface HealthRoutesDeps {
   checkReadiness: () => Promise<Readiness>;
   /** True once shutdown began: report not ready so load balancers stop sending traffic. */
   isDraining: () => boolean;
-  startedAt: Date;
   version: string;
 }
 

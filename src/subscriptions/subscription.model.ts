@@ -63,9 +63,6 @@ export interface Subscription {
     moveNextChargeTo?: Date;
     /** Set once Stripe confirmed the cancellation of a subscription cancelled now. */
     canceledAt?: Date;
-    /** The revision and cycle last pushed to Stripe. */
-    syncedRevision?: number;
-    syncedCycleKey?: string;
     lastSyncError?: string;
     /** The `created` time of the newest Stripe event applied: older information is ignored. */
     lastEventAt?: Date;
@@ -162,8 +159,6 @@ const SubscriptionSchema = new Schema<Subscription>(
           couponId: { type: String },
           moveNextChargeTo: { type: Date },
           canceledAt: { type: Date },
-          syncedRevision: { type: Number },
-          syncedCycleKey: { type: String },
           lastSyncError: { type: String },
           lastEventAt: { type: Date },
         },

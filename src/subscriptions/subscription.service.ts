@@ -94,9 +94,14 @@ export interface BoxLine {
  * The lines of a cycle's box: the plan variant at the subscriber's price, the add-ons for that cycle, the
  * first-box discount on the first charge and any one-time discount for that cycle. All integer minor units.
  */
-export async function boxContentsFor(subscription: Subscription, cycle: Cycle): Promise<{ box: BoxSelection; lines: BoxLine[]; totalMinor: number; currency: string }> {
+export async function boxContentsFor(
+  subscription: Subscription,
+  cycle: Cycle,
+  /** Plans the caller already read (the view does), to read them once. */
+  plans?: Map<string, Plan>,
+): Promise<{ box: BoxSelection; lines: BoxLine[]; totalMinor: number; currency: string }> {
   const box = boxFor(subscription, cycle);
-  const plan = await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean();
+  const plan = plans?.get(box.planId) ?? (await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean());
   const variant = plan?.variants.find((v) => v._id === box.variantId);
   const price = plan?.prices.find((p) => p._id === box.priceId);
   if (!plan || !variant || !price) throw new Error(`subscription ${subscription._id} refers to a missing plan part`);
@@ -163,7 +168,7 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
   let nextCharge: SubscriptionView['nextCharge'] = null;
   if (next) {
     const box = boxView(boxFor(subscription, next), plans);
-    const contents = await boxContentsFor(subscription, next);
+    const contents = await boxContentsFor(subscription, next, plans);
     const lines = contents.lines.map((line) => ({ description: line.description, quantity: line.quantity, amountMinor: line.unitAmountMinor }));
     nextCharge = {
       cycleKey: next.cycleKey,
@@ -356,7 +361,7 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
       `subscription:${subscription._id}:sync:r${subscription.revision}:${next.cycleKey}`,
     );
     await done(
-      { 'stripe.syncedRevision': subscription.revision, 'stripe.syncedCycleKey': next.cycleKey, stripeSyncDueAt: new Date(next.chargeAt.getTime() + PUSH_AFTER_CHARGE_MS) },
+      { stripeSyncDueAt: new Date(next.chargeAt.getTime() + PUSH_AFTER_CHARGE_MS) },
       { 'stripe.moveNextChargeTo': 1 },
     );
   } catch (error) {

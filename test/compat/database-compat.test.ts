@@ -187,6 +187,7 @@ describe('database compatibility', () => {
 
   test('when two Agenda instances process 100 jobs, then every job runs exactly once', async () => {
     const clients = await Promise.all([MongoClient.connect(testMongoUri()), MongoClient.connect(testMongoUri())]);
+    // `workers` names who ran each job, so a failure shows which instances ran it twice.
     const runs = db.collection<{ _id: string; count: number; workers: string[] }>('agenda_runs');
     const agendas = clients.map(
       (c, i) =>
@@ -219,8 +220,6 @@ describe('database compatibility', () => {
       const all = await runs.find().toArray();
       expect(all).toHaveLength(100);
       expect(all.filter((run) => run.count !== 1).map((run) => run._id)).toEqual([]);
-      const byWorker = new Set(all.flatMap((run) => run.workers));
-      expect(byWorker.size).toBeGreaterThanOrEqual(1);
     } finally {
       await Promise.all(agendas.map((agenda) => agenda.stop(false)));
       await Promise.all(clients.map((c) => c.close()));
