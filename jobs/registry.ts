@@ -3,7 +3,10 @@ import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
+import { prepareBoxesJob } from './renewals.prepare-boxes.job';
+import { reconcileSubscriptionsJob } from './subscriptions.reconcile-with-stripe.job';
 import { syncSubscriptionsToStripeJob } from './subscriptions.sync-to-stripe.job';
+import { reconcileEventsJob } from './webhooks.reconcile-events.job';
 import { processWebhookEventJob } from './webhooks.process-event.job';
 import { sweepWebhookInboxJob } from './webhooks.sweep-inbox.job';
 
@@ -14,6 +17,9 @@ export const jobDefinitions: JobDefinition[] = [
   sweepWebhookInboxJob,
   syncCatalogToStripeJob,
   syncSubscriptionsToStripeJob,
+  prepareBoxesJob,
+  reconcileEventsJob,
+  reconcileSubscriptionsJob,
   sweepRequestRecordsJob,
 ];
 

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
+import { stockItemRoutes } from './inventory/stock-item.routes';
+import { notificationRoutes } from './notifications/notification.routes';
 import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
 import { subscriptionRoutes } from './subscriptions/subscription.routes';
@@ -24,7 +26,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...notificationRoutes()];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

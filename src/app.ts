@@ -15,6 +15,7 @@ import type { Logger } from './shared/logger';
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
+import { databaseReadThrottle } from './stripe/read-throttle';
 import { createStripeGateway, type StripeGateway } from './stripe/stripe-gateway';
 import { stripeWebhookRoutes } from './webhooks/stripe-webhook.routes';
 
@@ -113,7 +114,7 @@ export function buildApp(deps: AppDeps): Express {
     api({
       clock: deps.clock,
       logger: deps.logger,
-      stripe: deps.stripeGateway ?? createStripeGateway(deps.stripe),
+      stripe: deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() }),
       version,
       publicUrl: deps.config.http.publicUrl,
       checkResponses: deps.config.env !== 'production',

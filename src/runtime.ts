@@ -12,6 +12,7 @@ import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
 import { listen, type WebServer } from './server';
 import { createStripeClient, OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY, stripeTargetFromConfig, type StripeTarget } from './stripe/stripe-client';
+import { databaseReadThrottle } from './stripe/read-throttle';
 import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
 
@@ -107,7 +108,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
 
     if (role !== 'web') {
-      await startWorker(agenda, { clock, logger, workerName, stripe: createStripeGateway(stripe) }, config.worker.heartbeatSeconds);
+      await startWorker(agenda, { clock, logger, workerName, stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }) }, config.worker.heartbeatSeconds);
     }
 
     let web: WebServer | undefined;

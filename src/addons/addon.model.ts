@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { StockLevelSchema, type StockLevel } from '../inventory/stock';
 import { CatalogPriceSchema, StripeSyncSchema, type CatalogPrice, type StripeSync } from '../catalog/catalog-price.model';
 
 /**
@@ -16,8 +17,8 @@ export interface Addon {
   currency: string;
   currentPriceId: string;
   prices: CatalogPrice[];
-  /** When tracked, `onHand` never goes below zero: every change is a guarded `$inc`. */
-  stock: { tracked: boolean; onHand: number };
+  /** When tracked, `onHand` never goes below zero: every change is a guarded `$inc` (src/inventory/stock.ts). */
+  stock: StockLevel;
   stripe: StripeSync;
   revision: number;
   createdAt: Date;
@@ -36,10 +37,7 @@ const AddonSchema = new Schema<Addon>(
     currency: { type: String, required: true, match: /^[A-Z]{3}$/ },
     currentPriceId: { type: String, required: true },
     prices: [CatalogPriceSchema],
-    stock: {
-      type: new Schema({ tracked: { type: Boolean, required: true }, onHand: { type: Number, required: true, min: 0 } }, { _id: false }),
-      required: true,
-    },
+    stock: { type: StockLevelSchema, required: true },
     stripe: { type: StripeSyncSchema, required: true },
     revision: { type: Number, required: true, default: 0 },
     createdAt: { type: Date, required: true },

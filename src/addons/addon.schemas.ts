@@ -54,7 +54,7 @@ export const AddonView = z
     kind: z.enum(['one_time', 'recurring']),
     status: z.enum(['active', 'archived']),
     price: PriceView,
-    stock: z.strictObject({ tracked: z.boolean(), onHand: z.number().int().nullable() }),
+    stock: z.strictObject({ tracked: z.boolean(), onHand: z.number().int().nullable(), reserved: z.number().int().describe('Units promised to boxes not shipped yet') }),
     stripe: StripeSyncView,
     createdAt: Instant,
     updatedAt: Instant,

@@ -1,7 +1,16 @@
 import { model, Schema } from 'mongoose';
 import type { PostalAddress } from '../customers/customer.model';
 
-export type OrderStatus = 'paid' | 'packed' | 'shipped' | 'delivered' | 'held' | 'cancelled' | 'refunded';
+export const ORDER_STATUSES = ['reserved', 'paid', 'packed', 'shipped', 'delivered', 'held', 'cancelled', 'refunded'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/**
+ * Where a line's units stand: `pending` (not tried yet), `reserved` (held in stock), `untracked` (the SKU's
+ * stock is not counted), `short` (a paid box whose units were not on hand: to back-order), `released`
+ * (given back: the box will not be sent), `consumed` (shipped).
+ */
+export const LINE_STOCK_STATES = ['pending', 'reserved', 'untracked', 'short', 'released', 'consumed'] as const;
+export type LineStock = (typeof LINE_STOCK_STATES)[number];
 
 export interface OrderLine {
   kind: 'plan' | 'addon' | 'discount';
@@ -10,31 +19,89 @@ export interface OrderLine {
   quantity: number;
   unitAmountMinor: number;
   amountMinor: number;
+  /** What the line is: the plan variant, or the add-on (and the subscription's add-on line). */
+  planId?: string;
+  variantId?: string;
+  addonId?: string;
+  /** `<order id>:<line key>`: the stock hold this line owns (absent for discounts). */
+  holdId?: string;
+  stock?: LineStock;
+  /** The variant the shopper chose, when another was sent instead (out of stock at the cut-off). */
+  substitutedFor?: { sku: string; description: string; rule: 'second_choice' | 'merchant_rule' };
+  /** Our price id the line is charged at. */
+  priceId?: string;
+  /** The pending Stripe invoice item billing an add-on on this cycle's invoice. */
+  stripeInvoiceItemId?: string;
 }
 
 /**
- * One box for one paid cycle of one subscription. The unique indexes on (subscription, cycle) and on the
- * Stripe invoice are the last guard against a second order, whatever the delivery of events.
+ * A line not in the box, not sent and not charged: out of stock at the cut-off, or an add-on of a box made
+ * only at payment (it was never put on the invoice).
+ */
+export interface OmittedLine {
+  description: string;
+  sku: string;
+  quantity: number;
+  reason: 'out_of_stock' | 'not_billed';
+}
+
+/**
+ * One box for one cycle of one subscription. Built and reserved at the cycle's cut-off (`reserved`), paid
+ * when Stripe reports the invoice paid, or made at payment when nothing was reserved before (the first box).
+ * The unique index on (subscription, cycle) is the last guard against a second order, whatever the delivery
+ * of events; the sparse unique index on the Stripe invoice is the second.
  */
 export interface BoxOrder {
   _id: string;
   merchantId: string;
   subscriptionId: string;
   customerId: string;
+  planId: string;
   cycleKey: string;
+  /** The local date the box is due to ship (the cycle's charge date, in the merchant's zone). */
+  shipOn: string;
   status: OrderStatus;
   lines: OrderLine[];
+  omittedLines: OmittedLine[];
+  /** What the box's lines add up to when built (what the invoice should ask). */
+  amountDueMinor: number;
   amountPaidMinor: number;
   currency: string;
-  stripeInvoiceId: string;
-  /** The address at the moment of payment: later changes to the customer do not move a paid box. */
+  stripeInvoiceId?: string;
+  /** The invoice whose payment failed while this box waits (dunning). */
+  heldForInvoiceId?: string;
+  /** The address when the box was built, replaced by the one at payment: later changes do not move a paid box. */
   shippingAddress: PostalAddress;
-  paidAt: Date;
+  paidAt?: Date;
   shipment?: { carrier: string; trackingNumber: string; trackingUrl?: string; shippedAt: Date };
+  /** Refunded on the payment so far (Stripe's `amount_refunded`, which only grows). */
+  amountRefundedMinor: number;
+  /** Credit notes on the invoice, one entry per credit note (voided ones keep their entry, marked). */
+  creditNotes: Array<{ stripeCreditNoteId: string; amountMinor: number; refundMinor: number; status: 'issued' | 'void'; at: Date }>;
   cancellationReason?: string;
   history: Array<{ status: OrderStatus; at: Date }>;
   createdAt: Date;
 }
+
+const LineSchema = new Schema<OrderLine>(
+  {
+    kind: { type: String, enum: ['plan', 'addon', 'discount'], required: true },
+    description: { type: String, required: true },
+    sku: { type: String },
+    quantity: { type: Number, required: true },
+    unitAmountMinor: { type: Number, required: true, validate: Number.isSafeInteger },
+    amountMinor: { type: Number, required: true, validate: Number.isSafeInteger },
+    planId: { type: String },
+    variantId: { type: String },
+    addonId: { type: String },
+    holdId: { type: String },
+    stock: { type: String, enum: LINE_STOCK_STATES },
+    substitutedFor: { type: new Schema({ sku: String, description: String, rule: String }, { _id: false }) },
+    priceId: { type: String },
+    stripeInvoiceItemId: { type: String },
+  },
+  { _id: false },
+);
 
 const BoxOrderSchema = new Schema<BoxOrder>(
   {
@@ -42,49 +109,43 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     merchantId: { type: String, required: true },
     subscriptionId: { type: String, required: true },
     customerId: { type: String, required: true },
+    planId: { type: String, required: true },
     cycleKey: { type: String, required: true },
-    status: { type: String, enum: ['paid', 'packed', 'shipped', 'delivered', 'held', 'cancelled', 'refunded'], required: true },
-    lines: [
-      new Schema<OrderLine>(
-        {
-          kind: { type: String, enum: ['plan', 'addon', 'discount'], required: true },
-          description: { type: String, required: true },
-          sku: { type: String },
-          quantity: { type: Number, required: true },
-          unitAmountMinor: { type: Number, required: true, validate: Number.isSafeInteger },
-          amountMinor: { type: Number, required: true, validate: Number.isSafeInteger },
-        },
-        { _id: false },
-      ),
-    ],
-    amountPaidMinor: { type: Number, required: true, validate: Number.isSafeInteger },
+    shipOn: { type: String, required: true, match: /^\d{4}-\d{2}-\d{2}$/ },
+    status: { type: String, enum: ORDER_STATUSES, required: true },
+    lines: [LineSchema],
+    omittedLines: [new Schema<OmittedLine>({ description: String, sku: String, quantity: Number, reason: String }, { _id: false })],
+    amountDueMinor: { type: Number, required: true, validate: Number.isSafeInteger },
+    amountPaidMinor: { type: Number, required: true, default: 0, validate: Number.isSafeInteger },
     currency: { type: String, required: true, match: /^[A-Z]{3}$/ },
-    stripeInvoiceId: { type: String, required: true },
+    stripeInvoiceId: { type: String },
+    heldForInvoiceId: { type: String },
     shippingAddress: { type: Schema.Types.Mixed, required: true },
-    paidAt: { type: Date, required: true },
+    paidAt: { type: Date },
     shipment: {
       type: new Schema(
         { carrier: { type: String, required: true }, trackingNumber: { type: String, required: true }, trackingUrl: { type: String }, shippedAt: { type: Date, required: true } },
         { _id: false },
       ),
     },
-    cancellationReason: { type: String },
-    history: [
+    amountRefundedMinor: { type: Number, required: true, default: 0, validate: Number.isSafeInteger },
+    creditNotes: [
       new Schema(
-        {
-          status: { type: String, enum: ['paid', 'packed', 'shipped', 'delivered', 'held', 'cancelled', 'refunded'], required: true },
-          at: { type: Date, required: true },
-        },
+        { stripeCreditNoteId: String, amountMinor: Number, refundMinor: Number, status: { type: String, enum: ['issued', 'void'] }, at: Date },
         { _id: false },
       ),
     ],
+    cancellationReason: { type: String },
+    history: [new Schema({ status: { type: String, enum: ORDER_STATUSES, required: true }, at: { type: Date, required: true } }, { _id: false })],
     createdAt: { type: Date, required: true },
   },
   { collection: 'orders', versionKey: false, minimize: false },
 );
 BoxOrderSchema.index({ subscriptionId: 1, cycleKey: 1 }, { unique: true });
-BoxOrderSchema.index({ stripeInvoiceId: 1 }, { unique: true });
+// Sparse: a box reserved before its payment has no invoice yet (not a partial index: stand-ins read those wrongly).
+BoxOrderSchema.index({ stripeInvoiceId: 1 }, { unique: true, sparse: true });
 BoxOrderSchema.index({ merchantId: 1, createdAt: -1 });
 BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1 });
 
 export const BoxOrderModel = model<BoxOrder>('BoxOrder', BoxOrderSchema);

@@ -1,6 +1,7 @@
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
-import { CancelOrderBody, EmptyOrderBody, ListOrdersQuery, OrderList, OrderParams, OrderView, ShipOrderBody } from './order.schemas';
+import { CancelOrderBody, EmptyOrderBody, ListOrdersQuery, OrderList, OrderParams, OrderView, PickListQuery, PickListView, ShipOrderBody } from './order.schemas';
+import { buildPickList, pickListCsv } from './pick-list.service';
 import { getOrder, listOrders, moveOrder } from './order.service';
 
 export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
@@ -12,11 +13,31 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       path: '/orders',
       tag: 'Orders',
       summary: 'List box orders, newest first',
-      description: 'One order per paid cycle of a subscription, made when Stripe reports the invoice paid.',
+      description: 'One order per cycle of a subscription: built and reserved at the cut-off, paid when Stripe reports the invoice paid.',
       auth: 'merchant',
       query: ListOrdersQuery,
       response: { status: 200, description: 'A page of orders', schema: OrderList },
       handler: async ({ principal, query }) => ({ body: await listOrders(principal!.merchantId, query) }),
+    }),
+    defineRoute({
+      operationId: 'getPickList',
+      method: 'get',
+      path: '/pick-list',
+      tag: 'Orders',
+      summary: 'The pick list of a ship date',
+      description: 'Paid and packed boxes due to ship that day: units per SKU and every order line. `format=csv` answers text/csv (`part=lines` or `part=totals`).',
+      auth: 'merchant',
+      query: PickListQuery,
+      response: { status: 200, description: 'The pick list', schema: PickListView },
+      handler: async ({ principal, query }) => {
+        const pickList = await buildPickList(principal!.merchantId, query.shipOn);
+        if (query.format === 'json') return { body: pickList };
+        return {
+          body: pickList,
+          headers: { 'content-disposition': `attachment; filename="pick-list-${query.shipOn}-${query.part}.csv"` },
+          text: { contentType: 'text/csv; charset=utf-8', content: pickListCsv(pickList, query.part) },
+        };
+      },
     }),
     defineRoute({
       operationId: 'getOrder',
@@ -75,7 +96,7 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       path: '/orders/:id/cancel',
       tag: 'Orders',
       summary: 'Cancel an order that has not shipped',
-      description: 'The box will not be sent. Refunding the payment is done in Stripe (refunds come back as charge.refunded in the renewal issue).',
+      description: 'The box will not be sent and its reserved stock returns. Refund the payment in Stripe: the refund comes back as charge.refunded and is recorded on the order.',
       auth: 'merchant',
       params: OrderParams,
       body: CancelOrderBody,

@@ -1,12 +1,20 @@
 import { z } from 'zod';
 import { PostalAddressInput } from '../customers/customer.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { Instant } from '../shared/schemas';
+import { Instant, LocalDate } from '../shared/schemas';
+import { LINE_STOCK_STATES, ORDER_STATUSES } from './box-order.model';
 
-const Status = z.enum(['paid', 'packed', 'shipped', 'delivered', 'held', 'cancelled', 'refunded']);
+const Status = z.enum(ORDER_STATUSES);
+const Money = z.strictObject({ amountMinor: z.number().int(), currency: z.string() });
 
 export const OrderParams = z.strictObject({ id: z.string().max(100) });
-export const ListOrdersQuery = z.strictObject({ ...ListQuery, status: Status.optional(), subscriptionId: z.string().max(100).optional() });
+export const ListOrdersQuery = z.strictObject({
+  ...ListQuery,
+  status: Status.optional(),
+  subscriptionId: z.string().max(100).optional(),
+  planId: z.string().max(100).optional(),
+  shipOn: LocalDate.optional().describe("The box's ship date (its charge date, in the merchant's zone)"),
+});
 
 export const OrderView = z
   .strictObject({
@@ -14,7 +22,9 @@ export const OrderView = z
     object: z.literal('order'),
     subscriptionId: z.string(),
     customerId: z.string(),
+    planId: z.string(),
     cycleKey: z.string(),
+    shipOn: z.string().describe("The local date the box ships (its charge date, in the merchant's zone)"),
     status: Status,
     lines: z.array(
       z.strictObject({
@@ -24,12 +34,25 @@ export const OrderView = z
         quantity: z.number().int(),
         unitAmountMinor: z.number().int(),
         amountMinor: z.number().int(),
+        stock: z.enum(LINE_STOCK_STATES).nullable().describe('Where the units stand; null for discounts'),
+        substitutedFor: z
+          .strictObject({ sku: z.string(), description: z.string(), rule: z.enum(['second_choice', 'merchant_rule']) })
+          .nullable()
+          .describe('The variant chosen, when another was sent because it was out of stock at the cut-off'),
       }),
     ),
-    amountPaid: z.strictObject({ amountMinor: z.number().int(), currency: z.string() }),
-    stripeInvoiceId: z.string(),
+    omittedLines: z
+      .array(z.strictObject({ description: z.string(), sku: z.string(), quantity: z.number().int(), reason: z.enum(['out_of_stock', 'not_billed']) }))
+      .describe('Left out of the box: not sent and not charged'),
+    amountDue: Money.describe("What the box's lines add up to"),
+    amountPaid: Money,
+    amountRefunded: Money,
+    creditNotes: z.array(
+      z.strictObject({ stripeCreditNoteId: z.string(), amountMinor: z.number().int(), refundMinor: z.number().int(), status: z.enum(['issued', 'void']), at: Instant }),
+    ),
+    stripeInvoiceId: z.string().nullable(),
     shippingAddress: PostalAddressInput,
-    paidAt: Instant,
+    paidAt: Instant.nullable(),
     shipment: z.strictObject({ carrier: z.string(), trackingNumber: z.string(), trackingUrl: z.string().nullable(), shippedAt: Instant }).nullable(),
     cancellationReason: z.string().nullable(),
     history: z.array(z.strictObject({ status: Status, at: Instant })),
@@ -49,3 +72,29 @@ export const ShipOrderBody = z
   .meta({ id: 'ShipOrderRequest' });
 export const CancelOrderBody = z.strictObject({ reason: z.string().trim().min(1).max(200) }).meta({ id: 'CancelOrderRequest' });
 export const EmptyOrderBody = z.strictObject({}).meta({ id: 'EmptyOrderRequest' });
+
+export const PickListQuery = z.strictObject({
+  shipOn: LocalDate.describe('The ship date'),
+  format: z.enum(['json', 'csv']).default('json'),
+  part: z.enum(['lines', 'totals']).default('lines').describe('For CSV: one row per order line, or the totals per SKU'),
+});
+
+export const PickListView = z
+  .strictObject({
+    object: z.literal('pick_list'),
+    shipOn: z.string(),
+    orderCount: z.number().int(),
+    skus: z.array(z.strictObject({ sku: z.string(), description: z.string(), quantity: z.number().int(), shortQuantity: z.number().int() })),
+    orders: z.array(
+      z.strictObject({
+        orderId: z.string(),
+        subscriptionId: z.string(),
+        customerId: z.string(),
+        status: Status,
+        shippingAddress: PostalAddressInput,
+        lines: z.array(z.strictObject({ sku: z.string(), description: z.string(), quantity: z.number().int(), stock: z.enum(LINE_STOCK_STATES).nullable() })),
+      }),
+    ),
+  })
+  .meta({ id: 'PickList' });
+export type PickListView = z.infer<typeof PickListView>;

@@ -9,6 +9,8 @@ export interface PlanVariant {
   sku: string;
   /** Free-form choices this variant stands for, e.g. { roast: 'dark', grind: 'whole bean', size: '500g' }. */
   options: Record<string, string>;
+  /** Variants (by sku) sent instead, in this order, when this one is out of stock at the cut-off. */
+  substituteSkus: string[];
   status: 'active' | 'archived';
 }
 
@@ -63,6 +65,7 @@ const PlanSchema = new Schema<Plan>(
           name: { type: String, required: true },
           sku: { type: String, required: true },
           options: { type: Map, of: String, default: {} },
+          substituteSkus: { type: [String], default: [] },
           status: { type: String, enum: ['active', 'archived'], required: true, default: 'active' },
         },
         { _id: false },

@@ -21,7 +21,12 @@ export const CadenceInput = z
     path: ['intervalCount'],
   });
 
-export const VariantInput = z.strictObject({ name: Name, sku: Sku, options: VariantOptions.optional() });
+const SubstituteSkus = z
+  .array(Sku)
+  .max(10)
+  .describe("The merchant's substitution rule: variants of this plan (by sku) to send, in this order, when this one is out of stock at the cut-off");
+
+export const VariantInput = z.strictObject({ name: Name, sku: Sku, options: VariantOptions.optional(), substituteSkus: SubstituteSkus.optional() });
 
 export const FirstBoxDiscount = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('percent'), percentOff: z.number().int().min(1).max(100) }),
@@ -45,6 +50,13 @@ export const CreatePlanBody = z
   })
   .superRefine((plan, ctx) => {
     if (!uniqueBy(plan.variants, (variant) => variant.sku)) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'each variant needs its own sku' });
+    for (const variant of plan.variants) {
+      for (const sku of variant.substituteSkus ?? []) {
+        if (sku === variant.sku || !plan.variants.some((other) => other.sku === sku)) {
+          ctx.addIssue({ code: 'custom', path: ['variants'], message: `substitute ${sku} of ${variant.sku} must be another variant of this plan` });
+        }
+      }
+    }
     if (!uniqueBy(plan.cadences, (cadence) => `${cadence.interval}-${cadence.intervalCount}`)) {
       ctx.addIssue({ code: 'custom', path: ['cadences'], message: 'each cadence may be listed once' });
     }
@@ -69,6 +81,7 @@ export const UpdatePlanBody = z
           name: Name.optional(),
           sku: Sku.optional(),
           options: VariantOptions.optional(),
+          substituteSkus: SubstituteSkus.optional(),
           status: z.enum(['active', 'archived']).optional(),
         }),
       )
@@ -117,7 +130,14 @@ export const PlanView = z
     status: z.enum(['active', 'archived']),
     currency: z.string(),
     variants: z.array(
-      z.strictObject({ id: z.string(), name: z.string(), sku: z.string(), options: z.record(z.string(), z.string()), status: z.enum(['active', 'archived']) }),
+      z.strictObject({
+        id: z.string(),
+        name: z.string(),
+        sku: z.string(),
+        options: z.record(z.string(), z.string()),
+        substituteSkus: z.array(z.string()),
+        status: z.enum(['active', 'archived']),
+      }),
     ),
     cadences: z.array(
       z.strictObject({

@@ -65,7 +65,14 @@ export function buildPlan(clock: Clock, merchantId: string, currency: string, in
     slug: input.slug ?? slugify(input.name),
     status: 'active',
     currency,
-    variants: input.variants.map((variant) => ({ _id: newId('var'), name: variant.name, sku: variant.sku, options: variant.options ?? {}, status: 'active' })),
+    variants: input.variants.map((variant) => ({
+      _id: newId('var'),
+      name: variant.name,
+      sku: variant.sku,
+      options: variant.options ?? {},
+      substituteSkus: variant.substituteSkus ?? [],
+      status: 'active',
+    })),
     cadences,
     prices,
     trialDays: input.trialDays ?? 0,
@@ -92,6 +99,7 @@ export function toPlanView(plan: Plan): PlanView {
       name: variant.name,
       sku: variant.sku,
       options: { ...variant.options },
+      substituteSkus: [...(variant.substituteSkus ?? [])],
       status: variant.status,
     })),
     cadences: plan.cadences.map((cadence) => {
@@ -152,8 +160,20 @@ export async function listPlans(merchantId: string, query: { limit: number; star
   return listPage(plans, query.limit, toPlanView);
 }
 
+/** A substitute must be another variant of the same plan. */
+function substitutionProblem(variants: Array<{ sku: string; substituteSkus?: string[] | undefined }>): string | undefined {
+  const skus = new Set(variants.map((v) => v.sku));
+  for (const variant of variants) {
+    for (const sku of variant.substituteSkus ?? []) {
+      if (sku === variant.sku) return `variant ${variant.sku} cannot substitute itself`;
+      if (!skus.has(sku)) return `substitute ${sku} of variant ${variant.sku} is not a variant of this plan`;
+    }
+  }
+  return undefined;
+}
+
 function applyVariantChanges(plan: Plan, changes: NonNullable<UpdatePlanBody['variants']>): PlanVariant[] {
-  const variants = plan.variants.map((variant) => ({ ...variant, options: { ...variant.options } }));
+  const variants = plan.variants.map((variant) => ({ ...variant, options: { ...variant.options }, substituteSkus: [...(variant.substituteSkus ?? [])] }));
   changes.forEach((change, index) => {
     if (change.id) {
       const variant = variants.find((v) => v._id === change.id);
@@ -161,17 +181,27 @@ function applyVariantChanges(plan: Plan, changes: NonNullable<UpdatePlanBody['va
       if (change.name !== undefined) variant.name = change.name;
       if (change.sku !== undefined) variant.sku = change.sku;
       if (change.options !== undefined) variant.options = change.options;
+      if (change.substituteSkus !== undefined) variant.substituteSkus = change.substituteSkus;
       if (change.status !== undefined) variant.status = change.status;
     } else {
       if (!change.name || !change.sku) {
         throw new ValidationError([{ field: `body.variants.${index}`, message: 'a new variant needs a name and a sku' }]);
       }
-      variants.push({ _id: newId('var'), name: change.name, sku: change.sku, options: change.options ?? {}, status: change.status ?? 'active' });
+      variants.push({
+        _id: newId('var'),
+        name: change.name,
+        sku: change.sku,
+        options: change.options ?? {},
+        substituteSkus: change.substituteSkus ?? [],
+        status: change.status ?? 'active',
+      });
     }
   });
   if (new Set(variants.map((v) => v.sku)).size !== variants.length) {
     throw new ValidationError([{ field: 'body.variants', message: 'each variant needs its own sku' }]);
   }
+  const substituteProblem = substitutionProblem(variants);
+  if (substituteProblem) throw new ValidationError([{ field: 'body.variants', message: substituteProblem }]);
   if (!variants.some((v) => v.status === 'active')) {
     throw new ValidationError([{ field: 'body.variants', message: 'a plan needs at least one active variant' }]);
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidTimezone } from './calendar';
+import { isLocalDate, isValidTimezone } from './calendar';
 import { isCurrency } from './money';
 
 /** Building blocks shared by the API schemas. */
@@ -28,6 +28,11 @@ export const Email = z.email({ error: 'must be an e-mail address' }).max(254).tr
 export function prefixedId(prefix: string) {
   return z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{20}$`), { error: `must be an id starting with ${prefix}_` });
 }
+
+/** A real calendar date within the years the calendar handles (a 2026-02-30 or a year 9999 is refused). */
+export const LocalDate = z
+  .string()
+  .refine((value) => isLocalDate(value) && value >= '2000-01-01' && value <= '2199-12-31', { error: 'must be a real date YYYY-MM-DD between 2000 and 2199' });
 
 export const Instant = z.iso.datetime().describe('UTC instant, ISO 8601');
 

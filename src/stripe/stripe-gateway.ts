@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import type { ReadThrottle } from './read-throttle';
 
 /**
  * The narrow surface of Stripe our services use. Every write takes an idempotency key derived from the
@@ -36,8 +37,20 @@ export interface StripeGateway {
   updateSubscription(id: string, input: StripeSubscriptionUpdate, idempotencyKey: string): Promise<void>;
   cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
   createCheckoutSession(input: StripeCheckoutInput, idempotencyKey: string): Promise<{ id: string; url: string | null }>;
-  /** The current truth of a Stripe subscription (a read: no idempotency key). */
-  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined }>;
+  /** A pending invoice item: billed on the subscription's next invoice (an add-on in the next box). */
+  createInvoiceItem(
+    input: { customerId: string; subscriptionId: string; priceId: string; quantity: number; description: string; metadata: Record<string, string> },
+    idempotencyKey: string,
+  ): Promise<{ id: string }>;
+  /** Removes a pending invoice item (the box it billed will not be sent). */
+  deleteInvoiceItem(id: string, idempotencyKey: string): Promise<void>;
+  // Reads: no idempotency key; they go through the read throttle (Stripe's rate limit, shared by all processes).
+  /** The current truth of a Stripe subscription. */
+  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined; created: number }>;
+  /** Events of these types created at or after `createdFrom`, oldest first (Stripe keeps 30 days). */
+  listEvents(input: { createdFrom: Date; types: string[] }): AsyncIterable<Stripe.Event>;
+  /** The invoice a payment intent paid, if it paid one. */
+  findInvoiceOfPaymentIntent(paymentIntentId: string): Promise<string | undefined>;
 }
 
 export interface StripeSubscriptionInput {
@@ -73,7 +86,10 @@ export interface StripeCheckoutInput {
   metadata: Record<string, string>;
 }
 
-export function createStripeGateway(stripe: Stripe): StripeGateway {
+export function createStripeGateway(stripe: Stripe, options: { readThrottle?: ReadThrottle } = {}): StripeGateway {
+  const beforeRead = async () => {
+    await options.readThrottle?.acquire();
+  };
   return {
     async createProduct(input, idempotencyKey) {
       const product = await stripe.products.create(
@@ -168,9 +184,51 @@ export function createStripeGateway(stripe: Stripe): StripeGateway {
     async cancelSubscription(id, idempotencyKey) {
       await stripe.subscriptions.cancel(id, { prorate: false }, { idempotencyKey });
     },
+    async createInvoiceItem(input, idempotencyKey) {
+      const item = await stripe.invoiceItems.create(
+        {
+          customer: input.customerId,
+          subscription: input.subscriptionId,
+          pricing: { price: input.priceId },
+          quantity: input.quantity,
+          description: input.description,
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { id: item.id };
+    },
+    async deleteInvoiceItem(id, idempotencyKey) {
+      await stripe.invoiceItems.del(id, {}, { idempotencyKey });
+    },
     async retrieveSubscription(id) {
+      await beforeRead();
       const subscription = await stripe.subscriptions.retrieve(id);
-      return { id: subscription.id, status: subscription.status, itemId: subscription.items.data[0]?.id };
+      return { id: subscription.id, status: subscription.status, itemId: subscription.items.data[0]?.id, created: subscription.created };
+    },
+    async *listEvents(input) {
+      const events: Stripe.Event[] = [];
+      let startingAfter: string | undefined;
+      // Stripe lists newest first; a page at a time, each page a throttled read.
+      for (;;) {
+        await beforeRead();
+        const page = await stripe.events.list({
+          created: { gte: Math.floor(input.createdFrom.getTime() / 1000) },
+          types: input.types,
+          limit: 100,
+          ...(startingAfter ? { starting_after: startingAfter } : {}),
+        });
+        events.push(...page.data);
+        if (!page.has_more || page.data.length === 0) break;
+        startingAfter = page.data[page.data.length - 1]!.id;
+      }
+      yield* events.reverse();
+    },
+    async findInvoiceOfPaymentIntent(paymentIntentId) {
+      await beforeRead();
+      const payments = await stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: paymentIntentId }, limit: 1 });
+      const invoice = payments.data[0]?.invoice;
+      return typeof invoice === 'string' ? invoice : invoice?.id;
     },
     async createCheckoutSession(input, idempotencyKey) {
       const session = await stripe.checkout.sessions.create(

@@ -30,6 +30,8 @@ export interface Subscription {
   customerId: string;
   status: SubscriptionStatus;
   box: BoxSelection;
+  /** The shopper's second choice: the variant of the box's plan sent when theirs is out of stock at the cut-off. */
+  secondChoiceVariantId?: string;
   /** A change the shopper asked for that starts with a later cycle (swap, cadence change). */
   pendingChange?: BoxSelection & { effectiveCycleKey: string; requestedAt: Date };
   /** The billing calendar intent: cycles are computed from it (src/shared/calendar.ts). */
@@ -72,6 +74,11 @@ export interface Subscription {
    * (the following cycle becomes the one Stripe bills next). The subscriptions.sync-to-stripe job runs it.
    */
   stripeSyncDueAt?: Date;
+  /**
+   * When the renewals.prepare-boxes job must next look at this subscription: the next box's cut-off, or
+   * absent after any change (the job works it out again). See src/renewals/renewal.service.ts.
+   */
+  renewalDueAt?: Date;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -91,6 +98,7 @@ const SubscriptionSchema = new Schema<Subscription>(
     customerId: { type: String, required: true },
     status: { type: String, enum: ['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled'], required: true },
     box: { type: new Schema(BoxSelectionFields, { _id: false }), required: true },
+    secondChoiceVariantId: { type: String },
     pendingChange: {
       type: new Schema({ ...BoxSelectionFields, effectiveCycleKey: { type: String, required: true }, requestedAt: { type: Date, required: true } }, { _id: false }),
     },
@@ -167,6 +175,7 @@ const SubscriptionSchema = new Schema<Subscription>(
       required: true,
     },
     stripeSyncDueAt: { type: Date },
+    renewalDueAt: { type: Date },
     revision: { type: Number, required: true, default: 0 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -178,6 +187,18 @@ SubscriptionSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
 SubscriptionSchema.index({ merchantId: 1, customerId: 1 });
 SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1 });
 SubscriptionSchema.index({ stripeSyncDueAt: 1 });
+SubscriptionSchema.index({ renewalDueAt: 1 });
+
+/**
+ * Every change of a subscription bumps its revision; each such change also re-arms the renewal check (the
+ * next box may have moved, been skipped or cancelled), here, so no write path can forget it.
+ */
+SubscriptionSchema.pre(['findOneAndUpdate', 'updateOne', 'updateMany'], function rearmRenewalCheck() {
+  const update = this.getUpdate() as { $inc?: Record<string, unknown>; $unset?: Record<string, unknown> } | null;
+  if (update && !Array.isArray(update) && update.$inc && 'revision' in update.$inc) {
+    this.setUpdate({ ...update, $unset: { ...(update.$unset ?? {}), renewalDueAt: 1 } });
+  }
+});
 SubscriptionSchema.index({ 'stripe.subscriptionId': 1 });
 
 export const SubscriptionModel = model<Subscription>('Subscription', SubscriptionSchema);

@@ -10,6 +10,7 @@ import {
   SubscriptionParams,
   SubscriptionView,
   SwapBody,
+  SecondChoiceBody,
   UnskipBody,
   AddAddonBody,
   CadenceBody,
@@ -34,6 +35,7 @@ import {
   resumeSubscription,
   skipBox,
   swapBox,
+  setSecondChoice,
   unskipBox,
   type SubscriptionDeps,
 } from './subscription.service';
@@ -120,6 +122,14 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'From the first box whose cut-off has not passed; no proration. `nextCharge` says what the shopper will pay.',
       SwapBody,
       (m, id, body: { planId?: string; variantId: string; cadence?: string }) => swapBox(deps, m, id, body),
+    ),
+    action(
+      'setSecondChoice',
+      'second-choice',
+      'Choose a second-choice variant',
+      "Sent instead of their variant when it is out of stock at a box's cut-off (before the merchant's substitution rule).",
+      SecondChoiceBody,
+      (m, id, body: { variantId: string | null }) => setSecondChoice(deps, m, id, body.variantId),
     ),
     action(
       'changeCadence',

@@ -1,12 +1,6 @@
 import { z } from 'zod';
-import { isLocalDate } from '../shared/calendar';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { Instant } from '../shared/schemas';
-
-/** A real calendar date within the years the calendar handles (a 2026-02-30 or a year 9999 is refused). */
-const LocalDateField = z
-  .string()
-  .refine((value) => isLocalDate(value) && value >= '2000-01-01' && value <= '2199-12-31', { error: 'must be a real date YYYY-MM-DD between 2000 and 2199' });
+import { Instant, LocalDate as LocalDateField } from '../shared/schemas';
 const CadenceKey = z.string().regex(/^(week|month)-\d{1,2}$/, { error: 'must be a cadence key such as month-1 or week-2' });
 
 export const CreateSubscriptionBody = z
@@ -45,6 +39,12 @@ export const SwapBody = z
     cadence: CadenceKey.optional().describe("Keep the current cadence when absent (it must exist in the new plan)"),
   })
   .meta({ id: 'SwapRequest' });
+
+export const SecondChoiceBody = z
+  .strictObject({
+    variantId: z.string().max(100).nullable().describe("Another variant of the box's plan, sent when theirs is out of stock at the cut-off; null clears it"),
+  })
+  .meta({ id: 'SecondChoiceRequest' });
 
 export const CancelBody = z
   .strictObject({
@@ -111,6 +111,7 @@ export const SubscriptionView = z
     customerId: z.string(),
     box: BoxView,
     pendingChange: BoxView.extend({ effectiveCycleKey: z.string() }).nullable(),
+    secondChoiceVariantId: z.string().nullable().describe('Sent instead when their variant is out of stock at the cut-off'),
     nextCharge: z
       .strictObject({
         cycleKey: z.string(),

@@ -51,6 +51,14 @@ function cycleState(subscription: Subscription, cycle: Cycle): CycleState {
   return 'scheduled';
 }
 
+/** Will this cycle be charged and its box sent? Not when skipped, paused, after a cancellation, or once ended. */
+export function isCycleCharged(subscription: Subscription, cycle: Cycle): boolean {
+  if (subscription.status === 'canceled' || subscription.status === 'incomplete') return false;
+  const end = subscription.cancellation?.effectiveAt;
+  if (end && cycle.chargeAt >= end) return false;
+  return cycleState(subscription, cycle) === 'scheduled';
+}
+
 /** The next cycle that will be charged after `now`, or undefined when none will (paused with no end, cancelled). */
 export function nextChargedCycle(subscription: Subscription, now: Date): Cycle | undefined {
   if (subscription.status === 'canceled' || subscription.status === 'incomplete') return undefined;
@@ -84,10 +92,17 @@ function firstChangeableCycle(subscription: Subscription, now: Date): Cycle {
 
 export interface BoxLine {
   kind: 'plan' | 'addon' | 'discount';
+  /** Stable within the cycle: `plan`, `addon:<subscription add-on line id>`, `discount:<what>`. */
+  key: string;
   description: string;
   sku?: string;
   quantity: number;
   unitAmountMinor: number;
+  planId?: string;
+  variantId?: string;
+  addonId?: string;
+  /** Our price id the line is charged at (plan or add-on price). */
+  priceId?: string;
 }
 
 /**
@@ -105,7 +120,19 @@ export async function boxContentsFor(
   const variant = plan?.variants.find((v) => v._id === box.variantId);
   const price = plan?.prices.find((p) => p._id === box.priceId);
   if (!plan || !variant || !price) throw new Error(`subscription ${subscription._id} refers to a missing plan part`);
-  const lines: BoxLine[] = [{ kind: 'plan', description: `${plan.name}: ${variant.name}`, sku: variant.sku, quantity: 1, unitAmountMinor: price.amountMinor }];
+  const lines: BoxLine[] = [
+    {
+      kind: 'plan',
+      key: 'plan',
+      description: `${plan.name}: ${variant.name}`,
+      sku: variant.sku,
+      quantity: 1,
+      unitAmountMinor: price.amountMinor,
+      planId: plan._id,
+      variantId: variant._id,
+      priceId: price._id,
+    },
+  ];
   const extras = addonsFor(subscription, cycle);
   if (extras.length > 0) {
     const addons = new Map(
@@ -114,7 +141,18 @@ export async function boxContentsFor(
     for (const line of extras) {
       const addon = addons.get(line.addonId);
       const addonPrice = addon?.prices.find((p) => p._id === line.priceId);
-      if (addon && addonPrice) lines.push({ kind: 'addon', description: addon.name, sku: addon.sku, quantity: line.quantity, unitAmountMinor: addonPrice.amountMinor });
+      if (addon && addonPrice) {
+        lines.push({
+          kind: 'addon',
+          key: `addon:${line._id}`,
+          description: addon.name,
+          sku: addon.sku,
+          quantity: line.quantity,
+          unitAmountMinor: addonPrice.amountMinor,
+          addonId: addon._id,
+          priceId: addonPrice._id,
+        });
+      }
     }
   }
   const subtotal = (): number => lines.reduce((sum, line) => sum + line.unitAmountMinor * line.quantity, 0);
@@ -123,10 +161,16 @@ export async function boxContentsFor(
       plan.firstBoxDiscount.type === 'amount'
         ? Math.min(plan.firstBoxDiscount.amountOffMinor, price.amountMinor)
         : percentOf(price.amountMinor, plan.firstBoxDiscount.percentOff);
-    lines.push({ kind: 'discount', description: 'First box discount', quantity: 1, unitAmountMinor: -off });
+    lines.push({ kind: 'discount', key: 'discount:first-box', description: 'First box discount', quantity: 1, unitAmountMinor: -off });
   }
   for (const discount of (subscription.discounts ?? []).filter((d) => d.cycleKey === cycle.cycleKey)) {
-    lines.push({ kind: 'discount', description: `${discount.percentOff}% off this box`, quantity: 1, unitAmountMinor: -percentOf(subtotal(), discount.percentOff) });
+    lines.push({
+      kind: 'discount',
+      key: `discount:${discount._id}`,
+      description: `${discount.percentOff}% off this box`,
+      quantity: 1,
+      unitAmountMinor: -percentOf(subtotal(), discount.percentOff),
+    });
   }
   return { box, lines, totalMinor: subtotal(), currency: price.currency };
 }
@@ -199,6 +243,7 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
     pendingChange: subscription.pendingChange
       ? { ...boxView(subscription.pendingChange, plans), effectiveCycleKey: subscription.pendingChange.effectiveCycleKey }
       : null,
+    secondChoiceVariantId: subscription.secondChoiceVariantId ?? null,
     nextCharge,
     upcomingCycles: upcoming,
     addons: subscription.addons.map((line) => ({ id: line._id, addonId: line.addonId, quantity: line.quantity, kind: line.kind, fromCycleKey: line.fromCycleKey })),
@@ -687,6 +732,21 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
       : { $set: { pendingChange: { ...target, effectiveCycleKey: effective.cycleKey, requestedAt: now } } };
   const updated = await applyChange(deps, subscription, update);
   return changed(deps, updated, 'subscription.swapped', { from: current, to: target, effectiveCycleKey: effective.cycleKey });
+}
+
+/** The shopper's second choice: another active variant of their box's plan, or none. */
+export async function setSecondChoice(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, variantId: string | null): Promise<SubscriptionView> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  requireStatus(subscription, ['trialing', 'active', 'paused', 'past_due'], 'choose a second choice for');
+  if (variantId !== null) {
+    const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }, { variants: 1 }).lean();
+    const variant = plan?.variants.find((v) => v._id === variantId && v.status === 'active');
+    if (!variant || variantId === subscription.box.variantId) {
+      throw new ValidationError([{ field: 'body.variantId', message: "must be another offered variant of the box's plan" }]);
+    }
+  }
+  const updated = await applyChange(deps, subscription, variantId === null ? { $unset: { secondChoiceVariantId: 1 } } : { $set: { secondChoiceVariantId: variantId } });
+  return changed(deps, updated, 'subscription.second_choice_set', { variantId });
 }
 
 export async function cancelSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { mode: 'now' | 'period_end'; reason: string; comment?: string | undefined }): Promise<SubscriptionView> {

@@ -1,5 +1,14 @@
 import type { z } from 'zod';
-import { PaidInvoiceFields, recordPaidInvoice } from '../orders/order.service';
+import {
+  CreditNoteFields,
+  FailedInvoiceOrderFields,
+  holdBoxForFailedInvoice,
+  PaidInvoiceFields,
+  recordCreditNote,
+  recordPaidInvoice,
+  recordRefund,
+  RefundedChargeFields,
+} from '../orders/order.service';
 import {
   activateFromCheckout,
   applyStripeSubscriptionEvent,
@@ -21,9 +30,24 @@ function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEv
 }
 
 /** What each Stripe event type does. Types not listed are recorded and acknowledged. */
-const HANDLERS: Record<string, Handler> = {
+export const HANDLERS: Record<string, Handler> = {
   'invoice.paid': (deps, event, object) => recordPaidInvoice(deps, parse(PaidInvoiceFields, object, event)),
-  'invoice.payment_failed': (deps, event, object) => recordPaymentFailure(deps, event.stripeCreatedAt, parse(FailedInvoiceFields, object, event)),
+  'invoice.payment_failed': async (deps, event, object) => {
+    // The subscription enters dunning first, then its box waits: the box is released only when that dunning ends.
+    const merchantId = await recordPaymentFailure(deps, event.stripeCreatedAt, parse(FailedInvoiceFields, object, event));
+    if (merchantId) await holdBoxForFailedInvoice(deps, parse(FailedInvoiceOrderFields, object, event));
+    return merchantId;
+  },
+  'charge.refunded': async (deps, event, object) => {
+    const charge = parse(RefundedChargeFields, object, event);
+    const paymentIntent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+    // API 2025+: a charge no longer names its invoice; the invoice payment of its payment intent does (a throttled read).
+    const invoiceId = paymentIntent ? await deps.stripe.findInvoiceOfPaymentIntent(paymentIntent) : undefined;
+    return recordRefund(deps, invoiceId, charge);
+  },
+  'credit_note.created': (deps, event, object) => recordCreditNote(deps, parse(CreditNoteFields, object, event)),
+  'credit_note.updated': (deps, event, object) => recordCreditNote(deps, parse(CreditNoteFields, object, event)),
+  'credit_note.voided': (deps, event, object) => recordCreditNote(deps, parse(CreditNoteFields, object, event)),
   'checkout.session.completed': (deps, event, object) => activateFromCheckout(deps, parse(CheckoutSessionFields, object, event)),
   'customer.subscription.created': (deps, event, object) =>
     applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),

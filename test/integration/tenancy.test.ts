@@ -14,7 +14,7 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'apiKey' | 'customer' | 'subscription' | 'order';
+type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order';
 const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'get /plans/:id': { resource: 'plan' },
   'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
@@ -24,6 +24,9 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'get /addons/:id': { resource: 'addon' },
   'patch /addons/:id': { resource: 'addon', body: { name: 'Hijacked' } },
   'post /addons/:id/stock-adjustments': { resource: 'addon', body: { adjustBy: -1, reason: 'theft' } },
+  'get /stock-items/:sku': { resource: 'stockItem' },
+  'post /stock-items/:sku/adjustments': { resource: 'stockItem', body: { adjustBy: -1, reason: 'theft' } },
+  'post /subscriptions/:id/second-choice': { resource: 'subscription', body: { variantId: null } },
   'post /api-keys/:id/revoke': { resource: 'apiKey' },
   'get /customers/:id': { resource: 'customer' },
   'patch /customers/:id': { resource: 'customer', body: { name: 'Hijacked' } },
@@ -57,6 +60,7 @@ describe('tenancy', () => {
   const snapshot = async () => ({
     plan: (await request(app).get(`/api/v1/plans/${ids.plan}`).set(owner.auth).expect(200)).body,
     addon: (await request(app).get(`/api/v1/addons/${ids.addon}`).set(owner.auth).expect(200)).body,
+    stockItem: (await request(app).get(`/api/v1/stock-items/${ids.stockItem}`).set(owner.auth).expect(200)).body,
     keys: (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body,
     customer: (await request(app).get(`/api/v1/customers/${ids.customer}`).set(owner.auth).expect(200)).body,
     subscription: (await request(app).get(`/api/v1/subscriptions/${ids.subscription}`).set(owner.auth).expect(200)).body,
@@ -65,7 +69,10 @@ describe('tenancy', () => {
 
   beforeAll(async () => {
     [owner, intruder] = await Promise.all([createMerchant(), createMerchant()]);
-    ids.plan = (await request(app).post('/api/v1/plans').set(owner.auth).send(buildPlanInput()).expect(201)).body.id;
+    const plan = (await request(app).post('/api/v1/plans').set(owner.auth).send(buildPlanInput()).expect(201)).body;
+    ids.plan = plan.id;
+    ids.stockItem = plan.variants[0].sku;
+    await request(app).post(`/api/v1/stock-items/${ids.stockItem}/adjustments`).set(owner.auth).send({ adjustBy: 5, reason: 'received' }).expect(200);
     ids.addon = (await request(app).post('/api/v1/addons').set(owner.auth).send(buildAddonInput()).expect(201)).body.id;
     ids.customer = (await request(app).post('/api/v1/customers').set(owner.auth).send(buildCustomerInput()).expect(201)).body.id;
     const subscribed = await subscribeShopper(app, owner);
@@ -78,16 +85,16 @@ describe('tenancy', () => {
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
   });
 
-  test('every :id route of the API is in the matrix', () => {
+  test('every route with a path parameter is in the matrix', () => {
     const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
-    const withId = routes.filter((route) => route.path.includes(':id')).map((route) => `${route.method} ${route.path}`);
+    const withId = routes.filter((route) => route.path.includes(':')).map((route) => `${route.method} ${route.path}`);
     expect(withId.sort()).toEqual(Object.keys(MATRIX).sort());
   });
 
   test.each(Object.entries(MATRIX))('when another merchant calls %s on the owner\'s resource, then it is 404 and nothing changes', async (route, entry) => {
     const before = await snapshot();
     const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
-    const call = request(app)[method](`/api/v1${path.replace(':id', ids[entry.resource]).replace(':lineId', 'sadd_x')}`).set(intruder.auth);
+    const call = request(app)[method](`/api/v1${path.replace(/:id|:sku/, ids[entry.resource]).replace(':lineId', 'sadd_x')}`).set(intruder.auth);
     const res = await (entry.body ? call.send(entry.body) : call);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('/problems/not_found');
@@ -100,6 +107,11 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/subscriptions').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/stock-items').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/notifications').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    const shipOn = (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body.shipOn;
+    expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(intruder.auth).expect(200)).body).toMatchObject({ orderCount: 0, orders: [] });
+    expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(owner.auth).expect(200)).body).toMatchObject({ orderCount: 1 });
     expect((await request(app).get('/api/v1/api-keys').set(intruder.auth).expect(200)).body.data.map((k: { id: string }) => k.id)).not.toContain(ids.apiKey);
   });
 });

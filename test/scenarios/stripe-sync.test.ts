@@ -2,29 +2,12 @@ import request from 'supertest';
 import { SubscriptionModel } from '../../src/subscriptions/subscription.model';
 import { syncDueSubscriptions } from '../../src/subscriptions/subscription.service';
 import { FakeClock } from '../../src/shared/time';
-import { createStripeGateway, type StripeGateway, type StripeSubscriptionUpdate } from '../../src/stripe/stripe-gateway';
+import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { recordingGateway } from '../helpers/recording-gateway';
 import { createMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
-
-/** A gateway that records what our code asked Stripe to do (stripe-mock keeps nothing). */
-function recordingGateway(base: StripeGateway) {
-  const updates: Array<{ input: StripeSubscriptionUpdate; key: string }> = [];
-  const cancels: string[] = [];
-  const gateway: StripeGateway = {
-    ...base,
-    updateSubscription: async (id, input, key) => {
-      updates.push({ input, key });
-      await base.updateSubscription(id, input, key);
-    },
-    cancelSubscription: async (id, key) => {
-      cancels.push(key);
-      await base.cancelSubscription(id, key);
-    },
-  };
-  return { gateway, updates, cancels };
-}
 
 describe('scenario: Stripe follows our record over time', () => {
   useTestDatabase();

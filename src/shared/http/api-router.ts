@@ -86,7 +86,8 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
         await completeIdempotentRequest(deps.clock, recordId, status, JSON.parse(JSON.stringify(stored)));
       }
       if (result.headers) res.set(result.headers);
-      res.status(status).json(out);
+      if (result.text) res.status(status).type(result.text.contentType).send(result.text.content);
+      else res.status(status).json(out);
     } catch (error) {
       if (recordId) {
         // A refusal that will not change (bad input, not found, key reuse) is the answer and is replayed;

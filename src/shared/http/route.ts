@@ -25,6 +25,8 @@ export interface RouteResult<R> {
   status?: number;
   body: R;
   headers?: Record<string, string>;
+  /** Answer with this text instead of the JSON body (e.g. a CSV export); the body is still checked. */
+  text?: { contentType: string; content: string };
 }
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;

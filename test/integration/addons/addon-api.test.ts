@@ -21,7 +21,7 @@ describe('add-ons', () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
     const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: null })).expect(201)).body;
-    expect(addon.stock).toEqual({ tracked: false, onHand: null });
+    expect(addon.stock).toEqual({ tracked: false, onHand: null, reserved: 0 });
     const res = await request(app).post(`/api/v1/addons/${addon.id}/stock-adjustments`).set(merchant.auth).send({ adjustBy: 5, reason: 'received' }).expect(409);
     expect(res.body.type).toBe('/problems/invalid_state');
   });

@@ -1,0 +1,71 @@
+import { PlanModel } from '../plans/plan.model';
+import { InvalidStateError, NotFoundError } from '../shared/errors';
+import { isDuplicateKeyError } from '../shared/db';
+import { newId } from '../shared/ids';
+import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
+import { iso } from '../shared/schemas';
+import type { Clock } from '../shared/time';
+import { StockItemModel, type StockItem } from './stock-item.model';
+import type { StockItemView } from './stock-item.schemas';
+
+function toStockItemView(item: StockItem): StockItemView {
+  return {
+    sku: item.sku,
+    object: 'stock_item',
+    onHand: item.stock.onHand,
+    reserved: item.stock.reserved ?? 0,
+    createdAt: iso(item.createdAt),
+    updatedAt: iso(item.updatedAt),
+  };
+}
+
+export async function getStockItem(merchantId: string, sku: string): Promise<StockItemView> {
+  const item = await StockItemModel.findOne({ merchantId, sku }).lean();
+  if (!item) throw new NotFoundError('This SKU has no stock tracked.');
+  return toStockItemView(item);
+}
+
+export async function listStockItems(merchantId: string, query: { limit: number; startingAfter?: string | undefined }) {
+  const items = await StockItemModel.find({ merchantId, ...afterCursor(decodeCursor(query.startingAfter)) })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
+  return listPage(items, query.limit, toStockItemView);
+}
+
+/**
+ * Receives or removes units of a plan variant's SKU, atomically: the first receipt starts tracking it, and a
+ * removal never takes `onHand` below zero (units reserved for boxes are not on hand any more).
+ */
+export async function adjustVariantStock(clock: Clock, merchantId: string, sku: string, adjustBy: number): Promise<StockItemView> {
+  if (!(await PlanModel.exists({ merchantId, 'variants.sku': sku }))) {
+    throw new NotFoundError('No plan variant has this SKU (add-on stock is adjusted on the add-on).');
+  }
+  const now = clock.now();
+  const guard = adjustBy < 0 ? { 'stock.onHand': { $gte: -adjustBy } } : {};
+  const updated = await StockItemModel.findOneAndUpdate(
+    { merchantId, sku, ...guard },
+    { $inc: { 'stock.onHand': adjustBy }, $set: { updatedAt: now } },
+    { returnDocument: 'after', lean: true },
+  );
+  if (updated) return toStockItemView(updated);
+  const current = await StockItemModel.findOne({ merchantId, sku }).lean();
+  if (current || adjustBy < 0) {
+    throw new InvalidStateError(`Only ${current?.stock.onHand ?? 0} on hand; cannot remove ${-adjustBy}.`);
+  }
+  try {
+    const created = await StockItemModel.create({
+      _id: newId('stk'),
+      merchantId,
+      sku,
+      stock: { tracked: true, onHand: adjustBy, reserved: 0, holds: [] },
+      createdAt: now,
+      updatedAt: now,
+    });
+    return toStockItemView(created.toObject());
+  } catch (error) {
+    // A concurrent first receipt created it: add to it.
+    if (isDuplicateKeyError(error)) return adjustVariantStock(clock, merchantId, sku, adjustBy);
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import { Schema, type Model } from 'mongoose';
+
+/**
+ * Stock of one SKU. `onHand` is what can still be promised; `reserved` is promised to boxes not shipped
+ * yet, one hold per box line in `holds`. Every change is one guarded single-document update, so stock never
+ * goes below zero and a hold is taken or given back once, whatever the number of workers or repeats.
+ */
+export interface StockLevel {
+  tracked: boolean;
+  onHand: number;
+  reserved: number;
+  /** Hold ids (`<order id>:<line key>`) currently reserved here. */
+  holds: string[];
+}
+
+export const StockLevelSchema = new Schema<StockLevel>(
+  {
+    tracked: { type: Boolean, required: true },
+    onHand: { type: Number, required: true, min: 0 },
+    reserved: { type: Number, required: true, default: 0, min: 0 },
+    holds: { type: [String], default: [] },
+  },
+  { _id: false },
+);
+
+/** Reserved (or already held), untracked (no limit), or short (not enough on hand). */
+export type HoldOutcome = 'reserved' | 'untracked' | 'short';
+
+/** A document with a `stock` field, and the filter that finds the one holding a SKU (scoped by merchant). */
+export interface StockPlace {
+  /** Plan variants' stock items and add-ons share the `stock` shape. */
+  model: Model<any>;
+  filter: Record<string, unknown>;
+}
+
+/** Takes `quantity` for `holdId`: once. A repeat finds the hold and answers `reserved` without taking more. */
+export async function reserveStock(place: StockPlace, holdId: string, quantity: number): Promise<HoldOutcome> {
+  const result = await place.model.updateOne(
+    { ...place.filter, 'stock.tracked': true, 'stock.onHand': { $gte: quantity }, 'stock.holds': { $ne: holdId } },
+    { $inc: { 'stock.onHand': -quantity, 'stock.reserved': quantity }, $push: { 'stock.holds': holdId } },
+  );
+  if (result.modifiedCount === 1) return 'reserved';
+  const current = (await place.model.findOne(place.filter, { stock: 1 }).lean()) as { stock?: StockLevel } | null;
+  if (!current?.stock?.tracked) return 'untracked';
+  return current.stock.holds?.includes(holdId) ? 'reserved' : 'short';
+}
+
+/** Is `holdId` held at this place (a crashed earlier attempt may have taken it)? */
+export async function isHeld(place: StockPlace, holdId: string): Promise<boolean> {
+  return (await place.model.exists({ ...place.filter, 'stock.holds': holdId })) !== null;
+}
+
+/** Gives a hold back to `onHand` (the box will not be sent). False when there was no such hold. */
+export async function releaseStock(place: StockPlace, holdId: string, quantity: number): Promise<boolean> {
+  const result = await place.model.updateOne(
+    { ...place.filter, 'stock.holds': holdId },
+    { $inc: { 'stock.onHand': quantity, 'stock.reserved': -quantity }, $pull: { 'stock.holds': holdId } },
+  );
+  return result.modifiedCount === 1;
+}
+
+/** The held units left the warehouse (the box shipped): the hold ends without returning to `onHand`. */
+export async function consumeStock(place: StockPlace, holdId: string, quantity: number): Promise<boolean> {
+  const result = await place.model.updateOne(
+    { ...place.filter, 'stock.holds': holdId },
+    { $inc: { 'stock.reserved': -quantity }, $pull: { 'stock.holds': holdId } },
+  );
+  return result.modifiedCount === 1;
+}

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import ejs from 'ejs';
+import { projectRoot } from '../local/project-paths';
+import { derivedId } from '../shared/ids';
+import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
+import { iso } from '../shared/schemas';
+import type { Clock } from '../shared/time';
+import { NotificationModel, type Notification } from './notification.model';
+import type { NotificationView } from './notification.schemas';
+
+/** The messages we send, each with its template in views/notifications/<type>.ejs. */
+export type NotificationType = 'box.adjusted' | 'box.skipped_out_of_stock';
+
+const SUBJECTS: Record<NotificationType, string> = {
+  'box.adjusted': 'A change to your next box',
+  'box.skipped_out_of_stock': 'Your next box is skipped: no charge',
+};
+
+/**
+ * Queues a message once per `aboutKey` (e.g. the order it is about): a retried job or a second worker
+ * queues nothing more. The text is rendered now from the template.
+ */
+export async function queueNotification(
+  clock: Clock,
+  input: { merchantId: string; customerId: string; subscriptionId?: string; type: NotificationType; aboutKey: string; data: Record<string, unknown> },
+): Promise<void> {
+  const text = await ejs.renderFile(path.join(projectRoot, 'views', 'notifications', `${input.type}.ejs`), input.data, { async: true });
+  await NotificationModel.updateOne(
+    { _id: derivedId('ntf', `${input.merchantId}:${input.type}:${input.aboutKey}`) },
+    {
+      $setOnInsert: {
+        merchantId: input.merchantId,
+        customerId: input.customerId,
+        ...(input.subscriptionId ? { subscriptionId: input.subscriptionId } : {}),
+        type: input.type,
+        subject: SUBJECTS[input.type],
+        text: text.trim(),
+        status: 'queued',
+        createdAt: clock.now(),
+      },
+    },
+    { upsert: true },
+  );
+}
+
+function toNotificationView(notification: Notification): NotificationView {
+  return {
+    id: notification._id,
+    object: 'notification',
+    customerId: notification.customerId,
+    subscriptionId: notification.subscriptionId ?? null,
+    type: notification.type,
+    subject: notification.subject,
+    text: notification.text,
+    status: notification.status,
+    createdAt: iso(notification.createdAt),
+  };
+}
+
+export async function listNotifications(merchantId: string, query: { limit: number; startingAfter?: string | undefined; customerId?: string | undefined }) {
+  const notifications = await NotificationModel.find({
+    merchantId,
+    ...(query.customerId ? { customerId: query.customerId } : {}),
+    ...afterCursor(decodeCursor(query.startingAfter)),
+  })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
+  return listPage(notifications, query.limit, toNotificationView);
+}

@@ -1,0 +1,129 @@
+import { AddonModel } from '../addons/addon.model';
+import { variantStockPlace } from '../inventory/stock-item.model';
+import { consumeStock, isHeld, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
+import type { Plan, PlanVariant } from '../plans/plan.model';
+import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
+
+/** Where a line's units are counted: the variant's stock item, or the add-on. Discounts have none. */
+export function stockPlaceOf(merchantId: string, line: Pick<OrderLine, 'kind' | 'sku' | 'addonId'>): StockPlace | undefined {
+  if (line.kind === 'plan' && line.sku) return variantStockPlace(merchantId, line.sku);
+  if (line.kind === 'addon' && line.addonId) return { model: AddonModel, filter: { _id: line.addonId, merchantId } };
+  return undefined;
+}
+
+/**
+ * `cutoff`: the box is built before its charge; what is out of stock is substituted or left out, and a box
+ * whose plan line cannot be filled at all does not ship (and is not charged).
+ * `paid`: the box is paid already; what is not on hand is marked short, for the merchant to back-order.
+ */
+export type ReservationMode = 'cutoff' | 'paid';
+
+export interface ReservationResult {
+  lines: OrderLine[];
+  omittedLines: OmittedLine[];
+  /** No variant of the plan line could be reserved (cutoff mode): the box cannot ship. */
+  unshippable: boolean;
+}
+
+interface Candidate {
+  variant: PlanVariant;
+  rule?: 'second_choice' | 'merchant_rule';
+}
+
+/** The variants that may fill a plan line, in order: theirs, their second choice, the merchant's substitutes. */
+function candidatesFor(plan: Plan, variantId: string | undefined, secondChoiceVariantId: string | undefined): Candidate[] {
+  const original = plan.variants.find((v) => v._id === variantId);
+  if (!original) return [];
+  const candidates: Candidate[] = [{ variant: original }];
+  const seen = new Set([original._id]);
+  const add = (variant: PlanVariant | undefined, rule: Candidate['rule']) => {
+    if (!variant || variant.status !== 'active' || seen.has(variant._id)) return;
+    seen.add(variant._id);
+    candidates.push({ variant, rule });
+  };
+  add(plan.variants.find((v) => v._id === secondChoiceVariantId), 'second_choice');
+  for (const sku of original.substituteSkus ?? []) add(plan.variants.find((v) => v.sku === sku), 'merchant_rule');
+  return candidates;
+}
+
+async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<OrderLine | undefined> {
+  const holdId = line.holdId!;
+  const candidates = candidatesFor(plan, line.variantId, secondChoiceVariantId);
+  const fill = (candidate: Candidate, stock: 'reserved' | 'untracked'): OrderLine => {
+    if (!candidate.rule) return { ...line, stock };
+    return {
+      ...line,
+      stock,
+      sku: candidate.variant.sku,
+      variantId: candidate.variant._id,
+      description: `${plan.name}: ${candidate.variant.name}`,
+      substitutedFor: { sku: line.sku!, description: line.description, rule: candidate.rule },
+    };
+  };
+  // An earlier attempt may have taken a hold and stopped before recording it: adopt that one.
+  for (const candidate of candidates) {
+    if (await isHeld(variantStockPlace(order.merchantId, candidate.variant.sku), holdId)) return fill(candidate, 'reserved');
+  }
+  for (const candidate of candidates) {
+    const outcome = await reserveStock(variantStockPlace(order.merchantId, candidate.variant.sku), holdId, line.quantity);
+    if (outcome !== 'short') return fill(candidate, outcome);
+  }
+  return mode === 'paid' ? { ...line, stock: 'short' } : undefined;
+}
+
+/**
+ * Reserves stock for every line still `pending`. Each hold is keyed by the order and line, so running this
+ * again (a retry, a second worker) takes nothing twice. Returns the lines as they now stand.
+ */
+export async function reserveOrderLines(order: BoxOrder, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<ReservationResult> {
+  const lines: OrderLine[] = [];
+  const omittedLines = [...(order.omittedLines ?? [])];
+  let unshippable = false;
+  for (const line of order.lines) {
+    if (line.stock !== 'pending' || !line.holdId) {
+      lines.push(line);
+      continue;
+    }
+    if (line.kind === 'plan') {
+      const filled = await reservePlanLine(order, line, plan, secondChoiceVariantId, mode);
+      if (filled) lines.push(filled);
+      else {
+        unshippable = true;
+        lines.push({ ...line, stock: 'short' });
+      }
+      continue;
+    }
+    const place = stockPlaceOf(order.merchantId, line)!;
+    const outcome = await reserveStock(place, line.holdId, line.quantity);
+    if (outcome !== 'short') lines.push({ ...line, stock: outcome });
+    else if (mode === 'paid') lines.push({ ...line, stock: 'short' });
+    else omittedLines.push({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'out_of_stock' });
+  }
+  return { lines, omittedLines, unshippable };
+}
+
+/** Gives back every hold of an order's lines (the box will not be sent). Safe to repeat. */
+export async function releaseOrderStock(order: Pick<BoxOrder, 'merchantId' | 'lines'>): Promise<OrderLine[]> {
+  const lines: OrderLine[] = [];
+  for (const line of order.lines) {
+    const place = stockPlaceOf(order.merchantId, line);
+    if (place && line.holdId && (line.stock === 'reserved' || line.stock === 'pending')) {
+      await releaseStock(place, line.holdId, line.quantity);
+      lines.push({ ...line, stock: 'released' });
+    } else lines.push(line);
+  }
+  return lines;
+}
+
+/** The box shipped: its held units leave the warehouse. Safe to repeat. */
+export async function consumeOrderStock(order: Pick<BoxOrder, 'merchantId' | 'lines'>): Promise<OrderLine[]> {
+  const lines: OrderLine[] = [];
+  for (const line of order.lines) {
+    const place = stockPlaceOf(order.merchantId, line);
+    if (place && line.holdId && line.stock === 'reserved') {
+      await consumeStock(place, line.holdId, line.quantity);
+      lines.push({ ...line, stock: 'consumed' });
+    } else lines.push(line);
+  }
+  return lines;
+}

@@ -1,0 +1,191 @@
+import { AddonModel } from '../addons/addon.model';
+import { CustomerModel } from '../customers/customer.model';
+import { queueNotification } from '../notifications/notification.service';
+import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
+import { cancelUnsentBox, insertBoxOrder, reserveBox, settleUnsettledOrders } from '../orders/order.service';
+import { cycleByKey, isBeforeCutoff, type Cycle } from '../shared/calendar';
+import { formatMoney } from '../shared/money';
+import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
+import { isCycleCharged, nextChargedCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+
+/** Nothing to build until the subscription changes (cancelled, paused with no end): every change re-arms the check. */
+const NOTHING_DUE = new Date('9999-12-31T00:00:00.000Z');
+const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
+const RECHECK_IN_DUNNING_MS = 60 * 60_000;
+
+/**
+ * The renewals.prepare-boxes job: every subscription whose next box reached its cut-off gets that box built
+ * and its stock reserved, boxes that will not be sent any more give their stock back, and orders whose stock
+ * does not follow their status yet are settled. Batches until nothing is due. Returns how many were looked at.
+ */
+export async function prepareDueBoxes(deps: SubscriptionSyncDeps, options: { batchSize?: number; maxBatches?: number } = {}): Promise<number> {
+  const batchSize = options.batchSize ?? 100;
+  let seen = 0;
+  for (let batch = 0; batch < (options.maxBatches ?? 50); batch += 1) {
+    const now = deps.clock.now();
+    const due = await SubscriptionModel.find({ $or: [{ renewalDueAt: { $lte: now } }, { renewalDueAt: null }] }, { _id: 1 })
+      .limit(batchSize)
+      .lean();
+    for (const { _id } of due) {
+      try {
+        await prepareNextBox(deps, _id);
+      } catch (error) {
+        deps.logger.warn({ err: error, subscriptionId: _id }, 'next box not prepared; retrying in 5 minutes');
+        await SubscriptionModel.updateOne({ _id }, { $set: { renewalDueAt: new Date(now.getTime() + RETRY_AFTER_FAILURE_MS) } });
+      }
+    }
+    seen += due.length;
+    if (due.length < batchSize) break;
+  }
+  await settleUnsettledOrders();
+  return seen;
+}
+
+/**
+ * One subscription: give back boxes that will not be sent, build the next box when its cut-off has come,
+ * and record when to look again. The last write is conditional on the revision read: a change meanwhile
+ * leaves the check armed, and the next run works it out again.
+ */
+export async function prepareNextBox(deps: SubscriptionSyncDeps, subscriptionId: string): Promise<void> {
+  const subscription = await SubscriptionModel.findById(subscriptionId).lean();
+  if (!subscription) return;
+  const now = deps.clock.now();
+  await releaseBoxesNotSent(deps, subscription);
+  let dueAt = NOTHING_DUE;
+  if (subscription.status === 'past_due') {
+    // Stripe is retrying a payment: no new box is promised stock until it is paid or the dunning ends.
+    dueAt = new Date(now.getTime() + RECHECK_IN_DUNNING_MS);
+  } else if (['active', 'trialing', 'paused'].includes(subscription.status)) {
+    const cycle = nextChargedCycle(subscription, now);
+    if (cycle && isBeforeCutoff(cycle, now)) dueAt = cycle.cutoffAt;
+    else if (cycle) {
+      const built = await buildBox(deps, subscription, cycle);
+      if (built === 'skipped') return; // the subscription changed (the cycle is skipped): checked again next run
+      dueAt = nextChargedCycle(subscription, cycle.chargeAt)?.cutoffAt ?? NOTHING_DUE;
+    }
+  }
+  await SubscriptionModel.updateOne({ _id: subscription._id, revision: subscription.revision }, { $set: { renewalDueAt: dueAt } });
+}
+
+/**
+ * Builds the cycle's box at its cut-off: the order is made once, stock reserved line by line (a variant out
+ * of stock becomes the shopper's second choice or the merchant's substitute; an add-on out of stock is left
+ * out and not charged), add-ons are put on the coming invoice, and the shopper is told of any change. A box
+ * with no variant to send is skipped: no charge.
+ */
+async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, cycle: Cycle): Promise<'built' | 'skipped'> {
+  const { order } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved');
+  if (order.status !== 'reserved') return 'built'; // paid already (the invoice came first), or cancelled
+  const { order: reserved, unshippable } = await reserveBox(order, subscription, 'cutoff');
+  if (unshippable) {
+    await skipUnshippableBox(deps, subscription, reserved, cycle);
+    return 'skipped';
+  }
+  await billAddons(deps, subscription, reserved);
+  const substituted = reserved.lines.filter((line) => line.substitutedFor);
+  if (substituted.length > 0 || reserved.omittedLines.length > 0) {
+    const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId: subscription.merchantId }, { name: 1 }).lean();
+    await queueNotification(deps.clock, {
+      merchantId: subscription.merchantId,
+      customerId: subscription.customerId,
+      subscriptionId: subscription._id,
+      type: 'box.adjusted',
+      aboutKey: reserved._id,
+      data: {
+        name: customer?.name ?? 'there',
+        shipOn: reserved.shipOn,
+        substituted: substituted.map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, rule: line.substitutedFor!.rule })),
+        omitted: reserved.omittedLines,
+        total: formatMoney(reserved.amountDueMinor, reserved.currency),
+      },
+    });
+  }
+  return 'built';
+}
+
+/**
+ * Puts each add-on of the box on the subscription's coming invoice as a pending invoice item, keyed by the
+ * order line, so a retry never bills twice. Only what was reserved (or is not counted) is billed.
+ */
+async function billAddons(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder): Promise<void> {
+  const toBill = order.lines.filter((line) => line.kind === 'addon' && (line.stock === 'reserved' || line.stock === 'untracked') && !line.stripeInvoiceItemId);
+  if (toBill.length === 0) return;
+  if (!subscription.stripe.subscriptionId) throw new Error(`subscription ${subscription._id} has no Stripe subscription to bill add-ons on`);
+  for (const line of toBill) {
+    const addon = await AddonModel.findOne({ _id: line.addonId, merchantId: order.merchantId }, { prices: 1 }).lean();
+    const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
+    if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
+    const item = await deps.stripe.createInvoiceItem(
+      {
+        customerId: subscription.stripe.customerId,
+        subscriptionId: subscription.stripe.subscriptionId,
+        priceId: stripePriceId,
+        quantity: line.quantity,
+        description: `${line.description} (box of ${order.shipOn})`,
+        metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id },
+      },
+      `invoice-item:${line.holdId}:create`,
+    );
+    await BoxOrderModel.updateOne({ _id: order._id, 'lines.holdId': line.holdId }, { $set: { 'lines.$.stripeInvoiceItemId': item.id } });
+  }
+}
+
+/** Nothing can be sent for this cycle: the box is cancelled, the cycle skipped (Stripe voids its invoice), the shopper told. */
+async function skipUnshippableBox(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder, cycle: Cycle): Promise<void> {
+  await cancelBox(deps, order, 'out_of_stock', ['reserved']);
+  const now = deps.clock.now();
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const current = await SubscriptionModel.findById(subscription._id).lean();
+    if (!current || current.skippedCycleKeys.includes(cycle.cycleKey)) break;
+    const updated = await SubscriptionModel.findOneAndUpdate(
+      { _id: current._id, revision: current.revision },
+      { $addToSet: { skippedCycleKeys: cycle.cycleKey }, $set: { updatedAt: now, stripeSyncDueAt: now }, $inc: { revision: 1 } },
+      { returnDocument: 'after', lean: true },
+    );
+    if (!updated) continue;
+    await recordSubscriptionEvent(deps, updated, 'subscription.box_skipped', { cycleKey: cycle.cycleKey, reason: 'out_of_stock' });
+    break;
+  }
+  const plan = order.lines.find((line) => line.kind === 'plan');
+  const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId: subscription.merchantId }, { name: 1 }).lean();
+  await queueNotification(deps.clock, {
+    merchantId: subscription.merchantId,
+    customerId: subscription.customerId,
+    subscriptionId: subscription._id,
+    type: 'box.skipped_out_of_stock',
+    aboutKey: order._id,
+    data: { name: customer?.name ?? 'there', description: plan?.description ?? 'your box', shipOn: order.shipOn },
+  });
+}
+
+/** Cancels a box not sent and removes the add-ons it put on the coming invoice (best effort: an invoiced item stays, and that invoice is voided or never paid). */
+async function cancelBox(deps: SubscriptionSyncDeps, order: BoxOrder, reason: string, from: BoxOrder['status'][]): Promise<void> {
+  const cancelled = await cancelUnsentBox(deps.clock, order, reason, from);
+  if (!cancelled) return;
+  for (const line of cancelled.lines) {
+    if (!line.stripeInvoiceItemId) continue;
+    try {
+      await deps.stripe.deleteInvoiceItem(line.stripeInvoiceItemId, `invoice-item:${line.holdId}:delete`);
+    } catch (error) {
+      deps.logger.warn({ err: error, orderId: order._id, invoiceItem: line.stripeInvoiceItemId }, 'invoice item of a cancelled box not removed');
+    }
+  }
+}
+
+/**
+ * Boxes built but not to be sent any more give their stock back: the cycle is no longer charged (the
+ * subscription was cancelled, or that cycle paused), or its payment failed and the dunning ended unpaid.
+ */
+async function releaseBoxesNotSent(deps: SubscriptionSyncDeps, subscription: Subscription): Promise<void> {
+  const open = await BoxOrderModel.find({ subscriptionId: subscription._id, merchantId: subscription.merchantId, status: { $in: ['reserved', 'held'] } }).lean();
+  for (const order of open) {
+    if (order.status === 'held') {
+      const stillRetried = subscription.status !== 'canceled' && subscription.dunning?.stripeInvoiceId === order.heldForInvoiceId;
+      if (!stillRetried) await cancelBox(deps, order, 'payment_failed', ['held']);
+      continue;
+    }
+    const cycle = cycleByKey(subscription.schedule, order.cycleKey);
+    if (cycle && isCycleCharged(subscription, cycle)) continue;
+    await cancelBox(deps, order, subscription.status === 'canceled' ? 'subscription_canceled' : 'cycle_not_charged', ['reserved']);
+  }
+}

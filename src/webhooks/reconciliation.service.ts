@@ -1,0 +1,65 @@
+import { model, Schema } from 'mongoose';
+import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+import { HANDLERS, processWebhookEvent } from './process-event.service';
+import { receiveEvent } from './webhook-inbox.service';
+
+/** How far back reconciliation looks on its first run, and the overlap it re-reads each time (events near the edge). */
+const FIRST_LOOK_BACK_MS = 24 * 3_600_000;
+const OVERLAP_MS = 10 * 60_000;
+/** Stripe keeps events for 30 days: older ones cannot be listed. */
+const STRIPE_EVENT_RETENTION_MS = 30 * 24 * 3_600_000;
+
+interface ReconciliationCursor {
+  _id: string;
+  /** The `created` time of the newest Stripe event seen by reconciliation. */
+  lastEventCreatedAt: Date;
+  updatedAt: Date;
+}
+
+const ReconciliationCursorModel = model<ReconciliationCursor>(
+  'ReconciliationCursor',
+  new Schema<ReconciliationCursor>(
+    { _id: { type: String, required: true }, lastEventCreatedAt: { type: Date, required: true }, updatedAt: { type: Date, required: true } },
+    { collection: 'reconciliation_cursors', versionKey: false },
+  ),
+);
+
+const CURSOR_ID = 'stripe-events';
+
+/**
+ * The webhooks.reconcile-events job: lists the Stripe events of the types we handle since the last one seen
+ * (with an overlap), and feeds any the endpoint never received into the inbox, processing them at once.
+ * Events already in the inbox are recognised by id, so running it twice changes nothing.
+ * Returns how many missing events it found.
+ */
+export async function reconcileStripeEvents(deps: SubscriptionSyncDeps): Promise<{ listed: number; recovered: number }> {
+  const now = deps.clock.now();
+  const cursor = await ReconciliationCursorModel.findById(CURSOR_ID).lean();
+  const from = new Date(
+    Math.max(now.getTime() - STRIPE_EVENT_RETENTION_MS, cursor ? cursor.lastEventCreatedAt.getTime() - OVERLAP_MS : now.getTime() - FIRST_LOOK_BACK_MS),
+  );
+  let listed = 0;
+  let recovered = 0;
+  let newest = cursor?.lastEventCreatedAt;
+  for await (const event of deps.stripe.listEvents({ createdFrom: from, types: Object.keys(HANDLERS) })) {
+    listed += 1;
+    if (await receiveEvent(deps.clock, event)) {
+      recovered += 1;
+      await processWebhookEvent(deps, event.id);
+    }
+    const created = new Date(event.created * 1000);
+    if (!newest || created > newest) newest = created;
+  }
+  if (newest) {
+    await ReconciliationCursorModel.updateOne(
+      { _id: CURSOR_ID, $or: [{ lastEventCreatedAt: { $lt: newest } }, { lastEventCreatedAt: { $exists: false } }] },
+      { $set: { lastEventCreatedAt: newest, updatedAt: now } },
+      { upsert: true },
+    ).catch((error: unknown) => {
+      // Another worker moved the cursor further meanwhile (the upsert then collides with its document).
+      if (!(error instanceof Error && /E11000/.test(error.message))) throw error;
+    });
+  }
+  if (recovered > 0) deps.logger.warn({ recovered, listed }, 'Stripe events the endpoint never received were recovered');
+  return { listed, recovered };
+}
