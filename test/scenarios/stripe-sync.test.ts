@@ -2,7 +2,7 @@ import request from 'supertest';
 import { SubscriptionModel } from '../../src/subscriptions/subscription.model';
 import { syncDueSubscriptions } from '../../src/subscriptions/subscription.service';
 import { FakeClock } from '../../src/shared/time';
-import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { createStripeGateway, type StripeGateway } from '../../src/stripe/stripe-gateway';
 import { recordingGateway } from '../helpers/recording-gateway';
 import { createMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
