@@ -50,6 +50,8 @@ export async function adjustVariantStock(clock: Clock, merchantId: string, sku: 
   );
   if (updated) return toStockItemView(updated);
   const current = await StockItemModel.findOne({ merchantId, sku }).lean();
+  // A concurrent first receipt created it between our two reads: a receipt simply adds to it.
+  if (current && adjustBy > 0) return adjustVariantStock(clock, merchantId, sku, adjustBy);
   if (current || adjustBy < 0) {
     throw new InvalidStateError(`Only ${current?.stock.onHand ?? 0} on hand; cannot remove ${-adjustBy}.`);
   }

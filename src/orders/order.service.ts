@@ -332,7 +332,8 @@ export const RefundedChargeFields = z.object({
 export async function recordRefund(deps: SubscriptionSyncDeps, stripeInvoiceId: string | undefined, charge: z.infer<typeof RefundedChargeFields>): Promise<string | undefined> {
   if (!stripeInvoiceId) return undefined;
   const order = await BoxOrderModel.findOne({ stripeInvoiceId }).lean();
-  if (!order) return undefined;
+  // Its invoice.paid may not be processed yet (events come late and out of order): the inbox retries this one.
+  if (!order) throw new Error(`no order has invoice ${stripeInvoiceId} yet; retrying the refund later`);
   await BoxOrderModel.updateOne({ _id: order._id, amountRefundedMinor: { $lt: charge.amount_refunded } }, { $set: { amountRefundedMinor: charge.amount_refunded } });
   if (charge.refunded) {
     const refunded = await BoxOrderModel.findOneAndUpdate(
@@ -358,7 +359,7 @@ export const CreditNoteFields = z.object({
 export async function recordCreditNote(deps: SubscriptionSyncDeps, note: z.infer<typeof CreditNoteFields>): Promise<string | undefined> {
   const stripeInvoiceId = typeof note.invoice === 'string' ? note.invoice : note.invoice.id;
   const order = await BoxOrderModel.findOne({ stripeInvoiceId }).lean();
-  if (!order) return undefined;
+  if (!order) throw new Error(`no order has invoice ${stripeInvoiceId} yet; retrying the credit note later`);
   const entry = {
     stripeCreditNoteId: note.id,
     amountMinor: note.total,

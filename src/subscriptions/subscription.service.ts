@@ -737,7 +737,7 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
 /** The shopper's second choice: another active variant of their box's plan, or none. */
 export async function setSecondChoice(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, variantId: string | null): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
-  requireStatus(subscription, ['trialing', 'active', 'paused', 'past_due'], 'choose a second choice for');
+  requireStatus(subscription, ['trialing', 'active', 'paused', 'past_due'], 'have a second choice');
   if (variantId !== null) {
     const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }, { variants: 1 }).lean();
     const variant = plan?.variants.find((v) => v._id === variantId && v.status === 'active');

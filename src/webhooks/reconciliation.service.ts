@@ -3,10 +3,9 @@ import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service
 import { HANDLERS, processWebhookEvent } from './process-event.service';
 import { receiveEvent } from './webhook-inbox.service';
 
-/** How far back reconciliation looks on its first run, and the overlap it re-reads each time (events near the edge). */
-const FIRST_LOOK_BACK_MS = 24 * 3_600_000;
+/** The overlap re-read each time (events created near the edge may be listed late). */
 const OVERLAP_MS = 10 * 60_000;
-/** Stripe keeps events for 30 days: older ones cannot be listed. */
+/** Stripe keeps events for 30 days: the first run looks that far back; older events cannot be listed. */
 const STRIPE_EVENT_RETENTION_MS = 30 * 24 * 3_600_000;
 
 interface ReconciliationCursor {
@@ -35,9 +34,8 @@ const CURSOR_ID = 'stripe-events';
 export async function reconcileStripeEvents(deps: SubscriptionSyncDeps): Promise<{ listed: number; recovered: number }> {
   const now = deps.clock.now();
   const cursor = await ReconciliationCursorModel.findById(CURSOR_ID).lean();
-  const from = new Date(
-    Math.max(now.getTime() - STRIPE_EVENT_RETENTION_MS, cursor ? cursor.lastEventCreatedAt.getTime() - OVERLAP_MS : now.getTime() - FIRST_LOOK_BACK_MS),
-  );
+  const oldest = now.getTime() - STRIPE_EVENT_RETENTION_MS;
+  const from = new Date(cursor ? Math.max(oldest, cursor.lastEventCreatedAt.getTime() - OVERLAP_MS) : oldest);
   let listed = 0;
   let recovered = 0;
   let newest = cursor?.lastEventCreatedAt;
