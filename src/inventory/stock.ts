@@ -45,11 +45,6 @@ export async function reserveStock(place: StockPlace, holdId: string, quantity: 
   return current.stock.holds?.includes(holdId) ? 'reserved' : 'short';
 }
 
-/** Is `holdId` held at this place (a crashed earlier attempt may have taken it)? */
-export async function isHeld(place: StockPlace, holdId: string): Promise<boolean> {
-  return (await place.model.exists({ ...place.filter, 'stock.holds': holdId })) !== null;
-}
-
 /** Gives a hold back to `onHand` (the box will not be sent). False when there was no such hold. */
 export async function releaseStock(place: StockPlace, holdId: string, quantity: number): Promise<boolean> {
   const result = await place.model.updateOne(

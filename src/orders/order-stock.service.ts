@@ -1,6 +1,6 @@
 import { AddonModel } from '../addons/addon.model';
-import { variantStockPlace } from '../inventory/stock-item.model';
-import { consumeStock, isHeld, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
+import { StockItemModel, variantStockPlace } from '../inventory/stock-item.model';
+import { consumeStock, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
 import type { Plan, PlanVariant } from '../plans/plan.model';
 import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
 
@@ -61,9 +61,9 @@ async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, sec
     };
   };
   // An earlier attempt may have taken a hold and stopped before recording it: adopt that one.
-  for (const candidate of candidates) {
-    if (await isHeld(variantStockPlace(order.merchantId, candidate.variant.sku), holdId)) return fill(candidate, 'reserved');
-  }
+  const held = await StockItemModel.findOne({ merchantId: order.merchantId, sku: { $in: candidates.map((c) => c.variant.sku) }, 'stock.holds': holdId }, { sku: 1 }).lean();
+  const adopted = held && candidates.find((candidate) => candidate.variant.sku === held.sku);
+  if (adopted) return fill(adopted, 'reserved');
   for (const candidate of candidates) {
     const outcome = await reserveStock(variantStockPlace(order.merchantId, candidate.variant.sku), holdId, line.quantity);
     if (outcome !== 'short') return fill(candidate, outcome);
