@@ -18,7 +18,7 @@ export type LogInBody = z.infer<typeof LogInBody>;
 const ReasonCode = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, { error: 'reason codes are lower_snake_case words' });
 
 export const SubscriptionSettingsInput = z.strictObject({
-  cutoffDays: z.number().int().min(0).max(14).optional().describe('Days before a charge that its box locks (new subscriptions)'),
+  cutoffDays: z.number().int().min(1).max(14).optional().describe('Days before a charge that its box locks and is built with its stock reserved (new subscriptions); at least 1, so the box and its add-ons are on the invoice before Stripe creates it'),
   maxChargeDateShiftDays: z.number().int().min(0).max(60).optional(),
   cancellationReasons: z
     .array(ReasonCode)

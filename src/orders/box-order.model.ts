@@ -79,6 +79,10 @@ export interface BoxOrder {
   /** Credit notes on the invoice, one entry per credit note (voided ones keep their entry, marked). */
   creditNotes: Array<{ stripeCreditNoteId: string; amountMinor: number; refundMinor: number; status: 'issued' | 'void'; at: Date }>;
   cancellationReason?: string;
+  /** Set once the payment's effects on the subscription (active again, dunning over) are recorded. */
+  paymentApplied?: boolean;
+  /** When a worker took on recording the payment's effects (a claim older than 10 minutes can be taken over). */
+  paymentClaimedAt?: Date;
   history: Array<{ status: OrderStatus; at: Date }>;
   createdAt: Date;
 }
@@ -136,6 +140,8 @@ const BoxOrderSchema = new Schema<BoxOrder>(
       ),
     ],
     cancellationReason: { type: String },
+    paymentApplied: { type: Boolean },
+    paymentClaimedAt: { type: Date },
     history: [new Schema({ status: { type: String, enum: ORDER_STATUSES, required: true }, at: { type: Date, required: true } }, { _id: false })],
     createdAt: { type: Date, required: true },
   },
@@ -147,5 +153,7 @@ BoxOrderSchema.index({ stripeInvoiceId: 1 }, { unique: true, sparse: true });
 BoxOrderSchema.index({ merchantId: 1, createdAt: -1 });
 BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
 BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1 });
+// The renewal job's settlement sweep: orders whose stock does not follow their status yet.
+BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });
 
 export const BoxOrderModel = model<BoxOrder>('BoxOrder', BoxOrderSchema);

@@ -61,9 +61,13 @@ async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, sec
     };
   };
   // An earlier attempt may have taken a hold and stopped before recording it: adopt that one.
-  const held = await StockItemModel.findOne({ merchantId: order.merchantId, sku: { $in: candidates.map((c) => c.variant.sku) }, 'stock.holds': holdId }, { sku: 1 }).lean();
-  const adopted = held && candidates.find((candidate) => candidate.variant.sku === held.sku);
-  if (adopted) return fill(adopted, 'reserved');
+  const held = await StockItemModel.findOne({ merchantId: order.merchantId, 'stock.holds': holdId }, { sku: 1 }).lean();
+  if (held) {
+    const adopted = candidates.find((candidate) => candidate.variant.sku === held.sku);
+    if (adopted) return fill(adopted, 'reserved');
+    // The choices changed since that hold was taken: give it back and choose again.
+    await releaseStock(variantStockPlace(order.merchantId, held.sku), holdId, line.quantity);
+  }
   for (const candidate of candidates) {
     const outcome = await reserveStock(variantStockPlace(order.merchantId, candidate.variant.sku), holdId, line.quantity);
     if (outcome !== 'short') return fill(candidate, outcome);
@@ -106,7 +110,12 @@ export async function reserveOrderLines(order: BoxOrder, plan: Plan, secondChoic
 export async function releaseOrderStock(order: Pick<BoxOrder, 'merchantId' | 'lines'>): Promise<OrderLine[]> {
   const lines: OrderLine[] = [];
   for (const line of order.lines) {
-    const place = stockPlaceOf(order.merchantId, line);
+    let place = stockPlaceOf(order.merchantId, line);
+    if (line.kind === 'plan' && line.stock === 'pending' && line.holdId) {
+      // A run that stopped may have held a substitute: the hold is wherever its id is.
+      const holder = await StockItemModel.findOne({ merchantId: order.merchantId, 'stock.holds': line.holdId }, { sku: 1 }).lean();
+      if (holder) place = variantStockPlace(order.merchantId, holder.sku);
+    }
     if (place && line.holdId && (line.stock === 'reserved' || line.stock === 'pending')) {
       await releaseStock(place, line.holdId, line.quantity);
       lines.push({ ...line, stock: 'released' });

@@ -16,7 +16,20 @@ import type { OrderView } from './order.schemas';
 
 const SubscriptionRef = z.union([z.string(), z.object({ id: z.string() })]);
 const InvoiceParent = z.object({ subscription_details: z.object({ subscription: SubscriptionRef }).nullable().optional() }).nullable().optional();
-const InvoiceLines = z.object({ data: z.array(z.object({ period: z.object({ start: z.number().int(), end: z.number().int() }) })).min(1) });
+const InvoiceLines = z.object({
+  data: z
+    .array(z.object({ period: z.object({ start: z.number().int(), end: z.number().int() }), parent: z.object({ type: z.string() }).nullable().optional() }))
+    .min(1),
+});
+
+/**
+ * The period the invoice bills: its subscription line's (an add-on's invoice item has a period of its own,
+ * the moment it was created, and need not come after the subscription line).
+ */
+function billedPeriodStart(lines: z.infer<typeof InvoiceLines>): Date {
+  const line = lines.data.find((l) => l.parent?.type === 'subscription_item_details') ?? lines.data[0]!;
+  return new Date(line.period.start * 1000);
+}
 
 /** The invoice fields the handler reads (API 2025+: the subscription is under parent.subscription_details). */
 export const PaidInvoiceFields = z.object({
@@ -29,6 +42,7 @@ export const PaidInvoiceFields = z.object({
 });
 
 export const FailedInvoiceOrderFields = z.object({ id: z.string(), parent: InvoiceParent, lines: InvoiceLines.optional() });
+
 
 function stripeSubscriptionIdOf(invoice: { parent?: z.infer<typeof InvoiceParent> }): string | undefined {
   const ref = invoice.parent?.subscription_details?.subscription;
@@ -160,11 +174,16 @@ export async function reserveBox(order: BoxOrder, subscription: Subscription, mo
   const result = await reserveOrderLines(order, plan, subscription.secondChoiceVariantId, mode);
   const amountDueMinor = result.lines.reduce((sum, line) => sum + line.amountMinor, 0);
   const updated = await BoxOrderModel.findOneAndUpdate(
-    { _id: order._id, 'lines.stock': 'pending' },
+    { _id: order._id, status: order.status, 'lines.stock': 'pending' },
     { $set: { lines: result.lines, omittedLines: result.omittedLines, ...(order.status === 'reserved' ? { amountDueMinor } : {}) } },
     { returnDocument: 'after', lean: true },
   );
-  return { order: updated ?? order, unshippable: result.unshippable };
+  if (updated) return { order: updated, unshippable: result.unshippable };
+  // The box moved meanwhile (cancelled, or reserved by another worker): holds this call took and the order
+  // does not record are settled against its current state.
+  const current = await BoxOrderModel.findById(order._id).lean();
+  if (current && ['cancelled', 'refunded'].includes(current.status)) await releaseOrderStock({ merchantId: order.merchantId, lines: result.lines });
+  return { order: current ?? order, unshippable: false };
 }
 
 /**
@@ -222,7 +241,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscriptionId }).lean();
   if (!subscription) return undefined;
   const { merchantId } = subscription;
-  const cycle = cycleOfPeriodStart(subscription, new Date(invoice.lines.data[0]!.period.start * 1000));
+  const cycle = cycleOfPeriodStart(subscription, billedPeriodStart(invoice.lines));
   const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId }, { shippingAddress: 1 }).lean();
   const now = deps.clock.now();
   const paidAt = invoice.status_transitions?.paid_at ? new Date(invoice.status_transitions.paid_at * 1000) : now;
@@ -250,23 +269,60 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
       if (!isDuplicateKeyError(error)) throw error; // a concurrent build or payment made it: read again
     }
   }
+  let charged: BoxOrder | null = null;
   if (!paid) {
     // A box cancelled before its charge (out of stock, the subscription ended) that Stripe charged anyway:
     // the payment is recorded on it, so the merchant sees a cancelled box with money to refund.
-    const charged = await BoxOrderModel.findOneAndUpdate(
+    charged = await BoxOrderModel.findOneAndUpdate(
       { ...key, status: 'cancelled', stripeInvoiceId: { $exists: false } },
       { $set: payment },
       { returnDocument: 'after', lean: true },
     );
-    if (!charged) return merchantId; // a repeated event: this cycle's payment is recorded already
-    deps.logger.warn({ orderId: charged._id, stripeInvoiceId: invoice.id }, 'a cancelled box was charged; it needs a refund');
-  } else {
-    await reserveBox(paid, subscription, 'paid');
+    if (charged) deps.logger.warn({ orderId: charged._id, stripeInvoiceId: invoice.id }, 'a cancelled box was charged; it needs a refund');
   }
-  // The paid box is a fact of its own revision; a trial or a dunning recovery ends with it.
+  if (!paid && !charged) {
+    // This invoice's payment is recorded already. A repeat, or a retry of a run that stopped before
+    // finishing: then its box's reservation and the subscription's side are finished now.
+    const recorded = await BoxOrderModel.findOne({ stripeInvoiceId: invoice.id }).lean();
+    if (!recorded) {
+      const other = await BoxOrderModel.findOne(key, { stripeInvoiceId: 1 }).lean();
+      deps.logger.warn({ cycleKey: cycle.cycleKey, stripeInvoiceId: invoice.id, orderInvoiceId: other?.stripeInvoiceId }, 'a second paid invoice for a cycle already paid');
+      return merchantId;
+    }
+    if (recorded.status !== 'cancelled') paid = recorded;
+    else charged = recorded;
+  }
+  const order = (paid ?? charged)!;
+  // One worker finishes the payment's effects; a claim older than 10 minutes belongs to one that stopped.
+  const claimed = await BoxOrderModel.updateOne(
+    { _id: order._id, paymentApplied: { $ne: true }, $or: [{ paymentClaimedAt: { $exists: false } }, { paymentClaimedAt: { $lt: new Date(now.getTime() - 10 * 60_000) } }] },
+    { $set: { paymentClaimedAt: now } },
+  );
+  if (claimed.modifiedCount === 0) return merchantId; // done, or being done by another worker
+  try {
+    if (paid) await reserveBox(paid, subscription, 'paid');
+    await applyPaymentToSubscription(deps, subscription._id, invoice, cycle.cycleKey, paid !== null);
+    await BoxOrderModel.updateOne({ _id: order._id }, { $set: { paymentApplied: true } });
+  } catch (error) {
+    // Give the claim back so the inbox's retry finishes it.
+    await BoxOrderModel.updateOne({ _id: order._id, paymentClaimedAt: now }, { $unset: { paymentClaimedAt: 1 } });
+    throw error;
+  }
+  return merchantId;
+}
+
+/** The paid box is a fact of its own revision; a trial or a dunning recovery ends with it. */
+async function applyPaymentToSubscription(
+  deps: SubscriptionSyncDeps,
+  subscriptionId: string,
+  invoice: z.infer<typeof PaidInvoiceFields>,
+  cycleKey: string,
+  boxPaid: boolean,
+): Promise<void> {
+  const now = deps.clock.now();
   for (let attempt = 0; attempt < 5; attempt += 1) {
-    const current = await SubscriptionModel.findById(subscription._id).lean();
-    if (!current) break;
+    const current = await SubscriptionModel.findById(subscriptionId).lean();
+    if (!current) return;
     const becomesActive = ['trialing', 'past_due', 'incomplete'].includes(current.status);
     const updated = await SubscriptionModel.findOneAndUpdate(
       { _id: current._id, revision: current.revision },
@@ -279,15 +335,15 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
       { returnDocument: 'after', lean: true },
     );
     if (!updated) continue; // changed meanwhile: read again
-    await recordSubscriptionEvent(deps, updated, paid ? 'subscription.box_paid' : 'subscription.cancelled_box_charged', {
-      cycleKey: cycle.cycleKey,
+    await recordSubscriptionEvent(deps, updated, boxPaid ? 'subscription.box_paid' : 'subscription.cancelled_box_charged', {
+      cycleKey,
       stripeInvoiceId: invoice.id,
       amountPaidMinor: invoice.amount_paid,
       ...(becomesActive ? { from: current.status } : {}),
     });
-    break;
+    return;
   }
-  return merchantId;
+  throw new Error(`subscription ${subscriptionId} kept changing while recording invoice ${invoice.id}; retrying`);
 }
 
 /**
@@ -296,12 +352,11 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
  */
 export async function holdBoxForFailedInvoice(deps: SubscriptionSyncDeps, invoice: z.infer<typeof FailedInvoiceOrderFields>): Promise<void> {
   const stripeSubscriptionId = stripeSubscriptionIdOf(invoice);
-  const period = invoice.lines?.data[0]?.period;
-  if (!stripeSubscriptionId || !period) return;
+  if (!stripeSubscriptionId || !invoice.lines) return;
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscriptionId }).lean();
   if (!subscription || subscription.status === 'canceled') return;
   if (await BoxOrderModel.exists({ stripeInvoiceId: invoice.id })) return; // paid already (events come late)
-  const cycle = cycleOfPeriodStart(subscription, new Date(period.start * 1000));
+  const cycle = cycleOfPeriodStart(subscription, billedPeriodStart(invoice.lines));
   const now = deps.clock.now();
   const held = await BoxOrderModel.findOneAndUpdate(
     { subscriptionId: subscription._id, cycleKey: cycle.cycleKey, status: 'reserved' },
@@ -315,6 +370,19 @@ export async function holdBoxForFailedInvoice(deps: SubscriptionSyncDeps, invoic
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
   }
+}
+
+export const ClosedInvoiceFields = z.object({ id: z.string() });
+
+/**
+ * `invoice.voided` / `invoice.marked_uncollectible`: the failed invoice a box waited for will not be paid;
+ * the box is cancelled and its stock given back.
+ */
+export async function releaseBoxOfClosedInvoice(deps: SubscriptionSyncDeps, invoice: z.infer<typeof ClosedInvoiceFields>, reason: string): Promise<string | undefined> {
+  const order = await BoxOrderModel.findOne({ heldForInvoiceId: invoice.id, status: 'held' }).lean();
+  if (!order) return undefined;
+  await cancelUnsentBox(deps.clock, order, reason, ['held']);
+  return order.merchantId;
 }
 
 /** Fields of `charge.refunded` we read; the invoice is found from the payment intent (API 2025+). */

@@ -4,7 +4,6 @@ import { queueNotification } from '../notifications/notification.service';
 import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
 import { cancelUnsentBox, insertBoxOrder, reserveBox, settleUnsettledOrders } from '../orders/order.service';
 import { cycleByKey, isBeforeCutoff, type Cycle } from '../shared/calendar';
-import { formatMoney } from '../shared/money';
 import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
 import { isCycleCharged, nextChargedCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 
@@ -75,9 +74,14 @@ export async function prepareNextBox(deps: SubscriptionSyncDeps, subscriptionId:
  */
 async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, cycle: Cycle): Promise<'built' | 'skipped'> {
   const { order } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved');
+  if (order.status === 'cancelled' && order.cancellationReason === 'out_of_stock') {
+    await skipUnshippableBox(deps, subscription, order, cycle); // finish a skip an earlier run began
+    return 'skipped';
+  }
   if (order.status !== 'reserved') return 'built'; // paid already (the invoice came first), or cancelled
   const { order: reserved, unshippable } = await reserveBox(order, subscription, 'cutoff');
-  if (unshippable) {
+  // A plan line found short by an earlier run (which stopped before skipping) means the same.
+  if (unshippable || reserved.lines.some((line) => line.kind === 'plan' && line.stock === 'short')) {
     await skipUnshippableBox(deps, subscription, reserved, cycle);
     return 'skipped';
   }
@@ -96,7 +100,6 @@ async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, 
         shipOn: reserved.shipOn,
         substituted: substituted.map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, rule: line.substitutedFor!.rule })),
         omitted: reserved.omittedLines,
-        total: formatMoney(reserved.amountDueMinor, reserved.currency),
       },
     });
   }
@@ -130,9 +133,12 @@ async function billAddons(deps: SubscriptionSyncDeps, subscription: Subscription
   }
 }
 
-/** Nothing can be sent for this cycle: the box is cancelled, the cycle skipped (Stripe voids its invoice), the shopper told. */
+/**
+ * Nothing can be sent for this cycle: the cycle is skipped first (Stripe voids its invoice: no charge), then
+ * the shopper told and the box cancelled with its holds given back. Each step is idempotent, and a run that
+ * stops half way is finished by the next one.
+ */
 async function skipUnshippableBox(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder, cycle: Cycle): Promise<void> {
-  await cancelBox(deps, order, 'out_of_stock', ['reserved']);
   const now = deps.clock.now();
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const current = await SubscriptionModel.findById(subscription._id).lean();
@@ -154,8 +160,9 @@ async function skipUnshippableBox(deps: SubscriptionSyncDeps, subscription: Subs
     subscriptionId: subscription._id,
     type: 'box.skipped_out_of_stock',
     aboutKey: order._id,
-    data: { name: customer?.name ?? 'there', description: plan?.description ?? 'your box', shipOn: order.shipOn },
+    data: { name: customer?.name ?? 'there', description: plan?.substitutedFor?.description ?? plan?.description ?? 'your box', shipOn: order.shipOn },
   });
+  await cancelBox(deps, order, 'out_of_stock', ['reserved']);
 }
 
 /** Cancels a box not sent and removes the add-ons it put on the coming invoice (best effort: an invoiced item stays, and that invoice is voided or never paid). */
@@ -180,10 +187,13 @@ async function releaseBoxesNotSent(deps: SubscriptionSyncDeps, subscription: Sub
   const open = await BoxOrderModel.find({ subscriptionId: subscription._id, merchantId: subscription.merchantId, status: { $in: ['reserved', 'held'] } }).lean();
   for (const order of open) {
     if (order.status === 'held') {
-      const stillRetried = subscription.status !== 'canceled' && subscription.dunning?.stripeInvoiceId === order.heldForInvoiceId;
-      if (!stillRetried) await cancelBox(deps, order, 'payment_failed', ['held']);
+      // Stripe retries each failed invoice on its own schedule: the box waits until that invoice is paid,
+      // voided or marked uncollectible (handled as events), or the dunning ends (cancelled, or paused).
+      if (subscription.status === 'canceled' || subscription.status === 'paused') await cancelBox(deps, order, 'payment_failed', ['held']);
       continue;
     }
+    // Cancelling at period end can still be undone (reactivate) until it takes effect: the box waits for it.
+    if (subscription.cancellation?.mode === 'period_end' && subscription.status !== 'canceled') continue;
     const cycle = cycleByKey(subscription.schedule, order.cycleKey);
     if (cycle && isCycleCharged(subscription, cycle)) continue;
     await cancelBox(deps, order, subscription.status === 'canceled' ? 'subscription_canceled' : 'cycle_not_charged', ['reserved']);

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { ReadThrottle } from './read-throttle';
+import { STRIPE_API_VERSION } from './stripe-client';
 
 /**
  * The narrow surface of Stripe our services use. Every write takes an idempotency key derived from the
@@ -46,7 +47,12 @@ export interface StripeGateway {
   deleteInvoiceItem(id: string, idempotencyKey: string): Promise<void>;
   // Reads: no idempotency key; they go through the read throttle (Stripe's rate limit, shared by all processes).
   /** The current truth of a Stripe subscription. */
-  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined; created: number }>;
+  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined }>;
+  /**
+   * The event with its object as our pinned API version shows it now. Listed events carry the object as
+   * rendered when they happened, in the account's API version then, which may not be ours.
+   */
+  refreshEventObject(event: Stripe.Event): Promise<Stripe.Event | undefined>;
   /** Events of these types created at or after `createdFrom`, oldest first (Stripe keeps 30 days). */
   listEvents(input: { createdFrom: Date; types: string[] }): AsyncIterable<Stripe.Event>;
   /** The invoice a payment intent paid, if it paid one. */
@@ -204,7 +210,23 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
     async retrieveSubscription(id) {
       await beforeRead();
       const subscription = await stripe.subscriptions.retrieve(id);
-      return { id: subscription.id, status: subscription.status, itemId: subscription.items.data[0]?.id, created: subscription.created };
+      return { id: subscription.id, status: subscription.status, itemId: subscription.items.data[0]?.id };
+    },
+    async refreshEventObject(event) {
+      const object = event.data.object as { id?: string; object?: string };
+      if (!object.id) return undefined;
+      await beforeRead();
+      const retrieve: Record<string, (id: string) => Promise<unknown>> = {
+        invoice: (id) => stripe.invoices.retrieve(id),
+        subscription: (id) => stripe.subscriptions.retrieve(id),
+        charge: (id) => stripe.charges.retrieve(id),
+        credit_note: (id) => stripe.creditNotes.retrieve(id),
+        'checkout.session': (id) => stripe.checkout.sessions.retrieve(id),
+      };
+      const read = retrieve[object.object ?? ''];
+      if (!read) return undefined; // not an object any handler reads
+      const fresh = await read(object.id);
+      return { ...event, api_version: STRIPE_API_VERSION, data: { ...event.data, object: fresh } } as Stripe.Event;
     },
     async *listEvents(input) {
       const events: Stripe.Event[] = [];

@@ -4,9 +4,9 @@ import type { SubscriptionSyncDeps } from './subscription.service';
 
 /**
  * The subscriptions.reconcile-with-stripe job: compares each live subscription with Stripe's current state
- * (a throttled read each) and applies what Stripe says as if an event had said it now: a cancellation or a
- * payment status we missed. Applying the same truth twice changes nothing. Walks the subscriptions in id
- * order, a batch per run, and starts over when it reaches the end. Returns how many it compared.
+ * (a throttled read each) and applies what Stripe says as if an event had said it at the read: a cancellation
+ * or a payment status we missed. Applying the same truth twice changes nothing. One batch in id order after
+ * `afterId`; the job walks every batch. Returns how many it compared and changed, and where to go on.
  */
 export async function reconcileSubscriptionsWithStripe(deps: SubscriptionSyncDeps, options: { afterId?: string; batchSize?: number } = {}) {
   const batch = await SubscriptionModel.find(
@@ -18,11 +18,16 @@ export async function reconcileSubscriptionsWithStripe(deps: SubscriptionSyncDep
     .lean();
   let changed = 0;
   for (const subscription of batch) {
-    const truth = await deps.stripe.retrieveSubscription(subscription.stripe.subscriptionId!);
-    const before = subscription.status;
-    await applyStripeSubscriptionEvent(deps, deps.clock.now(), { id: truth.id, status: truth.status });
-    const after = await SubscriptionModel.findById(subscription._id, { status: 1 }).lean();
-    if (after && after.status !== before) changed += 1;
+    try {
+      const readAt = deps.clock.now();
+      const truth = await deps.stripe.retrieveSubscription(subscription.stripe.subscriptionId!);
+      await applyStripeSubscriptionEvent(deps, readAt, { id: truth.id, status: truth.status });
+      const after = await SubscriptionModel.findById(subscription._id, { status: 1 }).lean();
+      if (after && after.status !== subscription.status) changed += 1;
+    } catch (error) {
+      // One subscription Stripe cannot show (or that changed meanwhile) does not stop the others: the next run tries it again.
+      deps.logger.warn({ err: error, subscriptionId: subscription._id }, 'subscription not reconciled with Stripe');
+    }
   }
   return { compared: batch.length, changed, lastId: batch.at(-1)?._id };
 }

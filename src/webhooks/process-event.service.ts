@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  ClosedInvoiceFields,
   CreditNoteFields,
   FailedInvoiceOrderFields,
   holdBoxForFailedInvoice,
@@ -8,6 +9,7 @@ import {
   recordPaidInvoice,
   recordRefund,
   RefundedChargeFields,
+  releaseBoxOfClosedInvoice,
 } from '../orders/order.service';
 import {
   activateFromCheckout,
@@ -38,6 +40,8 @@ export const HANDLERS: Record<string, Handler> = {
     if (merchantId) await holdBoxForFailedInvoice(deps, parse(FailedInvoiceOrderFields, object, event));
     return merchantId;
   },
+  'invoice.voided': (deps, event, object) => releaseBoxOfClosedInvoice(deps, parse(ClosedInvoiceFields, object, event), 'invoice_voided'),
+  'invoice.marked_uncollectible': (deps, event, object) => releaseBoxOfClosedInvoice(deps, parse(ClosedInvoiceFields, object, event), 'invoice_uncollectible'),
   'charge.refunded': async (deps, event, object) => {
     const charge = parse(RefundedChargeFields, object, event);
     const paymentIntent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;

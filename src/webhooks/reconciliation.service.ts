@@ -1,6 +1,8 @@
 import { model, Schema } from 'mongoose';
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 import { HANDLERS, processWebhookEvent } from './process-event.service';
+import { STRIPE_API_VERSION } from '../stripe/stripe-client';
+import { WebhookEventModel } from './webhook-event.model';
 import { receiveEvent } from './webhook-inbox.service';
 
 /** The overlap re-read each time (events created near the edge may be listed late). */
@@ -39,13 +41,20 @@ export async function reconcileStripeEvents(deps: SubscriptionSyncDeps): Promise
   let listed = 0;
   let recovered = 0;
   let newest = cursor?.lastEventCreatedAt;
-  for await (const event of deps.stripe.listEvents({ createdFrom: from, types: Object.keys(HANDLERS) })) {
+  for await (const listedEvent of deps.stripe.listEvents({ createdFrom: from, types: Object.keys(HANDLERS) })) {
     listed += 1;
+    if (await WebhookEventModel.exists({ _id: listedEvent.id })) continue;
+    // Rendered in another API version than ours: the handlers read the object as our version shows it.
+    const event = listedEvent.api_version === STRIPE_API_VERSION ? listedEvent : await deps.stripe.refreshEventObject(listedEvent);
+    if (!event) {
+      deps.logger.warn({ eventId: listedEvent.id, type: listedEvent.type, apiVersion: listedEvent.api_version }, 'listed event skipped: its object cannot be read in our API version');
+      continue;
+    }
     if (await receiveEvent(deps.clock, event)) {
       recovered += 1;
       await processWebhookEvent(deps, event.id);
     }
-    const created = new Date(event.created * 1000);
+    const created = new Date(listedEvent.created * 1000);
     if (!newest || created > newest) newest = created;
   }
   if (newest) {

@@ -81,6 +81,39 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
     expect(await WebhookEventModel.countDocuments({ _id: unhandled.id })).toBe(0);
   });
 
+  test('when a listed event is rendered in an older API version, then its object is re-read in ours before the handler sees it', async () => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const { app } = buildTestApp({ clock });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const { subscription } = await subscribeShopper(app, merchant);
+    const paidAt = new Date('2026-03-02T15:30:10Z');
+    const id = invoiceId();
+    // The 2020 shape: the subscription on the invoice itself, no `parent`.
+    const old = { ...buildEvent('invoice.paid', { id, object: 'invoice', subscription: subscription.stripeSubscriptionId, amount_paid: 2600 }, paidAt), api_version: '2020-08-27' };
+    const source = controlledEventSource([old]);
+    const refreshed: string[] = [];
+    const gateway: StripeGateway = {
+      ...source.gateway,
+      refreshEventObject: async (event) => {
+        refreshed.push(event.id);
+        return { ...event, api_version: '2026-08-26.dahlia', data: { object: buildPaidInvoice(subscription.stripeSubscriptionId as string, paidAt, 2600, id) } } as unknown as Stripe.Event;
+      },
+    };
+    clock.set('2026-03-02T16:00:00Z');
+    expect(await reconcileStripeEvents({ clock, stripe: gateway, logger: silentLogger })).toEqual({ listed: 1, recovered: 1 });
+    expect(refreshed).toEqual([old.id]);
+    expect(await WebhookEventModel.findById(old.id).lean()).toMatchObject({ state: 'succeeded', payload: expect.objectContaining({ api_version: '2026-08-26.dahlia' }) });
+    expect(await BoxOrderModel.find({ stripeInvoiceId: id }).lean()).toEqual([expect.objectContaining({ status: 'paid', subscriptionId: subscription.id })]);
+  });
+
+  test('when an event is re-read against stripe-mock, then the retrieve request is valid and the event carries our API version', async () => {
+    const gateway = createStripeGateway(testStripe());
+    const event = { ...buildEvent('invoice.paid', { id: 'in_1MtHbELkdIwHu7ixl4OzzPMv', object: 'invoice' }, new Date()), api_version: '2020-08-27' };
+    const fresh = await gateway.refreshEventObject(event as unknown as Stripe.Event);
+    expect(fresh).toMatchObject({ id: event.id, api_version: '2026-08-26.dahlia', data: { object: expect.objectContaining({ object: 'invoice' }) } });
+    expect(await gateway.refreshEventObject({ ...event, data: { object: { id: 'plan_x', object: 'plan' } } } as unknown as Stripe.Event)).toBeUndefined();
+  });
+
   test('when reconciliation runs twice, then the second run recovers nothing, changes nothing, and asks from the newest event seen less a 10-minute overlap', async () => {
     const clock = new FakeClock('2026-03-02T15:30:00Z');
     const { app } = buildTestApp({ clock });
