@@ -1,6 +1,6 @@
 import { AddonModel } from '../addons/addon.model';
 import { CustomerModel } from '../customers/customer.model';
-import { queueNotification } from '../notifications/notification.service';
+import { queueNotification, type NotificationType } from '../notifications/notification.service';
 import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
 import { cancelUnsentBox, insertBoxOrder, reserveBox, settleUnsettledOrders } from '../orders/order.service';
 import { cycleByKey, isBeforeCutoff, type Cycle } from '../shared/calendar';
@@ -88,19 +88,10 @@ async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, 
   await billAddons(deps, subscription, reserved);
   const substituted = reserved.lines.filter((line) => line.substitutedFor);
   if (substituted.length > 0 || reserved.omittedLines.length > 0) {
-    const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId: subscription.merchantId }, { name: 1 }).lean();
-    await queueNotification(deps.clock, {
-      merchantId: subscription.merchantId,
-      customerId: subscription.customerId,
-      subscriptionId: subscription._id,
-      type: 'box.adjusted',
-      aboutKey: reserved._id,
-      data: {
-        name: customer?.name ?? 'there',
-        shipOn: reserved.shipOn,
-        substituted: substituted.map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, rule: line.substitutedFor!.rule })),
-        omitted: reserved.omittedLines,
-      },
+    await tellShopper(deps, subscription, 'box.adjusted', reserved._id, {
+      shipOn: reserved.shipOn,
+      substituted: substituted.map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, rule: line.substitutedFor!.rule })),
+      omitted: reserved.omittedLines,
     });
   }
   return 'built';
@@ -153,16 +144,24 @@ async function skipUnshippableBox(deps: SubscriptionSyncDeps, subscription: Subs
     break;
   }
   const plan = order.lines.find((line) => line.kind === 'plan');
+  await tellShopper(deps, subscription, 'box.skipped_out_of_stock', order._id, {
+    description: plan?.substitutedFor?.description ?? plan?.description ?? 'your box',
+    shipOn: order.shipOn,
+  });
+  await cancelBox(deps, order, 'out_of_stock', ['reserved']);
+}
+
+/** Queues a message to the subscription's shopper, once per box (`aboutKey`), addressed by name. */
+async function tellShopper(deps: SubscriptionSyncDeps, subscription: Subscription, type: NotificationType, aboutKey: string, data: Record<string, unknown>): Promise<void> {
   const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId: subscription.merchantId }, { name: 1 }).lean();
   await queueNotification(deps.clock, {
     merchantId: subscription.merchantId,
     customerId: subscription.customerId,
     subscriptionId: subscription._id,
-    type: 'box.skipped_out_of_stock',
-    aboutKey: order._id,
-    data: { name: customer?.name ?? 'there', description: plan?.substitutedFor?.description ?? plan?.description ?? 'your box', shipOn: order.shipOn },
+    type,
+    aboutKey,
+    data: { name: customer?.name ?? 'there', ...data },
   });
-  await cancelBox(deps, order, 'out_of_stock', ['reserved']);
 }
 
 /** Cancels a box not sent and removes the add-ons it put on the coming invoice (best effort: an invoiced item stays, and that invoice is voided or never paid). */
