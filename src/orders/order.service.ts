@@ -196,7 +196,11 @@ export async function settleOrderStock(order: BoxOrder): Promise<void> {
   if (!releases && !consumes) return;
   if (!order.lines.some((line) => line.stock === 'reserved' || (releases && line.stock === 'pending'))) return;
   const lines = releases ? await releaseOrderStock(order) : await consumeOrderStock(order);
-  await BoxOrderModel.updateOne({ _id: order._id, status: order.status }, { $set: { lines } });
+  // Line by line, only the stock state: a concurrent write to another field of a line (its invoice item) stays.
+  for (const [index, line] of lines.entries()) {
+    if (line.stock === order.lines[index]!.stock || !line.holdId) continue;
+    await BoxOrderModel.updateOne({ _id: order._id, status: order.status, 'lines.holdId': line.holdId }, { $set: { 'lines.$.stock': line.stock } });
+  }
 }
 
 /** Orders whose stock does not follow their status yet (a crash between the two writes). */
