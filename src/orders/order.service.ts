@@ -43,7 +43,6 @@ export const PaidInvoiceFields = z.object({
 
 export const FailedInvoiceOrderFields = z.object({ id: z.string(), parent: InvoiceParent, lines: InvoiceLines.optional() });
 
-
 function stripeSubscriptionIdOf(invoice: { parent?: z.infer<typeof InvoiceParent> }): string | undefined {
   const ref = invoice.parent?.subscription_details?.subscription;
   return typeof ref === 'string' ? ref : ref?.id;
@@ -97,7 +96,7 @@ export function toOrderView(order: BoxOrder): OrderView {
 // ---------------------------------------------------------------------------------------------------------
 
 /** The one id a cycle's box can have: a retry or a second worker finds the same order. */
-export function boxOrderId(subscriptionId: string, cycleKey: string): string {
+function boxOrderId(subscriptionId: string, cycleKey: string): string {
   return derivedId('ord', `${subscriptionId}:${cycleKey}`);
 }
 
@@ -190,7 +189,7 @@ export async function reserveBox(order: BoxOrder, subscription: Subscription, mo
  * Makes stock follow the order's status: a box that will not be sent gives its holds back, a shipped one
  * consumes them. Called after each move and by the renewal sweep (a crash between the two is caught there).
  */
-export async function settleOrderStock(order: BoxOrder): Promise<void> {
+async function settleOrderStock(order: BoxOrder): Promise<void> {
   const releases = ['cancelled', 'refunded'].includes(order.status);
   const consumes = ['shipped', 'delivered'].includes(order.status);
   if (!releases && !consumes) return;
