@@ -12,8 +12,28 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const LINE_STOCK_STATES = ['pending', 'reserved', 'untracked', 'short', 'released', 'consumed'] as const;
 export type LineStock = (typeof LINE_STOCK_STATES)[number];
 
+/**
+ * `plan` and `addon` are what the shopper chose; `discount` lines are billed as the subscription's coupon;
+ * the rest come from the retention engine: `gift` (a surprise, free), `perk` (a subscriber perk: a free item
+ * or an amount off), `reward` (a free item earned: birthday, anniversary), `credit` (loyalty credit, an offer
+ * or a referral reward: an amount off), `shipping` (the merchant's shipping fee, zero when a perk waives it).
+ */
+export const LINE_KINDS = ['plan', 'addon', 'discount', 'gift', 'perk', 'reward', 'credit', 'shipping'] as const;
+export type LineKind = (typeof LINE_KINDS)[number];
+
+/** Why a line is in the box: the perk, campaign, offer or ledger entry that granted it. */
+export interface LineGrant {
+  source: 'perk' | 'gift' | 'loyalty' | 'offer' | 'reward';
+  /** The perk, gift campaign, offer or reward id. */
+  id: string;
+  /** In words, for the shopper: "Every 3rd box: a free tin", "5+ boxes: spend 100, save 30". */
+  reason: string;
+}
+
 export interface OrderLine {
-  kind: 'plan' | 'addon' | 'discount';
+  kind: LineKind;
+  /** Stable within the box: `plan`, `addon:<line>`, `gift:<award>`, `perk:<perk>`, `credit:loyalty`... */
+  key?: string;
   description: string;
   sku?: string;
   quantity: number;
@@ -30,8 +50,9 @@ export interface OrderLine {
   substitutedFor?: { sku: string; description: string; rule: 'second_choice' | 'merchant_rule' };
   /** Our price id the line is charged at. */
   priceId?: string;
-  /** The pending Stripe invoice item billing an add-on on this cycle's invoice. */
+  /** The pending Stripe invoice item billing this line on the cycle's invoice (add-ons, shipping, amounts off). */
   stripeInvoiceItemId?: string;
+  grantedBy?: LineGrant;
 }
 
 /**
@@ -89,7 +110,8 @@ export interface BoxOrder {
 
 const LineSchema = new Schema<OrderLine>(
   {
-    kind: { type: String, enum: ['plan', 'addon', 'discount'], required: true },
+    kind: { type: String, enum: LINE_KINDS, required: true },
+    key: { type: String },
     description: { type: String, required: true },
     sku: { type: String },
     quantity: { type: Number, required: true },
@@ -103,6 +125,7 @@ const LineSchema = new Schema<OrderLine>(
     substitutedFor: { type: new Schema({ sku: String, description: String, rule: String }, { _id: false }) },
     priceId: { type: String },
     stripeInvoiceItemId: { type: String },
+    grantedBy: { type: new Schema({ source: String, id: String, reason: String }, { _id: false }) },
   },
   { _id: false },
 );

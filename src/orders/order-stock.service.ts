@@ -4,10 +4,13 @@ import { consumeStock, releaseStock, reserveStock, type StockPlace } from '../in
 import type { Plan, PlanVariant } from '../plans/plan.model';
 import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
 
-/** Where a line's units are counted: the variant's stock item, or the add-on. Discounts have none. */
+/**
+ * Where a line's units are counted: the variant's stock item, or the add-on (an extra, a gift, a free item
+ * from a perk or a reward). Amounts (discounts, credits, shipping) have none.
+ */
 function stockPlaceOf(merchantId: string, line: Pick<OrderLine, 'kind' | 'sku' | 'addonId'>): StockPlace | undefined {
   if (line.kind === 'plan' && line.sku) return variantStockPlace(merchantId, line.sku);
-  if (line.kind === 'addon' && line.addonId) return { model: AddonModel, filter: { _id: line.addonId, merchantId } };
+  if (line.addonId) return { model: AddonModel, filter: { _id: line.addonId, merchantId } };
   return undefined;
 }
 

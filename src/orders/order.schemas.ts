@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PostalAddressInput } from '../customers/customer.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant, LocalDate } from '../shared/schemas';
-import { LINE_STOCK_STATES, ORDER_STATUSES } from './box-order.model';
+import { LINE_KINDS, LINE_STOCK_STATES, ORDER_STATUSES } from './box-order.model';
 
 const Status = z.enum(ORDER_STATUSES);
 const Money = z.strictObject({ amountMinor: z.number().int(), currency: z.string() });
@@ -28,7 +28,7 @@ export const OrderView = z
     status: Status,
     lines: z.array(
       z.strictObject({
-        kind: z.enum(['plan', 'addon', 'discount']),
+        kind: z.enum(LINE_KINDS).describe('gift, perk, reward, credit and shipping lines come from perks, loyalty, offers and gift campaigns'),
         description: z.string(),
         sku: z.string().nullable(),
         quantity: z.number().int(),
@@ -39,6 +39,10 @@ export const OrderView = z
           .strictObject({ sku: z.string(), description: z.string(), rule: z.enum(['second_choice', 'merchant_rule']) })
           .nullable()
           .describe('The variant chosen, when another was sent because it was out of stock at the cut-off'),
+        grantedBy: z
+          .strictObject({ source: z.enum(['perk', 'gift', 'loyalty', 'offer', 'reward']), id: z.string(), reason: z.string() })
+          .nullable()
+          .describe('Why the line is in the box: the perk, gift campaign, offer or loyalty credit that granted it'),
       }),
     ),
     omittedLines: z

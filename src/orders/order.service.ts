@@ -67,6 +67,7 @@ export function toOrderView(order: BoxOrder): OrderView {
       amountMinor: line.amountMinor,
       stock: line.stock ?? null,
       substitutedFor: line.substitutedFor ?? null,
+      grantedBy: line.grantedBy ? { source: line.grantedBy.source, id: line.grantedBy.id, reason: line.grantedBy.reason } : null,
     })),
     omittedLines: (order.omittedLines ?? []).map((line) => ({ ...line })),
     amountDue: { amountMinor: order.amountDueMinor, currency: order.currency },

@@ -84,6 +84,20 @@ export class ConflictError extends AppError {
   readonly title: string = 'The request conflicts with existing data';
 }
 
+/** A debit larger than the points or credit the shopper has. */
+export class InsufficientBalanceError extends AppError {
+  readonly status = 409;
+  readonly code = 'insufficient_balance';
+  readonly title = 'Not enough points or credit';
+}
+
+/** A referral code that cannot be used by this shopper (their own, or a second referral). */
+export class ReferralRefusedError extends AppError {
+  readonly status = 422;
+  readonly code = 'referral_refused';
+  readonly title = 'This referral code cannot be used';
+}
+
 export class IdempotencyInProgressError extends AppError {
   readonly status = 409;
   readonly code = 'idempotency_in_progress';

@@ -13,6 +13,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { AddonModel } from '../addons/addon.model';
+import type { LineGrant, LineKind } from '../orders/box-order.model';
 import { subscriptionSettingsOf, type SubscriptionSettings } from './subscription-settings';
 import {
   SubscriptionEventModel,
@@ -91,9 +92,11 @@ function firstChangeableCycle(subscription: Subscription, now: Date): Cycle {
 // ---------------------------------------------------------------------------------------------------------
 
 export interface BoxLine {
-  kind: 'plan' | 'addon' | 'discount';
-  /** Stable within the cycle: `plan`, `addon:<subscription add-on line id>`, `discount:<what>`. */
+  kind: LineKind;
+  /** Stable within the cycle: `plan`, `addon:<subscription add-on line id>`, `discount:<what>`, `gift:<award>`... */
   key: string;
+  /** Why the retention engine put it in the box (perks, gifts, offers, loyalty). */
+  grantedBy?: LineGrant;
   description: string;
   sku?: string;
   quantity: number;
