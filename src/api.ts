@@ -5,6 +5,7 @@ import { stockItemRoutes } from './inventory/stock-item.routes';
 import { notificationRoutes } from './notifications/notification.routes';
 import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
+import { referralRoutes } from './referrals/referral.routes';
 import { subscriptionRoutes } from './subscriptions/subscription.routes';
 import type { Logger } from './shared/logger';
 import type { StripeGateway } from './stripe/stripe-gateway';
@@ -26,7 +27,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...notificationRoutes()];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...notificationRoutes(), ...referralRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */
