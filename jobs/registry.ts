@@ -1,5 +1,6 @@
 import type { Agenda } from 'agenda';
 import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
+import { attachSurpriseGiftsJob } from './gifts.attach-surprise-gifts.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
@@ -18,6 +19,7 @@ export const jobDefinitions: JobDefinition[] = [
   syncCatalogToStripeJob,
   syncSubscriptionsToStripeJob,
   prepareBoxesJob,
+  attachSurpriseGiftsJob,
   reconcileEventsJob,
   reconcileSubscriptionsJob,
   sweepRequestRecordsJob,

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
+import { giftRoutes } from './gifts/gift-campaign.routes';
 import { stockItemRoutes } from './inventory/stock-item.routes';
 import { notificationRoutes } from './notifications/notification.routes';
 import { orderRoutes } from './orders/order.routes';
@@ -27,7 +28,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...notificationRoutes(), ...referralRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...giftRoutes(deps), ...notificationRoutes(), ...referralRoutes(deps)];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

@@ -1,0 +1,106 @@
+import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import type { Clock } from '../shared/time';
+import {
+  CreateGiftCampaignBody,
+  DryRunGiftCampaignBody,
+  GiftAwardList,
+  GiftCampaignList,
+  GiftCampaignParams,
+  GiftCampaignView,
+  GiftDryRunView,
+  ListGiftAwardsQuery,
+  ListGiftCampaignsQuery,
+} from './gift-campaign.schemas';
+import { activateGiftCampaign, createGiftCampaign, dryRunGiftCampaign, endGiftCampaign, getGiftCampaign, listGiftAwards, listGiftCampaigns } from './gift-campaign.service';
+
+export function giftRoutes(deps: { clock: Clock }): RouteDefinition[] {
+  const tag = 'Gift campaigns';
+  return [
+    defineRoute({
+      operationId: 'createGiftCampaign',
+      method: 'post',
+      path: '/gift-campaigns',
+      tag,
+      summary: 'Create a surprise-gift campaign (as a draft)',
+      description:
+        'Which of your add-ons to give, how many and at what cost at most, to whom (plan, tenure, tier, top spenders), everyone eligible or a seeded share, and how many cycles apart. Nothing is given until it is activated; the shopper is not told in advance.',
+      auth: 'merchant',
+      body: CreateGiftCampaignBody,
+      response: { status: 201, description: 'The campaign', schema: GiftCampaignView },
+      handler: async ({ principal, body, idempotencyKey }) => ({ status: 201, body: await createGiftCampaign(deps.clock, principal!.merchantId, body, idempotencyKey) }),
+    }),
+    defineRoute({
+      operationId: 'listGiftCampaigns',
+      method: 'get',
+      path: '/gift-campaigns',
+      tag,
+      summary: 'List gift campaigns, newest first',
+      auth: 'merchant',
+      query: ListGiftCampaignsQuery,
+      response: { status: 200, description: 'A page of gift campaigns', schema: GiftCampaignList },
+      handler: async ({ principal, query }) => ({ body: await listGiftCampaigns(principal!.merchantId, query) }),
+    }),
+    defineRoute({
+      operationId: 'getGiftCampaign',
+      method: 'get',
+      path: '/gift-campaigns/:id',
+      tag,
+      summary: 'Get a gift campaign and what is left of its budgets',
+      auth: 'merchant',
+      params: GiftCampaignParams,
+      response: { status: 200, description: 'The campaign', schema: GiftCampaignView },
+      handler: async ({ principal, params }) => ({ body: await getGiftCampaign(principal!.merchantId, params.id) }),
+    }),
+    defineRoute({
+      operationId: 'activateGiftCampaign',
+      method: 'post',
+      path: '/gift-campaigns/:id/activate',
+      tag,
+      summary: 'Start giving gifts',
+      description: 'From now on, boxes picked before their cut-off get the gift. An ended campaign cannot be activated again.',
+      auth: 'merchant',
+      params: GiftCampaignParams,
+      errors: [409],
+      response: { status: 200, description: 'The campaign', schema: GiftCampaignView },
+      handler: async ({ principal, params }) => ({ body: await activateGiftCampaign(deps.clock, principal!.merchantId, params.id) }),
+    }),
+    defineRoute({
+      operationId: 'endGiftCampaign',
+      method: 'post',
+      path: '/gift-campaigns/:id/end',
+      tag,
+      summary: 'Stop giving gifts',
+      description: 'No more boxes are picked; gifts already granted stay with their boxes.',
+      auth: 'merchant',
+      params: GiftCampaignParams,
+      response: { status: 200, description: 'The campaign', schema: GiftCampaignView },
+      handler: async ({ principal, params }) => ({ body: await endGiftCampaign(deps.clock, principal!.merchantId, params.id) }),
+    }),
+    defineRoute({
+      operationId: 'dryRunGiftCampaign',
+      method: 'post',
+      path: '/gift-campaigns/:id/dry-run',
+      tag,
+      summary: 'See who would get what, without giving anything',
+      description:
+        "The boxes whose cut-off comes within the campaign's lead time (or `horizonDays`), as the job would pick them: budgets left, gap and selection applied. Works for drafts; writes nothing.",
+      auth: 'merchant',
+      params: GiftCampaignParams,
+      body: DryRunGiftCampaignBody,
+      response: { status: 200, description: 'The picks', schema: GiftDryRunView },
+      handler: async ({ principal, params, body }) => ({ body: await dryRunGiftCampaign(deps.clock, principal!.merchantId, params.id, body) }),
+    }),
+    defineRoute({
+      operationId: 'listGiftAwards',
+      method: 'get',
+      path: '/gift-campaigns/:id/awards',
+      tag,
+      summary: "List the campaign's gifts: who got what, newest first",
+      auth: 'merchant',
+      params: GiftCampaignParams,
+      query: ListGiftAwardsQuery,
+      response: { status: 200, description: 'A page of gift awards', schema: GiftAwardList },
+      handler: async ({ principal, params, query }) => ({ body: await listGiftAwards(principal!.merchantId, params.id, query) }),
+    }),
+  ];
+}
