@@ -3,6 +3,8 @@ import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
 import { attachSurpriseGiftsJob } from './gifts.attach-surprise-gifts.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
+import { maintainLoyaltyAccountsJob } from './loyalty.maintain-accounts.job';
+import { grantYearlyRewardsJob } from './offers.grant-yearly-rewards.job';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
 import { prepareBoxesJob } from './renewals.prepare-boxes.job';
 import { reconcileSubscriptionsJob } from './subscriptions.reconcile-with-stripe.job';
@@ -23,6 +25,8 @@ export const jobDefinitions: JobDefinition[] = [
   reconcileEventsJob,
   reconcileSubscriptionsJob,
   sweepRequestRecordsJob,
+  maintainLoyaltyAccountsJob,
+  grantYearlyRewardsJob,
 ];
 
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {

@@ -1,4 +1,8 @@
 import { Router } from 'express';
+import { loyaltyRoutes } from './loyalty/loyalty.routes';
+import { offerRoutes } from './offers/offer.routes';
+import { perkRoutes } from './perks/perk.routes';
+import { shopperRoutes } from './shoppers/shopper.routes';
 import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
 import { giftRoutes } from './gifts/gift-campaign.routes';
@@ -28,7 +32,7 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...giftRoutes(deps), ...notificationRoutes(), ...referralRoutes(deps)];
+  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...giftRoutes(deps), ...perkRoutes(deps), ...offerRoutes(deps), ...loyaltyRoutes(deps), ...referralRoutes(deps), ...shopperRoutes(deps), ...notificationRoutes()];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

@@ -14,6 +14,8 @@ export interface Addon {
   sku: string;
   kind: 'one_time' | 'recurring';
   status: 'active' | 'archived';
+  /** A new product: shoppers can add it from this local date (early-access perks open it before). */
+  releasesOn?: string | null;
   currency: string;
   currentPriceId: string;
   prices: CatalogPrice[];
@@ -34,6 +36,7 @@ const AddonSchema = new Schema<Addon>(
     sku: { type: String, required: true },
     kind: { type: String, enum: ['one_time', 'recurring'], required: true },
     status: { type: String, enum: ['active', 'archived'], required: true },
+    releasesOn: { type: String },
     currency: { type: String, required: true, match: /^[A-Z]{3}$/ },
     currentPriceId: { type: String, required: true },
     prices: [CatalogPriceSchema],

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PriceView, StripeSyncView } from '../plans/plan.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { AmountMinor, Currency, Instant } from '../shared/schemas';
+import { AmountMinor, Currency, Instant, LocalDate } from '../shared/schemas';
 
 const Name = z.string().trim().min(1).max(120);
 const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 letters, digits, dots, dashes or underscores' });
@@ -16,6 +16,7 @@ export const CreateAddonBody = z
     priceMinor: AmountMinor,
     currency: Currency.optional().describe("Defaults to the merchant's default currency"),
     stock: Stock.nullable().optional().describe('Units on hand; null or absent: not tracked (always available)'),
+    releasesOn: LocalDate.optional().describe('A new product: shoppers can add it from this local date; an early-access perk opens it before'),
   })
   .meta({ id: 'CreateAddonRequest' });
 export type CreateAddonBody = z.infer<typeof CreateAddonBody>;
@@ -26,6 +27,7 @@ export const UpdateAddonBody = z
     description: z.string().max(2000).optional(),
     priceMinor: AmountMinor.optional().describe('A new amount makes a new price; boxes already built keep theirs'),
     status: z.enum(['active', 'archived']).optional(),
+    releasesOn: LocalDate.nullable().optional().describe('null: available to everyone now'),
   })
   .meta({ id: 'UpdateAddonRequest' });
 export type UpdateAddonBody = z.infer<typeof UpdateAddonBody>;
@@ -53,6 +55,7 @@ export const AddonView = z
     sku: z.string(),
     kind: z.enum(['one_time', 'recurring']),
     status: z.enum(['active', 'archived']),
+    releasesOn: z.string().nullable(),
     price: PriceView,
     stock: z.strictObject({ tracked: z.boolean(), onHand: z.number().int().nullable(), reserved: z.number().int().describe('Units promised to boxes not shipped yet') }),
     stripe: StripeSyncView,

@@ -33,6 +33,7 @@ export function toAddonView(addon: Addon): AddonView {
     sku: addon.sku,
     kind: addon.kind,
     status: addon.status,
+    releasesOn: addon.releasesOn ?? null,
     price: toPriceView(price),
     stock: { tracked: addon.stock.tracked, onHand: addon.stock.tracked ? addon.stock.onHand : null, reserved: addon.stock.reserved ?? 0 },
     stripe: toStripeSyncView(addon.stripe),
@@ -70,6 +71,7 @@ export async function createAddon(deps: AddonDeps, merchantId: string, input: Cr
     currentPriceId: priceId,
     prices: [{ _id: priceId, cadenceKey: 'one_time', amountMinor: input.priceMinor, currency, active: true, createdAt: now }],
     stock: { tracked: input.stock !== undefined && input.stock !== null, onHand: input.stock ?? 0, reserved: 0, holds: [] },
+    ...(input.releasesOn ? { releasesOn: input.releasesOn } : {}),
     stripe: { state: 'pending' },
     revision: 0,
     createdAt: now,
@@ -101,6 +103,7 @@ export async function updateAddon(deps: AddonDeps, merchantId: string, addonId: 
   if (input.name !== undefined) set.name = input.name;
   if (input.description !== undefined) set.description = input.description;
   if (input.status !== undefined) set.status = input.status;
+  if (input.releasesOn !== undefined) set.releasesOn = input.releasesOn;
   const current = addon.prices.find((p) => p._id === addon.currentPriceId)!;
   if (input.priceMinor !== undefined && input.priceMinor !== current.amountMinor) {
     const priceId = newId('prc');

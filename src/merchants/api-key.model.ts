@@ -8,7 +8,9 @@ import { model, Schema } from 'mongoose';
 export interface ApiKey {
   _id: string;
   merchantId: string;
-  kind: 'secret' | 'session';
+  kind: 'secret' | 'session' | 'shopper';
+  /** Shopper sessions only: the one customer the key acts for. */
+  customerId?: string;
   name: string;
   prefix: string;
   hash: string;
@@ -22,7 +24,8 @@ const ApiKeySchema = new Schema<ApiKey>(
   {
     _id: { type: String, required: true },
     merchantId: { type: String, required: true },
-    kind: { type: String, enum: ['secret', 'session'], required: true },
+    kind: { type: String, enum: ['secret', 'session', 'shopper'], required: true },
+    customerId: { type: String },
     name: { type: String, required: true },
     prefix: { type: String, required: true },
     hash: { type: String, required: true },

@@ -27,6 +27,7 @@ export const SubscriptionSettingsInput = z.strictObject({
     .refine((codes) => new Set(codes).size === codes.length, { error: 'each reason once' })
     .optional(),
   dunningOutcome: z.enum(['cancel', 'pause']).optional().describe("When Stripe's payment retries end unpaid"),
+  shippingFeeMinor: z.number().int().min(0).max(100_000_000).optional().describe('Shipping charged on each box at its cut-off, in minor units (0: included); a free-shipping perk waives it'),
   saveOffers: z
     .strictObject({
       skipNext: z.boolean().optional(),
@@ -55,6 +56,7 @@ export const MerchantView = z
       cancellationReasons: z.array(z.string()),
       saveOffers: z.strictObject({ skipNext: z.boolean(), pauseCycles: z.number().int(), discountPercentOff: z.number().int() }),
       dunningOutcome: z.enum(['cancel', 'pause']),
+      shippingFeeMinor: z.number().int(),
     }),
     createdAt: Instant,
   })
@@ -65,7 +67,7 @@ export const ApiKeyView = z
   .strictObject({
     id: prefixedId('key'),
     object: z.literal('api_key'),
-    kind: z.enum(['secret', 'session']),
+    kind: z.enum(['secret', 'session', 'shopper']),
     name: z.string(),
     prefix: z.string().describe('The first characters of the key, to tell keys apart'),
     createdAt: Instant,

@@ -1,3 +1,4 @@
+import { CustomerModel } from '../customers/customer.model';
 import { createHash, randomBytes } from 'node:crypto';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../shared/errors';
@@ -151,7 +152,7 @@ export async function createApiKey(clock: Clock, merchantId: string, name: strin
 }
 
 export async function listApiKeys(merchantId: string): Promise<ApiKeyView[]> {
-  const keys = await ApiKeyModel.find({ merchantId }).sort({ createdAt: -1 }).limit(200).lean();
+  const keys = await ApiKeyModel.find({ merchantId, kind: { $ne: 'shopper' } }).sort({ createdAt: -1 }).limit(200).lean();
   return keys.map(toApiKeyView);
 }
 
@@ -171,5 +172,30 @@ export async function authenticateApiKey(clock: Clock, secret: string): Promise<
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await ApiKeyModel.updateOne({ _id: key._id }, { $set: { lastUsedAt: now } });
   }
-  return { merchantId: key.merchantId, apiKeyId: key._id };
+  return { merchantId: key.merchantId, apiKeyId: key._id, ...(key.kind === 'shopper' && key.customerId ? { customerId: key.customerId } : {}) };
+}
+
+const SHOPPER_SESSION_HOURS = 24;
+
+/**
+ * A shopper session: a key that reads and acts for one customer only (their subscriptions' rewards, their
+ * points), for the merchant's storefront to hand to a logged-in shopper. It expires after 24 hours.
+ */
+export async function issueShopperSession(clock: Clock, merchantId: string, customerId: string): Promise<{ token: string; customerId: string; expiresAt: Date }> {
+  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No customer with this id.');
+  const secret = generateSecret();
+  const now = clock.now();
+  const expiresAt = new Date(now.getTime() + SHOPPER_SESSION_HOURS * 3_600_000);
+  await ApiKeyModel.create({
+    _id: newId('key'),
+    merchantId,
+    customerId,
+    kind: 'shopper',
+    name: `Shopper session ${customerId}`,
+    prefix: secret.slice(0, 12),
+    hash: hashKey(secret),
+    createdAt: now,
+    expiresAt,
+  });
+  return { token: secret, customerId, expiresAt };
 }

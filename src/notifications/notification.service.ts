@@ -9,11 +9,21 @@ import { NotificationModel, type Notification } from './notification.model';
 import type { NotificationView } from './notification.schemas';
 
 /** The messages we send, each with its template in views/notifications/<type>.ejs. */
-export type NotificationType = 'box.adjusted' | 'box.skipped_out_of_stock';
+export type NotificationType =
+  | 'box.adjusted'
+  | 'box.skipped_out_of_stock'
+  | 'gift.thank_you'
+  | 'loyalty.points_expiring'
+  | 'loyalty.tier_changed'
+  | 'referral.rewarded';
 
 const SUBJECTS: Record<NotificationType, string> = {
   'box.adjusted': 'A change to your next box',
   'box.skipped_out_of_stock': 'Your next box is skipped: no charge',
+  'gift.thank_you': 'A little something, to say thank you',
+  'loyalty.points_expiring': 'Some of your points expire soon',
+  'loyalty.tier_changed': 'Your membership tier changed',
+  'referral.rewarded': 'Your friend joined: your reward is here',
 };
 
 /**

@@ -105,6 +105,8 @@ export interface BoxOrder {
   /** When a worker took on recording the payment's effects (a claim older than 10 minutes can be taken over). */
   paymentClaimedAt?: Date;
   history: Array<{ status: OrderStatus; at: Date }>;
+  /** The status whose follow-up of granted lines (gifts returned or thanked for, credit given back) is done. */
+  retentionSettledFor?: OrderStatus;
   createdAt: Date;
 }
 
@@ -166,6 +168,7 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     paymentApplied: { type: Boolean },
     paymentClaimedAt: { type: Date },
     history: [new Schema({ status: { type: String, enum: ORDER_STATUSES, required: true }, at: { type: Date, required: true } }, { _id: false })],
+    retentionSettledFor: { type: String, enum: ORDER_STATUSES },
     createdAt: { type: Date, required: true },
   },
   { collection: 'orders', versionKey: false, minimize: false },
@@ -178,5 +181,7 @@ BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
 BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1 });
 // The renewal job's settlement sweep: orders whose stock does not follow their status yet.
 BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });
+// The sweep that follows up granted lines (gifts, free items, credit) of boxes that ended.
+BoxOrderSchema.index({ status: 1, retentionSettledFor: 1 });
 
 export const BoxOrderModel = model<BoxOrder>('BoxOrder', BoxOrderSchema);

@@ -9,7 +9,8 @@ import type { Clock } from '../shared/time';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
-import { boxContentsFor, cycleOfPeriodStart, recordSubscriptionEvent, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+import { boxContentsFor, cycleOfPeriodStart, recordSubscriptionEvent, type BoxLine, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+import { settleRetentionOfOrder } from '../renewals/box-extras.service';
 import { BoxOrderModel, type BoxOrder, type OmittedLine, type OrderLine, type OrderStatus } from './box-order.model';
 import { consumeOrderStock, releaseOrderStock, reserveOrderLines, type ReservationMode } from './order-stock.service';
 import type { OrderView } from './order.schemas';
@@ -112,24 +113,33 @@ export async function insertBoxOrder(
   cycle: Cycle,
   status: Extract<OrderStatus, 'reserved' | 'paid' | 'held'>,
   fields: Partial<Pick<BoxOrder, 'stripeInvoiceId' | 'amountPaidMinor' | 'paidAt' | 'heldForInvoiceId'>> = {},
+  /** Lines the retention engine adds to a box built at its cut-off (gifts, perks, rewards, credit). */
+  extras?: (draft: { orderId: string; merchantId: string; customerId: string; subscriptionId: string; shipOn: string; currency: string; lines: BoxLine[] }) => Promise<BoxLine[]>,
 ): Promise<{ order: BoxOrder; inserted: boolean }> {
   const { merchantId } = subscription;
   const orderId = boxOrderId(subscription._id, cycle.cycleKey);
+  const existing = await BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
+  if (existing) return { order: existing, inserted: false };
   const [contents, customer] = await Promise.all([boxContentsFor(subscription, cycle), CustomerModel.findOne({ _id: subscription.customerId, merchantId }).lean()]);
   if (!customer) throw new Error(`customer ${subscription.customerId} of subscription ${subscription._id} is missing`);
   const builtBeforeCharge = status === 'reserved';
+  const boxLines = contents.lines.filter((line) => builtBeforeCharge || line.kind !== 'addon');
+  const added = builtBeforeCharge && extras
+    ? await extras({ orderId, merchantId, customerId: subscription.customerId, subscriptionId: subscription._id, shipOn: cycle.chargeOn, currency: contents.currency, lines: boxLines })
+    : [];
   const lines: OrderLine[] = [];
   const omittedLines: OmittedLine[] = [];
   for (const line of contents.lines) {
     if (line.kind === 'addon' && !builtBeforeCharge) {
       omittedLines.push({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'not_billed' });
-      continue;
     }
-    const { key, ...rest } = line;
+  }
+  for (const line of [...boxLines, ...added]) {
     lines.push({
-      ...rest,
+      ...line,
       amountMinor: line.unitAmountMinor * line.quantity,
-      ...(line.kind === 'discount' ? {} : { holdId: `${orderId}:${key}`, stock: 'pending' as const }),
+      // Lines with units (the plan variant, add-ons, gifts, free items) hold stock; amounts do not.
+      ...(line.kind === 'plan' || line.addonId ? { holdId: `${orderId}:${line.key}`, stock: 'pending' as const } : {}),
     });
   }
   const now = clock.now();
@@ -503,6 +513,7 @@ export async function moveOrder(
   );
   if (updated) {
     await settleOrderStock(updated);
+    await settleRetentionOfOrder(clock, updated);
     return toOrderView((await BoxOrderModel.findById(updated._id).lean()) ?? updated);
   }
   const current = await BoxOrderModel.findOne({ _id: orderId, merchantId }, { status: 1 }).lean();

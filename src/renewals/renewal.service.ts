@@ -1,7 +1,8 @@
 import { AddonModel } from '../addons/addon.model';
 import { CustomerModel } from '../customers/customer.model';
 import { queueNotification, type NotificationType } from '../notifications/notification.service';
-import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
+import { BoxOrderModel, type BoxOrder, type OrderLine } from '../orders/box-order.model';
+import { retentionLinesFor, settleRetentionOfOrder, settleRetentionSweep } from './box-extras.service';
 import { cancelUnsentBox, insertBoxOrder, reserveBox, settleUnsettledOrders } from '../orders/order.service';
 import { cycleByKey, isBeforeCutoff, type Cycle } from '../shared/calendar';
 import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
@@ -37,6 +38,7 @@ export async function prepareDueBoxes(deps: SubscriptionSyncDeps, options: { bat
     if (due.length < batchSize) break;
   }
   await settleUnsettledOrders();
+  await settleRetentionSweep(deps.clock);
   return seen;
 }
 
@@ -73,7 +75,7 @@ export async function prepareNextBox(deps: SubscriptionSyncDeps, subscriptionId:
  * with no variant to send is skipped: no charge.
  */
 async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, cycle: Cycle): Promise<'built' | 'skipped'> {
-  const { order } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved');
+  const { order } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved', {}, (draft) => retentionLinesFor(deps.clock, subscription, cycle, draft));
   if (order.status === 'cancelled' && order.cancellationReason === 'out_of_stock') {
     await skipUnshippableBox(deps, subscription, order, cycle); // finish a skip an earlier run began
     return 'skipped';
@@ -85,7 +87,8 @@ async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, 
     await skipUnshippableBox(deps, subscription, reserved, cycle);
     return 'skipped';
   }
-  await billAddons(deps, subscription, reserved);
+  await billBoxLines(deps, subscription, reserved);
+  await settleRetentionOfOrder(deps.clock, reserved);
   const substituted = reserved.lines.filter((line) => line.substitutedFor);
   if (substituted.length > 0 || reserved.omittedLines.length > 0) {
     await tellShopper(deps, subscription, 'box.adjusted', reserved._id, {
@@ -97,31 +100,43 @@ async function buildBox(deps: SubscriptionSyncDeps, subscription: Subscription, 
   return 'built';
 }
 
+/** Lines that go on the cycle's invoice as items: add-ons (at their price) and amounts (shipping, amounts off). */
+function billableLines(order: BoxOrder): OrderLine[] {
+  return order.lines.filter((line) => {
+    if (line.kind === 'plan' || line.kind === 'discount' || line.stripeInvoiceItemId) return false; // the subscription and its coupon bill these
+    if (line.stock && line.stock !== 'reserved' && line.stock !== 'untracked') return false; // left out: not sent, not billed
+    return line.kind === 'addon' || line.amountMinor !== 0;
+  });
+}
+
 /**
- * Puts each add-on of the box on the subscription's coming invoice as a pending invoice item, keyed by the
- * order line, so a retry never bills twice. Only what was reserved (or is not counted) is billed.
+ * Puts the box's add-ons, shipping and amounts off on the subscription's coming invoice as pending invoice
+ * items, keyed by the order line, so a retry never bills twice. Only what was reserved (or is not counted) is billed.
  */
-async function billAddons(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder): Promise<void> {
-  const toBill = order.lines.filter((line) => line.kind === 'addon' && (line.stock === 'reserved' || line.stock === 'untracked') && !line.stripeInvoiceItemId);
+async function billBoxLines(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder): Promise<void> {
+  const toBill = billableLines(order);
   if (toBill.length === 0) return;
-  if (!subscription.stripe.subscriptionId) throw new Error(`subscription ${subscription._id} has no Stripe subscription to bill add-ons on`);
+  if (!subscription.stripe.subscriptionId) throw new Error(`subscription ${subscription._id} has no Stripe subscription to bill the box on`);
   for (const line of toBill) {
-    const addon = await AddonModel.findOne({ _id: line.addonId, merchantId: order.merchantId }, { prices: 1 }).lean();
-    const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
-    if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
-    const item = await deps.stripe.createInvoiceItem(
-      {
-        customerId: subscription.stripe.customerId,
-        subscriptionId: subscription.stripe.subscriptionId,
-        priceId: stripePriceId,
-        quantity: line.quantity,
-        description: `${line.description} (box of ${order.shipOn})`,
-        metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id },
-      },
-      `invoice-item:${line.holdId}:create`,
-    );
-    await BoxOrderModel.updateOne({ _id: order._id, 'lines.holdId': line.holdId }, { $set: { 'lines.$.stripeInvoiceItemId': item.id } });
+    const target = { customerId: subscription.stripe.customerId, subscriptionId: subscription.stripe.subscriptionId };
+    const described = { description: `${line.description} (box of ${order.shipOn})`, metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id } };
+    let item: { id: string };
+    if (line.kind === 'addon') {
+      const addon = await AddonModel.findOne({ _id: line.addonId, merchantId: order.merchantId }, { prices: 1 }).lean();
+      const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
+      if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
+      item = await deps.stripe.createInvoiceItem({ ...target, ...described, priceId: stripePriceId, quantity: line.quantity }, `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`);
+    } else {
+      item = await deps.stripe.createInvoiceItem({ ...target, ...described, amountMinor: line.amountMinor, currency: order.currency }, `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`);
+    }
+    const which = line.holdId ? { 'lines.holdId': line.holdId } : { 'lines.key': line.key };
+    await BoxOrderModel.updateOne({ _id: order._id, ...which }, { $set: { 'lines.$.stripeInvoiceItemId': item.id } });
   }
+}
+
+/** A line's key in its box (orders built before keys were stored: from the hold id). */
+function lineKeyOf(order: BoxOrder, line: OrderLine): string {
+  return line.key ?? line.holdId!.slice(order._id.length + 1);
 }
 
 /**
@@ -168,6 +183,7 @@ async function tellShopper(deps: SubscriptionSyncDeps, subscription: Subscriptio
 async function cancelBox(deps: SubscriptionSyncDeps, order: BoxOrder, reason: string, from: BoxOrder['status'][]): Promise<void> {
   const cancelled = await cancelUnsentBox(deps.clock, order, reason, from);
   if (!cancelled) return;
+  await settleRetentionOfOrder(deps.clock, cancelled);
   for (const line of cancelled.lines) {
     if (!line.stripeInvoiceItemId) continue;
     try {

@@ -38,11 +38,11 @@ export interface StripeGateway {
   updateSubscription(id: string, input: StripeSubscriptionUpdate, idempotencyKey: string): Promise<void>;
   cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
   createCheckoutSession(input: StripeCheckoutInput, idempotencyKey: string): Promise<{ id: string; url: string | null }>;
-  /** A pending invoice item: billed on the subscription's next invoice (an add-on in the next box). */
-  createInvoiceItem(
-    input: { customerId: string; subscriptionId: string; priceId: string; quantity: number; description: string; metadata: Record<string, string> },
-    idempotencyKey: string,
-  ): Promise<{ id: string }>;
+  /**
+   * A pending invoice item: billed on the subscription's next invoice. An add-on in the next box is billed
+   * at its price; shipping, and amounts off (perks, offers, loyalty credit: negative), as an amount.
+   */
+  createInvoiceItem(input: InvoiceItemInput, idempotencyKey: string): Promise<{ id: string }>;
   /** Removes a pending invoice item (the box it billed will not be sent). */
   deleteInvoiceItem(id: string, idempotencyKey: string): Promise<void>;
   // Reads: no idempotency key; they go through the read throttle (Stripe's rate limit, shared by all processes).
@@ -58,6 +58,11 @@ export interface StripeGateway {
   /** The invoice a payment intent paid, if it paid one. */
   findInvoiceOfPaymentIntent(paymentIntentId: string): Promise<string | undefined>;
 }
+
+export type InvoiceItemInput = { customerId: string; subscriptionId: string; description: string; metadata: Record<string, string> } & (
+  | { priceId: string; quantity: number }
+  | { amountMinor: number; currency: string }
+);
 
 export interface StripeSubscriptionInput {
   customerId: string;
@@ -195,8 +200,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
         {
           customer: input.customerId,
           subscription: input.subscriptionId,
-          pricing: { price: input.priceId },
-          quantity: input.quantity,
+          ...('priceId' in input ? { pricing: { price: input.priceId }, quantity: input.quantity } : { amount: input.amountMinor, currency: input.currency.toLowerCase() }),
           description: input.description,
           metadata: input.metadata,
         },

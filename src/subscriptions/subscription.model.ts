@@ -24,6 +24,15 @@ export interface SubscriptionAddon {
   addedAt: Date;
 }
 
+export interface FirstBoxOffer {
+  source: 'plan' | 'referral' | 'comeback';
+  /** The referral or the comeback offer. */
+  id?: string;
+  description: string;
+  percentOff?: number;
+  amountOffMinor?: number;
+}
+
 export interface Subscription {
   _id: string;
   merchantId: string;
@@ -40,6 +49,11 @@ export interface Subscription {
   skippedCycleKeys: string[];
   /** The cycle of the first charge (the first-box discount applies to it). */
   firstChargeKey: string;
+  /**
+   * The discount on the first box: the best of the plan's first-box discount, a referral's welcome offer and
+   * a comeback offer (offers do not stack). Absent on subscriptions made before offers: the plan's applies.
+   */
+  firstBoxOffer?: FirstBoxOffer;
   /** Boxes from `startsOn` (the first one not locked when paused) until `resumeOn` (exclusive) are not sent. */
   pause?: { pausedAt: Date; startsOn: string; resumeOn?: string };
   cancellation?: {
@@ -105,6 +119,7 @@ const SubscriptionSchema = new Schema<Subscription>(
     schedule: { type: Schema.Types.Mixed, required: true },
     skippedCycleKeys: { type: [String], default: [] },
     firstChargeKey: { type: String, required: true },
+    firstBoxOffer: { type: Schema.Types.Mixed },
     pause: { type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }) },
     cancellation: {
       type: new Schema(

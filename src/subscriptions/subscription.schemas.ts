@@ -11,6 +11,13 @@ export const CreateSubscriptionBody = z
     cadence: CadenceKey,
     paymentMethodId: z.string().regex(/^pm_[A-Za-z0-9_]+$/, { error: 'must be a Stripe PaymentMethod id (pm_…)' }).optional(),
     checkout: z.literal(true).optional().describe('Pay through a Stripe Checkout page instead of a saved payment method'),
+    referralCode: z
+      .string()
+      .trim()
+      .min(4)
+      .max(20)
+      .optional()
+      .describe("A subscriber's referral code: the new shopper gets the welcome offer, and the referrer a reward once the first box is paid"),
   })
   .refine((body) => (body.paymentMethodId === undefined) !== (body.checkout === undefined), {
     error: 'give either paymentMethodId or checkout: true',

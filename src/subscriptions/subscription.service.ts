@@ -1,7 +1,12 @@
 import { CustomerModel } from '../customers/customer.model';
 import { ensureStripeCustomer } from '../customers/customer.service';
 import { MerchantModel } from '../merchants/merchant.model';
-import { PlanModel, type Plan } from '../plans/plan.model';
+import { PlanModel, type FirstBoxDiscount, type Plan } from '../plans/plan.model';
+import { comebackOfferFor } from '../offers/offer.service';
+import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { isEligible } from '../perks/eligibility';
+import { activePerks } from '../perks/perk.service';
+import { attributeReferral } from '../referrals/referral.service';
 import { cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
@@ -19,6 +24,7 @@ import {
   SubscriptionEventModel,
   SubscriptionModel,
   type BoxSelection,
+  type FirstBoxOffer,
   type Subscription,
   type SubscriptionAddon,
   type SubscriptionStatus,
@@ -159,12 +165,9 @@ export async function boxContentsFor(
     }
   }
   const subtotal = (): number => lines.reduce((sum, line) => sum + line.unitAmountMinor * line.quantity, 0);
-  if (cycle.cycleKey === subscription.firstChargeKey && plan.firstBoxDiscount) {
-    const off =
-      plan.firstBoxDiscount.type === 'amount'
-        ? Math.min(plan.firstBoxDiscount.amountOffMinor, price.amountMinor)
-        : percentOf(price.amountMinor, plan.firstBoxDiscount.percentOff);
-    lines.push({ kind: 'discount', key: 'discount:first-box', description: 'First box discount', quantity: 1, unitAmountMinor: -off });
+  const firstBox = subscription.firstBoxOffer ?? (plan.firstBoxDiscount ? planFirstBoxOffer(plan.firstBoxDiscount) : undefined);
+  if (cycle.cycleKey === subscription.firstChargeKey && firstBox) {
+    lines.push({ kind: 'discount', key: 'discount:first-box', description: firstBox.description, quantity: 1, unitAmountMinor: -firstBoxOff(firstBox, price.amountMinor) });
   }
   for (const discount of (subscription.discounts ?? []).filter((d) => d.cycleKey === cycle.cycleKey)) {
     lines.push({
@@ -176,6 +179,17 @@ export async function boxContentsFor(
     });
   }
   return { box, lines, totalMinor: subtotal(), currency: price.currency };
+}
+
+function planFirstBoxOffer(discount: FirstBoxDiscount): FirstBoxOffer {
+  return discount.type === 'amount'
+    ? { source: 'plan', description: 'First box discount', amountOffMinor: discount.amountOffMinor }
+    : { source: 'plan', description: 'First box discount', percentOff: discount.percentOff };
+}
+
+/** What a first-box offer takes off a box of this price. */
+function firstBoxOff(offer: FirstBoxOffer, priceMinor: number): number {
+  return offer.percentOff !== undefined ? percentOf(priceMinor, offer.percentOff) : Math.min(offer.amountOffMinor ?? 0, priceMinor);
 }
 
 /** The cycle a Stripe invoice period belongs to: Stripe's UTC instant and our local-time calendar differ by at most an hour. */
@@ -541,17 +555,36 @@ export async function createSubscription(
     timezone: merchant.timezone,
     cutoffDays: subscriptionSettingsOf(merchant).cutoffDays,
   };
+  // The first box gets the best of the plan's discount, a referral's welcome offer and a comeback offer.
+  const offers: FirstBoxOffer[] = plan.firstBoxDiscount ? [planFirstBoxOffer(plan.firstBoxDiscount)] : [];
+  if (input.referralCode) {
+    const referral = await attributeReferral(deps, { merchantId, code: input.referralCode, friendCustomerId: customer._id, friendSubscriptionId: id });
+    const welcome = referral.welcomeOffer;
+    // An amount offer in another currency than the plan's cannot be given as is: the other offers apply.
+    if (welcome.type === 'percent' || welcome.currency === plan.currency) offers.push({
+      source: 'referral',
+      id: referral.referralId,
+      description: 'Welcome offer from a friend',
+      ...(welcome.type === 'percent' ? { percentOff: welcome.percentOff } : { amountOffMinor: welcome.amountOffMinor }),
+    });
+  }
+  const comeback = await comebackOfferFor(merchantId, customer._id, deps.clock.now());
+  if (comeback?.comeback) {
+    const { percentOff, amountOffMinor } = comeback.comeback;
+    offers.push({ source: 'comeback', id: comeback._id, description: comeback.name, ...(percentOff !== undefined ? { percentOff } : { amountOffMinor: amountOffMinor! }) });
+  }
+  const firstPriceMinor = plan.prices.find((p) => p._id === cadence.currentPriceId)?.amountMinor ?? 0;
+  const firstBoxOffer = offers.sort((a, b) => firstBoxOff(b, firstPriceMinor) - firstBoxOff(a, firstPriceMinor))[0];
   let couponId: string | undefined;
-  if (plan.firstBoxDiscount) {
-    const discount = plan.firstBoxDiscount;
+  if (firstBoxOffer) {
     couponId = (
       await deps.stripe.createCoupon(
         {
-          name: 'First box discount',
-          ...(discount.type === 'percent' ? { percentOff: discount.percentOff } : { amountOffMinor: discount.amountOffMinor, currency: plan.currency }),
-          metadata: { boxcycle_merchant_id: merchantId, boxcycle_subscription_id: id },
+          name: firstBoxOffer.description,
+          ...(firstBoxOffer.percentOff !== undefined ? { percentOff: firstBoxOffer.percentOff } : { amountOffMinor: firstBoxOffer.amountOffMinor!, currency: plan.currency }),
+          metadata: { boxcycle_merchant_id: merchantId, boxcycle_subscription_id: id, boxcycle_offer: firstBoxOffer.source },
         },
-        `subscription:${id}:first-box-coupon`,
+        `subscription:${id}:first-box-coupon:${firstBoxOffer.source}`,
       )
     ).id;
   }
@@ -566,6 +599,7 @@ export async function createSubscription(
     schedule,
     skippedCycleKeys: [],
     firstChargeKey: schedule.anchorOn,
+    ...(firstBoxOffer ? { firstBoxOffer } : {}),
     addons: [],
     discounts: [],
     stripe: { customerId: stripeCustomerId, ...(couponId ? { couponId } : {}) },
@@ -873,6 +907,19 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
  * Puts an add-on in the box: a one-time extra in the next box that can still change, or a recurring one in
  * every box from it on. Billed on that cycle's invoice; stock is reserved when the box is built at cut-off.
  */
+/** Whether an active early-access perk the subscription is eligible for opens this add-on before its release. */
+async function hasEarlyAccess(subscription: Subscription, addonId: string, cycle: Cycle): Promise<boolean> {
+  const perks = (await activePerks(subscription.merchantId)).filter((perk) => perk.benefit.kind === 'early_access' && perk.benefit.addonIds.includes(addonId));
+  if (perks.length === 0) return false;
+  const standing = {
+    planId: subscription.box.planId,
+    paidBoxes: await paidBoxCount(subscription.merchantId, subscription._id),
+    tierKey: await tierKeyOf(subscription.merchantId, subscription.customerId),
+    chargeOn: cycle.chargeOn,
+  };
+  return perks.some((perk) => isEligible(perk.eligibility, standing));
+}
+
 export async function addAddon(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { addonId: string; quantity: number }): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireStatus(subscription, ['trialing', 'active', 'paused'], 'take add-ons');
@@ -886,6 +933,9 @@ export async function addAddon(deps: SubscriptionDeps, merchantId: string, subsc
   const now = deps.clock.now();
   const cycle = firstChangeableCharged(subscription, now);
   if (!cycle) throw new InvalidStateError('No upcoming box can take an add-on.');
+  if (addon.releasesOn && localDateOf(now, subscription.schedule.timezone) < addon.releasesOn && !(await hasEarlyAccess(subscription, addon._id, cycle))) {
+    throw new InvalidStateError(`This add-on is available from ${addon.releasesOn}; early access is a perk for some subscribers.`);
+  }
   const line: SubscriptionAddon = {
     _id: newId('sadd'),
     addonId: addon._id,

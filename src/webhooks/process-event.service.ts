@@ -22,6 +22,10 @@ import {
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 import { claimEvent, completeEvent, dueEventIds, failEvent } from './webhook-inbox.service';
 import type { WebhookEvent } from './webhook-event.model';
+import { PAID_BOX_STATUSES } from '../loyalty/loyalty-standing.service';
+import { earnPointsForPaidBox } from '../loyalty/loyalty.service';
+import { BoxOrderModel } from '../orders/box-order.model';
+import { rewardReferrerForPaidBox } from '../referrals/referral.service';
 
 type Handler = (deps: SubscriptionSyncDeps, event: WebhookEvent, object: unknown) => Promise<string | undefined>;
 
@@ -31,9 +35,25 @@ function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEv
   return result.data;
 }
 
+/**
+ * What a paid box earns, after the payment is recorded: the shopper's points (once per invoice), and the
+ * referrer's reward when this is the referred friend's first paid box (once per referral).
+ */
+async function rewardPaidBox(deps: SubscriptionSyncDeps, merchantId: string, stripeInvoiceId: string): Promise<void> {
+  const order = await BoxOrderModel.findOne({ merchantId, stripeInvoiceId }).lean();
+  if (!order || !(PAID_BOX_STATUSES as readonly string[]).includes(order.status)) return;
+  await earnPointsForPaidBox(deps, order);
+  await rewardReferrerForPaidBox(deps, { merchantId, friendSubscriptionId: order.subscriptionId });
+}
+
 /** What each Stripe event type does. Types not listed are recorded and acknowledged. */
 export const HANDLERS: Record<string, Handler> = {
-  'invoice.paid': (deps, event, object) => recordPaidInvoice(deps, parse(PaidInvoiceFields, object, event)),
+  'invoice.paid': async (deps, event, object) => {
+    const invoice = parse(PaidInvoiceFields, object, event);
+    const merchantId = await recordPaidInvoice(deps, invoice);
+    if (merchantId) await rewardPaidBox(deps, merchantId, invoice.id);
+    return merchantId;
+  },
   'invoice.payment_failed': async (deps, event, object) => {
     // The subscription enters dunning first, then its box waits: the box is released only when that dunning ends.
     const merchantId = await recordPaymentFailure(deps, event.stripeCreatedAt, parse(FailedInvoiceFields, object, event));

@@ -7,6 +7,7 @@ import { createMerchant, type TestMerchant } from '../factories/merchant.factory
 import { subscribeShopper } from '../factories/subscription.factory';
 import { buildPaidInvoice } from '../factories/invoice.factory';
 import { recordPaidInvoice } from '../../src/orders/order.service';
+import { attributeReferral } from '../../src/referrals/referral.service';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -14,8 +15,9 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order';
-const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
+type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer';
+/** `shopper`: the intruder calls with a shopper session of one of its own customers. */
+const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper' }> = {
   'get /plans/:id': { resource: 'plan' },
   'patch /plans/:id': { resource: 'plan', body: { name: 'Hijacked' } },
   'post /plans/:id/archive': { resource: 'plan' },
@@ -49,6 +51,26 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown }> = {
   'post /subscriptions/:id/addons/:lineId/remove': { resource: 'subscription', body: {} },
   'get /subscriptions/:id/save-offers': { resource: 'subscription' },
   'post /subscriptions/:id/save-offers/accept': { resource: 'subscription', body: { type: 'discount' } },
+  'get /customers/:id/referral-code': { resource: 'customer' },
+  'get /referrals/:id': { resource: 'referral' },
+  'post /referrals/:id/approve': { resource: 'referral', body: {} },
+  'post /referrals/:id/reject': { resource: 'referral', body: { note: 'Hijacked' } },
+  'get /gift-campaigns/:id': { resource: 'giftCampaign' },
+  'post /gift-campaigns/:id/activate': { resource: 'giftCampaign' },
+  'post /gift-campaigns/:id/end': { resource: 'giftCampaign' },
+  'post /gift-campaigns/:id/dry-run': { resource: 'giftCampaign', body: {} },
+  'get /gift-campaigns/:id/awards': { resource: 'giftCampaign' },
+  'get /perks/:id': { resource: 'perk' },
+  'post /perks/:id/archive': { resource: 'perk' },
+  'get /offers/:id': { resource: 'offer' },
+  'post /offers/:id/archive': { resource: 'offer' },
+  'get /customers/:id/loyalty': { resource: 'customer' },
+  'get /customers/:id/loyalty/entries': { resource: 'customer' },
+  'post /customers/:id/loyalty/redemptions': { resource: 'customer', body: { points: 100 } },
+  'post /customers/:id/loyalty/adjustments': { resource: 'customer', body: { points: 100, reason: 'Hijacked' } },
+  'post /customers/:id/shopper-sessions': { resource: 'customer' },
+  'get /subscriptions/:id/rewards': { resource: 'subscription' },
+  'get /shopper/subscriptions/:id/rewards': { resource: 'subscription', as: 'shopper' },
 };
 
 describe('tenancy', () => {
@@ -65,7 +87,13 @@ describe('tenancy', () => {
     customer: (await request(app).get(`/api/v1/customers/${ids.customer}`).set(owner.auth).expect(200)).body,
     subscription: (await request(app).get(`/api/v1/subscriptions/${ids.subscription}`).set(owner.auth).expect(200)).body,
     order: (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body,
+    referral: (await request(app).get(`/api/v1/referrals/${ids.referral}`).set(owner.auth).expect(200)).body,
+    giftCampaign: (await request(app).get(`/api/v1/gift-campaigns/${ids.giftCampaign}`).set(owner.auth).expect(200)).body,
+    perk: (await request(app).get(`/api/v1/perks/${ids.perk}`).set(owner.auth).expect(200)).body,
+    offer: (await request(app).get(`/api/v1/offers/${ids.offer}`).set(owner.auth).expect(200)).body,
+    loyalty: (await request(app).get(`/api/v1/customers/${ids.customer}/loyalty/entries`).set(owner.auth).expect(200)).body,
   });
+  let intruderShopper: { Authorization: string };
 
   beforeAll(async () => {
     [owner, intruder] = await Promise.all([createMerchant(), createMerchant()]);
@@ -83,6 +111,20 @@ describe('tenancy', () => {
     );
     ids.order = (await request(app).get('/api/v1/orders').set(owner.auth).expect(200)).body.data[0].id;
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
+    // Both customers have the factory's address, so the referral is held: approve and reject would both apply.
+    await request(app).put('/api/v1/referral-program').set(owner.auth)
+      .send({ enabled: true, welcomeOffer: { type: 'percent', percentOff: 10 }, referrerReward: { type: 'points', points: 100 } }).expect(200);
+    const code = (await request(app).get(`/api/v1/customers/${ids.customer}/referral-code`).set(owner.auth).expect(200)).body.code;
+    const friend = (await request(app).post('/api/v1/customers').set(owner.auth).send(buildCustomerInput()).expect(201)).body.id;
+    ids.referral = (await attributeReferral({ clock: new FakeClock() }, { merchantId: owner.id, code, friendCustomerId: friend, friendSubscriptionId: 'sub_tenancyfriend00000000' })).referralId;
+    ids.giftCampaign = (await request(app).post('/api/v1/gift-campaigns').set(owner.auth).send({ name: 'Tenancy gift', giftAddonIds: [ids.addon], unitCostMinor: 100, stockBudget: 1, costBudgetMinor: 100, startsOn: '2026-01-01' }).expect(201)).body.id;
+    ids.perk = (await request(app).post('/api/v1/perks').set(owner.auth).send({ name: 'Free shipping', benefit: { kind: 'free_shipping' } }).expect(201)).body.id;
+    ids.offer = (await request(app).post('/api/v1/offers').set(owner.auth).send({ kind: 'comeback', name: 'Welcome back', withinDays: 30, percentOff: 20 }).expect(201)).body.id;
+    await request(app).put('/api/v1/loyalty-program').set(owner.auth)
+      .send({ enabled: true, pointsPerUnit: 1, redemption: { points: 100, creditMinor: 500 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] }).expect(200);
+    await request(app).post(`/api/v1/customers/${ids.customer}/loyalty/adjustments`).set(owner.auth).send({ points: 300, reason: 'Welcome' }).expect(201);
+    const theirs = (await request(app).post('/api/v1/customers').set(intruder.auth).send(buildCustomerInput()).expect(201)).body.id;
+    intruderShopper = { Authorization: `Bearer ${(await request(app).post(`/api/v1/customers/${theirs}/shopper-sessions`).set(intruder.auth).expect(201)).body.token}` };
   });
 
   test('every route with a path parameter is in the matrix', () => {
@@ -94,7 +136,7 @@ describe('tenancy', () => {
   test.each(Object.entries(MATRIX))('when another merchant calls %s on the owner\'s resource, then it is 404 and nothing changes', async (route, entry) => {
     const before = await snapshot();
     const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
-    const call = request(app)[method](`/api/v1${path.replace(/:id|:sku/, ids[entry.resource]).replace(':lineId', 'sadd_x')}`).set(intruder.auth);
+    const call = request(app)[method](`/api/v1${path.replace(/:id|:sku/, ids[entry.resource]).replace(':lineId', 'sadd_x')}`).set(entry.as === 'shopper' ? intruderShopper : intruder.auth);
     const res = await (entry.body ? call.send(entry.body) : call);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('/problems/not_found');
@@ -104,7 +146,7 @@ describe('tenancy', () => {
   test('when another merchant lists plans and add-ons, then the owner\'s are not there', async () => {
     expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
-    expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).not.toContain(ids.customer);
     expect((await request(app).get('/api/v1/subscriptions').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/stock-items').set(intruder.auth).expect(200)).body.data).toEqual([]);

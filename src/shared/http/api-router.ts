@@ -48,7 +48,9 @@ function readBody(req: Request, route: RouteDefinition): unknown {
 /** Runs one route: authenticate, validate, rate-limit, honour Idempotency-Key, call the handler, answer. */
 function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const principal = route.auth === 'merchant' ? await principalOf(req, deps) : undefined;
+    const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);
+    if (principal && route.auth === 'merchant' && principal.customerId) throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
+    if (principal && route.auth === 'shopper' && !principal.customerId) throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
     const params = route.params ? validate(route.params, req.params, 'params') : {};
     const query = route.query ? validate(route.query, req.query, 'query') : {};
     const rawBody = readBody(req, route);

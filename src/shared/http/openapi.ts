@@ -94,7 +94,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: { version:
   for (const route of routes) {
     const path = `/api/v1${route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`;
     const statuses = new Set<number>([400, 500, ...(route.errors ?? [])]);
-    if (route.auth === 'merchant') statuses.add(401);
+    if (route.auth !== 'none') statuses.add(401);
     if (route.params) statuses.add(404);
     if (route.method !== 'get') statuses.add(422).add(409);
     if (route.body) statuses.add(413).add(415);
@@ -120,7 +120,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: { version:
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       tags: [route.tag],
-      security: route.auth === 'merchant' ? [{ apiKey: [] }] : [],
+      security: route.auth === 'none' ? [] : [{ apiKey: [] }],
       ...(parameters.length ? { parameters } : {}),
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: COMPONENT(requestIds.get(route.body)!) } } } } }

@@ -1,19 +1,21 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** The merchant a request acts for, from its API key. Every query a route makes is scoped by it. */
 export interface MerchantPrincipal {
   merchantId: string;
   apiKeyId: string;
+  /** Set for a shopper session: the one customer it acts for (only `auth: 'shopper'` routes accept it). */
+  customerId?: string;
 }
 
 export interface RouteContext<P, Q, B> {
   params: P;
   query: Q;
   body: B;
-  /** Present on every route with `auth: 'merchant'`. */
+  /** Present on every route with `auth: 'merchant'` or `'shopper'` (then with `customerId`). */
   principal: MerchantPrincipal | undefined;
   /** The request's Idempotency-Key, for operations that derive stable ids from it. */
   idempotencyKey: string | undefined;
@@ -48,7 +50,8 @@ export interface RouteDefinition<
   summary: string;
   description?: string;
   tag: string;
-  auth: 'merchant' | 'none';
+  /** `merchant`: a secret or session key; `shopper`: a shopper session (acts for one customer); `none`: public. */
+  auth: 'merchant' | 'shopper' | 'none';
   params?: P;
   query?: Q;
   body?: B;

@@ -1,0 +1,91 @@
+import { model, Schema } from 'mongoose';
+import type { Eligibility } from '../perks/perk.model';
+
+/** A reward given once a year (birthday, anniversary): points, credit on the coming boxes, or a free add-on. */
+export type YearlyReward = { type: 'points'; points: number } | { type: 'credit'; creditMinor: number } | { type: 'free_addon'; addonId: string; quantity: number };
+
+/**
+ * An offer for a segment:
+ * - `threshold`: subscribers meeting `eligibility` whose box has at least `minAddonSpendMinor` of add-ons
+ *   save a fixed `amountOffMinor` on it (a fixed amount, so the reward stays bounded);
+ * - `comeback`: a shopper whose subscription ended within `withinDays` gets a discount on the first box of a new one;
+ * - `birthday` / `anniversary`: once a year, on the shopper's birthday or the subscription's anniversary.
+ */
+export interface Offer {
+  _id: string;
+  merchantId: string;
+  name: string;
+  status: 'active' | 'archived';
+  kind: 'threshold' | 'comeback' | 'birthday' | 'anniversary';
+  eligibility: Eligibility;
+  currency: string;
+  threshold?: { minAddonSpendMinor: number; amountOffMinor: number };
+  comeback?: { withinDays: number; percentOff?: number; amountOffMinor?: number };
+  reward?: YearlyReward;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const OfferSchema = new Schema<Offer>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    name: { type: String, required: true },
+    status: { type: String, enum: ['active', 'archived'], required: true },
+    kind: { type: String, enum: ['threshold', 'comeback', 'birthday', 'anniversary'], required: true },
+    eligibility: { type: Schema.Types.Mixed, default: {} },
+    currency: { type: String, required: true },
+    threshold: { type: Schema.Types.Mixed },
+    comeback: { type: Schema.Types.Mixed },
+    reward: { type: Schema.Types.Mixed },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'offers', versionKey: false, minimize: false },
+);
+OfferSchema.index({ merchantId: 1, status: 1, kind: 1 });
+OfferSchema.index({ merchantId: 1, createdAt: -1 });
+
+export const OfferModel = model<Offer>('Offer', OfferSchema);
+
+/**
+ * A free add-on earned outside a box (a birthday, an anniversary), waiting for the shopper's next box.
+ * One per source (`birthday:<customer>:<year>`): granted once however often the job runs.
+ */
+export interface BoxReward {
+  _id: string;
+  merchantId: string;
+  customerId: string;
+  subscriptionId: string;
+  source: string;
+  reason: string;
+  offerId: string;
+  addonId: string;
+  quantity: number;
+  /** `pending` until a box is built with it; back to `pending` if that box is not sent. */
+  status: 'pending' | 'in_box';
+  orderId?: string;
+  createdAt: Date;
+}
+
+const BoxRewardSchema = new Schema<BoxReward>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    customerId: { type: String, required: true },
+    subscriptionId: { type: String, required: true },
+    source: { type: String, required: true },
+    reason: { type: String, required: true },
+    offerId: { type: String, required: true },
+    addonId: { type: String, required: true },
+    quantity: { type: Number, required: true },
+    status: { type: String, enum: ['pending', 'in_box'], required: true },
+    orderId: { type: String },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'box_rewards', versionKey: false },
+);
+BoxRewardSchema.index({ merchantId: 1, source: 1 }, { unique: true });
+BoxRewardSchema.index({ subscriptionId: 1, status: 1 });
+
+export const BoxRewardModel = model<BoxReward>('BoxReward', BoxRewardSchema);

@@ -1,0 +1,265 @@
+import { AddonModel } from '../addons/addon.model';
+import { CustomerModel } from '../customers/customer.model';
+import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
+import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
+import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { MerchantModel } from '../merchants/merchant.model';
+import type { BoxOrder } from '../orders/box-order.model';
+import { isEligible } from '../perks/eligibility';
+import { checkCatalogRefs, checkDateWindow } from '../perks/perk.service';
+import { addLocalDays, localDateOf } from '../shared/calendar';
+import { InvalidStateError, NotFoundError } from '../shared/errors';
+import { derivedId, newId } from '../shared/ids';
+import type { Logger } from '../shared/logger';
+import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
+import { iso } from '../shared/schemas';
+import type { Clock } from '../shared/time';
+import { SubscriptionModel, type Subscription, type SubscriptionStatus } from '../subscriptions/subscription.model';
+import { BoxRewardModel, OfferModel, type Offer, type YearlyReward } from './offer.model';
+import type { CreateOfferBody, OfferView } from './offer.schemas';
+
+const DAY_MS = 24 * 3_600_000;
+/** Yearly rewards are granted on the day, or up to this many days late if the job could not run. */
+const YEARLY_CATCH_UP_DAYS = 7;
+const LIVE_STATUSES: SubscriptionStatus[] = ['active', 'trialing', 'paused', 'past_due'];
+
+function toOfferView(offer: Offer): OfferView {
+  return {
+    id: offer._id,
+    object: 'offer',
+    name: offer.name,
+    kind: offer.kind,
+    status: offer.status,
+    currency: offer.currency,
+    eligibility: { ...offer.eligibility },
+    threshold: offer.threshold ? { ...offer.threshold } : null,
+    comeback: offer.comeback
+      ? { withinDays: offer.comeback.withinDays, percentOff: offer.comeback.percentOff ?? null, amountOffMinor: offer.comeback.amountOffMinor ?? null }
+      : null,
+    reward: offer.reward ? { ...offer.reward } : null,
+    createdAt: iso(offer.createdAt),
+  };
+}
+
+export async function createOffer(clock: Clock, merchantId: string, input: CreateOfferBody): Promise<OfferView> {
+  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  if (!merchant) throw new NotFoundError('This merchant does not exist.');
+  const eligibility = 'eligibility' in input ? input.eligibility : {};
+  checkDateWindow(eligibility, 'body.eligibility');
+  await checkCatalogRefs(merchantId, { planIds: eligibility.planIds }, 'body.eligibility');
+  if ('reward' in input && input.reward.type === 'free_addon') await checkCatalogRefs(merchantId, { addonIds: [input.reward.addonId] }, 'body.reward');
+  const now = clock.now();
+  const offer: Offer = {
+    _id: newId('ofr'),
+    merchantId,
+    name: input.name,
+    status: 'active',
+    kind: input.kind,
+    eligibility,
+    currency: merchant.defaultCurrency,
+    ...(input.kind === 'threshold' ? { threshold: { minAddonSpendMinor: input.minAddonSpendMinor, amountOffMinor: input.amountOffMinor } } : {}),
+    ...(input.kind === 'comeback'
+      ? {
+          comeback: {
+            withinDays: input.withinDays,
+            ...(input.percentOff !== undefined ? { percentOff: input.percentOff } : {}),
+            ...(input.amountOffMinor !== undefined ? { amountOffMinor: input.amountOffMinor } : {}),
+          },
+        }
+      : {}),
+    ...(input.kind === 'birthday' || input.kind === 'anniversary' ? { reward: input.reward as YearlyReward } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+  await OfferModel.create(offer);
+  return toOfferView(offer);
+}
+
+export async function getOffer(merchantId: string, offerId: string): Promise<OfferView> {
+  const offer = await OfferModel.findOne({ _id: offerId, merchantId }).lean();
+  if (!offer) throw new NotFoundError('No such offer.');
+  return toOfferView(offer);
+}
+
+export async function listOffers(merchantId: string, query: { limit: number; startingAfter?: string | undefined; kind?: Offer['kind'] | undefined }) {
+  const offers = await OfferModel.find({ merchantId, ...(query.kind ? { kind: query.kind } : {}), ...afterCursor(decodeCursor(query.startingAfter)) })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
+  return listPage(offers, query.limit, toOfferView);
+}
+
+export async function archiveOffer(clock: Clock, merchantId: string, offerId: string): Promise<OfferView> {
+  const offer = await OfferModel.findOneAndUpdate({ _id: offerId, merchantId, status: 'active' }, { $set: { status: 'archived', updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
+  if (offer) return toOfferView(offer);
+  await getOffer(merchantId, offerId);
+  throw new InvalidStateError('This offer is archived already.');
+}
+
+export async function activeOffers(merchantId: string, kind: Offer['kind']): Promise<Offer[]> {
+  return OfferModel.find({ merchantId, status: 'active', kind }).sort({ createdAt: 1, _id: 1 }).lean();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Comeback: a discount on the first box of a shopper who returns within the window
+// ---------------------------------------------------------------------------------------------------------
+
+/** The best comeback offer for a shopper subscribing again now, if their last subscription ended within its window. */
+export async function comebackOfferFor(merchantId: string, customerId: string, now: Date): Promise<Offer | undefined> {
+  const offers = await activeOffers(merchantId, 'comeback');
+  if (offers.length === 0) return undefined;
+  const subscriptions = await SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
+  if (subscriptions.length === 0 || subscriptions.some((s) => LIVE_STATUSES.includes(s.status))) return undefined;
+  const endedAt = Math.max(...subscriptions.map((s) => s.cancellation?.effectiveAt?.getTime() ?? 0));
+  if (endedAt === 0 || endedAt > now.getTime()) return undefined;
+  return offers.find((offer) => now.getTime() - endedAt <= offer.comeback!.withinDays * DAY_MS);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Birthday and anniversary rewards
+// ---------------------------------------------------------------------------------------------------------
+
+/** The local dates from `days - 1` days ago to today: a reward whose day is among them is due now. */
+function recentDays(today: string, days: number): string[] {
+  return Array.from({ length: days }, (_, index) => addLocalDays(today, -index));
+}
+
+/** This year's occurrence of a month-day (29 February falls on the 28th in other years). */
+function occurrence(monthDay: string, year: number): string {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return `${year}-${monthDay === '02-29' && !leap ? '02-28' : monthDay}`;
+}
+
+async function grantYearlyReward(
+  deps: { clock: Clock },
+  offer: Offer,
+  subscription: Pick<Subscription, '_id' | 'customerId'>,
+  source: string,
+  reason: string,
+): Promise<boolean> {
+  const reward = offer.reward!;
+  if (reward.type === 'free_addon') {
+    const result = await BoxRewardModel.updateOne(
+      { merchantId: offer.merchantId, source },
+      {
+        $setOnInsert: {
+          _id: derivedId('rwd', `${offer.merchantId}:${source}`),
+          customerId: subscription.customerId,
+          subscriptionId: subscription._id,
+          reason,
+          offerId: offer._id,
+          addonId: reward.addonId,
+          quantity: reward.quantity,
+          status: 'pending',
+          createdAt: deps.clock.now(),
+        },
+      },
+      { upsert: true },
+    );
+    return result.upsertedCount === 1;
+  }
+  const program = await loyaltyProgramOf(offer.merchantId);
+  if (!program) return false; // points and credit need the loyalty programme
+  const expiresAt = reward.type === 'points' ? pointsExpiryFor(program, deps.clock.now()) : undefined;
+  const entry = await postLedgerEntry(deps.clock, {
+    merchantId: offer.merchantId,
+    customerId: subscription.customerId,
+    source,
+    kind: offer.kind === 'birthday' ? 'birthday' : 'anniversary',
+    ...(reward.type === 'points' ? { points: reward.points } : { creditMinor: reward.creditMinor }),
+    currency: program.currency,
+    description: reason,
+    subscriptionId: subscription._id,
+    ...(expiresAt ? { expiresAt } : {}),
+  });
+  return entry !== undefined;
+}
+
+/**
+ * The offers.grant-yearly-rewards job: each birthday (of a shopper with a live subscription) and each
+ * subscription anniversary whose day has come within the last week gets the offer's reward, once per year:
+ * the source (`birthday:<customer>:<year>`, `anniversary:<subscription>:<year>`) is unique in the ledger or
+ * among box rewards, so running the job again or on several workers grants nothing more.
+ */
+export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger }): Promise<number> {
+  const now = deps.clock.now();
+  let granted = 0;
+  const offers = await OfferModel.find({ status: 'active', kind: { $in: ['birthday', 'anniversary'] } }).lean();
+  for (const offer of offers) {
+    const merchant = await MerchantModel.findById(offer.merchantId, { timezone: 1 }).lean();
+    if (!merchant) continue;
+    const today = localDateOf(now, merchant.timezone);
+    const days = recentDays(today, YEARLY_CATCH_UP_DAYS);
+    const live = await SubscriptionModel.find({ merchantId: offer.merchantId, status: { $in: LIVE_STATUSES } }).sort({ createdAt: 1, _id: 1 }).lean();
+    const eligible = async (subscription: Subscription) =>
+      isEligible(offer.eligibility, {
+        planId: subscription.box.planId,
+        paidBoxes: await paidBoxCount(offer.merchantId, subscription._id),
+        tierKey: await tierKeyOf(offer.merchantId, subscription.customerId),
+        chargeOn: today,
+      });
+    try {
+      if (offer.kind === 'anniversary') {
+        for (const subscription of live) {
+          const started = localDateOf(subscription.createdAt, merchant.timezone);
+          for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
+            const day = occurrence(started.slice(5), year);
+            if (year <= Number(started.slice(0, 4)) || !days.includes(day) || !(await eligible(subscription))) continue;
+            const years = year - Number(started.slice(0, 4));
+            if (await grantYearlyReward(deps, offer, subscription, `anniversary:${subscription._id}:${year}`, `${offer.name}: ${years} year${years > 1 ? 's' : ''} with us`)) granted += 1;
+          }
+        }
+      } else {
+        const byCustomer = new Map<string, Subscription>();
+        for (const subscription of live) if (!byCustomer.has(subscription.customerId)) byCustomer.set(subscription.customerId, subscription);
+        const customers = await CustomerModel.find({ merchantId: offer.merchantId, _id: { $in: [...byCustomer.keys()] }, birthday: { $exists: true } }, { birthday: 1 }).lean();
+        for (const customer of customers) {
+          const monthDay = customer.birthday!.slice(-5);
+          const subscription = byCustomer.get(customer._id)!;
+          for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
+            const day = occurrence(monthDay, year);
+            if (!days.includes(day) || !(await eligible(subscription))) continue;
+            if (await grantYearlyReward(deps, offer, subscription, `birthday:${customer._id}:${year}`, `${offer.name}: happy birthday`)) granted += 1;
+          }
+        }
+      }
+    } catch (error) {
+      deps.logger.warn({ err: error, offerId: offer._id }, 'yearly rewards not all granted; next run retries');
+    }
+  }
+  return granted;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Free add-ons waiting for a box
+// ---------------------------------------------------------------------------------------------------------
+
+export async function pendingBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>) {
+  return BoxRewardModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id, status: 'pending' }).sort({ createdAt: 1, _id: 1 }).lean();
+}
+
+export async function addonForReward(merchantId: string, addonId: string) {
+  return AddonModel.findOne({ _id: addonId, merchantId }, { name: 1, sku: 1 }).lean();
+}
+
+/**
+ * Makes rewards follow the box they went in: `in_box` while it may be sent, `pending` again (for the next
+ * box) when it was cancelled or the item was out of stock. Safe to repeat.
+ */
+export async function settleRewardsOfOrder(order: BoxOrder): Promise<void> {
+  const keys = order.lines.filter((line) => line.kind === 'reward' && line.key).map((line) => line.key!.slice('reward:'.length));
+  const omitted = order.status === 'cancelled' || order.status === 'refunded';
+  for (const rewardId of keys) {
+    const line = order.lines.find((l) => l.key === `reward:${rewardId}`)!;
+    if (omitted || line.stock === 'released') {
+      await BoxRewardModel.updateOne({ _id: rewardId, merchantId: order.merchantId, status: 'in_box', orderId: order._id }, { $set: { status: 'pending' }, $unset: { orderId: 1 } });
+    } else {
+      await BoxRewardModel.updateOne({ _id: rewardId, merchantId: order.merchantId, status: 'pending' }, { $set: { status: 'in_box', orderId: order._id } });
+    }
+  }
+  // A reward line left out at the cut-off (out of stock) waits for the next box.
+  await BoxRewardModel.updateMany(
+    { merchantId: order.merchantId, subscriptionId: order.subscriptionId, status: 'in_box', orderId: order._id, _id: { $nin: keys } },
+    { $set: { status: 'pending' }, $unset: { orderId: 1 } },
+  );
+}

@@ -1,0 +1,175 @@
+import { giftLinesFor, settleGiftsOfOrder } from '../gifts/gift.service';
+import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
+import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { loyaltyProgramOf, pointsExpiryFor, restoreLoyaltyCredit, takeLoyaltyCredit } from '../loyalty/loyalty.service';
+import { MerchantModel } from '../merchants/merchant.model';
+import { activeOffers, addonForReward, pendingBoxRewards, settleRewardsOfOrder } from '../offers/offer.service';
+import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
+import { isEligible, type Standing } from '../perks/eligibility';
+import type { Perk } from '../perks/perk.model';
+import { activePerks } from '../perks/perk.service';
+import type { Cycle } from '../shared/calendar';
+import { percentOf } from '../shared/money';
+import type { Clock } from '../shared/time';
+import type { Subscription } from '../subscriptions/subscription.model';
+import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
+import type { BoxLine } from '../subscriptions/subscription.service';
+
+export interface BoxDraft {
+  orderId: string;
+  merchantId: string;
+  customerId: string;
+  subscriptionId: string;
+  shipOn: string;
+  currency: string;
+  /** The shopper's own lines: the plan, add-ons, first-box and save-offer discounts. */
+  lines: BoxLine[];
+}
+
+const sum = (lines: BoxLine[], filter: (line: BoxLine) => boolean = () => true) =>
+  lines.filter(filter).reduce((total, line) => total + line.unitAmountMinor * line.quantity, 0);
+
+/**
+ * What the retention engine adds to a box built at its cut-off, in this order: the shipping fee, the
+ * surprise gift granted for the cycle, free add-ons earned (birthday, anniversary), the perks the
+ * subscription is eligible for, threshold offers, and last the shopper's loyalty credit, up to what is left
+ * to pay. Every line says what granted it. Side effects (points of a milestone, credit taken) are ledger
+ * entries keyed by the order, so building the box again takes and grants nothing twice.
+ */
+export async function retentionLinesFor(clock: Clock, subscription: Subscription, cycle: Cycle, draft: BoxDraft): Promise<BoxLine[]> {
+  const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
+  const standing: Standing = {
+    planId: subscription.box.planId,
+    paidBoxes: await paidBoxCount(subscription.merchantId, subscription._id),
+    tierKey: await tierKeyOf(subscription.merchantId, subscription.customerId),
+    chargeOn: cycle.chargeOn,
+  };
+  const boxNumber = standing.paidBoxes + 1;
+  const extras: BoxLine[] = [];
+  const shippingFee = merchant ? subscriptionSettingsOf(merchant).shippingFeeMinor : 0;
+  if (shippingFee > 0) extras.push({ kind: 'shipping', key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: shippingFee });
+  extras.push(...(await giftLinesFor(subscription, cycle)));
+  for (const reward of await pendingBoxRewards(subscription)) {
+    const addon = await addonForReward(subscription.merchantId, reward.addonId);
+    if (!addon) continue;
+    extras.push({
+      kind: 'reward',
+      key: `reward:${reward._id}`,
+      description: `${addon.name} (free)`,
+      sku: addon.sku,
+      quantity: reward.quantity,
+      unitAmountMinor: 0,
+      addonId: addon._id,
+      grantedBy: { source: 'reward', id: reward.offerId, reason: reward.reason },
+    });
+  }
+  for (const perk of await activePerks(subscription.merchantId)) {
+    if (!isEligible(perk.eligibility, standing)) continue;
+    extras.push(...(await perkLines(clock, perk, boxNumber, draft, extras)));
+  }
+  const addonSpend = sum(draft.lines, (line) => line.kind === 'addon');
+  for (const offer of await activeOffers(subscription.merchantId, 'threshold')) {
+    if (offer.currency !== draft.currency || !isEligible(offer.eligibility, standing) || addonSpend < offer.threshold!.minAddonSpendMinor) continue;
+    const off = Math.min(offer.threshold!.amountOffMinor, addonSpend);
+    extras.push({ kind: 'credit', key: `offer:${offer._id}`, description: offer.name, quantity: 1, unitAmountMinor: -off, grantedBy: { source: 'offer', id: offer._id, reason: offer.name } });
+  }
+  const payable = sum([...draft.lines, ...extras]);
+  const credit = await takeLoyaltyCredit(clock, { ...draft, _id: draft.orderId }, payable);
+  if (credit > 0) {
+    extras.push({
+      kind: 'credit',
+      key: 'credit:loyalty',
+      description: 'Loyalty credit',
+      quantity: 1,
+      unitAmountMinor: -credit,
+      grantedBy: { source: 'loyalty', id: `apply:${draft.orderId}`, reason: 'Points redeemed for credit' },
+    });
+  }
+  return extras;
+}
+
+async function perkLines(clock: Clock, perk: Perk, boxNumber: number, draft: BoxDraft, extras: BoxLine[]): Promise<BoxLine[]> {
+  const grantedBy = { source: 'perk' as const, id: perk._id, reason: perk.name };
+  const key = `perk:${perk._id}`;
+  const benefit = perk.benefit;
+  const freeAddon = async (addonId: string, quantity: number): Promise<BoxLine[]> => {
+    const addon = await addonForReward(draft.merchantId, addonId);
+    return addon ? [{ kind: 'perk', key, description: `${addon.name} (free)`, sku: addon.sku, quantity, unitAmountMinor: 0, addonId, grantedBy }] : [];
+  };
+  switch (benefit.kind) {
+    case 'free_addon':
+      return boxNumber % benefit.everyNthBox === 0 ? freeAddon(benefit.addonId, benefit.quantity) : [];
+    case 'addon_discount': {
+      const addons = sum(draft.lines, (line) => line.kind === 'addon');
+      const off = benefit.percentOff !== undefined ? percentOf(addons, benefit.percentOff) : Math.min(benefit.amountOffMinor ?? 0, addons);
+      return off > 0 ? [{ kind: 'perk', key, description: `${perk.name}: off your add-ons`, quantity: 1, unitAmountMinor: -off, grantedBy }] : [];
+    }
+    case 'free_shipping': {
+      const shipping = extras.find((line) => line.kind === 'shipping');
+      if (!shipping || shipping.unitAmountMinor === 0) return [];
+      shipping.unitAmountMinor = 0;
+      shipping.description = 'Shipping (free)';
+      shipping.grantedBy = grantedBy;
+      return [];
+    }
+    case 'early_access':
+      return []; // opens add-ons before their release date: checked when the shopper adds one
+    case 'milestone_bonus': {
+      if (!benefit.boxNumbers.includes(boxNumber)) return [];
+      const bonus = benefit.bonus;
+      if (bonus.type === 'free_addon') return freeAddon(bonus.addonId, bonus.quantity);
+      if (bonus.type === 'amount_off') {
+        const off = Math.min(bonus.amountOffMinor, sum([...draft.lines, ...extras]));
+        return off > 0 ? [{ kind: 'perk', key, description: `${perk.name}: box ${boxNumber}`, quantity: 1, unitAmountMinor: -off, grantedBy }] : [];
+      }
+      const program = await loyaltyProgramOf(draft.merchantId);
+      if (!program) return [];
+      const expiresAt = pointsExpiryFor(program, clock.now());
+      await postLedgerEntry(clock, {
+        merchantId: draft.merchantId,
+        customerId: draft.customerId,
+        source: `perk:${perk._id}:${draft.subscriptionId}:box-${boxNumber}`,
+        kind: 'bonus',
+        points: bonus.points,
+        currency: program.currency,
+        description: `${perk.name}: box ${boxNumber}`,
+        subscriptionId: draft.subscriptionId,
+        orderId: draft.orderId,
+        ...(expiresAt ? { expiresAt } : {}),
+      });
+      return [{ kind: 'perk', key, description: `${perk.name}: ${bonus.points} bonus points`, quantity: 1, unitAmountMinor: 0, grantedBy }];
+    }
+  }
+}
+
+/** Statuses after which what a box was granted needs following up: given back, or thanked for. */
+const SETTLING_STATUSES = ['cancelled', 'refunded', 'delivered'] as const;
+
+/**
+ * Makes what the retention engine granted follow the box: a gift or a free item of a box not sent goes back
+ * (to the campaign, or to wait for the next box), the loyalty credit it took is given back, and a delivered
+ * gift is thanked for. Safe to repeat; the order records the status it was settled for.
+ */
+export async function settleRetentionOfOrder(clock: Clock, order: BoxOrder): Promise<void> {
+  // A gift granted for the cycle and not in the box (built before the grant, or out of stock) goes back too.
+  await settleGiftsOfOrder({ clock }, order);
+  if (!order.lines.some((line) => line.grantedBy)) return;
+  await settleRewardsOfOrder(order);
+  await restoreLoyaltyCredit(clock, order);
+  if ((SETTLING_STATUSES as readonly string[]).includes(order.status)) {
+    await BoxOrderModel.updateOne({ _id: order._id, status: order.status }, { $set: { retentionSettledFor: order.status } });
+  }
+}
+
+/** The renewal sweep's part: boxes that ended (not sent, or delivered) and whose grants are not settled yet. */
+export async function settleRetentionSweep(clock: Clock, batchSize = 200): Promise<number> {
+  let settled = 0;
+  for (const status of SETTLING_STATUSES) {
+    const orders = await BoxOrderModel.find({ status, 'lines.grantedBy.source': { $exists: true }, retentionSettledFor: { $ne: status } })
+      .limit(batchSize)
+      .lean();
+    for (const order of orders) await settleRetentionOfOrder(clock, order);
+    settled += orders.length;
+  }
+  return settled;
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { LoyaltyAccountView } from '../loyalty/loyalty.schemas';
+import { Instant } from '../shared/schemas';
+
+export const ShopperSessionView = z
+  .strictObject({
+    object: z.literal('shopper_session'),
+    customerId: z.string(),
+    token: z.string().describe('Shown once: send as `Authorization: Bearer <token>` to the /shopper operations'),
+    expiresAt: Instant,
+  })
+  .meta({ id: 'ShopperSession' });
+
+export const SubscriptionRewardsParams = z.strictObject({ id: z.string().max(100) });
+
+export const SubscriptionRewardsView = z
+  .strictObject({
+    object: z.literal('subscription_rewards'),
+    subscriptionId: z.string(),
+    customerId: z.string(),
+    paidBoxes: z.number().int().describe("The subscription's tenure"),
+    nextBox: z.strictObject({ number: z.number().int(), shipOn: z.string() }).nullable(),
+    perks: z.array(
+      z.strictObject({
+        id: z.string(),
+        name: z.string(),
+        description: z.string().nullable(),
+        kind: z.string(),
+        eligible: z.boolean(),
+        condition: z.string().nullable().describe('Why not yet, in words ("after 6 paid boxes (2 so far)")'),
+        inNextBox: z.boolean().describe('Whether the next box gets it (free add-ons every Nth box and milestones count)'),
+      }),
+    ),
+    loyalty: LoyaltyAccountView.nullable(),
+    referralCode: z.string().nullable(),
+    granted: z
+      .array(
+        z.strictObject({
+          orderId: z.string(),
+          shipOn: z.string(),
+          kind: z.string(),
+          description: z.string(),
+          amountMinor: z.number().int(),
+          currency: z.string(),
+          source: z.string(),
+          reason: z.string(),
+        }),
+      )
+      .describe('What the last 12 boxes got from perks, offers, rewards and loyalty credit, and why (a surprise gift shows once its box has shipped)'),
+  })
+  .meta({ id: 'SubscriptionRewards' });
+export type SubscriptionRewardsView = z.infer<typeof SubscriptionRewardsView>;
+
+export const ShopperRedeemBody = z.strictObject({ points: z.number().int().min(1).max(100_000_000) });
