@@ -30,7 +30,7 @@ describe('scenario: a shopper manages their box', () => {
       nextCharge: { cycleKey: '2026-04-02', chargeAt: '2026-04-02T14:30:00.000Z', cutoffAt: '2026-03-30T14:30:00.000Z', total: { amountMinor: 2600, currency: 'USD' } },
     });
     expect(calls()).toEqual([
-      { method: 'POST', path: '/v1/coupons', idempotencyKey: `subscription:${id}:first-box-coupon` },
+      { method: 'POST', path: '/v1/coupons', idempotencyKey: `subscription:${id}:first-box-coupon:plan` },
       { method: 'POST', path: '/v1/subscriptions', idempotencyKey: `subscription:${id}:create` },
     ]);
     stripeCalls.length = 0;
