@@ -1,5 +1,7 @@
 import { BoxOrderModel } from '../orders/box-order.model';
+import type { Standing } from '../perks/eligibility';
 import { derivedId } from '../shared/ids';
+import type { Subscription } from '../subscriptions/subscription.model';
 import { LoyaltyAccountModel } from './loyalty.model';
 
 /** Orders that count as a paid box (tenure, tiers, spend): paid and not refunded. */
@@ -42,4 +44,10 @@ export function loyaltyAccountId(merchantId: string, customerId: string): string
 export async function tierKeyOf(merchantId: string, customerId: string): Promise<string | undefined> {
   const account = await LoyaltyAccountModel.findOne({ _id: loyaltyAccountId(merchantId, customerId), merchantId }, { tierKey: 1 }).lean();
   return account?.tierKey ?? undefined;
+}
+
+/** What perks, offers and campaigns judge a subscription on, for a box charged on `chargeOn`. */
+export async function standingOf(subscription: Pick<Subscription, '_id' | 'merchantId' | 'customerId' | 'box'>, chargeOn: string): Promise<Standing> {
+  const [paidBoxes, tierKey] = await Promise.all([paidBoxCount(subscription.merchantId, subscription._id), tierKeyOf(subscription.merchantId, subscription.customerId)]);
+  return { planId: subscription.box.planId, paidBoxes, tierKey, chargeOn };
 }

@@ -435,12 +435,13 @@ export function toEntryView(entry: LoyaltyEntry): LoyaltyEntryView {
 
 export async function getLoyaltyAccount(clock: Clock, merchantId: string, customerId: string): Promise<LoyaltyAccountView> {
   await requireCustomer(merchantId, customerId);
-  const [program, head, account] = await Promise.all([
+  const [program, head, account, merchant] = await Promise.all([
     LoyaltyProgramModel.findOne({ _id: merchantId, merchantId }).lean(),
     ledgerHead(merchantId, customerId),
     LoyaltyAccountModel.findOne({ _id: loyaltyAccountId(merchantId, customerId), merchantId }).lean(),
+    MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean(),
   ]);
-  const currency = program?.currency ?? head?.currency ?? 'USD';
+  const currency = program?.currency ?? head?.currency ?? merchant!.defaultCurrency;
   const tier = program?.tiers.find((t) => t.key === account?.tierKey);
   let expiring: { points: number; by: string } | null = null;
   if (program?.expiry) {

@@ -2,7 +2,7 @@ import { AddonModel } from '../addons/addon.model';
 import { CustomerModel } from '../customers/customer.model';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
 import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
-import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { standingOf } from '../loyalty/loyalty-standing.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import type { BoxOrder } from '../orders/box-order.model';
 import { isEligible } from '../perks/eligibility';
@@ -191,13 +191,7 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
     const today = localDateOf(now, merchant.timezone);
     const days = recentDays(today, YEARLY_CATCH_UP_DAYS);
     const live = await SubscriptionModel.find({ merchantId: offer.merchantId, status: { $in: LIVE_STATUSES } }).sort({ createdAt: 1, _id: 1 }).lean();
-    const eligible = async (subscription: Subscription) =>
-      isEligible(offer.eligibility, {
-        planId: subscription.box.planId,
-        paidBoxes: await paidBoxCount(offer.merchantId, subscription._id),
-        tierKey: await tierKeyOf(offer.merchantId, subscription.customerId),
-        chargeOn: today,
-      });
+    const eligible = async (subscription: Subscription) => isEligible(offer.eligibility, await standingOf(subscription, today));
     try {
       if (offer.kind === 'anniversary') {
         for (const subscription of live) {

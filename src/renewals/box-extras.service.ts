@@ -1,11 +1,11 @@
 import { giftLinesFor, settleGiftsOfOrder } from '../gifts/gift.service';
 import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
-import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { standingOf } from '../loyalty/loyalty-standing.service';
 import { loyaltyProgramOf, pointsExpiryFor, restoreLoyaltyCredit, takeLoyaltyCredit } from '../loyalty/loyalty.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import { activeOffers, addonForReward, pendingBoxRewards, settleRewardsOfOrder } from '../offers/offer.service';
 import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
-import { isEligible, type Standing } from '../perks/eligibility';
+import { isEligible } from '../perks/eligibility';
 import type { Perk } from '../perks/perk.model';
 import { activePerks } from '../perks/perk.service';
 import type { Cycle } from '../shared/calendar';
@@ -38,12 +38,7 @@ const sum = (lines: BoxLine[], filter: (line: BoxLine) => boolean = () => true) 
  */
 export async function retentionLinesFor(clock: Clock, subscription: Subscription, cycle: Cycle, draft: BoxDraft): Promise<BoxLine[]> {
   const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
-  const standing: Standing = {
-    planId: subscription.box.planId,
-    paidBoxes: await paidBoxCount(subscription.merchantId, subscription._id),
-    tierKey: await tierKeyOf(subscription.merchantId, subscription.customerId),
-    chargeOn: cycle.chargeOn,
-  };
+  const standing = await standingOf(subscription, cycle.chargeOn);
   const boxNumber = standing.paidBoxes + 1;
   const extras: BoxLine[] = [];
   const shippingFee = merchant ? subscriptionSettingsOf(merchant).shippingFeeMinor : 0;

@@ -1,5 +1,5 @@
 import { LoyaltyProgramModel } from '../loyalty/loyalty.model';
-import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { standingOf } from '../loyalty/loyalty-standing.service';
 import { getLoyaltyAccount } from '../loyalty/loyalty.service';
 import { BoxOrderModel } from '../orders/box-order.model';
 import { unmetCondition } from '../perks/eligibility';
@@ -21,9 +21,9 @@ export async function getSubscriptionRewards(clock: Clock, merchantId: string, s
   const subscription = await SubscriptionModel.findOne({ _id: subscriptionId, merchantId, ...(customerId ? { customerId } : {}) }).lean();
   if (!subscription) throw new NotFoundError('No subscription with this id.');
   const now = clock.now();
-  const [paidBoxes, tierKey, perks, program, referralProgram, orders] = await Promise.all([
-    paidBoxCount(merchantId, subscription._id),
-    tierKeyOf(merchantId, subscription.customerId),
+  const next = ['active', 'trialing', 'paused'].includes(subscription.status) ? nextChargedCycle(subscription, now) : undefined;
+  const [standing, perks, program, referralProgram, orders] = await Promise.all([
+    standingOf(subscription, next?.chargeOn ?? ''),
     activePerks(merchantId),
     LoyaltyProgramModel.findOne({ _id: merchantId, merchantId, enabled: true }, { _id: 1 }).lean(),
     ReferralProgramModel.findOne({ _id: merchantId, enabled: true }, { _id: 1 }).lean(),
@@ -32,8 +32,7 @@ export async function getSubscriptionRewards(clock: Clock, merchantId: string, s
       .limit(12)
       .lean(),
   ]);
-  const next = ['active', 'trialing', 'paused'].includes(subscription.status) ? nextChargedCycle(subscription, now) : undefined;
-  const standing = { planId: subscription.box.planId, paidBoxes, tierKey, chargeOn: next?.chargeOn ?? '' };
+  const { paidBoxes } = standing;
   const nextNumber = paidBoxes + 1;
   return {
     object: 'subscription_rewards',

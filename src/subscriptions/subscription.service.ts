@@ -3,7 +3,7 @@ import { ensureStripeCustomer } from '../customers/customer.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import { PlanModel, type FirstBoxDiscount, type Plan } from '../plans/plan.model';
 import { comebackOfferFor } from '../offers/offer.service';
-import { paidBoxCount, tierKeyOf } from '../loyalty/loyalty-standing.service';
+import { standingOf } from '../loyalty/loyalty-standing.service';
 import { isEligible } from '../perks/eligibility';
 import { activePerks } from '../perks/perk.service';
 import { attributeReferral } from '../referrals/referral.service';
@@ -911,12 +911,7 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
 async function hasEarlyAccess(subscription: Subscription, addonId: string, cycle: Cycle): Promise<boolean> {
   const perks = (await activePerks(subscription.merchantId)).filter((perk) => perk.benefit.kind === 'early_access' && perk.benefit.addonIds.includes(addonId));
   if (perks.length === 0) return false;
-  const standing = {
-    planId: subscription.box.planId,
-    paidBoxes: await paidBoxCount(subscription.merchantId, subscription._id),
-    tierKey: await tierKeyOf(subscription.merchantId, subscription.customerId),
-    chargeOn: cycle.chargeOn,
-  };
+  const standing = await standingOf(subscription, cycle.chargeOn);
   return perks.some((perk) => isEligible(perk.eligibility, standing));
 }
 
