@@ -1,16 +1,46 @@
 import { z } from 'zod';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordWeakness } from '../shared/password-policy';
 import { Currency, Email, Instant, Timezone, prefixedId } from '../shared/schemas';
 
 export const SignUpBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
     email: Email,
-    password: z.string().min(12, { error: 'must be at least 12 characters' }).max(256),
+    password: z
+      .string()
+      .min(PASSWORD_MIN_LENGTH, { error: `must be at least ${PASSWORD_MIN_LENGTH} characters` })
+      .max(PASSWORD_MAX_LENGTH, { error: `must be at most ${PASSWORD_MAX_LENGTH} characters` })
+      .describe(
+        `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, any you like (a few unrelated words work well). Refused: common and leaked passwords, repetitions and sequences (aaaa, 12345, qwerty), and passwords containing the e-mail address or the store's name.`,
+      ),
     defaultCurrency: Currency,
     timezone: Timezone,
   })
+  .superRefine((input, ctx) => {
+    const weakness = passwordWeakness(input.password, { email: input.email, names: [input.name] });
+    if (weakness) ctx.addIssue({ code: 'custom', path: ['password'], message: weakness });
+  })
   .meta({ id: 'SignUpRequest' });
 export type SignUpBody = z.infer<typeof SignUpBody>;
+
+export const SignUpAccepted = z
+  .strictObject({
+    object: z.literal('merchant_sign_up'),
+    email: z.string(),
+    detail: z.string().describe('What happens next, in words'),
+  })
+  .meta({ id: 'SignUpAccepted' });
+export type SignUpAccepted = z.infer<typeof SignUpAccepted>;
+
+export const ConfirmSignUpBody = z
+  .strictObject({
+    token: z
+      .string()
+      .regex(/^bxc_[A-Za-z0-9]{32}$/, { error: 'must be the confirmation token from the message (bxc_ and 32 letters and digits)' })
+      .describe('The confirmation token from the message sent to the address'),
+  })
+  .meta({ id: 'ConfirmSignUpRequest' });
+export type ConfirmSignUpBody = z.infer<typeof ConfirmSignUpBody>;
 
 export const LogInBody = z.strictObject({ email: Email, password: z.string().min(1).max(256) }).meta({ id: 'LogInRequest' });
 export type LogInBody = z.infer<typeof LogInBody>;
@@ -94,3 +124,28 @@ export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
 export const ApiKeyList = z.strictObject({ object: z.literal('list'), data: z.array(ApiKeyView) }).meta({ id: 'ApiKeyList' });
 
 export const ApiKeyParams = z.strictObject({ id: z.string() });
+
+export const ShopperSessionView = z
+  .strictObject({
+    id: prefixedId('key'),
+    object: z.literal('shopper_session'),
+    customerId: z.string(),
+    prefix: z.string().describe('The first characters of the token, to tell sessions apart'),
+    createdAt: Instant,
+    expiresAt: Instant,
+    revokedAt: Instant.nullable(),
+    lastUsedAt: Instant.nullable(),
+  })
+  .meta({ id: 'ShopperSession' });
+export type ShopperSessionView = z.infer<typeof ShopperSessionView>;
+
+export const NewShopperSessionView = ShopperSessionView.extend({
+  token: z.string().describe('Shown once: send as `Authorization: Bearer <token>` to the /shopper operations'),
+}).meta({ id: 'NewShopperSession' });
+export type NewShopperSessionView = z.infer<typeof NewShopperSessionView>;
+
+export const ShopperSessionList = z
+  .strictObject({ object: z.literal('list'), data: z.array(ShopperSessionView) })
+  .meta({ id: 'ShopperSessionList' });
+
+export const ShopperSessionParams = z.strictObject({ id: z.string().max(100), sessionId: z.string().max(100) });

@@ -17,7 +17,10 @@ export interface RouteContext<P, Q, B> {
   body: B;
   /** Present on every route with `auth: 'merchant'` or `'shopper'` (then with `customerId`). */
   principal: MerchantPrincipal | undefined;
-  /** The request's Idempotency-Key, for operations that derive stable ids from it. */
+  /**
+   * The request's Idempotency-Key, for operations that derive stable ids from it, already scoped to the
+   * caller: a shopper session's key never names what the merchant (or another shopper) made with the same key.
+   */
   idempotencyKey: string | undefined;
   req: Request;
   res: Response;
@@ -32,6 +35,14 @@ export interface RouteResult<R> {
 }
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+/** A fixed-window budget of requests per key (an IP, an IP and an e-mail), shared by every web process. */
+export interface RateLimitRule<B = unknown> {
+  name: string;
+  limit: number;
+  windowSeconds: number;
+  key: (req: Request, body: B) => string;
+}
 
 /**
  * One API operation: its validation at the edge, its documentation (the OpenAPI document is generated from
@@ -58,8 +69,13 @@ export interface RouteDefinition<
   response: { status: number; description: string; schema: R };
   /** Problem statuses this operation documents besides 400/401/404/422/429/500. */
   errors?: number[];
-  /** Rate limit for this operation (sign-up, log-in). */
-  rateLimit?: { name: string; limit: number; windowSeconds: number; key: (req: Request, body: z.output<B>) => string };
+  /** Rate limits for this operation (sign-up, log-in); with several, each must have room. */
+  rateLimit?: RateLimitRule<z.output<B>> | Array<RateLimitRule<z.output<B>>>;
+  /**
+   * The response carries a secret (a key or token shown once): it is sent with `Cache-Control: no-store`
+   * (and `Pragma: no-cache`), so no browser, proxy or CDN keeps a copy. Use with `redactOnReplay`.
+   */
+  secret?: boolean;
   /** Whether the stored replay of this operation must not keep a field (secrets shown once). */
   redactOnReplay?: (body: z.output<R>) => z.output<R>;
   handler: (
