@@ -1,9 +1,12 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { apiRoutes } from '../../src/api';
 import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
+import { WebhookEventModel } from '../../src/webhooks/webhook-event.model';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
+import { buildEvent, signEvent } from '../helpers/stripe-events';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -61,5 +64,68 @@ describe('bad input never gives a 5xx', () => {
     }
     expect(statuses.filter((status) => status >= 500)).toEqual([]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+/**
+ * Bodies that are not what their Content-Encoding says: not compressed at all, cut short, another algorithm,
+ * or an encoding nobody knows. The body parser fails on each; the answer is the client's 4xx, never a 500.
+ */
+const JSON_TEXT = '{"not":"compressed"}';
+const BAD_ENCODINGS: Array<[string, string, Buffer | string]> = [
+  ['gzip, not compressed', 'gzip', JSON_TEXT],
+  ['deflate, not compressed', 'deflate', JSON_TEXT],
+  ['br, not compressed', 'br', JSON_TEXT],
+  ['gzip, cut short', 'gzip', gzipSync(Buffer.from(JSON_TEXT)).subarray(0, 12)],
+  ['gzip, but deflated', 'gzip', deflateSync(Buffer.from(JSON_TEXT))],
+  ['deflate, but brotli', 'deflate', brotliCompressSync(Buffer.from(JSON_TEXT))],
+  ['an unknown encoding', 'x-unknown', JSON_TEXT],
+];
+
+describe('a body not in its declared Content-Encoding never gives a 5xx', () => {
+  useTestDatabase();
+  const { app, stripe, clock } = buildTestApp();
+  let merchant: TestMerchant;
+  const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+
+  beforeAll(async () => {
+    merchant = await createMerchant();
+  });
+
+  test.each(routes.map((route) => [`${route.method.toUpperCase()} ${route.path}`, route] as const))('%s', async (_name, route) => {
+    const path = `/api/v1${route.path.replace(':id', 'x').replace(':lineId', 'x').replace(':sku', 'x')}`;
+    const answers: string[] = [];
+    for (const [what, encoding, body] of BAD_ENCODINGS) {
+      const res = await request(app)[route.method](path).set(merchant.auth).set('content-type', 'application/json').set('content-encoding', encoding).send(body);
+      answers.push(`${what}: ${res.status} ${res.headers['content-type'] ?? ''}`);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    expect(answers.filter((answer) => / 5\d\d /.test(answer))).toEqual([]);
+  });
+
+  test('when log-in gets a body that is not gzip but says so, then it answers 400 malformed_body', async () => {
+    const res = await request(app)
+      .post('/api/v1/merchants/login')
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .send(JSON.stringify({ email: merchant.email, password: merchant.password }));
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe('/problems/malformed_body');
+  });
+
+  test.each(BAD_ENCODINGS)('when the Stripe webhook gets a body with %s, then it answers 4xx and stores nothing', async (_what, encoding, body) => {
+    const signed = signEvent(stripe, buildEvent('invoice.upcoming', { id: 'in_enc', object: 'invoice' }, clock.now()), clock.now());
+    const res = await request(app)
+      .post('/webhooks/stripe')
+      .set('stripe-signature', signed.header)
+      .set('content-type', 'application/json')
+      .set('content-encoding', encoding)
+      .send(body);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(await WebhookEventModel.countDocuments({})).toBe(0);
   });
 });
