@@ -12,6 +12,7 @@ import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
 import { projectRoot } from './local/project-paths';
 import type { Logger } from './shared/logger';
+import { jsonBody } from './shared/json-body';
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
@@ -108,7 +109,7 @@ export function buildApp(deps: AppDeps): Express {
       enqueue: deps.enqueue ?? (async () => undefined),
     }),
   );
-  app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true }));
+  app.use(jsonBody(deps.config.http.bodyLimit));
   app.use(
     '/api/v1',
     api({

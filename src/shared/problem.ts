@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { RESERVED_KEY_ERROR } from './json-body';
 import { AppError, MalformedBodyError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError } from './errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -33,6 +34,7 @@ const BODY_ERRORS: Record<string, () => AppError> = {
   'entity.verify.failed': () => new MalformedBodyError('The request body could not be verified.'),
   'encoding.unsupported': () => new UnsupportedMediaTypeError('The request body encoding is not supported.'),
   'charset.unsupported': () => new UnsupportedMediaTypeError('The request body charset is not supported.'),
+  [RESERVED_KEY_ERROR]: () => new MalformedBodyError('The request body uses the reserved key "__proto__".'),
   'request.aborted': () => new MalformedBodyError('The request was aborted before its body was received.'),
   'request.size.invalid': () => new MalformedBodyError('The request body is not as long as its Content-Length says.'),
 };

@@ -37,6 +37,25 @@ export const StockUnits = wholeNumber(0, MAX_STOCK_UNITS);
 /** Units received (positive) or removed (negative); never zero. */
 export const StockAdjustment = wholeNumber(-MAX_STOCK_UNITS, MAX_STOCK_UNITS).refine((n) => n !== 0, { error: 'must not be zero' });
 
+/**
+ * Names a plain object inherits or treats specially (`constructor`, `__proto__`, `toString`, `prototype`…)
+ * and names Mongoose maps and MongoDB field paths refuse (`$…`, dots, NUL). A key of a record stored as a
+ * map or sub-document is never one of them.
+ */
+const OBJECT_KEYS: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+export function isSafeRecordKey(key: string): boolean {
+  return !OBJECT_KEYS.has(key) && !key.startsWith('$') && !key.includes('.') && !key.includes('\0');
+}
+
+/**
+ * A record (an object used as a map: variant options) whose keys are safe to store and to read back. Every
+ * record a request accepts is built with it. (`__proto__` never reaches it: the JSON body parser refuses it.)
+ */
+export function safeRecord<K extends z.ZodString, V extends z.ZodType>(key: K, value: V) {
+  return z.record(key.refine(isSafeRecordKey, { error: 'is a reserved name (constructor, prototype, __proto__, $…, dots…)' }), value);
+}
+
 /** An amount of money in minor units (cents for USD). Never a float. */
 export const AmountMinor = z
   .number()

@@ -1,9 +1,11 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { apiRoutes } from '../../src/api';
+import { PlanModel } from '../../src/plans/plan.model';
 import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { WebhookEventModel } from '../../src/webhooks/webhook-event.model';
+import { buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
 import { buildEvent, signEvent } from '../helpers/stripe-events';
@@ -127,5 +129,43 @@ describe('a body not in its declared Content-Encoding never gives a 5xx', () => 
     expect(res.status).toBeLessThan(500);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(await WebhookEventModel.countDocuments({})).toBe(0);
+  });
+});
+
+/** Keys that JavaScript objects or Mongoose maps treat specially, used as variant option names. */
+const RESERVED_OPTION_NAMES = ['constructor', 'prototype', '__proto__', 'hasOwnProperty', 'toString', 'valueOf', '$where', 'a.b'];
+
+describe('variant option names that objects or Mongoose choke on are refused', () => {
+  useTestDatabase();
+  const { app } = buildTestApp();
+  let merchant: TestMerchant;
+
+  beforeAll(async () => {
+    merchant = await createMerchant();
+  });
+
+  test.each(RESERVED_OPTION_NAMES)('when a plan is created with an option named %s, then it answers 400 and creates nothing', async (name) => {
+    const input = buildPlanInput();
+    const body = JSON.stringify({ ...input, variants: [{ ...input.variants[0], options: {} }, input.variants[1]] }).replace('"options":{}', `"options":{${JSON.stringify(name)}:"x"}`);
+    const res = await request(app).post('/api/v1/plans').set(merchant.auth).set('content-type', 'application/json').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe(name === '__proto__' ? '/problems/malformed_body' : '/problems/invalid_request');
+    expect(await PlanModel.countDocuments({ merchantId: merchant.id, name: input.name })).toBe(0);
+  });
+
+  test.each(RESERVED_OPTION_NAMES)('when a variant is changed to have an option named %s, then it answers 400 and the plan is unchanged', async (name) => {
+    const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
+    const body = `{"variants":[{"id":${JSON.stringify(plan.variants[0].id)},"options":{${JSON.stringify(name)}:"x"}}]}`;
+    const res = await request(app).patch(`/api/v1/plans/${plan.id}`).set(merchant.auth).set('content-type', 'application/json').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe(name === '__proto__' ? '/problems/malformed_body' : '/problems/invalid_request');
+    expect((await request(app).get(`/api/v1/plans/${plan.id}`).set(merchant.auth).expect(200)).body.variants).toEqual(plan.variants);
+  });
+
+  test('when option names are ordinary words, then they are kept', async () => {
+    const input = buildPlanInput();
+    const options = { roast: 'dark', grind_size: 'fine', origin2: 'Kenya' };
+    const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send({ ...input, variants: [{ ...input.variants[0], options }, input.variants[1]] }).expect(201)).body;
+    expect(plan.variants[0].options).toEqual(options);
   });
 });
