@@ -106,6 +106,7 @@ export function buildApp(deps: AppDeps): Express {
       logger: deps.logger,
       stripe: deps.stripe,
       webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
+      livemode: deps.stripeMode === 'stripe-live',
       enqueue: deps.enqueue ?? (async () => undefined),
     }),
   );
