@@ -48,7 +48,8 @@ const version = (require(path.join(projectRoot, 'package.json')) as { version: s
 export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Off unless TRUST_PROXY names the proxies in front: otherwise any client could set its IP with X-Forwarded-For.
+  app.set('trust proxy', deps.config.http.trustProxy);
   app.set('views', path.join(projectRoot, 'views'));
   app.set('view engine', 'ejs');
   app.locals.formatMoney = formatMoney;
