@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isLocalDate, isValidTimezone } from './calendar';
+import { isCountryCode } from './countries';
 import { isCurrency } from './money';
 
 /** Building blocks shared by the API schemas. */
@@ -8,6 +9,11 @@ export const Currency = z
   .string()
   .refine(isCurrency, { error: 'must be an ISO 4217 currency code in upper case, e.g. USD' })
   .describe('ISO 4217 currency code, upper case');
+
+export const CountryCode = z
+  .string()
+  .refine(isCountryCode, { error: 'must be an assigned ISO 3166-1 alpha-2 country code in upper case, e.g. US' })
+  .describe('ISO 3166-1 alpha-2 country code, upper case');
 
 export const Timezone = z
   .string()

@@ -5,7 +5,7 @@ import { PlanModel } from '../../src/plans/plan.model';
 import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { WebhookEventModel } from '../../src/webhooks/webhook-event.model';
-import { buildPlanInput } from '../factories/catalog.factory';
+import { buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
 import { buildEvent, signEvent } from '../helpers/stripe-events';
@@ -167,5 +167,32 @@ describe('variant option names that objects or Mongoose choke on are refused', (
     const options = { roast: 'dark', grind_size: 'fine', origin2: 'Kenya' };
     const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send({ ...input, variants: [{ ...input.variants[0], options }, input.variants[1]] }).expect(201)).body;
     expect(plan.variants[0].options).toEqual(options);
+  });
+});
+
+describe('a country must be an assigned ISO 3166-1 alpha-2 code', () => {
+  useTestDatabase();
+  const { app } = buildTestApp();
+  let merchant: TestMerchant;
+
+  beforeAll(async () => {
+    merchant = await createMerchant();
+  });
+
+  const address = (country: string) => ({ line1: '1 Main St', city: 'Springfield', postalCode: '62701', country });
+
+  test.each(['ZZ', 'EU', 'UN', 'UK', 'XK', 'us'])('when a customer is created or changed with country %s, then it answers 400 naming the field', async (country) => {
+    const created = await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ shippingAddress: address(country) }));
+    expect(created.status).toBe(400);
+    expect(created.body.errors).toEqual([expect.objectContaining({ field: 'body.shippingAddress.country' })]);
+    const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
+    const changed = await request(app).patch(`/api/v1/customers/${customer.id}`).set(merchant.auth).send({ shippingAddress: address(country) });
+    expect(changed.status).toBe(400);
+    expect(changed.body.errors).toEqual([expect.objectContaining({ field: 'body.shippingAddress.country' })]);
+  });
+
+  test.each(['GB', 'AX', 'SS', 'BQ'])('when a customer is created with country %s, then it is kept', async (country) => {
+    const created = await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ shippingAddress: address(country) })).expect(201);
+    expect(created.body.shippingAddress.country).toBe(country);
   });
 });
