@@ -27,11 +27,28 @@ export interface RouteResult<R> {
   status?: number;
   body: R;
   headers?: Record<string, string>;
-  /** Answer with this text instead of the JSON body (e.g. a CSV export); the body is still checked. */
+  /** Answer with this text instead of the JSON body (e.g. a CSV export), in a media type of `response.alternatives`; the body is still checked. */
   text?: { contentType: string; content: string };
 }
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+/** A problem an operation can answer besides those every operation of its kind can give (documented with its type). */
+export interface ProblemDoc {
+  status: number;
+  /** The problem's code: its `type` is `/problems/<code>`. */
+  code: string;
+  /** When it is answered, in the client's words. */
+  when: string;
+}
+
+/** Another media type the success answer can have (a handler returning `text` must use one of these). */
+export interface AlternativeMediaType {
+  /** The media type without parameters, e.g. `text/csv`. */
+  mediaType: string;
+  /** When it is answered and what it holds. */
+  description: string;
+}
 
 /**
  * One API operation: its validation at the edge, its documentation (the OpenAPI document is generated from
@@ -55,9 +72,13 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
-  response: { status: number; description: string; schema: R };
-  /** Problem statuses this operation documents besides 400/401/404/422/429/500. */
-  errors?: number[];
+  response: { status: number; description: string; schema: R; alternatives?: AlternativeMediaType[] };
+  /**
+   * Problems this operation documents besides those its kind always can give (400, 500; 401 with auth; 404 with
+   * params; 409 and 422 for writes; 413 with a body; 429 with a rate limit): a status with a standard meaning, or a
+   * problem type and when it is answered.
+   */
+  errors?: Array<number | ProblemDoc>;
   /** Rate limit for this operation (sign-up, log-in). */
   rateLimit?: { name: string; limit: number; windowSeconds: number; key: (req: Request, body: z.output<B>) => string };
   /** Whether the stored replay of this operation must not keep a field (secrets shown once). */
