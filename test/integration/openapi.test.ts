@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import request from 'supertest';
 import { apiRoutes } from '../../src/api';
+import { documentedResponses } from '../../src/shared/http/documented-responses';
 import { FakeClock } from '../../src/shared/time';
 import { buildTestApp } from '../helpers/test-app';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
@@ -79,6 +80,19 @@ describe('GET /api/v1/openapi.json', () => {
     const dangling = refs.filter(({ ref }) => resolve(document as unknown as Json, ref) === undefined);
     expect(dangling).toEqual([]);
     expect(Object.keys(document.components.schemas).filter((id) => !/^[A-Za-z0-9._-]+$/.test(id))).toEqual([]);
+  });
+
+  test('when an operation lists its answers, then they are exactly the statuses and media types its route can give (what check mode enforces)', () => {
+    for (const route of routes()) {
+      const operation = document.paths[openApiPath(route.path)]![route.method]!;
+      const listed = Object.entries(operation.responses).map(([status, answer]) => {
+        const resolved = answer.$ref ? document.components.responses[answer.$ref.replace('#/components/responses/', '')] : answer;
+        expect(resolved?.description).toEqual(expect.any(String));
+        return { operationId: route.operationId, status: Number(status), mediaTypes: Object.keys(resolved?.content ?? {}) };
+      });
+      const expected = documentedResponses(route).map((answer) => ({ operationId: route.operationId, status: answer.status, mediaTypes: answer.mediaTypes }));
+      expect(listed).toEqual(expected);
+    }
   });
 
   test('when schemas with their own id are nested in several others, then each is a component of its own', () => {

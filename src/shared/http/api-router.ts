@@ -3,6 +3,7 @@ import { AppError, UnauthorizedError, UnsupportedMediaTypeError } from '../error
 import type { Clock } from '../time';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem';
 import { validate } from '../validate';
+import { watchAnswer } from './answer-check';
 import {
   beginIdempotentRequest,
   completeIdempotentRequest,
@@ -48,6 +49,7 @@ function readBody(req: Request, route: RouteDefinition): unknown {
 /** Runs one route: authenticate, validate, rate-limit, honour Idempotency-Key, call the handler, answer. */
 function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
   return async (req: Request, res: Response): Promise<void> => {
+    if (deps.checkResponses) watchAnswer(route, res);
     const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);
     if (principal && route.auth === 'merchant' && principal.customerId) throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
     if (principal && route.auth === 'shopper' && !principal.customerId) throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
