@@ -59,8 +59,7 @@ export function documentedResponses(route: RouteDefinition): DocumentedResponse[
   if (route.method !== 'get') {
     addStandard(409);
     addStandard(422);
-  }
-  if (route.body) {
+    // Any write may carry a body, whether it reads one or not: too large or not JSON, it is refused.
     addStandard(413);
     addStandard(415);
   }

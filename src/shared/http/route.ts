@@ -75,7 +75,7 @@ export interface RouteDefinition<
   response: { status: number; description: string; schema: R; alternatives?: AlternativeMediaType[] };
   /**
    * Problems this operation documents besides those its kind always can give (400, 500; 401 with auth; 404 with
-   * params; 409 and 422 for writes; 413 with a body; 429 with a rate limit): a status with a standard meaning, or a
+   * params; 409, 413, 415 and 422 for writes; 429 with a rate limit): a status with a standard meaning, or a
    * problem type and when it is answered.
    */
   errors?: Array<number | ProblemDoc>;

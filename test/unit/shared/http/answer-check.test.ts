@@ -30,9 +30,20 @@ const report = defineRoute({
   },
 });
 
+const archive = defineRoute({
+  operationId: 'unitArchive',
+  method: 'post',
+  path: '/report/archive',
+  tag: 'Unit',
+  summary: 'Archive the report',
+  auth: 'none',
+  response: { status: 200, description: 'Archived', schema: Answer },
+  handler: async () => ({ body: { ok: true } }),
+});
+
 function appWith(checkResponses: boolean) {
   const app = express();
-  app.use(apiRouter([report], { clock: new FakeClock(), checkResponses, authenticate: async () => undefined }));
+  app.use(apiRouter([report, archive], { clock: new FakeClock(), checkResponses, authenticate: async () => undefined }));
   app.use(problemHandler(silentLogger));
   return app;
 }
@@ -71,6 +82,11 @@ describe('the answer check (check mode of the API router)', () => {
       { operationId: 'unitReport', status: 409, mediaType: 'application/problem+json' },
       { operationId: 'unitReport', status: 409, mediaType: 'application/problem+json' },
     ]);
+  });
+
+  test('when a write that reads no body is sent one that is not JSON, then its 415 is a documented answer', async () => {
+    await request(appWith(true)).post('/report/archive').set('content-type', 'text/plain').send('hello').expect(415);
+    expect(takeUndocumentedAnswers()).toEqual([]);
   });
 
   test('when check mode is off (production), then answers are neither watched nor reported', async () => {
