@@ -44,7 +44,7 @@ function standardFor(route: RouteDefinition, status: number): StandardProblem {
 
 /**
  * Every status and media type an operation can answer, derived from its definition: the OpenAPI document is
- * generated from this, and in check mode the API router refuses to leave any other answer unnoticed.
+ * generated from this, and in check mode the API router reports any other answer (see answer-check.ts).
  */
 export function documentedResponses(route: RouteDefinition): DocumentedResponse[] {
   const standard = new Map<number, StandardProblem>();
