@@ -32,22 +32,24 @@ const HEARTBEAT_SECONDS = 30;
 const byName = <T extends { name: string }>(items: T[]): T[] => [...items].sort((a, b) => a.name.localeCompare(b.name));
 
 describe('the job registry', () => {
-  useTestDatabase();
   const agendas: Agenda[] = [];
-  const deps = (): JobDeps => ({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), workerName: 'test:1' });
-  const newAgenda = (name: string): Agenda => {
-    const agenda = createAgenda(mongoose.connection, testConfig().worker, name);
-    agendas.push(agenda);
-    return agenda;
-  };
-
+  // Declared before the database's own afterAll, so it runs first: Agenda lets go before the connection closes.
   afterAll(async () => {
     // Never started: stop only closes what Agenda opened.
     await Promise.all(agendas.map((agenda) => agenda.stop(false)));
   });
+  useTestDatabase();
+
+  const deps = (): JobDeps => ({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), workerName: 'test:1' });
+  const newAgenda = async (name: string): Promise<Agenda> => {
+    const agenda = createAgenda(mongoose.connection, testConfig().worker, name);
+    agendas.push(agenda);
+    await agenda.ready;
+    return agenda;
+  };
 
   test('when the worker defines its jobs, then exactly these jobs exist, each with its concurrency and lock lifetime', async () => {
-    const agenda = newAgenda('define');
+    const agenda = await newAgenda('define');
     defineJobs(agenda, deps());
     const defined = Object.entries(agenda.definitions).map(([name, definition]) => ({ name, concurrency: definition.concurrency, lockLifetime: definition.lockLifetime }));
     expect(byName(defined)).toEqual(EXPECTED.map(({ name, concurrency, lockLifetime }) => ({ name, concurrency, lockLifetime })));
@@ -55,9 +57,8 @@ describe('the job registry', () => {
 
   test('when two workers schedule the recurring jobs, then each repeats once, at its interval, and on-demand jobs are not scheduled', async () => {
     for (const name of ['worker-a', 'worker-b']) {
-      const agenda = newAgenda(name);
+      const agenda = await newAgenda(name);
       defineJobs(agenda, deps());
-      await agenda.ready;
       await scheduleRecurringJobs(agenda, HEARTBEAT_SECONDS);
     }
     const stored = await mongoose.connection
@@ -67,8 +68,8 @@ describe('the job registry', () => {
     expect(byName(stored)).toEqual(EXPECTED.filter((job) => job.every).map(({ name, every }) => ({ name, type: 'single', repeatInterval: every })));
   });
 
-  test('when Agenda reads each interval, then the next run comes that long after the last one', () => {
-    const agenda = newAgenda('intervals');
+  test('when Agenda reads each interval, then the next run comes that long after the last one', async () => {
+    const agenda = await newAgenda('intervals');
     const lastRunAt = new Date('2026-03-01T12:00:00Z');
     const periods = EXPECTED.filter((job) => job.every).map(({ name, every }) => {
       const job = agenda.create(name).repeatEvery(every!) as Job;
