@@ -7,6 +7,7 @@ import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
 import type { Config } from './config/config';
+import { apiReferencePages } from './docs/api-reference.pages';
 import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
@@ -123,6 +124,7 @@ export function buildApp(deps: AppDeps): Express {
       checkResponses: deps.config.env !== 'production',
     }),
   );
+  app.use(apiReferencePages());
   app.use(homePages({ stripeMode: deps.stripeMode }));
 
   app.use(notFoundHandler);

@@ -3,6 +3,7 @@ import { AppError, UnauthorizedError, UnsupportedMediaTypeError } from '../error
 import type { Clock } from '../time';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem';
 import { validate } from '../validate';
+import { watchAnswer } from './answer-check';
 import {
   beginIdempotentRequest,
   completeIdempotentRequest,
@@ -52,6 +53,7 @@ function readBody(req: Request, route: RouteDefinition): unknown {
 function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
   const rateLimits = route.rateLimit === undefined ? [] : Array.isArray(route.rateLimit) ? route.rateLimit : [route.rateLimit];
   return async (req: Request, res: Response): Promise<void> => {
+    if (deps.checkResponses) watchAnswer(route, res);
     // First, so that every answer of the route, refusals and replays too, carries it.
     if (route.secret) res.set(NO_STORE);
     const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);

@@ -30,7 +30,7 @@ export interface RouteResult<R> {
   status?: number;
   body: R;
   headers?: Record<string, string>;
-  /** Answer with this text instead of the JSON body (e.g. a CSV export); the body is still checked. */
+  /** Answer with this text instead of the JSON body (e.g. a CSV export), in a media type of `response.alternatives`; the body is still checked. */
   text?: { contentType: string; content: string };
 }
 
@@ -42,6 +42,23 @@ export interface RateLimitRule<B = unknown> {
   limit: number;
   windowSeconds: number;
   key: (req: Request, body: B) => string;
+}
+
+/** A problem an operation can answer besides those every operation of its kind can give (documented with its type). */
+export interface ProblemDoc {
+  status: number;
+  /** The problem's code: its `type` is `/problems/<code>`. */
+  code: string;
+  /** When it is answered, in the client's words. */
+  when: string;
+}
+
+/** Another media type the success answer can have (a handler returning `text` must use one of these). */
+export interface AlternativeMediaType {
+  /** The media type without parameters, e.g. `text/csv`. */
+  mediaType: string;
+  /** When it is answered and what it holds. */
+  description: string;
 }
 
 /**
@@ -66,9 +83,13 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
-  response: { status: number; description: string; schema: R };
-  /** Problem statuses this operation documents besides 400/401/404/422/429/500. */
-  errors?: number[];
+  response: { status: number; description: string; schema: R; alternatives?: AlternativeMediaType[] };
+  /**
+   * Problems this operation documents besides those its kind always can give (400, 500; 401 with auth; 404 with
+   * params; 409, 413, 415 and 422 for writes; 429 with a rate limit): a status with a standard meaning, or a
+   * problem type and when it is answered.
+   */
+  errors?: Array<number | ProblemDoc>;
   /** Rate limits for this operation (sign-up, log-in); with several, each must have room. */
   rateLimit?: RateLimitRule<z.output<B>> | Array<RateLimitRule<z.output<B>>>;
   /**
