@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { BoxOrderModel } from '../orders/box-order.model';
 import { MerchantModel } from '../merchants/merchant.model';
-import { isBeforeCutoff, nextCycle } from '../shared/calendar';
 import { subscriptionSettingsOf } from './subscription-settings';
-import { recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
+import { firstOpenCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
 import { SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
 
 /** The fields of Stripe objects these handlers read, checked before use. */
@@ -162,8 +161,7 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
 async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription, eventCreatedAt: Date, now: Date): Promise<string> {
   const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
   const outcome = merchant ? subscriptionSettingsOf(merchant).dunningOutcome : 'cancel';
-  const next = nextCycle(subscription.schedule, now);
-  const startsOn = (isBeforeCutoff(next, now) ? next : nextCycle(subscription.schedule, next.chargeAt)).chargeOn;
+  const startsOn = firstOpenCycle(subscription, now).chargeOn;
   const set =
     outcome === 'cancel'
       ? { status: 'canceled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }

@@ -87,10 +87,27 @@ function boxFor(subscription: Subscription, cycle: Cycle): BoxSelection {
   return change && cycle.chargeOn >= change.effectiveCycleKey ? change : subscription.box;
 }
 
-/** The first cycle a change can still reach: the next one if its box is not locked yet, else the one after. */
-function firstChangeableCycle(subscription: Subscription, now: Date): Cycle {
-  const next = nextCycle(subscription.schedule, now);
-  return isBeforeCutoff(next, now) ? next : nextCycle(subscription.schedule, next.chargeAt);
+/**
+ * The first box still open: the first cycle whose cut-off is ahead. Every cycle before it is locked (its box
+ * is built, or charged), and there can be several when the cut-off is as long as the cadence. This is the one
+ * rule every change of a box goes by: skip, unskip, pause, swap, cadence, charge date, add-ons, save offers,
+ * a price migration, a dunning that ends in a pause; the renewal builds every box before it.
+ */
+export function firstOpenCycle(subscription: Pick<Subscription, 'schedule'>, now: Date): Cycle {
+  let cycle = nextCycle(subscription.schedule, now);
+  while (!isBeforeCutoff(cycle, now)) cycle = nextCycle(subscription.schedule, cycle.chargeAt);
+  return cycle;
+}
+
+/** Whether a cycle's box can still change: it is the first open box or after it. */
+function isOpen(subscription: Subscription, cycle: Cycle, now: Date): boolean {
+  return cycle.index >= firstOpenCycle(subscription, now).index;
+}
+
+/** The first open box that will be charged (not skipped or paused, before any cancellation), if any. */
+function firstOpenChargedCycle(subscription: Subscription, now: Date): Cycle | undefined {
+  const open = firstOpenCycle(subscription, now);
+  return nextChargedCycle(subscription, new Date(open.chargeAt.getTime() - 1));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -677,14 +694,17 @@ export async function listSubscriptions(
   return { ...page, data };
 }
 
-/** A cycle of this subscription that is still ahead and whose box is not locked yet. */
+/** The cycle given (which must be open), or the first open box that will be charged. */
 function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
-  const cycle = cycleKey ? cycleByKey(subscription.schedule, cycleKey) : nextChargedCycle(subscription, now);
-  if (!cycle) {
-    throw new ValidationError([{ field: 'body.cycleKey', message: cycleKey ? 'is not a charge date of this subscription' : 'no upcoming box' }]);
+  if (!cycleKey) {
+    const cycle = firstOpenChargedCycle(subscription, now);
+    if (!cycle) throw new InvalidStateError('No upcoming box can change.');
+    return cycle;
   }
+  const cycle = cycleByKey(subscription.schedule, cycleKey);
+  if (!cycle) throw new ValidationError([{ field: 'body.cycleKey', message: 'is not a charge date of this subscription' }]);
   if (cycle.chargeAt <= now) throw new InvalidStateError(`The box of ${cycle.cycleKey} is already charged.`);
-  if (!isBeforeCutoff(cycle, now)) {
+  if (!isOpen(subscription, cycle, now)) {
     throw new InvalidStateError(`The box of ${cycle.cycleKey} locked at ${cycle.cutoffAt.toISOString()} (its cut-off); it can no longer change.`);
   }
   return cycle;
@@ -712,12 +732,12 @@ export async function pauseSubscription(deps: SubscriptionDeps, merchantId: stri
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireStatus(subscription, ['trialing', 'active'], 'be paused');
   const now = deps.clock.now();
-  // A box already locked (past its cut-off) still goes out: the pause starts with the first changeable one.
-  const startsOn = firstChangeableCycle(subscription, now).chargeOn;
+  // Boxes already locked (past their cut-off) still go out: the pause starts with the first open one.
+  const startsOn = firstOpenCycle(subscription, now).chargeOn;
   let resumeOn: string;
   if (input.cycles !== undefined) {
     // Pause the next `cycles` boxes that can still change; the one after is the first charged again.
-    let cycle = firstChangeableCycle(subscription, now);
+    let cycle = firstOpenCycle(subscription, now);
     for (let i = 0; i < input.cycles; i += 1) cycle = nextCycle(subscription.schedule, cycle.chargeAt);
     resumeOn = cycle.chargeOn;
   } else {
@@ -755,7 +775,7 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
     throw new ValidationError([{ field: 'body.cadence', message: 'change the cadence with POST /subscriptions/{id}/cadence' }]);
   }
   const now = deps.clock.now();
-  const effective = firstChangeableCycle(subscription, now);
+  const effective = firstOpenCycle(subscription, now);
   // Same plan: they keep the price they have. Another plan: its current price (nextCharge shows it).
   const current = boxFor(subscription, effective);
   const priceId = planId === current.planId ? current.priceId : cadence.currentPriceId;
@@ -815,15 +835,18 @@ export async function reactivateSubscription(deps: SubscriptionDeps, merchantId:
   return changed(deps, updated, 'subscription.reactivated', {});
 }
 
-/** The next cycle, which must not be locked yet: changes of calendar apply from it. */
+/**
+ * The next cycle, which must be the first open box: changes of calendar move Stripe's next charge, so they
+ * apply from the next box only, and not while a box before it is locked.
+ */
 function nextChangeableOrRefuse(subscription: Subscription, now: Date, what: string): Cycle {
   if (subscription.cancellation) {
     throw new InvalidStateError(`This subscription ends on ${subscription.cancellation.effectiveAt.toISOString()}; reactivate it to ${what}.`);
   }
   const next = nextCycle(subscription.schedule, now);
-  if (!isBeforeCutoff(next, now)) {
+  if (!isOpen(subscription, next, now)) {
     throw new InvalidStateError(
-      `The box of ${next.cycleKey} is locked (cut-off ${next.cutoffAt.toISOString()}); ${what} after it is charged.`,
+      `The box of ${next.cycleKey} is locked (cut-off ${next.cutoffAt.toISOString()}); ${what} once the locked boxes are charged (the first open box is ${firstOpenCycle(subscription, now).cycleKey}).`,
     );
   }
   return next;
@@ -926,7 +949,7 @@ export async function addAddon(deps: SubscriptionDeps, merchantId: string, subsc
   }
   if (addon.stock.tracked && addon.stock.onHand < input.quantity) throw new InvalidStateError(`Only ${addon.stock.onHand} of this add-on left.`);
   const now = deps.clock.now();
-  const cycle = firstChangeableCharged(subscription, now);
+  const cycle = firstOpenChargedCycle(subscription, now);
   if (!cycle) throw new InvalidStateError('No upcoming box can take an add-on.');
   if (addon.releasesOn && localDateOf(now, subscription.schedule.timezone) < addon.releasesOn && !(await hasEarlyAccess(subscription, addon._id, cycle))) {
     throw new InvalidStateError(`This add-on is available from ${addon.releasesOn}; early access is a perk for some subscribers.`);
@@ -950,19 +973,12 @@ export async function removeAddon(deps: SubscriptionDeps, merchantId: string, su
   const line = subscription.addons.find((a) => a._id === lineId);
   if (!line) throw new NotFoundError('No add-on with this id on this subscription.');
   const now = deps.clock.now();
-  const cycle = firstChangeableCharged(subscription, now);
-  if (line.kind === 'one_time' && (!cycle || line.fromCycleKey < cycle.cycleKey)) {
+  const cycle = cycleByKey(subscription.schedule, line.fromCycleKey);
+  if (line.kind === 'one_time' && cycle && !isOpen(subscription, cycle, now)) {
     throw new InvalidStateError(`The box of ${line.fromCycleKey} is locked; its add-on can no longer be removed.`);
   }
   const updated = await applyChange(deps, subscription, { $pull: { addons: { _id: lineId } } });
   return changed(deps, updated, 'subscription.addon_removed', { addonId: line.addonId, lineId });
-}
-
-/** The first charged cycle whose box is not locked yet. */
-function firstChangeableCharged(subscription: Subscription, now: Date): Cycle | undefined {
-  let cycle = nextChargedCycle(subscription, now);
-  while (cycle && !isBeforeCutoff(cycle, now)) cycle = nextChargedCycle(subscription, cycle.chargeAt);
-  return cycle;
 }
 
 /** Add-on lines that go into a cycle's box. */
@@ -989,7 +1005,7 @@ export async function listSaveOffers(deps: SubscriptionDeps, merchantId: string,
   if (!['trialing', 'active', 'paused'].includes(subscription.status) || subscription.cancellation) return [];
   const { saveOffers } = await settingsFor(merchantId);
   const now = deps.clock.now();
-  const next = firstChangeableCharged(subscription, now);
+  const next = firstOpenChargedCycle(subscription, now);
   const offers: SaveOffer[] = [];
   if (saveOffers.skipNext && next && subscription.status !== 'paused') {
     offers.push({ type: 'skip_next', cycleKey: next.cycleKey, description: `Skip the box of ${next.cycleKey} and keep your subscription` });
@@ -1050,7 +1066,7 @@ export async function migrateSubscribersToCurrentPrice(
     status: { $in: ['trialing', 'active', 'paused', 'past_due'] },
   }).lean().cursor();
   for await (const subscription of candidates) {
-    const effective = firstChangeableCycle(subscription, now);
+    const effective = firstOpenCycle(subscription, now);
     const target: BoxSelection = { ...boxFor(subscription, effective), priceId };
     const immediate = effective.cycleKey === nextCycle(subscription.schedule, now).cycleKey;
     try {
