@@ -7,7 +7,7 @@ import { standingOf } from '../loyalty/loyalty-standing.service';
 import { isEligible } from '../perks/eligibility';
 import { activePerks } from '../perks/perk.service';
 import { attributeReferral } from '../referrals/referral.service';
-import { cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
+import { cycleAt, cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
@@ -836,6 +836,29 @@ export async function reactivateSubscription(deps: SubscriptionDeps, merchantId:
 }
 
 /**
+ * What is keyed to a box follows it when the calendar moves from `from` on: the k-th box from `from` on the
+ * old calendar is the k-th box of the new one (whose cycle 0 is `from` at its new date). A box's one-time
+ * discount, its add-ons and the first-box offer stay with it wherever its date goes; so do its skip and a
+ * swap waiting for it when only the date moves (`sameRhythm`). When the cadence changes, later skips were
+ * made for the old rhythm's dates and are dropped (the next box keeps its date, and its skip); a pending
+ * swap is dropped by the caller. Boxes before `from` keep their dates.
+ */
+function boxKeysFollowing(subscription: Subscription, from: Cycle, schedule: BillingSchedule, options: { sameRhythm: boolean }): Record<string, unknown> {
+  const follow = (key: string): string => {
+    const old = key < from.cycleKey ? undefined : cycleByKey(subscription.schedule, key);
+    return old ? cycleAt(schedule, old.index - from.index).cycleKey : key;
+  };
+  const change = subscription.pendingChange;
+  return {
+    addons: subscription.addons.map((line) => ({ ...line, fromCycleKey: follow(line.fromCycleKey) })),
+    discounts: (subscription.discounts ?? []).map((discount) => ({ ...discount, cycleKey: follow(discount.cycleKey) })),
+    firstChargeKey: follow(subscription.firstChargeKey),
+    skippedCycleKeys: options.sameRhythm ? subscription.skippedCycleKeys.map(follow) : subscription.skippedCycleKeys.filter((key) => key <= from.chargeOn),
+    ...(options.sameRhythm && change ? { 'pendingChange.effectiveCycleKey': follow(change.effectiveCycleKey) } : {}),
+  };
+}
+
+/**
  * The next cycle, which must be the first open box: changes of calendar move Stripe's next charge, so they
  * apply from the next box only, and not while a box before it is locked.
  */
@@ -881,9 +904,8 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
   }
   const box: BoxSelection = { ...subscription.box, cadenceKey, priceId: cadence.currentPriceId };
   const updated = await applyChange(deps, subscription, {
-    // Skips and pending changes were made for the old calendar's dates; they do not carry over.
-    // The next box keeps its date, so its skip stands; later skips were for the old calendar's dates.
-    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key <= next.chargeOn), 'stripe.moveNextChargeTo': next.chargeAt },
+    // A pending swap was for the old cadence's price: it does not carry over.
+    $set: { schedule, box, ...boxKeysFollowing(subscription, next, schedule, { sameRhythm: false }), 'stripe.moveNextChargeTo': next.chargeAt },
     $unset: { pendingChange: 1 },
   });
   return changed(deps, updated, 'subscription.cadence_changed', { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey });
@@ -913,15 +935,8 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
     throw new ValidationError([{ field: 'body.date', message: `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})` }]);
   }
   const updated = await applyChange(deps, subscription, {
-    $set: {
-      schedule,
-      skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn),
-      // One-time extras for the moved box move with it.
-      addons: subscription.addons.map((line) => (line.kind === 'one_time' && line.fromCycleKey === next.cycleKey ? { ...line, fromCycleKey: date } : line)),
-      ...(subscription.firstChargeKey === next.cycleKey ? { firstChargeKey: date } : {}),
-      'stripe.moveNextChargeTo': moved.chargeAt,
-    },
-    $unset: { pendingChange: 1 },
+    // The next box and every later one move together: what is keyed to each box goes with it.
+    $set: { schedule, ...boxKeysFollowing(subscription, next, schedule, { sameRhythm: true }), 'stripe.moveNextChargeTo': moved.chargeAt },
   });
   return changed(deps, updated, 'subscription.charge_date_changed', { from: next.chargeOn, to: date });
 }
