@@ -17,7 +17,7 @@ import type { OrderView } from './order.schemas';
 
 const SubscriptionRef = z.union([z.string(), z.object({ id: z.string() })]);
 const InvoiceParent = z.object({ subscription_details: z.object({ subscription: SubscriptionRef }).nullable().optional() }).nullable().optional();
-const InvoiceLines = z.object({
+export const InvoiceLines = z.object({
   data: z
     .array(z.object({ period: z.object({ start: z.number().int(), end: z.number().int() }), parent: z.object({ type: z.string() }).nullable().optional() }))
     .min(1),
@@ -27,7 +27,7 @@ const InvoiceLines = z.object({
  * The period the invoice bills: its subscription line's (an add-on's invoice item has a period of its own,
  * the moment it was created, and need not come after the subscription line).
  */
-function billedPeriodStart(lines: z.infer<typeof InvoiceLines>): Date {
+export function billedPeriodStart(lines: z.infer<typeof InvoiceLines>): Date {
   const line = lines.data.find((l) => l.parent?.type === 'subscription_item_details') ?? lines.data[0]!;
   return new Date(line.period.start * 1000);
 }
@@ -325,7 +325,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   return merchantId;
 }
 
-/** The paid box is a fact of its own revision; a trial or a dunning recovery ends with it. */
+/** The paid box is a fact of its own revision; a trial ends with it, and a dunning with the payment of its invoice. */
 async function applyPaymentToSubscription(
   deps: SubscriptionSyncDeps,
   subscriptionId: string,
@@ -337,13 +337,15 @@ async function applyPaymentToSubscription(
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const current = await SubscriptionModel.findById(subscriptionId).lean();
     if (!current) return;
-    const becomesActive = ['trialing', 'past_due', 'incomplete'].includes(current.status);
+    // The dunning belongs to the invoice that is failing: only its payment ends it (or Stripe's word on the
+    // subscription). A late payment of an older invoice leaves a newer one past due, its box held.
+    const endsDunning = !current.dunning || current.dunning.stripeInvoiceId === invoice.id;
+    const becomesActive = endsDunning && ['trialing', 'past_due', 'incomplete'].includes(current.status);
     const updated = await SubscriptionModel.findOneAndUpdate(
       { _id: current._id, revision: current.revision },
       {
         $set: { updatedAt: now, ...(becomesActive ? { status: 'active', stripeSyncDueAt: now } : {}) },
-        // Paid: any dunning for this subscription is over.
-        $unset: { dunning: 1 },
+        ...(endsDunning ? { $unset: { dunning: 1 } } : {}),
         $inc: { revision: 1 },
       },
       { returnDocument: 'after', lean: true },

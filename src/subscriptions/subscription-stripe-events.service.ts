@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BoxOrderModel } from '../orders/box-order.model';
+import { billedPeriodStart, InvoiceLines } from '../orders/order.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import { subscriptionSettingsOf } from './subscription-settings';
 import { firstOpenCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
@@ -87,8 +88,15 @@ export async function applyStripeSubscriptionEvent(
   if (stripeSubscription.status === 'unpaid' && ['active', 'trialing', 'past_due'].includes(subscription.status)) {
     return endDunning(deps, subscription, eventCreatedAt, now);
   }
-  const status = mapStatus(subscription.status, stripeSubscription.status);
+  let status = mapStatus(subscription.status, stripeSubscription.status);
   const set: Record<string, unknown> = { 'stripe.lastEventAt': eventCreatedAt };
+  const unset: Record<string, 1> = {};
+  const dunning = subscription.dunning;
+  if (dunning && (status === 'active' || status === 'trialing')) {
+    // Stripe's word ends a dunning only if it is newer than the last failure; older news changes nothing.
+    if (eventCreatedAt > dunning.lastFailureAt) unset.dunning = 1;
+    else status = undefined;
+  }
   if (status && status !== subscription.status) {
     set.status = status;
     set.updatedAt = now;
@@ -99,13 +107,15 @@ export async function applyStripeSubscriptionEvent(
     }
   }
   const changesStatus = set.status !== undefined;
+  const endsDunning = unset.dunning !== undefined;
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, revision: subscription.revision },
-    { $set: set, ...(changesStatus ? { $inc: { revision: 1 } } : {}) },
+    { $set: set, ...(endsDunning ? { $unset: unset } : {}), ...(changesStatus || endsDunning ? { $inc: { revision: 1 } } : {}) },
     { returnDocument: 'after', lean: true },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
   if (changesStatus) await recordSubscriptionEvent(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
+  else if (endsDunning) await recordSubscriptionEvent(deps, updated, 'subscription.dunning_ended', { outcome: 'recovered', stripeStatus: stripeSubscription.status });
   return subscription.merchantId;
 }
 
@@ -113,6 +123,7 @@ export const FailedInvoiceFields = z.object({
   id: z.string(),
   attempt_count: z.number().int(),
   hosted_invoice_url: z.string().nullable().optional(),
+  lines: InvoiceLines.optional(),
   parent: z
     .object({ subscription_details: z.object({ subscription: z.union([z.string(), z.object({ id: z.string() })]) }).nullable().optional() })
     .nullable()
@@ -121,8 +132,10 @@ export const FailedInvoiceFields = z.object({
 
 /**
  * `invoice.payment_failed`: the subscription enters dunning (past due) with Stripe's hosted invoice page as
- * the shopper's pay-or-update-card link; later failures of the same invoice count attempts. A failure
- * reported after that invoice was paid (events come late) changes nothing.
+ * the shopper's pay-or-update-card link; later failures of the same invoice count attempts. The dunning
+ * belongs to the newest failing invoice: a newer one takes it over, while a retry of an older one failing
+ * again is only recorded (its box stays held). A failure reported after that invoice was paid (events
+ * come late) changes nothing.
  */
 export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCreatedAt: Date, invoice: z.infer<typeof FailedInvoiceFields>): Promise<string | undefined> {
   const ref = invoice.parent?.subscription_details?.subscription;
@@ -132,10 +145,15 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   if (!subscription) return undefined;
   const paid = await BoxOrderModel.exists({ stripeInvoiceId: invoice.id });
   if (paid || subscription.status === 'canceled') return subscription.merchantId;
-  if (subscription.dunning?.stripeInvoiceId === invoice.id && subscription.dunning.attempts >= invoice.attempt_count) return subscription.merchantId;
+  const current = subscription.dunning;
+  const same = current?.stripeInvoiceId === invoice.id;
+  if (same && current.attempts >= invoice.attempt_count) return subscription.merchantId;
+  const periodStart = invoice.lines ? billedPeriodStart(invoice.lines) : (same ? current.periodStart : undefined);
+  const older = !same && current?.periodStart !== undefined && periodStart !== undefined && periodStart < current.periodStart;
   const dunning = {
     stripeInvoiceId: invoice.id,
-    since: subscription.dunning?.stripeInvoiceId === invoice.id ? subscription.dunning.since : eventCreatedAt,
+    ...(periodStart ? { periodStart } : {}),
+    since: same ? current.since : eventCreatedAt,
     attempts: invoice.attempt_count,
     lastFailureAt: eventCreatedAt,
     ...(invoice.hosted_invoice_url ? { updatePaymentUrl: invoice.hosted_invoice_url } : {}),
@@ -143,7 +161,11 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, revision: subscription.revision },
     {
-      $set: { dunning, updatedAt: deps.clock.now(), ...(['active', 'trialing'].includes(subscription.status) ? { status: 'past_due' } : {}) },
+      $set: {
+        ...(older ? {} : { dunning }),
+        updatedAt: deps.clock.now(),
+        ...(['active', 'trialing'].includes(subscription.status) ? { status: 'past_due' } : {}),
+      },
       $inc: { revision: 1 },
     },
     { returnDocument: 'after', lean: true },
