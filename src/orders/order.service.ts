@@ -16,7 +16,15 @@ import { consumeOrderStock, releaseOrderStock, reserveOrderLines, type Reservati
 import type { OrderView } from './order.schemas';
 
 const SubscriptionRef = z.union([z.string(), z.object({ id: z.string() })]);
-const InvoiceParent = z.object({ subscription_details: z.object({ subscription: SubscriptionRef }).nullable().optional() }).nullable().optional();
+const InvoiceParent = z
+  .object({
+    subscription_details: z
+      .object({ subscription: SubscriptionRef, metadata: z.record(z.string(), z.string()).nullable().optional() })
+      .nullable()
+      .optional(),
+  })
+  .nullable()
+  .optional();
 export const InvoiceLines = z.object({
   data: z
     .array(z.object({ period: z.object({ start: z.number().int(), end: z.number().int() }), parent: z.object({ type: z.string() }).nullable().optional() }))
@@ -253,7 +261,10 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   const stripeSubscriptionId = stripeSubscriptionIdOf(invoice);
   if (!stripeSubscriptionId) return undefined;
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscriptionId }).lean();
-  if (!subscription) return undefined;
+  if (!subscription) {
+    await refuseBeforeCheckoutRecorded(invoice);
+    return undefined;
+  }
   const { merchantId } = subscription;
   const cycle = cycleOfPeriodStart(subscription, billedPeriodStart(invoice.lines));
   const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId }, { shippingAddress: 1 }).lean();
@@ -323,6 +334,21 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
     throw error;
   }
   return merchantId;
+}
+
+/**
+ * The first invoice of a subscription made by Checkout can come before `checkout.session.completed` (events
+ * come in any order): until that is recorded (which links the Stripe subscription and anchors the calendar
+ * on Stripe's billing), the invoice cannot be placed, so it fails and the inbox retries it. Stripe copies
+ * the subscription's metadata (ours) onto the invoice.
+ */
+async function refuseBeforeCheckoutRecorded(invoice: { id: string; parent?: z.infer<typeof InvoiceParent> }): Promise<void> {
+  const metadata = invoice.parent?.subscription_details?.metadata;
+  const ourId = metadata?.boxcycle_subscription_id;
+  const merchantId = metadata?.boxcycle_merchant_id;
+  if (!ourId || !merchantId) return;
+  const waiting = await SubscriptionModel.exists({ _id: ourId, merchantId, status: 'incomplete', 'stripe.checkoutSessionId': { $exists: true } });
+  if (waiting) throw new Error(`invoice ${invoice.id} is for subscription ${ourId}, whose Checkout is not recorded yet; retrying`);
 }
 
 /** The paid box is a fact of its own revision; a trial ends with it, and a dunning with the payment of its invoice. */

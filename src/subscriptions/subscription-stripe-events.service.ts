@@ -3,7 +3,7 @@ import { BoxOrderModel } from '../orders/box-order.model';
 import { billedPeriodStart, InvoiceLines } from '../orders/order.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import { subscriptionSettingsOf } from './subscription-settings';
-import { firstOpenCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
+import { anchoredScheduleAt, firstOpenCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
 import { SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
 
 /** The fields of Stripe objects these handlers read, checked before use. */
@@ -23,9 +23,15 @@ export const StripeSubscriptionFields = z.object({
 });
 
 
+/** How far before our Checkout Session Stripe's billing anchor may seem to be (clocks differ a little). */
+const ANCHOR_SKEW_MS = 5 * 60_000;
+
 /**
  * A Checkout Session was paid: the waiting subscription gets its Stripe subscription and becomes active
- * (or trialing). Conditional on still being `incomplete`, so a repeated or late event changes nothing.
+ * (or trialing). Stripe made that subscription when the shopper paid, up to a day after the session opened,
+ * and bills from then (its billing cycle anchor; the trial's end with a trial): the calendar is anchored on
+ * that instant, so the first box is the cycle Stripe billed and later charges fall when Stripe makes them.
+ * Conditional on still being `incomplete`, so a repeated or late event changes nothing.
  * Returns the merchant the event belongs to, or undefined when it is not one of ours.
  */
 export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: z.infer<typeof CheckoutSessionFields>): Promise<string | undefined> {
@@ -41,15 +47,37 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
   const current = await deps.stripe.retrieveSubscription(stripeId);
   const status: SubscriptionStatus = current.status === 'trialing' ? 'trialing' : 'active';
   const now = deps.clock.now();
+  let anchoredAt = current.billingCycleAnchor;
+  if (anchoredAt && anchoredAt.getTime() < subscription.createdAt.getTime() - ANCHOR_SKEW_MS) {
+    // Stripe cannot bill from before the session existed: keep our calendar rather than trust it.
+    deps.logger.warn({ subscriptionId: subscription._id, stripeSubscriptionId: current.id, billingCycleAnchor: anchoredAt }, 'Stripe billing anchor before the Checkout Session; calendar kept');
+    anchoredAt = undefined;
+  }
+  const schedule = anchoredAt ? anchoredScheduleAt(subscription.schedule, anchoredAt) : undefined;
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, merchantId, status: 'incomplete', revision: subscription.revision },
     {
-      $set: { status, 'stripe.subscriptionId': current.id, ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}), updatedAt: now, stripeSyncDueAt: now },
+      $set: {
+        status,
+        'stripe.subscriptionId': current.id,
+        ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}),
+        // Nothing is keyed to the first box's date yet: an incomplete subscription takes no changes.
+        ...(schedule ? { schedule, firstChargeKey: schedule.anchorOn } : {}),
+        updatedAt: now,
+        stripeSyncDueAt: now,
+      },
       $inc: { revision: 1 },
     },
     { returnDocument: 'after', lean: true },
   );
-  if (updated) await recordSubscriptionEvent(deps, updated, 'subscription.activated', { via: 'checkout', stripeSubscriptionId: current.id, status });
+  if (updated) {
+    await recordSubscriptionEvent(deps, updated, 'subscription.activated', {
+      via: 'checkout',
+      stripeSubscriptionId: current.id,
+      status,
+      ...(anchoredAt ? { anchoredAt: anchoredAt.toISOString(), firstChargeKey: updated.firstChargeKey } : {}),
+    });
+  }
   return merchantId;
 }
 

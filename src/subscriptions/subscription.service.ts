@@ -209,6 +209,15 @@ function firstBoxOff(offer: FirstBoxOffer, priceMinor: number): number {
   return offer.percentOff !== undefined ? percentOf(priceMinor, offer.percentOff) : Math.min(offer.amountOffMinor ?? 0, priceMinor);
 }
 
+/**
+ * The calendar with cycle 0 at `instant` (Stripe's billing anchor): same cadence, zone and cut-off; the
+ * local date and time of day of that instant; a monthly calendar keeps that day of the month.
+ */
+export function anchoredScheduleAt(schedule: BillingSchedule, instant: Date): BillingSchedule {
+  const { anchorDay: _anchorDay, ...rest } = schedule;
+  return { ...rest, anchorOn: localDateOf(instant, schedule.timezone), chargeAt: localTimeOf(instant, schedule.timezone) };
+}
+
 /** The cycle a Stripe invoice period belongs to: Stripe's UTC instant and our local-time calendar differ by at most an hour. */
 export function cycleOfPeriodStart(subscription: Subscription, periodStart: Date): Cycle {
   return nextCycle(subscription.schedule, new Date(periodStart.getTime() - 12 * HOUR_MS));
