@@ -18,7 +18,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { AddonModel } from '../addons/addon.model';
-import type { LineGrant, LineKind } from '../orders/box-order.model';
+import { BoxOrderModel, type LineGrant, type LineKind } from '../orders/box-order.model';
 import { subscriptionSettingsOf, type SubscriptionSettings } from './subscription-settings';
 import {
   SubscriptionEventModel,
@@ -249,29 +249,72 @@ function boxView(box: BoxSelection, plans: Map<string, Plan>) {
   };
 }
 
+type FirstBoxState = 'awaiting_payment' | 'charged';
+
+/**
+ * The first box, while it is not an ordinary upcoming cycle: charged at sign-up (saved card) or at Checkout,
+ * its charge is not ahead, so the calendar's next cycle is the second box. It is shown through the first
+ * period, `awaiting_payment` until the shopper has paid (Checkout open, or the first invoice failing) and
+ * `charged` once Stripe has taken the payment. None after the first period, or for a cancelled subscription.
+ */
+async function firstBoxOf(subscription: Subscription, now: Date): Promise<{ cycle: Cycle; state: FirstBoxState } | undefined> {
+  if (subscription.status === 'canceled') return undefined;
+  // The first box's date at the calendar's time of day (a cadence change may have anchored the calendar after it).
+  const { anchorDay: _anchorDay, ...schedule } = subscription.schedule;
+  const cycle = cycleAt({ ...schedule, anchorOn: subscription.firstChargeKey }, 0);
+  if (subscription.status === 'incomplete') return { cycle, state: 'awaiting_payment' };
+  const next = nextCycle(subscription.schedule, now);
+  const previous = next.index > 0 ? cycleAt(subscription.schedule, next.index - 1) : undefined;
+  // Ahead (a trial): an ordinary upcoming cycle. Past the first period: a box like the others.
+  if (cycle.chargeAt > now || (previous && previous.chargeOn > cycle.chargeOn)) return undefined;
+  if (subscription.status === 'past_due') {
+    const paid = await BoxOrderModel.exists({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey, stripeInvoiceId: { $exists: true } });
+    if (!paid) return { cycle, state: 'awaiting_payment' };
+  }
+  return { cycle, state: 'charged' };
+}
+
+async function nextChargeView(subscription: Subscription, cycle: Cycle, plans: Map<string, Plan>): Promise<NonNullable<SubscriptionView['nextCharge']>> {
+  const contents = await boxContentsFor(subscription, cycle, plans);
+  return {
+    cycleKey: cycle.cycleKey,
+    chargeAt: iso(cycle.chargeAt),
+    cutoffAt: iso(cycle.cutoffAt),
+    box: boxView(boxFor(subscription, cycle), plans),
+    lines: contents.lines.map((line) => ({ description: line.description, quantity: line.quantity, amountMinor: line.unitAmountMinor })),
+    total: { amountMinor: contents.totalMinor, currency: contents.currency },
+  };
+}
+
 export async function toSubscriptionView(subscription: Subscription, now: Date, options: { history: boolean; checkoutUrl?: string | null }): Promise<SubscriptionView> {
   const plans = await plansOf(subscription);
-  const next = nextChargedCycle(subscription, now);
-  let nextCharge: SubscriptionView['nextCharge'] = null;
-  if (next) {
-    const box = boxView(boxFor(subscription, next), plans);
-    const contents = await boxContentsFor(subscription, next, plans);
-    const lines = contents.lines.map((line) => ({ description: line.description, quantity: line.quantity, amountMinor: line.unitAmountMinor }));
-    nextCharge = {
-      cycleKey: next.cycleKey,
-      chargeAt: iso(next.chargeAt),
-      cutoffAt: iso(next.cutoffAt),
-      box,
-      lines,
-      total: { amountMinor: contents.totalMinor, currency: contents.currency },
-    };
+  const first = await firstBoxOf(subscription, now);
+  const cycleView = (cycle: Cycle, state: CycleState | FirstBoxState) => ({ cycleKey: cycle.cycleKey, chargeAt: iso(cycle.chargeAt), cutoffAt: iso(cycle.cutoffAt), state });
+  // Until Checkout is paid the first box is what the shopper pays next, and nothing after it is due yet.
+  if (subscription.status === 'incomplete') {
+    return viewOf(subscription, plans, options, first ? await nextChargeView(subscription, first.cycle, plans) : null, first ? [cycleView(first.cycle, first.state)] : []);
   }
+  const next = nextChargedCycle(subscription, now);
+  const nextCharge = next ? await nextChargeView(subscription, next, plans) : null;
   const upcoming =
-    subscription.status === 'canceled' || subscription.status === 'incomplete'
+    subscription.status === 'canceled'
       ? []
-      : upcomingCycles(subscription.schedule, now, 6)
-          .filter((cycle) => !subscription.cancellation || cycle.chargeAt < subscription.cancellation.effectiveAt)
-          .map((cycle) => ({ cycleKey: cycle.cycleKey, chargeAt: iso(cycle.chargeAt), cutoffAt: iso(cycle.cutoffAt), state: cycleState(subscription, cycle) }));
+      : [
+          ...(first ? [cycleView(first.cycle, first.state)] : []),
+          ...upcomingCycles(subscription.schedule, now, 6)
+            .filter((cycle) => !subscription.cancellation || cycle.chargeAt < subscription.cancellation.effectiveAt)
+            .map((cycle) => cycleView(cycle, cycleState(subscription, cycle))),
+        ];
+  return viewOf(subscription, plans, options, nextCharge, upcoming);
+}
+
+async function viewOf(
+  subscription: Subscription,
+  plans: Map<string, Plan>,
+  options: { history: boolean; checkoutUrl?: string | null },
+  nextCharge: SubscriptionView['nextCharge'],
+  upcoming: SubscriptionView['upcomingCycles'],
+): Promise<SubscriptionView> {
   const history = options.history
     ? (await SubscriptionEventModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id }).sort({ revision: 1 }).lean()).map(
         (event) => ({ type: event.type, at: iso(event.at), data: event.data }),

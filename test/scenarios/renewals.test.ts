@@ -226,7 +226,7 @@ describe('scenario: renewals', () => {
     ]);
     expect((await request(app).get(`/api/v1/addons/${beans.id}`).set(merchant.auth).expect(200)).body.stock).toEqual({ tracked: true, onHand: 3, reserved: 0 });
     const after = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
-    expect(after.upcomingCycles[0]).toMatchObject({ cycleKey: next.cycleKey, state: 'skipped' });
+    expect(after.upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === next.cycleKey)).toMatchObject({ state: 'skipped' });
     expect(after.history.map((e: { type: string }) => e.type)).toContain('subscription.box_skipped');
     expect(await NotificationModel.find({ subscriptionId: subscription.id }, { type: 1, text: 1, _id: 0 }).lean()).toEqual([
       { type: 'box.skipped_out_of_stock', text: expect.stringContaining('You will not be charged for it.') },

@@ -7,6 +7,7 @@ import { processDueWebhookEvents } from '../../../src/webhooks/process-event.ser
 import { buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
 import { buildPaidInvoice } from '../../factories/invoice.factory';
 import { createMerchant } from '../../factories/merchant.factory';
+import { subscribeShopper } from '../../factories/subscription.factory';
 import { renewalDriver } from '../../helpers/renewal-driver';
 import { buildTestApp } from '../../helpers/test-app';
 import { testStripe, useTestDatabase } from '../../helpers/test-env';
@@ -88,7 +89,61 @@ describe('a subscription paid through Checkout', () => {
     ]);
     const now = await view();
     expect(now).toMatchObject({ status: 'active', nextCharge: { cycleKey: '2026-04-11', chargeAt: '2026-04-11T11:00:00.000Z' } });
+    expect(now.upcomingCycles.slice(0, 2)).toEqual([
+      { cycleKey: '2026-03-11', chargeAt: '2026-03-11T11:00:00.000Z', cutoffAt: '2026-03-08T11:00:00.000Z', state: 'charged' },
+      { cycleKey: '2026-04-11', chargeAt: '2026-04-11T11:00:00.000Z', cutoffAt: '2026-04-08T11:00:00.000Z', state: 'scheduled' },
+    ]);
     expect(now.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.activated', 'subscription.box_paid']);
     expect(now.history[1].data).toMatchObject({ via: 'checkout', anchoredAt: PAID.toISOString() });
+  });
+
+  test('when Checkout is not paid yet, then the first box is the next charge, awaiting payment, and nothing after it is listed', async () => {
+    const { created, view } = await setUp();
+    for (const body of [created, await view()]) {
+      expect(body).toMatchObject({
+        status: 'incomplete',
+        nextCharge: { cycleKey: '2026-03-10', chargeAt: '2026-03-10T15:00:00.000Z', total: { amountMinor: 2600, currency: 'USD' } },
+        upcomingCycles: [{ cycleKey: '2026-03-10', chargeAt: '2026-03-10T15:00:00.000Z', cutoffAt: '2026-03-07T16:00:00.000Z', state: 'awaiting_payment' }],
+      });
+    }
+  });
+});
+
+describe('the first box of a subscription paid with a saved card', () => {
+  useTestDatabase();
+
+  test('when the first payment fails and then succeeds, then the first box is listed awaiting payment, then charged, until the second box is charged', async () => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const testApp = buildTestApp({ clock });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const { subscription } = await subscribeShopper(testApp.app, merchant);
+    const stripeId = subscription.stripeSubscriptionId as string;
+    const driver = renewalDriver(testApp, createStripeGateway(testStripe()));
+    const states = async () =>
+      (await request(testApp.app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body.upcomingCycles
+        .slice(0, 2)
+        .map((c: { cycleKey: string; state: string }) => [c.cycleKey, c.state]);
+    expect((subscription.upcomingCycles as Array<{ cycleKey: string; state: string }>).slice(0, 2).map((c) => [c.cycleKey, c.state])).toEqual([
+      ['2026-03-02', 'charged'],
+      ['2026-04-02', 'scheduled'],
+    ]);
+
+    const invoiceId = `in_first_${subscription.id.slice(-8)}`;
+    await driver.fail(stripeId, new Date('2026-03-02T15:30:00Z'), invoiceId, 1);
+    expect(await states()).toEqual([
+      ['2026-03-02', 'awaiting_payment'],
+      ['2026-04-02', 'scheduled'],
+    ]);
+    clock.set('2026-03-03T15:30:00Z');
+    await driver.pay(stripeId, new Date('2026-03-02T15:30:00Z'), 2600, invoiceId);
+    expect(await states()).toEqual([
+      ['2026-03-02', 'charged'],
+      ['2026-04-02', 'scheduled'],
+    ]);
+    clock.set('2026-04-02T15:00:00Z');
+    expect(await states()).toEqual([
+      ['2026-05-02', 'scheduled'],
+      ['2026-06-02', 'scheduled'],
+    ]);
   });
 });
