@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CustomerModel } from '../customers/customer.model';
+import { queueNotification } from '../notifications/notification.service';
 import { PlanModel } from '../plans/plan.model';
 import type { Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
@@ -325,7 +326,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   );
   if (claimed.modifiedCount === 0) return merchantId; // done, or being done by another worker
   try {
-    if (paid) await reserveBox(paid, subscription, 'paid');
+    if (paid) await tellShopperOfBackOrder(deps, subscription, (await reserveBox(paid, subscription, 'paid')).order);
     await applyPaymentToSubscription(deps, subscription._id, invoice, cycle.cycleKey, paid !== null);
     await BoxOrderModel.updateOne({ _id: order._id }, { $set: { paymentApplied: true } });
   } catch (error) {
@@ -334,6 +335,24 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
     throw error;
   }
   return merchantId;
+}
+
+/**
+ * A paid box with lines that were not on hand (made at payment, as the first box is, when the stock went
+ * meanwhile) cannot ship yet: the shopper is told, once per box, what is on back-order.
+ */
+async function tellShopperOfBackOrder(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder): Promise<void> {
+  const short = order.lines.filter((line) => line.stock === 'short');
+  if (short.length === 0) return;
+  const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId: subscription.merchantId }, { name: 1 }).lean();
+  await queueNotification(deps.clock, {
+    merchantId: subscription.merchantId,
+    customerId: subscription.customerId,
+    subscriptionId: subscription._id,
+    type: 'box.back_ordered',
+    aboutKey: order._id,
+    data: { name: customer?.name ?? 'there', shipOn: order.shipOn, short: short.map((line) => ({ description: line.description, quantity: line.quantity })) },
+  });
 }
 
 /**

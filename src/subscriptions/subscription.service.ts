@@ -9,7 +9,7 @@ import { activePerks } from '../perks/perk.service';
 import { attributeReferral } from '../referrals/referral.service';
 import { cycleAt, cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { ConflictError, InvalidStateError, NotFoundError, OutOfStockError, ValidationError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
@@ -19,6 +19,7 @@ import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { AddonModel } from '../addons/addon.model';
 import { BoxOrderModel, type LineGrant, type LineKind } from '../orders/box-order.model';
+import { canFillPlanLine } from '../orders/order-stock.service';
 import { subscriptionSettingsOf, type SubscriptionSettings } from './subscription-settings';
 import {
   SubscriptionEventModel,
@@ -609,6 +610,12 @@ export async function createSubscription(
   if (!variant) throw new ValidationError([{ field: 'body.variantId', message: 'is not an offered variant of this plan' }]);
   const cadence = plan.cadences.find((c) => c.key === input.cadence && c.status === 'active');
   if (!cadence) throw new ValidationError([{ field: 'body.cadence', message: `is not offered; offered: ${plan.cadences.filter((c) => c.status === 'active').map((c) => c.key).join(', ')}` }]);
+  // Without a trial the first box is charged now (or at Checkout) and made at payment: refuse a box that
+  // nothing on hand can fill. With a trial it is built at its cut-off, and skipped with no charge if it cannot ship.
+  if (plan.trialDays === 0 && !(await canFillPlanLine(merchantId, plan, variant._id, undefined))) {
+    const substitutes = (variant.substituteSkus ?? []).length > 0 ? ', and so are the variants sent in its place' : '';
+    throw new OutOfStockError(`${variant.name} is out of stock${substitutes}: its first box cannot be sent. Choose another variant, or subscribe when it is back in stock.`);
+  }
   const stripePriceId = stripePriceOf(plan, cadence.currentPriceId);
   const stripeCustomerId = await ensureStripeCustomer(deps, customer);
 
