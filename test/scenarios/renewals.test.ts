@@ -213,9 +213,10 @@ describe('scenario: renewals', () => {
     const { clock, app, merchant, driver, updates } = await setUp('2026-01-15T15:30:00Z');
     const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
     const [a] = plan.variants as Array<{ id: string; sku: string }>;
-    await outOfStock(app, merchant, a!.sku);
+    await receiveStock(app, merchant, a!.sku, 1);
     const beans = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 3 })).expect(201)).body;
     const subscription = await subscribe(app, merchant, plan.id, a!.id);
+    await receiveStock(app, merchant, a!.sku, -1); // the last one is counted out before the cut-off
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: beans.id, quantity: 1 }).expect(200);
     const next = subscription.nextCharge;
 
