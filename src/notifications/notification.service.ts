@@ -11,6 +11,7 @@ import type { NotificationView } from './notification.schemas';
 /** The messages we send, each with its template in views/notifications/<type>.ejs. */
 export type NotificationType =
   | 'box.adjusted'
+  | 'box.back_ordered'
   | 'box.skipped_out_of_stock'
   | 'gift.thank_you'
   | 'loyalty.points_expiring'
@@ -22,6 +23,7 @@ export type AccountMessageType = 'merchant.sign_up_confirmation' | 'merchant.sig
 
 const SUBJECTS: Record<NotificationType | AccountMessageType, string> = {
   'box.adjusted': 'A change to your next box',
+  'box.back_ordered': 'Part of your box is on back-order',
   'box.skipped_out_of_stock': 'Your next box is skipped: no charge',
   'gift.thank_you': 'A little something, to say thank you',
   'loyalty.points_expiring': 'Some of your points expire soon',
