@@ -8,7 +8,7 @@ import type { Clock } from '../shared/time';
 import { NotificationModel, type Notification } from './notification.model';
 import type { NotificationView } from './notification.schemas';
 
-/** The messages we send, each with its template in views/notifications/<type>.ejs. */
+/** The messages we send, each with its plain-text template in views/notifications/<type>.text.ejs. */
 export type NotificationType =
   | 'box.adjusted'
   | 'box.skipped_out_of_stock'
@@ -26,6 +26,22 @@ const SUBJECTS: Record<NotificationType, string> = {
   'referral.rewarded': 'Your friend joined: your reward is here',
 };
 
+const TEMPLATES = path.join(projectRoot, 'views', 'notifications');
+
+/** Plain text is not HTML: a value prints as it is ("O'Neil & Sons", not "O&#39;Neil &amp; Sons"). */
+const asPlainText = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
+
+/**
+ * Renders one part of a message from its template. What `<%= %>` does depends on the part, named by the
+ * file: a `.text.ejs` part prints values as they are, an `.html.ejs` part escapes them for HTML (EJS's
+ * default). A template that says neither is refused, so no part is ever escaped for the wrong medium.
+ */
+export async function renderMessagePart(file: string, data: Record<string, unknown>): Promise<string> {
+  if (file.endsWith('.text.ejs')) return ejs.renderFile(file, data, { async: true, escape: asPlainText });
+  if (file.endsWith('.html.ejs')) return ejs.renderFile(file, data, { async: true });
+  throw new Error(`${file}: a message template is named <name>.text.ejs or <name>.html.ejs`);
+}
+
 /**
  * Queues a message once per `aboutKey` (e.g. the order it is about): a retried job or a second worker
  * queues nothing more. The text is rendered now from the template.
@@ -34,7 +50,7 @@ export async function queueNotification(
   clock: Clock,
   input: { merchantId: string; customerId: string; subscriptionId?: string; type: NotificationType; aboutKey: string; data: Record<string, unknown> },
 ): Promise<void> {
-  const text = await ejs.renderFile(path.join(projectRoot, 'views', 'notifications', `${input.type}.ejs`), input.data, { async: true });
+  const text = await renderMessagePart(path.join(TEMPLATES, `${input.type}.text.ejs`), input.data);
   await NotificationModel.updateOne(
     { _id: derivedId('ntf', `${input.merchantId}:${input.type}:${input.aboutKey}`) },
     {
