@@ -10,6 +10,7 @@ import type { Clock } from '../shared/time';
 import { ApiKeyModel, type ApiKey } from './api-key.model';
 import { MerchantModel, type Merchant } from './merchant.model';
 import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
+import { shippingFeesOf } from './shipping-fees';
 import type { ApiKeyView, LogInBody, MerchantView, NewApiKeyView, SignUpBody, UpdateMerchantBody } from './merchant.schemas';
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -32,6 +33,18 @@ export class EmailTakenError extends ConflictError {
   override readonly title = 'An account with this e-mail already exists';
 }
 
+function settingsViewOf(merchant: Merchant): MerchantView['subscriptionSettings'] {
+  const settings = subscriptionSettingsOf(merchant);
+  return {
+    cutoffDays: settings.cutoffDays,
+    maxChargeDateShiftDays: settings.maxChargeDateShiftDays,
+    cancellationReasons: settings.cancellationReasons,
+    saveOffers: settings.saveOffers,
+    dunningOutcome: settings.dunningOutcome,
+    shippingFees: shippingFeesOf(merchant),
+  };
+}
+
 export function toMerchantView(merchant: Merchant): MerchantView {
   return {
     id: merchant._id,
@@ -40,7 +53,7 @@ export function toMerchantView(merchant: Merchant): MerchantView {
     email: merchant.email,
     defaultCurrency: merchant.defaultCurrency,
     timezone: merchant.timezone,
-    subscriptionSettings: subscriptionSettingsOf(merchant),
+    subscriptionSettings: settingsViewOf(merchant),
     createdAt: iso(merchant.createdAt),
   };
 }
@@ -128,6 +141,7 @@ export async function getMerchant(merchantId: string): Promise<MerchantView> {
 
 export async function updateMerchant(clock: Clock, merchantId: string, input: UpdateMerchantBody): Promise<MerchantView> {
   const changes: Record<string, unknown> = {};
+  const removals: Record<string, 1> = {};
   if (input.name !== undefined) changes.name = input.name;
   // Each setting is its own field, so changing one never resets another.
   for (const [key, value] of Object.entries(input.subscriptionSettings ?? {})) {
@@ -139,10 +153,16 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
       changes[`subscriptionSettings.${key}`] = value;
     }
   }
+  // The list of fees per currency replaces the one fee of before (see shippingFeesOf).
+  if (input.subscriptionSettings?.shippingFees !== undefined) removals['subscriptionSettings.shippingFeeMinor'] = 1;
   const merchant =
     Object.keys(changes).length === 0
       ? await MerchantModel.findById(merchantId).lean()
-      : await MerchantModel.findOneAndUpdate({ _id: merchantId }, { $set: { ...changes, updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
+      : await MerchantModel.findOneAndUpdate(
+          { _id: merchantId },
+          { $set: { ...changes, updatedAt: clock.now() }, ...(Object.keys(removals).length > 0 ? { $unset: removals } : {}) },
+          { returnDocument: 'after', lean: true },
+        );
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
 }

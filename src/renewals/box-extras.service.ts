@@ -3,6 +3,7 @@ import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { standingOf } from '../loyalty/loyalty-standing.service';
 import { loyaltyProgramOf, pointsExpiryFor, restoreLoyaltyCredit, takeLoyaltyCredit } from '../loyalty/loyalty.service';
 import { MerchantModel } from '../merchants/merchant.model';
+import { shippingFeeFor } from '../merchants/shipping-fees';
 import { activeOffers, addonForReward, pendingBoxRewards, settleRewardsOfOrder } from '../offers/offer.service';
 import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
 import { isEligible } from '../perks/eligibility';
@@ -12,7 +13,6 @@ import type { Cycle } from '../shared/calendar';
 import { percentOf } from '../shared/money';
 import type { Clock } from '../shared/time';
 import type { Subscription } from '../subscriptions/subscription.model';
-import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
 import type { BoxLine } from '../subscriptions/subscription.service';
 
 export interface BoxDraft {
@@ -37,11 +37,12 @@ const sum = (lines: BoxLine[], filter: (line: BoxLine) => boolean = () => true) 
  * entries keyed by the order, so building the box again takes and grants nothing twice.
  */
 export async function retentionLinesFor(clock: Clock, subscription: Subscription, cycle: Cycle, draft: BoxDraft): Promise<BoxLine[]> {
-  const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
+  const merchant = await MerchantModel.findById(subscription.merchantId, { defaultCurrency: 1, subscriptionSettings: 1 }).lean();
   const standing = await standingOf(subscription, cycle.chargeOn);
   const boxNumber = standing.paidBoxes + 1;
   const extras: BoxLine[] = [];
-  const shippingFee = merchant ? subscriptionSettingsOf(merchant).shippingFeeMinor : 0;
+  // The fee of the box's own currency: none when the merchant set none for it.
+  const shippingFee = merchant ? shippingFeeFor(merchant, draft.currency) : 0;
   if (shippingFee > 0) extras.push({ kind: 'shipping', key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: shippingFee });
   extras.push(...(await giftLinesFor(subscription, cycle)));
   for (const reward of await pendingBoxRewards(subscription)) {
