@@ -15,7 +15,7 @@ import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { SubscriptionModel, type Subscription, type SubscriptionStatus } from '../subscriptions/subscription.model';
-import { BoxRewardModel, OfferModel, type Offer, type YearlyReward } from './offer.model';
+import { BoxRewardModel, OfferModel, thresholdTermsOf, type Offer, type YearlyReward } from './offer.model';
 import type { CreateOfferBody, OfferView } from './offer.schemas';
 
 const DAY_MS = 24 * 3_600_000;
@@ -32,7 +32,7 @@ function toOfferView(offer: Offer): OfferView {
     status: offer.status,
     currency: offer.currency,
     eligibility: { ...offer.eligibility },
-    threshold: offer.threshold ? { ...offer.threshold } : null,
+    threshold: thresholdTermsOf(offer) ?? null,
     comeback: offer.comeback
       ? { withinDays: offer.comeback.withinDays, percentOff: offer.comeback.percentOff ?? null, amountOffMinor: offer.comeback.amountOffMinor ?? null }
       : null,
@@ -57,7 +57,7 @@ export async function createOffer(clock: Clock, merchantId: string, input: Creat
     kind: input.kind,
     eligibility,
     currency: merchant.defaultCurrency,
-    ...(input.kind === 'threshold' ? { threshold: { minAddonSpendMinor: input.minAddonSpendMinor, amountOffMinor: input.amountOffMinor } } : {}),
+    ...(input.kind === 'threshold' ? { threshold: { basis: input.basis, minSpendMinor: input.minSpendMinor, amountOffMinor: input.amountOffMinor } } : {}),
     ...(input.kind === 'comeback'
       ? {
           comeback: {
