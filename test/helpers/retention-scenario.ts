@@ -63,34 +63,49 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
   /** When each box built here is charged (Stripe's period start). */
   const chargeAtOf = new Map<string, Date>();
 
-  /** The cut-off of the next box comes: the job builds it (run twice: a second worker changes nothing). */
-  async function buildNextBox(subscription: ScenarioSubscription): Promise<BoxOrder> {
-    const next = await nextCharge(subscription);
+  /**
+   * The cut-off of the next box of these subscriptions (all on one calendar) comes: the job builds every due
+   * box (run twice: a second worker changes nothing). Returns each one's box, in the order given.
+   */
+  async function buildNextBoxes(subscriptions: ScenarioSubscription[]): Promise<BoxOrder[]> {
+    const next = await nextCharge(subscriptions[0]!);
     clock.set(plus(next.cutoffAt, MINUTE));
     await driver.runCutoffs();
     await driver.runCutoffs();
-    const order = await BoxOrderModel.findOne({ subscriptionId: subscription.id, cycleKey: next.cycleKey }).lean();
-    if (!order) throw new Error(`no box built for ${next.cycleKey}`);
-    chargeAtOf.set(order._id, new Date(next.chargeAt));
-    return order;
-  }
-
-  /** Stripe charges the box's cycle what the box asks: a signed `invoice.paid`, delivered twice (a replay). */
-  async function payBox(subscription: ScenarioSubscription, order: BoxOrder): Promise<BoxOrder> {
-    const at = chargeAtOf.get(order._id)!;
-    clock.set(plus(at, 5_000));
-    await driver.syncStripe();
-    for (let delivery = 0; delivery < 2; delivery += 1) {
-      const status = await driver.pay(subscription.stripeSubscriptionId, at, order.amountDueMinor, `in_${order._id}`);
-      if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
+    const orders: BoxOrder[] = [];
+    for (const subscription of subscriptions) {
+      const order = await BoxOrderModel.findOne({ subscriptionId: subscription.id, cycleKey: next.cycleKey }).lean();
+      if (!order) throw new Error(`no box built for ${subscription.id} ${next.cycleKey}`);
+      chargeAtOf.set(order._id, new Date(next.chargeAt));
+      orders.push(order);
     }
-    return (await BoxOrderModel.findById(order._id).lean())!;
+    return orders;
   }
 
-  /** One renewal: the box is built at its cut-off, then paid. */
-  async function renew(subscription: ScenarioSubscription): Promise<BoxOrder> {
-    return payBox(subscription, await buildNextBox(subscription));
+  const buildNextBox = async (subscription: ScenarioSubscription): Promise<BoxOrder> => (await buildNextBoxes([subscription]))[0]!;
+
+  /** Stripe charges each box's cycle what the box asks: a signed `invoice.paid` each, delivered twice (a replay). */
+  async function payBoxes(subscriptions: ScenarioSubscription[], orders: BoxOrder[]): Promise<BoxOrder[]> {
+    const paid: BoxOrder[] = [];
+    for (const [index, order] of orders.entries()) {
+      const at = chargeAtOf.get(order._id)!;
+      if (clock.now() < plus(at, 5_000)) clock.set(plus(at, 5_000));
+      await driver.syncStripe();
+      for (let delivery = 0; delivery < 2; delivery += 1) {
+        const status = await driver.pay(subscriptions[index]!.stripeSubscriptionId, at, order.amountDueMinor, `in_${order._id}`);
+        if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
+      }
+      paid.push((await BoxOrderModel.findById(order._id).lean())!);
+    }
+    return paid;
   }
+
+  /** One renewal of these subscriptions (one calendar): their boxes are built at the cut-off, then each is paid. */
+  async function renewAll(subscriptions: ScenarioSubscription[]): Promise<BoxOrder[]> {
+    return payBoxes(subscriptions, await buildNextBoxes(subscriptions));
+  }
+
+  const renew = async (subscription: ScenarioSubscription): Promise<BoxOrder> => (await renewAll([subscription]))[0]!;
 
   /** The first box, paid at sign-up (Stripe charged it when the subscription was created). */
   async function payFirstBox(subscription: ScenarioSubscription, amountMinor: number): Promise<BoxOrder> {
@@ -99,7 +114,7 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
     return (await BoxOrderModel.findOne({ subscriptionId: subscription.id }).sort({ cycleKey: 1 }).lean())!;
   }
 
-  return { clock, app, merchant, driver, recording, jobDeps, call, createPlan, createAddon, subscribe, nextCharge, buildNextBox, payBox, renew, payFirstBox };
+  return { clock, app, merchant, driver, recording, jobDeps, call, createPlan, createAddon, subscribe, nextCharge, buildNextBoxes, buildNextBox, payBoxes, renewAll, renew, payFirstBox };
 }
 
 /** A box's lines as the tests compare them: what each is, costs, and what granted it. */
