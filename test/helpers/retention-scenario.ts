@@ -11,7 +11,7 @@ import type { CreateCustomerBody } from '../../src/customers/customer.schemas';
 import type { CreatePlanBody } from '../../src/plans/plan.schemas';
 import { recordingGateway } from './recording-gateway';
 import { renewalDriver } from './renewal-driver';
-import { buildTestApp } from './test-app';
+import { buildTestApp, recordStripeCalls } from './test-app';
 import { silentLogger, testStripe } from './test-env';
 
 const MINUTE = 60_000;
@@ -30,7 +30,10 @@ export interface ScenarioSubscription {
  */
 export async function retentionScenario(start: string, merchantInput: Partial<SignUpBody> = {}) {
   const clock = new FakeClock(start);
-  const recording = recordingGateway(createStripeGateway(testStripe()));
+  // The gateway's own client, so the requests it sends are recorded too (coupons, subscriptions...).
+  const gatewayClient = testStripe();
+  const stripeCalls = recordStripeCalls(gatewayClient);
+  const recording = recordingGateway(createStripeGateway(gatewayClient));
   const testApp = buildTestApp({ clock, stripeGateway: recording.gateway });
   const { app } = testApp;
   const driver = renewalDriver(testApp, recording.gateway);
@@ -107,14 +110,16 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
 
   const renew = async (subscription: ScenarioSubscription): Promise<BoxOrder> => (await renewAll([subscription]))[0]!;
 
-  /** The first box, paid at sign-up (Stripe charged it when the subscription was created). */
+  /** The first box, paid at sign-up (Stripe charged it when the subscription was created): `invoice.paid`, delivered twice. */
   async function payFirstBox(subscription: ScenarioSubscription, amountMinor: number): Promise<BoxOrder> {
-    const status = await driver.pay(subscription.stripeSubscriptionId, clock.now(), amountMinor, `in_first_${subscription.id}`);
-    if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
+    for (let delivery = 0; delivery < 2; delivery += 1) {
+      const status = await driver.pay(subscription.stripeSubscriptionId, clock.now(), amountMinor, `in_first_${subscription.id}`);
+      if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
+    }
     return (await BoxOrderModel.findOne({ subscriptionId: subscription.id }).sort({ cycleKey: 1 }).lean())!;
   }
 
-  return { clock, app, merchant, driver, recording, jobDeps, call, createPlan, createAddon, subscribe, nextCharge, buildNextBoxes, buildNextBox, payBoxes, renewAll, renew, payFirstBox };
+  return { clock, app, stripeCalls, merchant, driver, recording, jobDeps, call, createPlan, createAddon, subscribe, nextCharge, buildNextBoxes, buildNextBox, payBoxes, renewAll, renew, payFirstBox };
 }
 
 /** A box's lines as the tests compare them: what each is, costs, and what granted it. */
