@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordWeakness } from '../shared/password-policy';
 import { Currency, Email, Instant, Timezone, prefixedId } from '../shared/schemas';
+import { MAX_SHIPPING_FEE_UNITS, maxShippingFeeMinor } from './shipping-fees';
 
 export const SignUpBody = z
   .strictObject({
@@ -45,6 +46,38 @@ export type ConfirmSignUpBody = z.infer<typeof ConfirmSignUpBody>;
 export const LogInBody = z.strictObject({ email: Email, password: z.string().min(1).max(256) }).meta({ id: 'LogInRequest' });
 export type LogInBody = z.infer<typeof LogInBody>;
 
+const ShippingFeeInput = z
+  .strictObject({
+    currency: Currency,
+    amountMinor: z
+      .number()
+      .int({ error: 'must be a whole number of minor units' })
+      .min(0)
+      .describe(`In the currency's minor units (500 USD = $5.00, 500 JPY = ¥500, 500 KWD = 0.500 KD); at most ${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} whole units of it; 0: shipping included`),
+  })
+  .superRefine((fee, ctx) => {
+    const max = maxShippingFeeMinor(fee.currency);
+    if (fee.amountMinor > max) {
+      ctx.addIssue({ code: 'custom', path: ['amountMinor'], message: `must be at most ${max} (${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} ${fee.currency})` });
+    }
+  });
+
+/** What a list of fees means, for the schema and the reader. */
+const SHIPPING_FEES_RULE =
+  "Shipping charged on each box at its cut-off, in the box's currency: the fee listed for that currency. A box in a currency not listed is charged no shipping (list it with 0 to say so explicitly); a fee is never converted from another currency. Each currency once; the list replaces the one before ([] charges none). A free-shipping perk waives the fee.";
+
+const ShippingFeesInput = z
+  .array(ShippingFeeInput)
+  .max(50)
+  .superRefine((fees, ctx) => {
+    const seen = new Set<string>();
+    fees.forEach((fee, index) => {
+      if (seen.has(fee.currency)) ctx.addIssue({ code: 'custom', path: [index, 'currency'], message: `${fee.currency} has a fee already: each currency once` });
+      seen.add(fee.currency);
+    });
+  })
+  .describe(SHIPPING_FEES_RULE);
+
 const ReasonCode = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, { error: 'reason codes are lower_snake_case words' });
 
 export const SubscriptionSettingsInput = z.strictObject({
@@ -57,7 +90,7 @@ export const SubscriptionSettingsInput = z.strictObject({
     .refine((codes) => new Set(codes).size === codes.length, { error: 'each reason once' })
     .optional(),
   dunningOutcome: z.enum(['cancel', 'pause']).optional().describe("When Stripe's payment retries end unpaid"),
-  shippingFeeMinor: z.number().int().min(0).max(100_000_000).optional().describe('Shipping charged on each box at its cut-off, in minor units (0: included); a free-shipping perk waives it'),
+  shippingFees: ShippingFeesInput.optional(),
   saveOffers: z
     .strictObject({
       skipNext: z.boolean().optional(),
@@ -86,7 +119,7 @@ export const MerchantView = z
       cancellationReasons: z.array(z.string()),
       saveOffers: z.strictObject({ skipNext: z.boolean(), pauseCycles: z.number().int(), discountPercentOff: z.number().int() }),
       dunningOutcome: z.enum(['cancel', 'pause']),
-      shippingFeeMinor: z.number().int(),
+      shippingFees: z.array(z.strictObject({ currency: z.string(), amountMinor: z.number().int() })).describe(SHIPPING_FEES_RULE),
     }),
     createdAt: Instant,
   })

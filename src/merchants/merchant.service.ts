@@ -11,6 +11,7 @@ import { ApiKeyModel, type ApiKey } from './api-key.model';
 import { MerchantSignUpModel } from './merchant-sign-up.model';
 import { MerchantModel, type Merchant } from './merchant.model';
 import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
+import { shippingFeesOf } from './shipping-fees';
 import type {
   ApiKeyView,
   LogInBody,
@@ -48,6 +49,18 @@ export class EmailTakenError extends ConflictError {
 /** How long a sign-up waits for its address to be confirmed. */
 export const SIGN_UP_CONFIRMATION_HOURS = 24;
 
+function settingsViewOf(merchant: Merchant): MerchantView['subscriptionSettings'] {
+  const settings = subscriptionSettingsOf(merchant);
+  return {
+    cutoffDays: settings.cutoffDays,
+    maxChargeDateShiftDays: settings.maxChargeDateShiftDays,
+    cancellationReasons: settings.cancellationReasons,
+    saveOffers: settings.saveOffers,
+    dunningOutcome: settings.dunningOutcome,
+    shippingFees: shippingFeesOf(merchant),
+  };
+}
+
 export function toMerchantView(merchant: Merchant): MerchantView {
   return {
     id: merchant._id,
@@ -56,7 +69,7 @@ export function toMerchantView(merchant: Merchant): MerchantView {
     email: merchant.email,
     defaultCurrency: merchant.defaultCurrency,
     timezone: merchant.timezone,
-    subscriptionSettings: subscriptionSettingsOf(merchant),
+    subscriptionSettings: settingsViewOf(merchant),
     createdAt: iso(merchant.createdAt),
   };
 }
@@ -248,6 +261,7 @@ export async function getMerchant(merchantId: string): Promise<MerchantView> {
 
 export async function updateMerchant(clock: Clock, merchantId: string, input: UpdateMerchantBody): Promise<MerchantView> {
   const changes: Record<string, unknown> = {};
+  const removals: Record<string, 1> = {};
   if (input.name !== undefined) changes.name = input.name;
   // Each setting is its own field, so changing one never resets another.
   for (const [key, value] of Object.entries(input.subscriptionSettings ?? {})) {
@@ -259,10 +273,16 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
       changes[`subscriptionSettings.${key}`] = value;
     }
   }
+  // The list of fees per currency replaces the one fee of before (see shippingFeesOf).
+  if (input.subscriptionSettings?.shippingFees !== undefined) removals['subscriptionSettings.shippingFeeMinor'] = 1;
   const merchant =
     Object.keys(changes).length === 0
       ? await MerchantModel.findById(merchantId).lean()
-      : await MerchantModel.findOneAndUpdate({ _id: merchantId }, { $set: { ...changes, updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
+      : await MerchantModel.findOneAndUpdate(
+          { _id: merchantId },
+          { $set: { ...changes, updatedAt: clock.now() }, ...(Object.keys(removals).length > 0 ? { $unset: removals } : {}) },
+          { returnDocument: 'after', lean: true },
+        );
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/time';
 import { NotificationModel, type Notification } from './notification.model';
 import type { NotificationView } from './notification.schemas';
 
-/** The messages we send, each with its template in views/notifications/<type>.ejs. */
+/** The messages we send, each with its plain-text template in views/notifications/<type>.text.ejs. */
 export type NotificationType =
   | 'box.adjusted'
   | 'box.back_ordered'
@@ -33,8 +33,25 @@ const SUBJECTS: Record<NotificationType | AccountMessageType, string> = {
   'merchant.sign_up_attempted': 'Someone tried to sign up with your e-mail address',
 };
 
+const TEMPLATES = path.join(projectRoot, 'views', 'notifications');
+
+/** Plain text is not HTML: a value prints as it is ("O'Neil & Sons", not "O&#39;Neil &amp; Sons"). */
+const asPlainText = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
+
+/**
+ * Renders one part of a message from its template. What `<%= %>` does depends on the part, named by the
+ * file: a `.text.ejs` part prints values as they are, an `.html.ejs` part escapes them for HTML (EJS's
+ * default). A template that says neither is refused, so no part is ever escaped for the wrong medium.
+ */
+export async function renderMessagePart(file: string, data: Record<string, unknown>): Promise<string> {
+  if (file.endsWith('.text.ejs')) return ejs.renderFile(file, data, { async: true, escape: asPlainText });
+  if (file.endsWith('.html.ejs')) return ejs.renderFile(file, data, { async: true });
+  throw new Error(`${file}: a message template is named <name>.text.ejs or <name>.html.ejs`);
+}
+
+/** The plain text of a message of this type. */
 function renderMessage(type: NotificationType | AccountMessageType, data: Record<string, unknown>): Promise<string> {
-  return ejs.renderFile(path.join(projectRoot, 'views', 'notifications', `${type}.ejs`), data, { async: true });
+  return renderMessagePart(path.join(TEMPLATES, `${type}.text.ejs`), data);
 }
 
 /**

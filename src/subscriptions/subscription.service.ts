@@ -644,7 +644,7 @@ export async function createSubscription(
       ...(welcome.type === 'percent' ? { percentOff: welcome.percentOff } : { amountOffMinor: welcome.amountOffMinor }),
     });
   }
-  const comeback = await comebackOfferFor(merchantId, customer._id, deps.clock.now());
+  const comeback = await comebackOfferFor(merchantId, customer._id, deps.clock.now(), { currency: plan.currency, priceMinor: plan.prices.find((p) => p._id === cadence.currentPriceId)?.amountMinor ?? 0 });
   if (comeback?.comeback) {
     const { percentOff, amountOffMinor } = comeback.comeback;
     offers.push({ source: 'comeback', id: comeback._id, description: comeback.name, ...(percentOff !== undefined ? { percentOff } : { amountOffMinor: amountOffMinor! }) });
