@@ -53,6 +53,8 @@ const ShippingFeeInput = z
       .number()
       .int({ error: 'must be a whole number of minor units' })
       .min(0)
+      // The per-currency limit below is the real one; this bound is what any currency can hold (1,000,000 units of a 3-decimal currency).
+      .max(1_000_000_000)
       .describe(`In the currency's minor units (500 USD = $5.00, 500 JPY = ¥500, 500 KWD = 0.500 KD); at most ${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} whole units of it; 0: shipping included`),
   })
   .superRefine((fee, ctx) => {
