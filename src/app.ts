@@ -7,11 +7,13 @@ import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
 import type { Config } from './config/config';
+import { apiReferencePages } from './docs/api-reference.pages';
 import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
 import { projectRoot } from './local/project-paths';
 import type { Logger } from './shared/logger';
+import { jsonBody } from './shared/json-body';
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
@@ -47,7 +49,8 @@ const version = (require(path.join(projectRoot, 'package.json')) as { version: s
 export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Off unless TRUST_PROXY names the proxies in front: otherwise any client could set its IP with X-Forwarded-For.
+  app.set('trust proxy', deps.config.http.trustProxy);
   app.set('views', path.join(projectRoot, 'views'));
   app.set('view engine', 'ejs');
   app.locals.formatMoney = formatMoney;
@@ -105,10 +108,11 @@ export function buildApp(deps: AppDeps): Express {
       logger: deps.logger,
       stripe: deps.stripe,
       webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
+      livemode: deps.stripeMode === 'stripe-live',
       enqueue: deps.enqueue ?? (async () => undefined),
     }),
   );
-  app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true }));
+  app.use(jsonBody(deps.config.http.bodyLimit));
   app.use(
     '/api/v1',
     api({
@@ -120,6 +124,7 @@ export function buildApp(deps: AppDeps): Express {
       checkResponses: deps.config.env !== 'production',
     }),
   );
+  app.use(apiReferencePages());
   app.use(homePages({ stripeMode: deps.stripeMode }));
 
   app.use(notFoundHandler);

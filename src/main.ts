@@ -1,30 +1,9 @@
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { createLogger, type Logger } from './shared/logger';
 import { systemClock } from './shared/time';
-import { OFFLINE_WEBHOOK_SECRET } from './stripe/stripe-client';
-import { startRuntime, type Role, type Runtime } from './runtime';
+import { startRuntime, startupBanner, type Role, type Runtime } from './runtime';
 
 const ROLES: Role[] = ['all', 'web', 'worker'];
-
-function banner(runtime: Runtime, config: Config): string {
-  const lines = [
-    '',
-    `  Boxcycle (${runtime.role === 'all' ? 'web + worker' : runtime.role})`,
-    ...(runtime.web ? [`  Web:      ${config.http.publicUrl}  (listening on ${config.http.host}:${runtime.web.port})`] : []),
-    `  Database: ${runtime.databaseDescription}`,
-  ];
-  if (runtime.stripeMode === 'stripe-mock') {
-    lines.push(
-      '  Stripe:   OFFLINE — calls go to a local stripe-mock; no real payment is made.',
-      '            For Stripe test mode: STRIPE_SECRET_KEY=sk_test_… STRIPE_WEBHOOK_SECRET=whsec_… npm start',
-      '            and forward events with: stripe listen --forward-to localhost:3000/webhooks/stripe',
-      `            Offline, webhooks are verified with ${OFFLINE_WEBHOOK_SECRET} (sign local test events with it).`,
-    );
-  } else {
-    lines.push(`  Stripe:   ${runtime.stripeMode === 'stripe-live' ? 'LIVE mode' : 'test mode'}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 async function main(): Promise<void> {
   const role = (process.argv[2] ?? 'all') as Role;
@@ -86,7 +65,7 @@ async function main(): Promise<void> {
     await runtime.stop();
     return;
   }
-  process.stdout.write(banner(runtime, config));
+  process.stdout.write(startupBanner(runtime, config));
 }
 
 void main();

@@ -17,6 +17,7 @@ import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
 
 export type Role = 'all' | 'web' | 'worker';
+export type WebhookSecretSource = 'configured' | 'offline' | 'none';
 
 export interface Runtime {
   role: Role;
@@ -24,6 +25,8 @@ export interface Runtime {
   agenda: Agenda;
   databaseDescription: string;
   stripeMode: StripeMode;
+  /** Which secret verifies webhook signatures: STRIPE_WEBHOOK_SECRET, the offline one (local stripe-mock), or none (503). */
+  webhookSecretSource: WebhookSecretSource;
   /** Stop accepting, drain jobs, close the database, stop local helpers. Safe to call twice. */
   stop(): Promise<void>;
   isDraining(): boolean;
@@ -36,9 +39,41 @@ export interface RuntimeOptions {
   clock: Clock;
 }
 
-function stripeModeOf(target: StripeTarget, mocked: boolean): StripeMode {
-  if (mocked || target.host) return 'stripe-mock';
-  return target.secretKey.includes('_live_') ? 'stripe-live' : 'stripe-test';
+/**
+ * The Stripe mode in force. A live key is live wherever its calls go (a host in front of Stripe is a proxy:
+ * stripe-mock takes test keys only), and live events are expected; a test key against a host is stripe-mock.
+ */
+export function stripeModeOf(target: StripeTarget, mocked: boolean): StripeMode {
+  if (/^(sk|rk)_live_/.test(target.secretKey)) return 'stripe-live';
+  return mocked || target.host ? 'stripe-mock' : 'stripe-test';
+}
+
+/** What the operator reads once everything is up: where the web is, which database, which Stripe, which webhook secret. */
+export function startupBanner(runtime: Runtime, config: Config): string {
+  const lines = [
+    '',
+    `  Boxcycle (${runtime.role === 'all' ? 'web + worker' : runtime.role})`,
+    ...(runtime.web ? [`  Web:      ${config.http.publicUrl}  (listening on ${config.http.host}:${runtime.web.port})`] : []),
+    `  Database: ${runtime.databaseDescription}`,
+  ];
+  if (runtime.stripeMode === 'stripe-mock') {
+    lines.push(
+      '  Stripe:   OFFLINE — calls go to a local stripe-mock; no real payment is made.',
+      '            For Stripe test mode: STRIPE_SECRET_KEY=sk_test_… STRIPE_WEBHOOK_SECRET=whsec_… npm start',
+      '            and forward events with: stripe listen --forward-to localhost:3000/webhooks/stripe',
+    );
+  } else {
+    lines.push(`  Stripe:   ${runtime.stripeMode === 'stripe-live' ? 'LIVE mode' : 'test mode'}`);
+  }
+  if (runtime.role !== 'worker') {
+    const webhooks: Record<WebhookSecretSource, string> = {
+      configured: 'webhooks are verified with STRIPE_WEBHOOK_SECRET.',
+      offline: `webhooks are verified with ${OFFLINE_WEBHOOK_SECRET} (offline only: sign local test events with it).`,
+      none: 'webhooks are refused (503) until STRIPE_WEBHOOK_SECRET is set.',
+    };
+    lines.push(`            ${runtime.stripeMode === 'stripe-live' ? 'Live' : 'Test'} mode events only; ${webhooks[runtime.webhookSecretSource]}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -86,6 +121,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       : configuredStripe!;
     const stripe = createStripeClient(stripeTarget);
     const stripeMode = stripeModeOf(stripeTarget, localStripe !== undefined);
+    const webhookSecret = config.stripe.webhookSecret ?? (localStripe ? OFFLINE_WEBHOOK_SECRET : undefined);
+    const webhookSecretSource: WebhookSecretSource = config.stripe.webhookSecret ? 'configured' : webhookSecret ? 'offline' : 'none';
 
     const connection = await connectDatabase(uri, config.database.dbName);
     cleanups.push(() => disconnectDatabase());
@@ -121,7 +158,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stripe,
         stripeMode,
         isDraining: () => draining,
-        webhookSecret: config.stripe.webhookSecret ?? (localStripe ? OFFLINE_WEBHOOK_SECRET : undefined),
+        webhookSecret,
         enqueue: async (name, data) => {
           await agenda.now(name, data);
         },
@@ -139,6 +176,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       agenda,
       databaseDescription,
       stripeMode,
+      webhookSecretSource,
       isDraining: () => draining,
       stop: () => {
         draining = true;

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { PriceView, StripeSyncView } from '../plans/plan.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { AmountMinor, Currency, Instant, LocalDate } from '../shared/schemas';
+import { AmountMinor, Currency, Instant, LocalDate, StockAdjustment, StockUnits } from '../shared/schemas';
 
 const Name = z.string().trim().min(1).max(120);
 const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 letters, digits, dots, dashes or underscores' });
-const Stock = z.number().int().min(0).max(10_000_000);
 
 export const CreateAddonBody = z
   .strictObject({
@@ -15,7 +14,7 @@ export const CreateAddonBody = z
     kind: z.enum(['one_time', 'recurring']).describe('once in the next box, or in every box'),
     priceMinor: AmountMinor,
     currency: Currency.optional().describe("Defaults to the merchant's default currency"),
-    stock: Stock.nullable().optional().describe('Units on hand; null or absent: not tracked (always available)'),
+    stock: StockUnits.nullable().optional().describe('Units on hand; null or absent: not tracked (always available)'),
     releasesOn: LocalDate.optional().describe('A new product: shoppers can add it from this local date; an early-access perk opens it before'),
   })
   .meta({ id: 'CreateAddonRequest' });
@@ -34,11 +33,7 @@ export type UpdateAddonBody = z.infer<typeof UpdateAddonBody>;
 
 export const AdjustStockBody = z
   .strictObject({
-    adjustBy: z
-      .number()
-      .int()
-      .refine((n) => n !== 0, { error: 'must not be zero' })
-      .describe('Units to add (received) or remove (damaged, counted); stock never goes below zero'),
+    adjustBy: StockAdjustment.describe('Units to add (received) or remove (damaged, counted); stock never goes below zero nor above 10,000,000'),
     reason: z.string().trim().min(1).max(200),
   })
   .meta({ id: 'AdjustStockRequest' });

@@ -6,6 +6,7 @@ import { ConflictError, InvalidStateError, NotFoundError } from '../shared/error
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
+import { refusedAdjustment, stockAdjustmentGuard } from '../inventory/stock';
 import { AddonModel, type Addon } from './addon.model';
 import type { AddonView, CreateAddonBody, UpdateAddonBody } from './addon.schemas';
 
@@ -122,15 +123,20 @@ export async function updateAddon(deps: AddonDeps, merchantId: string, addonId: 
   return syncedView(deps, merchantId, addonId);
 }
 
-/** Adds or removes stock atomically; a removal that would go below zero changes nothing and answers 409. */
+/**
+ * Adds or removes stock atomically; an adjustment that would go below zero or above MAX_STOCK_UNITS changes
+ * nothing and answers 409.
+ */
 export async function adjustAddonStock(deps: AddonDeps, merchantId: string, addonId: string, adjustBy: number): Promise<AddonView> {
   const addon = await findAddon(merchantId, addonId);
   if (!addon.stock.tracked) throw new InvalidStateError('This add-on does not track stock.');
-  const guard = adjustBy < 0 ? { 'stock.onHand': { $gte: -adjustBy } } : {};
   const result = await AddonModel.updateOne(
-    { _id: addonId, merchantId, 'stock.tracked': true, ...guard },
+    { _id: addonId, merchantId, 'stock.tracked': true, ...stockAdjustmentGuard(adjustBy) },
     { $inc: { 'stock.onHand': adjustBy }, $set: { updatedAt: deps.clock.now() } },
   );
-  if (result.matchedCount === 0) throw new InvalidStateError(`Only ${addon.stock.onHand} on hand; cannot remove ${-adjustBy}.`);
+  if (result.matchedCount === 0) {
+    const current = await findAddon(merchantId, addonId);
+    throw new InvalidStateError(refusedAdjustment(current.stock.onHand, adjustBy));
+  }
   return toAddonView(await findAddon(merchantId, addonId));
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { LOCAL_DB_ENGINES } from '../local/local-database';
@@ -11,12 +12,49 @@ const Port = z.coerce
 const PositiveInt = z.coerce.number({ error: 'must be a positive whole number' }).int().positive({ error: 'must be a positive whole number' });
 const Flag = z.stringbool({ error: 'must be true or false' });
 
+/** What Express's `trust proxy` is given: nobody, a number of hops, or the proxies' addresses. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const MAX_PROXY_HOPS = 32;
+
+/** An address or a CIDR block (`10.0.0.0/8`, `fd00::/8`), as proxy-addr reads them. */
+function isAddressOrBlock(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which proxies in front of the app may set X-Forwarded-For (and so the client IP that rate limits key on).
+ * Off by default: the peer is the client. `true` (trust every hop) is refused: any client could then choose
+ * its IP; give the number of proxies in front, or their addresses.
+ */
+const TrustProxySetting = z.string().transform((value, ctx): TrustProxy => {
+  const text = value.trim();
+  if (text === 'false') return false;
+  if (/^\d+$/.test(text) && Number(text) <= MAX_PROXY_HOPS) return Number(text) === 0 ? false : Number(text);
+  const entries = text.split(',').map((entry) => entry.trim());
+  if (entries.every((entry) => PROXY_PRESETS.has(entry) || isAddressOrBlock(entry))) return entries;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      text === 'true'
+        ? 'true would trust every hop, so any client could choose its IP: give the number of proxies in front (e.g. 1) or their addresses'
+        : `must be false, a number of proxies from 0 to ${MAX_PROXY_HOPS}, or a comma list of addresses, CIDR blocks and loopback, linklocal, uniquelocal`,
+  });
+  return z.NEVER;
+});
+
 /** Every environment variable the app reads. The README's table lists them; keep the two in step. */
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: Port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url({ error: 'must be an absolute URL' }).optional(),
+  TRUST_PROXY: TrustProxySetting.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 
@@ -49,7 +87,7 @@ export const EnvSchema = z.object({
 
 export interface Config {
   env: 'development' | 'test' | 'production';
-  http: { port: number; host: string; publicUrl: string; bodyLimit: string };
+  http: { port: number; host: string; publicUrl: string; bodyLimit: string; trustProxy: TrustProxy };
   log: { level: string; format: 'pretty' | 'json' };
   database: { uri: string | undefined; dbName: string; localEngine: (typeof LOCAL_DB_ENGINES)[number]; dataDir: string };
   stripe: {
@@ -99,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.HOST,
       publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
       bodyLimit: e.BODY_LIMIT,
+      trustProxy: e.TRUST_PROXY,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty') },
     database: { uri: e.MONGODB_URI, dbName: e.MONGODB_DB, localEngine: e.LOCAL_DB, dataDir: path.resolve(e.DATA_DIR) },

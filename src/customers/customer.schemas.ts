@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { Email, Instant } from '../shared/schemas';
-
-const COUNTRIES = new Set(
-  Array.from({ length: 26 * 26 }, (_, i) => String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26))).filter(
-    (code) => new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' }).of(code) !== undefined,
-  ),
-);
+import { CountryCode, Email, Instant } from '../shared/schemas';
 
 export const PostalAddressInput = z
   .strictObject({
@@ -15,8 +9,11 @@ export const PostalAddressInput = z
     city: z.string().trim().min(1).max(100),
     region: z.string().trim().max(100).optional(),
     postalCode: z.string().trim().min(1).max(20),
-    country: z.string().refine((code) => COUNTRIES.has(code), { error: 'must be an ISO 3166-1 alpha-2 country code, e.g. US' }),
+    country: CountryCode,
   });
+
+/** An address as stored: the country is shown as it was accepted (older data may carry codes refused today). */
+export const PostalAddressView = PostalAddressInput.extend({ country: z.string().describe('ISO 3166-1 alpha-2 country code, upper case') });
 
 const Birthday = z
   .string()
@@ -61,7 +58,7 @@ export const CustomerView = z
     email: z.string(),
     name: z.string(),
     phone: z.string().nullable(),
-    shippingAddress: PostalAddressInput,
+    shippingAddress: PostalAddressView,
     birthday: z.string().nullable(),
     marketingConsent: z.strictObject({ granted: z.boolean(), changedAt: Instant }),
     stripeCustomerId: z.string().nullable(),

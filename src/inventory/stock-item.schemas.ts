@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { Instant } from '../shared/schemas';
+import { Instant, StockAdjustment } from '../shared/schemas';
 
 export const StockItemParams = z.strictObject({
   sku: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 letters, digits, dots, dashes or underscores' }),
@@ -8,13 +8,9 @@ export const StockItemParams = z.strictObject({
 
 export const AdjustVariantStockBody = z
   .strictObject({
-    adjustBy: z
-      .number()
-      .int()
-      .min(-10_000_000)
-      .max(10_000_000)
-      .refine((n) => n !== 0, { error: 'must not be zero' })
-      .describe('Units to add (received) or remove (damaged, counted); the first adjustment starts tracking the SKU. Stock never goes below zero'),
+    adjustBy: StockAdjustment.describe(
+      'Units to add (received) or remove (damaged, counted); the first adjustment starts tracking the SKU. Stock never goes below zero nor above 10,000,000',
+    ),
     reason: z.string().trim().min(1).max(200),
   })
   .meta({ id: 'AdjustVariantStockRequest' });

@@ -3,8 +3,9 @@ import { InvalidStateError, NotFoundError } from '../shared/errors';
 import { isDuplicateKeyError } from '../shared/db';
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
-import { iso } from '../shared/schemas';
+import { iso, MAX_STOCK_UNITS } from '../shared/schemas';
 import type { Clock } from '../shared/time';
+import { refusedAdjustment, stockAdjustmentGuard } from './stock';
 import { StockItemModel, type StockItem } from './stock-item.model';
 import type { StockItemView } from './stock-item.schemas';
 
@@ -34,27 +35,25 @@ export async function listStockItems(merchantId: string, query: { limit: number;
 }
 
 /**
- * Receives or removes units of a plan variant's SKU, atomically: the first receipt starts tracking it, and a
- * removal never takes `onHand` below zero (units reserved for boxes are not on hand any more).
+ * Receives or removes units of a plan variant's SKU, atomically: the first receipt starts tracking it, a
+ * removal never takes `onHand` below zero (units reserved for boxes are not on hand any more), and a receipt
+ * never takes it above MAX_STOCK_UNITS.
  */
 export async function adjustVariantStock(clock: Clock, merchantId: string, sku: string, adjustBy: number): Promise<StockItemView> {
   if (!(await PlanModel.exists({ merchantId, 'variants.sku': sku }))) {
     throw new NotFoundError('No plan variant has this SKU (add-on stock is adjusted on the add-on).');
   }
   const now = clock.now();
-  const guard = adjustBy < 0 ? { 'stock.onHand': { $gte: -adjustBy } } : {};
   const updated = await StockItemModel.findOneAndUpdate(
-    { merchantId, sku, ...guard },
+    { merchantId, sku, ...stockAdjustmentGuard(adjustBy) },
     { $inc: { 'stock.onHand': adjustBy }, $set: { updatedAt: now } },
     { returnDocument: 'after', lean: true },
   );
   if (updated) return toStockItemView(updated);
   const current = await StockItemModel.findOne({ merchantId, sku }).lean();
-  // A concurrent first receipt created it between our two reads: a receipt simply adds to it.
-  if (current && adjustBy > 0) return adjustVariantStock(clock, merchantId, sku, adjustBy);
-  if (current || adjustBy < 0) {
-    throw new InvalidStateError(`Only ${current?.stock.onHand ?? 0} on hand; cannot remove ${-adjustBy}.`);
-  }
+  // A concurrent first receipt created it between our two reads: a receipt that fits simply adds to it.
+  if (current && adjustBy > 0 && current.stock.onHand <= MAX_STOCK_UNITS - adjustBy) return adjustVariantStock(clock, merchantId, sku, adjustBy);
+  if (current || adjustBy < 0) throw new InvalidStateError(refusedAdjustment(current?.stock.onHand ?? 0, adjustBy));
   try {
     const created = await StockItemModel.create({
       _id: newId('stk'),

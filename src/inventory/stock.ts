@@ -1,4 +1,5 @@
 import { Schema, type Model } from 'mongoose';
+import { MAX_STOCK_UNITS } from '../shared/schemas';
 
 /**
  * Stock of one SKU. `onHand` is what can still be promised; `reserved` is promised to boxes not shipped
@@ -22,6 +23,22 @@ export const StockLevelSchema = new Schema<StockLevel>(
   },
   { _id: false },
 );
+
+/**
+ * The filter that lets an adjustment of `onHand` by `adjustBy` through only when the result stays within
+ * 0..MAX_STOCK_UNITS: a removal needs the units on hand, a receipt the room below the maximum. Used in the
+ * same single-document update as the `$inc`, so concurrent adjustments can never cross either bound.
+ */
+export function stockAdjustmentGuard(adjustBy: number): Record<string, unknown> {
+  return adjustBy < 0 ? { 'stock.onHand': { $gte: -adjustBy } } : { 'stock.onHand': { $lte: MAX_STOCK_UNITS - adjustBy } };
+}
+
+/** Why an adjustment of `adjustBy` cannot apply to `onHand` units, in the merchant's words. */
+export function refusedAdjustment(onHand: number, adjustBy: number): string {
+  return adjustBy < 0
+    ? `Only ${onHand} on hand; cannot remove ${-adjustBy}.`
+    : `Stock holds at most ${MAX_STOCK_UNITS} units on hand; with ${onHand} on hand, cannot add ${adjustBy}.`;
+}
 
 /** Reserved (or already held), untracked (no limit), or short (not enough on hand). */
 export type HoldOutcome = 'reserved' | 'untracked' | 'short';

@@ -14,15 +14,18 @@ export async function paidBoxCount(merchantId: string, subscriptionId: string): 
   return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } });
 }
 
-/** A shopper's paid boxes and spend (paid less refunded, minor units) over the 12 months before `now`. */
-export async function twelveMonthStanding(merchantId: string, customerId: string, now: Date): Promise<{ paidBoxes: number; spendMinor: number }> {
+/**
+ * A shopper's paid boxes (in any currency) and spend (paid less refunded, in minor units of `currency`) over
+ * the 12 months before `now`. Spend counts only boxes paid in that currency: 12000 yen are not 120 dollars.
+ */
+export async function twelveMonthStanding(merchantId: string, customerId: string, now: Date, currency: string): Promise<{ paidBoxes: number; spendMinor: number }> {
   const orders = await BoxOrderModel.find(
     { merchantId, customerId, status: { $in: PAID_BOX_STATUSES }, paidAt: { $gt: new Date(now.getTime() - YEAR_MS), $lte: now } },
-    { amountPaidMinor: 1, amountRefundedMinor: 1 },
+    { amountPaidMinor: 1, amountRefundedMinor: 1, currency: 1 },
   ).lean();
   return {
     paidBoxes: orders.length,
-    spendMinor: orders.reduce((sum, order) => sum + order.amountPaidMinor - (order.amountRefundedMinor ?? 0), 0),
+    spendMinor: orders.filter((order) => order.currency === currency).reduce((sum, order) => sum + order.amountPaidMinor - (order.amountRefundedMinor ?? 0), 0),
   };
 }
 

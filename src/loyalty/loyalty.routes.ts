@@ -20,8 +20,10 @@ export function loyaltyRoutes(deps: LoyaltyDeps): RouteDefinition[] {
       path: '/loyalty-program',
       tag: 'Loyalty',
       summary: 'Get the loyalty programme',
+      description: 'Not found until the programme is set up.',
       auth: 'merchant',
       response: { status: 200, description: 'The programme', schema: LoyaltyProgramView },
+      errors: [404],
       handler: async ({ principal }) => ({ body: await getLoyaltyProgram(principal!.merchantId) }),
     }),
     defineRoute({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { Instant } from '../shared/schemas';
+import { Instant, wholeNumber } from '../shared/schemas';
 import { LEDGER_KINDS } from './loyalty.model';
 
 const Money = z.strictObject({ amountMinor: z.number().int(), currency: z.string() });
@@ -9,7 +9,7 @@ const Key = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, 
 const Tier = z.strictObject({
   key: Key,
   name: z.string().trim().min(1).max(60),
-  threshold: z.number().int().min(0).describe('Paid boxes, or spend in minor units, over the last 12 months (per `tierBasis`)'),
+  threshold: wholeNumber(0, 99_999_999_99).describe('Paid boxes, or spend in minor units, over the last 12 months (per `tierBasis`)'),
   earnMultiplierPercent: z.number().int().min(100).max(1000).describe('100 = the base rate, 150 = 1.5× points'),
 });
 

@@ -5,7 +5,7 @@ import type { BoxOrder } from '../orders/box-order.model';
 import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
-import { minorDigits } from '../shared/money';
+import { formatMoney, minorDigits } from '../shared/money';
 import { decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
@@ -286,10 +286,11 @@ export function tierFor(program: LoyaltyProgram, standing: { paidBoxes: number; 
   return [...program.tiers].reverse().find((tier) => metric >= tier.threshold);
 }
 
+/** In words, for the shopper: "3 paid boxes", "$104.00 spent" in the last 12 months. */
 function describeStanding(program: LoyaltyProgram, standing: { paidBoxes: number; spendMinor: number }): string {
   return program.tierBasis === 'paid_boxes'
     ? `${standing.paidBoxes} paid boxes in the last 12 months`
-    : `${standing.spendMinor} ${program.currency} minor units spent in the last 12 months`;
+    : `${formatMoney(standing.spendMinor, program.currency)} spent in the last 12 months`;
 }
 
 /**
@@ -302,7 +303,7 @@ export async function evaluateTier(deps: LoyaltyDeps, program: LoyaltyProgram, c
   const _id = loyaltyAccountId(merchantId, customerId);
   await LoyaltyAccountModel.updateOne({ _id }, { $setOnInsert: { merchantId, customerId, tierHistory: [], createdAt: now } }, { upsert: true });
   const account = await LoyaltyAccountModel.findOne({ _id, merchantId }).lean();
-  const standing = await twelveMonthStanding(merchantId, customerId, now);
+  const standing = await twelveMonthStanding(merchantId, customerId, now, program.currency);
   const tier = tierFor(program, standing);
   const from = account?.tierKey ?? null;
   const to = tier?.key ?? null;
@@ -312,7 +313,9 @@ export async function evaluateTier(deps: LoyaltyDeps, program: LoyaltyProgram, c
   }
   const rank = (key: string | null) => (key === null ? -1 : program.tiers.findIndex((t) => t.key === key));
   const direction = rank(to) > rank(from) ? 'promoted' : 'demoted';
-  const reason = `${direction === 'promoted' ? 'Reached' : 'Fell below'} ${tier?.name ?? program.tiers[rank(from)]?.name ?? 'the first tier'}: ${describeStanding(program, standing)}`;
+  // Promoted: the tier reached. Demoted: the tier just above the new one (gold → silver fell below Gold).
+  const named = direction === 'promoted' ? tier : program.tiers[rank(to) + 1];
+  const reason = `${direction === 'promoted' ? 'Reached' : 'Fell below'} ${named?.name ?? 'the first tier'}: ${describeStanding(program, standing)}`;
   const updated = await LoyaltyAccountModel.findOneAndUpdate(
     { _id, merchantId, tierKey: from ?? { $exists: false } },
     {

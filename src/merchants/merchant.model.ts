@@ -1,5 +1,6 @@
 import { model, Schema } from 'mongoose';
 import type { SaveOfferSettings, SubscriptionSettings } from '../subscriptions/subscription-settings';
+import type { ShippingFee } from './shipping-fees';
 
 export interface Merchant {
   _id: string;
@@ -10,7 +11,13 @@ export interface Merchant {
   /** IANA time zone; calendar rules (cut-offs, charge dates) are computed in it. */
   timezone: string;
   /** The merchant's own choices; anything not set takes the default (subscription-settings.ts). */
-  subscriptionSettings?: Partial<Omit<SubscriptionSettings, 'saveOffers'>> & { saveOffers?: Partial<SaveOfferSettings> };
+  subscriptionSettings?: Partial<Omit<SubscriptionSettings, 'saveOffers'>> & {
+    saveOffers?: Partial<SaveOfferSettings>;
+    /** Shipping charged on each box, per currency (read through shippingFeesOf, in shipping-fees.ts). */
+    shippingFees?: ShippingFee[];
+    /** Before fees were per currency: one amount for every currency. Read as the default currency's fee; removed when a list is set. */
+    shippingFeeMinor?: number;
+  };
   /** scrypt hash; absent for the demo merchant, which cannot log in. */
   passwordHash?: string;
   createdAt: Date;

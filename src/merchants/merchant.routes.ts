@@ -1,25 +1,30 @@
 import type { Request } from 'express';
+import { queueAccountMessage } from '../notifications/notification.service';
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import {
   ApiKeyList,
   ApiKeyParams,
   ApiKeyView,
+  ConfirmSignUpBody,
   CreateApiKeyBody,
   LogInBody,
   MerchantView,
   NewApiKeyView,
+  SignUpAccepted,
   SignUpBody,
   SignUpResponse,
   UpdateMerchantBody,
 } from './merchant.schemas';
 import {
+  confirmMerchantSignUp,
   createApiKey,
   getMerchant,
   listApiKeys,
   logInMerchant,
+  requestMerchantSignUp,
   revokeApiKey,
-  signUpMerchant,
+  SIGN_UP_CONFIRMATION_HOURS,
   updateMerchant,
 } from './merchant.service';
 
@@ -30,8 +35,9 @@ function withoutSecret<T extends { apiKey: { secret: string | null } }>(body: T)
   return { ...body, apiKey: { ...body.apiKey, secret: null } };
 }
 
-export function merchantRoutes(deps: { clock: Clock }): RouteDefinition[] {
+export function merchantRoutes(deps: { clock: Clock; publicUrl: string }): RouteDefinition[] {
   const { clock } = deps;
+  const signUpDeps = { clock, apiUrl: `${deps.publicUrl}/api/v1`, queueMessage: queueAccountMessage };
   return [
     defineRoute({
       operationId: 'signUpMerchant',
@@ -39,14 +45,30 @@ export function merchantRoutes(deps: { clock: Clock }): RouteDefinition[] {
       path: '/merchants',
       tag: 'Merchants',
       summary: 'Sign a merchant up',
-      description: 'Creates the merchant and its first secret API key. The key is in the response once and never again.',
+      description:
+        `Sends a message to the address, and answers the same whether or not it already has a store (so no one learns which addresses have accounts). A new address gets a confirmation token that works once within ${SIGN_UP_CONFIRMATION_HOURS} hours: \`POST /merchants/confirmations\` with it opens the store. An address that has a store is told someone tried, and how to log in. The password is checked here (400 naming \`body.password\` and why).`,
       auth: 'none',
       body: SignUpBody,
+      response: { status: 202, description: 'Accepted: a message is on its way to the address', schema: SignUpAccepted },
+      rateLimit: { name: 'sign-up', limit: 10, windowSeconds: 3600, key: (req) => clientIp(req) },
+      handler: async ({ body }) => ({ status: 202, body: await requestMerchantSignUp(signUpDeps, body) }),
+    }),
+    defineRoute({
+      operationId: 'confirmMerchantSignUp',
+      method: 'post',
+      path: '/merchants/confirmations',
+      tag: 'Merchants',
+      summary: 'Confirm a sign-up: open the store',
+      description:
+        'With the token from the sign-up message: creates the merchant and its first secret API key. The key is in the response once and never again (a replay with the same Idempotency-Key shows `secret: null`). A token works once; an unknown, used or expired one answers 400 naming `body.token`; 409 `email_taken` when the address got a store meanwhile.',
+      auth: 'none',
+      body: ConfirmSignUpBody,
       response: { status: 201, description: 'The merchant and its first API key', schema: SignUpResponse },
       errors: [409],
-      rateLimit: { name: 'sign-up', limit: 10, windowSeconds: 3600, key: (req) => clientIp(req) },
+      rateLimit: { name: 'sign-up-confirmation', limit: 20, windowSeconds: 3600, key: (req) => clientIp(req) },
+      secret: true,
       redactOnReplay: withoutSecret,
-      handler: async ({ body }) => ({ body: await signUpMerchant(clock, body) }),
+      handler: async ({ body }) => ({ status: 201, body: await confirmMerchantSignUp(clock, body.token) }),
     }),
     defineRoute({
       operationId: 'logInMerchant',
@@ -59,7 +81,13 @@ export function merchantRoutes(deps: { clock: Clock }): RouteDefinition[] {
       body: LogInBody,
       response: { status: 201, description: 'The merchant and a session key', schema: SignUpResponse },
       errors: [401],
-      rateLimit: { name: 'log-in', limit: 10, windowSeconds: 900, key: (req, body) => `${clientIp(req)}|${body.email}` },
+      rateLimit: [
+        // One address guessed at: 10 tries per 15 minutes from one IP.
+        { name: 'log-in', limit: 10, windowSeconds: 900, key: (req, body) => `${clientIp(req)}|${body.email}` },
+        // Password spraying, a few guesses at many addresses: one IP's budget across all addresses.
+        { name: 'log-in-ip', limit: 30, windowSeconds: 900, key: (req) => clientIp(req) },
+      ],
+      secret: true,
       redactOnReplay: withoutSecret,
       handler: async ({ body }) => ({ body: await logInMerchant(clock, body) }),
     }),
@@ -103,6 +131,7 @@ export function merchantRoutes(deps: { clock: Clock }): RouteDefinition[] {
       auth: 'merchant',
       body: CreateApiKeyBody,
       response: { status: 201, description: 'The key, with its secret shown once', schema: NewApiKeyView },
+      secret: true,
       redactOnReplay: (key) => ({ ...key, secret: null }),
       handler: async ({ principal, body }) => ({ body: await createApiKey(clock, principal!.merchantId, body.name) }),
     }),

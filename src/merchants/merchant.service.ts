@@ -1,16 +1,28 @@
 import { CustomerModel } from '../customers/customer.model';
 import { createHash, randomBytes } from 'node:crypto';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, NotFoundError, UnauthorizedError } from '../shared/errors';
+import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors';
 import type { MerchantPrincipal } from '../shared/http/route';
 import { newId } from '../shared/ids';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../shared/password';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { ApiKeyModel, type ApiKey } from './api-key.model';
+import { MerchantSignUpModel } from './merchant-sign-up.model';
 import { MerchantModel, type Merchant } from './merchant.model';
 import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
-import type { ApiKeyView, LogInBody, MerchantView, NewApiKeyView, SignUpBody, UpdateMerchantBody } from './merchant.schemas';
+import { shippingFeesOf } from './shipping-fees';
+import type {
+  ApiKeyView,
+  LogInBody,
+  MerchantView,
+  NewApiKeyView,
+  NewShopperSessionView,
+  ShopperSessionView,
+  SignUpAccepted,
+  SignUpBody,
+  UpdateMerchantBody,
+} from './merchant.schemas';
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const SESSION_HOURS = 12;
@@ -21,15 +33,32 @@ function hashKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-function generateSecret(): string {
-  let out = 'bxk_';
+/** 32 random characters (190 bits) after a prefix that says what the secret is: `bxk_` a key, `bxc_` a confirmation. */
+function generateSecret(prefix = 'bxk_'): string {
+  let out = prefix;
   for (const byte of randomBytes(32)) out += KEY_ALPHABET[byte % KEY_ALPHABET.length];
   return out;
 }
 
+/** Only said to whoever holds a confirmation token mailed to the address, never to a sign-up request. */
 export class EmailTakenError extends ConflictError {
   override readonly code = 'email_taken';
   override readonly title = 'An account with this e-mail already exists';
+}
+
+/** How long a sign-up waits for its address to be confirmed. */
+export const SIGN_UP_CONFIRMATION_HOURS = 24;
+
+function settingsViewOf(merchant: Merchant): MerchantView['subscriptionSettings'] {
+  const settings = subscriptionSettingsOf(merchant);
+  return {
+    cutoffDays: settings.cutoffDays,
+    maxChargeDateShiftDays: settings.maxChargeDateShiftDays,
+    cancellationReasons: settings.cancellationReasons,
+    saveOffers: settings.saveOffers,
+    dunningOutcome: settings.dunningOutcome,
+    shippingFees: shippingFeesOf(merchant),
+  };
 }
 
 export function toMerchantView(merchant: Merchant): MerchantView {
@@ -40,7 +69,7 @@ export function toMerchantView(merchant: Merchant): MerchantView {
     email: merchant.email,
     defaultCurrency: merchant.defaultCurrency,
     timezone: merchant.timezone,
-    subscriptionSettings: subscriptionSettingsOf(merchant),
+    subscriptionSettings: settingsViewOf(merchant),
     createdAt: iso(merchant.createdAt),
   };
 }
@@ -80,12 +109,23 @@ async function issueApiKey(
   return { ...toApiKeyView(key.toObject()), secret };
 }
 
-/** Signs a merchant up and issues its first secret API key (the only time the key is shown). */
-export async function signUpMerchant(
+/**
+ * Opens a store at once: the merchant and its first secret API key (the only time the key is shown). For a
+ * confirmed sign-up, and for tests and tools that make merchants directly; the address is not checked here.
+ * An address that already has a store is refused with `EmailTakenError`.
+ */
+export async function openMerchantAccount(
   clock: Clock,
   input: SignUpBody,
 ): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
-  const passwordHash = await hashPassword(input.password);
+  return createMerchantWithKey(clock, input, await hashPassword(input.password));
+}
+
+async function createMerchantWithKey(
+  clock: Clock,
+  input: Omit<SignUpBody, 'password'>,
+  passwordHash: string,
+): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
   let merchant: Merchant;
   try {
     merchant = (
@@ -101,11 +141,104 @@ export async function signUpMerchant(
       })
     ).toObject();
   } catch (error) {
-    if (isDuplicateKeyError(error)) throw new EmailTakenError('Log in instead, or use another e-mail address.');
+    if (isDuplicateKeyError(error)) throw new EmailTakenError('This address already has a store: log in with it instead.');
     throw error;
   }
   const apiKey = await issueApiKey(clock, merchant._id, 'secret', 'Default key');
   return { merchant: toMerchantView(merchant), apiKey };
+}
+
+/** A message to an address about its account (rendered from views/notifications/<type>.ejs). */
+export interface AccountMessage {
+  to: string;
+  merchantId?: string;
+  type: 'merchant.sign_up_confirmation' | 'merchant.sign_up_attempted';
+  /** The message is queued once per address, type and this key. */
+  aboutKey: string;
+  data: Record<string, unknown>;
+}
+
+export interface SignUpDeps {
+  clock: Clock;
+  /** The API's public base URL (`…/api/v1`), for the messages. */
+  apiUrl: string;
+  /** Queues a message to the address (handed in by the composition: the core does not import messages). */
+  queueMessage: (clock: Clock, message: AccountMessage) => Promise<void>;
+}
+
+/**
+ * A sign-up request. It answers the same whether the address is new or already has a store, and takes about
+ * as long (the password is hashed either way), so it tells no one which addresses have accounts. The address
+ * itself is told: a new one gets a single-use confirmation token that expires after 24 hours (the store opens
+ * when it comes back, `confirmMerchantSignUp`); one that has a store is told someone tried, and how to log in.
+ */
+export async function requestMerchantSignUp(deps: SignUpDeps, input: SignUpBody): Promise<SignUpAccepted> {
+  const { clock } = deps;
+  const passwordHash = await hashPassword(input.password);
+  const now = clock.now();
+  // Sign-ups nobody confirmed hold a password hash: they go once expired.
+  await MerchantSignUpModel.deleteMany({ expiresAt: { $lte: now } });
+  const existing = await MerchantModel.findOne({ email: input.email }, { _id: 1 }).lean();
+  if (existing) {
+    // One such message a day at most, however often someone tries.
+    await deps.queueMessage(clock, {
+      to: input.email,
+      merchantId: existing._id,
+      type: 'merchant.sign_up_attempted',
+      aboutKey: now.toISOString().slice(0, 10),
+      data: { apiUrl: deps.apiUrl },
+    });
+  } else {
+    const token = generateSecret('bxc_');
+    const expiresAt = new Date(now.getTime() + SIGN_UP_CONFIRMATION_HOURS * 3_600_000);
+    const signUp = await MerchantSignUpModel.create({
+      _id: newId('msu'),
+      email: input.email,
+      name: input.name,
+      defaultCurrency: input.defaultCurrency,
+      timezone: input.timezone,
+      passwordHash,
+      tokenHash: hashKey(token),
+      createdAt: now,
+      expiresAt,
+    });
+    await deps.queueMessage(clock, {
+      to: input.email,
+      type: 'merchant.sign_up_confirmation',
+      aboutKey: signUp._id,
+      data: { token, expiresAt: iso(expiresAt), apiUrl: deps.apiUrl },
+    });
+  }
+  return {
+    object: 'merchant_sign_up',
+    email: input.email,
+    detail: `We have sent a message to ${input.email}. Follow it within ${SIGN_UP_CONFIRMATION_HOURS} hours to open your store.`,
+  };
+}
+
+/**
+ * Opens the store of a sign-up whose token came back: once, before it expires. The token is spent first (a
+ * conditional update), so two requests with it cannot both open a store; the address's unique index decides
+ * between two sign-ups for one address.
+ */
+export async function confirmMerchantSignUp(clock: Clock, token: string): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
+  const now = clock.now();
+  const signUp = await MerchantSignUpModel.findOneAndUpdate(
+    { tokenHash: hashKey(token), confirmedAt: { $exists: false }, expiresAt: { $gt: now } },
+    { $set: { confirmedAt: now }, $unset: { passwordHash: 1 } },
+    { returnDocument: 'before', lean: true },
+  );
+  if (!signUp?.passwordHash) {
+    throw new ValidationError([
+      {
+        field: 'body.token',
+        message: `is not valid: it is unknown, was already used, or is older than ${SIGN_UP_CONFIRMATION_HOURS} hours. If you confirmed already, log in; otherwise sign up again`,
+      },
+    ]);
+  }
+  const opened = await createMerchantWithKey(clock, signUp, signUp.passwordHash);
+  await MerchantSignUpModel.updateOne({ _id: signUp._id }, { $set: { merchantId: opened.merchant.id } });
+  return opened;
 }
 
 /** Checks e-mail and password and issues a session key that expires after 12 hours. */
@@ -128,6 +261,7 @@ export async function getMerchant(merchantId: string): Promise<MerchantView> {
 
 export async function updateMerchant(clock: Clock, merchantId: string, input: UpdateMerchantBody): Promise<MerchantView> {
   const changes: Record<string, unknown> = {};
+  const removals: Record<string, 1> = {};
   if (input.name !== undefined) changes.name = input.name;
   // Each setting is its own field, so changing one never resets another.
   for (const [key, value] of Object.entries(input.subscriptionSettings ?? {})) {
@@ -139,10 +273,16 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
       changes[`subscriptionSettings.${key}`] = value;
     }
   }
+  // The list of fees per currency replaces the one fee of before (see shippingFeesOf).
+  if (input.subscriptionSettings?.shippingFees !== undefined) removals['subscriptionSettings.shippingFeeMinor'] = 1;
   const merchant =
     Object.keys(changes).length === 0
       ? await MerchantModel.findById(merchantId).lean()
-      : await MerchantModel.findOneAndUpdate({ _id: merchantId }, { $set: { ...changes, updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
+      : await MerchantModel.findOneAndUpdate(
+          { _id: merchantId },
+          { $set: { ...changes, updatedAt: clock.now() }, ...(Object.keys(removals).length > 0 ? { $unset: removals } : {}) },
+          { returnDocument: 'after', lean: true },
+        );
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
 }
@@ -176,17 +316,36 @@ export async function authenticateApiKey(clock: Clock, secret: string): Promise<
 }
 
 const SHOPPER_SESSION_HOURS = 24;
+/** A customer's sessions listed at once; more than this alive at one time means something is wrong. */
+const SHOPPER_SESSION_LIST_LIMIT = 100;
+
+function toShopperSessionView(key: ApiKey): ShopperSessionView {
+  return {
+    id: key._id,
+    object: 'shopper_session',
+    customerId: key.customerId ?? '',
+    prefix: key.prefix,
+    createdAt: iso(key.createdAt),
+    expiresAt: iso(key.expiresAt!),
+    revokedAt: iso(key.revokedAt),
+    lastUsedAt: iso(key.lastUsedAt),
+  };
+}
+
+async function requireCustomer(merchantId: string, customerId: string): Promise<void> {
+  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No customer with this id.');
+}
 
 /**
  * A shopper session: a key that reads and acts for one customer only (their subscriptions' rewards, their
- * points), for the merchant's storefront to hand to a logged-in shopper. It expires after 24 hours.
+ * points), for the merchant's storefront to hand to a logged-in shopper. It expires after 24 hours and can
+ * be revoked before (the shopper logs out, a device is lost).
  */
-export async function issueShopperSession(clock: Clock, merchantId: string, customerId: string): Promise<{ token: string; customerId: string; expiresAt: Date }> {
-  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No customer with this id.');
+export async function issueShopperSession(clock: Clock, merchantId: string, customerId: string): Promise<NewShopperSessionView> {
+  await requireCustomer(merchantId, customerId);
   const secret = generateSecret();
   const now = clock.now();
-  const expiresAt = new Date(now.getTime() + SHOPPER_SESSION_HOURS * 3_600_000);
-  await ApiKeyModel.create({
+  const key = await ApiKeyModel.create({
     _id: newId('key'),
     merchantId,
     customerId,
@@ -195,7 +354,26 @@ export async function issueShopperSession(clock: Clock, merchantId: string, cust
     prefix: secret.slice(0, 12),
     hash: hashKey(secret),
     createdAt: now,
-    expiresAt,
+    expiresAt: new Date(now.getTime() + SHOPPER_SESSION_HOURS * 3_600_000),
   });
-  return { token: secret, customerId, expiresAt };
+  return { ...toShopperSessionView(key.toObject()), token: secret };
+}
+
+/** A customer's sessions that have not expired yet (revoked ones too, with `revokedAt`), newest first. */
+export async function listShopperSessions(clock: Clock, merchantId: string, customerId: string): Promise<ShopperSessionView[]> {
+  await requireCustomer(merchantId, customerId);
+  const keys = await ApiKeyModel.find({ merchantId, customerId, kind: 'shopper', expiresAt: { $gt: clock.now() } })
+    .sort({ createdAt: -1 })
+    .limit(SHOPPER_SESSION_LIST_LIMIT)
+    .lean();
+  return keys.map(toShopperSessionView);
+}
+
+/** Revokes a shopper session at once (its next request is refused). Revoking it again changes nothing. */
+export async function revokeShopperSession(clock: Clock, merchantId: string, customerId: string, sessionId: string): Promise<ShopperSessionView> {
+  const mine = { _id: sessionId, merchantId, customerId, kind: 'shopper' as const };
+  await ApiKeyModel.updateOne({ ...mine, revokedAt: { $exists: false } }, { $set: { revokedAt: clock.now() } });
+  const key = await ApiKeyModel.findOne(mine).lean();
+  if (!key) throw new NotFoundError('This customer has no shopper session with this id.');
+  return toShopperSessionView(key);
 }

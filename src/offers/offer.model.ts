@@ -5,9 +5,25 @@ import type { Eligibility } from '../perks/perk.model';
 export type YearlyReward = { type: 'points'; points: number } | { type: 'credit'; creditMinor: number } | { type: 'free_addon'; addonId: string; quantity: number };
 
 /**
+ * What a threshold offer counts, in the box being built at its cut-off:
+ * - `box_total`: the shopper's own lines: the plan at their price after the first-box discount (and any
+ *   one-time save-offer discount), plus the add-ons in the box; not shipping, gifts, free items, perks,
+ *   other offers or loyalty credit;
+ * - `addons`: the add-ons in the box alone, at their price.
+ */
+export type ThresholdBasis = 'box_total' | 'addons';
+
+export interface ThresholdTerms {
+  basis: ThresholdBasis;
+  minSpendMinor: number;
+  amountOffMinor: number;
+}
+
+/**
  * An offer for a segment:
- * - `threshold`: subscribers meeting `eligibility` whose box has at least `minAddonSpendMinor` of add-ons
- *   save a fixed `amountOffMinor` on it (a fixed amount, so the reward stays bounded);
+ * - `threshold`: subscribers meeting `eligibility` whose box reaches `minSpendMinor` (counted per `basis`)
+ *   save a fixed `amountOffMinor` on it (a fixed amount, so the reward stays bounded); one threshold offer
+ *   per box, the one that saves most;
  * - `comeback`: a shopper whose subscription ended within `withinDays` gets a discount on the first box of a new one;
  * - `birthday` / `anniversary`: once a year, on the shopper's birthday or the subscription's anniversary.
  */
@@ -19,7 +35,8 @@ export interface Offer {
   kind: 'threshold' | 'comeback' | 'birthday' | 'anniversary';
   eligibility: Eligibility;
   currency: string;
-  threshold?: { minAddonSpendMinor: number; amountOffMinor: number };
+  /** Read through `thresholdTermsOf`: offers saved before `basis` hold `minAddonSpendMinor` (add-ons only). */
+  threshold?: Partial<ThresholdTerms> & { amountOffMinor: number; minAddonSpendMinor?: number };
   comeback?: { withinDays: number; percentOff?: number; amountOffMinor?: number };
   reward?: YearlyReward;
   createdAt: Date;
@@ -47,6 +64,14 @@ OfferSchema.index({ merchantId: 1, status: 1, kind: 1 });
 OfferSchema.index({ merchantId: 1, createdAt: -1 });
 
 export const OfferModel = model<Offer>('Offer', OfferSchema);
+
+/** A threshold offer's terms; one saved before `basis` existed counted add-ons only, and still does. */
+export function thresholdTermsOf(offer: Pick<Offer, 'threshold'>): ThresholdTerms | undefined {
+  const threshold = offer.threshold;
+  if (!threshold) return undefined;
+  if (threshold.basis && threshold.minSpendMinor !== undefined) return { basis: threshold.basis, minSpendMinor: threshold.minSpendMinor, amountOffMinor: threshold.amountOffMinor };
+  return { basis: 'addons', minSpendMinor: threshold.minAddonSpendMinor ?? threshold.minSpendMinor ?? 0, amountOffMinor: threshold.amountOffMinor };
+}
 
 /**
  * A free add-on earned outside a box (a birthday, an anniversary), waiting for the shopper's next box.

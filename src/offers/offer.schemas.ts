@@ -12,15 +12,23 @@ const YearlyRewardInput = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('free_addon'), addonId: Id, quantity: z.number().int().min(1).max(10).default(1) }),
 ]);
 
+const THRESHOLD_BASIS =
+  "What the threshold counts in the box built at its cut-off. `box_total` (the default): the plan at the shopper's price after the first-box discount (and any one-time save-offer discount), plus the add-ons in the box; not shipping, gifts, free items, perks, other offers or loyalty credit. `addons`: the add-ons in the box alone, at their price.";
+
 export const CreateOfferBody = z
   .discriminatedUnion('kind', [
-    z.strictObject({
-      kind: z.literal('threshold'),
-      name: z.string().trim().min(1).max(80),
-      eligibility: EligibilityInput.default({}),
-      minAddonSpendMinor: Amount.describe("Add-ons in the box must reach this (the merchant's currency)"),
-      amountOffMinor: Amount.describe('The fixed amount saved: never more than the add-ons cost'),
-    }),
+    z
+      .strictObject({
+        kind: z.literal('threshold'),
+        name: z.string().trim().min(1).max(80),
+        eligibility: EligibilityInput.default({}),
+        basis: z.enum(['box_total', 'addons']).default('box_total').describe(THRESHOLD_BASIS),
+        minSpendMinor: Amount.describe("What the box must reach, counted per `basis`, in the merchant's default currency (boxes in other currencies get none)"),
+        amountOffMinor: Amount.describe(
+          'The fixed amount saved, at most `minSpendMinor`; never more than what `basis` counts in the box, nor than the goods left to pay. One threshold offer per box: the one that saves most (the oldest on a tie).',
+        ),
+      })
+      .refine((b) => b.amountOffMinor <= b.minSpendMinor, { error: 'must not be more than minSpendMinor', path: ['amountOffMinor'] }),
     z
       .strictObject({
         kind: z.literal('comeback'),
@@ -48,7 +56,9 @@ export const OfferView = z
     status: z.enum(['active', 'archived']),
     currency: z.string(),
     eligibility: z.record(z.string(), z.unknown()),
-    threshold: z.strictObject({ minAddonSpendMinor: z.number().int(), amountOffMinor: z.number().int() }).nullable(),
+    threshold: z
+      .strictObject({ basis: z.enum(['box_total', 'addons']).describe(THRESHOLD_BASIS), minSpendMinor: z.number().int(), amountOffMinor: z.number().int() })
+      .nullable(),
     comeback: z.strictObject({ withinDays: z.number().int(), percentOff: z.number().int().nullable(), amountOffMinor: z.number().int().nullable() }).nullable(),
     reward: z.record(z.string(), z.unknown()).nullable(),
     createdAt: Instant,

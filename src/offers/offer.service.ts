@@ -1,7 +1,7 @@
 import { AddonModel } from '../addons/addon.model';
 import { CustomerModel } from '../customers/customer.model';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
-import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
+import { ledgerEntryOf, postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { standingOf } from '../loyalty/loyalty-standing.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import type { BoxOrder } from '../orders/box-order.model';
@@ -12,10 +12,11 @@ import { InvalidStateError, NotFoundError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
+import { percentOf } from '../shared/money';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { SubscriptionModel, type Subscription, type SubscriptionStatus } from '../subscriptions/subscription.model';
-import { BoxRewardModel, OfferModel, type Offer, type YearlyReward } from './offer.model';
+import { BoxRewardModel, OfferModel, thresholdTermsOf, type Offer, type YearlyReward } from './offer.model';
 import type { CreateOfferBody, OfferView } from './offer.schemas';
 
 const DAY_MS = 24 * 3_600_000;
@@ -32,7 +33,7 @@ function toOfferView(offer: Offer): OfferView {
     status: offer.status,
     currency: offer.currency,
     eligibility: { ...offer.eligibility },
-    threshold: offer.threshold ? { ...offer.threshold } : null,
+    threshold: thresholdTermsOf(offer) ?? null,
     comeback: offer.comeback
       ? { withinDays: offer.comeback.withinDays, percentOff: offer.comeback.percentOff ?? null, amountOffMinor: offer.comeback.amountOffMinor ?? null }
       : null,
@@ -57,7 +58,7 @@ export async function createOffer(clock: Clock, merchantId: string, input: Creat
     kind: input.kind,
     eligibility,
     currency: merchant.defaultCurrency,
-    ...(input.kind === 'threshold' ? { threshold: { minAddonSpendMinor: input.minAddonSpendMinor, amountOffMinor: input.amountOffMinor } } : {}),
+    ...(input.kind === 'threshold' ? { threshold: { basis: input.basis, minSpendMinor: input.minSpendMinor, amountOffMinor: input.amountOffMinor } } : {}),
     ...(input.kind === 'comeback'
       ? {
           comeback: {
@@ -104,15 +105,27 @@ export async function activeOffers(merchantId: string, kind: Offer['kind']): Pro
 // Comeback: a discount on the first box of a shopper who returns within the window
 // ---------------------------------------------------------------------------------------------------------
 
-/** The best comeback offer for a shopper subscribing again now, if their last subscription ended within its window. */
-export async function comebackOfferFor(merchantId: string, customerId: string, now: Date): Promise<Offer | undefined> {
+/**
+ * The comeback offer worth most on the first box of a shopper subscribing again now, if their last
+ * subscription ended within its window: a percentage of the box's price, or an amount in the offer's
+ * currency (never given in another currency: ¥1500 is not $15.00). The oldest wins a tie.
+ */
+export async function comebackOfferFor(merchantId: string, customerId: string, now: Date, firstBox: { currency: string; priceMinor: number }): Promise<Offer | undefined> {
   const offers = await activeOffers(merchantId, 'comeback');
   if (offers.length === 0) return undefined;
   const subscriptions = await SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
   if (subscriptions.length === 0 || subscriptions.some((s) => LIVE_STATUSES.includes(s.status))) return undefined;
   const endedAt = Math.max(...subscriptions.map((s) => s.cancellation?.effectiveAt?.getTime() ?? 0));
   if (endedAt === 0 || endedAt > now.getTime()) return undefined;
-  return offers.find((offer) => now.getTime() - endedAt <= offer.comeback!.withinDays * DAY_MS);
+  let best: { offer: Offer; off: number } | undefined;
+  for (const offer of offers) {
+    const terms = offer.comeback!;
+    if (now.getTime() - endedAt > terms.withinDays * DAY_MS) continue;
+    if (terms.percentOff === undefined && offer.currency !== firstBox.currency) continue;
+    const off = terms.percentOff !== undefined ? percentOf(firstBox.priceMinor, terms.percentOff) : Math.min(terms.amountOffMinor ?? 0, firstBox.priceMinor);
+    if (!best || off > best.off) best = { offer, off };
+  }
+  return best?.offer;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -160,6 +173,7 @@ async function grantYearlyReward(
   }
   const program = await loyaltyProgramOf(offer.merchantId);
   if (!program) return false; // points and credit need the loyalty programme
+  if (await ledgerEntryOf(offer.merchantId, source)) return false; // granted before: not counted again
   const expiresAt = reward.type === 'points' ? pointsExpiryFor(program, deps.clock.now()) : undefined;
   const entry = await postLedgerEntry(deps.clock, {
     merchantId: offer.merchantId,
@@ -189,7 +203,7 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
     const merchant = await MerchantModel.findById(offer.merchantId, { timezone: 1 }).lean();
     if (!merchant) continue;
     const today = localDateOf(now, merchant.timezone);
-    const days = recentDays(today, YEARLY_CATCH_UP_DAYS);
+    const days = recentDays(today, YEARLY_CATCH_UP_DAYS + 1); // the day itself, and the 7 after it
     const live = await SubscriptionModel.find({ merchantId: offer.merchantId, status: { $in: LIVE_STATUSES } }).sort({ createdAt: 1, _id: 1 }).lean();
     const eligible = async (subscription: Subscription) => isEligible(offer.eligibility, await standingOf(subscription, today));
     try {

@@ -49,6 +49,19 @@ function candidatesFor(plan: Plan, variantId: string | undefined, secondChoiceVa
   return candidates;
 }
 
+/**
+ * Whether a plan line of this variant could be filled now, as a paid box's would be: by the variant, the
+ * shopper's second choice or the merchant's substitutes. A SKU whose stock is not counted always can. A
+ * read, not a hold: the box takes its stock when it is built or paid.
+ */
+export async function canFillPlanLine(merchantId: string, plan: Plan, variantId: string, secondChoiceVariantId: string | undefined, quantity = 1): Promise<boolean> {
+  for (const { variant } of candidatesFor(plan, variantId, secondChoiceVariantId)) {
+    const item = await StockItemModel.findOne({ merchantId, sku: variant.sku }, { stock: 1 }).lean();
+    if (!item?.stock.tracked || item.stock.onHand >= quantity) return true;
+  }
+  return false;
+}
+
 async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<OrderLine | undefined> {
   const holdId = line.holdId!;
   const candidates = candidatesFor(plan, line.variantId, secondChoiceVariantId);

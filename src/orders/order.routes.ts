@@ -28,7 +28,17 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       description: 'Paid and packed boxes due to ship that day: units per SKU and every order line. `format=csv` answers text/csv (`part=lines` or `part=totals`).',
       auth: 'merchant',
       query: PickListQuery,
-      response: { status: 200, description: 'The pick list', schema: PickListView },
+      response: {
+        status: 200,
+        description: 'The pick list',
+        schema: PickListView,
+        alternatives: [
+          {
+            mediaType: 'text/csv',
+            description: 'with `format=csv`, an attachment: one row per order line (`part=lines`) or the units per SKU (`part=totals`), with a header row.',
+          },
+        ],
+      },
       handler: async ({ principal, query }) => {
         const pickList = await buildPickList(principal!.merchantId, query.shipOn);
         if (query.format === 'json') return { body: pickList };

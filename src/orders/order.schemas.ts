@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PostalAddressInput } from '../customers/customer.schemas';
+import { PostalAddressView } from '../customers/customer.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant, LocalDate } from '../shared/schemas';
 import { LINE_KINDS, LINE_STOCK_STATES, ORDER_STATUSES } from './box-order.model';
@@ -55,7 +55,7 @@ export const OrderView = z
       z.strictObject({ stripeCreditNoteId: z.string(), amountMinor: z.number().int(), refundMinor: z.number().int(), status: z.enum(['issued', 'void']), at: Instant }),
     ),
     stripeInvoiceId: z.string().nullable(),
-    shippingAddress: PostalAddressInput,
+    shippingAddress: PostalAddressView,
     paidAt: Instant.nullable(),
     shipment: z.strictObject({ carrier: z.string(), trackingNumber: z.string(), trackingUrl: z.string().nullable(), shippedAt: Instant }).nullable(),
     cancellationReason: z.string().nullable(),
@@ -95,7 +95,7 @@ export const PickListView = z
         subscriptionId: z.string(),
         customerId: z.string(),
         status: Status,
-        shippingAddress: PostalAddressInput,
+        shippingAddress: PostalAddressView,
         lines: z.array(z.strictObject({ sku: z.string(), description: z.string(), quantity: z.number().int(), stock: z.enum(LINE_STOCK_STATES).nullable() })),
       }),
     ),

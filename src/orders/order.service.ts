@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CustomerModel } from '../customers/customer.model';
+import { queueNotification } from '../notifications/notification.service';
 import { PlanModel } from '../plans/plan.model';
 import type { Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
@@ -16,8 +17,16 @@ import { consumeOrderStock, releaseOrderStock, reserveOrderLines, type Reservati
 import type { OrderView } from './order.schemas';
 
 const SubscriptionRef = z.union([z.string(), z.object({ id: z.string() })]);
-const InvoiceParent = z.object({ subscription_details: z.object({ subscription: SubscriptionRef }).nullable().optional() }).nullable().optional();
-const InvoiceLines = z.object({
+const InvoiceParent = z
+  .object({
+    subscription_details: z
+      .object({ subscription: SubscriptionRef, metadata: z.record(z.string(), z.string()).nullable().optional() })
+      .nullable()
+      .optional(),
+  })
+  .nullable()
+  .optional();
+export const InvoiceLines = z.object({
   data: z
     .array(z.object({ period: z.object({ start: z.number().int(), end: z.number().int() }), parent: z.object({ type: z.string() }).nullable().optional() }))
     .min(1),
@@ -27,7 +36,7 @@ const InvoiceLines = z.object({
  * The period the invoice bills: its subscription line's (an add-on's invoice item has a period of its own,
  * the moment it was created, and need not come after the subscription line).
  */
-function billedPeriodStart(lines: z.infer<typeof InvoiceLines>): Date {
+export function billedPeriodStart(lines: z.infer<typeof InvoiceLines>): Date {
   const line = lines.data.find((l) => l.parent?.type === 'subscription_item_details') ?? lines.data[0]!;
   return new Date(line.period.start * 1000);
 }
@@ -253,7 +262,10 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   const stripeSubscriptionId = stripeSubscriptionIdOf(invoice);
   if (!stripeSubscriptionId) return undefined;
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscriptionId }).lean();
-  if (!subscription) return undefined;
+  if (!subscription) {
+    await refuseBeforeCheckoutRecorded(invoice);
+    return undefined;
+  }
   const { merchantId } = subscription;
   const cycle = cycleOfPeriodStart(subscription, billedPeriodStart(invoice.lines));
   const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId }, { shippingAddress: 1 }).lean();
@@ -314,7 +326,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   );
   if (claimed.modifiedCount === 0) return merchantId; // done, or being done by another worker
   try {
-    if (paid) await reserveBox(paid, subscription, 'paid');
+    if (paid) await tellShopperOfBackOrder(deps, subscription, (await reserveBox(paid, subscription, 'paid')).order);
     await applyPaymentToSubscription(deps, subscription._id, invoice, cycle.cycleKey, paid !== null);
     await BoxOrderModel.updateOne({ _id: order._id }, { $set: { paymentApplied: true } });
   } catch (error) {
@@ -325,7 +337,40 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: z.i
   return merchantId;
 }
 
-/** The paid box is a fact of its own revision; a trial or a dunning recovery ends with it. */
+/**
+ * A paid box with lines that were not on hand (made at payment, as the first box is, when the stock went
+ * meanwhile) cannot ship yet: the shopper is told, once per box, what is on back-order.
+ */
+async function tellShopperOfBackOrder(deps: SubscriptionSyncDeps, subscription: Subscription, order: BoxOrder): Promise<void> {
+  const short = order.lines.filter((line) => line.stock === 'short');
+  if (short.length === 0) return;
+  const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId: subscription.merchantId }, { name: 1 }).lean();
+  await queueNotification(deps.clock, {
+    merchantId: subscription.merchantId,
+    customerId: subscription.customerId,
+    subscriptionId: subscription._id,
+    type: 'box.back_ordered',
+    aboutKey: order._id,
+    data: { name: customer?.name ?? 'there', shipOn: order.shipOn, short: short.map((line) => ({ description: line.description, quantity: line.quantity })) },
+  });
+}
+
+/**
+ * The first invoice of a subscription made by Checkout can come before `checkout.session.completed` (events
+ * come in any order): until that is recorded (which links the Stripe subscription and anchors the calendar
+ * on Stripe's billing), the invoice cannot be placed, so it fails and the inbox retries it. Stripe copies
+ * the subscription's metadata (ours) onto the invoice.
+ */
+async function refuseBeforeCheckoutRecorded(invoice: { id: string; parent?: z.infer<typeof InvoiceParent> }): Promise<void> {
+  const metadata = invoice.parent?.subscription_details?.metadata;
+  const ourId = metadata?.boxcycle_subscription_id;
+  const merchantId = metadata?.boxcycle_merchant_id;
+  if (!ourId || !merchantId) return;
+  const waiting = await SubscriptionModel.exists({ _id: ourId, merchantId, status: 'incomplete', 'stripe.checkoutSessionId': { $exists: true } });
+  if (waiting) throw new Error(`invoice ${invoice.id} is for subscription ${ourId}, whose Checkout is not recorded yet; retrying`);
+}
+
+/** The paid box is a fact of its own revision; a trial ends with it, and a dunning with the payment of its invoice. */
 async function applyPaymentToSubscription(
   deps: SubscriptionSyncDeps,
   subscriptionId: string,
@@ -337,13 +382,15 @@ async function applyPaymentToSubscription(
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const current = await SubscriptionModel.findById(subscriptionId).lean();
     if (!current) return;
-    const becomesActive = ['trialing', 'past_due', 'incomplete'].includes(current.status);
+    // The dunning belongs to the invoice that is failing: only its payment ends it (or Stripe's word on the
+    // subscription). A late payment of an older invoice leaves a newer one past due, its box held.
+    const endsDunning = !current.dunning || current.dunning.stripeInvoiceId === invoice.id;
+    const becomesActive = endsDunning && ['trialing', 'past_due', 'incomplete'].includes(current.status);
     const updated = await SubscriptionModel.findOneAndUpdate(
       { _id: current._id, revision: current.revision },
       {
         $set: { updatedAt: now, ...(becomesActive ? { status: 'active', stripeSyncDueAt: now } : {}) },
-        // Paid: any dunning for this subscription is over.
-        $unset: { dunning: 1 },
+        ...(endsDunning ? { $unset: { dunning: 1 } } : {}),
         $inc: { revision: 1 },
       },
       { returnDocument: 'after', lean: true },

@@ -15,7 +15,7 @@ export interface Eligibility {
  * What a perk gives, applied when the box is built at its cut-off:
  * - `free_addon`: an add-on at no charge in every Nth box (box number = paid boxes before + 1);
  * - `addon_discount`: a percentage or a fixed amount off the box's add-ons (never more than they cost);
- * - `free_shipping`: the merchant's shipping fee waived;
+ * - `free_shipping`: the merchant's shipping fee for the box's currency waived (nothing to waive when none is set for it);
  * - `early_access`: these add-ons can be added before their release date (checked when adding, not at build);
  * - `milestone_bonus`: once, in the box that is the 3rd, 6th, 12th… paid: points, a free add-on or an amount off.
  */

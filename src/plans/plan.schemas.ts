@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { AmountMinor, Currency, Instant } from '../shared/schemas';
+import { AmountMinor, Currency, Instant, safeRecord } from '../shared/schemas';
 
 const Name = z.string().trim().min(1).max(120);
 const Slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be lower-case letters, digits and dashes' });
 const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 letters, digits, dots, dashes or underscores' });
-const VariantOptions = z
-  .record(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: 'option names are lower-case words' }), z.string().min(1).max(100))
+const VariantOptions = safeRecord(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: 'option names are lower-case words' }), z.string().min(1).max(100))
   .refine((options) => Object.keys(options).length <= 10, { error: 'at most 10 options' })
   .describe('What the variant stands for, e.g. { "roast": "dark", "grind": "whole bean" }');
 

@@ -3,6 +3,8 @@ import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { standingOf } from '../loyalty/loyalty-standing.service';
 import { loyaltyProgramOf, pointsExpiryFor, restoreLoyaltyCredit, takeLoyaltyCredit } from '../loyalty/loyalty.service';
 import { MerchantModel } from '../merchants/merchant.model';
+import { shippingFeeFor } from '../merchants/shipping-fees';
+import { thresholdTermsOf, type Offer } from '../offers/offer.model';
 import { activeOffers, addonForReward, pendingBoxRewards, settleRewardsOfOrder } from '../offers/offer.service';
 import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
 import { isEligible } from '../perks/eligibility';
@@ -12,7 +14,6 @@ import type { Cycle } from '../shared/calendar';
 import { percentOf } from '../shared/money';
 import type { Clock } from '../shared/time';
 import type { Subscription } from '../subscriptions/subscription.model';
-import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
 import type { BoxLine } from '../subscriptions/subscription.service';
 
 export interface BoxDraft {
@@ -32,16 +33,17 @@ const sum = (lines: BoxLine[], filter: (line: BoxLine) => boolean = () => true) 
 /**
  * What the retention engine adds to a box built at its cut-off, in this order: the shipping fee, the
  * surprise gift granted for the cycle, free add-ons earned (birthday, anniversary), the perks the
- * subscription is eligible for, threshold offers, and last the shopper's loyalty credit, up to what is left
+ * subscription is eligible for, the best threshold offer reached, and last the shopper's loyalty credit, up to what is left
  * to pay. Every line says what granted it. Side effects (points of a milestone, credit taken) are ledger
  * entries keyed by the order, so building the box again takes and grants nothing twice.
  */
 export async function retentionLinesFor(clock: Clock, subscription: Subscription, cycle: Cycle, draft: BoxDraft): Promise<BoxLine[]> {
-  const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
+  const merchant = await MerchantModel.findById(subscription.merchantId, { defaultCurrency: 1, subscriptionSettings: 1 }).lean();
   const standing = await standingOf(subscription, cycle.chargeOn);
   const boxNumber = standing.paidBoxes + 1;
   const extras: BoxLine[] = [];
-  const shippingFee = merchant ? subscriptionSettingsOf(merchant).shippingFeeMinor : 0;
+  // The fee of the box's own currency: none when the merchant set none for it.
+  const shippingFee = merchant ? shippingFeeFor(merchant, draft.currency) : 0;
   if (shippingFee > 0) extras.push({ kind: 'shipping', key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: shippingFee });
   extras.push(...(await giftLinesFor(subscription, cycle)));
   for (const reward of await pendingBoxRewards(subscription)) {
@@ -62,10 +64,19 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
     if (!isEligible(perk.eligibility, standing)) continue;
     extras.push(...(await perkLines(clock, perk, boxNumber, draft, extras)));
   }
-  const addonSpend = sum(draft.lines, (line) => line.kind === 'addon');
+  // Threshold offers count the shopper's own lines (the box total) or their add-ons: never shipping or what was granted.
+  const counted = { box_total: sum(draft.lines), addons: sum(draft.lines, (line) => line.kind === 'addon') };
+  const goodsLeft = Math.max(0, sum([...draft.lines, ...extras], (line) => line.kind !== 'shipping'));
+  // One per box, the one saving most (the oldest on a tie): "spend 50, save 5" and "spend 100, save 15" are tiers, not a sum.
+  let best: { offer: Offer; off: number } | undefined;
   for (const offer of await activeOffers(subscription.merchantId, 'threshold')) {
-    if (offer.currency !== draft.currency || !isEligible(offer.eligibility, standing) || addonSpend < offer.threshold!.minAddonSpendMinor) continue;
-    const off = Math.min(offer.threshold!.amountOffMinor, addonSpend);
+    const terms = thresholdTermsOf(offer)!;
+    if (offer.currency !== draft.currency || !isEligible(offer.eligibility, standing) || counted[terms.basis] < terms.minSpendMinor) continue;
+    const off = Math.min(terms.amountOffMinor, counted[terms.basis], goodsLeft);
+    if (off > (best?.off ?? 0)) best = { offer, off };
+  }
+  if (best) {
+    const { offer, off } = best;
     extras.push({ kind: 'credit', key: `offer:${offer._id}`, description: offer.name, quantity: 1, unitAmountMinor: -off, grantedBy: { source: 'offer', id: offer._id, reason: offer.name } });
   }
   const payable = sum([...draft.lines, ...extras]);

@@ -4,9 +4,9 @@ import { queueNotification, type NotificationType } from '../notifications/notif
 import { BoxOrderModel, type BoxOrder, type OrderLine } from '../orders/box-order.model';
 import { retentionLinesFor, settleRetentionOfOrder, settleRetentionSweep } from './box-extras.service';
 import { cancelUnsentBox, insertBoxOrder, reserveBox, settleUnsettledOrders } from '../orders/order.service';
-import { cycleByKey, isBeforeCutoff, type Cycle } from '../shared/calendar';
+import { cycleByKey, type Cycle } from '../shared/calendar';
 import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
-import { isCycleCharged, nextChargedCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+import { firstOpenCycle, isCycleCharged, nextChargedCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 
 /** Nothing to build until the subscription changes (cancelled, paused with no end): every change re-arms the check. */
 const NOTHING_DUE = new Date('9999-12-31T00:00:00.000Z');
@@ -57,13 +57,16 @@ export async function prepareNextBox(deps: SubscriptionSyncDeps, subscriptionId:
     // Stripe is retrying a payment: no new box is promised stock until it is paid or the dunning ends.
     dueAt = new Date(now.getTime() + RECHECK_IN_DUNNING_MS);
   } else if (['active', 'trialing', 'paused'].includes(subscription.status)) {
-    const cycle = nextChargedCycle(subscription, now);
-    if (cycle && isBeforeCutoff(cycle, now)) dueAt = cycle.cutoffAt;
-    else if (cycle) {
+    // Every charged box before the first open one is locked and gets built: several when the cut-off is as
+    // long as the cadence. The next look is at the cut-off of the first open box that will be charged.
+    const open = firstOpenCycle(subscription, now);
+    let cycle = nextChargedCycle(subscription, now);
+    while (cycle && cycle.index < open.index) {
       const built = await buildBox(deps, subscription, cycle);
       if (built === 'skipped') return; // the subscription changed (the cycle is skipped): checked again next run
-      dueAt = nextChargedCycle(subscription, cycle.chargeAt)?.cutoffAt ?? NOTHING_DUE;
+      cycle = nextChargedCycle(subscription, cycle.chargeAt);
     }
+    dueAt = cycle?.cutoffAt ?? NOTHING_DUE;
   }
   await SubscriptionModel.updateOne({ _id: subscription._id, revision: subscription.revision }, { $set: { renewalDueAt: dueAt } });
 }

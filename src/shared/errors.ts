@@ -84,6 +84,13 @@ export class ConflictError extends AppError {
   readonly title: string = 'The request conflicts with existing data';
 }
 
+/** Nothing that could fill the box is on hand (a variant and its substitutes). */
+export class OutOfStockError extends AppError {
+  readonly status = 409;
+  readonly code = 'out_of_stock';
+  readonly title = 'Out of stock';
+}
+
 /** A debit larger than the points or credit the shopper has. */
 export class InsufficientBalanceError extends AppError {
   readonly status = 409;

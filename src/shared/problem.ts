@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { RESERVED_KEY_ERROR } from './json-body';
 import { AppError, MalformedBodyError, NotFoundError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError } from './errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -14,16 +15,57 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-/** Errors raised by Express's body parsers carry a `type`; map them to our own operational errors. */
-function fromBodyParser(error: unknown): AppError | undefined {
-  if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
-  const type = (error as { type: unknown }).type;
-  if (type === 'entity.too.large') return new PayloadTooLargeError('The request body exceeds the size limit.');
-  if (type === 'entity.parse.failed') return new MalformedBodyError('The request body is not valid JSON.');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return new UnsupportedMediaTypeError('The request body encoding is not supported.');
+/** A client error raised below our code (the body parser) whose status is none of the ones we name. */
+class ClientRequestError extends AppError {
+  readonly code = 'bad_request';
+  readonly title = 'The request could not be read';
+
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
+    super(detail);
   }
-  return undefined;
+}
+
+const BODY_ERRORS: Record<string, () => AppError> = {
+  'entity.too.large': () => new PayloadTooLargeError('The request body exceeds the size limit.'),
+  'entity.parse.failed': () => new MalformedBodyError('The request body is not valid JSON.'),
+  'entity.verify.failed': () => new MalformedBodyError('The request body could not be verified.'),
+  'encoding.unsupported': () => new UnsupportedMediaTypeError('The request body encoding is not supported.'),
+  'charset.unsupported': () => new UnsupportedMediaTypeError('The request body charset is not supported.'),
+  [RESERVED_KEY_ERROR]: () => new MalformedBodyError('The request body uses the reserved key "__proto__".'),
+  'request.aborted': () => new MalformedBodyError('The request was aborted before its body was received.'),
+  'request.size.invalid': () => new MalformedBodyError('The request body is not as long as its Content-Length says.'),
+};
+
+function statusOf(error: object): number | undefined {
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+/**
+ * Errors raised by Express's body parsers (body-parser, raw-body, zlib) before our code runs. Those with a
+ * known `type` map to our own errors; any other one the parser marks as the client's (an http-errors 4xx,
+ * which carries `expose: true`: a body that is not in its declared Content-Encoding, a zlib stream cut short)
+ * keeps its 4xx status. Errors of our dependencies that merely carry a status (a Stripe 4xx is our fault,
+ * not the client's) have no `expose` and stay 500.
+ */
+export function fromBodyParser(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const type = (error as { type?: unknown }).type;
+  if (typeof type === 'string' && Object.hasOwn(BODY_ERRORS, type)) return BODY_ERRORS[type]!();
+  const status = statusOf(error);
+  if ((error as { expose?: unknown }).expose !== true || status === undefined || status < 400 || status > 499) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR_ZSTD|ERR_ZLIB)/.test(code)) {
+    return new MalformedBodyError('The request body is not in the encoding its Content-Encoding header declares.');
+  }
+  if (status === 413) return new PayloadTooLargeError('The request body exceeds the size limit.');
+  if (status === 415) return new UnsupportedMediaTypeError('The request body encoding is not supported.');
+  if (status === 400) return new MalformedBodyError('The request body could not be read.');
+  return new ClientRequestError(status, 'The request could not be read.');
 }
 
 export function toProblem(error: AppError, instance: string, requestId?: string): Problem {

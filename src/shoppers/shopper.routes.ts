@@ -1,12 +1,12 @@
 import { CustomerParams } from '../customers/customer.schemas';
 import { LoyaltyAccountView, LoyaltyEntryView } from '../loyalty/loyalty.schemas';
 import { getLoyaltyAccount, redeemPoints } from '../loyalty/loyalty.service';
-import { issueShopperSession } from '../merchants/merchant.service';
-import { iso } from '../shared/schemas';
+import { NewShopperSessionView, ShopperSessionList, ShopperSessionParams, ShopperSessionView } from '../merchants/merchant.schemas';
+import { issueShopperSession, listShopperSessions, revokeShopperSession } from '../merchants/merchant.service';
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import { getSubscriptionRewards } from './shopper-rewards.service';
-import { ShopperRedeemBody, ShopperSessionView, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
+import { ShopperRedeemBody, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
 
 /** The merchant's view of a subscription's rewards, and the shopper-facing operations a shopper session may call. */
 export function shopperRoutes(deps: { clock: Clock }): RouteDefinition[] {
@@ -18,15 +18,39 @@ export function shopperRoutes(deps: { clock: Clock }): RouteDefinition[] {
       tag: 'Shoppers',
       summary: 'Issue a shopper session for one customer',
       description:
-        'For your storefront to hand to a logged-in shopper: it can only call the `/shopper` operations, for this customer, and expires after 24 hours. The token is shown once.',
+        'For your storefront to hand to a logged-in shopper: it can only call the `/shopper` operations, for this customer, and expires after 24 hours unless revoked before. The token is shown once.',
       auth: 'merchant',
       params: CustomerParams,
-      response: { status: 201, description: 'The session', schema: ShopperSessionView },
+      response: { status: 201, description: 'The session, with its token shown once', schema: NewShopperSessionView },
+      secret: true,
       redactOnReplay: (body) => ({ ...body, token: '(shown once)' }),
-      handler: async ({ principal, params }) => {
-        const session = await issueShopperSession(deps.clock, principal!.merchantId, params.id);
-        return { status: 201, body: { object: 'shopper_session' as const, customerId: session.customerId, token: session.token, expiresAt: iso(session.expiresAt) } };
-      },
+      handler: async ({ principal, params }) => ({ status: 201, body: await issueShopperSession(deps.clock, principal!.merchantId, params.id) }),
+    }),
+    defineRoute({
+      operationId: 'listShopperSessions',
+      method: 'get',
+      path: '/customers/:id/shopper-sessions',
+      tag: 'Shoppers',
+      summary: "List a customer's shopper sessions (prefix only)",
+      description: 'The sessions whose 24 hours have not run out, revoked ones included (with `revokedAt`), newest first. Never the token.',
+      auth: 'merchant',
+      params: CustomerParams,
+      response: { status: 200, description: 'The sessions', schema: ShopperSessionList },
+      handler: async ({ principal, params }) => ({
+        body: { object: 'list' as const, data: await listShopperSessions(deps.clock, principal!.merchantId, params.id) },
+      }),
+    }),
+    defineRoute({
+      operationId: 'revokeShopperSession',
+      method: 'post',
+      path: '/customers/:id/shopper-sessions/:sessionId/revoke',
+      tag: 'Shoppers',
+      summary: 'Revoke a shopper session at once',
+      description: 'Its next request answers 401 (the shopper logged out, a device was lost). Revoking it again changes nothing.',
+      auth: 'merchant',
+      params: ShopperSessionParams,
+      response: { status: 200, description: 'The revoked session', schema: ShopperSessionView },
+      handler: async ({ principal, params }) => ({ body: await revokeShopperSession(deps.clock, principal!.merchantId, params.id, params.sessionId) }),
     }),
     defineRoute({
       operationId: 'getSubscriptionRewards',

@@ -1,15 +1,5 @@
 import { z } from 'zod';
 import { LoyaltyAccountView } from '../loyalty/loyalty.schemas';
-import { Instant } from '../shared/schemas';
-
-export const ShopperSessionView = z
-  .strictObject({
-    object: z.literal('shopper_session'),
-    customerId: z.string(),
-    token: z.string().describe('Shown once: send as `Authorization: Bearer <token>` to the /shopper operations'),
-    expiresAt: Instant,
-  })
-  .meta({ id: 'ShopperSession' });
 
 export const SubscriptionRewardsParams = z.strictObject({ id: z.string().max(100) });
 

@@ -46,8 +46,8 @@ export interface StripeGateway {
   /** Removes a pending invoice item (the box it billed will not be sent). */
   deleteInvoiceItem(id: string, idempotencyKey: string): Promise<void>;
   // Reads: no idempotency key; they go through the read throttle (Stripe's rate limit, shared by all processes).
-  /** The current truth of a Stripe subscription. */
-  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined }>;
+  /** The current truth of a Stripe subscription; `billingCycleAnchor` is the instant its charges are counted from. */
+  retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined; billingCycleAnchor?: Date }>;
   /**
    * The event with its object as our pinned API version shows it now. Listed events carry the object as
    * rendered when they happened, in the account's API version then, which may not be ours.
@@ -214,7 +214,12 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
     async retrieveSubscription(id) {
       await beforeRead();
       const subscription = await stripe.subscriptions.retrieve(id);
-      return { id: subscription.id, status: subscription.status, itemId: subscription.items.data[0]?.id };
+      return {
+        id: subscription.id,
+        status: subscription.status,
+        itemId: subscription.items.data[0]?.id,
+        ...(subscription.billing_cycle_anchor ? { billingCycleAnchor: new Date(subscription.billing_cycle_anchor * 1000) } : {}),
+      };
     },
     async refreshEventObject(event) {
       const object = event.data.object as { id?: string; object?: string };

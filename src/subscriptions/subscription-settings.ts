@@ -21,8 +21,7 @@ export interface SubscriptionSettings {
   saveOffers: SaveOfferSettings;
   /** What happens when Stripe's payment retries end unpaid: cancel the subscription, or pause it. */
   dunningOutcome: 'cancel' | 'pause';
-  /** Shipping charged on each box (minor units of the box's currency), added at its cut-off; 0: shipping included. */
-  shippingFeeMinor: number;
+  // Shipping fees are per currency: src/merchants/shipping-fees.ts.
 }
 
 export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
@@ -31,7 +30,6 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
   cancellationReasons: ['too_expensive', 'too_much_product', 'not_using_it', 'quality', 'shipping', 'switching_brand', 'moving', 'other'],
   saveOffers: { skipNext: true, pauseCycles: 2, discountPercentOff: 20 },
   dunningOutcome: 'cancel',
-  shippingFeeMinor: 0,
 };
 
 /** A merchant's settings: their own choices over the defaults. */

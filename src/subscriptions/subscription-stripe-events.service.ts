@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { BoxOrderModel } from '../orders/box-order.model';
+import { billedPeriodStart, InvoiceLines } from '../orders/order.service';
 import { MerchantModel } from '../merchants/merchant.model';
-import { isBeforeCutoff, nextCycle } from '../shared/calendar';
 import { subscriptionSettingsOf } from './subscription-settings';
-import { recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
+import { anchoredScheduleAt, firstOpenCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
 import { SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
 
 /** The fields of Stripe objects these handlers read, checked before use. */
@@ -23,9 +23,15 @@ export const StripeSubscriptionFields = z.object({
 });
 
 
+/** How far before our Checkout Session Stripe's billing anchor may seem to be (clocks differ a little). */
+const ANCHOR_SKEW_MS = 5 * 60_000;
+
 /**
  * A Checkout Session was paid: the waiting subscription gets its Stripe subscription and becomes active
- * (or trialing). Conditional on still being `incomplete`, so a repeated or late event changes nothing.
+ * (or trialing). Stripe made that subscription when the shopper paid, up to a day after the session opened,
+ * and bills from then (its billing cycle anchor; the trial's end with a trial): the calendar is anchored on
+ * that instant, so the first box is the cycle Stripe billed and later charges fall when Stripe makes them.
+ * Conditional on still being `incomplete`, so a repeated or late event changes nothing.
  * Returns the merchant the event belongs to, or undefined when it is not one of ours.
  */
 export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: z.infer<typeof CheckoutSessionFields>): Promise<string | undefined> {
@@ -41,15 +47,37 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
   const current = await deps.stripe.retrieveSubscription(stripeId);
   const status: SubscriptionStatus = current.status === 'trialing' ? 'trialing' : 'active';
   const now = deps.clock.now();
+  let anchoredAt = current.billingCycleAnchor;
+  if (anchoredAt && anchoredAt.getTime() < subscription.createdAt.getTime() - ANCHOR_SKEW_MS) {
+    // Stripe cannot bill from before the session existed: keep our calendar rather than trust it.
+    deps.logger.warn({ subscriptionId: subscription._id, stripeSubscriptionId: current.id, billingCycleAnchor: anchoredAt }, 'Stripe billing anchor before the Checkout Session; calendar kept');
+    anchoredAt = undefined;
+  }
+  const schedule = anchoredAt ? anchoredScheduleAt(subscription.schedule, anchoredAt) : undefined;
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, merchantId, status: 'incomplete', revision: subscription.revision },
     {
-      $set: { status, 'stripe.subscriptionId': current.id, ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}), updatedAt: now, stripeSyncDueAt: now },
+      $set: {
+        status,
+        'stripe.subscriptionId': current.id,
+        ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}),
+        // Nothing is keyed to the first box's date yet: an incomplete subscription takes no changes.
+        ...(schedule ? { schedule, firstChargeKey: schedule.anchorOn } : {}),
+        updatedAt: now,
+        stripeSyncDueAt: now,
+      },
       $inc: { revision: 1 },
     },
     { returnDocument: 'after', lean: true },
   );
-  if (updated) await recordSubscriptionEvent(deps, updated, 'subscription.activated', { via: 'checkout', stripeSubscriptionId: current.id, status });
+  if (updated) {
+    await recordSubscriptionEvent(deps, updated, 'subscription.activated', {
+      via: 'checkout',
+      stripeSubscriptionId: current.id,
+      status,
+      ...(anchoredAt ? { anchoredAt: anchoredAt.toISOString(), firstChargeKey: updated.firstChargeKey } : {}),
+    });
+  }
   return merchantId;
 }
 
@@ -88,8 +116,15 @@ export async function applyStripeSubscriptionEvent(
   if (stripeSubscription.status === 'unpaid' && ['active', 'trialing', 'past_due'].includes(subscription.status)) {
     return endDunning(deps, subscription, eventCreatedAt, now);
   }
-  const status = mapStatus(subscription.status, stripeSubscription.status);
+  let status = mapStatus(subscription.status, stripeSubscription.status);
   const set: Record<string, unknown> = { 'stripe.lastEventAt': eventCreatedAt };
+  const unset: Record<string, 1> = {};
+  const dunning = subscription.dunning;
+  if (dunning && (status === 'active' || status === 'trialing')) {
+    // Stripe's word ends a dunning only if it is newer than the last failure; older news changes nothing.
+    if (eventCreatedAt > dunning.lastFailureAt) unset.dunning = 1;
+    else status = undefined;
+  }
   if (status && status !== subscription.status) {
     set.status = status;
     set.updatedAt = now;
@@ -100,13 +135,15 @@ export async function applyStripeSubscriptionEvent(
     }
   }
   const changesStatus = set.status !== undefined;
+  const endsDunning = unset.dunning !== undefined;
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, revision: subscription.revision },
-    { $set: set, ...(changesStatus ? { $inc: { revision: 1 } } : {}) },
+    { $set: set, ...(endsDunning ? { $unset: unset } : {}), ...(changesStatus || endsDunning ? { $inc: { revision: 1 } } : {}) },
     { returnDocument: 'after', lean: true },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
   if (changesStatus) await recordSubscriptionEvent(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
+  else if (endsDunning) await recordSubscriptionEvent(deps, updated, 'subscription.dunning_ended', { outcome: 'recovered', stripeStatus: stripeSubscription.status });
   return subscription.merchantId;
 }
 
@@ -114,6 +151,7 @@ export const FailedInvoiceFields = z.object({
   id: z.string(),
   attempt_count: z.number().int(),
   hosted_invoice_url: z.string().nullable().optional(),
+  lines: InvoiceLines.optional(),
   parent: z
     .object({ subscription_details: z.object({ subscription: z.union([z.string(), z.object({ id: z.string() })]) }).nullable().optional() })
     .nullable()
@@ -122,8 +160,10 @@ export const FailedInvoiceFields = z.object({
 
 /**
  * `invoice.payment_failed`: the subscription enters dunning (past due) with Stripe's hosted invoice page as
- * the shopper's pay-or-update-card link; later failures of the same invoice count attempts. A failure
- * reported after that invoice was paid (events come late) changes nothing.
+ * the shopper's pay-or-update-card link; later failures of the same invoice count attempts. The dunning
+ * belongs to the newest failing invoice: a newer one takes it over, while a retry of an older one failing
+ * again is only recorded (its box stays held). A failure reported after that invoice was paid (events
+ * come late) changes nothing.
  */
 export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCreatedAt: Date, invoice: z.infer<typeof FailedInvoiceFields>): Promise<string | undefined> {
   const ref = invoice.parent?.subscription_details?.subscription;
@@ -133,10 +173,15 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   if (!subscription) return undefined;
   const paid = await BoxOrderModel.exists({ stripeInvoiceId: invoice.id });
   if (paid || subscription.status === 'canceled') return subscription.merchantId;
-  if (subscription.dunning?.stripeInvoiceId === invoice.id && subscription.dunning.attempts >= invoice.attempt_count) return subscription.merchantId;
+  const current = subscription.dunning;
+  const same = current?.stripeInvoiceId === invoice.id;
+  if (same && current.attempts >= invoice.attempt_count) return subscription.merchantId;
+  const periodStart = invoice.lines ? billedPeriodStart(invoice.lines) : (same ? current.periodStart : undefined);
+  const older = !same && current?.periodStart !== undefined && periodStart !== undefined && periodStart < current.periodStart;
   const dunning = {
     stripeInvoiceId: invoice.id,
-    since: subscription.dunning?.stripeInvoiceId === invoice.id ? subscription.dunning.since : eventCreatedAt,
+    ...(periodStart ? { periodStart } : {}),
+    since: same ? current.since : eventCreatedAt,
     attempts: invoice.attempt_count,
     lastFailureAt: eventCreatedAt,
     ...(invoice.hosted_invoice_url ? { updatePaymentUrl: invoice.hosted_invoice_url } : {}),
@@ -144,7 +189,11 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, revision: subscription.revision },
     {
-      $set: { dunning, updatedAt: deps.clock.now(), ...(['active', 'trialing'].includes(subscription.status) ? { status: 'past_due' } : {}) },
+      $set: {
+        ...(older ? {} : { dunning }),
+        updatedAt: deps.clock.now(),
+        ...(['active', 'trialing'].includes(subscription.status) ? { status: 'past_due' } : {}),
+      },
       $inc: { revision: 1 },
     },
     { returnDocument: 'after', lean: true },
@@ -162,8 +211,7 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
 async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription, eventCreatedAt: Date, now: Date): Promise<string> {
   const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
   const outcome = merchant ? subscriptionSettingsOf(merchant).dunningOutcome : 'cancel';
-  const next = nextCycle(subscription.schedule, now);
-  const startsOn = (isBeforeCutoff(next, now) ? next : nextCycle(subscription.schedule, next.chargeAt)).chargeOn;
+  const startsOn = firstOpenCycle(subscription, now).chargeOn;
   const set =
     outcome === 'cancel'
       ? { status: 'canceled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }

@@ -65,8 +65,20 @@ export interface Subscription {
     effectiveAt: Date;
   };
   addons: SubscriptionAddon[];
-  /** Set while a renewal payment is failing (Stripe retries it); cleared when an invoice is paid. */
-  dunning?: { stripeInvoiceId: string; since: Date; attempts: number; lastFailureAt: Date; updatePaymentUrl?: string };
+  /**
+   * Set while a renewal payment is failing (Stripe retries it). It belongs to the newest failing invoice:
+   * cleared when that invoice is paid, when Stripe (in an event newer than the last failure) says the
+   * subscription is active again, or when Stripe gives up (unpaid).
+   */
+  dunning?: {
+    stripeInvoiceId: string;
+    /** The start of the period the failing invoice bills (absent on records made before it was kept). */
+    periodStart?: Date;
+    since: Date;
+    attempts: number;
+    lastFailureAt: Date;
+    updatePaymentUrl?: string;
+  };
   /** One-time discounts on a given box (a save offer accepted instead of cancelling). */
   discounts: Array<{ _id: string; cycleKey: string; percentOff: number; source: 'save_offer'; stripeCouponId?: string; createdAt: Date }>;
   stripe: {
@@ -151,6 +163,7 @@ const SubscriptionSchema = new Schema<Subscription>(
       type: new Schema(
         {
           stripeInvoiceId: { type: String, required: true },
+          periodStart: { type: Date },
           since: { type: Date, required: true },
           attempts: { type: Number, required: true },
           lastFailureAt: { type: Date, required: true },

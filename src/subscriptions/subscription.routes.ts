@@ -79,7 +79,14 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       auth: 'merchant',
       body: CreateSubscriptionBody,
       response: { status: 201, description: 'The subscription', schema: SubscriptionView },
-      errors: [409],
+      errors: [
+        409,
+        {
+          status: 422,
+          code: 'referral_refused',
+          when: "`referralCode` cannot be used: no referral programme is running, the code is not this shop's, it is the shopper's own, or the shopper was referred or subscribed before.",
+        },
+      ],
       handler: async ({ principal, body, idempotencyKey }) => ({
         status: 201,
         body: await createSubscription(deps, principal!.merchantId, body, idempotencyKey),

@@ -129,10 +129,21 @@ export const SubscriptionView = z
         total: Money,
       })
       .nullable()
-      .describe('What the shopper will pay next, and when; null when nothing is due (paused without end, cancelled)'),
-    upcomingCycles: z.array(
-      z.strictObject({ cycleKey: z.string(), chargeAt: Instant, cutoffAt: Instant, state: z.enum(['scheduled', 'skipped', 'paused']) }),
-    ),
+      .describe(
+        'What the shopper will pay next, and when: the first box while Checkout is not paid (`incomplete`); null when nothing is due (paused without end, cancelled)',
+      ),
+    upcomingCycles: z
+      .array(
+        z.strictObject({
+          cycleKey: z.string(),
+          chargeAt: Instant,
+          cutoffAt: Instant,
+          state: z.enum(['scheduled', 'skipped', 'paused', 'awaiting_payment', 'charged']),
+        }),
+      )
+      .describe(
+        'The next cycles. Through the first period the list starts with the first box, charged at sign-up or at Checkout: `awaiting_payment` until the shopper has paid (Checkout open, or the first payment failing), then `charged`',
+      ),
     addons: z.array(
       z.strictObject({ id: z.string(), addonId: z.string(), quantity: z.number().int(), kind: z.enum(['one_time', 'recurring']), fromCycleKey: z.string() }),
     ),

@@ -7,9 +7,9 @@ import { standingOf } from '../loyalty/loyalty-standing.service';
 import { isEligible } from '../perks/eligibility';
 import { activePerks } from '../perks/perk.service';
 import { attributeReferral } from '../referrals/referral.service';
-import { cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
+import { cycleAt, cycleByKey, daysBetween, localDateOf, localTimeOf, nextCycle, upcomingCycles, isBeforeCutoff, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { ConflictError, InvalidStateError, NotFoundError, OutOfStockError, ValidationError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
@@ -18,7 +18,8 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { AddonModel } from '../addons/addon.model';
-import type { LineGrant, LineKind } from '../orders/box-order.model';
+import { BoxOrderModel, type LineGrant, type LineKind } from '../orders/box-order.model';
+import { canFillPlanLine } from '../orders/order-stock.service';
 import { subscriptionSettingsOf, type SubscriptionSettings } from './subscription-settings';
 import {
   SubscriptionEventModel,
@@ -87,10 +88,27 @@ function boxFor(subscription: Subscription, cycle: Cycle): BoxSelection {
   return change && cycle.chargeOn >= change.effectiveCycleKey ? change : subscription.box;
 }
 
-/** The first cycle a change can still reach: the next one if its box is not locked yet, else the one after. */
-function firstChangeableCycle(subscription: Subscription, now: Date): Cycle {
-  const next = nextCycle(subscription.schedule, now);
-  return isBeforeCutoff(next, now) ? next : nextCycle(subscription.schedule, next.chargeAt);
+/**
+ * The first box still open: the first cycle whose cut-off is ahead. Every cycle before it is locked (its box
+ * is built, or charged), and there can be several when the cut-off is as long as the cadence. This is the one
+ * rule every change of a box goes by: skip, unskip, pause, swap, cadence, charge date, add-ons, save offers,
+ * a price migration, a dunning that ends in a pause; the renewal builds every box before it.
+ */
+export function firstOpenCycle(subscription: Pick<Subscription, 'schedule'>, now: Date): Cycle {
+  let cycle = nextCycle(subscription.schedule, now);
+  while (!isBeforeCutoff(cycle, now)) cycle = nextCycle(subscription.schedule, cycle.chargeAt);
+  return cycle;
+}
+
+/** Whether a cycle's box can still change: it is the first open box or after it. */
+function isOpen(subscription: Subscription, cycle: Cycle, now: Date): boolean {
+  return cycle.index >= firstOpenCycle(subscription, now).index;
+}
+
+/** The first open box that will be charged (not skipped or paused, before any cancellation), if any. */
+function firstOpenChargedCycle(subscription: Subscription, now: Date): Cycle | undefined {
+  const open = firstOpenCycle(subscription, now);
+  return nextChargedCycle(subscription, new Date(open.chargeAt.getTime() - 1));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -192,6 +210,15 @@ function firstBoxOff(offer: FirstBoxOffer, priceMinor: number): number {
   return offer.percentOff !== undefined ? percentOf(priceMinor, offer.percentOff) : Math.min(offer.amountOffMinor ?? 0, priceMinor);
 }
 
+/**
+ * The calendar with cycle 0 at `instant` (Stripe's billing anchor): same cadence, zone and cut-off; the
+ * local date and time of day of that instant; a monthly calendar keeps that day of the month.
+ */
+export function anchoredScheduleAt(schedule: BillingSchedule, instant: Date): BillingSchedule {
+  const { anchorDay: _anchorDay, ...rest } = schedule;
+  return { ...rest, anchorOn: localDateOf(instant, schedule.timezone), chargeAt: localTimeOf(instant, schedule.timezone) };
+}
+
 /** The cycle a Stripe invoice period belongs to: Stripe's UTC instant and our local-time calendar differ by at most an hour. */
 export function cycleOfPeriodStart(subscription: Subscription, periodStart: Date): Cycle {
   return nextCycle(subscription.schedule, new Date(periodStart.getTime() - 12 * HOUR_MS));
@@ -223,29 +250,72 @@ function boxView(box: BoxSelection, plans: Map<string, Plan>) {
   };
 }
 
+type FirstBoxState = 'awaiting_payment' | 'charged';
+
+/**
+ * The first box, while it is not an ordinary upcoming cycle: charged at sign-up (saved card) or at Checkout,
+ * its charge is not ahead, so the calendar's next cycle is the second box. It is shown through the first
+ * period, `awaiting_payment` until the shopper has paid (Checkout open, or the first invoice failing) and
+ * `charged` once Stripe has taken the payment. None after the first period, or for a cancelled subscription.
+ */
+async function firstBoxOf(subscription: Subscription, now: Date): Promise<{ cycle: Cycle; state: FirstBoxState } | undefined> {
+  if (subscription.status === 'canceled') return undefined;
+  // The first box's date at the calendar's time of day (a cadence change may have anchored the calendar after it).
+  const { anchorDay: _anchorDay, ...schedule } = subscription.schedule;
+  const cycle = cycleAt({ ...schedule, anchorOn: subscription.firstChargeKey }, 0);
+  if (subscription.status === 'incomplete') return { cycle, state: 'awaiting_payment' };
+  const next = nextCycle(subscription.schedule, now);
+  const previous = next.index > 0 ? cycleAt(subscription.schedule, next.index - 1) : undefined;
+  // Ahead (a trial): an ordinary upcoming cycle. Past the first period: a box like the others.
+  if (cycle.chargeAt > now || (previous && previous.chargeOn > cycle.chargeOn)) return undefined;
+  if (subscription.status === 'past_due') {
+    const paid = await BoxOrderModel.exists({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey, stripeInvoiceId: { $exists: true } });
+    if (!paid) return { cycle, state: 'awaiting_payment' };
+  }
+  return { cycle, state: 'charged' };
+}
+
+async function nextChargeView(subscription: Subscription, cycle: Cycle, plans: Map<string, Plan>): Promise<NonNullable<SubscriptionView['nextCharge']>> {
+  const contents = await boxContentsFor(subscription, cycle, plans);
+  return {
+    cycleKey: cycle.cycleKey,
+    chargeAt: iso(cycle.chargeAt),
+    cutoffAt: iso(cycle.cutoffAt),
+    box: boxView(boxFor(subscription, cycle), plans),
+    lines: contents.lines.map((line) => ({ description: line.description, quantity: line.quantity, amountMinor: line.unitAmountMinor })),
+    total: { amountMinor: contents.totalMinor, currency: contents.currency },
+  };
+}
+
 export async function toSubscriptionView(subscription: Subscription, now: Date, options: { history: boolean; checkoutUrl?: string | null }): Promise<SubscriptionView> {
   const plans = await plansOf(subscription);
-  const next = nextChargedCycle(subscription, now);
-  let nextCharge: SubscriptionView['nextCharge'] = null;
-  if (next) {
-    const box = boxView(boxFor(subscription, next), plans);
-    const contents = await boxContentsFor(subscription, next, plans);
-    const lines = contents.lines.map((line) => ({ description: line.description, quantity: line.quantity, amountMinor: line.unitAmountMinor }));
-    nextCharge = {
-      cycleKey: next.cycleKey,
-      chargeAt: iso(next.chargeAt),
-      cutoffAt: iso(next.cutoffAt),
-      box,
-      lines,
-      total: { amountMinor: contents.totalMinor, currency: contents.currency },
-    };
+  const first = await firstBoxOf(subscription, now);
+  const cycleView = (cycle: Cycle, state: CycleState | FirstBoxState) => ({ cycleKey: cycle.cycleKey, chargeAt: iso(cycle.chargeAt), cutoffAt: iso(cycle.cutoffAt), state });
+  // Until Checkout is paid the first box is what the shopper pays next, and nothing after it is due yet.
+  if (subscription.status === 'incomplete') {
+    return viewOf(subscription, plans, options, first ? await nextChargeView(subscription, first.cycle, plans) : null, first ? [cycleView(first.cycle, first.state)] : []);
   }
+  const next = nextChargedCycle(subscription, now);
+  const nextCharge = next ? await nextChargeView(subscription, next, plans) : null;
   const upcoming =
-    subscription.status === 'canceled' || subscription.status === 'incomplete'
+    subscription.status === 'canceled'
       ? []
-      : upcomingCycles(subscription.schedule, now, 6)
-          .filter((cycle) => !subscription.cancellation || cycle.chargeAt < subscription.cancellation.effectiveAt)
-          .map((cycle) => ({ cycleKey: cycle.cycleKey, chargeAt: iso(cycle.chargeAt), cutoffAt: iso(cycle.cutoffAt), state: cycleState(subscription, cycle) }));
+      : [
+          ...(first ? [cycleView(first.cycle, first.state)] : []),
+          ...upcomingCycles(subscription.schedule, now, 6)
+            .filter((cycle) => !subscription.cancellation || cycle.chargeAt < subscription.cancellation.effectiveAt)
+            .map((cycle) => cycleView(cycle, cycleState(subscription, cycle))),
+        ];
+  return viewOf(subscription, plans, options, nextCharge, upcoming);
+}
+
+async function viewOf(
+  subscription: Subscription,
+  plans: Map<string, Plan>,
+  options: { history: boolean; checkoutUrl?: string | null },
+  nextCharge: SubscriptionView['nextCharge'],
+  upcoming: SubscriptionView['upcomingCycles'],
+): Promise<SubscriptionView> {
   const history = options.history
     ? (await SubscriptionEventModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id }).sort({ revision: 1 }).lean()).map(
         (event) => ({ type: event.type, at: iso(event.at), data: event.data }),
@@ -540,6 +610,12 @@ export async function createSubscription(
   if (!variant) throw new ValidationError([{ field: 'body.variantId', message: 'is not an offered variant of this plan' }]);
   const cadence = plan.cadences.find((c) => c.key === input.cadence && c.status === 'active');
   if (!cadence) throw new ValidationError([{ field: 'body.cadence', message: `is not offered; offered: ${plan.cadences.filter((c) => c.status === 'active').map((c) => c.key).join(', ')}` }]);
+  // Without a trial the first box is charged now (or at Checkout) and made at payment: refuse a box that
+  // nothing on hand can fill. With a trial it is built at its cut-off, and skipped with no charge if it cannot ship.
+  if (plan.trialDays === 0 && !(await canFillPlanLine(merchantId, plan, variant._id, undefined))) {
+    const substitutes = (variant.substituteSkus ?? []).length > 0 ? ', and so are the variants sent in its place' : '';
+    throw new OutOfStockError(`${variant.name} is out of stock${substitutes}: its first box cannot be sent. Choose another variant, or subscribe when it is back in stock.`);
+  }
   const stripePriceId = stripePriceOf(plan, cadence.currentPriceId);
   const stripeCustomerId = await ensureStripeCustomer(deps, customer);
 
@@ -568,7 +644,7 @@ export async function createSubscription(
       ...(welcome.type === 'percent' ? { percentOff: welcome.percentOff } : { amountOffMinor: welcome.amountOffMinor }),
     });
   }
-  const comeback = await comebackOfferFor(merchantId, customer._id, deps.clock.now());
+  const comeback = await comebackOfferFor(merchantId, customer._id, deps.clock.now(), { currency: plan.currency, priceMinor: plan.prices.find((p) => p._id === cadence.currentPriceId)?.amountMinor ?? 0 });
   if (comeback?.comeback) {
     const { percentOff, amountOffMinor } = comeback.comeback;
     offers.push({ source: 'comeback', id: comeback._id, description: comeback.name, ...(percentOff !== undefined ? { percentOff } : { amountOffMinor: amountOffMinor! }) });
@@ -677,14 +753,17 @@ export async function listSubscriptions(
   return { ...page, data };
 }
 
-/** A cycle of this subscription that is still ahead and whose box is not locked yet. */
+/** The cycle given (which must be open), or the first open box that will be charged. */
 function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
-  const cycle = cycleKey ? cycleByKey(subscription.schedule, cycleKey) : nextChargedCycle(subscription, now);
-  if (!cycle) {
-    throw new ValidationError([{ field: 'body.cycleKey', message: cycleKey ? 'is not a charge date of this subscription' : 'no upcoming box' }]);
+  if (!cycleKey) {
+    const cycle = firstOpenChargedCycle(subscription, now);
+    if (!cycle) throw new InvalidStateError('No upcoming box can change.');
+    return cycle;
   }
+  const cycle = cycleByKey(subscription.schedule, cycleKey);
+  if (!cycle) throw new ValidationError([{ field: 'body.cycleKey', message: 'is not a charge date of this subscription' }]);
   if (cycle.chargeAt <= now) throw new InvalidStateError(`The box of ${cycle.cycleKey} is already charged.`);
-  if (!isBeforeCutoff(cycle, now)) {
+  if (!isOpen(subscription, cycle, now)) {
     throw new InvalidStateError(`The box of ${cycle.cycleKey} locked at ${cycle.cutoffAt.toISOString()} (its cut-off); it can no longer change.`);
   }
   return cycle;
@@ -712,12 +791,12 @@ export async function pauseSubscription(deps: SubscriptionDeps, merchantId: stri
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireStatus(subscription, ['trialing', 'active'], 'be paused');
   const now = deps.clock.now();
-  // A box already locked (past its cut-off) still goes out: the pause starts with the first changeable one.
-  const startsOn = firstChangeableCycle(subscription, now).chargeOn;
+  // Boxes already locked (past their cut-off) still go out: the pause starts with the first open one.
+  const startsOn = firstOpenCycle(subscription, now).chargeOn;
   let resumeOn: string;
   if (input.cycles !== undefined) {
     // Pause the next `cycles` boxes that can still change; the one after is the first charged again.
-    let cycle = firstChangeableCycle(subscription, now);
+    let cycle = firstOpenCycle(subscription, now);
     for (let i = 0; i < input.cycles; i += 1) cycle = nextCycle(subscription.schedule, cycle.chargeAt);
     resumeOn = cycle.chargeOn;
   } else {
@@ -755,7 +834,7 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
     throw new ValidationError([{ field: 'body.cadence', message: 'change the cadence with POST /subscriptions/{id}/cadence' }]);
   }
   const now = deps.clock.now();
-  const effective = firstChangeableCycle(subscription, now);
+  const effective = firstOpenCycle(subscription, now);
   // Same plan: they keep the price they have. Another plan: its current price (nextCharge shows it).
   const current = boxFor(subscription, effective);
   const priceId = planId === current.planId ? current.priceId : cadence.currentPriceId;
@@ -815,15 +894,41 @@ export async function reactivateSubscription(deps: SubscriptionDeps, merchantId:
   return changed(deps, updated, 'subscription.reactivated', {});
 }
 
-/** The next cycle, which must not be locked yet: changes of calendar apply from it. */
+/**
+ * What is keyed to a box follows it when the calendar moves from `from` on: the k-th box from `from` on the
+ * old calendar is the k-th box of the new one (whose cycle 0 is `from` at its new date). A box's one-time
+ * discount, its add-ons and the first-box offer stay with it wherever its date goes; so do its skip and a
+ * swap waiting for it when only the date moves (`sameRhythm`). When the cadence changes, later skips were
+ * made for the old rhythm's dates and are dropped (the next box keeps its date, and its skip); a pending
+ * swap is dropped by the caller. Boxes before `from` keep their dates.
+ */
+function boxKeysFollowing(subscription: Subscription, from: Cycle, schedule: BillingSchedule, options: { sameRhythm: boolean }): Record<string, unknown> {
+  const follow = (key: string): string => {
+    const old = key < from.cycleKey ? undefined : cycleByKey(subscription.schedule, key);
+    return old ? cycleAt(schedule, old.index - from.index).cycleKey : key;
+  };
+  const change = subscription.pendingChange;
+  return {
+    addons: subscription.addons.map((line) => ({ ...line, fromCycleKey: follow(line.fromCycleKey) })),
+    discounts: (subscription.discounts ?? []).map((discount) => ({ ...discount, cycleKey: follow(discount.cycleKey) })),
+    firstChargeKey: follow(subscription.firstChargeKey),
+    skippedCycleKeys: options.sameRhythm ? subscription.skippedCycleKeys.map(follow) : subscription.skippedCycleKeys.filter((key) => key <= from.chargeOn),
+    ...(options.sameRhythm && change ? { 'pendingChange.effectiveCycleKey': follow(change.effectiveCycleKey) } : {}),
+  };
+}
+
+/**
+ * The next cycle, which must be the first open box: changes of calendar move Stripe's next charge, so they
+ * apply from the next box only, and not while a box before it is locked.
+ */
 function nextChangeableOrRefuse(subscription: Subscription, now: Date, what: string): Cycle {
   if (subscription.cancellation) {
     throw new InvalidStateError(`This subscription ends on ${subscription.cancellation.effectiveAt.toISOString()}; reactivate it to ${what}.`);
   }
   const next = nextCycle(subscription.schedule, now);
-  if (!isBeforeCutoff(next, now)) {
+  if (!isOpen(subscription, next, now)) {
     throw new InvalidStateError(
-      `The box of ${next.cycleKey} is locked (cut-off ${next.cutoffAt.toISOString()}); ${what} after it is charged.`,
+      `The box of ${next.cycleKey} is locked (cut-off ${next.cutoffAt.toISOString()}); ${what} once the locked boxes are charged (the first open box is ${firstOpenCycle(subscription, now).cycleKey}).`,
     );
   }
   return next;
@@ -858,9 +963,8 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
   }
   const box: BoxSelection = { ...subscription.box, cadenceKey, priceId: cadence.currentPriceId };
   const updated = await applyChange(deps, subscription, {
-    // Skips and pending changes were made for the old calendar's dates; they do not carry over.
-    // The next box keeps its date, so its skip stands; later skips were for the old calendar's dates.
-    $set: { schedule, box, skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key <= next.chargeOn), 'stripe.moveNextChargeTo': next.chargeAt },
+    // A pending swap was for the old cadence's price: it does not carry over.
+    $set: { schedule, box, ...boxKeysFollowing(subscription, next, schedule, { sameRhythm: false }), 'stripe.moveNextChargeTo': next.chargeAt },
     $unset: { pendingChange: 1 },
   });
   return changed(deps, updated, 'subscription.cadence_changed', { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey });
@@ -890,15 +994,8 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
     throw new ValidationError([{ field: 'body.date', message: `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})` }]);
   }
   const updated = await applyChange(deps, subscription, {
-    $set: {
-      schedule,
-      skippedCycleKeys: subscription.skippedCycleKeys.filter((key) => key < next.chargeOn),
-      // One-time extras for the moved box move with it.
-      addons: subscription.addons.map((line) => (line.kind === 'one_time' && line.fromCycleKey === next.cycleKey ? { ...line, fromCycleKey: date } : line)),
-      ...(subscription.firstChargeKey === next.cycleKey ? { firstChargeKey: date } : {}),
-      'stripe.moveNextChargeTo': moved.chargeAt,
-    },
-    $unset: { pendingChange: 1 },
+    // The next box and every later one move together: what is keyed to each box goes with it.
+    $set: { schedule, ...boxKeysFollowing(subscription, next, schedule, { sameRhythm: true }), 'stripe.moveNextChargeTo': moved.chargeAt },
   });
   return changed(deps, updated, 'subscription.charge_date_changed', { from: next.chargeOn, to: date });
 }
@@ -926,7 +1023,7 @@ export async function addAddon(deps: SubscriptionDeps, merchantId: string, subsc
   }
   if (addon.stock.tracked && addon.stock.onHand < input.quantity) throw new InvalidStateError(`Only ${addon.stock.onHand} of this add-on left.`);
   const now = deps.clock.now();
-  const cycle = firstChangeableCharged(subscription, now);
+  const cycle = firstOpenChargedCycle(subscription, now);
   if (!cycle) throw new InvalidStateError('No upcoming box can take an add-on.');
   if (addon.releasesOn && localDateOf(now, subscription.schedule.timezone) < addon.releasesOn && !(await hasEarlyAccess(subscription, addon._id, cycle))) {
     throw new InvalidStateError(`This add-on is available from ${addon.releasesOn}; early access is a perk for some subscribers.`);
@@ -950,19 +1047,12 @@ export async function removeAddon(deps: SubscriptionDeps, merchantId: string, su
   const line = subscription.addons.find((a) => a._id === lineId);
   if (!line) throw new NotFoundError('No add-on with this id on this subscription.');
   const now = deps.clock.now();
-  const cycle = firstChangeableCharged(subscription, now);
-  if (line.kind === 'one_time' && (!cycle || line.fromCycleKey < cycle.cycleKey)) {
+  const cycle = cycleByKey(subscription.schedule, line.fromCycleKey);
+  if (line.kind === 'one_time' && cycle && !isOpen(subscription, cycle, now)) {
     throw new InvalidStateError(`The box of ${line.fromCycleKey} is locked; its add-on can no longer be removed.`);
   }
   const updated = await applyChange(deps, subscription, { $pull: { addons: { _id: lineId } } });
   return changed(deps, updated, 'subscription.addon_removed', { addonId: line.addonId, lineId });
-}
-
-/** The first charged cycle whose box is not locked yet. */
-function firstChangeableCharged(subscription: Subscription, now: Date): Cycle | undefined {
-  let cycle = nextChargedCycle(subscription, now);
-  while (cycle && !isBeforeCutoff(cycle, now)) cycle = nextChargedCycle(subscription, cycle.chargeAt);
-  return cycle;
 }
 
 /** Add-on lines that go into a cycle's box. */
@@ -989,7 +1079,7 @@ export async function listSaveOffers(deps: SubscriptionDeps, merchantId: string,
   if (!['trialing', 'active', 'paused'].includes(subscription.status) || subscription.cancellation) return [];
   const { saveOffers } = await settingsFor(merchantId);
   const now = deps.clock.now();
-  const next = firstChangeableCharged(subscription, now);
+  const next = firstOpenChargedCycle(subscription, now);
   const offers: SaveOffer[] = [];
   if (saveOffers.skipNext && next && subscription.status !== 'paused') {
     offers.push({ type: 'skip_next', cycleKey: next.cycleKey, description: `Skip the box of ${next.cycleKey} and keep your subscription` });
@@ -1050,7 +1140,7 @@ export async function migrateSubscribersToCurrentPrice(
     status: { $in: ['trialing', 'active', 'paused', 'past_due'] },
   }).lean().cursor();
   for await (const subscription of candidates) {
-    const effective = firstChangeableCycle(subscription, now);
+    const effective = firstOpenCycle(subscription, now);
     const target: BoxSelection = { ...boxFor(subscription, effective), priceId };
     const immediate = effective.cycleKey === nextCycle(subscription.schedule, now).cycleKey;
     try {

@@ -1,9 +1,18 @@
 import express, { Router } from 'express';
 import type Stripe from 'stripe';
-import { InvalidSignatureError, ServiceUnavailableError } from '../shared/errors';
+import { AppError, InvalidSignatureError, MalformedBodyError, ServiceUnavailableError, ValidationError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
+import { validate } from '../shared/validate';
+import { MAX_EVENT_DEPTH, nestsDeeperThan, StripeEventEnvelope } from './stripe-event.schemas';
 import { receiveEvent } from './webhook-inbox.service';
+
+/** A signed event of the other Stripe mode than the key in use (a live event on a test installation…). */
+export class LivemodeMismatchError extends AppError {
+  readonly status = 400;
+  readonly code = 'livemode_mismatch';
+  readonly title = 'The event belongs to the other Stripe mode';
+}
 
 /** Stripe rejects signatures older than this; so do we. */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -13,13 +22,15 @@ export interface StripeWebhookDeps {
   logger: Logger;
   stripe: Stripe;
   webhookSecret: string | undefined;
+  /** The mode of the configured Stripe key (sk_live_/rk_live_: live; test keys and stripe-mock: test). */
+  livemode: boolean;
   /** Queues processing; when it fails the inbox sweep picks the event up. */
   enqueue: (name: string, data: Record<string, unknown>) => Promise<void>;
 }
 
 /**
  * `POST /webhooks/stripe`: verify the signature on the raw body (400 and no side effect when it is bad or
- * stale), store the event in the inbox keyed by its id (a repeated delivery is acknowledged as such),
+ * stale), check that the body is a Stripe event of our key's mode (400 and no side effect otherwise), store the event in the inbox keyed by its id (a repeated delivery is acknowledged as such),
  * queue its processing, and answer at once. The work happens in the `webhooks.process-event` job.
  */
 export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
@@ -28,9 +39,9 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
     if (!deps.webhookSecret) throw new ServiceUnavailableError('Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.');
     const signature = req.get('stripe-signature');
     if (!signature || !Buffer.isBuffer(req.body)) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
-    let event: Stripe.Event;
+    let parsed: unknown;
     try {
-      event = deps.stripe.webhooks.constructEvent(
+      parsed = deps.stripe.webhooks.constructEvent(
         req.body,
         signature,
         deps.webhookSecret,
@@ -39,8 +50,22 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
         deps.clock.now().getTime(),
       );
     } catch (error) {
+      // The signature is checked first: a SyntaxError means a correctly signed body that is not JSON.
+      if (error instanceof SyntaxError) throw new MalformedBodyError('The webhook body is not valid JSON.');
       throw new InvalidSignatureError(error instanceof Error ? error.message.split('\n')[0]! : 'The signature does not match.');
     }
+    if (nestsDeeperThan(parsed, MAX_EVENT_DEPTH)) {
+      throw new ValidationError([{ field: 'body', message: `nests deeper than ${MAX_EVENT_DEPTH} levels: not a Stripe event` }]);
+    }
+    const envelope = validate(StripeEventEnvelope, parsed, 'body');
+    if (envelope.livemode !== deps.livemode) {
+      throw new LivemodeMismatchError(
+        deps.livemode
+          ? 'This installation uses a live-mode Stripe key; a test-mode event is refused. Send test events to a test installation.'
+          : 'This installation uses a test-mode Stripe key; a live-mode event is refused. Send live events to a live installation.',
+      );
+    }
+    const event = parsed as Stripe.Event;
     const fresh = await receiveEvent(deps.clock, event);
     if (fresh) {
       await deps.enqueue('webhooks.process-event', { eventId: event.id }).catch((error: unknown) => {

@@ -69,6 +69,8 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /customers/:id/loyalty/redemptions': { resource: 'customer', body: { points: 100 } },
   'post /customers/:id/loyalty/adjustments': { resource: 'customer', body: { points: 100, reason: 'Hijacked' } },
   'post /customers/:id/shopper-sessions': { resource: 'customer' },
+  'get /customers/:id/shopper-sessions': { resource: 'customer' },
+  'post /customers/:id/shopper-sessions/:sessionId/revoke': { resource: 'customer' },
   'get /subscriptions/:id/rewards': { resource: 'subscription' },
   'get /shopper/subscriptions/:id/rewards': { resource: 'subscription', as: 'shopper' },
 };
@@ -92,7 +94,9 @@ describe('tenancy', () => {
     perk: (await request(app).get(`/api/v1/perks/${ids.perk}`).set(owner.auth).expect(200)).body,
     offer: (await request(app).get(`/api/v1/offers/${ids.offer}`).set(owner.auth).expect(200)).body,
     loyalty: (await request(app).get(`/api/v1/customers/${ids.customer}/loyalty/entries`).set(owner.auth).expect(200)).body,
+    shopperSessions: (await request(app).get(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(200)).body,
   });
+  let ownerSessionId: string;
   let intruderShopper: { Authorization: string };
 
   beforeAll(async () => {
@@ -123,6 +127,7 @@ describe('tenancy', () => {
     await request(app).put('/api/v1/loyalty-program').set(owner.auth)
       .send({ enabled: true, pointsPerUnit: 1, redemption: { points: 100, creditMinor: 500 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] }).expect(200);
     await request(app).post(`/api/v1/customers/${ids.customer}/loyalty/adjustments`).set(owner.auth).send({ points: 300, reason: 'Welcome' }).expect(201);
+    ownerSessionId = (await request(app).post(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(201)).body.id;
     const theirs = (await request(app).post('/api/v1/customers').set(intruder.auth).send(buildCustomerInput()).expect(201)).body.id;
     intruderShopper = { Authorization: `Bearer ${(await request(app).post(`/api/v1/customers/${theirs}/shopper-sessions`).set(intruder.auth).expect(201)).body.token}` };
   });
@@ -136,7 +141,7 @@ describe('tenancy', () => {
   test.each(Object.entries(MATRIX))('when another merchant calls %s on the owner\'s resource, then it is 404 and nothing changes', async (route, entry) => {
     const before = await snapshot();
     const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
-    const call = request(app)[method](`/api/v1${path.replace(/:id|:sku/, ids[entry.resource]).replace(':lineId', 'sadd_x')}`).set(entry.as === 'shopper' ? intruderShopper : intruder.auth);
+    const call = request(app)[method](`/api/v1${path.replace(/:id|:sku/, ids[entry.resource]).replace(':lineId', 'sadd_x').replace(':sessionId', ownerSessionId)}`).set(entry.as === 'shopper' ? intruderShopper : intruder.auth);
     const res = await (entry.body ? call.send(entry.body) : call);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('/problems/not_found');

@@ -213,9 +213,10 @@ describe('scenario: renewals', () => {
     const { clock, app, merchant, driver, updates } = await setUp('2026-01-15T15:30:00Z');
     const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
     const [a] = plan.variants as Array<{ id: string; sku: string }>;
-    await outOfStock(app, merchant, a!.sku);
+    await receiveStock(app, merchant, a!.sku, 1);
     const beans = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 3 })).expect(201)).body;
     const subscription = await subscribe(app, merchant, plan.id, a!.id);
+    await receiveStock(app, merchant, a!.sku, -1); // the last one is counted out before the cut-off
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: beans.id, quantity: 1 }).expect(200);
     const next = subscription.nextCharge;
 
@@ -226,7 +227,7 @@ describe('scenario: renewals', () => {
     ]);
     expect((await request(app).get(`/api/v1/addons/${beans.id}`).set(merchant.auth).expect(200)).body.stock).toEqual({ tracked: true, onHand: 3, reserved: 0 });
     const after = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
-    expect(after.upcomingCycles[0]).toMatchObject({ cycleKey: next.cycleKey, state: 'skipped' });
+    expect(after.upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === next.cycleKey)).toMatchObject({ state: 'skipped' });
     expect(after.history.map((e: { type: string }) => e.type)).toContain('subscription.box_skipped');
     expect(await NotificationModel.find({ subscriptionId: subscription.id }, { type: 1, text: 1, _id: 0 }).lean()).toEqual([
       { type: 'box.skipped_out_of_stock', text: expect.stringContaining('You will not be charged for it.') },

@@ -3,10 +3,12 @@ import { AppError, UnauthorizedError, UnsupportedMediaTypeError } from '../error
 import type { Clock } from '../time';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem';
 import { validate } from '../validate';
+import { watchAnswer } from './answer-check';
 import {
   beginIdempotentRequest,
   completeIdempotentRequest,
   IDEMPOTENCY_HEADER,
+  idempotencyScope,
   parseIdempotencyKey,
   releaseIdempotentRequest,
   requestFingerprint,
@@ -24,6 +26,8 @@ export interface ApiRouterDeps {
 
 const BEARER = /^Bearer ([A-Za-z0-9_]{10,200})$/;
 const PERMANENT_REFUSALS = new Set([400, 401, 403, 404, 413, 415, 422]);
+/** For responses that carry a secret: no browser, proxy or CDN may keep a copy (HTTP/1.0 caches read Pragma). */
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 async function principalOf(req: Request, deps: ApiRouterDeps): Promise<MerchantPrincipal> {
   const header = req.headers.authorization;
@@ -47,7 +51,11 @@ function readBody(req: Request, route: RouteDefinition): unknown {
 
 /** Runs one route: authenticate, validate, rate-limit, honour Idempotency-Key, call the handler, answer. */
 function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
+  const rateLimits = route.rateLimit === undefined ? [] : Array.isArray(route.rateLimit) ? route.rateLimit : [route.rateLimit];
   return async (req: Request, res: Response): Promise<void> => {
+    if (deps.checkResponses) watchAnswer(route, res);
+    // First, so that every answer of the route, refusals and replays too, carries it.
+    if (route.secret) res.set(NO_STORE);
     const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);
     if (principal && route.auth === 'merchant' && principal.customerId) throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
     if (principal && route.auth === 'shopper' && !principal.customerId) throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
@@ -56,20 +64,18 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
     const rawBody = readBody(req, route);
     const body = route.body ? validate(route.body, rawBody, 'body') : undefined;
 
-    if (route.rateLimit) {
-      await consumeRateLimit(deps.clock, route.rateLimit, route.rateLimit.key(req, body));
+    for (const rateLimit of rateLimits) {
+      await consumeRateLimit(deps.clock, rateLimit, rateLimit.key(req, body));
     }
 
-    const idempotencyKey = route.method === 'get' ? undefined : parseIdempotencyKey(req.get(IDEMPOTENCY_HEADER));
+    const requestKey = route.method === 'get' ? undefined : parseIdempotencyKey(req.get(IDEMPOTENCY_HEADER));
     let recordId: string | undefined;
-    if (idempotencyKey) {
-      const scope = principal?.merchantId ?? 'public';
-      const start = await beginIdempotentRequest(
-        deps.clock,
-        scope,
-        idempotencyKey,
-        requestFingerprint(route.method, req.originalUrl.split('?')[0] ?? req.path, rawBody),
-      );
+    let idempotencyKey: string | undefined;
+    if (requestKey) {
+      const fingerprint = requestFingerprint(route.method, req.originalUrl.split('?')[0] ?? req.path, rawBody);
+      const { scope, handlerKey } = idempotencyScope(principal, fingerprint, requestKey);
+      idempotencyKey = handlerKey;
+      const start = await beginIdempotentRequest(deps.clock, scope, requestKey, fingerprint);
       if (start.kind === 'replay') {
         res.status(start.status).set('idempotent-replayed', 'true');
         if (start.status >= 400) res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(start.body));

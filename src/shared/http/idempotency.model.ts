@@ -2,7 +2,8 @@ import { model, Schema } from 'mongoose';
 
 /**
  * A request made with an `Idempotency-Key`: its fingerprint, and once done, the response to replay.
- * Unique per scope (the merchant, or `public` before sign-up) and key.
+ * Unique per scope (the merchant, a shopper session's customer, or the request itself on a public route: see
+ * `idempotencyScope`) and key.
  */
 export interface IdempotencyRecord {
   _id: string;

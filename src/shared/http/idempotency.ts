@@ -4,6 +4,7 @@ import { IdempotencyInProgressError, IdempotencyKeyReusedError, ValidationError 
 import { newId } from '../ids';
 import type { Clock } from '../time';
 import { IdempotencyRecordModel } from './idempotency.model';
+import type { MerchantPrincipal } from './route';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Like Stripe: any printable ASCII without spaces, up to 255 characters (UUIDs recommended). */
@@ -36,6 +37,30 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
     throw new ValidationError([{ field: 'header.idempotency-key', message: 'must be 1-255 printable ASCII characters without spaces' }]);
   }
   return header;
+}
+
+export interface IdempotencyScope {
+  /** Whose stored answers a key names (the unique index is on scope and key). */
+  scope: string;
+  /** The key as handlers see it, to derive stable ids from: unique across every caller of one merchant. */
+  handlerKey: string;
+}
+
+/**
+ * Stored answers belong to the caller, never to whoever sends the same key:
+ * - a merchant's secret and session keys share the merchant's scope (like Stripe's account), so a retry
+ *   after a new log-in still finds the first answer;
+ * - a shopper session's scope is its customer: another shopper replaying the key gets nothing of theirs,
+ *   and a shopper cannot burn a key the merchant uses later;
+ * - a public operation (sign-up, log-in) has no caller to scope by, so its scope is the request itself: only
+ *   the same body (the same e-mail and password, the same token) finds the stored answer, which someone
+ *   holding those could have obtained anyway; a stranger reusing the key starts a request of their own.
+ * A key never contains a space, so the composed scopes cannot collide with a merchant's raw keys.
+ */
+export function idempotencyScope(principal: MerchantPrincipal | undefined, fingerprint: string, key: string): IdempotencyScope {
+  if (principal && !principal.customerId) return { scope: principal.merchantId, handlerKey: key };
+  const scope = principal ? `${principal.merchantId} customer ${principal.customerId}` : `public ${fingerprint}`;
+  return { scope, handlerKey: `${scope} ${key}` };
 }
 
 export type IdempotencyStart =

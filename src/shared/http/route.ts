@@ -17,7 +17,10 @@ export interface RouteContext<P, Q, B> {
   body: B;
   /** Present on every route with `auth: 'merchant'` or `'shopper'` (then with `customerId`). */
   principal: MerchantPrincipal | undefined;
-  /** The request's Idempotency-Key, for operations that derive stable ids from it. */
+  /**
+   * The request's Idempotency-Key, for operations that derive stable ids from it, already scoped to the
+   * caller: a shopper session's key never names what the merchant (or another shopper) made with the same key.
+   */
   idempotencyKey: string | undefined;
   req: Request;
   res: Response;
@@ -27,11 +30,36 @@ export interface RouteResult<R> {
   status?: number;
   body: R;
   headers?: Record<string, string>;
-  /** Answer with this text instead of the JSON body (e.g. a CSV export); the body is still checked. */
+  /** Answer with this text instead of the JSON body (e.g. a CSV export), in a media type of `response.alternatives`; the body is still checked. */
   text?: { contentType: string; content: string };
 }
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+/** A fixed-window budget of requests per key (an IP, an IP and an e-mail), shared by every web process. */
+export interface RateLimitRule<B = unknown> {
+  name: string;
+  limit: number;
+  windowSeconds: number;
+  key: (req: Request, body: B) => string;
+}
+
+/** A problem an operation can answer besides those every operation of its kind can give (documented with its type). */
+export interface ProblemDoc {
+  status: number;
+  /** The problem's code: its `type` is `/problems/<code>`. */
+  code: string;
+  /** When it is answered, in the client's words. */
+  when: string;
+}
+
+/** Another media type the success answer can have (a handler returning `text` must use one of these). */
+export interface AlternativeMediaType {
+  /** The media type without parameters, e.g. `text/csv`. */
+  mediaType: string;
+  /** When it is answered and what it holds. */
+  description: string;
+}
 
 /**
  * One API operation: its validation at the edge, its documentation (the OpenAPI document is generated from
@@ -55,11 +83,20 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
-  response: { status: number; description: string; schema: R };
-  /** Problem statuses this operation documents besides 400/401/404/422/429/500. */
-  errors?: number[];
-  /** Rate limit for this operation (sign-up, log-in). */
-  rateLimit?: { name: string; limit: number; windowSeconds: number; key: (req: Request, body: z.output<B>) => string };
+  response: { status: number; description: string; schema: R; alternatives?: AlternativeMediaType[] };
+  /**
+   * Problems this operation documents besides those its kind always can give (400, 500; 401 with auth; 404 with
+   * params; 409, 413, 415 and 422 for writes; 429 with a rate limit): a status with a standard meaning, or a
+   * problem type and when it is answered.
+   */
+  errors?: Array<number | ProblemDoc>;
+  /** Rate limits for this operation (sign-up, log-in); with several, each must have room. */
+  rateLimit?: RateLimitRule<z.output<B>> | Array<RateLimitRule<z.output<B>>>;
+  /**
+   * The response carries a secret (a key or token shown once): it is sent with `Cache-Control: no-store`
+   * (and `Pragma: no-cache`), so no browser, proxy or CDN keeps a copy. Use with `redactOnReplay`.
+   */
+  secret?: boolean;
   /** Whether the stored replay of this operation must not keep a field (secrets shown once). */
   redactOnReplay?: (body: z.output<R>) => z.output<R>;
   handler: (

@@ -1,4 +1,8 @@
 import request from 'supertest';
+import { MerchantSignUpModel } from '../../../src/merchants/merchant-sign-up.model';
+import { MerchantModel } from '../../../src/merchants/merchant.model';
+import { NotificationModel } from '../../../src/notifications/notification.model';
+import { FakeClock } from '../../../src/shared/time';
 import { buildSignUp, createMerchant } from '../../factories/merchant.factory';
 import { buildTestApp } from '../../helpers/test-app';
 import { useTestDatabase } from '../../helpers/test-env';
@@ -6,15 +10,37 @@ import { useTestDatabase } from '../../helpers/test-env';
 describe('merchant accounts and API keys', () => {
   useTestDatabase();
 
-  test('when a merchant signs up, then it gets its merchant and a secret key shown once, and the key works', async () => {
-    const { app } = buildTestApp();
+  /** The confirmation token the sign-up message to this address carries (mail goes to the outbox for now). */
+  async function tokenSentTo(email: string): Promise<string> {
+    const messages = await NotificationModel.find({ to: email.toLowerCase(), type: 'merchant.sign_up_confirmation' }).sort({ createdAt: -1 }).lean();
+    const token = /bxc_[A-Za-z0-9]{32}/.exec(messages[0]?.text ?? '')?.[0];
+    if (!token) throw new Error(`no confirmation was sent to ${email}`);
+    return token;
+  }
+
+  test('when a new address signs up, then it answers 202 and the address gets a token that opens the store and shows its secret key once', async () => {
+    const { app } = buildTestApp({ clock: new FakeClock('2026-04-01T09:00:00Z') });
     const input = buildSignUp({ email: 'Owner@Example.COM', timezone: 'Europe/Berlin', defaultCurrency: 'EUR' });
-    const res = await request(app).post('/api/v1/merchants').send(input).expect(201);
+    const accepted = await request(app).post('/api/v1/merchants').send(input).expect(202);
+    expect(accepted.body).toEqual({ object: 'merchant_sign_up', email: 'owner@example.com', detail: expect.stringContaining('within 24 hours') });
+    expect(await MerchantModel.countDocuments({ email: 'owner@example.com' })).toBe(0);
+
+    const message = await NotificationModel.findOne({ to: 'owner@example.com' }).lean();
+    expect(message).toMatchObject({ audience: 'merchant', type: 'merchant.sign_up_confirmation', status: 'queued', subject: expect.stringContaining('Confirm') });
+    expect(message!.text).toContain('/api/v1/merchants/confirmations');
+    expect(message!.text).not.toContain(input.password);
+    const signUp = await MerchantSignUpModel.findOne({ email: 'owner@example.com' }).lean();
+    expect(signUp!.passwordHash).toMatch(/^scrypt\$/);
+    expect(JSON.stringify(signUp)).not.toContain(await tokenSentTo('owner@example.com')); // only its hash is kept
+
+    const res = await request(app).post('/api/v1/merchants/confirmations').send({ token: await tokenSentTo('owner@example.com') }).expect(201);
+    expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body.merchant).toMatchObject({ object: 'merchant', name: input.name, email: 'owner@example.com', defaultCurrency: 'EUR', timezone: 'Europe/Berlin' });
     expect(res.body.merchant).not.toHaveProperty('passwordHash');
     expect(res.body.apiKey).toMatchObject({ object: 'api_key', kind: 'secret', revokedAt: null });
     expect(res.body.apiKey.secret).toMatch(/^bxk_[A-Za-z0-9]{32}$/);
     expect(res.body.apiKey.prefix).toBe(res.body.apiKey.secret.slice(0, 12));
+    expect((await MerchantSignUpModel.findById(signUp!._id).lean())).not.toHaveProperty('passwordHash');
 
     const me = await request(app).get('/api/v1/merchants/me').set('Authorization', `Bearer ${res.body.apiKey.secret}`).expect(200);
     expect(me.body).toEqual(res.body.merchant);
@@ -22,13 +48,81 @@ describe('merchant accounts and API keys', () => {
     expect(keys.body.data).toHaveLength(1);
     expect(keys.body.data[0]).not.toHaveProperty('secret');
     expect(JSON.stringify(keys.body)).not.toContain(res.body.apiKey.secret);
+    // The message to the merchant's address is not one of the shoppers' notifications.
+    const listed = await request(app).get('/api/v1/notifications').set('Authorization', `Bearer ${res.body.apiKey.secret}`).expect(200);
+    expect(listed.body.data).toEqual([]);
+    await request(app).post('/api/v1/merchants/login').send({ email: input.email, password: input.password }).expect(201);
   });
 
-  test('when the e-mail is taken, then sign-up answers 409 email_taken', async () => {
-    const { app } = buildTestApp();
+  test('when a confirmation token is used twice, or after 24 hours, then it answers 400 naming the token and opens nothing', async () => {
+    const { app, clock } = buildTestApp({ clock: new FakeClock('2026-04-02T09:00:00Z') });
+    const [first, late] = [buildSignUp(), buildSignUp()];
+    await request(app).post('/api/v1/merchants').send(first).expect(202);
+    await request(app).post('/api/v1/merchants').send(late).expect(202);
+    const token = await tokenSentTo(first.email);
+    await request(app).post('/api/v1/merchants/confirmations').send({ token }).expect(201);
+    const again = await request(app).post('/api/v1/merchants/confirmations').send({ token }).expect(400);
+    expect(again.body.errors).toEqual([{ field: 'body.token', message: expect.stringContaining('already used') }]);
+
+    clock.advance(24 * 3_600_000);
+    const expired = await request(app).post('/api/v1/merchants/confirmations').send({ token: await tokenSentTo(late.email) }).expect(400);
+    expect(expired.body.errors[0].field).toBe('body.token');
+    expect(await MerchantModel.countDocuments({ email: late.email })).toBe(0);
+    const unknown = await request(app).post('/api/v1/merchants/confirmations').send({ token: `bxc_${'a'.repeat(32)}` }).expect(400);
+    expect(unknown.body.detail).toBe(expired.body.detail);
+  });
+
+  test('when an address is signed up twice and both are confirmed, then the first opens the store and the second is told the address is taken', async () => {
+    const { app, clock } = buildTestApp({ clock: new FakeClock('2026-04-03T09:00:00Z') });
+    const input = buildSignUp();
+    await request(app).post('/api/v1/merchants').send(input).expect(202);
+    const firstToken = await tokenSentTo(input.email);
+    clock.advance(60_000);
+    await request(app).post('/api/v1/merchants').send({ ...input, name: 'Second try' }).expect(202);
+    const secondToken = await tokenSentTo(input.email);
+    expect(secondToken).not.toBe(firstToken);
+    await request(app).post('/api/v1/merchants/confirmations').send({ token: firstToken }).expect(201);
+    const res = await request(app).post('/api/v1/merchants/confirmations').send({ token: secondToken }).expect(409);
+    expect(res.body.type).toBe('/problems/email_taken');
+    expect(await MerchantModel.find({ email: input.email }, { name: 1, _id: 0 }).lean()).toEqual([{ name: input.name }]);
+  });
+
+  test('when the address already has a store, then sign-up answers exactly as for a new one, changes nothing, and tells the owner', async () => {
+    const { app } = buildTestApp({ clock: new FakeClock('2026-04-04T09:00:00Z') });
     const existing = await createMerchant();
-    const res = await request(app).post('/api/v1/merchants').send(buildSignUp({ email: existing.email.toUpperCase() })).expect(409);
-    expect(res.body).toMatchObject({ type: '/problems/email_taken' });
+    const fresh = buildSignUp();
+    const taken = await request(app).post('/api/v1/merchants').send(buildSignUp({ email: existing.email.toUpperCase(), password: 'another fine passphrase' })).expect(202);
+    const untaken = await request(app).post('/api/v1/merchants').send(fresh).expect(202);
+    expect(Object.keys(taken.headers).sort()).toEqual(Object.keys(untaken.headers).sort());
+    expect(taken.body).toEqual({ ...untaken.body, email: existing.email, detail: untaken.body.detail.replace(fresh.email, existing.email) });
+
+    expect(await MerchantModel.countDocuments({ email: existing.email })).toBe(1);
+    expect(await MerchantSignUpModel.countDocuments({ email: existing.email })).toBe(0);
+    await request(app).post('/api/v1/merchants/login').send({ email: existing.email, password: existing.password }).expect(201);
+    const told = await NotificationModel.find({ to: existing.email }).lean();
+    expect(told).toEqual([expect.objectContaining({ audience: 'merchant', merchantId: existing.id, type: 'merchant.sign_up_attempted', text: expect.stringContaining('log in') })]);
+    expect(told[0]!.text).not.toMatch(/bxc_/);
+
+    // Trying again the same day queues no second message: no one can flood the owner's inbox.
+    await request(app).post('/api/v1/merchants').send(buildSignUp({ email: existing.email })).expect(202);
+    expect(await NotificationModel.countDocuments({ to: existing.email })).toBe(1);
+  });
+
+  test.each([
+    ['a common password', { password: 'password1234' }, 'attackers try first'],
+    ['a common password in disguise', { password: 'P@ssw0rd2024!' }, 'attackers try first'],
+    ['a repetition', { password: 'aaaaaaaaaaaa' }, 'repeats'],
+    ['a sequence', { password: '123456789012' }, 'sequence'],
+    ['the e-mail address', { email: 'ana.keller@example.com', password: 'ana.keller@example.com' }, 'e-mail address'],
+    ["the e-mail's local part", { email: 'ana.keller@example.com', password: 'AnaKeller-2026' }, 'e-mail address'],
+    ["the store's name", { name: 'Nordic Beans', password: 'nordic beans forever' }, "store's name"],
+  ])('when sign-up has %s as password, then it answers 400 saying why and sends nothing', async (_what, change, reason) => {
+    const { app } = buildTestApp();
+    const input = buildSignUp(change);
+    const res = await request(app).post('/api/v1/merchants').send(input).expect(400);
+    expect(res.body.errors).toEqual([{ field: 'body.password', message: expect.stringContaining(reason) }]);
+    expect(await MerchantSignUpModel.countDocuments({ email: input.email })).toBe(0);
+    expect(await NotificationModel.countDocuments({ to: input.email })).toBe(0);
   });
 
   test.each([
@@ -69,6 +163,19 @@ describe('merchant accounts and API keys', () => {
     const merchant = await createMerchant();
     for (let i = 0; i < 10; i += 1) {
       await request(app).post('/api/v1/merchants/login').send({ email: merchant.email, password: 'wrong password!' }).expect(401);
+    }
+    const limited = await request(app).post('/api/v1/merchants/login').send({ email: merchant.email, password: merchant.password }).expect(429);
+    expect(limited.body.type).toBe('/problems/rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    clock.advance(15 * 60_000);
+    await request(app).post('/api/v1/merchants/login').send({ email: merchant.email, password: merchant.password }).expect(201);
+  });
+
+  test('when one IP tries passwords across many e-mails, then its budget of 30 per 15 minutes runs out whatever the e-mail', async () => {
+    const { app, clock } = buildTestApp({ clock: new FakeClock('2026-05-01T09:00:00Z') });
+    const merchant = await createMerchant();
+    for (let i = 0; i < 30; i += 1) {
+      await request(app).post('/api/v1/merchants/login').send({ email: `victim-${i}@example.com`, password: 'Summer2026!!' }).expect(401);
     }
     const limited = await request(app).post('/api/v1/merchants/login').send({ email: merchant.email, password: merchant.password }).expect(429);
     expect(limited.body.type).toBe('/problems/rate_limited');

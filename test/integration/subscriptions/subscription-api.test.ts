@@ -15,7 +15,7 @@ describe('subscriptions', () => {
     return { plan: created, customer };
   }
 
-  test('when a shopper subscribes through Checkout, then the subscription waits incomplete with a Checkout URL', async () => {
+  test('when a shopper subscribes through Checkout, then the subscription waits incomplete with a Checkout URL, its first box awaiting payment', async () => {
     const { app, stripeCalls } = buildTestApp();
     const merchant = await createMerchant();
     const { plan, customer } = await planAndCustomer(app, merchant.auth);
@@ -25,7 +25,14 @@ describe('subscriptions', () => {
       .set(merchant.auth)
       .send({ customerId: customer.id, planId: plan.id, variantId: plan.variants[0].id, cadence: 'week-2', checkout: true })
       .expect(201);
-    expect(res.body).toMatchObject({ status: 'incomplete', checkoutUrl: expect.stringMatching(/^https?:\/\//), nextCharge: null, stripeSubscriptionId: null });
+    expect(res.body).toMatchObject({
+      status: 'incomplete',
+      checkoutUrl: expect.stringMatching(/^https?:\/\//),
+      // The first box is what the shopper pays at Checkout; nothing after it is due yet.
+      nextCharge: { cycleKey: '2026-03-01', total: { amountMinor: 2400 } },
+      upcomingCycles: [expect.objectContaining({ cycleKey: '2026-03-01', state: 'awaiting_payment' })],
+      stripeSubscriptionId: null,
+    });
     expect(stripeCalls).toEqual([{ method: 'POST', path: '/v1/checkout/sessions', idempotencyKey: `subscription:${res.body.id}:checkout` }]);
     const skip = await request(app).post(`/api/v1/subscriptions/${res.body.id}/skip`).set(merchant.auth).send({}).expect(409);
     expect(skip.body.detail).toBe('A incomplete subscription cannot skip a box.');

@@ -20,7 +20,8 @@ describe('subscription cadence, charge date and add-ons', () => {
     const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'week-2' }).expect(200);
     expect(res.body.box.cadence).toEqual({ key: 'week-2', interval: 'week', intervalCount: 2 });
     expect(res.body.nextCharge).toMatchObject({ cycleKey: '2026-02-28', total: { amountMinor: 2400 } });
-    expect(res.body.upcomingCycles.slice(0, 3).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-02-28', '2026-03-14', '2026-03-28']);
+    // The first box (charged at sign-up) leads the list through the first period.
+    expect(res.body.upcomingCycles.slice(0, 4).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-01-31', '2026-02-28', '2026-03-14', '2026-03-28']);
     expect(stripeCalls).toEqual([
       { method: 'POST', path: `/v1/subscriptions/${subscription.stripeSubscriptionId}`, idempotencyKey: `subscription:${subscription.id}:sync:r1:2026-02-28` },
     ]);
@@ -39,7 +40,7 @@ describe('subscription cadence, charge date and add-ons', () => {
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/charge-date`).set(merchant.auth).send({ date: '2026-03-03' }).expect(409);
   });
 
-  test('when the charge date moves, then later charges follow it; too far or too soon is refused', async () => {
+  test('when the charge date moves, then later charges and their skips follow it; too far or too soon is refused', async () => {
     const clock = new FakeClock('2026-05-05T14:00:00Z'); // 10:00 in New York (EDT)
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
@@ -49,10 +50,12 @@ describe('subscription cadence, charge date and add-ons', () => {
     clock.set('2026-05-30T14:00:00Z'); // next charge Jun 5 (cut-off Jun 2) can still change
     const tooSoon = await request(app).post(`/api/v1/subscriptions/${subscription.id}/charge-date`).set(merchant.auth).send({ date: '2026-06-01' }).expect(400);
     expect(tooSoon.body.errors[0].message).toContain('too soon');
+    await request(app).post(`/api/v1/subscriptions/${subscription.id}/skip`).set(merchant.auth).send({ cycleKey: '2026-07-05' }).expect(200);
     const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/charge-date`).set(merchant.auth).send({ date: '2026-06-12' }).expect(200);
-    expect(res.body.upcomingCycles.slice(0, 2).map((c: { cycleKey: string; chargeAt: string }) => [c.cycleKey, c.chargeAt])).toEqual([
-      ['2026-06-12', '2026-06-12T14:00:00.000Z'],
-      ['2026-07-12', '2026-07-12T14:00:00.000Z'],
+    expect(res.body.upcomingCycles.slice(1, 4).map((c: { cycleKey: string; chargeAt: string; state: string }) => [c.cycleKey, c.chargeAt, c.state])).toEqual([
+      ['2026-06-12', '2026-06-12T14:00:00.000Z', 'scheduled'],
+      ['2026-07-12', '2026-07-12T14:00:00.000Z', 'skipped'], // the skipped box moved with the others
+      ['2026-08-12', '2026-08-12T14:00:00.000Z', 'scheduled'],
     ]);
     expect(res.body.history.at(-1)).toMatchObject({ type: 'subscription.charge_date_changed', data: { from: '2026-06-05', to: '2026-06-12' } });
   });
@@ -97,7 +100,7 @@ describe('calendar changes keep their promises', () => {
     });
     expect(planId).toBeDefined();
     const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'month-2' }).expect(200);
-    expect(res.body.upcomingCycles.slice(0, 4).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-02-28', '2026-04-30', '2026-06-30', '2026-08-31']);
+    expect(res.body.upcomingCycles.slice(1, 5).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-02-28', '2026-04-30', '2026-06-30', '2026-08-31']);
     expect(res.body.nextCharge.lines).toHaveLength(1);
     expect(res.body.nextCharge.total.amountMinor).toBe(5000);
   });

@@ -54,3 +54,29 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('TRUST_PROXY', () => {
+  test('when it is not set, then no proxy is trusted', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+  });
+
+  test.each([
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['loopback, 10.0.0.0/8 ,192.168.1.7', ['loopback', '10.0.0.0/8', '192.168.1.7']],
+    ['uniquelocal,linklocal', ['uniquelocal', 'linklocal']],
+    ['fd00::/8, ::1', ['fd00::/8', '::1']],
+  ])('when it is %j, then Express gets %j', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+
+  test.each(['true', 'yes', '-1', '1.5', '33', 'loopback,,10.0.0.1', '10.0.0.0/33', '10.0.0', 'fd00::/129', 'example.com', '10.0.0.1/8x'])(
+    'when it is %j, then start-up fails naming TRUST_PROXY',
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: /);
+    },
+  );
+});
