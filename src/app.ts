@@ -6,6 +6,7 @@ import type mongoose from 'mongoose';
 import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
+import { enableInlineRelay } from './events/relay.service';
 import type { Config } from './config/config';
 import { apiReferencePages } from './docs/api-reference.pages';
 import { healthRoutes } from './health/health.routes';
@@ -47,6 +48,8 @@ const version = (require(path.join(projectRoot, 'package.json')) as { version: s
  * Order: security headers → request id and logs → raw-body webhooks → JSON → API and pages → problems.
  */
 export function buildApp(deps: AppDeps): Express {
+  // Facts recorded while serving are copied to `events` right after their write (timelines read them at once).
+  enableInlineRelay(deps.clock);
   const app = express();
   app.disable('x-powered-by');
   // Off unless TRUST_PROXY names the proxies in front: otherwise any client could set its IP with X-Forwarded-For.

@@ -7,6 +7,7 @@ import { startLocalDatabase } from './local/local-database';
 import { startLocalStripeMock } from './local/local-stripe-mock';
 import { seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
+import { migrateStoredSubscriptions } from './subscriptions/subscription-migrations.service';
 import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
 import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
@@ -127,6 +128,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const connection = await connectDatabase(uri, config.database.dbName);
     cleanups.push(() => disconnectDatabase());
     await syncIndexes(connection);
+    await migrateStoredSubscriptions();
 
     const workerName = `${os.hostname()}:${process.pid}`;
     const agenda = createAgenda(connection, config.worker, workerName);

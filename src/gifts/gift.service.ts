@@ -468,7 +468,7 @@ export async function settleOpenGiftAwards(deps: GiftDeps, options: { merchantId
       const notComing =
         !subscription ||
         !cycle ||
-        subscription.status === 'canceled' ||
+        subscription.status === 'cancelled' ||
         (now.getTime() >= cycle.cutoffAt.getTime() && !isCycleCharged(subscription, cycle)) ||
         now.getTime() > cycle.chargeAt.getTime() + NOT_BUILT_GRACE_MS;
       if (notComing) {

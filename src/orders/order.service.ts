@@ -415,7 +415,7 @@ export async function holdBoxForFailedInvoice(deps: SubscriptionSyncDeps, invoic
   const stripeSubscriptionId = stripeSubscriptionIdOf(invoice);
   if (!stripeSubscriptionId || !invoice.lines) return;
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscriptionId }).lean();
-  if (!subscription || subscription.status === 'canceled') return;
+  if (!subscription || subscription.status === 'cancelled') return;
   if (await BoxOrderModel.exists({ stripeInvoiceId: invoice.id })) return; // paid already (events come late)
   const cycle = cycleOfPeriodStart(subscription, billedPeriodStart(invoice.lines));
   const now = deps.clock.now();

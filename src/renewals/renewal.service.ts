@@ -207,13 +207,13 @@ async function releaseBoxesNotSent(deps: SubscriptionSyncDeps, subscription: Sub
     if (order.status === 'held') {
       // Stripe retries each failed invoice on its own schedule: the box waits until that invoice is paid,
       // voided or marked uncollectible (handled as events), or the dunning ends (cancelled, or paused).
-      if (subscription.status === 'canceled' || subscription.status === 'paused') await cancelBox(deps, order, 'payment_failed', ['held']);
+      if (subscription.status === 'cancelled' || subscription.status === 'paused') await cancelBox(deps, order, 'payment_failed', ['held']);
       continue;
     }
     // Cancelling at period end can still be undone (reactivate) until it takes effect: the box waits for it.
-    if (subscription.cancellation?.mode === 'period_end' && subscription.status !== 'canceled') continue;
+    if (subscription.cancellation?.mode === 'period_end' && subscription.status !== 'cancelled') continue;
     const cycle = cycleByKey(subscription.schedule, order.cycleKey);
     if (cycle && isCycleCharged(subscription, cycle)) continue;
-    await cancelBox(deps, order, subscription.status === 'canceled' ? 'subscription_canceled' : 'cycle_not_charged', ['reserved']);
+    await cancelBox(deps, order, subscription.status === 'cancelled' ? 'subscription_cancelled' : 'cycle_not_charged', ['reserved']);
   }
 }

@@ -36,6 +36,30 @@ export class ValidationError extends AppError {
   }
 }
 
+/**
+ * A value given to a use case breaks one of its rules ("the date is too soon: its box would already be
+ * locked"). Services name the input in the domain's words (`date`, `cycleKey`); the edge says where it came
+ * from (the API router turns it into a ValidationError on `body.date`, a page shows it beside the field).
+ */
+export class InvalidInputError extends AppError {
+  readonly status = 400;
+  readonly code = 'invalid_request';
+  readonly title = 'The request is not valid';
+
+  constructor(
+    readonly issues: FieldIssue[],
+    detail = issues.map((issue) => `${issue.field}: ${issue.message}`).join('; '),
+  ) {
+    super(detail);
+    this.extensions.errors = issues;
+  }
+}
+
+/** One input of a use case breaks its rule. */
+export function invalidInput(field: string, message: string): InvalidInputError {
+  return new InvalidInputError([{ field, message }]);
+}
+
 export class MalformedBodyError extends AppError {
   readonly status = 400;
   readonly code = 'malformed_body';

@@ -83,7 +83,7 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
 
 /** Our status for what Stripe says, given where we are (Stripe knows no "paused": that is ours). */
 function mapStatus(ours: SubscriptionStatus, stripe: string): SubscriptionStatus | undefined {
-  if (ours === 'canceled') return undefined;
+  if (ours === 'cancelled') return undefined;
   switch (stripe) {
     case 'active':
       return ours === 'paused' ? undefined : 'active';
@@ -94,7 +94,7 @@ function mapStatus(ours: SubscriptionStatus, stripe: string): SubscriptionStatus
     // 'unpaid' (retries ended) is handled by endDunning once; afterwards it changes nothing.
     case 'canceled':
     case 'incomplete_expired':
-      return 'canceled';
+      return 'cancelled';
     default:
       return undefined;
   }
@@ -128,7 +128,7 @@ export async function applyStripeSubscriptionEvent(
   if (status && status !== subscription.status) {
     set.status = status;
     set.updatedAt = now;
-    if (status === 'canceled' && !subscription.cancellation) {
+    if (status === 'cancelled' && !subscription.cancellation) {
       const at = stripeSubscription.canceled_at ? new Date(stripeSubscription.canceled_at * 1000) : now;
       set.cancellation = { requestedAt: at, reason: 'stripe', mode: 'now', effectiveAt: at };
       set['stripe.canceledAt'] = at;
@@ -142,7 +142,7 @@ export async function applyStripeSubscriptionEvent(
     { returnDocument: 'after', lean: true },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
-  if (changesStatus) await recordSubscriptionEvent(deps, updated, `subscription.${status === 'canceled' ? 'canceled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
+  if (changesStatus) await recordSubscriptionEvent(deps, updated, `subscription.${status === 'cancelled' ? 'cancelled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
   else if (endsDunning) await recordSubscriptionEvent(deps, updated, 'subscription.dunning_ended', { outcome: 'recovered', stripeStatus: stripeSubscription.status });
   return subscription.merchantId;
 }
@@ -172,7 +172,7 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeId }).lean();
   if (!subscription) return undefined;
   const paid = await BoxOrderModel.exists({ stripeInvoiceId: invoice.id });
-  if (paid || subscription.status === 'canceled') return subscription.merchantId;
+  if (paid || subscription.status === 'cancelled') return subscription.merchantId;
   const current = subscription.dunning;
   const same = current?.stripeInvoiceId === invoice.id;
   if (same && current.attempts >= invoice.attempt_count) return subscription.merchantId;
@@ -214,7 +214,7 @@ async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription
   const startsOn = firstOpenCycle(subscription, now).chargeOn;
   const set =
     outcome === 'cancel'
-      ? { status: 'canceled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }
+      ? { status: 'cancelled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }
       : { status: 'paused', pause: { pausedAt: now, startsOn } };
   const updated = await SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, revision: subscription.revision },

@@ -1,7 +1,9 @@
 import { model, Schema } from 'mongoose';
 import type { BillingSchedule } from '../shared/calendar';
 
-export type SubscriptionStatus = 'incomplete' | 'trialing' | 'active' | 'paused' | 'past_due' | 'canceled';
+import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-states';
+
+export type { SubscriptionStatus };
 
 /** What the shopper receives: a variant of a plan at a cadence, at the price they subscribed at. */
 export interface BoxSelection {
@@ -122,7 +124,7 @@ const SubscriptionSchema = new Schema<Subscription>(
     _id: { type: String, required: true },
     merchantId: { type: String, required: true },
     customerId: { type: String, required: true },
-    status: { type: String, enum: ['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled'], required: true },
+    status: { type: String, enum: SUBSCRIPTION_STATUSES, required: true },
     box: { type: new Schema(BoxSelectionFields, { _id: false }), required: true },
     secondChoiceVariantId: { type: String },
     pendingChange: {

@@ -1,3 +1,4 @@
+import { SUBSCRIPTION_STATUSES } from './subscription-states';
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant, LocalDate as LocalDateField } from '../shared/schemas';
@@ -95,7 +96,7 @@ export const SubscriptionParams = z.strictObject({ id: z.string().max(100) });
 export const SubscriptionAddonParams = z.strictObject({ id: z.string().max(100), lineId: z.string().max(100) });
 export const ListSubscriptionsQuery = z.strictObject({
   ...ListQuery,
-  status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']).optional(),
+  status: z.enum(SUBSCRIPTION_STATUSES).optional(),
   planId: z.string().max(100).optional(),
   customerId: z.string().max(100).optional(),
 });
@@ -114,7 +115,7 @@ export const SubscriptionView = z
   .strictObject({
     id: z.string(),
     object: z.literal('subscription'),
-    status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']),
+    status: z.enum(SUBSCRIPTION_STATUSES),
     customerId: z.string(),
     box: BoxView,
     pendingChange: BoxView.extend({ effectiveCycleKey: z.string() }).nullable(),

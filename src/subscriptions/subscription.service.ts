@@ -61,7 +61,7 @@ function cycleState(subscription: Subscription, cycle: Cycle): CycleState {
 
 /** Will this cycle be charged and its box sent? Not when skipped, paused, after a cancellation, or once ended. */
 export function isCycleCharged(subscription: Subscription, cycle: Cycle): boolean {
-  if (subscription.status === 'canceled' || subscription.status === 'incomplete') return false;
+  if (subscription.status === 'cancelled' || subscription.status === 'incomplete') return false;
   const end = subscription.cancellation?.effectiveAt;
   if (end && cycle.chargeAt >= end) return false;
   return cycleState(subscription, cycle) === 'scheduled';
@@ -69,7 +69,7 @@ export function isCycleCharged(subscription: Subscription, cycle: Cycle): boolea
 
 /** The next cycle that will be charged after `now`, or undefined when none will (paused with no end, cancelled). */
 export function nextChargedCycle(subscription: Subscription, now: Date): Cycle | undefined {
-  if (subscription.status === 'canceled' || subscription.status === 'incomplete') return undefined;
+  if (subscription.status === 'cancelled' || subscription.status === 'incomplete') return undefined;
   const end = subscription.cancellation?.effectiveAt;
   let cycle = nextCycle(subscription.schedule, now);
   for (let i = 0; i < 500; i += 1) {
@@ -259,7 +259,7 @@ type FirstBoxState = 'awaiting_payment' | 'charged';
  * `charged` once Stripe has taken the payment. None after the first period, or for a cancelled subscription.
  */
 async function firstBoxOf(subscription: Subscription, now: Date): Promise<{ cycle: Cycle; state: FirstBoxState } | undefined> {
-  if (subscription.status === 'canceled') return undefined;
+  if (subscription.status === 'cancelled') return undefined;
   // The first box's date at the calendar's time of day (a cadence change may have anchored the calendar after it).
   const { anchorDay: _anchorDay, ...schedule } = subscription.schedule;
   const cycle = cycleAt({ ...schedule, anchorOn: subscription.firstChargeKey }, 0);
@@ -298,7 +298,7 @@ export async function toSubscriptionView(subscription: Subscription, now: Date, 
   const next = nextChargedCycle(subscription, now);
   const nextCharge = next ? await nextChargeView(subscription, next, plans) : null;
   const upcoming =
-    subscription.status === 'canceled'
+    subscription.status === 'cancelled'
       ? []
       : [
           ...(first ? [cycleView(first.cycle, first.state)] : []),
@@ -439,7 +439,7 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
       await done({}, { stripeSyncDueAt: 1 });
       return;
     }
-    if (subscription.status === 'canceled') {
+    if (subscription.status === 'cancelled') {
       if (subscription.cancellation?.mode === 'now' && !subscription.stripe.canceledAt) {
         await deps.stripe.cancelSubscription(stripeId, `subscription:${subscription._id}:cancel`);
       }
@@ -880,13 +880,13 @@ export async function cancelSubscription(deps: SubscriptionDeps, merchantId: str
   const effectiveAt = mode === 'now' ? now : nextCycle(subscription.schedule, now).chargeAt;
   const cancellation = { requestedAt: now, reason: input.reason, ...(input.comment ? { comment: input.comment } : {}), mode, effectiveAt };
   // Cancelling now: the push that follows cancels the Stripe subscription (and is retried until it has).
-  const updated = await applyChange(deps, subscription, { $set: { cancellation, ...(mode === 'now' ? { status: 'canceled' } : {}) } });
-  return changed(deps, updated, mode === 'now' ? 'subscription.canceled' : 'subscription.cancellation_scheduled', { reason: input.reason, mode, effectiveAt: iso(effectiveAt) });
+  const updated = await applyChange(deps, subscription, { $set: { cancellation, ...(mode === 'now' ? { status: 'cancelled' } : {}) } });
+  return changed(deps, updated, mode === 'now' ? 'subscription.cancelled' : 'subscription.cancellation_scheduled', { reason: input.reason, mode, effectiveAt: iso(effectiveAt) });
 }
 
 export async function reactivateSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
-  if (subscription.status === 'canceled' || subscription.cancellation?.mode !== 'period_end') {
+  if (subscription.status === 'cancelled' || subscription.cancellation?.mode !== 'period_end') {
     throw new InvalidStateError('Only a subscription set to end at the end of its period can be reactivated; subscribe again instead.');
   }
   if (subscription.cancellation.effectiveAt <= deps.clock.now()) throw new InvalidStateError('This subscription has already ended.');

@@ -215,7 +215,7 @@ describe('chaos: many renewals delivered badly', () => {
       expect([...byInvoice.keys()].sort()).toEqual([...paidInvoices].sort());
       expect([...byInvoice.values()].every((n) => n === 1)).toBe(true);
       expect(orders.filter((o) => ['paid', 'shipped'].includes(o.status)).length).toBe(paidInvoices.size);
-      expect(orders.filter((o) => o.status === 'cancelled').every((o) => o.cancellationReason === 'payment_failed' || o.cancellationReason === 'subscription_canceled')).toBe(true);
+      expect(orders.filter((o) => o.status === 'cancelled').every((o) => o.cancellationReason === 'payment_failed' || o.cancellationReason === 'subscription_cancelled')).toBe(true);
       expect(orders.filter((o) => o.status === 'cancelled').length).toBe(unpaidInvoices.size);
       expect(orders.some((o) => ['reserved', 'held'].includes(o.status))).toBe(false);
       expect(orders.some((o) => o.lines[0]!.substitutedFor?.sku === skuA)).toBe(true); // A ran out; B was sent

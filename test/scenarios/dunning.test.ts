@@ -63,7 +63,7 @@ describe('scenario: a renewal payment fails, then is recovered', () => {
   });
 
   test.each([
-    ['cancel', { status: 'canceled', cancellation: { reason: 'payment_failed', mode: 'now' }, nextCharge: null }],
+    ['cancel', { status: 'cancelled', cancellation: { reason: 'payment_failed', mode: 'now' }, nextCharge: null }],
     ['pause', { status: 'paused', pause: { startsOn: '2026-05-02', resumeOn: null }, nextCharge: null }],
   ])('when Stripe gives up and the merchant chose %s, then that happens once and dunning closes', async (outcome, expected) => {
     const clock = new FakeClock('2026-03-02T15:30:00Z');

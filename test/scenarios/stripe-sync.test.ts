@@ -48,7 +48,7 @@ describe('scenario: Stripe follows our record over time', () => {
     const { subscription } = await subscribeShopper(app, merchant);
 
     const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'other' }).expect(200);
-    expect(res.body.status).toBe('canceled');
+    expect(res.body.status).toBe('cancelled');
     expect((await SubscriptionModel.findById(subscription.id).lean())?.stripe.lastSyncError).toBe('Stripe timed out');
 
     const deps = { clock, stripe: working.gateway, logger: silentLogger };

@@ -2,14 +2,17 @@
  * The house's layering, as a lint rule (see "Architecture" in the README):
  *   infrastructure (shared, events, stripe, config, local)  ←  core  ←  reacting domains  ←  the top (web, webhooks, jobs, composition)
  * An import may only point down or sideways within its layer, and no file outside a domain imports that
- * domain's Mongoose model (`*.model.ts`): others read through the owner's exported queries.
+ * domain's Mongoose model (`*.model.ts`): others read through the owner's exported queries, and only the
+ * owner writes its documents. A type-only import of a model file (`import type { Plan }`) is allowed: it
+ * names the shape the owner's queries return and reaches no collection. Infrastructure (shared, events,
+ * stripe) may use its own models.
  */
 import path from 'node:path';
 
 export const LAYERS = {
   infrastructure: ['shared', 'events', 'stripe', 'config', 'local'],
   core: ['merchants', 'customers', 'plans', 'addons', 'catalog', 'inventory', 'subscriptions', 'orders', 'renewals'],
-  reacting: ['perks', 'loyalty', 'offers', 'referrals', 'gifts', 'notifications', 'messages', 'analytics', 'shoppers'],
+  reacting: ['perks', 'loyalty', 'offers', 'referrals', 'gifts', 'retention', 'notifications', 'messages', 'analytics', 'shoppers'],
 };
 const RANK = { infrastructure: 0, core: 1, reacting: 2, top: 3 };
 
@@ -39,12 +42,12 @@ export const layeringRule = {
     const file = context.filename;
     const from = placeOf(file, root);
     if (from.area === 'other') return {};
-    function check(node, source) {
+    function check(node, source, typeOnly = false) {
       if (typeof source !== 'string' || !source.startsWith('.')) return;
       const target = path.resolve(path.dirname(file), source);
       const to = placeOf(target, root);
       if (to.area !== 'src' || to.domain === from.domain) return;
-      if (/\.model(\.ts)?$/.test(source)) {
+      if (/\.model(\.ts)?$/.test(source) && !typeOnly && !(from.layer === 'infrastructure' && to.layer === 'infrastructure')) {
         context.report({ node, messageId: 'model', data: { from: from.domain, to: to.domain, file: path.relative(root, target) } });
         return;
       }
@@ -54,13 +57,11 @@ export const layeringRule = {
     }
     return {
       ImportDeclaration(node) {
-        if (node.importKind === 'type' && !/\.model(\.ts)?$/.test(node.source.value)) {
-          // A type-only import creates no runtime dependency, but still shows the design; keep the rule for types too.
-        }
-        check(node, node.source.value);
+        const typeOnly = node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((s) => s.type === 'ImportSpecifier' && s.importKind === 'type'));
+        check(node, node.source.value, typeOnly);
       },
       ExportNamedDeclaration(node) {
-        if (node.source) check(node, node.source.value);
+        if (node.source) check(node, node.source.value, node.exportKind === 'type');
       },
       ExportAllDeclaration(node) {
         check(node, node.source.value);

@@ -83,7 +83,7 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
     expect(await view()).toEqual(before);
   });
 
-  test('when the subscription is canceled, then it answers 409 invalid_state', async () => {
+  test('when the subscription is cancelled, then it answers 409 invalid_state', async () => {
     const { app, clock } = buildTestApp();
     const merchant = await createMerchant({}, clock);
     const { choose, view, variantIds, subscription } = await subscribed(app, merchant);

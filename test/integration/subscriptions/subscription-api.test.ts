@@ -103,7 +103,7 @@ describe('subscriptions', () => {
     expect(bad.body.errors[0].field).toBe('body.reason');
     stripeCalls.length = 0;
     const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'too_expensive', comment: 'Budget' }).expect(200);
-    expect(res.body).toMatchObject({ status: 'canceled', nextCharge: null, upcomingCycles: [], cancellation: { mode: 'now', reason: 'too_expensive', comment: 'Budget' } });
+    expect(res.body).toMatchObject({ status: 'cancelled', nextCharge: null, upcomingCycles: [], cancellation: { mode: 'now', reason: 'too_expensive', comment: 'Budget' } });
     expect(stripeCalls).toEqual([{ method: 'DELETE', path: `/v1/subscriptions/${subscription.stripeSubscriptionId}?prorate=false`, idempotencyKey: `subscription:${subscription.id}:cancel` }]);
     for (const [action, body] of [['skip', {}], ['pause', { cycles: 1 }], ['resume', {}], ['reactivate', {}], ['cancel', { mode: 'now', reason: 'other' }]] as const) {
       const refused = await request(app).post(`/api/v1/subscriptions/${subscription.id}/${action}`).set(merchant.auth).send(body).expect(409);

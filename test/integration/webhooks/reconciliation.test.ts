@@ -184,7 +184,7 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
 describe('reconcileSubscriptionsWithStripe', () => {
   useTestDatabase();
 
-  test('when Stripe says a subscription was cancelled, then ours becomes canceled once, and a second run changes nothing', async () => {
+  test('when Stripe says a subscription was cancelled, then ours becomes cancelled once, and a second run changes nothing', async () => {
     const clock = new FakeClock('2026-03-02T15:30:00Z');
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
@@ -197,7 +197,7 @@ describe('reconcileSubscriptionsWithStripe', () => {
       retrieveSubscription: async (id) => {
         retrieved.push(id);
         const truth = await real.retrieveSubscription(id); // stripe-mock: active
-        return id === lost.stripeSubscriptionId ? { ...truth, status: 'canceled' } : truth;
+        return id === lost.stripeSubscriptionId ? { ...truth, status: 'cancelled' } : truth;
       },
     };
     const deps = { clock, stripe: gateway, logger: silentLogger };
@@ -208,8 +208,8 @@ describe('reconcileSubscriptionsWithStripe', () => {
     expect(retrieved.sort()).toEqual([kept.stripeSubscriptionId, lost.stripeSubscriptionId].sort());
 
     const canceled = (await request(app).get(`/api/v1/subscriptions/${lost.id}`).set(merchant.auth).expect(200)).body;
-    expect(canceled).toMatchObject({ status: 'canceled', nextCharge: null, cancellation: { reason: 'stripe', mode: 'now', effectiveAt: '2026-03-10T09:00:00.000Z' } });
-    expect(canceled.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.canceled']);
+    expect(canceled).toMatchObject({ status: 'cancelled', nextCharge: null, cancellation: { reason: 'stripe', mode: 'now', effectiveAt: '2026-03-10T09:00:00.000Z' } });
+    expect(canceled.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.cancelled']);
     expect((await request(app).get(`/api/v1/subscriptions/${kept.id}`).set(merchant.auth).expect(200)).body.status).toBe('active');
 
     const before = await SubscriptionModel.find({ _id: { $in: [kept.id, lost.id] } }).sort({ _id: 1 }).lean();
