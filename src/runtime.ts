@@ -16,6 +16,7 @@ import { createStripeClient, OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY, stripeTarg
 import { databaseReadThrottle } from './stripe/read-throttle';
 import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
+import { coreAnswers } from './wiring';
 
 export type Role = 'all' | 'web' | 'worker';
 export type WebhookSecretSource = 'configured' | 'offline' | 'none';
@@ -147,7 +148,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
 
     if (role !== 'web') {
-      await startWorker(agenda, { clock, logger, workerName, stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }) }, config.worker.heartbeatSeconds);
+      await startWorker(
+        agenda,
+        { clock, logger, workerName, stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }), boxExtras: coreAnswers({ clock }).boxExtras },
+        config.worker.heartbeatSeconds,
+      );
     }
 
     let web: WebServer | undefined;

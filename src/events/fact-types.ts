@@ -31,6 +31,7 @@ export const FACT_TYPES = [
   // A cycle's box (subject: the order)
   'box.reserved',
   'box.adjusted',
+  'box.back_ordered',
   'box.paid',
   'box.held',
   'box.packed',
@@ -38,6 +39,7 @@ export const FACT_TYPES = [
   'box.delivered',
   'box.cancelled',
   'box.refunded',
+  'box.payment_refunded',
   'box.charged_after_cancel',
   // Loyalty (subject: the shopper's loyalty account)
   'loyalty.tier_changed',

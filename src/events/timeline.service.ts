@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import { ValidationError } from '../shared/errors';
+import { ListQuery } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import { FactModel, type Fact } from './fact.model';
 import { ACTOR_KINDS, FACT_TYPES, SUBJECT_TYPES } from './fact-types';
+
+/** The query of a timeline: a page, and optionally only some fact types (`?type=box.paid&type=box.shipped`). */
+export const TimelineQuery = z.strictObject({
+  ...ListQuery,
+  type: z
+    .union([z.enum(FACT_TYPES), z.array(z.enum(FACT_TYPES)).max(FACT_TYPES.length)])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : Array.isArray(value) ? value : [value]))
+    .describe('Only facts of these types'),
+});
 
 /** A fact as timelines show it: what became true, when, who did it, and what changed. */
 export const FactView = z
@@ -57,13 +68,13 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
 export async function listTimeline(
   merchantId: string,
   of: { subscriptionId: string } | { customerId: string },
-  page: { limit: number; startingAfter?: string | undefined; types?: string[] | undefined },
+  page: { limit: number; startingAfter?: string | undefined; type?: string[] | undefined },
 ) {
   const cursor = page.startingAfter ? decodeCursor(page.startingAfter) : undefined;
   const filter: Record<string, unknown> = {
     merchantId,
     ...of,
-    ...(page.types && page.types.length > 0 ? { type: { $in: page.types } } : {}),
+    ...(page.type && page.type.length > 0 ? { type: { $in: page.type } } : {}),
     ...(cursor ? { $or: [{ at: { $lt: cursor.at } }, { at: cursor.at, _id: { $lt: cursor.id } }] } : {}),
   };
   const facts = await FactModel.find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).lean();

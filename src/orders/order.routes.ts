@@ -1,4 +1,4 @@
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import { CancelOrderBody, EmptyOrderBody, ListOrdersQuery, OrderList, OrderParams, OrderView, PickListQuery, PickListView, ShipOrderBody } from './order.schemas';
 import { buildPickList, pickListCsv } from './pick-list.service';
@@ -70,7 +70,7 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       params: OrderParams,
       body: EmptyOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
-      handler: async ({ principal, params }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'packed') }),
+      handler: async ({ principal, params }) => ({ body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'packed') }),
     }),
     defineRoute({
       operationId: 'shipOrder',
@@ -83,7 +83,7 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       body: ShipOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
       handler: async ({ principal, params, body }) => ({
-        body: await moveOrder(clock, principal!.merchantId, params.id, 'shipped', {
+        body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'shipped', {
           shipment: { carrier: body.carrier, trackingNumber: body.trackingNumber, ...(body.trackingUrl ? { trackingUrl: body.trackingUrl } : {}), shippedAt: clock.now() },
         }),
       }),
@@ -98,7 +98,7 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       params: OrderParams,
       body: EmptyOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
-      handler: async ({ principal, params }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'delivered') }),
+      handler: async ({ principal, params }) => ({ body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'delivered') }),
     }),
     defineRoute({
       operationId: 'cancelOrder',
@@ -111,7 +111,7 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       params: OrderParams,
       body: CancelOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
-      handler: async ({ principal, params, body }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'cancelled', { cancellationReason: body.reason }) }),
+      handler: async ({ principal, params, body }) => ({ body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'cancelled', { cancellationReason: body.reason }) }),
     }),
   ];
 }

@@ -1,6 +1,6 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 import type { BillingSchedule } from '../shared/calendar';
-
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-states';
 
 export type { SubscriptionStatus };
@@ -35,7 +35,8 @@ export interface FirstBoxOffer {
   amountOffMinor?: number;
 }
 
-export interface Subscription {
+/** A subscription records the facts about itself in its own updates (src/events/fact-source.ts). */
+export interface Subscription extends Partial<FactBearing> {
   _id: string;
   merchantId: string;
   customerId: string;
@@ -230,33 +231,10 @@ SubscriptionSchema.pre(['findOneAndUpdate', 'updateOne', 'updateMany'], function
   }
 });
 SubscriptionSchema.index({ 'stripe.subscriptionId': 1 });
+factSource(SubscriptionSchema, {
+  subjectType: 'subscription',
+  linkFields: ['customerId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc._id as string }),
+});
 
 export const SubscriptionModel = model<Subscription>('Subscription', SubscriptionSchema);
-
-/** Our dated facts about a subscription: what happened, when, and what it changed. Append-only. */
-export interface SubscriptionEvent {
-  _id: string;
-  merchantId: string;
-  subscriptionId: string;
-  /** The subscription revision this event produced: orders the history, and one event per revision. */
-  revision: number;
-  type: string;
-  at: Date;
-  data: Record<string, unknown>;
-}
-
-const SubscriptionEventSchema = new Schema<SubscriptionEvent>(
-  {
-    _id: { type: String, required: true },
-    merchantId: { type: String, required: true },
-    subscriptionId: { type: String, required: true },
-    revision: { type: Number, required: true },
-    type: { type: String, required: true },
-    at: { type: Date, required: true },
-    data: { type: Schema.Types.Mixed, default: {} },
-  },
-  { collection: 'subscription_events', versionKey: false, minimize: false },
-);
-SubscriptionEventSchema.index({ merchantId: 1, subscriptionId: 1, revision: 1 }, { unique: true });
-
-export const SubscriptionEventModel = model<SubscriptionEvent>('SubscriptionEvent', SubscriptionEventSchema);

@@ -8,6 +8,8 @@ import { buildPaidInvoice } from '../factories/invoice.factory';
 import { buildEvent, signEvent } from './stripe-events';
 import type { TestApp } from './test-app';
 import { silentLogger } from './test-env';
+import { followFacts } from './facts';
+import { coreAnswers } from '../../src/wiring';
 
 /**
  * Drives renewals the way production does, on the fake clock: Stripe's events are posted to the real
@@ -16,13 +18,17 @@ import { silentLogger } from './test-env';
  */
 export function renewalDriver(testApp: TestApp, gateway: StripeGateway) {
   const { app, clock, stripe, queued } = testApp;
-  const deps = { clock, stripe: gateway, logger: silentLogger };
+  const deps = { clock, stripe: gateway, logger: silentLogger, extras: coreAnswers({ clock }).boxExtras };
+
+  /** What the worker runs next to the queued jobs: the listeners of every fact recorded so far. */
+  const follow = () => followFacts(clock, gateway);
 
   async function processQueued(): Promise<void> {
     while (queued.length > 0) {
       const job = queued.shift()!;
       if (job.name === 'webhooks.process-event') await processWebhookEvent(deps, job.data.eventId as string);
     }
+    await follow();
   }
 
   /** Posts a signed event (created at `createdAt`, default now) and processes it; returns the HTTP status. */
@@ -38,10 +44,20 @@ export function renewalDriver(testApp: TestApp, gateway: StripeGateway) {
     deps,
     deliver,
     processQueued,
-    /** The renewals.prepare-boxes job, as the worker runs it. */
-    runCutoffs: () => prepareDueBoxes(deps),
+    /** The listeners of every fact recorded so far (the events.dispatch-facts job). */
+    followFacts: follow,
+    /** The renewals.prepare-boxes job, as the worker runs it, and the listeners of what it recorded. */
+    runCutoffs: async () => {
+      const seen = await prepareDueBoxes(deps);
+      await follow();
+      return seen;
+    },
     /** The subscriptions.sync-to-stripe job. */
-    syncStripe: () => syncDueSubscriptions(deps),
+    syncStripe: async () => {
+      const count = await syncDueSubscriptions(deps);
+      await follow();
+      return count;
+    },
     /** Stripe charged the cycle starting at `periodStart`: `invoice.paid`. */
     pay: (stripeSubscriptionId: string, periodStart: Date, amountPaidMinor: number, invoiceId?: string) =>
       deliver('invoice.paid', buildPaidInvoice(stripeSubscriptionId, periodStart, amountPaidMinor, invoiceId)),

@@ -202,7 +202,7 @@ describe('chaos: many renewals delivered badly', () => {
         // Ship most paid boxes of the cycle (their stock leaves), keep some waiting.
         const paidBoxes = await BoxOrderModel.find({ merchantId: merchant.id, cycleKey: cycle.cycleKey, status: 'paid' }, { _id: 1 }).lean();
         for (const [i, box] of paidBoxes.entries()) {
-          if (i % 4 !== 0) await moveOrder(clock, merchant.id, box._id, 'shipped', { shipment: { carrier: 'UPS', trackingNumber: `1Z${i}`, shippedAt: clock.now() } });
+          if (i % 4 !== 0) await moveOrder({ clock }, merchant.id, box._id, 'shipped', { shipment: { carrier: 'UPS', trackingNumber: `1Z${i}`, shippedAt: clock.now() } });
         }
       }
       clock.set(new Date(clock.now().getTime() + DAY));

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { actors, type Actor } from '../../events/fact-types';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -102,6 +103,12 @@ export interface RouteDefinition<
   handler: (
     ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>,
   ) => Promise<RouteResult<z.input<R>> | RouteResult<z.output<R>>>;
+}
+
+/** Who a request acts as, for the facts its changes record: the shopper of a shopper session, else the merchant's key. */
+export function actorFor(principal: MerchantPrincipal | undefined): Actor {
+  if (!principal) return actors.system();
+  return principal.customerId ? actors.shopper(principal.customerId) : actors.merchant(principal.apiKeyId);
 }
 
 /** Keeps each route's types while collecting them in one list. */

@@ -1,12 +1,11 @@
-import { giftLinesFor, settleGiftsOfOrder } from '../gifts/gift.service';
+import { giftLinesFor } from '../gifts/gift.service';
 import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { standingOf } from '../loyalty/loyalty-standing.service';
-import { loyaltyProgramOf, pointsExpiryFor, restoreLoyaltyCredit, takeLoyaltyCredit } from '../loyalty/loyalty.service';
+import { loyaltyProgramOf, pointsExpiryFor, takeLoyaltyCredit } from '../loyalty/loyalty.service';
 import { MerchantModel } from '../merchants/merchant.model';
 import { shippingFeeFor } from '../merchants/shipping-fees';
 import { thresholdTermsOf, type Offer } from '../offers/offer.model';
-import { activeOffers, addonForReward, pendingBoxRewards, settleRewardsOfOrder } from '../offers/offer.service';
-import { BoxOrderModel, type BoxOrder } from '../orders/box-order.model';
+import { activeOffers, addonForReward, pendingBoxRewards } from '../offers/offer.service';
 import { isEligible } from '../perks/eligibility';
 import type { Perk } from '../perks/perk.model';
 import { activePerks } from '../perks/perk.service';
@@ -14,18 +13,8 @@ import type { Cycle } from '../shared/calendar';
 import { percentOf } from '../shared/money';
 import type { Clock } from '../shared/time';
 import type { Subscription } from '../subscriptions/subscription.model';
+import type { BoxDraft, BoxExtras } from '../orders/order.service';
 import type { BoxLine } from '../subscriptions/subscription.service';
-
-export interface BoxDraft {
-  orderId: string;
-  merchantId: string;
-  customerId: string;
-  subscriptionId: string;
-  shipOn: string;
-  currency: string;
-  /** The shopper's own lines: the plan, add-ons, first-box and save-offer discounts. */
-  lines: BoxLine[];
-}
 
 const sum = (lines: BoxLine[], filter: (line: BoxLine) => boolean = () => true) =>
   lines.filter(filter).reduce((total, line) => total + line.unitAmountMinor * line.quantity, 0);
@@ -148,34 +137,7 @@ async function perkLines(clock: Clock, perk: Perk, boxNumber: number, draft: Box
   }
 }
 
-/** Statuses after which what a box was granted needs following up: given back, or thanked for. */
-const SETTLING_STATUSES = ['cancelled', 'refunded', 'delivered'] as const;
-
-/**
- * Makes what the retention engine granted follow the box: a gift or a free item of a box not sent goes back
- * (to the campaign, or to wait for the next box), the loyalty credit it took is given back, and a delivered
- * gift is thanked for. Safe to repeat; the order records the status it was settled for.
- */
-export async function settleRetentionOfOrder(clock: Clock, order: BoxOrder): Promise<void> {
-  // A gift granted for the cycle and not in the box (built before the grant, or out of stock) goes back too.
-  await settleGiftsOfOrder({ clock }, order);
-  if (!order.lines.some((line) => line.grantedBy)) return;
-  await settleRewardsOfOrder(order);
-  await restoreLoyaltyCredit(clock, order);
-  if ((SETTLING_STATUSES as readonly string[]).includes(order.status)) {
-    await BoxOrderModel.updateOne({ _id: order._id, status: order.status }, { $set: { retentionSettledFor: order.status } });
-  }
-}
-
-/** The renewal sweep's part: boxes that ended (not sent, or delivered) and whose grants are not settled yet. */
-export async function settleRetentionSweep(clock: Clock, batchSize = 200): Promise<number> {
-  let settled = 0;
-  for (const status of SETTLING_STATUSES) {
-    const orders = await BoxOrderModel.find({ status, 'lines.grantedBy.source': { $exists: true }, retentionSettledFor: { $ne: status } })
-      .limit(batchSize)
-      .lean();
-    for (const order of orders) await settleRetentionOfOrder(clock, order);
-    settled += orders.length;
-  }
-  return settled;
+/** The retention layer's answer to "what goes in this box besides what the shopper chose" (src/orders/box-assembly.service.ts). */
+export function boxExtras(clock: Clock): BoxExtras {
+  return ({ subscription, cycle, draft }) => retentionLinesFor(clock, subscription, cycle, draft);
 }

@@ -1,27 +1,23 @@
-import { z } from 'zod';
-import { BoxOrderModel } from '../orders/box-order.model';
-import { billedPeriodStart, InvoiceLines } from '../orders/order.service';
+import type { z } from 'zod';
 import { MerchantModel } from '../merchants/merchant.model';
+import { BoxOrderModel } from '../orders/box-order.model';
+import { billedPeriodStart, type CheckoutSessionFields, type FailedInvoiceFields, type StripeSubscriptionFields } from '../stripe/invoice-fields';
+import { anchoredScheduleAt, firstOpenCycle } from './subscription-calendar';
+import type { SubscriptionSyncDeps } from './subscription-deps';
 import { subscriptionSettingsOf } from './subscription-settings';
-import { anchoredScheduleAt, firstOpenCycle, recordSubscriptionEvent, type SubscriptionSyncDeps } from './subscription.service';
-import { SubscriptionModel, type Subscription, type SubscriptionStatus } from './subscription.model';
+import { ACTIVATED_BY_PAYMENT, ENDS_DUNNING, ENTERS_DUNNING, isStatusIn, type SubscriptionStatus } from './subscription-states';
+import { changeWithRetry, subscriptionFact, writeIfUnchanged } from './subscription-store';
+import { SubscriptionModel, type Subscription } from './subscription.model';
 
-/** The fields of Stripe objects these handlers read, checked before use. */
-export const CheckoutSessionFields = z.object({
-  id: z.string(),
-  mode: z.string(),
-  client_reference_id: z.string().nullable().optional(),
-  subscription: z.union([z.string(), z.object({ id: z.string() })]).nullable().optional(),
-  metadata: z.record(z.string(), z.string()).nullable().optional(),
-});
+/**
+ * What Stripe tells us about a subscription's payments and status: a Checkout completed, a payment failed
+ * (dunning), Stripe's retries ended, an invoice paid, a status changed. Each is a guarded write with its fact;
+ * a repeated or late event changes nothing.
+ */
 
-export const StripeSubscriptionFields = z.object({
-  id: z.string(),
-  status: z.string(),
-  canceled_at: z.number().nullable().optional(),
-  metadata: z.record(z.string(), z.string()).nullable().optional(),
-});
-
+export async function findByStripeSubscriptionId(stripeSubscriptionId: string): Promise<Subscription | null> {
+  return SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscriptionId }).lean();
+}
 
 /** How far before our Checkout Session Stripe's billing anchor may seem to be (clocks differ a little). */
 const ANCHOR_SKEW_MS = 5 * 60_000;
@@ -46,7 +42,6 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
   if (!stripeId) throw new Error(`checkout session ${session.id} completed without a subscription`);
   const current = await deps.stripe.retrieveSubscription(stripeId);
   const status: SubscriptionStatus = current.status === 'trialing' ? 'trialing' : 'active';
-  const now = deps.clock.now();
   let anchoredAt = current.billingCycleAnchor;
   if (anchoredAt && anchoredAt.getTime() < subscription.createdAt.getTime() - ANCHOR_SKEW_MS) {
     // Stripe cannot bill from before the session existed: keep our calendar rather than trust it.
@@ -54,8 +49,9 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
     anchoredAt = undefined;
   }
   const schedule = anchoredAt ? anchoredScheduleAt(subscription.schedule, anchoredAt) : undefined;
-  const updated = await SubscriptionModel.findOneAndUpdate(
-    { _id: subscription._id, merchantId, status: 'incomplete', revision: subscription.revision },
+  await writeIfUnchanged(
+    deps,
+    subscription,
     {
       $set: {
         status,
@@ -63,21 +59,19 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
         ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}),
         // Nothing is keyed to the first box's date yet: an incomplete subscription takes no changes.
         ...(schedule ? { schedule, firstChargeKey: schedule.anchorOn } : {}),
-        updatedAt: now,
-        stripeSyncDueAt: now,
       },
-      $inc: { revision: 1 },
     },
-    { returnDocument: 'after', lean: true },
+    [
+      subscriptionFact(deps, 'subscription.activated', {
+        via: 'checkout',
+        from: 'incomplete',
+        to: status,
+        stripeSubscriptionId: current.id,
+        ...(anchoredAt ? { anchoredAt: anchoredAt.toISOString(), firstChargeKey: schedule!.anchorOn } : {}),
+      }),
+    ],
+    { extra: { status: 'incomplete' } },
   );
-  if (updated) {
-    await recordSubscriptionEvent(deps, updated, 'subscription.activated', {
-      via: 'checkout',
-      stripeSubscriptionId: current.id,
-      status,
-      ...(anchoredAt ? { anchoredAt: anchoredAt.toISOString(), firstChargeKey: updated.firstChargeKey } : {}),
-    });
-  }
   return merchantId;
 }
 
@@ -104,16 +98,12 @@ function mapStatus(ours: SubscriptionStatus, stripe: string): SubscriptionStatus
  * A `customer.subscription.*` event: applies Stripe's status to ours, unless we already applied newer
  * information about this Stripe subscription (events come late and out of order). Returns the merchant.
  */
-export async function applyStripeSubscriptionEvent(
-  deps: SubscriptionSyncDeps,
-  eventCreatedAt: Date,
-  stripeSubscription: z.infer<typeof StripeSubscriptionFields>,
-): Promise<string | undefined> {
-  const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeSubscription.id }).lean();
+export async function applyStripeSubscriptionEvent(deps: SubscriptionSyncDeps, eventCreatedAt: Date, stripeSubscription: z.infer<typeof StripeSubscriptionFields>): Promise<string | undefined> {
+  const subscription = await findByStripeSubscriptionId(stripeSubscription.id);
   if (!subscription) return undefined;
   if (subscription.stripe.lastEventAt && subscription.stripe.lastEventAt > eventCreatedAt) return subscription.merchantId;
   const now = deps.clock.now();
-  if (stripeSubscription.status === 'unpaid' && ['active', 'trialing', 'past_due'].includes(subscription.status)) {
+  if (stripeSubscription.status === 'unpaid' && isStatusIn(subscription.status, ENDS_DUNNING)) {
     return endDunning(deps, subscription, eventCreatedAt, now);
   }
   let status = mapStatus(subscription.status, stripeSubscription.status);
@@ -125,38 +115,34 @@ export async function applyStripeSubscriptionEvent(
     if (eventCreatedAt > dunning.lastFailureAt) unset.dunning = 1;
     else status = undefined;
   }
-  if (status && status !== subscription.status) {
+  const changesStatus = status !== undefined && status !== subscription.status;
+  const endsDunning = unset.dunning !== undefined;
+  if (!changesStatus && !endsDunning) {
+    // Nothing becomes true: only the newest Stripe information seen is kept.
+    await SubscriptionModel.updateOne({ _id: subscription._id, revision: subscription.revision }, { $set: set });
+    return subscription.merchantId;
+  }
+  if (changesStatus) {
     set.status = status;
-    set.updatedAt = now;
     if (status === 'cancelled' && !subscription.cancellation) {
       const at = stripeSubscription.canceled_at ? new Date(stripeSubscription.canceled_at * 1000) : now;
       set.cancellation = { requestedAt: at, reason: 'stripe', mode: 'now', effectiveAt: at };
       set['stripe.canceledAt'] = at;
     }
   }
-  const changesStatus = set.status !== undefined;
-  const endsDunning = unset.dunning !== undefined;
-  const updated = await SubscriptionModel.findOneAndUpdate(
-    { _id: subscription._id, revision: subscription.revision },
-    { $set: set, ...(endsDunning ? { $unset: unset } : {}), ...(changesStatus || endsDunning ? { $inc: { revision: 1 } } : {}) },
-    { returnDocument: 'after', lean: true },
-  );
+  const facts = [];
+  if (endsDunning) facts.push(subscriptionFact(deps, 'subscription.recovered', { by: 'stripe_status', stripeInvoiceId: dunning!.stripeInvoiceId, stripeStatus: stripeSubscription.status }));
+  if (changesStatus) {
+    facts.push(
+      status === 'cancelled'
+        ? subscriptionFact(deps, 'subscription.cancelled', { reason: 'stripe', mode: 'now', from: subscription.status })
+        : subscriptionFact(deps, 'subscription.status_synced', { from: subscription.status, to: status, stripeStatus: stripeSubscription.status }),
+    );
+  }
+  const updated = await writeIfUnchanged(deps, subscription, { $set: set, ...(endsDunning ? { $unset: unset } : {}) }, facts, { pushToStripe: false });
   if (!updated) throw new Error(`subscription ${subscription._id} changed while applying a Stripe event; retrying`);
-  if (changesStatus) await recordSubscriptionEvent(deps, updated, `subscription.${status === 'cancelled' ? 'cancelled' : 'status_changed'}`, { by: 'stripe', from: subscription.status, to: status });
-  else if (endsDunning) await recordSubscriptionEvent(deps, updated, 'subscription.dunning_ended', { outcome: 'recovered', stripeStatus: stripeSubscription.status });
   return subscription.merchantId;
 }
-
-export const FailedInvoiceFields = z.object({
-  id: z.string(),
-  attempt_count: z.number().int(),
-  hosted_invoice_url: z.string().nullable().optional(),
-  lines: InvoiceLines.optional(),
-  parent: z
-    .object({ subscription_details: z.object({ subscription: z.union([z.string(), z.object({ id: z.string() })]) }).nullable().optional() })
-    .nullable()
-    .optional(),
-});
 
 /**
  * `invoice.payment_failed`: the subscription enters dunning (past due) with Stripe's hosted invoice page as
@@ -165,18 +151,18 @@ export const FailedInvoiceFields = z.object({
  * again is only recorded (its box stays held). A failure reported after that invoice was paid (events
  * come late) changes nothing.
  */
-export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCreatedAt: Date, invoice: z.infer<typeof FailedInvoiceFields>): Promise<string | undefined> {
+export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCreatedAt: Date, invoice: FailedInvoiceFields): Promise<string | undefined> {
   const ref = invoice.parent?.subscription_details?.subscription;
   const stripeId = typeof ref === 'string' ? ref : ref?.id;
   if (!stripeId) return undefined;
-  const subscription = await SubscriptionModel.findOne({ 'stripe.subscriptionId': stripeId }).lean();
+  const subscription = await findByStripeSubscriptionId(stripeId);
   if (!subscription) return undefined;
   const paid = await BoxOrderModel.exists({ stripeInvoiceId: invoice.id });
   if (paid || subscription.status === 'cancelled') return subscription.merchantId;
   const current = subscription.dunning;
   const same = current?.stripeInvoiceId === invoice.id;
   if (same && current.attempts >= invoice.attempt_count) return subscription.merchantId;
-  const periodStart = invoice.lines ? billedPeriodStart(invoice.lines) : (same ? current.periodStart : undefined);
+  const periodStart = invoice.lines ? billedPeriodStart(invoice.lines) : same ? current.periodStart : undefined;
   const older = !same && current?.periodStart !== undefined && periodStart !== undefined && periodStart < current.periodStart;
   const dunning = {
     stripeInvoiceId: invoice.id,
@@ -186,27 +172,30 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
     lastFailureAt: eventCreatedAt,
     ...(invoice.hosted_invoice_url ? { updatePaymentUrl: invoice.hosted_invoice_url } : {}),
   };
-  const updated = await SubscriptionModel.findOneAndUpdate(
-    { _id: subscription._id, revision: subscription.revision },
-    {
-      $set: {
-        ...(older ? {} : { dunning }),
-        updatedAt: deps.clock.now(),
-        ...(['active', 'trialing'].includes(subscription.status) ? { status: 'past_due' } : {}),
-      },
-      $inc: { revision: 1 },
-    },
-    { returnDocument: 'after', lean: true },
+  const startsDunning = !current && !older;
+  const updated = await writeIfUnchanged(
+    deps,
+    subscription,
+    { $set: { ...(older ? {} : { dunning }), ...(isStatusIn(subscription.status, ENTERS_DUNNING) ? { status: 'past_due' } : {}) } },
+    [
+      subscriptionFact(deps, 'subscription.payment_failed', {
+        stripeInvoiceId: invoice.id,
+        attempt: invoice.attempt_count,
+        startsDunning,
+        ...(older ? { olderInvoice: true } : {}),
+        ...(invoice.hosted_invoice_url ? { updatePaymentUrl: invoice.hosted_invoice_url } : {}),
+      }),
+    ],
+    { pushToStripe: false },
   );
   if (!updated) throw new Error(`subscription ${subscription._id} changed while recording a payment failure; retrying`);
-  await recordSubscriptionEvent(deps, updated, 'subscription.payment_failed', { stripeInvoiceId: invoice.id, attempt: invoice.attempt_count });
   return subscription.merchantId;
 }
 
 /**
  * Stripe's retries ended with the invoice unpaid: the merchant's outcome applies. Cancelling ends the
- * subscription (the push that follows cancels it in Stripe); pausing stops boxes from the next one that is
- * not locked, until the shopper resumes. Either way the dunning record closes.
+ * subscription (the push that follows cancels it in Stripe); pausing stops boxes from the first open one,
+ * until the shopper resumes. Either way the dunning record closes.
  */
 async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription, eventCreatedAt: Date, now: Date): Promise<string> {
   const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
@@ -216,12 +205,45 @@ async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription
     outcome === 'cancel'
       ? { status: 'cancelled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }
       : { status: 'paused', pause: { pausedAt: now, startsOn } };
-  const updated = await SubscriptionModel.findOneAndUpdate(
-    { _id: subscription._id, revision: subscription.revision },
-    { $set: { ...set, 'stripe.lastEventAt': eventCreatedAt, updatedAt: now, stripeSyncDueAt: now }, $unset: { dunning: 1 }, $inc: { revision: 1 } },
-    { returnDocument: 'after', lean: true },
-  );
+  const ended = subscriptionFact(deps, 'subscription.dunning_ended', { outcome, stripeStatus: 'unpaid', stripeInvoiceId: subscription.dunning?.stripeInvoiceId ?? null });
+  const follows =
+    outcome === 'cancel'
+      ? subscriptionFact(deps, 'subscription.cancelled', { reason: 'payment_failed', mode: 'now', involuntary: true, from: subscription.status })
+      : subscriptionFact(deps, 'subscription.paused', { startsOn, resumeOn: null, involuntary: true });
+  const updated = await writeIfUnchanged(deps, subscription, { $set: { ...set, 'stripe.lastEventAt': eventCreatedAt }, $unset: { dunning: 1 } }, [ended, follows]);
   if (!updated) throw new Error(`subscription ${subscription._id} changed while ending dunning; retrying`);
-  await recordSubscriptionEvent(deps, updated, 'subscription.dunning_ended', { outcome, stripeStatus: 'unpaid' });
   return subscription.merchantId;
+}
+
+/**
+ * A box's invoice was paid: a trial or a Checkout becomes active, and when it is the invoice the dunning is
+ * about, the dunning ends (`subscription.recovered`). A late payment of an older invoice leaves a newer one
+ * past due, its box held. Nothing else changes on the subscription (the payment itself is the box's fact).
+ */
+export async function recordCyclePaid(deps: SubscriptionSyncDeps, subscriptionId: string, payment: { stripeInvoiceId: string; cycleKey: string; amountPaidMinor: number }): Promise<void> {
+  await changeWithRetry(deps, subscriptionId, (current) => {
+    const endsDunning = current.dunning?.stripeInvoiceId === payment.stripeInvoiceId;
+    const becomesActive = (!current.dunning || endsDunning) && isStatusIn(current.status, ACTIVATED_BY_PAYMENT);
+    if (!endsDunning && !becomesActive) return null;
+    const facts = [];
+    if (endsDunning) facts.push(subscriptionFact(deps, 'subscription.recovered', { by: 'payment', ...payment, attempts: current.dunning!.attempts }));
+    else facts.push(subscriptionFact(deps, 'subscription.activated', { via: 'payment', from: current.status, to: 'active', ...payment }));
+    return {
+      update: { $set: becomesActive ? { status: 'active' } : {}, ...(endsDunning ? { $unset: { dunning: 1 as const } } : {}) },
+      facts,
+      pushToStripe: becomesActive,
+    };
+  });
+}
+
+/**
+ * Nothing can be sent for a cycle (out of stock at its cut-off): the cycle is skipped, so Stripe's invoice for
+ * it is voided and nothing is charged. Idempotent: a cycle already skipped changes nothing.
+ */
+export async function skipCycleWithNothingToShip(deps: SubscriptionSyncDeps, subscriptionId: string, cycleKey: string): Promise<void> {
+  await changeWithRetry(deps, subscriptionId, (current) =>
+    current.skippedCycleKeys.includes(cycleKey)
+      ? null
+      : { update: { $addToSet: { skippedCycleKeys: cycleKey } }, facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason: 'out_of_stock' })] },
+  );
 }
