@@ -129,7 +129,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const connection = await connectDatabase(uri, config.database.dbName);
     cleanups.push(() => disconnectDatabase());
     await syncIndexes(connection);
-    await migrateStoredSubscriptions();
+    await migrateStoredSubscriptions(clock);
 
     const workerName = `${os.hostname()}:${process.pid}`;
     const agenda = createAgenda(connection, config.worker, workerName);

@@ -85,3 +85,40 @@ export function enableInlineRelay(clock: Clock): void {
     await relayFactsOf(model, subjectId, clock.now());
   });
 }
+
+/**
+ * Facts recorded before this store existed (a migration's input), copied as the first facts of their subject,
+ * already followed: listeners never run for history. Idempotent (deterministic ids). Returns how many.
+ */
+export async function importHistoricalFacts(
+  subject: { subjectType: FactSourceOptions['subjectType']; subjectId: string; merchantId: string; customerId?: string; subscriptionId?: string },
+  facts: Array<{ type: FactType; at: Date; data: Record<string, unknown> }>,
+  now: Date,
+): Promise<number> {
+  for (const [index, historical] of facts.entries()) {
+    const seq = index + 1;
+    try {
+      await FactModel.create({
+        _id: factId(subject.subjectId, seq),
+        merchantId: subject.merchantId,
+        type: historical.type,
+        subjectType: subject.subjectType,
+        subjectId: subject.subjectId,
+        seq,
+        at: historical.at,
+        actor: { kind: 'system' },
+        data: historical.data,
+        ...(subject.customerId ? { customerId: subject.customerId } : {}),
+        ...(subject.subscriptionId ? { subscriptionId: subject.subscriptionId } : {}),
+        relayedAt: now,
+        done: [],
+        state: 'succeeded',
+        attempts: 0,
+        dispatchedAt: now,
+      });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+  return facts.length;
+}

@@ -31,18 +31,39 @@ export function renewalDriver(testApp: TestApp, gateway: StripeGateway) {
     await follow();
   }
 
-  /** Posts a signed event (created at `createdAt`, default now) and processes it; returns the HTTP status. */
-  async function deliver(type: string, object: Record<string, unknown>, createdAt: Date = clock.now()): Promise<number> {
-    const event = buildEvent(type, object, createdAt);
+  /** Every event delivered, in order (for replays). */
+  const delivered: Array<ReturnType<typeof buildEvent>> = [];
+
+  async function post(event: ReturnType<typeof buildEvent>): Promise<number> {
     const signed = signEvent(stripe, event, clock.now());
     const res = await request(app).post('/webhooks/stripe').set('stripe-signature', signed.header).set('content-type', 'application/json').send(signed.payload);
     await processQueued();
     return res.status;
   }
 
+  /** Posts a signed event (created at `createdAt`, default now) and processes it; returns the HTTP status. */
+  async function deliver(type: string, object: Record<string, unknown>, createdAt: Date = clock.now()): Promise<number> {
+    const event = buildEvent(type, object, createdAt);
+    delivered.push(event);
+    return post(event);
+  }
+
+  /**
+   * Every event delivered so far, again: each as Stripe retries it (same id, acknowledged as a duplicate) and
+   * each as a new event about the same object (a new id: the handlers must recognise the work as done).
+   */
+  async function replayAll(): Promise<void> {
+    for (const event of [...delivered]) {
+      await post(event);
+      await post({ ...buildEvent(event.type as string, (event.data as { object: Record<string, unknown> }).object, new Date((event.created as number) * 1000)) });
+    }
+  }
+
   return {
     deps,
     deliver,
+    delivered,
+    replayAll,
     processQueued,
     /** The listeners of every fact recorded so far (the events.dispatch-facts job). */
     followFacts: follow,

@@ -50,6 +50,8 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /subscriptions/:id/addons': { resource: 'subscription', body: { addonId: 'addon_x' } },
   'post /subscriptions/:id/addons/:lineId/remove': { resource: 'subscription', body: {} },
   'get /subscriptions/:id/save-offers': { resource: 'subscription' },
+  'get /subscriptions/:id/events': { resource: 'subscription' },
+  'get /customers/:id/events': { resource: 'customer' },
   'post /subscriptions/:id/save-offers/accept': { resource: 'subscription', body: { type: 'discount' } },
   'get /customers/:id/referral-code': { resource: 'customer' },
   'get /referrals/:id': { resource: 'referral' },
@@ -111,7 +113,8 @@ describe('tenancy', () => {
     ids.subscription = subscribed.subscription.id;
     await recordPaidInvoice(
       { clock: new FakeClock(), stripe: createStripeGateway(testStripe()), logger: silentLogger },
-      buildPaidInvoice(subscribed.subscription.stripeSubscriptionId as string, new Date(), 2600),
+      // The first box's invoice: its period starts when the subscription was made (its first charge).
+      buildPaidInvoice(subscribed.subscription.stripeSubscriptionId as string, new Date(subscribed.subscription.createdAt as string), 2600),
     );
     ids.order = (await request(app).get('/api/v1/orders').set(owner.auth).expect(200)).body.data[0].id;
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;

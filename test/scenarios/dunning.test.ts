@@ -10,6 +10,7 @@ import { subscribeShopper } from '../factories/subscription.factory';
 import { renewalDriver } from '../helpers/renewal-driver';
 import { buildEvent } from '../helpers/stripe-events';
 import { buildTestApp } from '../helpers/test-app';
+import { factsAbout } from '../helpers/facts';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
 describe('scenario: a renewal payment fails, then is recovered', () => {
@@ -58,8 +59,11 @@ describe('scenario: a renewal payment fails, then is recovered', () => {
       'subscription.created',
       'subscription.payment_failed',
       'subscription.payment_failed',
-      'subscription.box_paid',
+      'subscription.recovered',
     ]);
+    const [box] = await BoxOrderModel.find({ subscriptionId: subscription.id }).lean();
+    // The failures carried no lines to place a box by: the box is made at payment, its one fact.
+    expect((await factsAbout({ subjectId: box!._id })).map((f) => [f.type, f.data.from ?? null])).toEqual([['box.paid', null]]);
   });
 
   test.each([
@@ -83,7 +87,7 @@ describe('scenario: a renewal payment fails, then is recovered', () => {
     const res = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
     expect(res).toMatchObject({ ...expected, dunning: null });
     expect(res.history.filter((e: { type: string }) => e.type === 'subscription.dunning_ended')).toEqual([
-      expect.objectContaining({ data: { outcome, stripeStatus: 'unpaid' } }),
+      expect.objectContaining({ data: { outcome, stripeStatus: 'unpaid', stripeInvoiceId: null } }),
     ]);
   });
 });
@@ -152,14 +156,15 @@ describe('scenario: dunning belongs to the failing invoice', () => {
       ['2026-04-02', 'paid', inv(1)],
       ['2026-05-02', 'held', inv(2)],
     ]);
+    // April's late payment is its box's fact; the subscription's dunning (May's) goes on: no recovery.
     expect((await view()).history.map((e: { type: string; data: { stripeInvoiceId?: string } }) => [e.type, e.data.stripeInvoiceId ?? null])).toEqual([
       ['subscription.created', null],
-      ['subscription.box_paid', inv(0)],
       ['subscription.payment_failed', inv(1)],
       ['subscription.payment_failed', inv(2)],
       ['subscription.payment_failed', inv(1)],
-      ['subscription.box_paid', inv(1)],
     ]);
+    const paid = await factsAbout({ subscriptionId: (await view()).id });
+    expect(paid.filter((f) => f.type === 'box.paid').map((f) => f.data.stripeInvoiceId)).toEqual([inv(0), inv(1)]);
   });
 
   test("when Stripe says the subscription is active, then the dunning ends, unless what it says is older than the last failure", async () => {

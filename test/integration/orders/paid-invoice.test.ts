@@ -9,6 +9,7 @@ import { buildPaidInvoice } from '../../factories/invoice.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
 import { buildEvent, signEvent } from '../../helpers/stripe-events';
 import { buildTestApp } from '../../helpers/test-app';
+import { factsAbout } from '../../helpers/facts';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
 describe('invoice.paid makes exactly one box order per paid cycle', () => {
@@ -49,8 +50,8 @@ describe('invoice.paid makes exactly one box order per paid cycle', () => {
     expect(list.body.data.map((o: { id: string }) => o.id)).toEqual([orders[0]!._id]);
     const one = await request(app).get(`/api/v1/orders/${orders[0]!._id}`).set(merchant.auth).expect(200);
     expect(one.body).toMatchObject({ object: 'order', cycleKey: '2026-03-02', amountPaid: { amountMinor: 1300, currency: 'USD' }, lines: [expect.objectContaining({ sku: expect.any(String) }), expect.objectContaining({ kind: 'discount', sku: null })] });
-    const history = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body.history;
-    expect(history.filter((e: { type: string }) => e.type === 'subscription.box_paid')).toHaveLength(1);
+    // The box was made at payment: its one fact says so; the subscription's own history does not change.
+    expect((await factsAbout({ subjectId: orders[0]!._id })).map((f) => [f.type, f.data.stripeInvoiceId, f.data.from])).toEqual([['box.paid', 'in_first', null]]);
   });
 
   test('when a renewal is paid, even an hour off our local time after a DST change, then it is the next cycle\'s order and a trial ends', async () => {
@@ -76,6 +77,7 @@ describe('invoice.paid makes exactly one box order per paid cycle', () => {
     expect(orders.map((o) => o.cycleKey)).toEqual(['2026-01-24', '2026-04-24']);
     const now = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
     expect(now.status).toBe('active');
-    expect(now.history.find((e: { type: string }) => e.type === 'subscription.box_paid').data).toMatchObject({ cycleKey: '2026-01-24', from: 'trialing' });
+    expect(now.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.activated']);
+    expect(now.history[1].data).toMatchObject({ via: 'payment', cycleKey: '2026-01-24', from: 'trialing', to: 'active' });
   });
 });

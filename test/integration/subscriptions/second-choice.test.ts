@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { BoxOrderModel } from '../../../src/orders/box-order.model';
 import { prepareDueBoxes } from '../../../src/renewals/renewal.service';
+import { followFacts } from '../../helpers/facts';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildPlanInput } from '../../factories/catalog.factory';
@@ -129,6 +130,7 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
       expect.objectContaining({ kind: 'plan', sku: 'SC-LIGHT', stock: 'reserved', substitutedFor: { sku: 'SC-DARK', description: expect.stringMatching(/: Dark$/), rule: 'second_choice' } }),
     ]);
     expect((await request(app).get('/api/v1/stock-items/SC-LIGHT').set(merchant.auth).expect(200)).body).toMatchObject({ onHand: 2, reserved: 1 });
+    await followFacts(clock); // the message follows the box's fact
     const notifications = (await request(app).get(`/api/v1/notifications?customerId=${customerId}`).set(merchant.auth).expect(200)).body.data;
     expect(notifications).toEqual([expect.objectContaining({ type: 'box.adjusted', subscriptionId: subscription.id })]);
 

@@ -76,8 +76,8 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
     // The one already received: untouched, and still one order.
     expect(await WebhookEventModel.findById(receivedEvent.id).lean()).toEqual(before);
     expect(await BoxOrderModel.countDocuments({ subscriptionId: received.id })).toBe(1);
-    const history = (await request(app).get(`/api/v1/subscriptions/${received.id}`).set(merchant.auth).expect(200)).body.history;
-    expect(history.filter((e: { type: string }) => e.type === 'subscription.box_paid')).toHaveLength(1);
+    const paidFacts = (await request(app).get(`/api/v1/subscriptions/${received.id}/events?type=box.paid`).set(merchant.auth).expect(200)).body.data;
+    expect(paidFacts).toHaveLength(1);
     expect(await WebhookEventModel.countDocuments({ _id: unhandled.id })).toBe(0);
   });
 
@@ -197,7 +197,7 @@ describe('reconcileSubscriptionsWithStripe', () => {
       retrieveSubscription: async (id) => {
         retrieved.push(id);
         const truth = await real.retrieveSubscription(id); // stripe-mock: active
-        return id === lost.stripeSubscriptionId ? { ...truth, status: 'cancelled' } : truth;
+        return id === lost.stripeSubscriptionId ? { ...truth, status: 'canceled' } : truth;
       },
     };
     const deps = { clock, stripe: gateway, logger: silentLogger };

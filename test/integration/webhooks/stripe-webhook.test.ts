@@ -95,7 +95,7 @@ describe('Stripe events drive the subscription lifecycle', () => {
     const merchant = await createMerchant({}, clock);
     const { subscription } = await subscribeShopper(app, merchant);
     const stripeId = subscription.stripeSubscriptionId as string;
-    const deleted = buildEvent('customer.subscription.deleted', { id: stripeId, object: 'subscription', status: 'cancelled', canceled_at: 1775037700 }, new Date('2026-04-01T10:05:00Z'));
+    const deleted = buildEvent('customer.subscription.deleted', { id: stripeId, object: 'subscription', status: 'canceled', canceled_at: 1775037700 }, new Date('2026-04-01T10:05:00Z'));
     const olderUpdate = buildEvent('customer.subscription.updated', { id: stripeId, object: 'subscription', status: 'past_due' }, new Date('2026-04-01T10:01:00Z'));
     for (const event of [deleted, olderUpdate]) {
       await post(app, signEvent(stripe, event, clock.now())).expect(200);
