@@ -80,4 +80,28 @@ describe('invoice.paid makes exactly one box order per paid cycle', () => {
     expect(now.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.activated']);
     expect(now.history[1].data).toMatchObject({ via: 'payment', cycleKey: '2026-01-24', from: 'trialing', to: 'active' });
   });
+
+  test('when a trial starts, then the $0 invoice Stripe makes for it bills no box, and the charge at the trial\'s end makes the first box', async () => {
+    const clock = new FakeClock('2026-01-10T15:00:00Z');
+    const { app } = buildTestApp({ clock });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const { subscription } = await subscribeShopper(app, merchant, { trialDays: 14 });
+    const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
+    const stripeId = subscription.stripeSubscriptionId as string;
+    const pay = async (invoice: ReturnType<typeof buildPaidInvoice>) => {
+      const event = buildEvent('invoice.paid', invoice, clock.now());
+      await receiveEvent(clock, event as never);
+      await processWebhookEvent(deps, event.id);
+    };
+
+    // Stripe's first invoice of a trial: $0, its period the trial itself (from sign-up to the trial's end).
+    await pay({ ...buildPaidInvoice(stripeId, new Date('2026-01-10T15:00:02Z'), 0, 'in_trial'), billing_reason: 'subscription_create' });
+    expect(await BoxOrderModel.countDocuments({ subscriptionId: subscription.id })).toBe(0);
+    expect((await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body).toMatchObject({ status: 'trialing', nextCharge: { cycleKey: '2026-01-24' } });
+
+    clock.set('2026-01-24T15:00:30Z');
+    await pay(buildPaidInvoice(stripeId, new Date('2026-01-24T15:00:05Z'), 2600, 'in_first_box'));
+    const orders = await BoxOrderModel.find({ subscriptionId: subscription.id }).lean();
+    expect(orders.map((o) => [o.cycleKey, o.status, o.stripeInvoiceId, o.amountPaidMinor])).toEqual([['2026-01-24', 'paid', 'in_first_box', 2600]]);
+  });
 });
