@@ -410,7 +410,7 @@ describe('surprise-gift campaigns', () => {
     ];
     for (const [method, path, body] of calls) {
       const call = method === 'get' ? request(setup.app).get(path).set(other.auth) : request(setup.app).post(path).set(other.auth);
-      const res = await (body ? call.send(body as object) : call).expect(404);
+      const res = await (body ? call.send(body) : call).expect(404);
       expect(res.body.type).toBe('/problems/not_found');
     }
     expect((await request(setup.app).get('/api/v1/gift-campaigns').set(other.auth).expect(200)).body.data).toEqual([]);
