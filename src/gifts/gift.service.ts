@@ -9,7 +9,7 @@ import { cycleByKey, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
-import { BUILDING_STATUSES } from '../subscriptions/subscription-states';
+import { BUILDING_STATUSES, isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { findSubscription, isCycleCharged, nextChargedCycle, subscriptionsIn, type BoxLine } from '../subscriptions/subscription.queries';
 import { GiftAwardModel, type GiftAward } from './gift-award.model';
@@ -477,7 +477,7 @@ export async function settleOpenGiftAwards(deps: GiftDeps, options: { merchantId
       const notComing =
         !subscription ||
         !cycle ||
-        subscription.status === 'cancelled' ||
+        !isStatusIn(subscription.status, LIVE_STATUSES) ||
         (now.getTime() >= cycle.cutoffAt.getTime() && !isCycleCharged(subscription, cycle)) ||
         now.getTime() > cycle.chargeAt.getTime() + NOT_BUILT_GRACE_MS;
       if (notComing) {
