@@ -110,10 +110,14 @@ export function pointsForAmount(program: LoyaltyProgram, amountMinor: number, mu
   return Math.floor((amountMinor * program.pointsPerUnit * multiplierPercent) / (unit * 100));
 }
 
-/** The tier an account held at an instant: the last change up to it (the tier as stored, for an account without history). */
+/**
+ * The tier an account held when something happened at `at`: the last change before it (the tier as stored,
+ * for an account without history). A change at the same instant came after it: an evaluation at the
+ * moment of a payment already counts that payment.
+ */
 export function tierHeldAt(account: Pick<LoyaltyAccount, 'tierKey' | 'tierHistory'>, at: Date): string | undefined {
   if (account.tierHistory.length === 0) return account.tierKey;
-  const change = account.tierHistory.filter((c) => c.at.getTime() <= at.getTime()).at(-1);
+  const change = account.tierHistory.filter((c) => c.at.getTime() < at.getTime()).at(-1);
   return change?.to ?? undefined;
 }
 

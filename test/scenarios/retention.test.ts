@@ -130,6 +130,7 @@ describe('scenario: retention over 24 months', () => {
       const invoiceId = `in_ana_${charged.cycleKey}`;
       expect(await driver.pay(ana.stripeSubscriptionId, new Date(charged.chargeAt), order!.amountDueMinor, invoiceId)).toBe(200);
       paidInvoices.push({ stripeSubscriptionId: ana.stripeSubscriptionId, periodStart: new Date(charged.chargeAt), amount: order!.amountDueMinor, invoiceId });
+      await followFacts(clock, recording.gateway); // what follows the paid box (points) and the facts of the day
       await request(app).post(`/api/v1/orders/${order!._id}/ship`).set(merchant.auth).send({ carrier: 'USPS', trackingNumber: `94${month}` }).expect(200);
       await request(app).post(`/api/v1/orders/${order!._id}/deliver`).set(merchant.auth).send({}).expect(200);
       const paid = await BoxOrderModel.countDocuments({ subscriptionId: ana.id, status: 'delivered' });
