@@ -20,7 +20,7 @@ const Birthday = z
   .regex(/^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { error: 'must be MM-DD or YYYY-MM-DD' })
   .refine((value) => {
     const [year, month, day] = value.length === 5 ? [2000, ...value.split('-').map(Number)] : value.split('-').map(Number);
-    const date = new Date(Date.UTC(year!, month! - 1, day!));
+    const date = new Date(Date.UTC(year!, month! - 1, day));
     return date.getUTCMonth() === month! - 1 && date.getUTCDate() === day;
   }, { error: 'is not a real date' });
 

@@ -138,8 +138,10 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   if (input.email !== undefined) set.email = input.email;
   if (input.name !== undefined) set.name = input.name;
   if (input.shippingAddress !== undefined) set.shippingAddress = input.shippingAddress;
-  if (input.phone !== undefined) (input.phone === null ? (unset.phone = 1) : (set.phone = input.phone));
-  if (input.birthday !== undefined) (input.birthday === null ? (unset.birthday = 1) : (set.birthday = input.birthday));
+  if (input.phone === null) unset.phone = 1;
+  else if (input.phone !== undefined) set.phone = input.phone;
+  if (input.birthday === null) unset.birthday = 1;
+  else if (input.birthday !== undefined) set.birthday = input.birthday;
   if (input.marketingConsent !== undefined && input.marketingConsent !== customer.marketingConsent.granted) {
     set.marketingConsent = { granted: input.marketingConsent, changedAt: now };
   }

@@ -1,7 +1,7 @@
-import { CustomerModel } from '../customers/customer.model';
+import { customerExists } from '../customers/customer.queries';
 import { createHash, randomBytes } from 'node:crypto';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors';
+import { ConflictError, invalidInput, NotFoundError, UnauthorizedError } from '../shared/errors';
 import type { MerchantPrincipal } from '../shared/http/route';
 import { newId } from '../shared/ids';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../shared/password';
@@ -229,12 +229,10 @@ export async function confirmMerchantSignUp(clock: Clock, token: string): Promis
     { returnDocument: 'before', lean: true },
   );
   if (!signUp?.passwordHash) {
-    throw new ValidationError([
-      {
-        field: 'body.token',
-        message: `is not valid: it is unknown, was already used, or is older than ${SIGN_UP_CONFIRMATION_HOURS} hours. If you confirmed already, log in; otherwise sign up again`,
-      },
-    ]);
+    throw invalidInput(
+      'token',
+      `is not valid: it is unknown, was already used, or is older than ${SIGN_UP_CONFIRMATION_HOURS} hours. If you confirmed already, log in; otherwise sign up again`,
+    );
   }
   const opened = await createMerchantWithKey(clock, signUp, signUp.passwordHash);
   await MerchantSignUpModel.updateOne({ _id: signUp._id }, { $set: { merchantId: opened.merchant.id } });
@@ -333,7 +331,7 @@ function toShopperSessionView(key: ApiKey): ShopperSessionView {
 }
 
 async function requireCustomer(merchantId: string, customerId: string): Promise<void> {
-  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No customer with this id.');
+  if (!(await customerExists(merchantId, customerId))) throw new NotFoundError('No customer with this id.');
 }
 
 /**

@@ -9,6 +9,7 @@ import type { SignUpBody } from '../../src/merchants/merchant.schemas';
 import type { CreateAddonBody } from '../../src/addons/addon.schemas';
 import type { CreateCustomerBody } from '../../src/customers/customer.schemas';
 import type { CreatePlanBody } from '../../src/plans/plan.schemas';
+import { followFacts } from './facts';
 import { recordingGateway } from './recording-gateway';
 import { renewalDriver } from './renewal-driver';
 import { buildTestApp, recordStripeCalls } from './test-app';
@@ -98,6 +99,7 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
         const status = await driver.pay(subscriptions[index]!.stripeSubscriptionId, at, order.amountDueMinor, `in_${order._id}`);
         if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
       }
+      await followFacts(clock, recording.gateway); // what follows a paid box: points, a referrer's reward
       paid.push((await BoxOrderModel.findById(order._id).lean())!);
     }
     return paid;
@@ -116,6 +118,7 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
       const status = await driver.pay(subscription.stripeSubscriptionId, clock.now(), amountMinor, `in_first_${subscription.id}`);
       if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
     }
+    await followFacts(clock, recording.gateway);
     return (await BoxOrderModel.findOne({ subscriptionId: subscription.id }).sort({ cycleKey: 1 }).lean())!;
   }
 

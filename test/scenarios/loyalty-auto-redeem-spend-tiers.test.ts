@@ -3,6 +3,7 @@ import { LoyaltyAccountModel, LoyaltyEntryModel } from '../../src/loyalty/loyalt
 import { maintainLoyaltyAccounts } from '../../src/loyalty/loyalty.service';
 import { NotificationModel } from '../../src/notifications/notification.model';
 import { BoxOrderModel } from '../../src/orders/box-order.model';
+import { followFacts } from '../helpers/facts';
 import { linesOf, retentionScenario } from '../helpers/retention-scenario';
 import { useTestDatabase } from '../helpers/test-env';
 
@@ -128,12 +129,14 @@ describe('scenario: loyalty', () => {
     await world.payFirstBox(kenYen, 12_000);
     for (const leaving of [ken, kenYen]) await call('post', `/subscriptions/${leaving.id}/cancel`, { mode: 'now', reason: 'too_expensive' }, 200);
 
-    // Every day the loyalty job runs (twice: a second worker changes nothing); every month Ana's box is paid.
+    // Every day the loyalty job runs (twice: a second worker changes nothing), and the facts it records are
+    // followed (the shopper told); every month Ana's box is paid.
     const runDailyUntil = async (until: Date) => {
       for (let at = clock.now(); at < until; at = plus(at, DAY)) {
         clock.set(at);
         await maintainLoyaltyAccounts(jobDeps);
         await maintainLoyaltyAccounts(jobDeps);
+        await followFacts(clock);
       }
     };
     const boxes = [];

@@ -11,6 +11,7 @@ import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { followFacts } from '../helpers/facts';
 import { recordingGateway } from '../helpers/recording-gateway';
 import { renewalDriver } from '../helpers/renewal-driver';
 import { buildTestApp } from '../helpers/test-app';
@@ -112,11 +113,12 @@ describe('scenario: retention over 24 months', () => {
       if (month === 10) await request(app).post(`/api/v1/subscriptions/${ana.id}/addons`).set(merchant.auth).send({ addonId: refill.id, quantity: 1 }).expect(200);
       if (month === 12) await request(app).post(`/api/v1/subscriptions/${ana.id}/pause`).set(merchant.auth).send({ cycles: 7 }).expect(200);
       const charged = (await request(app).get(`/api/v1/subscriptions/${ana.id}`).set(merchant.auth).expect(200)).body.nextCharge as { cycleKey: string; chargeAt: string; cutoffAt: string };
-      // The daily jobs run every day up to the cut-off (tiers, expiry, birthdays).
+      // The daily jobs run every day up to the cut-off (tiers, expiry, birthdays), and the facts recorded are followed.
       for (let at = plus(clock.now(), DAY); at < new Date(charged.cutoffAt); at = plus(at, DAY)) {
         clock.set(at);
         await maintainLoyaltyAccounts(jobDeps);
         await grantYearlyRewards(jobDeps);
+        await followFacts(clock);
       }
       clock.set(plus(charged.cutoffAt, 60_000));
       await driver.runCutoffs();
@@ -128,6 +130,7 @@ describe('scenario: retention over 24 months', () => {
       const invoiceId = `in_ana_${charged.cycleKey}`;
       expect(await driver.pay(ana.stripeSubscriptionId, new Date(charged.chargeAt), order!.amountDueMinor, invoiceId)).toBe(200);
       paidInvoices.push({ stripeSubscriptionId: ana.stripeSubscriptionId, periodStart: new Date(charged.chargeAt), amount: order!.amountDueMinor, invoiceId });
+      await followFacts(clock, recording.gateway); // what follows the paid box (points) and the facts of the day
       await request(app).post(`/api/v1/orders/${order!._id}/ship`).set(merchant.auth).send({ carrier: 'USPS', trackingNumber: `94${month}` }).expect(200);
       await request(app).post(`/api/v1/orders/${order!._id}/deliver`).set(merchant.auth).send({}).expect(200);
       const paid = await BoxOrderModel.countDocuments({ subscriptionId: ana.id, status: 'delivered' });
@@ -194,11 +197,13 @@ describe('scenario: retention over 24 months', () => {
     // Replaying every payment and running every job again changes nothing (the daily jobs first catch up to now).
     await maintainLoyaltyAccounts(jobDeps);
     await grantYearlyRewards(jobDeps);
+    await followFacts(clock);
     const before = { ledger: await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id }), orders: await BoxOrderModel.find({ merchantId: merchant.id }).lean(), notes: await NotificationModel.countDocuments({ merchantId: merchant.id }) };
     for (const invoice of paidInvoices) expect(await driver.pay(invoice.stripeSubscriptionId, invoice.periodStart, invoice.amount, invoice.invoiceId)).toBe(200);
     await driver.runCutoffs();
     await maintainLoyaltyAccounts(jobDeps);
     await grantYearlyRewards(jobDeps);
+    await followFacts(clock);
     expect(await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id })).toBe(before.ledger);
     expect(await BoxOrderModel.find({ merchantId: merchant.id }).lean()).toEqual(before.orders);
     expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(before.notes);

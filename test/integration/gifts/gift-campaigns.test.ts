@@ -13,6 +13,7 @@ import { SubscriptionModel, type Subscription } from '../../../src/subscriptions
 import { buildAddonInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper, type SubscribedShopper } from '../../factories/subscription.factory';
+import { factsAbout, followFacts } from '../../helpers/facts';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
@@ -286,7 +287,26 @@ describe('surprise-gift campaigns', () => {
     const deliveredNow = await moveBox(await moveBox(delivered, 'shipped'), 'delivered');
     await Promise.all([settleGiftsOfOrder(setup.deps, deliveredNow), settleGiftsOfOrder(setup.deps, deliveredNow)]);
     await attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id }); // the sweep changes nothing more
-    expect(await GiftAwardModel.findById(giftAwardId(second._id, '2026-04-01')).lean()).toMatchObject({ status: 'delivered', orderId: delivered._id, thankedAt: expect.any(Date) });
+    expect(await GiftAwardModel.findById(giftAwardId(second._id, '2026-04-01')).lean()).toMatchObject({ status: 'delivered', orderId: delivered._id, deliveredAt: expect.any(Date) });
+    // Each award's story, once: granted by the job, then given back (with why) or delivered.
+    const story = async (subscription: Subscription) =>
+      (await factsAbout({ subjectId: giftAwardId(subscription._id, '2026-04-01') })).map((f) => [f.type, f.actor.kind, f.customerId, f.subscriptionId, f.data.reason ?? f.data.boxStatus ?? null]);
+    expect(await story(first)).toEqual([
+      ['gift.granted', 'job', first.customerId, first._id, null],
+      ['gift.returned', 'system', first.customerId, first._id, 'order_cancelled'],
+    ]);
+    expect(await story(third)).toEqual([
+      ['gift.granted', 'job', third.customerId, third._id, null],
+      ['gift.returned', 'system', third.customerId, third._id, 'out_of_stock'],
+    ]);
+    expect(await story(second)).toEqual([
+      ['gift.granted', 'job', second.customerId, second._id, null],
+      ['gift.delivered', 'system', second.customerId, second._id, 'delivered'],
+    ]);
+    // The thank-you follows the fact: once, however often the listeners run.
+    expect(await NotificationModel.countDocuments({ merchantId: setup.merchant.id, type: 'gift.thank_you' })).toBe(0);
+    await Promise.all([followFacts(setup.clock), followFacts(setup.clock)]);
+    await followFacts(setup.clock);
     const thanks = await NotificationModel.find({ merchantId: setup.merchant.id, type: 'gift.thank_you' }).lean();
     expect(thanks).toHaveLength(1);
     expect(thanks[0]).toMatchObject({ customerId: second.customerId, subscriptionId: second._id, subject: 'A little something, to say thank you' });
@@ -390,7 +410,7 @@ describe('surprise-gift campaigns', () => {
     ];
     for (const [method, path, body] of calls) {
       const call = method === 'get' ? request(setup.app).get(path).set(other.auth) : request(setup.app).post(path).set(other.auth);
-      const res = await (body ? call.send(body as object) : call).expect(404);
+      const res = await (body ? call.send(body) : call).expect(404);
       expect(res.body.type).toBe('/problems/not_found');
     }
     expect((await request(setup.app).get('/api/v1/gift-campaigns').set(other.auth).expect(200)).body.data).toEqual([]);

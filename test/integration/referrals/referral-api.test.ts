@@ -15,6 +15,7 @@ import { SubscriptionModel } from '../../../src/subscriptions/subscription.model
 import { buildCustomerInput } from '../../factories/catalog.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
+import { factsAbout, followFacts } from '../../helpers/facts';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
@@ -69,7 +70,11 @@ async function setUp(program: object = POINTS_PROGRAM, merchantOverrides: { defa
     });
   const reward = (friendSubscriptionId: string) => rewardReferrerForPaidBox({ clock, logger: silentLogger }, { merchantId: merchant.id, friendSubscriptionId });
   const ledger = () => LoyaltyEntryModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
-  const notifications = () => NotificationModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
+  /** The referrer's messages, once the listeners of the facts so far have run (a message follows `referral.rewarded`). */
+  const notifications = async () => {
+    await followFacts(clock);
+    return NotificationModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
+  };
   const view = async (referralId: string) => (await request(app).get(`/api/v1/referrals/${referralId}`).set(merchant.auth).expect(200)).body;
   const review = (referralId: string, action: 'approve' | 'reject', body: object = {}) => request(app).post(`/api/v1/referrals/${referralId}/${action}`).set(merchant.auth).send(body);
   return { clock, app, merchant, referrer, code, customer, friend, attribute, box, reward, ledger, notifications, view, review };
@@ -251,6 +256,12 @@ describe('referrals', () => {
       const retried = await attribute(ben.id, 'sub_secondattempt0000000');
       expect(retried.referralId).toBe(referralId);
       expect((await view(referralId)).friendSubscriptionId).toBe('sub_secondattempt0000000');
+      // Attributed again, to the new subscription (its timeline shows it); a retry of it records nothing more.
+      await attribute(ben.id, 'sub_secondattempt0000000');
+      expect((await factsAbout({ subjectId: referralId })).map((f) => [f.type, f.subscriptionId, f.data.replacesSubscriptionId ?? null])).toEqual([
+        ['referral.attributed', 'sub_failedcreation000000', null],
+        ['referral.attributed', 'sub_secondattempt0000000', 'sub_failedcreation000000'],
+      ]);
       expect((await refusal(attribute(cleo.id, 'sub_cleosecondtime000000'))).message).toMatch(/already referred/);
       expect((await view(kept.referralId)).friendSubscriptionId).toBe('sub_cleosubscribed000000');
     });
@@ -393,6 +404,39 @@ describe('referrals', () => {
       expect((await review(referralId, 'reject').expect(409)).body.type).toBe('/problems/invalid_state');
     });
 
+    test('when a held referral is approved and the friend pays, then it records attributed, held, approved and rewarded in order, naming both parties, and only the referrer is told, once', async () => {
+      const { clock, merchant, referrer, friend, attribute, box, reward, notifications, review } = await setUp();
+      const stored = await CustomerModel.findById(referrer.id).lean();
+      const ben = await friend({ shippingAddress: stored!.shippingAddress });
+      const subscriptionId = newId('sub');
+      const { referralId } = await attribute(ben.id, subscriptionId);
+      clock.advance(MINUTE);
+      await review(referralId, 'approve', { note: 'Flatmates' }).expect(200);
+      await box(subscriptionId, ben.id, 'paid');
+      clock.advance(MINUTE);
+      await reward(subscriptionId);
+      await reward(subscriptionId);
+
+      const facts = await factsAbout({ subjectId: referralId });
+      expect(facts.map((f) => [f.seq, f.type, f.actor.kind, f.customerId, f.subscriptionId, f.merchantId])).toEqual([
+        [1, 'referral.attributed', 'merchant', ben.id, subscriptionId, merchant.id],
+        [2, 'referral.held', 'merchant', ben.id, subscriptionId, merchant.id],
+        [3, 'referral.approved', 'merchant', ben.id, subscriptionId, merchant.id],
+        [4, 'referral.rewarded', 'system', ben.id, subscriptionId, merchant.id],
+      ]);
+      expect(facts[1]!.data).toMatchObject({ reasons: ['same_shipping_address'], referrerCustomerId: referrer.id, friendCustomerId: ben.id });
+      // The merchant's key that approved it.
+      expect(facts[2]!.actor.id).toMatch(/^key_/);
+      expect(facts[2]!.data).toMatchObject({ note: 'Flatmates', referrerCustomerId: referrer.id });
+      expect(facts[3]!.data).toMatchObject({ referrerCustomerId: referrer.id, friendCustomerId: ben.id, friendSubscriptionId: subscriptionId, reward: { type: 'points', points: 500, currency: 'USD' } });
+      expect(facts[3]!.at).toEqual(new Date('2026-03-02T15:32:00.000Z'));
+
+      expect(await notifications()).toEqual([expect.objectContaining({ type: 'referral.rewarded', customerId: referrer.id })]);
+      await followFacts(clock);
+      expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(1);
+      expect((await factsAbout({ subjectId: referralId })).every((f) => f.state === 'succeeded')).toBe(true);
+    });
+
     test("when a held referral is approved after the friend's box is paid, then the referrer is rewarded at once", async () => {
       const { referrer, friend, attribute, box, ledger, view, review } = await setUp();
       const stored = await CustomerModel.findById(referrer.id).lean();
@@ -426,6 +470,8 @@ describe('referrals', () => {
       expect(await ledger()).toEqual([]);
       expect(await notifications()).toEqual([]);
       expect((await view(heldReferral)).status).toBe('rejected');
+      expect((await factsAbout({ subjectId: heldReferral })).map((f) => f.type)).toEqual(['referral.attributed', 'referral.held', 'referral.rejected']);
+      expect((await factsAbout({ subjectId: pendingReferral })).map((f) => f.type)).toEqual(['referral.attributed', 'referral.rejected']);
 
       expect((await review(heldReferral, 'approve').expect(409)).body.type).toBe('/problems/invalid_state');
       expect((await review(pendingReferral, 'reject').expect(409)).body.type).toBe('/problems/invalid_state');
