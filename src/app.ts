@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -41,7 +42,7 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const version = (require(path.join(projectRoot, 'package.json')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * The web application, built from its dependencies so tests can hand it a fake clock and a test database.
@@ -112,7 +113,7 @@ export function buildApp(deps: AppDeps): Express {
       stripe: deps.stripe,
       webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
       livemode: deps.stripeMode === 'stripe-live',
-      enqueue: deps.enqueue ?? (async () => undefined),
+      enqueue: deps.enqueue ?? (() => Promise.resolve()),
     }),
   );
   app.use(jsonBody(deps.config.http.bodyLimit));

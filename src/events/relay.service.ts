@@ -28,7 +28,7 @@ export async function relayFactsOf(model: FactSourceModel, subjectId: string, no
         await FactModel.create({
           _id: factId(subjectId, seq),
           merchantId: links.merchantId,
-          type: pending.type as FactType,
+          type: pending.type,
           subjectType: options.subjectType,
           subjectId,
           seq,

@@ -1,5 +1,4 @@
 import type { Request } from 'express';
-import { queueAccountMessage } from '../notifications/notification.service';
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import {
@@ -26,6 +25,7 @@ import {
   revokeApiKey,
   SIGN_UP_CONFIRMATION_HOURS,
   updateMerchant,
+  type SignUpDeps,
 } from './merchant.service';
 
 const clientIp = (req: Request): string => req.ip ?? 'unknown';
@@ -35,9 +35,9 @@ function withoutSecret<T extends { apiKey: { secret: string | null } }>(body: T)
   return { ...body, apiKey: { ...body.apiKey, secret: null } };
 }
 
-export function merchantRoutes(deps: { clock: Clock; publicUrl: string }): RouteDefinition[] {
+export function merchantRoutes(deps: { clock: Clock; publicUrl: string; queueMessage: SignUpDeps['queueMessage'] }): RouteDefinition[] {
   const { clock } = deps;
-  const signUpDeps = { clock, apiUrl: `${deps.publicUrl}/api/v1`, queueMessage: queueAccountMessage };
+  const signUpDeps: SignUpDeps = { clock, apiUrl: `${deps.publicUrl}/api/v1`, queueMessage: deps.queueMessage };
   return [
     defineRoute({
       operationId: 'signUpMerchant',

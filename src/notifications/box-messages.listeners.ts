@@ -1,4 +1,4 @@
-import { CustomerModel } from '../customers/customer.model';
+import { customerName } from '../customers/customer.queries';
 import type { Listener } from '../events/dispatcher.service';
 import type { Fact } from '../events/fact.model';
 import { queueNotification, type NotificationType } from './notification.service';
@@ -11,7 +11,7 @@ import { queueNotification, type NotificationType } from './notification.service
 
 async function tell(fact: Fact, type: NotificationType, data: Record<string, unknown>): Promise<void> {
   if (!fact.customerId) return;
-  const customer = await CustomerModel.findOne({ _id: fact.customerId, merchantId: fact.merchantId }, { name: 1 }).lean();
+  const name = await customerName(fact.merchantId, fact.customerId);
   await queueNotification(
     { now: () => fact.at },
     {
@@ -20,7 +20,7 @@ async function tell(fact: Fact, type: NotificationType, data: Record<string, unk
       ...(fact.subscriptionId ? { subscriptionId: fact.subscriptionId } : {}),
       type,
       aboutKey: fact.subjectId,
-      data: { name: customer?.name ?? 'there', ...data },
+      data: { name: name ?? 'there', ...data },
     },
   );
 }

@@ -1,7 +1,7 @@
-import { CustomerModel } from '../customers/customer.model';
+import { findCustomer } from '../customers/customer.queries';
 import { fact, initialFacts, recordFacts, type PendingFact } from '../events/fact-source';
 import { actors, type Actor } from '../events/fact-types';
-import { PlanModel } from '../plans/plan.model';
+import { findPlan } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
 import { derivedId } from '../shared/ids';
 import type { Clock } from '../shared/time';
@@ -81,7 +81,7 @@ export async function insertBoxOrder(
   const orderId = boxOrderId(subscription._id, cycle.cycleKey);
   const existing = await BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
   if (existing) return { order: existing, inserted: false };
-  const [contents, customer] = await Promise.all([boxContentsFor(subscription, cycle), CustomerModel.findOne({ _id: subscription.customerId, merchantId }).lean()]);
+  const [contents, customer] = await Promise.all([boxContentsFor(subscription, cycle), findCustomer(merchantId, subscription.customerId)]);
   if (!customer) throw new Error(`customer ${subscription.customerId} of subscription ${subscription._id} is missing`);
   const builtBeforeCharge = status === 'reserved';
   const lines = toOrderLines(
@@ -130,7 +130,7 @@ export async function insertBoxOrder(
  */
 export async function reserveBox(order: BoxOrder, subscription: Pick<Subscription, 'secondChoiceVariantId'>, mode: ReservationMode, facts: (reserved: Pick<BoxOrder, 'lines' | 'omittedLines'>) => PendingFact[] = () => []) {
   if (!order.lines.some((line) => line.stock === 'pending')) return { order, unshippable: false };
-  const plan = await PlanModel.findOne({ _id: order.planId, merchantId: order.merchantId }).lean();
+  const plan = await findPlan(order.merchantId, order.planId);
   if (!plan) throw new Error(`plan ${order.planId} of order ${order._id} is missing`);
   const result = await reserveOrderLines(order, plan, subscription.secondChoiceVariantId, mode);
   const updated = await BoxOrderModel.findOneAndUpdate(
@@ -202,7 +202,7 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
       })
     : [];
   const extraLines = toOrderLines(reserved._id, added.filter((line) => !reserved.lines.some((existing) => existing.key === line.key)));
-  const plan = extraLines.some((line) => line.stock === 'pending') ? await PlanModel.findOne({ _id: reserved.planId, merchantId: reserved.merchantId }).lean() : null;
+  const plan = extraLines.some((line) => line.stock === 'pending') ? await findPlan(reserved.merchantId, reserved.planId) : undefined;
   const extras = plan
     ? await reserveOrderLines({ ...reserved, lines: extraLines, omittedLines: [] }, plan, subscription.secondChoiceVariantId, 'cutoff')
     : { lines: extraLines, omittedLines: [] as OmittedLine[], unshippable: false };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { CustomerModel } from '../customers/customer.model';
+import { findCustomer } from '../customers/customer.queries';
 import { fact, recordFacts } from '../events/fact-source';
 import { actors } from '../events/fact-types';
 import { isDuplicateKeyError } from '../shared/db';
@@ -15,8 +15,8 @@ import {
 } from '../stripe/invoice-fields';
 import { cycleOfPeriodStart } from '../subscriptions/subscription-calendar';
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription-deps';
-import { findByStripeSubscriptionId, recordCyclePaid } from '../subscriptions/subscription-payments.service';
-import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
+import { findByStripeSubscriptionId, isAwaitingCheckout, recordCyclePaid } from '../subscriptions/subscription-payments.service';
+import type { Subscription } from '../subscriptions/subscription.model';
 import { insertBoxOrder, reserveBox } from './box-assembly.service';
 import { BoxOrderModel, type BoxOrder } from './box-order.model';
 import { cancelUnsentBox, settleOrderStock } from './order-stock-settlement.service';
@@ -63,7 +63,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
     deps.logger.info({ subscriptionId: subscription._id, stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid }, 'a paid invoice that bills no box');
     return merchantId;
   }
-  const customer = await CustomerModel.findOne({ _id: subscription.customerId, merchantId }, { shippingAddress: 1 }).lean();
+  const customer = await findCustomer(merchantId, subscription.customerId);
   const now = deps.clock.now();
   const paidAt = invoice.status_transitions?.paid_at ? new Date(invoice.status_transitions.paid_at * 1000) : now;
   const payment = { stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid, paidAt };
@@ -134,7 +134,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
   if (claimed.modifiedCount === 0) return merchantId; // done, or being done by another worker
   try {
     // A box made at payment is reserved now; lines not on hand are back-ordered (the shopper is told by a listener).
-    if (paid) await reserveBox(paid, subscription, 'paid', (reserved) => backOrderFacts(deps, paid!, reserved));
+    if (paid) await reserveBox(paid, subscription, 'paid', (reserved) => backOrderFacts(deps, paid, reserved));
     await recordCyclePaid(deps, subscription._id, { stripeInvoiceId: invoice.id, cycleKey: cycle.cycleKey, amountPaidMinor: invoice.amount_paid });
     await BoxOrderModel.updateOne({ _id: order._id }, { $set: { paymentApplied: true } });
   } catch (error) {
@@ -169,8 +169,7 @@ async function refuseBeforeCheckoutRecorded(invoice: { id: string; parent?: z.in
   const ourId = metadata?.boxcycle_subscription_id;
   const merchantId = metadata?.boxcycle_merchant_id;
   if (!ourId || !merchantId) return;
-  const waiting = await SubscriptionModel.exists({ _id: ourId, merchantId, status: 'incomplete', 'stripe.checkoutSessionId': { $exists: true } });
-  if (waiting) throw new Error(`invoice ${invoice.id} is for subscription ${ourId}, whose Checkout is not recorded yet; retrying`);
+  if (await isAwaitingCheckout(merchantId, ourId)) throw new Error(`invoice ${invoice.id} is for subscription ${ourId}, whose Checkout is not recorded yet; retrying`);
 }
 
 /**

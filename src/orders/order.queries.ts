@@ -63,3 +63,13 @@ export async function recentOrdersOf(merchantId: string, subscriptionId: string,
     .limit(limit)
     .lean();
 }
+
+/** Whether a Stripe invoice paid one of our boxes (a late failure of a paid invoice changes nothing). */
+export async function isInvoiceOfABox(stripeInvoiceId: string): Promise<boolean> {
+  return (await BoxOrderModel.exists({ stripeInvoiceId })) !== null;
+}
+
+/** The boxes of a subscription built but not paid yet (reserved at the cut-off, or held while a payment fails). */
+export async function unpaidBoxesOf(merchantId: string, subscriptionId: string): Promise<BoxOrder[]> {
+  return BoxOrderModel.find({ subscriptionId, merchantId, status: { $in: ['reserved', 'held'] } }).lean();
+}

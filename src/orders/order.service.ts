@@ -92,6 +92,12 @@ export async function listOrders(
   return listPage(orders, query.limit, toOrderView);
 }
 
+/** A line of the box is on the coming Stripe invoice as this invoice item (so a retry never bills it twice). */
+export async function recordInvoiceItem(order: Pick<BoxOrder, '_id'>, line: Pick<BoxOrder['lines'][number], 'holdId' | 'key'>, stripeInvoiceItemId: string): Promise<void> {
+  const which = line.holdId ? { 'lines.holdId': line.holdId } : { 'lines.key': line.key };
+  await BoxOrderModel.updateOne({ _id: order._id, ...which }, { $set: { 'lines.$.stripeInvoiceItemId': stripeInvoiceItemId } });
+}
+
 /** Where an order may go from each state. Every move is a conditional update on the current state. */
 const TRANSITIONS: Record<'packed' | 'shipped' | 'delivered' | 'cancelled', OrderStatus[]> = {
   packed: ['paid'],

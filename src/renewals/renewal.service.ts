@@ -1,7 +1,8 @@
-import { AddonModel } from '../addons/addon.model';
+import { findAddon } from '../addons/addon.queries';
 import { actors } from '../events/fact-types';
-import { BoxOrderModel, type BoxOrder, type OrderLine } from '../orders/box-order.model';
-import { assembleBoxAtCutoff, cancelUnsentBox, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
+import type { BoxOrder, OrderLine } from '../orders/box-order.model';
+import { unpaidBoxesOf } from '../orders/order.queries';
+import { assembleBoxAtCutoff, cancelUnsentBox, recordInvoiceItem, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
 import { cycleByKey, type Cycle } from '../shared/calendar';
 import {
   armRenewalCheck,
@@ -122,15 +123,14 @@ async function billBoxLines(deps: RenewalDeps, subscription: Subscription, order
     const described = { description: `${line.description} (box of ${order.shipOn})`, metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id } };
     let item: { id: string };
     if (line.kind === 'addon') {
-      const addon = await AddonModel.findOne({ _id: line.addonId, merchantId: order.merchantId }, { prices: 1 }).lean();
+      const addon = line.addonId ? await findAddon(order.merchantId, line.addonId) : undefined;
       const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
       if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
       item = await deps.stripe.createInvoiceItem({ ...target, ...described, priceId: stripePriceId, quantity: line.quantity }, `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`);
     } else {
       item = await deps.stripe.createInvoiceItem({ ...target, ...described, amountMinor: line.amountMinor, currency: order.currency }, `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`);
     }
-    const which = line.holdId ? { 'lines.holdId': line.holdId } : { 'lines.key': line.key };
-    await BoxOrderModel.updateOne({ _id: order._id, ...which }, { $set: { 'lines.$.stripeInvoiceItemId': item.id } });
+    await recordInvoiceItem(order, line, item.id);
   }
 }
 
@@ -168,7 +168,7 @@ async function cancelBox(deps: RenewalDeps, order: BoxOrder, reason: string, fro
  * subscription was cancelled, or that cycle paused), or its payment failed and the dunning ended unpaid.
  */
 async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription): Promise<void> {
-  const open = await BoxOrderModel.find({ subscriptionId: subscription._id, merchantId: subscription.merchantId, status: { $in: ['reserved', 'held'] } }).lean();
+  const open = await unpaidBoxesOf(subscription.merchantId, subscription._id);
   for (const order of open) {
     if (order.status === 'held') {
       // Stripe retries each failed invoice on its own schedule: the box waits until that invoice is paid,

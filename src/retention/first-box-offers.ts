@@ -25,6 +25,7 @@ export function subscriptionAnswers(deps: { clock: Clock }): SubscriptionQuestio
           code: input.referralCode,
           friendCustomerId: input.customerId,
           friendSubscriptionId: input.subscriptionId,
+          actor: input.actor,
         });
         const welcome = referral.welcomeOffer;
         // An amount offer in another currency than the plan's cannot be given as is: the other offers apply.

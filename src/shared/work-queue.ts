@@ -71,7 +71,7 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
         { _id: id, ...claimableFilter(now) },
         { $set: { state: 'processing', claimedAt: now }, $inc: { attempts: 1 } },
         { returnDocument: 'after', lean: true },
-      )) as T | null;
+      ));
     },
     async complete(_clock, item, set = {}) {
       await model.updateOne(

@@ -1,6 +1,7 @@
-import { AddonModel } from '../addons/addon.model';
+import { findAddons } from '../addons/addon.queries';
 import type { LineGrant, LineKind } from '../orders/box-order.model';
-import { PlanModel, type FirstBoxDiscount, type Plan } from '../plans/plan.model';
+import type { FirstBoxDiscount, Plan } from '../plans/plan.model';
+import { findPlan, findPlans } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
 import { percentOf } from '../shared/money';
 import { addonsFor, boxFor } from './subscription-calendar';
@@ -45,7 +46,7 @@ export function firstBoxOff(offer: FirstBoxOffer, priceMinor: number): number {
 /** The plans a subscription's box and its pending change refer to, read once. */
 export async function plansOf(subscription: Pick<Subscription, 'merchantId' | 'box' | 'pendingChange'>): Promise<Map<string, Plan>> {
   const ids = [...new Set([subscription.box.planId, subscription.pendingChange?.planId].filter((id): id is string => Boolean(id)))];
-  const plans = await PlanModel.find({ _id: { $in: ids }, merchantId: subscription.merchantId }).lean();
+  const plans = await findPlans(subscription.merchantId, ids);
   return new Map(plans.map((plan) => [plan._id, plan]));
 }
 
@@ -62,7 +63,7 @@ export async function boxContentsFor(
   plans?: Map<string, Plan>,
 ): Promise<BoxContents> {
   const box = boxFor(subscription, cycle);
-  const plan = plans?.get(box.planId) ?? (await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean());
+  const plan = plans?.get(box.planId) ?? (await findPlan(subscription.merchantId, box.planId));
   const variant = plan?.variants.find((v) => v._id === box.variantId);
   const price = plan?.prices.find((p) => p._id === box.priceId);
   if (!plan || !variant || !price) throw new Error(`subscription ${subscription._id} refers to a missing plan part`);
@@ -82,7 +83,7 @@ export async function boxContentsFor(
   const extras = addonsFor(subscription, cycle);
   if (extras.length > 0) {
     const addons = new Map(
-      (await AddonModel.find({ _id: { $in: extras.map((line) => line.addonId) }, merchantId: subscription.merchantId }).lean()).map((a) => [a._id, a]),
+      (await findAddons(subscription.merchantId, extras.map((line) => line.addonId))).map((a) => [a._id, a]),
     );
     for (const line of extras) {
       const addon = addons.get(line.addonId);

@@ -1,15 +1,15 @@
-import { CustomerModel } from '../customers/customer.model';
+import { findCustomer } from '../customers/customer.queries';
 import { ensureStripeCustomer } from '../customers/customer.service';
 import { initialFacts } from '../events/fact-source';
-import { MerchantModel } from '../merchants/merchant.model';
+import { merchantProfile } from '../merchants/merchant.queries';
 import { canFillPlanLine } from '../orders/order-stock.service';
-import { PlanModel } from '../plans/plan.model';
+import { findPlan } from '../plans/plan.queries';
 import { localDateOf, localTimeOf, type BillingSchedule } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import { InvalidStateError, invalidInput, NotFoundError, OutOfStockError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import { firstBoxOff, planFirstBoxOffer } from './box-contents';
-import type { SubscriptionDeps } from './subscription-deps';
+import { actorOf, type SubscriptionDeps } from './subscription-deps';
 import { subscriptionSettingsOf } from './subscription-settings';
 import { findSubscription, subscriptionFact } from './subscription-store';
 import { toSubscriptionView } from './subscription-views';
@@ -33,9 +33,9 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
   if (existing) return toSubscriptionView(existing, deps.clock.now(), { history: true });
 
   const [merchant, customer, plan] = await Promise.all([
-    MerchantModel.findById(merchantId).lean(),
-    CustomerModel.findOne({ _id: input.customerId, merchantId }).lean(),
-    PlanModel.findOne({ _id: input.planId, merchantId }).lean(),
+    merchantProfile(merchantId),
+    findCustomer(merchantId, input.customerId),
+    findPlan(merchantId, input.planId),
   ]);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   if (!customer) throw invalidInput('customerId', 'is not one of your customers');
@@ -79,6 +79,7 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
         referralCode: input.referralCode,
         plan: { currency: plan.currency, priceMinor: firstPriceMinor },
         now,
+        actor: actorOf(deps),
       })),
     );
   } else if (input.referralCode) {

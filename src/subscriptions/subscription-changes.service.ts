@@ -1,6 +1,6 @@
-import { AddonModel } from '../addons/addon.model';
-import { MerchantModel } from '../merchants/merchant.model';
-import { PlanModel } from '../plans/plan.model';
+import { findAddon } from '../addons/addon.queries';
+import { merchantProfile } from '../merchants/merchant.queries';
+import { findPlan } from '../plans/plan.queries';
 import { cycleByKey, daysBetween, isBeforeCutoff, localDateOf, nextCycle, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { ConflictError, InvalidStateError, invalidInput, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
@@ -22,7 +22,7 @@ import type { SubscriptionView } from './subscription.schemas';
  */
 
 async function settingsFor(merchantId: string): Promise<SubscriptionSettings> {
-  const merchant = await MerchantModel.findById(merchantId, { subscriptionSettings: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return subscriptionSettingsOf(merchant);
 }
@@ -121,7 +121,7 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'swap');
   const planId = input.planId ?? subscription.box.planId;
-  const plan = await PlanModel.findOne({ _id: planId, merchantId }).lean();
+  const plan = await findPlan(merchantId, planId);
   if (!plan) throw invalidInput('planId', 'is not one of your plans');
   if (plan.status !== 'active' && planId !== subscription.box.planId) throw new InvalidStateError('This plan is archived and takes no new subscribers.');
   const variant = plan.variants.find((v) => v._id === input.variantId && v.status === 'active');
@@ -150,7 +150,7 @@ export async function setSecondChoice(deps: SubscriptionDeps, merchantId: string
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'setSecondChoice');
   if (variantId !== null) {
-    const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }, { variants: 1 }).lean();
+    const plan = await findPlan(merchantId, subscription.box.planId);
     const variant = plan?.variants.find((v) => v._id === variantId && v.status === 'active');
     if (!variant || variantId === subscription.box.variantId) throw invalidInput('variantId', "must be another offered variant of the box's plan");
   }
@@ -228,7 +228,7 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'changeCadence');
   if (cadenceKey === subscription.box.cadenceKey) throw new InvalidStateError(`The subscription already comes every ${cadenceKey}.`);
-  const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }).lean();
+  const plan = await findPlan(merchantId, subscription.box.planId);
   const cadence = plan?.cadences.find((c) => c.key === cadenceKey && c.status === 'active');
   if (!plan || !cadence) throw invalidInput('cadence', 'is not offered by this plan');
   const now = deps.clock.now();
@@ -295,9 +295,9 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
 export async function addAddon(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { addonId: string; quantity: number }): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'changeAddons');
-  const addon = await AddonModel.findOne({ _id: input.addonId, merchantId }).lean();
+  const addon = await findAddon(merchantId, input.addonId);
   if (!addon || addon.status !== 'active') throw invalidInput('addonId', 'is not an add-on you offer');
-  const plan = await PlanModel.findOne({ _id: subscription.box.planId, merchantId }, { currency: 1 }).lean();
+  const plan = await findPlan(merchantId, subscription.box.planId);
   if (plan && addon.currency !== plan.currency) throw invalidInput('addonId', `is priced in ${addon.currency}; this subscription pays in ${plan.currency}`);
   if (addon.stock.tracked && addon.stock.onHand < input.quantity) throw new InvalidStateError(`Only ${addon.stock.onHand} of this add-on left.`);
   const now = deps.clock.now();
@@ -387,7 +387,7 @@ export async function acceptSaveOffer(deps: SubscriptionDeps, merchantId: string
  * nothing twice: only subscriptions still on an older price are touched, each with a revision-guarded update.
  */
 export async function migrateSubscribersToCurrentPrice(deps: SubscriptionDeps, merchantId: string, planId: string, cadenceKey: string): Promise<{ migrated: number; priceId: string }> {
-  const plan = await PlanModel.findOne({ _id: planId, merchantId }).lean();
+  const plan = await findPlan(merchantId, planId);
   if (!plan) throw new NotFoundError('No plan with this id.');
   const cadence = plan.cadences.find((c) => c.key === cadenceKey);
   if (!cadence) throw invalidInput('cadence', 'is not a cadence of this plan');

@@ -30,6 +30,8 @@ export interface SubscriptionQuestions {
     referralCode?: string | undefined;
     plan: { currency: string; priceMinor: number };
     now: Date;
+    /** Who subscribes: recorded on the facts the answer records (the referral). */
+    actor: Actor;
   }) => Promise<FirstBoxOffer[]>;
   /** Whether a perk opens an add-on before its release date for this subscription's box of `cycle`. */
   hasEarlyAccess?: (subscription: Subscription, addonId: string, cycle: Cycle) => Promise<boolean>;

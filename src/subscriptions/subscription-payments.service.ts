@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { MerchantModel } from '../merchants/merchant.model';
-import { BoxOrderModel } from '../orders/box-order.model';
+import { merchantProfile } from '../merchants/merchant.queries';
+import { isInvoiceOfABox } from '../orders/order.queries';
 import { billedPeriodStart, type CheckoutSessionFields, type FailedInvoiceFields, type StripeSubscriptionFields } from '../stripe/invoice-fields';
 import { anchoredScheduleAt, firstOpenCycle } from './subscription-calendar';
 import type { SubscriptionSyncDeps } from './subscription-deps';
@@ -157,7 +157,7 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
   if (!stripeId) return undefined;
   const subscription = await findByStripeSubscriptionId(stripeId);
   if (!subscription) return undefined;
-  const paid = await BoxOrderModel.exists({ stripeInvoiceId: invoice.id });
+  const paid = await isInvoiceOfABox(invoice.id);
   if (paid || subscription.status === 'cancelled') return subscription.merchantId;
   const current = subscription.dunning;
   const same = current?.stripeInvoiceId === invoice.id;
@@ -198,7 +198,7 @@ export async function recordPaymentFailure(deps: SubscriptionSyncDeps, eventCrea
  * until the shopper resumes. Either way the dunning record closes.
  */
 async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription, eventCreatedAt: Date, now: Date): Promise<string> {
-  const merchant = await MerchantModel.findById(subscription.merchantId, { subscriptionSettings: 1 }).lean();
+  const merchant = await merchantProfile(subscription.merchantId);
   const outcome = merchant ? subscriptionSettingsOf(merchant).dunningOutcome : 'cancel';
   const startsOn = firstOpenCycle(subscription, now).chargeOn;
   const set =
@@ -234,6 +234,11 @@ export async function recordCyclePaid(deps: SubscriptionSyncDeps, subscriptionId
       pushToStripe: becomesActive,
     };
   });
+}
+
+/** Whether a subscription made with Checkout waits for Stripe to confirm it (its first invoice may come first). */
+export async function isAwaitingCheckout(merchantId: string, subscriptionId: string): Promise<boolean> {
+  return (await SubscriptionModel.exists({ _id: subscriptionId, merchantId, status: 'incomplete', 'stripe.checkoutSessionId': { $exists: true } })) !== null;
 }
 
 /**

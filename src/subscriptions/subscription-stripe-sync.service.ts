@@ -1,5 +1,6 @@
 import { actors } from '../events/fact-types';
-import { PlanModel, type Plan } from '../plans/plan.model';
+import type { Plan } from '../plans/plan.model';
+import { findPlan } from '../plans/plan.queries';
 import { nextCycle } from '../shared/calendar';
 import { InvalidStateError } from '../shared/errors';
 import { boxFor, cycleState, firstCycleOnOrAfter, nextChargedCycle } from './subscription-calendar';
@@ -60,7 +61,7 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
     let item: { itemId: string; priceId: string } | undefined;
     if (charged && subscription.stripe.itemId) {
       const box = boxFor(subscription, charged);
-      const plan = await PlanModel.findOne({ _id: box.planId, merchantId: subscription.merchantId }).lean();
+      const plan = await findPlan(subscription.merchantId, box.planId);
       if (!plan) throw new Error(`plan ${box.planId} of subscription ${subscription._id} is missing`);
       item = { itemId: subscription.stripe.itemId, priceId: stripePriceOf(plan, box.priceId) };
     }

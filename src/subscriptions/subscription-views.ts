@@ -1,5 +1,5 @@
 import { factsOfSubject } from '../events/timeline.service';
-import { BoxOrderModel } from '../orders/box-order.model';
+import { findOrderOfCycle } from '../orders/order.queries';
 import type { Plan } from '../plans/plan.model';
 import { upcomingCycles, type Cycle } from '../shared/calendar';
 import { iso } from '../shared/schemas';
@@ -39,8 +39,8 @@ async function firstBoxOf(subscription: Subscription, now: Date): Promise<{ cycl
   if (!cycle) return undefined;
   if (subscription.status === 'incomplete') return { cycle, state: 'awaiting_payment' };
   if (subscription.status === 'past_due') {
-    const paid = await BoxOrderModel.exists({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey, stripeInvoiceId: { $exists: true } });
-    if (!paid) return { cycle, state: 'awaiting_payment' };
+    const box = await findOrderOfCycle(subscription.merchantId, subscription._id, cycle.cycleKey);
+    if (!box?.stripeInvoiceId) return { cycle, state: 'awaiting_payment' };
   }
   return { cycle, state: 'charged' };
 }

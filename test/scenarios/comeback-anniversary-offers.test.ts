@@ -114,7 +114,7 @@ describe('scenario: comeback and anniversary offers', () => {
 
     // The anniversary is 2027-01-15; that box was built on its cut-off (01-12), so the tin rides in the next.
     expect(boxes.map((box) => box.ana.cycleKey).slice(-3)).toEqual(['2026-12-15', '2027-01-15', '2027-02-15']);
-    const tinLine = (subscriptionId: string) => ({
+    const tinLine = (_subscriptionId: string) => ({
       kind: 'reward',
       description: 'Tasting tin (free)',
       amountMinor: 0,

@@ -44,7 +44,7 @@ describe('scenario: a shopper manages their box', () => {
       expect.objectContaining({ cycleKey: '2026-05-02', state: 'scheduled' }),
     ]);
     expect(skipped.nextCharge.cycleKey).toBe('2026-05-02');
-    expect(calls()).toEqual([{ method: 'POST', path: `/v1/subscriptions/${created.stripeSubscriptionId}`, idempotencyKey: `subscription:${id}:sync:r1:2026-04-02` }]);
+    expect(calls()).toEqual([{ method: 'POST', path: `/v1/subscriptions/${created.stripeSubscriptionId as string}`, idempotencyKey: `subscription:${id}:sync:r1:2026-04-02` }]);
 
     // Skipping it again is refused; un-skipping brings April back.
     const again = await request(app).post(`/api/v1/subscriptions/${id}/skip`).set(merchant.auth).send({ cycleKey: '2026-04-02' }).expect(409);

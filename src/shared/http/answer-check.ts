@@ -34,7 +34,7 @@ export function isDocumentedAnswer(route: RouteDefinition, status: number, media
  * that tests read with `takeUndocumentedAnswers()` (each Jest worker has its own).
  */
 export function watchAnswer(route: RouteDefinition, res: Response): void {
-  const writeHead = res.writeHead;
+  const writeHead = res.writeHead.bind(res) as (...rest: unknown[]) => Response;
   res.writeHead = function watchedWriteHead(this: Response, ...args: unknown[]) {
     const status = typeof args[0] === 'number' ? args[0] : this.statusCode;
     const headers = args.find((arg, i) => i > 0 && typeof arg === 'object' && arg !== null && !Array.isArray(arg)) as Record<string, unknown> | undefined;
@@ -50,7 +50,7 @@ export function watchAnswer(route: RouteDefinition, res: Response): void {
         'UndocumentedAnswer',
       );
     }
-    return (writeHead as (...rest: unknown[]) => Response).apply(this, args);
+    return writeHead(...args);
   } as Response['writeHead'];
 }
 

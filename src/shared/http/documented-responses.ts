@@ -91,6 +91,6 @@ export function documentedResponses(route: RouteDefinition): DocumentedResponse[
 
 /** A Content-Type without its parameters, lower case (`text/csv; charset=utf-8` → `text/csv`). */
 export function mediaTypeOf(contentType: string | number | readonly string[] | undefined): string {
-  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  const value: unknown = Array.isArray(contentType) ? (contentType as readonly string[])[0] : contentType;
   return typeof value === 'string' ? (value.split(';')[0] ?? '').trim().toLowerCase() : '';
 }

@@ -97,7 +97,7 @@ function mergeComponents(
 function toParameters(object: z.ZodObject<z.ZodRawShape> | undefined, location: 'path' | 'query', components: Components): unknown[] {
   if (!object) return [];
   return Object.entries(object.shape).map(([name, field]) => {
-    const converted = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+    const converted = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }));
     // A parameter whose schema (or a part of it) has its own id: its definitions become input components.
     const { $defs, ...inline } = converted;
     const local = (ref: string): string => (ref.startsWith(LOCAL) ? COMPONENT(decodePointer(ref.slice(LOCAL.length))) : ref);
@@ -175,7 +175,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: { version:
           ]),
     ];
     const responses = Object.fromEntries(
-      documentedResponses(route).map((answer) => {
+      documentedResponses(route).map((answer): [string, unknown] => {
         if (answer.standard) return [String(answer.status), { $ref: `#/components/responses/${answer.standard}` }];
         const content = Object.fromEntries(
           answer.mediaTypes.map((mediaType) => [

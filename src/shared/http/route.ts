@@ -115,5 +115,5 @@ export function actorFor(principal: MerchantPrincipal | undefined): Actor {
 export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType>(
   route: RouteDefinition<P, Q, B, R>,
 ): RouteDefinition {
-  return route as unknown as RouteDefinition;
+  return route;
 }

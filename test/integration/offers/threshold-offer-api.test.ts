@@ -31,7 +31,7 @@ describe('threshold offers: the API', () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
     const created = (await request(app).post('/api/v1/offers').set(merchant.auth).send({ kind: 'threshold', name: 'Old', minSpendMinor: 4000, amountOffMinor: 500 }).expect(201)).body;
-    await OfferModel.collection.updateOne({ _id: created.id } as never, { $set: { threshold: { minAddonSpendMinor: 4000, amountOffMinor: 500 } } });
+    await OfferModel.collection.updateOne({ _id: created.id }, { $set: { threshold: { minAddonSpendMinor: 4000, amountOffMinor: 500 } } });
     expect((await request(app).get(`/api/v1/offers/${created.id}`).set(merchant.auth).expect(200)).body.threshold).toEqual({ basis: 'addons', minSpendMinor: 4000, amountOffMinor: 500 });
   });
 });

@@ -104,7 +104,7 @@ describe('subscriptions', () => {
     stripeCalls.length = 0;
     const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'too_expensive', comment: 'Budget' }).expect(200);
     expect(res.body).toMatchObject({ status: 'cancelled', nextCharge: null, upcomingCycles: [], cancellation: { mode: 'now', reason: 'too_expensive', comment: 'Budget' } });
-    expect(stripeCalls).toEqual([{ method: 'DELETE', path: `/v1/subscriptions/${subscription.stripeSubscriptionId}?prorate=false`, idempotencyKey: `subscription:${subscription.id}:cancel` }]);
+    expect(stripeCalls).toEqual([{ method: 'DELETE', path: `/v1/subscriptions/${subscription.stripeSubscriptionId as string}?prorate=false`, idempotencyKey: `subscription:${subscription.id}:cancel` }]);
     for (const [action, body] of [['skip', {}], ['pause', { cycles: 1 }], ['resume', {}], ['reactivate', {}], ['cancel', { mode: 'now', reason: 'other' }]] as const) {
       const refused = await request(app).post(`/api/v1/subscriptions/${subscription.id}/${action}`).set(merchant.auth).send(body).expect(409);
       expect(refused.body.type).toBe('/problems/invalid_state');

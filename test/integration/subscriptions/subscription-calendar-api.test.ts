@@ -23,7 +23,7 @@ describe('subscription cadence, charge date and add-ons', () => {
     // The first box (charged at sign-up) leads the list through the first period.
     expect(res.body.upcomingCycles.slice(0, 4).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-01-31', '2026-02-28', '2026-03-14', '2026-03-28']);
     expect(stripeCalls).toEqual([
-      { method: 'POST', path: `/v1/subscriptions/${subscription.stripeSubscriptionId}`, idempotencyKey: `subscription:${subscription.id}:sync:r1:2026-02-28` },
+      { method: 'POST', path: `/v1/subscriptions/${subscription.stripeSubscriptionId as string}`, idempotencyKey: `subscription:${subscription.id}:sync:r1:2026-02-28` },
     ]);
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'week-2' }).expect(409);
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'week-3' }).expect(400);
