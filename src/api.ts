@@ -35,7 +35,22 @@ export interface ApiDeps {
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
   const answers = coreAnswers(deps);
-  return [...merchantRoutes({ ...deps, queueMessage: queueAccountMessage }), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes({ ...deps, questions: answers.subscriptions }), ...orderRoutes(deps), ...giftRoutes(deps), ...perkRoutes(deps), ...offerRoutes(deps), ...loyaltyRoutes(deps), ...referralRoutes(deps), ...shopperRoutes(deps), ...notificationRoutes()];
+  return [
+    ...merchantRoutes({ ...deps, queueMessage: queueAccountMessage }),
+    ...planRoutes(deps, deps),
+    ...addonRoutes(deps),
+    ...stockItemRoutes(deps),
+    ...customerRoutes(deps),
+    ...subscriptionRoutes({ ...deps, questions: answers.subscriptions }),
+    ...orderRoutes(deps),
+    ...giftRoutes(deps),
+    ...perkRoutes(deps),
+    ...offerRoutes(deps),
+    ...loyaltyRoutes(deps),
+    ...referralRoutes(deps),
+    ...shopperRoutes(deps),
+    ...notificationRoutes(),
+  ];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

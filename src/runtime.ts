@@ -150,7 +150,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (role !== 'web') {
       await startWorker(
         agenda,
-        { clock, logger, workerName, stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }), boxExtras: coreAnswers({ clock }).boxExtras },
+        {
+          clock,
+          logger,
+          workerName,
+          stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }),
+          boxExtras: coreAnswers({ clock }).boxExtras,
+        },
         config.worker.heartbeatSeconds,
       );
     }

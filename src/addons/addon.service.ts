@@ -94,7 +94,10 @@ export async function getAddon(merchantId: string, addonId: string): Promise<Add
 
 export async function listAddons(merchantId: string, query: { limit: number; startingAfter?: string | undefined; status?: Addon['status'] | undefined }) {
   const filter = { merchantId, ...(query.status ? { status: query.status } : {}), ...afterCursor(decodeCursor(query.startingAfter)) };
-  const addons = await AddonModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const addons = await AddonModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(addons, query.limit, toAddonView);
 }
 

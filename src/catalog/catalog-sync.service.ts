@@ -41,11 +41,7 @@ function describeError(error: unknown): string {
  * step, so running this twice, or from two workers at once, makes nothing twice. A failure leaves the item
  * `pending` for the catalog sync job to retry; it never fails the merchant's request.
  */
-export async function syncCatalogItemToStripe<T extends CatalogItem>(
-  deps: CatalogSyncDeps,
-  kind: CatalogItemKind<T>,
-  itemId: string,
-): Promise<void> {
+export async function syncCatalogItemToStripe<T extends CatalogItem>(deps: CatalogSyncDeps, kind: CatalogItemKind<T>, itemId: string): Promise<void> {
   const model = kind.model as unknown as Model<CatalogItem>;
   const item = (await model.findById(itemId).lean()) as T | null;
   if (!item) return;

@@ -61,7 +61,12 @@ async function findCustomer(merchantId: string, customerId: string): Promise<Cus
 export async function ensureStripeCustomer(deps: CustomerDeps, customer: Customer): Promise<string> {
   if (!customer.stripeCustomerId) {
     const created = await deps.stripe.createCustomer(
-      { email: customer.email, name: customer.name, shipping: stripeShipping(customer), metadata: { boxcycle_merchant_id: customer.merchantId, boxcycle_customer_id: customer._id } },
+      {
+        email: customer.email,
+        name: customer.name,
+        shipping: stripeShipping(customer),
+        metadata: { boxcycle_merchant_id: customer.merchantId, boxcycle_customer_id: customer._id },
+      },
       `customer:${customer._id}:create`,
     );
     await CustomerModel.updateOne(
@@ -76,10 +81,7 @@ export async function ensureStripeCustomer(deps: CustomerDeps, customer: Custome
       { email: customer.email, name: customer.name, shipping: stripeShipping(customer) },
       `customer:${customer._id}:update:r${customer.revision}`,
     );
-    await CustomerModel.updateOne(
-      { _id: customer._id, revision: customer.revision },
-      { $set: { stripeSyncedRevision: customer.revision } },
-    );
+    await CustomerModel.updateOne({ _id: customer._id, revision: customer.revision }, { $set: { stripeSyncedRevision: customer.revision } });
   }
   return customer.stripeCustomerId;
 }
@@ -126,7 +128,10 @@ export async function getCustomer(merchantId: string, customerId: string): Promi
 
 export async function listCustomers(merchantId: string, query: { limit: number; startingAfter?: string | undefined; email?: string | undefined }) {
   const filter = { merchantId, ...(query.email ? { email: query.email } : {}), ...afterCursor(decodeCursor(query.startingAfter)) };
-  const customers = await CustomerModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const customers = await CustomerModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(customers, query.limit, toCustomerView);
 }
 

@@ -93,17 +93,23 @@ export function factSource(schema: Schema, options: FactSourceOptions): void {
   schema.index({ outboxDueAt: 1 });
   sourceOptions.set(schema, options);
 
-  schema.post('findOneAndUpdate', async function relayAfterFindOneAndUpdate(this: { getUpdate(): unknown; model: FactSourceModel }, doc: { _id?: unknown } | null) {
-    if (doc && recordsFacts(this.getUpdate())) await relayQuietly(this.model, doc._id);
-  });
-  schema.post('updateOne', async function relayAfterUpdateOne(
-    this: { getUpdate(): unknown; getFilter(): Record<string, unknown>; model: FactSourceModel },
-    result: { modifiedCount?: number; upsertedCount?: number; upsertedId?: unknown },
-  ) {
-    if (!recordsFacts(this.getUpdate())) return;
-    if (!result || ((result.modifiedCount ?? 0) === 0 && (result.upsertedCount ?? 0) === 0)) return;
-    await relayQuietly(this.model, result.upsertedId ?? this.getFilter()._id);
-  });
+  schema.post(
+    'findOneAndUpdate',
+    async function relayAfterFindOneAndUpdate(this: { getUpdate(): unknown; model: FactSourceModel }, doc: { _id?: unknown } | null) {
+      if (doc && recordsFacts(this.getUpdate())) await relayQuietly(this.model, doc._id);
+    },
+  );
+  schema.post(
+    'updateOne',
+    async function relayAfterUpdateOne(
+      this: { getUpdate(): unknown; getFilter(): Record<string, unknown>; model: FactSourceModel },
+      result: { modifiedCount?: number; upsertedCount?: number; upsertedId?: unknown },
+    ) {
+      if (!recordsFacts(this.getUpdate())) return;
+      if (!result || ((result.modifiedCount ?? 0) === 0 && (result.upsertedCount ?? 0) === 0)) return;
+      await relayQuietly(this.model, result.upsertedId ?? this.getFilter()._id);
+    },
+  );
   schema.post('save', async function relayAfterSave(this: { _id: unknown; outbox?: unknown[]; constructor: unknown }) {
     if (this.outbox && this.outbox.length > 0) await relayQuietly(this.constructor as FactSourceModel, this._id);
   });

@@ -70,7 +70,7 @@ export async function relayPendingFacts(clock: Clock, batchSize = 200): Promise<
   let copied = 0;
   for (const { model } of factSources()) {
     const due = await model
-      .find({ outboxDueAt: { $lte: now } } , { _id: 1 })
+      .find({ outboxDueAt: { $lte: now } }, { _id: 1 })
       .sort({ outboxDueAt: 1 })
       .limit(batchSize)
       .lean();

@@ -22,7 +22,9 @@ export const FactView = z
     object: z.literal('event'),
     type: z.enum(FACT_TYPES),
     at: z.string().describe('When it became true (UTC)'),
-    actor: z.strictObject({ kind: z.enum(ACTOR_KINDS), id: z.string().nullable() }).describe('Who made it true: the shopper, the merchant (API key), Stripe (event), a job, or the system'),
+    actor: z
+      .strictObject({ kind: z.enum(ACTOR_KINDS), id: z.string().nullable() })
+      .describe('Who made it true: the shopper, the merchant (API key), Stripe (event), a job, or the system'),
     subject: z.strictObject({ type: z.enum(SUBJECT_TYPES), id: z.string() }),
     subscriptionId: z.string().nullable(),
     customerId: z.string().nullable(),
@@ -77,7 +79,10 @@ export async function listTimeline(
     ...(page.type && page.type.length > 0 ? { type: { $in: page.type } } : {}),
     ...(cursor ? { $or: [{ at: { $lt: cursor.at } }, { at: cursor.at, _id: { $lt: cursor.id } }] } : {}),
   };
-  const facts = await FactModel.find(filter).sort({ at: -1, _id: -1 }).limit(page.limit + 1).lean();
+  const facts = await FactModel.find(filter)
+    .sort({ at: -1, _id: -1 })
+    .limit(page.limit + 1)
+    .lean();
   const shown = facts.slice(0, page.limit);
   const last = shown[shown.length - 1];
   return {

@@ -121,7 +121,10 @@ export async function getGiftCampaign(merchantId: string, campaignId: string): P
   return toGiftCampaignView(await findCampaign(merchantId, campaignId));
 }
 
-export async function listGiftCampaigns(merchantId: string, query: { limit: number; startingAfter?: string | undefined; status?: GiftCampaignStatus | undefined }) {
+export async function listGiftCampaigns(
+  merchantId: string,
+  query: { limit: number; startingAfter?: string | undefined; status?: GiftCampaignStatus | undefined },
+) {
   const campaigns = await GiftCampaignModel.find(
     { merchantId, ...(query.status ? { status: query.status } : {}), ...afterCursor(decodeCursor(query.startingAfter)) },
     { grants: 0 },
@@ -160,7 +163,12 @@ export function endGiftCampaign(clock: Clock, merchantId: string, campaignId: st
  * Who would get what at the coming cut-offs (within the campaign's lead time, or `horizonDays`), as the
  * job would give them with the budgets left, the gap and the selection. Writes nothing.
  */
-export async function dryRunGiftCampaign(clock: Clock, merchantId: string, campaignId: string, input: { horizonDays?: number | undefined }): Promise<GiftDryRunView> {
+export async function dryRunGiftCampaign(
+  clock: Clock,
+  merchantId: string,
+  campaignId: string,
+  input: { horizonDays?: number | undefined },
+): Promise<GiftDryRunView> {
   const campaign = await findCampaign(merchantId, campaignId);
   const now = clock.now();
   const until = new Date(now.getTime() + (input.horizonDays !== undefined ? input.horizonDays * DAY_MS : campaign.leadHours * HOUR_MS));

@@ -63,7 +63,11 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
 
   let boxes: CandidateBox[] = [];
   for (const subscription of subscriptions) {
-    for (let cycle = nextChargedCycle(subscription, now); cycle && cycle.cutoffAt.getTime() <= until.getTime(); cycle = nextChargedCycle(subscription, cycle.chargeAt)) {
+    for (
+      let cycle = nextChargedCycle(subscription, now);
+      cycle && cycle.cutoffAt.getTime() <= until.getTime();
+      cycle = nextChargedCycle(subscription, cycle.chargeAt)
+    ) {
       if (cycle.cutoffAt.getTime() <= now.getTime() || !appliesOn(campaign, cycle.chargeOn)) continue;
       if (selection.mode === 'random_share' && !isDrawn(selection.seed, selection.percent, subscription._id, cycle.cycleKey)) continue;
       boxes.push({ subscription, cycle, gapStart: gapStartKey(subscription.schedule, cycle, campaign.minGapCycles) });
@@ -76,7 +80,10 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
   const earliest = boxes.reduce((min, box) => (box.gapStart < min ? box.gapStart : min), boxes[0]!.gapStart);
   const [orders, awards] = await Promise.all([
     builtCycles(merchantId, subscriptionIds, earliest),
-    GiftAwardModel.find({ merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: earliest } }, { subscriptionId: 1, cycleKey: 1, status: 1 }).lean(),
+    GiftAwardModel.find(
+      { merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: earliest } },
+      { subscriptionId: 1, cycleKey: 1, status: 1 },
+    ).lean(),
   ]);
   const built = new Set(orders.map((order) => `${order.subscriptionId}:${order.cycleKey}`));
   const awardsOf = groupBy(awards, (award) => award.subscriptionId);
@@ -126,7 +133,11 @@ export interface GiftPick {
  * Who would get what if the job ran now over boxes whose cut-off is up to `until`: the job's plan, taken in
  * the job's order until a budget runs out. Writes nothing (works for a draft too).
  */
-export async function simulateGiftPicks(campaign: GiftCampaign, now: Date, until: Date): Promise<{ eligible: number; picks: GiftPick[]; remainingAfter: GiftCampaign['remaining'] }> {
+export async function simulateGiftPicks(
+  campaign: GiftCampaign,
+  now: Date,
+  until: Date,
+): Promise<{ eligible: number; picks: GiftPick[]; remainingAfter: GiftCampaign['remaining'] }> {
   const { boxes, addon } = await planGiftCandidates(campaign, now, until);
   const remaining = { ...campaign.remaining };
   const picks: GiftPick[] = [];
@@ -186,7 +197,10 @@ export async function attachSurpriseGifts(
       deps.logger.warn({ err: error, campaignId: campaign._id }, 'surprise gifts of a campaign not attached; retrying next run');
     }
   }
-  const swept = await settleOpenGiftAwards(deps, { ...(options.merchantId ? { merchantId: options.merchantId } : {}), batchSize: options.sweepBatchSize ?? 500 });
+  const swept = await settleOpenGiftAwards(deps, {
+    ...(options.merchantId ? { merchantId: options.merchantId } : {}),
+    batchSize: options.sweepBatchSize ?? 500,
+  });
   result.settled += swept.settled;
   result.returned += swept.returned;
   return result;
@@ -406,7 +420,9 @@ async function settleAwardsOfOrder(deps: { clock: Clock }, order: BoxOrder, acto
       continue;
     }
     if (!giftLineOf(order, award)) {
-      const omitted = (order.omittedLines ?? []).some((line) => line.reason === 'out_of_stock' && line.sku === award.sku && line.description === award.description);
+      const omitted = (order.omittedLines ?? []).some(
+        (line) => line.reason === 'out_of_stock' && line.sku === award.sku && line.description === award.description,
+      );
       if (await returnAward(deps, award, omitted ? 'out_of_stock' : 'not_in_box', actor, order._id)) returned += 1;
       continue;
     }
@@ -451,7 +467,10 @@ export async function giftForThanks(merchantId: string, awardId: string): Promis
  * swept come first, so a batch never sticks on the same boxes (e.g. paid boxes a merchant never marks
  * delivered).
  */
-export async function settleOpenGiftAwards(deps: GiftDeps, options: { merchantId?: string; batchSize?: number } = {}): Promise<{ settled: number; returned: number }> {
+export async function settleOpenGiftAwards(
+  deps: GiftDeps,
+  options: { merchantId?: string; batchSize?: number } = {},
+): Promise<{ settled: number; returned: number }> {
   const open = await GiftAwardModel.find({
     ...(options.merchantId ? { merchantId: options.merchantId } : {}),
     status: { $in: ['granted', 'in_box'] },

@@ -13,7 +13,12 @@ const YEAR_MS = 365 * 24 * 3_600_000;
  * A shopper's paid boxes (in any currency) and spend (paid less refunded, in minor units of `currency`) over
  * the 12 months before `now`. Spend counts only boxes paid in that currency: 12000 yen are not 120 dollars.
  */
-export async function twelveMonthStanding(merchantId: string, customerId: string, now: Date, currency: string): Promise<{ paidBoxes: number; spendMinor: number }> {
+export async function twelveMonthStanding(
+  merchantId: string,
+  customerId: string,
+  now: Date,
+  currency: string,
+): Promise<{ paidBoxes: number; spendMinor: number }> {
   const orders = await paidBoxesOfCustomer(merchantId, customerId, new Date(now.getTime() - YEAR_MS), now);
   return {
     paidBoxes: orders.length,
@@ -39,6 +44,9 @@ export async function tierKeyOf(merchantId: string, customerId: string): Promise
 
 /** What perks, offers and campaigns judge a subscription on, for a box charged on `chargeOn`. */
 export async function standingOf(subscription: Pick<Subscription, '_id' | 'merchantId' | 'customerId' | 'box'>, chargeOn: string): Promise<Standing> {
-  const [paidBoxes, tierKey] = await Promise.all([paidBoxCount(subscription.merchantId, subscription._id), tierKeyOf(subscription.merchantId, subscription.customerId)]);
+  const [paidBoxes, tierKey] = await Promise.all([
+    paidBoxCount(subscription.merchantId, subscription._id),
+    tierKeyOf(subscription.merchantId, subscription.customerId),
+  ]);
   return { planId: subscription.box.planId, paidBoxes, tierKey, chargeOn };
 }

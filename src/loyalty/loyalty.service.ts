@@ -227,7 +227,11 @@ export async function redeemPoints(
  * cover the box are redeemed; then the credit is taken up to `payableMinor`. Each step is a ledger entry
  * keyed by the order, so building the box again takes nothing twice; the amount is what the ledger took.
  */
-export async function takeLoyaltyCredit(clock: Clock, order: Pick<BoxOrder, '_id' | 'merchantId' | 'customerId' | 'subscriptionId' | 'currency' | 'shipOn'>, payableMinor: number): Promise<number> {
+export async function takeLoyaltyCredit(
+  clock: Clock,
+  order: Pick<BoxOrder, '_id' | 'merchantId' | 'customerId' | 'subscriptionId' | 'currency' | 'shipOn'>,
+  payableMinor: number,
+): Promise<number> {
   const program = await loyaltyProgramOf(order.merchantId);
   if (!program || order.currency !== program.currency) return 0;
   const taken = await LoyaltyEntryModel.findOne({ merchantId: order.merchantId, source: `apply:${order._id}` }).lean();
@@ -321,7 +325,12 @@ async function ensureAccount(merchantId: string, customerId: string, now: Date):
  * `loyalty.tier_changed` fact with it (a message listener tells the shopper). Conditional on the tier read,
  * so two workers record one change.
  */
-export async function evaluateTier(deps: LoyaltyDeps, program: LoyaltyProgram, customerId: string, actor: Actor = MAINTAIN_JOB): Promise<'promoted' | 'demoted' | 'unchanged'> {
+export async function evaluateTier(
+  deps: LoyaltyDeps,
+  program: LoyaltyProgram,
+  customerId: string,
+  actor: Actor = MAINTAIN_JOB,
+): Promise<'promoted' | 'demoted' | 'unchanged'> {
   const now = deps.clock.now();
   const merchantId = program.merchantId;
   const _id = await ensureAccount(merchantId, customerId, now);
@@ -389,7 +398,15 @@ export async function expireShopperPoints(
     const lot = Math.max(...entries.filter((e) => e.points > 0 && e.expiresAt && e.expiresAt <= now).map((e) => e.expiresAt!.getTime()));
     const entry = await postLedgerEntry(
       deps.clock,
-      { merchantId, customerId, source: `expire:${customerId}:${new Date(lot).toISOString()}`, kind: 'expire', points: -due, currency: program.currency, description: `${due} points expired` },
+      {
+        merchantId,
+        customerId,
+        source: `expire:${customerId}:${new Date(lot).toISOString()}`,
+        kind: 'expire',
+        points: -due,
+        currency: program.currency,
+        description: `${due} points expired`,
+      },
       { clamp: true },
     );
     expired = entry ? -entry.points : 0;
@@ -398,7 +415,9 @@ export async function expireShopperPoints(
   const after = await LoyaltyEntryModel.find({ merchantId, customerId, points: { $ne: 0 } }, { points: 1, expiresAt: 1 }).lean();
   const soon = pointsDueToExpire(after, noticeBy);
   if (soon > 0) {
-    const first = new Date(Math.min(...after.filter((e) => e.points > 0 && e.expiresAt && e.expiresAt > now && e.expiresAt <= noticeBy).map((e) => e.expiresAt!.getTime())));
+    const first = new Date(
+      Math.min(...after.filter((e) => e.points > 0 && e.expiresAt && e.expiresAt > now && e.expiresAt <= noticeBy).map((e) => e.expiresAt!.getTime())),
+    );
     const _id = await ensureAccount(merchantId, customerId, now);
     await LoyaltyAccountModel.updateOne(
       { _id, merchantId, $or: [{ expiryNoticedFor: { $exists: false } }, { expiryNoticedFor: { $lt: first } }] },
@@ -483,7 +502,12 @@ export async function getLoyaltyAccount(clock: Clock, merchantId: string, custom
     points: head?.balancePoints ?? 0,
     credit: { amountMinor: head?.balanceCreditMinor ?? 0, currency },
     tier: tier ? { key: tier.key, name: tier.name, earnMultiplierPercent: tier.earnMultiplierPercent, since: iso(account?.tierSince ?? null) } : null,
-    tierHistory: (account?.tierHistory ?? []).map((change) => ({ from: change.from ?? null, to: change.to ?? null, at: iso(change.at), reason: change.reason })),
+    tierHistory: (account?.tierHistory ?? []).map((change) => ({
+      from: change.from ?? null,
+      to: change.to ?? null,
+      at: iso(change.at),
+      reason: change.reason,
+    })),
     expiringSoon: expiring,
   };
 }

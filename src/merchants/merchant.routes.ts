@@ -45,8 +45,7 @@ export function merchantRoutes(deps: { clock: Clock; publicUrl: string; queueMes
       path: '/merchants',
       tag: 'Merchants',
       summary: 'Sign a merchant up',
-      description:
-        `Sends a message to the address, and answers the same whether or not it already has a store (so no one learns which addresses have accounts). A new address gets a confirmation token that works once within ${SIGN_UP_CONFIRMATION_HOURS} hours: \`POST /merchants/confirmations\` with it opens the store. An address that has a store is told someone tried, and how to log in. The password is checked here (400 naming \`body.password\` and why).`,
+      description: `Sends a message to the address, and answers the same whether or not it already has a store (so no one learns which addresses have accounts). A new address gets a confirmation token that works once within ${SIGN_UP_CONFIRMATION_HOURS} hours: \`POST /merchants/confirmations\` with it opens the store. An address that has a store is told someone tried, and how to log in. The password is checked here (400 naming \`body.password\` and why).`,
       auth: 'none',
       body: SignUpBody,
       response: { status: 202, description: 'Accepted: a message is on its way to the address', schema: SignUpAccepted },

@@ -29,7 +29,11 @@ async function tell(fact: Fact, type: NotificationType, data: Record<string, unk
 export const tellBoxAdjusted: Listener = {
   name: 'messages.box-adjusted',
   run: async (_deps, fact) => {
-    const data = fact.data as { shipOn: string; substituted: Array<{ chosen: string; sent: string; rule: string }>; omitted: Array<{ description: string; quantity: number }> };
+    const data = fact.data as {
+      shipOn: string;
+      substituted: Array<{ chosen: string; sent: string; rule: string }>;
+      omitted: Array<{ description: string; quantity: number }>;
+    };
     await tell(fact, 'box.adjusted', { shipOn: data.shipOn, substituted: data.substituted, omitted: data.omitted });
   },
 };

@@ -94,7 +94,11 @@ export async function listOffers(merchantId: string, query: { limit: number; sta
 }
 
 export async function archiveOffer(clock: Clock, merchantId: string, offerId: string): Promise<OfferView> {
-  const offer = await OfferModel.findOneAndUpdate({ _id: offerId, merchantId, status: 'active' }, { $set: { status: 'archived', updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
+  const offer = await OfferModel.findOneAndUpdate(
+    { _id: offerId, merchantId, status: 'active' },
+    { $set: { status: 'archived', updatedAt: clock.now() } },
+    { returnDocument: 'after', lean: true },
+  );
   if (offer) return toOfferView(offer);
   await getOffer(merchantId, offerId);
   throw new InvalidStateError('This offer is archived already.');
@@ -113,7 +117,12 @@ export async function activeOffers(merchantId: string, kind: Offer['kind']): Pro
  * subscription ended within its window: a percentage of the box's price, or an amount in the offer's
  * currency (never given in another currency: ¥1500 is not $15.00). The oldest wins a tie.
  */
-export async function comebackOfferFor(merchantId: string, customerId: string, now: Date, firstBox: { currency: string; priceMinor: number }): Promise<Offer | undefined> {
+export async function comebackOfferFor(
+  merchantId: string,
+  customerId: string,
+  now: Date,
+  firstBox: { currency: string; priceMinor: number },
+): Promise<Offer | undefined> {
   const offers = await activeOffers(merchantId, 'comeback');
   if (offers.length === 0) return undefined;
   const subscriptions = await subscriptionEndingsOf(merchantId, customerId);
@@ -217,7 +226,16 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
             const day = occurrence(started.slice(5), year);
             if (year <= Number(started.slice(0, 4)) || !days.includes(day) || !(await eligible(subscription))) continue;
             const years = year - Number(started.slice(0, 4));
-            if (await grantYearlyReward(deps, offer, subscription, `anniversary:${subscription._id}:${year}`, `${offer.name}: ${years} year${years > 1 ? 's' : ''} with us`)) granted += 1;
+            if (
+              await grantYearlyReward(
+                deps,
+                offer,
+                subscription,
+                `anniversary:${subscription._id}:${year}`,
+                `${offer.name}: ${years} year${years > 1 ? 's' : ''} with us`,
+              )
+            )
+              granted += 1;
           }
         }
       } else {
@@ -264,14 +282,19 @@ export async function claimBoxRewards(subscription: Pick<Subscription, '_id' | '
       claimed.push(reward);
       continue;
     }
-    const taken = await BoxRewardModel.updateOne({ _id: reward._id, merchantId: subscription.merchantId, status: 'pending' }, { $set: { status: 'in_box', orderId } });
+    const taken = await BoxRewardModel.updateOne(
+      { _id: reward._id, merchantId: subscription.merchantId, status: 'pending' },
+      { $set: { status: 'in_box', orderId } },
+    );
     if (taken.modifiedCount === 1) claimed.push({ ...reward, status: 'in_box' as const, orderId });
   }
   return claimed;
 }
 
 export async function pendingBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>) {
-  return BoxRewardModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id, status: 'pending' }).sort({ createdAt: 1, _id: 1 }).lean();
+  return BoxRewardModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id, status: 'pending' })
+    .sort({ createdAt: 1, _id: 1 })
+    .lean();
 }
 
 export async function addonForReward(merchantId: string, addonId: string): Promise<{ _id: string; name: string; sku: string } | undefined> {
@@ -289,7 +312,10 @@ export async function settleRewardsOfOrder(order: BoxOrder): Promise<void> {
   for (const rewardId of keys) {
     const line = order.lines.find((l) => l.key === `reward:${rewardId}`)!;
     if (omitted || line.stock === 'released') {
-      await BoxRewardModel.updateOne({ _id: rewardId, merchantId: order.merchantId, status: 'in_box', orderId: order._id }, { $set: { status: 'pending' }, $unset: { orderId: 1 } });
+      await BoxRewardModel.updateOne(
+        { _id: rewardId, merchantId: order.merchantId, status: 'in_box', orderId: order._id },
+        { $set: { status: 'pending' }, $unset: { orderId: 1 } },
+      );
     } else {
       await BoxRewardModel.updateOne({ _id: rewardId, merchantId: order.merchantId, status: 'pending' }, { $set: { status: 'in_box', orderId: order._id } });
     }

@@ -90,7 +90,9 @@ export async function insertBoxOrder(
   );
   const omittedLines: OmittedLine[] = builtBeforeCharge
     ? []
-    : contents.lines.filter((line) => line.kind === 'addon').map((line) => ({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'not_billed' as const }));
+    : contents.lines
+        .filter((line) => line.kind === 'addon')
+        .map((line) => ({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'not_billed' as const }));
   const now = clock.now();
   const amountDueMinor = total(lines);
   const result = await BoxOrderModel.updateOne(
@@ -128,14 +130,22 @@ export async function insertBoxOrder(
  * Reserves the order's pending lines and records how they stand. The write is conditional on lines still
  * pending, so it never overwrites a later state (a box shipped meanwhile). `facts` come with that write.
  */
-export async function reserveBox(order: BoxOrder, subscription: Pick<Subscription, 'secondChoiceVariantId'>, mode: ReservationMode, facts: (reserved: Pick<BoxOrder, 'lines' | 'omittedLines'>) => PendingFact[] = () => []) {
+export async function reserveBox(
+  order: BoxOrder,
+  subscription: Pick<Subscription, 'secondChoiceVariantId'>,
+  mode: ReservationMode,
+  facts: (reserved: Pick<BoxOrder, 'lines' | 'omittedLines'>) => PendingFact[] = () => [],
+) {
   if (!order.lines.some((line) => line.stock === 'pending')) return { order, unshippable: false };
   const plan = await findPlan(order.merchantId, order.planId);
   if (!plan) throw new Error(`plan ${order.planId} of order ${order._id} is missing`);
   const result = await reserveOrderLines(order, plan, subscription.secondChoiceVariantId, mode);
   const updated = await BoxOrderModel.findOneAndUpdate(
     { _id: order._id, status: order.status, 'lines.stock': 'pending' },
-    recordFacts({ $set: { lines: result.lines, omittedLines: result.omittedLines, ...(order.status === 'reserved' ? { amountDueMinor: total(result.lines) } : {}) } }, ...facts(result)),
+    recordFacts(
+      { $set: { lines: result.lines, omittedLines: result.omittedLines, ...(order.status === 'reserved' ? { amountDueMinor: total(result.lines) } : {}) } },
+      ...facts(result),
+    ),
     { returnDocument: 'after', lean: true },
   );
   if (updated) return { order: updated, unshippable: result.unshippable };
@@ -152,7 +162,9 @@ export function adjustmentsOf(order: Pick<BoxOrder, 'lines' | 'omittedLines'>) {
     substituted: order.lines
       .filter((line) => line.substitutedFor)
       .map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, sku: line.sku ?? null, rule: line.substitutedFor!.rule })),
-    omitted: (order.omittedLines ?? []).filter((line) => line.reason === 'out_of_stock').map((line) => ({ description: line.description, sku: line.sku, quantity: line.quantity, reason: line.reason })),
+    omitted: (order.omittedLines ?? [])
+      .filter((line) => line.reason === 'out_of_stock')
+      .map((line) => ({ description: line.description, sku: line.sku, quantity: line.quantity, reason: line.reason })),
   };
 }
 
@@ -162,7 +174,14 @@ function boxSummary(order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'lines' | 'cur
     shipOn: order.shipOn,
     amountDueMinor,
     currency: order.currency,
-    lines: order.lines.map((line) => ({ kind: line.kind, description: line.description, sku: line.sku ?? null, quantity: line.quantity, amountMinor: line.amountMinor, ...(line.grantedBy ? { grantedBy: line.grantedBy.source } : {}) })),
+    lines: order.lines.map((line) => ({
+      kind: line.kind,
+      description: line.description,
+      sku: line.sku ?? null,
+      quantity: line.quantity,
+      amountMinor: line.amountMinor,
+      ...(line.grantedBy ? { grantedBy: line.grantedBy.source } : {}),
+    })),
   };
 }
 
@@ -201,7 +220,10 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
         },
       })
     : [];
-  const extraLines = toOrderLines(reserved._id, added.filter((line) => !reserved.lines.some((existing) => existing.key === line.key)));
+  const extraLines = toOrderLines(
+    reserved._id,
+    added.filter((line) => !reserved.lines.some((existing) => existing.key === line.key)),
+  );
   const plan = extraLines.some((line) => line.stock === 'pending') ? await findPlan(reserved.merchantId, reserved.planId) : undefined;
   const extras = plan
     ? await reserveOrderLines({ ...reserved, lines: extraLines, omittedLines: [] }, plan, subscription.secondChoiceVariantId, 'cutoff')
@@ -213,7 +235,8 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
   const complete = { ...reserved, lines, omittedLines };
   const adjustments = adjustmentsOf(complete);
   const facts = [fact('box.reserved', actor, now, boxSummary(complete, amountDueMinor))];
-  if (adjustments.substituted.length > 0 || adjustments.omitted.length > 0) facts.push(fact('box.adjusted', actor, now, { cycleKey: reserved.cycleKey, shipOn: reserved.shipOn, ...adjustments }));
+  if (adjustments.substituted.length > 0 || adjustments.omitted.length > 0)
+    facts.push(fact('box.adjusted', actor, now, { cycleKey: reserved.cycleKey, shipOn: reserved.shipOn, ...adjustments }));
   const assembled = await BoxOrderModel.findOneAndUpdate(
     { _id: reserved._id, status: 'reserved', assembledAt: { $exists: false } },
     recordFacts({ $set: { lines, omittedLines, amountDueMinor, assembledAt: now } }, ...facts),

@@ -155,7 +155,12 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     paidAt: { type: Date },
     shipment: {
       type: new Schema(
-        { carrier: { type: String, required: true }, trackingNumber: { type: String, required: true }, trackingUrl: { type: String }, shippedAt: { type: Date, required: true } },
+        {
+          carrier: { type: String, required: true },
+          trackingNumber: { type: String, required: true },
+          trackingUrl: { type: String },
+          shippedAt: { type: Date, required: true },
+        },
         { _id: false },
       ),
     },

@@ -31,7 +31,12 @@ function actorOf(deps: SubscriptionSyncDeps) {
   return deps.actor ?? actors.stripe();
 }
 
-function paidFact(deps: SubscriptionSyncDeps, order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'currency'>, invoice: Pick<PaidInvoiceFields, 'id' | 'amount_paid'>, from: string | null) {
+function paidFact(
+  deps: SubscriptionSyncDeps,
+  order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'currency'>,
+  invoice: Pick<PaidInvoiceFields, 'id' | 'amount_paid'>,
+  from: string | null,
+) {
   return fact('box.paid', actorOf(deps), deps.clock.now(), {
     cycleKey: order.cycleKey,
     shipOn: order.shipOn,
@@ -60,7 +65,10 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
   const cycle = cycleOfPeriodStart(subscription, billedPeriodStart(invoice.lines));
   if (!cycle) {
     // Not a box's invoice: the $0 invoice that starts a trial, or an invoice for a period no cycle starts.
-    deps.logger.info({ subscriptionId: subscription._id, stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid }, 'a paid invoice that bills no box');
+    deps.logger.info(
+      { subscriptionId: subscription._id, stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid },
+      'a paid invoice that bills no box',
+    );
     return merchantId;
   }
   const customer = await findCustomer(merchantId, subscription.customerId);
@@ -107,7 +115,12 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
       { ...key, status: 'cancelled', stripeInvoiceId: { $exists: false } },
       recordFacts(
         { $set: payment },
-        fact('box.charged_after_cancel', actorOf(deps), now, { cycleKey: cycle.cycleKey, stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid, currency: invoice.currency.toUpperCase() }),
+        fact('box.charged_after_cancel', actorOf(deps), now, {
+          cycleKey: cycle.cycleKey,
+          stripeInvoiceId: invoice.id,
+          amountPaidMinor: invoice.amount_paid,
+          currency: invoice.currency.toUpperCase(),
+        }),
       ),
       { returnDocument: 'after', lean: true },
     );
@@ -119,7 +132,10 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
     const recorded = await BoxOrderModel.findOne({ stripeInvoiceId: invoice.id }).lean();
     if (!recorded) {
       const other = await BoxOrderModel.findOne(key, { stripeInvoiceId: 1 }).lean();
-      deps.logger.warn({ cycleKey: cycle.cycleKey, stripeInvoiceId: invoice.id, orderInvoiceId: other?.stripeInvoiceId }, 'a second paid invoice for a cycle already paid');
+      deps.logger.warn(
+        { cycleKey: cycle.cycleKey, stripeInvoiceId: invoice.id, orderInvoiceId: other?.stripeInvoiceId },
+        'a second paid invoice for a cycle already paid',
+      );
       return merchantId;
     }
     if (recorded.status !== 'cancelled') paid = recorded;
@@ -128,7 +144,11 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
   const order = (paid ?? charged)!;
   // One worker finishes the payment's effects; a claim older than 10 minutes belongs to one that stopped.
   const claimed = await BoxOrderModel.updateOne(
-    { _id: order._id, paymentApplied: { $ne: true }, $or: [{ paymentClaimedAt: { $exists: false } }, { paymentClaimedAt: { $lt: new Date(now.getTime() - 10 * 60_000) } }] },
+    {
+      _id: order._id,
+      paymentApplied: { $ne: true },
+      $or: [{ paymentClaimedAt: { $exists: false } }, { paymentClaimedAt: { $lt: new Date(now.getTime() - 10 * 60_000) } }],
+    },
     { $set: { paymentClaimedAt: now } },
   );
   if (claimed.modifiedCount === 0) return merchantId; // done, or being done by another worker
@@ -169,7 +189,8 @@ async function refuseBeforeCheckoutRecorded(invoice: { id: string; parent?: z.in
   const ourId = metadata?.boxcycle_subscription_id;
   const merchantId = metadata?.boxcycle_merchant_id;
   if (!ourId || !merchantId) return;
-  if (await isAwaitingCheckout(merchantId, ourId)) throw new Error(`invoice ${invoice.id} is for subscription ${ourId}, whose Checkout is not recorded yet; retrying`);
+  if (await isAwaitingCheckout(merchantId, ourId))
+    throw new Error(`invoice ${invoice.id} is for subscription ${ourId}, whose Checkout is not recorded yet; retrying`);
 }
 
 /**
@@ -204,7 +225,11 @@ export async function holdBoxForFailedInvoice(deps: SubscriptionSyncDeps, invoic
  * `invoice.voided` / `invoice.marked_uncollectible`: the failed invoice a box waited for will not be paid;
  * the box is cancelled and its stock given back.
  */
-export async function releaseBoxOfClosedInvoice(deps: SubscriptionSyncDeps, invoice: z.infer<typeof ClosedInvoiceFields>, reason: string): Promise<string | undefined> {
+export async function releaseBoxOfClosedInvoice(
+  deps: SubscriptionSyncDeps,
+  invoice: z.infer<typeof ClosedInvoiceFields>,
+  reason: string,
+): Promise<string | undefined> {
   const order = await BoxOrderModel.findOne({ heldForInvoiceId: invoice.id, status: 'held' }).lean();
   if (!order) return undefined;
   await cancelUnsentBox({ clock: deps.clock, actor: actorOf(deps) }, order, reason, ['held']);
@@ -216,7 +241,11 @@ export async function releaseBoxOfClosedInvoice(deps: SubscriptionSyncDeps, invo
  * or repeated event changes nothing): `box.payment_refunded`. Fully refunded before it ships, the box is not
  * sent: `box.refunded`, and its stock returns.
  */
-export async function recordRefund(deps: SubscriptionSyncDeps, stripeInvoiceId: string | undefined, charge: z.infer<typeof RefundedChargeFields>): Promise<string | undefined> {
+export async function recordRefund(
+  deps: SubscriptionSyncDeps,
+  stripeInvoiceId: string | undefined,
+  charge: z.infer<typeof RefundedChargeFields>,
+): Promise<string | undefined> {
   if (!stripeInvoiceId) return undefined;
   const order = await BoxOrderModel.findOne({ stripeInvoiceId }).lean();
   // Its invoice.paid may not be processed yet (events come late and out of order): the inbox retries this one.
@@ -241,7 +270,12 @@ export async function recordRefund(deps: SubscriptionSyncDeps, stripeInvoiceId: 
       { _id: order._id, status: { $in: ['paid', 'packed'] } },
       recordFacts(
         { $set: { status: 'refunded' }, $push: { history: { status: 'refunded', at: now } } },
-        fact('box.refunded', actorOf(deps), now, { cycleKey: order.cycleKey, from: order.status, amountRefundedMinor: charge.amount_refunded, currency: order.currency }),
+        fact('box.refunded', actorOf(deps), now, {
+          cycleKey: order.cycleKey,
+          from: order.status,
+          amountRefundedMinor: charge.amount_refunded,
+          currency: order.currency,
+        }),
       ),
       { returnDocument: 'after', lean: true },
     );

@@ -39,7 +39,12 @@ export async function settleUnsettledOrders(batchSize = 100): Promise<number> {
  * A box that will not be sent: cancelled (one winner among concurrent callers) with `box.cancelled` and its
  * reason, its stock given back. What it was granted goes back by the listeners of that fact.
  */
-export async function cancelUnsentBox(deps: { clock: Clock; actor?: Actor | undefined }, order: BoxOrder, reason: string, from: OrderStatus[] = ['reserved', 'held']): Promise<BoxOrder | null> {
+export async function cancelUnsentBox(
+  deps: { clock: Clock; actor?: Actor | undefined },
+  order: BoxOrder,
+  reason: string,
+  from: OrderStatus[] = ['reserved', 'held'],
+): Promise<BoxOrder | null> {
   const now = deps.clock.now();
   const current = from.includes(order.status) ? order.status : null;
   const plan = order.lines.find((line) => line.kind === 'plan');

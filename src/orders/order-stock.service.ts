@@ -44,8 +44,15 @@ function candidatesFor(plan: Plan, variantId: string | undefined, secondChoiceVa
     seen.add(variant._id);
     candidates.push({ variant, rule });
   };
-  add(plan.variants.find((v) => v._id === secondChoiceVariantId), 'second_choice');
-  for (const sku of original.substituteSkus ?? []) add(plan.variants.find((v) => v.sku === sku), 'merchant_rule');
+  add(
+    plan.variants.find((v) => v._id === secondChoiceVariantId),
+    'second_choice',
+  );
+  for (const sku of original.substituteSkus ?? [])
+    add(
+      plan.variants.find((v) => v.sku === sku),
+      'merchant_rule',
+    );
   return candidates;
 }
 
@@ -54,7 +61,13 @@ function candidatesFor(plan: Plan, variantId: string | undefined, secondChoiceVa
  * shopper's second choice or the merchant's substitutes. A SKU whose stock is not counted always can. A
  * read, not a hold: the box takes its stock when it is built or paid.
  */
-export async function canFillPlanLine(merchantId: string, plan: Plan, variantId: string, secondChoiceVariantId: string | undefined, quantity = 1): Promise<boolean> {
+export async function canFillPlanLine(
+  merchantId: string,
+  plan: Plan,
+  variantId: string,
+  secondChoiceVariantId: string | undefined,
+  quantity = 1,
+): Promise<boolean> {
   for (const { variant } of candidatesFor(plan, variantId, secondChoiceVariantId)) {
     const stock = await variantStock(merchantId, variant.sku);
     if (!stock?.tracked || stock.onHand >= quantity) return true;
@@ -62,7 +75,13 @@ export async function canFillPlanLine(merchantId: string, plan: Plan, variantId:
   return false;
 }
 
-async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<OrderLine | undefined> {
+async function reservePlanLine(
+  order: BoxOrder,
+  line: OrderLine,
+  plan: Plan,
+  secondChoiceVariantId: string | undefined,
+  mode: ReservationMode,
+): Promise<OrderLine | undefined> {
   const holdId = line.holdId!;
   const candidates = candidatesFor(plan, line.variantId, secondChoiceVariantId);
   const fill = (candidate: Candidate, stock: 'reserved' | 'untracked'): OrderLine => {
@@ -95,7 +114,12 @@ async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, sec
  * Reserves stock for every line still `pending`. Each hold is keyed by the order and line, so running this
  * again (a retry, a second worker) takes nothing twice. Returns the lines as they now stand.
  */
-export async function reserveOrderLines(order: BoxOrder, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<ReservationResult> {
+export async function reserveOrderLines(
+  order: BoxOrder,
+  plan: Plan,
+  secondChoiceVariantId: string | undefined,
+  mode: ReservationMode,
+): Promise<ReservationResult> {
   const lines: OrderLine[] = [];
   const omittedLines = [...(order.omittedLines ?? [])];
   let unshippable = false;

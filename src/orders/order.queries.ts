@@ -18,8 +18,15 @@ export async function findOrderOfCycle(merchantId: string, subscriptionId: strin
 }
 
 /** The cycles whose box exists, of these subscriptions, from `fromCycleKey` on. */
-export async function builtCycles(merchantId: string, subscriptionIds: string[], fromCycleKey: string): Promise<Array<{ subscriptionId: string; cycleKey: string }>> {
-  const orders = await BoxOrderModel.find({ merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: fromCycleKey } }, { subscriptionId: 1, cycleKey: 1 }).lean();
+export async function builtCycles(
+  merchantId: string,
+  subscriptionIds: string[],
+  fromCycleKey: string,
+): Promise<Array<{ subscriptionId: string; cycleKey: string }>> {
+  const orders = await BoxOrderModel.find(
+    { merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: fromCycleKey } },
+    { subscriptionId: 1, cycleKey: 1 },
+  ).lean();
   return orders.map((order) => ({ subscriptionId: order.subscriptionId, cycleKey: order.cycleKey }));
 }
 

@@ -55,7 +55,12 @@ export function toOrderView(order: BoxOrder): OrderView {
     shippingAddress: order.shippingAddress,
     paidAt: iso(order.paidAt ?? null),
     shipment: order.shipment
-      ? { carrier: order.shipment.carrier, trackingNumber: order.shipment.trackingNumber, trackingUrl: order.shipment.trackingUrl ?? null, shippedAt: iso(order.shipment.shippedAt) }
+      ? {
+          carrier: order.shipment.carrier,
+          trackingNumber: order.shipment.trackingNumber,
+          trackingUrl: order.shipment.trackingUrl ?? null,
+          shippedAt: iso(order.shipment.shippedAt),
+        }
       : null,
     cancellationReason: order.cancellationReason ?? null,
     history: order.history.map((entry) => ({ status: entry.status, at: iso(entry.at) })),
@@ -88,12 +93,19 @@ export async function listOrders(
     ...(query.shipOn ? { shipOn: query.shipOn } : {}),
     ...afterCursor(decodeCursor(query.startingAfter)),
   };
-  const orders = await BoxOrderModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const orders = await BoxOrderModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(orders, query.limit, toOrderView);
 }
 
 /** A line of the box is on the coming Stripe invoice as this invoice item (so a retry never bills it twice). */
-export async function recordInvoiceItem(order: Pick<BoxOrder, '_id'>, line: Pick<BoxOrder['lines'][number], 'holdId' | 'key'>, stripeInvoiceItemId: string): Promise<void> {
+export async function recordInvoiceItem(
+  order: Pick<BoxOrder, '_id'>,
+  line: Pick<BoxOrder['lines'][number], 'holdId' | 'key'>,
+  stripeInvoiceItemId: string,
+): Promise<void> {
   const which = line.holdId ? { 'lines.holdId': line.holdId } : { 'lines.key': line.key };
   await BoxOrderModel.updateOne({ _id: order._id, ...which }, { $set: { 'lines.$.stripeInvoiceItemId': stripeInvoiceItemId } });
 }
@@ -106,7 +118,12 @@ const TRANSITIONS: Record<'packed' | 'shipped' | 'delivered' | 'cancelled', Orde
   cancelled: ['paid', 'packed', 'held'],
 };
 
-const MOVE_FACTS: Record<keyof typeof TRANSITIONS, FactType> = { packed: 'box.packed', shipped: 'box.shipped', delivered: 'box.delivered', cancelled: 'box.cancelled' };
+const MOVE_FACTS: Record<keyof typeof TRANSITIONS, FactType> = {
+  packed: 'box.packed',
+  shipped: 'box.shipped',
+  delivered: 'box.delivered',
+  cancelled: 'box.cancelled',
+};
 
 /**
  * Moves a box through fulfilment (packed, shipped with its tracking, delivered) or cancels it before it ships,
@@ -132,7 +149,10 @@ export async function moveOrder(
   };
   const updated = await BoxOrderModel.findOneAndUpdate(
     { _id: orderId, merchantId, status: { $in: TRANSITIONS[to] } },
-    recordFacts({ $set: { status: to, ...fields }, $push: { history: { status: to, at: now } } }, fact(MOVE_FACTS[to], deps.actor ?? actors.system(), now, data)),
+    recordFacts(
+      { $set: { status: to, ...fields }, $push: { history: { status: to, at: now } } },
+      fact(MOVE_FACTS[to], deps.actor ?? actors.system(), now, data),
+    ),
     { returnDocument: 'after', lean: true },
   );
   if (updated) {

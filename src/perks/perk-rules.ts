@@ -117,7 +117,11 @@ export function applyPerk(perk: Perk, standing: Standing, box: PerkBox): PerkOut
 }
 
 /** Every perk applied to the box in turn: the extras after them, and each perk's outcome. */
-export function applyPerks(perks: readonly Perk[], standing: Standing, box: PerkBox): { extras: BoxLine[]; outcomes: Array<{ perk: Perk; outcome: PerkOutcome }> } {
+export function applyPerks(
+  perks: readonly Perk[],
+  standing: Standing,
+  box: PerkBox,
+): { extras: BoxLine[]; outcomes: Array<{ perk: Perk; outcome: PerkOutcome }> } {
   let extras = [...box.extras];
   const outcomes: Array<{ perk: Perk; outcome: PerkOutcome }> = [];
   for (const perk of perks) {

@@ -24,7 +24,11 @@ function toPerkView(perk: Perk): PerkView {
 }
 
 /** The plans and add-ons a perk, offer or campaign names must be the merchant's own (`field`: the input naming them). */
-export async function checkCatalogRefs(merchantId: string, refs: { planIds?: string[] | undefined; addonIds?: string[] | undefined }, field: string): Promise<void> {
+export async function checkCatalogRefs(
+  merchantId: string,
+  refs: { planIds?: string[] | undefined; addonIds?: string[] | undefined },
+  field: string,
+): Promise<void> {
   if ((await plansNotOf(merchantId, refs.planIds ?? [])).length > 0) throw invalidInput(`${field}.planIds`, 'names a plan that is not yours');
   if ((await addonsNotOf(merchantId, refs.addonIds ?? [])).length > 0) throw invalidInput(`${field}.addonId`, 'names an add-on that is not yours');
 }

@@ -166,7 +166,10 @@ export async function getPlan(merchantId: string, planId: string): Promise<PlanV
 
 export async function listPlans(merchantId: string, query: { limit: number; startingAfter?: string | undefined; status?: Plan['status'] | undefined }) {
   const filter = { merchantId, ...(query.status ? { status: query.status } : {}), ...afterCursor(decodeCursor(query.startingAfter)) };
-  const plans = await PlanModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const plans = await PlanModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(plans, query.limit, toPlanView);
 }
 
@@ -268,7 +271,7 @@ export async function updatePlan(deps: PlanDeps, merchantId: string, planId: str
 
   const result = await PlanModel.updateOne(
     { _id: planId, merchantId, revision: plan.revision },
-    { $set: { ...set, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 }, ...(unset ? { $unset: unset } : {}) }
+    { $set: { ...set, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 }, ...(unset ? { $unset: unset } : {}) },
   );
   if (result.matchedCount === 0) throw new ConflictError('The plan was changed by another request meanwhile. Read it again and retry.');
   return syncedView(deps, merchantId, planId);
@@ -280,7 +283,7 @@ export async function setPlanStatus(deps: PlanDeps, merchantId: string, planId: 
   if (plan.status === status) return toPlanView(plan);
   const result = await PlanModel.updateOne(
     { _id: planId, merchantId, status: plan.status },
-    { $set: { status, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 } }
+    { $set: { status, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 } },
   );
   if (result.matchedCount === 0) throw new InvalidStateError('The plan changed meanwhile; read it again.');
   return syncedView(deps, merchantId, planId);

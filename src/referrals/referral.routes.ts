@@ -95,7 +95,9 @@ export function referralRoutes(deps: ReferralDeps): RouteDefinition[] {
       params: ReferralParams,
       body: ReviewReferralBody,
       response: { status: 200, description: 'The referral', schema: ReferralView },
-      handler: async ({ principal, params, body }) => ({ body: await approveReferral(deps, principal!.merchantId, params.id, body, actors.merchant(principal!.apiKeyId)) }),
+      handler: async ({ principal, params, body }) => ({
+        body: await approveReferral(deps, principal!.merchantId, params.id, body, actors.merchant(principal!.apiKeyId)),
+      }),
     }),
     defineRoute({
       operationId: 'rejectReferral',
@@ -108,7 +110,9 @@ export function referralRoutes(deps: ReferralDeps): RouteDefinition[] {
       params: ReferralParams,
       body: ReviewReferralBody,
       response: { status: 200, description: 'The referral', schema: ReferralView },
-      handler: async ({ principal, params, body }) => ({ body: await rejectReferral(deps.clock, principal!.merchantId, params.id, body, actors.merchant(principal!.apiKeyId)) }),
+      handler: async ({ principal, params, body }) => ({
+        body: await rejectReferral(deps.clock, principal!.merchantId, params.id, body, actors.merchant(principal!.apiKeyId)),
+      }),
     }),
   ];
 }

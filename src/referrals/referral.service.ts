@@ -139,12 +139,16 @@ function partyOf(customer: Customer): Party {
 
 function copyOffer(program: ReferralProgram): WelcomeOffer {
   const offer = program.welcomeOffer;
-  return offer.type === 'percent' ? { type: 'percent', percentOff: offer.percentOff } : { type: 'amount', amountOffMinor: offer.amountOffMinor, currency: program.currency };
+  return offer.type === 'percent'
+    ? { type: 'percent', percentOff: offer.percentOff }
+    : { type: 'amount', amountOffMinor: offer.amountOffMinor, currency: program.currency };
 }
 
 function copyReward(program: ReferralProgram): ReferrerReward {
   const reward = program.referrerReward;
-  return reward.type === 'points' ? { type: 'points', points: reward.points, currency: program.currency } : { type: 'credit', creditMinor: reward.creditMinor, currency: program.currency };
+  return reward.type === 'points'
+    ? { type: 'points', points: reward.points, currency: program.currency }
+    : { type: 'credit', creditMinor: reward.creditMinor, currency: program.currency };
 }
 
 /** What a fact about a referral says of it: both parties, and what each gets. */
@@ -166,7 +170,12 @@ function referralFactData(referral: Pick<Referral, 'code' | 'referrerCustomerId'
  * creation takes the referral over (a shopper whose card was declined can try again without a key): the
  * referral is attributed again, to the new subscription.
  */
-async function resumeEarlier(clock: Clock, earlier: Referral, friendSubscriptionId: string, actor: Actor): Promise<{ referralId: string; welcomeOffer: WelcomeOffer }> {
+async function resumeEarlier(
+  clock: Clock,
+  earlier: Referral,
+  friendSubscriptionId: string,
+  actor: Actor,
+): Promise<{ referralId: string; welcomeOffer: WelcomeOffer }> {
   if (earlier.friendSubscriptionId === friendSubscriptionId) return { referralId: earlier._id, welcomeOffer: earlier.welcomeOffer };
   const abandoned =
     (earlier.status === 'pending' || earlier.status === 'held') &&
@@ -177,7 +186,10 @@ async function resumeEarlier(clock: Clock, earlier: Referral, friendSubscription
       { _id: earlier._id, merchantId: earlier.merchantId, friendSubscriptionId: earlier.friendSubscriptionId, status: { $in: ['pending', 'held'] } },
       recordFacts(
         { $set: { friendSubscriptionId } },
-        fact('referral.attributed', actor, clock.now(), { ...referralFactData({ ...earlier, friendSubscriptionId }), replacesSubscriptionId: earlier.friendSubscriptionId }),
+        fact('referral.attributed', actor, clock.now(), {
+          ...referralFactData({ ...earlier, friendSubscriptionId }),
+          replacesSubscriptionId: earlier.friendSubscriptionId,
+        }),
       ),
     );
     // Taken over by this call, or by a concurrent retry of this same creation.
@@ -222,7 +234,11 @@ export async function attributeReferral(
   }
 
   const now = deps.clock.now();
-  const recent = await ReferralModel.countDocuments({ merchantId, referrerCustomerId: referrer._id, createdAt: { $gt: new Date(now.getTime() - 30 * DAY_MS) } });
+  const recent = await ReferralModel.countDocuments({
+    merchantId,
+    referrerCustomerId: referrer._id,
+    createdAt: { $gt: new Date(now.getTime() - 30 * DAY_MS) },
+  });
   const reasons = holdReasons(partyOf(referrer), partyOf(friend), recent, program.review.maxReferralsPer30Days);
   const terms = {
     code,

@@ -92,7 +92,11 @@ export async function prepareNextBox(deps: RenewalDeps, subscriptionId: string):
  * with no variant to send is skipped: no charge.
  */
 async function buildBox(deps: RenewalDeps, subscription: Subscription, cycle: Cycle): Promise<'built' | 'skipped'> {
-  const { order, unshippable } = await assembleBoxAtCutoff({ clock: deps.clock, extras: deps.extras, ...(deps.actor ? { actor: deps.actor } : {}) }, subscription, cycle);
+  const { order, unshippable } = await assembleBoxAtCutoff(
+    { clock: deps.clock, extras: deps.extras, ...(deps.actor ? { actor: deps.actor } : {}) },
+    subscription,
+    cycle,
+  );
   if (unshippable) {
     await skipUnshippableBox(deps, subscription, order, cycle); // (or finish a skip an earlier run began)
     return 'skipped';
@@ -120,15 +124,24 @@ async function billBoxLines(deps: RenewalDeps, subscription: Subscription, order
   if (!subscription.stripe.subscriptionId) throw new Error(`subscription ${subscription._id} has no Stripe subscription to bill the box on`);
   for (const line of toBill) {
     const target = { customerId: subscription.stripe.customerId, subscriptionId: subscription.stripe.subscriptionId };
-    const described = { description: `${line.description} (box of ${order.shipOn})`, metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id } };
+    const described = {
+      description: `${line.description} (box of ${order.shipOn})`,
+      metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id },
+    };
     let item: { id: string };
     if (line.kind === 'addon') {
       const addon = line.addonId ? await findAddon(order.merchantId, line.addonId) : undefined;
       const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
       if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
-      item = await deps.stripe.createInvoiceItem({ ...target, ...described, priceId: stripePriceId, quantity: line.quantity }, `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`);
+      item = await deps.stripe.createInvoiceItem(
+        { ...target, ...described, priceId: stripePriceId, quantity: line.quantity },
+        `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`,
+      );
     } else {
-      item = await deps.stripe.createInvoiceItem({ ...target, ...described, amountMinor: line.amountMinor, currency: order.currency }, `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`);
+      item = await deps.stripe.createInvoiceItem(
+        { ...target, ...described, amountMinor: line.amountMinor, currency: order.currency },
+        `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`,
+      );
     }
     await recordInvoiceItem(order, line, item.id);
   }

@@ -51,7 +51,10 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
   extras = await applyPerksToBox(clock, draft, standing, extras);
   // Threshold offers count the shopper's own lines (the box total) or their add-ons: never shipping or what was granted.
   const counted = { box_total: sum(draft.lines), addons: sum(draft.lines, (line) => line.kind === 'addon') };
-  const goodsLeft = Math.max(0, sum([...draft.lines, ...extras], (line) => line.kind !== 'shipping'));
+  const goodsLeft = Math.max(
+    0,
+    sum([...draft.lines, ...extras], (line) => line.kind !== 'shipping'),
+  );
   // One per box, the one saving most (the oldest on a tie): "spend 50, save 5" and "spend 100, save 15" are tiers, not a sum.
   let best: { offer: Offer; off: number } | undefined;
   for (const offer of await activeOffers(subscription.merchantId, 'threshold')) {
@@ -62,7 +65,14 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
   }
   if (best) {
     const { offer, off } = best;
-    extras.push({ kind: 'credit', key: `offer:${offer._id}`, description: offer.name, quantity: 1, unitAmountMinor: -off, grantedBy: { source: 'offer', id: offer._id, reason: offer.name } });
+    extras.push({
+      kind: 'credit',
+      key: `offer:${offer._id}`,
+      description: offer.name,
+      quantity: 1,
+      unitAmountMinor: -off,
+      grantedBy: { source: 'offer', id: offer._id, reason: offer.name },
+    });
   }
   const payable = sum([...draft.lines, ...extras]);
   const credit = await takeLoyaltyCredit(clock, { ...draft, _id: draft.orderId }, payable);

@@ -41,13 +41,20 @@ export function subscriptionAnswers(deps: { clock: Clock }): SubscriptionQuestio
       const comeback = await comebackOfferFor(input.merchantId, input.customerId, input.now, input.plan);
       if (comeback?.comeback) {
         const { percentOff, amountOffMinor } = comeback.comeback;
-        offers.push({ source: 'comeback', id: comeback._id, description: comeback.name, ...(percentOff !== undefined ? { percentOff } : { amountOffMinor: amountOffMinor! }) });
+        offers.push({
+          source: 'comeback',
+          id: comeback._id,
+          description: comeback.name,
+          ...(percentOff !== undefined ? { percentOff } : { amountOffMinor: amountOffMinor! }),
+        });
       }
       return offers;
     },
     /** An active early-access perk the subscription is eligible for (at that box) opens the add-on before its release. */
     async hasEarlyAccess(subscription, addonId, cycle) {
-      const perks = (await activePerks(subscription.merchantId)).filter((perk) => perk.benefit.kind === 'early_access' && perk.benefit.addonIds.includes(addonId));
+      const perks = (await activePerks(subscription.merchantId)).filter(
+        (perk) => perk.benefit.kind === 'early_access' && perk.benefit.addonIds.includes(addonId),
+      );
       if (perks.length === 0) return false;
       const standing = await standingOf(subscription, cycle.chargeOn);
       return perks.some((perk) => isEligible(perk.eligibility, standing));

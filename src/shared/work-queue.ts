@@ -67,11 +67,11 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
     claimableFilter,
     async claim(clock, id) {
       const now = clock.now();
-      return (await model.findOneAndUpdate(
+      return await model.findOneAndUpdate(
         { _id: id, ...claimableFilter(now) },
         { $set: { state: 'processing', claimedAt: now }, $inc: { attempts: 1 } },
         { returnDocument: 'after', lean: true },
-      ));
+      );
     },
     async complete(_clock, item, set = {}) {
       await model.updateOne(

@@ -42,10 +42,15 @@ export async function getSubscriptionRewards(clock: Clock, merchantId: string, s
   // The next box as the builder will see it at its cut-off: the shopper's lines and the shipping fee.
   const outcomes = new Map<string, PerkOutcome>();
   if (next && perks.length > 0) {
-    const [contents, merchant, context] = await Promise.all([boxContentsFor(subscription, next), merchantProfile(merchantId), perkBoxContext(merchantId, perks)]);
+    const [contents, merchant, context] = await Promise.all([
+      boxContentsFor(subscription, next),
+      merchantProfile(merchantId),
+      perkBoxContext(merchantId, perks),
+    ]);
     const fee = merchant ? shippingFeeFor(merchant, contents.currency) : 0;
     const extras: BoxLine[] = fee > 0 ? [{ kind: 'shipping', key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: fee }] : [];
-    for (const { perk, outcome } of applyPerks(perks, standing, { boxNumber: nextNumber, lines: contents.lines, extras, ...context }).outcomes) outcomes.set(perk._id, outcome);
+    for (const { perk, outcome } of applyPerks(perks, standing, { boxNumber: nextNumber, lines: contents.lines, extras, ...context }).outcomes)
+      outcomes.set(perk._id, outcome);
   }
 
   return {

@@ -20,7 +20,9 @@ export const SubscriptionRewardsView = z
         condition: z.string().nullable().describe('Why not yet, in words ("after 6 paid boxes (2 so far)")'),
         inNextBox: z
           .boolean()
-          .describe('Whether the next box gets it, as the box is now: what the box builder will give at the cut-off (an add-on discount needs add-ons in the box, free shipping a fee to waive)'),
+          .describe(
+            'Whether the next box gets it, as the box is now: what the box builder will give at the cut-off (an add-on discount needs add-ons in the box, free shipping a fee to waive)',
+          ),
         whyNotInNextBox: z
           .string()
           .nullable()

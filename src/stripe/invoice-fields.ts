@@ -67,7 +67,10 @@ export const CheckoutSessionFields = z.object({
   id: z.string(),
   mode: z.string(),
   client_reference_id: z.string().nullable().optional(),
-  subscription: z.union([z.string(), z.object({ id: z.string() })]).nullable().optional(),
+  subscription: z
+    .union([z.string(), z.object({ id: z.string() })])
+    .nullable()
+    .optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
 });
 
@@ -84,7 +87,10 @@ export const RefundedChargeFields = z.object({
   id: z.string(),
   amount_refunded: z.number().int(),
   refunded: z.boolean(),
-  payment_intent: z.union([z.string(), z.object({ id: z.string() })]).nullable().optional(),
+  payment_intent: z
+    .union([z.string(), z.object({ id: z.string() })])
+    .nullable()
+    .optional(),
 });
 
 /** `credit_note.*`. */

@@ -83,7 +83,12 @@ export async function boxContentsFor(
   const extras = addonsFor(subscription, cycle);
   if (extras.length > 0) {
     const addons = new Map(
-      (await findAddons(subscription.merchantId, extras.map((line) => line.addonId))).map((a) => [a._id, a]),
+      (
+        await findAddons(
+          subscription.merchantId,
+          extras.map((line) => line.addonId),
+        )
+      ).map((a) => [a._id, a]),
     );
     for (const line of extras) {
       const addon = addons.get(line.addonId);

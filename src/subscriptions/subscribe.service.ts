@@ -25,7 +25,12 @@ const DAY_MS = 86_400_000;
  * created and the subscription waits, `incomplete`, for Stripe to confirm payment. Records
  * `subscription.created`.
  */
-export async function createSubscription(deps: SubscriptionDeps, merchantId: string, input: CreateSubscriptionBody, idempotencyKey?: string): Promise<SubscriptionView> {
+export async function createSubscription(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  input: CreateSubscriptionBody,
+  idempotencyKey?: string,
+): Promise<SubscriptionView> {
   // With an Idempotency-Key the id, and so every Stripe key below, is the same on a retry after a failure:
   // Stripe answers the retry with the objects it already made, and a finished attempt is found here.
   const id = idempotencyKey ? derivedId('sub', `${merchantId}:${idempotencyKey}`) : newId('sub');
@@ -44,12 +49,21 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
   const variant = plan.variants.find((v) => v._id === input.variantId && v.status === 'active');
   if (!variant) throw invalidInput('variantId', 'is not an offered variant of this plan');
   const cadence = plan.cadences.find((c) => c.key === input.cadence && c.status === 'active');
-  if (!cadence) throw invalidInput('cadence', `is not offered; offered: ${plan.cadences.filter((c) => c.status === 'active').map((c) => c.key).join(', ')}`);
+  if (!cadence)
+    throw invalidInput(
+      'cadence',
+      `is not offered; offered: ${plan.cadences
+        .filter((c) => c.status === 'active')
+        .map((c) => c.key)
+        .join(', ')}`,
+    );
   // Without a trial the first box is charged now (or at Checkout) and made at payment: refuse a box that
   // nothing on hand can fill. With a trial it is built at its cut-off, and skipped with no charge if it cannot ship.
   if (plan.trialDays === 0 && !(await canFillPlanLine(merchantId, plan, variant._id, undefined))) {
     const substitutes = (variant.substituteSkus ?? []).length > 0 ? ', and so are the variants sent in its place' : '';
-    throw new OutOfStockError(`${variant.name} is out of stock${substitutes}: its first box cannot be sent. Choose another variant, or subscribe when it is back in stock.`);
+    throw new OutOfStockError(
+      `${variant.name} is out of stock${substitutes}: its first box cannot be sent. Choose another variant, or subscribe when it is back in stock.`,
+    );
   }
   const stripePriceId = stripePriceOf(plan, cadence.currentPriceId);
   const stripeCustomerId = await ensureStripeCustomer(deps, customer);
@@ -92,7 +106,9 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
       await deps.stripe.createCoupon(
         {
           name: firstBoxOffer.description,
-          ...(firstBoxOffer.percentOff !== undefined ? { percentOff: firstBoxOffer.percentOff } : { amountOffMinor: firstBoxOffer.amountOffMinor!, currency: plan.currency }),
+          ...(firstBoxOffer.percentOff !== undefined
+            ? { percentOff: firstBoxOffer.percentOff }
+            : { amountOffMinor: firstBoxOffer.amountOffMinor!, currency: plan.currency }),
           metadata: { boxcycle_merchant_id: merchantId, boxcycle_subscription_id: id, boxcycle_offer: firstBoxOffer.source },
         },
         `subscription:${id}:first-box-coupon:${firstBoxOffer.source}`,
@@ -138,7 +154,14 @@ export async function createSubscription(deps: SubscriptionDeps, merchantId: str
     checkoutUrl = session.url;
   } else {
     const created = await deps.stripe.createSubscription(
-      { customerId: stripeCustomerId, priceId: stripePriceId, defaultPaymentMethod: input.paymentMethodId!, ...(trialEnd ? { trialEnd } : {}), ...(couponId ? { couponId } : {}), metadata },
+      {
+        customerId: stripeCustomerId,
+        priceId: stripePriceId,
+        defaultPaymentMethod: input.paymentMethodId!,
+        ...(trialEnd ? { trialEnd } : {}),
+        ...(couponId ? { couponId } : {}),
+        metadata,
+      },
       `subscription:${id}:create`,
     );
     base.stripe.subscriptionId = created.id;

@@ -113,7 +113,12 @@ export function addonsFor(subscription: Pick<Subscription, 'addons'>, cycle: Cyc
  * made for the old rhythm's dates and are dropped (the next box keeps its date, and its skip); a pending
  * swap is dropped by the caller. Boxes before `from` keep their dates.
  */
-export function boxKeysFollowing(subscription: Subscription, from: Cycle, schedule: BillingSchedule, options: { sameRhythm: boolean }): Record<string, unknown> {
+export function boxKeysFollowing(
+  subscription: Subscription,
+  from: Cycle,
+  schedule: BillingSchedule,
+  options: { sameRhythm: boolean },
+): Record<string, unknown> {
   const follow = (key: string): string => {
     const old = key < from.cycleKey ? undefined : cycleByKey(subscription.schedule, key);
     return old ? cycleAt(schedule, old.index - from.index).cycleKey : key;

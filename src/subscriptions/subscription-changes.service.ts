@@ -71,7 +71,9 @@ export async function skipBox(deps: SubscriptionDeps, merchantId: string, subscr
   requireCan(subscription, 'skip');
   const cycle = changeableCycle(subscription, deps.clock.now(), cycleKey);
   if (subscription.skippedCycleKeys.includes(cycle.cycleKey)) throw new InvalidStateError(`The box of ${cycle.cycleKey} is already skipped.`);
-  const updated = await applyChange(deps, subscription, { $addToSet: { skippedCycleKeys: cycle.cycleKey } }, 'subscription.skipped', { cycleKey: cycle.cycleKey });
+  const updated = await applyChange(deps, subscription, { $addToSet: { skippedCycleKeys: cycle.cycleKey } }, 'subscription.skipped', {
+    cycleKey: cycle.cycleKey,
+  });
   return changed(deps, updated);
 }
 
@@ -84,7 +86,12 @@ export async function unskipBox(deps: SubscriptionDeps, merchantId: string, subs
   return changed(deps, updated);
 }
 
-export async function pauseSubscription(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { cycles?: number | undefined; until?: string | undefined }): Promise<SubscriptionView> {
+export async function pauseSubscription(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  input: { cycles?: number | undefined; until?: string | undefined },
+): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'pause');
   const now = deps.clock.now();
@@ -117,7 +124,12 @@ export async function resumeSubscription(deps: SubscriptionDeps, merchantId: str
 }
 
 /** Changes plan or variant from the first cycle whose box is not locked: no proration, no surprise. */
-export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { planId?: string | undefined; variantId: string; cadence?: string | undefined }): Promise<SubscriptionView> {
+export async function swapBox(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  input: { planId?: string | undefined; variantId: string; cadence?: string | undefined },
+): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'swap');
   const planId = input.planId ?? subscription.box.planId;
@@ -135,7 +147,8 @@ export async function swapBox(deps: SubscriptionDeps, merchantId: string, subscr
   // Same plan: they keep the price they have. Another plan: its current price (nextCharge shows it).
   const current = boxFor(subscription, effective);
   const priceId = planId === current.planId ? current.priceId : cadence.currentPriceId;
-  if (!plan.prices.find((p) => p._id === priceId)?.stripePriceId) throw new InvalidStateError('This plan is not mirrored to Stripe yet; try again in a minute.');
+  if (!plan.prices.find((p) => p._id === priceId)?.stripePriceId)
+    throw new InvalidStateError('This plan is not mirrored to Stripe yet; try again in a minute.');
   const target: BoxSelection = { planId, variantId: variant._id, cadenceKey, priceId };
   const update =
     effective.cycleKey === nextCycle(subscription.schedule, now).cycleKey
@@ -198,7 +211,9 @@ export async function reactivateSubscription(deps: SubscriptionDeps, merchantId:
     throw new InvalidStateError('Only a subscription set to end at the end of its period can be reactivated; subscribe again instead.');
   }
   if (subscription.cancellation.effectiveAt <= deps.clock.now()) throw new InvalidStateError('This subscription has already ended.');
-  const updated = await applyChange(deps, subscription, { $unset: { cancellation: 1 } }, 'subscription.reactivated', { reason: subscription.cancellation.reason });
+  const updated = await applyChange(deps, subscription, { $unset: { cancellation: 1 } }, 'subscription.reactivated', {
+    reason: subscription.cancellation.reason,
+  });
   return changed(deps, updated);
 }
 
@@ -233,7 +248,11 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
   if (!plan || !cadence) throw invalidInput('cadence', 'is not offered by this plan');
   const now = deps.clock.now();
   const next = nextChangeableOrRefuse(subscription, now, 'change the cadence');
-  const schedule: BillingSchedule = { ...subscription.schedule, cadence: { interval: cadence.interval, intervalCount: cadence.intervalCount }, anchorOn: next.chargeOn };
+  const schedule: BillingSchedule = {
+    ...subscription.schedule,
+    cadence: { interval: cadence.interval, intervalCount: cadence.intervalCount },
+    anchorOn: next.chargeOn,
+  };
   if (cadence.interval === 'week') {
     delete schedule.anchorDay;
   } else if (subscription.schedule.cadence.interval === 'month') {
@@ -252,7 +271,13 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
       $unset: { pendingChange: 1 },
     },
     'subscription.cadence_changed',
-    { from: subscription.box.cadenceKey, to: cadenceKey, fromCycleKey: next.cycleKey, fromPriceId: subscription.box.priceId, toPriceId: cadence.currentPriceId },
+    {
+      from: subscription.box.cadenceKey,
+      to: cadenceKey,
+      fromCycleKey: next.cycleKey,
+      fromPriceId: subscription.box.priceId,
+      toPriceId: cadence.currentPriceId,
+    },
   );
   return changed(deps, updated);
 }
@@ -273,7 +298,11 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
   const shift = daysBetween(next.chargeOn, date);
   if (shift === 0) throw new InvalidStateError(`The next charge is already on ${date}.`);
   if (Math.abs(shift) > limit) throw invalidInput('date', `must be within ${limit} days of the next charge (${next.chargeOn})`);
-  const schedule: BillingSchedule = { ...subscription.schedule, anchorOn: date, ...(subscription.schedule.cadence.interval === 'month' ? { anchorDay: Number(date.slice(8, 10)) } : {}) };
+  const schedule: BillingSchedule = {
+    ...subscription.schedule,
+    anchorOn: date,
+    ...(subscription.schedule.cadence.interval === 'month' ? { anchorDay: Number(date.slice(8, 10)) } : {}),
+  };
   const moved = cycleByKey(schedule, date)!;
   if (!isBeforeCutoff(moved, now)) throw invalidInput('date', `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})`);
   const updated = await applyChange(
@@ -292,7 +321,12 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
  * every box from it on. Billed on that cycle's invoice; stock is reserved when the box is built at cut-off.
  * An add-on not released yet is open to subscribers a perk gives early access (asked of the retention layer).
  */
-export async function addAddon(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { addonId: string; quantity: number }): Promise<SubscriptionView> {
+export async function addAddon(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  input: { addonId: string; quantity: number },
+): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'changeAddons');
   const addon = await findAddon(merchantId, input.addonId);
@@ -307,7 +341,15 @@ export async function addAddon(deps: SubscriptionDeps, merchantId: string, subsc
     const early = deps.questions?.hasEarlyAccess ? await deps.questions.hasEarlyAccess(subscription, addon._id, cycle) : false;
     if (!early) throw new InvalidStateError(`This add-on is available from ${addon.releasesOn}; early access is a perk for some subscribers.`);
   }
-  const line: SubscriptionAddon = { _id: newId('sadd'), addonId: addon._id, priceId: addon.currentPriceId, quantity: input.quantity, kind: addon.kind, fromCycleKey: cycle.cycleKey, addedAt: now };
+  const line: SubscriptionAddon = {
+    _id: newId('sadd'),
+    addonId: addon._id,
+    priceId: addon.currentPriceId,
+    quantity: input.quantity,
+    kind: addon.kind,
+    fromCycleKey: cycle.cycleKey,
+    addedAt: now,
+  };
   const updated = await applyChange(deps, subscription, { $push: { addons: line } }, 'subscription.addon_added', {
     lineId: line._id,
     addonId: addon._id,
@@ -327,7 +369,10 @@ export async function removeAddon(deps: SubscriptionDeps, merchantId: string, su
   if (line.kind === 'one_time' && cycle && !isOpen(subscription, cycle, deps.clock.now())) {
     throw new InvalidStateError(`The box of ${line.fromCycleKey} is locked; its add-on can no longer be removed.`);
   }
-  const updated = await applyChange(deps, subscription, { $pull: { addons: { _id: lineId } } }, 'subscription.addon_removed', { addonId: line.addonId, lineId });
+  const updated = await applyChange(deps, subscription, { $pull: { addons: { _id: lineId } } }, 'subscription.addon_removed', {
+    addonId: line.addonId,
+    lineId,
+  });
   return changed(deps, updated);
 }
 
@@ -356,13 +401,23 @@ export async function listSaveOffers(deps: SubscriptionDeps, merchantId: string,
     offers.push({ type: 'pause', cycles: saveOffers.pauseCycles, description: `Pause for up to ${saveOffers.pauseCycles} boxes` });
   }
   if (saveOffers.discountPercentOff > 0 && next && !(subscription.discounts ?? []).some((d) => d.source === 'save_offer')) {
-    offers.push({ type: 'discount', percentOff: saveOffers.discountPercentOff, cycleKey: next.cycleKey, description: `${saveOffers.discountPercentOff}% off your box of ${next.cycleKey}` });
+    offers.push({
+      type: 'discount',
+      percentOff: saveOffers.discountPercentOff,
+      cycleKey: next.cycleKey,
+      description: `${saveOffers.discountPercentOff}% off your box of ${next.cycleKey}`,
+    });
   }
   return offers;
 }
 
 /** Accepts one of the offers listed by listSaveOffers; an offer not on that list is refused. */
-export async function acceptSaveOffer(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, input: { type: SaveOffer['type']; cycles?: number | undefined }): Promise<SubscriptionView> {
+export async function acceptSaveOffer(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  input: { type: SaveOffer['type']; cycles?: number | undefined },
+): Promise<SubscriptionView> {
   const offer = (await listSaveOffers(deps, merchantId, subscriptionId)).find((o) => o.type === input.type);
   if (!offer) throw new InvalidStateError(`The ${input.type} offer is not available for this subscription.`);
   if (offer.type === 'skip_next') return skipBox(deps, merchantId, subscriptionId, offer.cycleKey);
@@ -386,7 +441,12 @@ export async function acceptSaveOffer(deps: SubscriptionDeps, merchantId: string
  * first box that is not locked yet (the price they were told stays for a locked box). Re-running it changes
  * nothing twice: only subscriptions still on an older price are touched, each with a revision-guarded update.
  */
-export async function migrateSubscribersToCurrentPrice(deps: SubscriptionDeps, merchantId: string, planId: string, cadenceKey: string): Promise<{ migrated: number; priceId: string }> {
+export async function migrateSubscribersToCurrentPrice(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  planId: string,
+  cadenceKey: string,
+): Promise<{ migrated: number; priceId: string }> {
   const plan = await findPlan(merchantId, planId);
   if (!plan) throw new NotFoundError('No plan with this id.');
   const cadence = plan.cadences.find((c) => c.key === cadenceKey);

@@ -32,7 +32,13 @@ export async function migrateStoredSubscriptions(clock: Clock): Promise<void> {
       .map((entry) => ({ type: LEGACY_TYPES[entry.type] ?? entry.type, at: entry.at, data: entry.data ?? {} }))
       .filter((entry): entry is { type: FactType; at: Date; data: Record<string, unknown> } => (FACT_TYPES as readonly string[]).includes(entry.type));
     await importHistoricalFacts(
-      { subjectType: 'subscription', subjectId: id, merchantId: subscription.merchantId as string, customerId: subscription.customerId as string, subscriptionId: id },
+      {
+        subjectType: 'subscription',
+        subjectId: id,
+        merchantId: subscription.merchantId as string,
+        customerId: subscription.customerId as string,
+        subscriptionId: id,
+      },
       facts,
       clock.now(),
     );

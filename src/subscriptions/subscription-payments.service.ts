@@ -45,7 +45,10 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
   let anchoredAt = current.billingCycleAnchor;
   if (anchoredAt && anchoredAt.getTime() < subscription.createdAt.getTime() - ANCHOR_SKEW_MS) {
     // Stripe cannot bill from before the session existed: keep our calendar rather than trust it.
-    deps.logger.warn({ subscriptionId: subscription._id, stripeSubscriptionId: current.id, billingCycleAnchor: anchoredAt }, 'Stripe billing anchor before the Checkout Session; calendar kept');
+    deps.logger.warn(
+      { subscriptionId: subscription._id, stripeSubscriptionId: current.id, billingCycleAnchor: anchoredAt },
+      'Stripe billing anchor before the Checkout Session; calendar kept',
+    );
     anchoredAt = undefined;
   }
   const schedule = anchoredAt ? anchoredScheduleAt(subscription.schedule, anchoredAt) : undefined;
@@ -98,7 +101,11 @@ function mapStatus(ours: SubscriptionStatus, stripe: string): SubscriptionStatus
  * A `customer.subscription.*` event: applies Stripe's status to ours, unless we already applied newer
  * information about this Stripe subscription (events come late and out of order). Returns the merchant.
  */
-export async function applyStripeSubscriptionEvent(deps: SubscriptionSyncDeps, eventCreatedAt: Date, stripeSubscription: z.infer<typeof StripeSubscriptionFields>): Promise<string | undefined> {
+export async function applyStripeSubscriptionEvent(
+  deps: SubscriptionSyncDeps,
+  eventCreatedAt: Date,
+  stripeSubscription: z.infer<typeof StripeSubscriptionFields>,
+): Promise<string | undefined> {
   const subscription = await findByStripeSubscriptionId(stripeSubscription.id);
   if (!subscription) return undefined;
   if (subscription.stripe.lastEventAt && subscription.stripe.lastEventAt > eventCreatedAt) return subscription.merchantId;
@@ -131,7 +138,14 @@ export async function applyStripeSubscriptionEvent(deps: SubscriptionSyncDeps, e
     }
   }
   const facts = [];
-  if (endsDunning) facts.push(subscriptionFact(deps, 'subscription.recovered', { by: 'stripe_status', stripeInvoiceId: dunning!.stripeInvoiceId, stripeStatus: stripeSubscription.status }));
+  if (endsDunning)
+    facts.push(
+      subscriptionFact(deps, 'subscription.recovered', {
+        by: 'stripe_status',
+        stripeInvoiceId: dunning!.stripeInvoiceId,
+        stripeStatus: stripeSubscription.status,
+      }),
+    );
   if (changesStatus) {
     facts.push(
       status === 'cancelled'
@@ -205,12 +219,19 @@ async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription
     outcome === 'cancel'
       ? { status: 'cancelled', cancellation: { requestedAt: now, reason: 'payment_failed', mode: 'now', effectiveAt: now } }
       : { status: 'paused', pause: { pausedAt: now, startsOn } };
-  const ended = subscriptionFact(deps, 'subscription.dunning_ended', { outcome, stripeStatus: 'unpaid', stripeInvoiceId: subscription.dunning?.stripeInvoiceId ?? null });
+  const ended = subscriptionFact(deps, 'subscription.dunning_ended', {
+    outcome,
+    stripeStatus: 'unpaid',
+    stripeInvoiceId: subscription.dunning?.stripeInvoiceId ?? null,
+  });
   const follows =
     outcome === 'cancel'
       ? subscriptionFact(deps, 'subscription.cancelled', { reason: 'payment_failed', mode: 'now', involuntary: true, from: subscription.status })
       : subscriptionFact(deps, 'subscription.paused', { startsOn, resumeOn: null, involuntary: true });
-  const updated = await writeIfUnchanged(deps, subscription, { $set: { ...set, 'stripe.lastEventAt': eventCreatedAt }, $unset: { dunning: 1 } }, [ended, follows]);
+  const updated = await writeIfUnchanged(deps, subscription, { $set: { ...set, 'stripe.lastEventAt': eventCreatedAt }, $unset: { dunning: 1 } }, [
+    ended,
+    follows,
+  ]);
   if (!updated) throw new Error(`subscription ${subscription._id} changed while ending dunning; retrying`);
   return subscription.merchantId;
 }
@@ -220,7 +241,11 @@ async function endDunning(deps: SubscriptionSyncDeps, subscription: Subscription
  * about, the dunning ends (`subscription.recovered`). A late payment of an older invoice leaves a newer one
  * past due, its box held. Nothing else changes on the subscription (the payment itself is the box's fact).
  */
-export async function recordCyclePaid(deps: SubscriptionSyncDeps, subscriptionId: string, payment: { stripeInvoiceId: string; cycleKey: string; amountPaidMinor: number }): Promise<void> {
+export async function recordCyclePaid(
+  deps: SubscriptionSyncDeps,
+  subscriptionId: string,
+  payment: { stripeInvoiceId: string; cycleKey: string; amountPaidMinor: number },
+): Promise<void> {
   await changeWithRetry(deps, subscriptionId, (current) => {
     const endsDunning = current.dunning?.stripeInvoiceId === payment.stripeInvoiceId;
     const becomesActive = (!current.dunning || endsDunning) && isStatusIn(current.status, ACTIVATED_BY_PAYMENT);
@@ -249,6 +274,9 @@ export async function skipCycleWithNothingToShip(deps: SubscriptionSyncDeps, sub
   await changeWithRetry(deps, subscriptionId, (current) =>
     current.skippedCycleKeys.includes(cycleKey)
       ? null
-      : { update: { $addToSet: { skippedCycleKeys: cycleKey } }, facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason: 'out_of_stock' })] },
+      : {
+          update: { $addToSet: { skippedCycleKeys: cycleKey } },
+          facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason: 'out_of_stock' })],
+        },
   );
 }

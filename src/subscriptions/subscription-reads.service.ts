@@ -13,7 +13,13 @@ export async function getSubscription(deps: SubscriptionDeps, merchantId: string
 export async function listSubscriptions(
   deps: SubscriptionDeps,
   merchantId: string,
-  query: { limit: number; startingAfter?: string | undefined; status?: SubscriptionStatus | undefined; planId?: string | undefined; customerId?: string | undefined },
+  query: {
+    limit: number;
+    startingAfter?: string | undefined;
+    status?: SubscriptionStatus | undefined;
+    planId?: string | undefined;
+    customerId?: string | undefined;
+  },
 ) {
   const filter = {
     merchantId,
@@ -22,7 +28,10 @@ export async function listSubscriptions(
     ...(query.customerId ? { customerId: query.customerId } : {}),
     ...afterCursor(decodeCursor(query.startingAfter)),
   };
-  const subscriptions = await SubscriptionModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const subscriptions = await SubscriptionModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   const page = listPage(subscriptions, query.limit, (s) => s);
   const now = deps.clock.now();
   const data = await Promise.all(

@@ -43,7 +43,11 @@ export async function writeIfUnchanged(
   return SubscriptionModel.findOneAndUpdate(
     { _id: subscription._id, merchantId: subscription.merchantId, revision: subscription.revision, ...(options.extra ?? {}) },
     recordFacts(
-      { ...update, $set: { ...(update.$set ?? {}), updatedAt: now, ...(options.pushToStripe === false ? {} : { stripeSyncDueAt: now }) }, $inc: { revision: 1 } },
+      {
+        ...update,
+        $set: { ...(update.$set ?? {}), updatedAt: now, ...(options.pushToStripe === false ? {} : { stripeSyncDueAt: now }) },
+        $inc: { revision: 1 },
+      },
       ...facts,
     ),
     { returnDocument: 'after', lean: true },
@@ -51,7 +55,13 @@ export async function writeIfUnchanged(
 }
 
 /** A change asked for by a person: a concurrent change makes it a 409 for them to retry. */
-export async function applyChange(deps: SubscriptionSyncDeps, subscription: Subscription, update: Update, type: FactType, data: Record<string, unknown>): Promise<Subscription> {
+export async function applyChange(
+  deps: SubscriptionSyncDeps,
+  subscription: Subscription,
+  update: Update,
+  type: FactType,
+  data: Record<string, unknown>,
+): Promise<Subscription> {
   const result = await writeIfUnchanged(deps, subscription, update, [subscriptionFact(deps, type, data)]);
   if (!result) throw new ConflictError('The subscription was changed by another request meanwhile. Read it again and retry.');
   return result;
@@ -71,13 +81,26 @@ export async function changeWithRetry(
     if (!current) return null;
     const change = decide(current);
     if (!change) return current;
-    const updated = await writeIfUnchanged(deps, current, change.update, change.facts, change.pushToStripe === undefined ? {} : { pushToStripe: change.pushToStripe });
+    const updated = await writeIfUnchanged(
+      deps,
+      current,
+      change.update,
+      change.facts,
+      change.pushToStripe === undefined ? {} : { pushToStripe: change.pushToStripe },
+    );
     if (updated) return updated;
   }
   throw new Error(`subscription ${subscriptionId} kept changing; retrying later`);
 }
 
 /** Bookkeeping that is not a change of the subscription (no revision, no fact): Stripe sync state, the renewal check. */
-export async function setBookkeeping(subscription: Pick<Subscription, '_id' | 'revision'>, set: Record<string, unknown>, unset: Record<string, 1> = {}): Promise<void> {
-  await SubscriptionModel.updateOne({ _id: subscription._id, revision: subscription.revision }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
+export async function setBookkeeping(
+  subscription: Pick<Subscription, '_id' | 'revision'>,
+  set: Record<string, unknown>,
+  unset: Record<string, 1> = {},
+): Promise<void> {
+  await SubscriptionModel.updateOne(
+    { _id: subscription._id, revision: subscription.revision },
+    { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+  );
 }

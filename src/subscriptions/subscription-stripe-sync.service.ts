@@ -96,7 +96,10 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
     await done({ stripeSyncDueAt: new Date(next.chargeAt.getTime() + PUSH_AFTER_CHARGE_MS) }, { 'stripe.moveNextChargeTo': 1 });
   } catch (error) {
     deps.logger.warn({ err: error, subscriptionId: subscription._id }, 'subscription not synced to Stripe; retrying in a minute');
-    await setBookkeeping(subscription, { stripeSyncDueAt: new Date(now.getTime() + SYNC_RETRY_MS), 'stripe.lastSyncError': error instanceof Error ? error.message : String(error) });
+    await setBookkeeping(subscription, {
+      stripeSyncDueAt: new Date(now.getTime() + SYNC_RETRY_MS),
+      'stripe.lastSyncError': error instanceof Error ? error.message : String(error),
+    });
   }
 }
 
@@ -115,10 +118,16 @@ export async function runDueSubscriptionSync(base: SubscriptionSyncDeps, subscri
   const now = deps.clock.now();
   const resumeOn = subscription.pause?.resumeOn;
   if (subscription.status === 'paused' && resumeOn && nextCycle(subscription.schedule, now).chargeOn >= resumeOn) {
-    const resumed = await writeIfUnchanged(deps, subscription, { $set: { status: 'active' }, $unset: { pause: 1 } }, [subscriptionFact(deps, 'subscription.resumed', { automatic: true, resumeOn })], {
-      extra: { status: 'paused' },
-      pushToStripe: false,
-    });
+    const resumed = await writeIfUnchanged(
+      deps,
+      subscription,
+      { $set: { status: 'active' }, $unset: { pause: 1 } },
+      [subscriptionFact(deps, 'subscription.resumed', { automatic: true, resumeOn })],
+      {
+        extra: { status: 'paused' },
+        pushToStripe: false,
+      },
+    );
     if (!resumed) return; // changed meanwhile: the next run sees the new state
     subscription = resumed;
   }
@@ -126,9 +135,15 @@ export async function runDueSubscriptionSync(base: SubscriptionSyncDeps, subscri
   if (change && nextCycle(subscription.schedule, now).chargeOn >= change.effectiveCycleKey) {
     // The swapped box's cycle has come: it is the box from now on.
     const { effectiveCycleKey, requestedAt: _requestedAt, ...box } = change;
-    const applied = await writeIfUnchanged(deps, subscription, { $set: { box }, $unset: { pendingChange: 1 } }, [subscriptionFact(deps, 'subscription.swap_applied', { effectiveCycleKey, box })], {
-      pushToStripe: false,
-    });
+    const applied = await writeIfUnchanged(
+      deps,
+      subscription,
+      { $set: { box }, $unset: { pendingChange: 1 } },
+      [subscriptionFact(deps, 'subscription.swap_applied', { effectiveCycleKey, box })],
+      {
+        pushToStripe: false,
+      },
+    );
     if (!applied) return;
     subscription = applied;
   }

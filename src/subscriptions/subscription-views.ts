@@ -57,13 +57,28 @@ async function nextChargeView(subscription: Subscription, cycle: Cycle, plans: M
   };
 }
 
-export async function toSubscriptionView(subscription: Subscription, now: Date, options: { history: boolean; checkoutUrl?: string | null }): Promise<SubscriptionView> {
+export async function toSubscriptionView(
+  subscription: Subscription,
+  now: Date,
+  options: { history: boolean; checkoutUrl?: string | null },
+): Promise<SubscriptionView> {
   const plans = await plansOf(subscription);
   const first = await firstBoxOf(subscription, now);
-  const cycleView = (cycle: Cycle, state: CycleState | FirstBoxState) => ({ cycleKey: cycle.cycleKey, chargeAt: iso(cycle.chargeAt), cutoffAt: iso(cycle.cutoffAt), state });
+  const cycleView = (cycle: Cycle, state: CycleState | FirstBoxState) => ({
+    cycleKey: cycle.cycleKey,
+    chargeAt: iso(cycle.chargeAt),
+    cutoffAt: iso(cycle.cutoffAt),
+    state,
+  });
   // Until Checkout is paid the first box is what the shopper pays next, and nothing after it is due yet.
   if (subscription.status === 'incomplete') {
-    return viewOf(subscription, plans, options, first ? await nextChargeView(subscription, first.cycle, plans) : null, first ? [cycleView(first.cycle, first.state)] : []);
+    return viewOf(
+      subscription,
+      plans,
+      options,
+      first ? await nextChargeView(subscription, first.cycle, plans) : null,
+      first ? [cycleView(first.cycle, first.state)] : [],
+    );
   }
   const next = nextChargedCycle(subscription, now);
   const nextCharge = next ? await nextChargeView(subscription, next, plans) : null;
@@ -102,7 +117,13 @@ async function viewOf(
     secondChoiceVariantId: subscription.secondChoiceVariantId ?? null,
     nextCharge,
     upcomingCycles: upcoming,
-    addons: subscription.addons.map((line) => ({ id: line._id, addonId: line.addonId, quantity: line.quantity, kind: line.kind, fromCycleKey: line.fromCycleKey })),
+    addons: subscription.addons.map((line) => ({
+      id: line._id,
+      addonId: line.addonId,
+      quantity: line.quantity,
+      kind: line.kind,
+      fromCycleKey: line.fromCycleKey,
+    })),
     pause: subscription.pause
       ? { pausedAt: iso(subscription.pause.pausedAt), startsOn: subscription.pause.startsOn, resumeOn: subscription.pause.resumeOn ?? null }
       : null,

@@ -129,13 +129,18 @@ const SubscriptionSchema = new Schema<Subscription>(
     box: { type: new Schema(BoxSelectionFields, { _id: false }), required: true },
     secondChoiceVariantId: { type: String },
     pendingChange: {
-      type: new Schema({ ...BoxSelectionFields, effectiveCycleKey: { type: String, required: true }, requestedAt: { type: Date, required: true } }, { _id: false }),
+      type: new Schema(
+        { ...BoxSelectionFields, effectiveCycleKey: { type: String, required: true }, requestedAt: { type: Date, required: true } },
+        { _id: false },
+      ),
     },
     schedule: { type: Schema.Types.Mixed, required: true },
     skippedCycleKeys: { type: [String], default: [] },
     firstChargeKey: { type: String, required: true },
     firstBoxOffer: { type: Schema.Types.Mixed },
-    pause: { type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }) },
+    pause: {
+      type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }),
+    },
     cancellation: {
       type: new Schema(
         {

@@ -135,23 +135,35 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
         return { body: await listTimeline(principal!.merchantId, { subscriptionId: params.id }, query) };
       },
     }),
-    action('skipBox', 'skip', 'Skip a box', 'The next box, or the cycle given, until its cut-off. Stripe voids that invoice.', SkipBody, (d, m, id, body: { cycleKey?: string }) =>
-      skipBox(d, m, id, body.cycleKey),
+    action(
+      'skipBox',
+      'skip',
+      'Skip a box',
+      'The next box, or the cycle given, until its cut-off. Stripe voids that invoice.',
+      SkipBody,
+      (d, m, id, body: { cycleKey?: string }) => skipBox(d, m, id, body.cycleKey),
     ),
     action('unskipBox', 'unskip', 'Un-skip a box', 'Until its cut-off.', UnskipBody, (d, m, id, body: { cycleKey: string }) =>
-      unskipBox(d, m, id, body.cycleKey)),
-    action('pauseSubscription', 'pause', 'Pause', 'For a number of boxes or until a date; it resumes by itself.', PauseBody, (d, m, id, body: { cycles?: number; until?: string }) =>
-      pauseSubscription(d, m, id, body),
+      unskipBox(d, m, id, body.cycleKey),
     ),
-    action('resumeSubscription', 'resume', 'Resume now', 'The next box whose cut-off has not passed is charged.', EmptyBody, (d, m, id) => resumeSubscription(d, m, id)),
+    action(
+      'pauseSubscription',
+      'pause',
+      'Pause',
+      'For a number of boxes or until a date; it resumes by itself.',
+      PauseBody,
+      (d, m, id, body: { cycles?: number; until?: string }) => pauseSubscription(d, m, id, body),
+    ),
+    action('resumeSubscription', 'resume', 'Resume now', 'The next box whose cut-off has not passed is charged.', EmptyBody, (d, m, id) =>
+      resumeSubscription(d, m, id),
+    ),
     action(
       'swapBox',
       'swap',
       'Swap variant or plan',
       'From the first box whose cut-off has not passed; no proration. `nextCharge` says what the shopper will pay.',
       SwapBody,
-      (d, m, id, body: { planId?: string; variantId: string; cadence?: string }) =>
-      swapBox(d, m, id, body),
+      (d, m, id, body: { planId?: string; variantId: string; cadence?: string }) => swapBox(d, m, id, body),
     ),
     action(
       'setSecondChoice',
@@ -159,8 +171,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Choose a second-choice variant',
       "Sent instead of their variant when it is out of stock at a box's cut-off (before the merchant's substitution rule).",
       SecondChoiceBody,
-      (d, m, id, body: { variantId: string | null }) =>
-      setSecondChoice(d, m, id, body.variantId),
+      (d, m, id, body: { variantId: string | null }) => setSecondChoice(d, m, id, body.variantId),
     ),
     action(
       'changeCadence',
@@ -168,8 +179,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Change how often boxes come',
       "From the next box (if not locked yet); the calendar is re-anchored on it and the plan's current price for the new cadence applies.",
       CadenceBody,
-      (d, m, id, body: { cadence: string }) =>
-      changeCadence(d, m, id, body.cadence),
+      (d, m, id, body: { cadence: string }) => changeCadence(d, m, id, body.cadence),
     ),
     action(
       'changeChargeDate',
@@ -177,8 +187,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Move the next charge date',
       "Within the merchant's limit (14 days either way by default); later charges follow the new date.",
       ChargeDateBody,
-      (d, m, id, body: { date: string }) =>
-      changeChargeDate(d, m, id, body.date),
+      (d, m, id, body: { date: string }) => changeChargeDate(d, m, id, body.date),
     ),
     action(
       'addSubscriptionAddon',
@@ -186,8 +195,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Add an extra to the box',
       'A one-time add-on goes into the next box that can still change; a recurring one into every box from it on.',
       AddAddonBody,
-      (d, m, id, body: { addonId: string; quantity: number }) =>
-      addAddon(d, m, id, body),
+      (d, m, id, body: { addonId: string; quantity: number }) => addAddon(d, m, id, body),
     ),
     defineRoute({
       operationId: 'removeSubscriptionAddon',
@@ -208,7 +216,8 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       path: '/subscriptions/:id/save-offers',
       tag: 'Subscriptions',
       summary: 'What to offer before a cancellation',
-      description: "The merchant's offers that fit this subscription now: skip the next box, pause, or a one-time discount (once per subscription). Show them before calling cancel.",
+      description:
+        "The merchant's offers that fit this subscription now: skip the next box, pause, or a one-time discount (once per subscription). Show them before calling cancel.",
       auth: 'merchant',
       params: SubscriptionParams,
       response: { status: 200, description: 'The offers', schema: SaveOfferList },
@@ -220,13 +229,18 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Accept an offer instead of cancelling',
       'Applies a listed offer (skip, pause, or the discount on the next box through a Stripe once-coupon).',
       AcceptSaveOfferBody,
-      (d, m, id, body: { type: 'skip_next' | 'pause' | 'discount'; cycles?: number }) =>
-      acceptSaveOffer(d, m, id, body),
+      (d, m, id, body: { type: 'skip_next' | 'pause' | 'discount'; cycles?: number }) => acceptSaveOffer(d, m, id, body),
     ),
-    action('cancelSubscription', 'cancel', 'Cancel', 'Now, or at the end of the paid period, with a reason.', CancelBody, (d, m, id, body: { mode: 'now' | 'period_end'; reason: string; comment?: string }) =>
-      cancelSubscription(d, m, id, body),
+    action(
+      'cancelSubscription',
+      'cancel',
+      'Cancel',
+      'Now, or at the end of the paid period, with a reason.',
+      CancelBody,
+      (d, m, id, body: { mode: 'now' | 'period_end'; reason: string; comment?: string }) => cancelSubscription(d, m, id, body),
     ),
-    action('reactivateSubscription', 'reactivate', 'Undo a cancellation at period end', 'Before the period ends.', EmptyBody, (d, m, id) => reactivateSubscription(d, m, id),
+    action('reactivateSubscription', 'reactivate', 'Undo a cancellation at period end', 'Before the period ends.', EmptyBody, (d, m, id) =>
+      reactivateSubscription(d, m, id),
     ),
   ];
 }

@@ -10,7 +10,10 @@ export const CreateSubscriptionBody = z
     planId: z.string().max(100),
     variantId: z.string().max(100),
     cadence: CadenceKey,
-    paymentMethodId: z.string().regex(/^pm_[A-Za-z0-9_]+$/, { error: 'must be a Stripe PaymentMethod id (pm_…)' }).optional(),
+    paymentMethodId: z
+      .string()
+      .regex(/^pm_[A-Za-z0-9_]+$/, { error: 'must be a Stripe PaymentMethod id (pm_…)' })
+      .optional(),
     checkout: z.literal(true).optional().describe('Pay through a Stripe Checkout page instead of a saved payment method'),
     referralCode: z
       .string()
@@ -44,7 +47,7 @@ export const SwapBody = z
   .strictObject({
     planId: z.string().max(100).optional().describe('Another plan; the current one when absent'),
     variantId: z.string().max(100),
-    cadence: CadenceKey.optional().describe("Keep the current cadence when absent (it must exist in the new plan)"),
+    cadence: CadenceKey.optional().describe('Keep the current cadence when absent (it must exist in the new plan)'),
   })
   .meta({ id: 'SwapRequest' });
 

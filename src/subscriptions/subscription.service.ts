@@ -13,13 +13,7 @@
  */
 export type { SubscriptionDeps, SubscriptionQuestions, SubscriptionSyncDeps } from './subscription-deps';
 export { boxContentsFor, type BoxContents, type BoxLine } from './box-contents';
-export {
-  boxFor,
-  cycleOfPeriodStart,
-  firstOpenCycle,
-  isCycleCharged,
-  nextChargedCycle,
-} from './subscription-calendar';
+export { boxFor, cycleOfPeriodStart, firstOpenCycle, isCycleCharged, nextChargedCycle } from './subscription-calendar';
 export { createSubscription } from './subscribe.service';
 export {
   acceptSaveOffer,

@@ -49,9 +49,12 @@ export const HANDLERS: Record<string, Handler> = {
   'credit_note.updated': (deps, event, object) => recordCreditNote(deps, parse(CreditNoteFields, object, event)),
   'credit_note.voided': (deps, event, object) => recordCreditNote(deps, parse(CreditNoteFields, object, event)),
   'checkout.session.completed': (deps, event, object) => activateFromCheckout(deps, parse(CheckoutSessionFields, object, event)),
-  'customer.subscription.created': (deps, event, object) => applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
-  'customer.subscription.updated': (deps, event, object) => applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
-  'customer.subscription.deleted': (deps, event, object) => applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+  'customer.subscription.created': (deps, event, object) =>
+    applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+  'customer.subscription.updated': (deps, event, object) =>
+    applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+  'customer.subscription.deleted': (deps, event, object) =>
+    applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
 };
 
 /**

@@ -55,7 +55,9 @@ export function renewalDriver(testApp: TestApp, gateway: StripeGateway) {
   async function replayAll(): Promise<void> {
     for (const event of [...delivered]) {
       await post(event);
-      await post({ ...buildEvent(event.type as string, (event.data as { object: Record<string, unknown> }).object, new Date((event.created as number) * 1000)) });
+      await post({
+        ...buildEvent(event.type as string, (event.data as { object: Record<string, unknown> }).object, new Date((event.created as number) * 1000)),
+      });
     }
   }
 
@@ -90,7 +92,10 @@ export function renewalDriver(testApp: TestApp, gateway: StripeGateway) {
         attempt_count: attempt,
         hosted_invoice_url: `https://invoice.stripe.com/i/acct_test/${invoiceId}`,
         parent: { subscription_details: { subscription: stripeSubscriptionId } },
-        lines: { object: 'list', data: [{ period: { start: Math.floor(periodStart.getTime() / 1000), end: Math.floor(periodStart.getTime() / 1000) + 30 * 86_400 } }] },
+        lines: {
+          object: 'list',
+          data: [{ period: { start: Math.floor(periodStart.getTime() / 1000), end: Math.floor(periodStart.getTime() / 1000) + 30 * 86_400 } }],
+        },
       }),
   };
 }

@@ -54,7 +54,9 @@ describe('scenario: a renewal payment fails, then is recovered', () => {
     await deliver('invoice.payment_failed', failed(2), new Date('2026-04-05T15:30:20Z')); // arrives after the payment
     const recovered = await view();
     expect(recovered).toMatchObject({ status: 'active', dunning: null });
-    expect(await BoxOrderModel.find({ subscriptionId: subscription.id }).lean()).toEqual([expect.objectContaining({ cycleKey: '2026-04-02', stripeInvoiceId: 'in_april' })]);
+    expect(await BoxOrderModel.find({ subscriptionId: subscription.id }).lean()).toEqual([
+      expect.objectContaining({ cycleKey: '2026-04-02', stripeInvoiceId: 'in_april' }),
+    ]);
     expect(recovered.history.map((e: { type: string }) => e.type)).toEqual([
       'subscription.created',
       'subscription.payment_failed',
@@ -73,7 +75,11 @@ describe('scenario: a renewal payment fails, then is recovered', () => {
     const clock = new FakeClock('2026-03-02T15:30:00Z');
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
-    await request(app).patch('/api/v1/merchants/me').set(merchant.auth).send({ subscriptionSettings: { dunningOutcome: outcome } }).expect(200);
+    await request(app)
+      .patch('/api/v1/merchants/me')
+      .set(merchant.auth)
+      .send({ subscriptionSettings: { dunningOutcome: outcome } })
+      .expect(200);
     const { subscription } = await subscribeShopper(app, merchant);
     const stripeId = subscription.stripeSubscriptionId as string;
     const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
@@ -104,7 +110,12 @@ describe('scenario: dunning belongs to the failing invoice', () => {
     const stripeId = subscription.stripeSubscriptionId as string;
     const driver = renewalDriver(testApp, createStripeGateway(testStripe()));
     const view = async () => (await request(testApp.app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
-    const boxes = async () => (await BoxOrderModel.find({ subscriptionId: subscription.id }).sort({ cycleKey: 1 }).lean()).map((o) => [o.cycleKey, o.status, o.stripeInvoiceId ?? o.heldForInvoiceId ?? null]);
+    const boxes = async () =>
+      (await BoxOrderModel.find({ subscriptionId: subscription.id }).sort({ cycleKey: 1 }).lean()).map((o) => [
+        o.cycleKey,
+        o.status,
+        o.stripeInvoiceId ?? o.heldForInvoiceId ?? null,
+      ]);
     // Invoice ids are unique across the whole database (one order per invoice).
     const inv = (n: number) => `in_${subscription.id.slice(-8)}_${n}`;
     await driver.pay(stripeId, clock.now(), 2600, inv(0));
@@ -125,7 +136,10 @@ describe('scenario: dunning belongs to the failing invoice', () => {
 
     clock.set('2026-05-06T15:00:00Z');
     expect(await driver.pay(stripeId, april, 2600, inv(1))).toBe(200);
-    expect(await view()).toMatchObject({ status: 'past_due', dunning: { attempts: 2, since: '2026-05-02T15:00:00.000Z', updatePaymentUrl: expect.stringContaining(inv(2)) } });
+    expect(await view()).toMatchObject({
+      status: 'past_due',
+      dunning: { attempts: 2, since: '2026-05-02T15:00:00.000Z', updatePaymentUrl: expect.stringContaining(inv(2)) },
+    });
     expect(await boxes()).toEqual([
       ['2026-03-02', 'paid', inv(0)],
       ['2026-04-02', 'paid', inv(1)],
@@ -146,7 +160,10 @@ describe('scenario: dunning belongs to the failing invoice', () => {
     await driver.fail(stripeId, may, inv(2), 1);
     clock.set('2026-05-04T15:00:00Z');
     await driver.fail(stripeId, april, inv(1), 3); // Stripe's later retry of April's invoice
-    expect(await view()).toMatchObject({ status: 'past_due', dunning: { attempts: 1, since: '2026-05-02T15:00:00.000Z', updatePaymentUrl: expect.stringContaining(inv(2)) } });
+    expect(await view()).toMatchObject({
+      status: 'past_due',
+      dunning: { attempts: 1, since: '2026-05-02T15:00:00.000Z', updatePaymentUrl: expect.stringContaining(inv(2)) },
+    });
 
     clock.set('2026-05-05T15:00:00Z');
     await driver.pay(stripeId, april, 2600, inv(1));
@@ -167,7 +184,7 @@ describe('scenario: dunning belongs to the failing invoice', () => {
     expect(paid.filter((f) => f.type === 'box.paid').map((f) => f.data.stripeInvoiceId)).toEqual([inv(0), inv(1)]);
   });
 
-  test("when Stripe says the subscription is active, then the dunning ends, unless what it says is older than the last failure", async () => {
+  test('when Stripe says the subscription is active, then the dunning ends, unless what it says is older than the last failure', async () => {
     const { clock, driver, stripeId, view, inv, april } = await setUp();
     clock.set('2026-04-02T15:00:00Z');
     await driver.fail(stripeId, april, inv(1), 1);

@@ -44,7 +44,10 @@ describe('scenario: the facts of a renewal year', () => {
     const stripeId = created.stripeSubscriptionId as string;
     const view = async () => (await request(app).get(`/api/v1/subscriptions/${created.id}`).set(merchant.auth).expect(200)).body;
     const act = (path: string, body: object = {}) => request(app).post(`/api/v1/subscriptions/${created.id}/${path}`).set(merchant.auth).send(body).expect(200);
-    const orderOf = async (cycleKey: string) => (await request(app).get(`/api/v1/orders?subscriptionId=${created.id}`).set(merchant.auth).expect(200)).body.data.find((o: { cycleKey: string }) => o.cycleKey === cycleKey);
+    const orderOf = async (cycleKey: string) =>
+      (await request(app).get(`/api/v1/orders?subscriptionId=${created.id}`).set(merchant.auth).expect(200)).body.data.find(
+        (o: { cycleKey: string }) => o.cycleKey === cycleKey,
+      );
 
     await driver.pay(stripeId, clock.now(), 2600, 'in_2026-01-15');
     /** One month: the cut-off builds the box, Stripe charges it (or fails first), the merchant ships it. */
@@ -61,7 +64,11 @@ describe('scenario: the facts of a renewal year', () => {
       }
       await driver.pay(stripeId, new Date(nextCharge.chargeAt), 2600, invoice);
       const order = await orderOf(nextCharge.cycleKey);
-      await request(app).post(`/api/v1/orders/${order.id}/ship`).set(merchant.auth).send({ carrier: 'USPS', trackingNumber: `94${nextCharge.cycleKey}` }).expect(200);
+      await request(app)
+        .post(`/api/v1/orders/${order.id}/ship`)
+        .set(merchant.auth)
+        .send({ carrier: 'USPS', trackingNumber: `94${nextCharge.cycleKey}` })
+        .expect(200);
       clock.set(plus(clock.now(), 2 * DAY));
       await request(app).post(`/api/v1/orders/${order.id}/deliver`).set(merchant.auth).send({}).expect(200);
       return nextCharge.cycleKey as string;
@@ -81,10 +88,25 @@ describe('scenario: the facts of a renewal year', () => {
     boxes.push(await renew()); // 12-15
     boxes.push(await renew()); // 2027-01-15
     await driver.followFacts();
-    expect(boxes).toEqual(['2026-02-15', '2026-04-15', '2026-06-15', '2026-07-15', '2026-08-15', '2026-09-15', '2026-10-15', '2026-11-15', '2026-12-15', '2027-01-15']);
+    expect(boxes).toEqual([
+      '2026-02-15',
+      '2026-04-15',
+      '2026-06-15',
+      '2026-07-15',
+      '2026-08-15',
+      '2026-09-15',
+      '2026-10-15',
+      '2026-11-15',
+      '2026-12-15',
+      '2027-01-15',
+    ]);
 
     // The subscription's own facts, in order, with who made each true.
-    const subscriptionFacts = (await factsAbout({ subjectId: created.id })).map((f) => [f.type, f.actor.kind, f.data.cycleKey ?? f.data.startsOn ?? f.data.reason ?? null]);
+    const subscriptionFacts = (await factsAbout({ subjectId: created.id })).map((f) => [
+      f.type,
+      f.actor.kind,
+      f.data.cycleKey ?? f.data.startsOn ?? f.data.reason ?? null,
+    ]);
     expect(subscriptionFacts).toEqual([
       ['subscription.created', 'merchant', null],
       ['subscription.skipped', 'merchant', '2026-03-15'],
@@ -112,7 +134,9 @@ describe('scenario: the facts of a renewal year', () => {
     expect(all.filter((f) => f.state !== 'succeeded')).toEqual([]);
     // The timeline shows them all, newest first, in pages.
     const firstPage = (await request(app).get(`/api/v1/subscriptions/${created.id}/events?limit=20`).set(merchant.auth).expect(200)).body;
-    const secondPage = (await request(app).get(`/api/v1/subscriptions/${created.id}/events?limit=40&startingAfter=${firstPage.nextCursor}`).set(merchant.auth).expect(200)).body;
+    const secondPage = (
+      await request(app).get(`/api/v1/subscriptions/${created.id}/events?limit=40&startingAfter=${firstPage.nextCursor}`).set(merchant.auth).expect(200)
+    ).body;
     expect([...firstPage.data, ...secondPage.data].map((f: { id: string }) => f.id)).toEqual(
       [...all].sort((x, y) => y.at.getTime() - x.at.getTime() || (y._id < x._id ? -1 : 1)).map((f) => f._id),
     );

@@ -14,7 +14,8 @@ import { useTestDatabase } from '../helpers/test-env';
  * view says the next box gets is what the cut-off job then puts in it, line for line.
  */
 const month = (priceMinor: number) => ({ cadences: [{ interval: 'month' as const, intervalCount: 1, priceMinor }] });
-const perksIn = (lines: Array<Pick<OrderLine, 'grantedBy'>>) => [...new Set(lines.filter((line) => line.grantedBy?.source === 'perk').map((line) => line.grantedBy!.id))].sort();
+const perksIn = (lines: Array<Pick<OrderLine, 'grantedBy'>>) =>
+  [...new Set(lines.filter((line) => line.grantedBy?.source === 'perk').map((line) => line.grantedBy!.id))].sort();
 
 describe('scenario: what a perk gives the next box', () => {
   useTestDatabase();
@@ -43,7 +44,9 @@ describe('scenario: what a perk gives the next box', () => {
       earlyAccess: await perk('New blends first', { benefit: { kind: 'early_access', addonIds: [mug.id] } }),
       secondBoxOff: await perk('$3 off box 2', { benefit: { kind: 'milestone_bonus', boxNumbers: [2], bonus: { type: 'amount_off', amountOffMinor: 300 } } }),
       secondBoxPoints: await perk('50 points at box 2', { benefit: { kind: 'milestone_bonus', boxNumbers: [2, 6], bonus: { type: 'points', points: 50 } } }),
-      secondBoxMug: await perk('A mug at box 2', { benefit: { kind: 'milestone_bonus', boxNumbers: [2], bonus: { type: 'free_addon', addonId: mug.id, quantity: 1 } } }),
+      secondBoxMug: await perk('A mug at box 2', {
+        benefit: { kind: 'milestone_bonus', boxNumbers: [2], bonus: { type: 'free_addon', addonId: mug.id, quantity: 1 } },
+      }),
       sixthBoxOff: await perk('$3 off box 6', { benefit: { kind: 'milestone_bonus', boxNumbers: [6], bonus: { type: 'amount_off', amountOffMinor: 300 } } }),
       veterans: await perk('Veterans: free shipping', { eligibility: { minPaidBoxes: 5 }, benefit: { kind: 'free_shipping' } }),
     };
@@ -69,9 +72,20 @@ describe('scenario: what a perk gives the next box', () => {
       const cycle = nextChargedCycle(stored, world.clock.now())!;
       const contents = await boxContentsFor(stored, cycle);
       const perks = await activePerks(merchant.id);
-      const shipping = contents.currency === 'USD' ? [{ kind: 'shipping' as const, key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: 500 }] : [];
-      const { extras } = applyPerks(perks, await standingOf(stored, cycle.chargeOn), { boxNumber: 2, lines: contents.lines, extras: shipping, ...(await perkBoxContext(merchant.id, perks)) });
-      return extras.map((line) => ({ kind: line.kind, description: line.description, amountMinor: line.unitAmountMinor * line.quantity, ...(line.grantedBy ? { grantedBy: line.grantedBy } : {}) }));
+      const shipping =
+        contents.currency === 'USD' ? [{ kind: 'shipping' as const, key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: 500 }] : [];
+      const { extras } = applyPerks(perks, await standingOf(stored, cycle.chargeOn), {
+        boxNumber: 2,
+        lines: contents.lines,
+        extras: shipping,
+        ...(await perkBoxContext(merchant.id, perks)),
+      });
+      return extras.map((line) => ({
+        kind: line.kind,
+        description: line.description,
+        amountMinor: line.unitAmountMinor * line.quantity,
+        ...(line.grantedBy ? { grantedBy: line.grantedBy } : {}),
+      }));
     };
 
     const views = { ana: await nextBoxOf(ana), bob: await nextBoxOf(bob), eva: await nextBoxOf(eva) };
@@ -79,7 +93,11 @@ describe('scenario: what a perk gives the next box', () => {
     const [anaBox, bobBox, evaBox] = await world.buildNextBoxes([ana, bob, eva]);
     const built = { ana: anaBox!, bob: bobBox!, eva: evaBox! };
 
-    const inNextBox = (perks: PerkView[]) => perks.filter((p) => p.inNextBox).map((p) => p.id).sort();
+    const inNextBox = (perks: PerkView[]) =>
+      perks
+        .filter((p) => p.inNextBox)
+        .map((p) => p.id)
+        .sort();
     const everyBox = [ids.freeSpoon, ids.secondBoxOff, ids.secondBoxPoints, ids.secondBoxMug];
     expect(inNextBox(views.ana)).toEqual([...everyBox, ids.freeShipping].sort());
     expect(inNextBox(views.bob)).toEqual([...everyBox, ids.freeShipping, ids.addonPercent, ids.addonAmount].sort());

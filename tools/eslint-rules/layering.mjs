@@ -33,7 +33,8 @@ export const layeringRule = {
     docs: { description: 'imports follow the layering; no reach into another domain’s model' },
     schema: [{ type: 'object', properties: { root: { type: 'string' } }, additionalProperties: false }],
     messages: {
-      upward: '{{from}} ({{fromLayer}}) must not import {{to}} ({{toLayer}}): the {{fromLayer}} never calls up. Record a fact and add a listener in src/listeners.ts, or have the composition root hand in a function.',
+      upward:
+        '{{from}} ({{fromLayer}}) must not import {{to}} ({{toLayer}}): the {{fromLayer}} never calls up. Record a fact and add a listener in src/listeners.ts, or have the composition root hand in a function.',
       model: '{{from}} must not import {{file}}, the model of {{to}}: read through {{to}}’s service, and let only {{to}} write its documents.',
     },
   },
@@ -57,7 +58,8 @@ export const layeringRule = {
     }
     return {
       ImportDeclaration(node) {
-        const typeOnly = node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((s) => s.type === 'ImportSpecifier' && s.importKind === 'type'));
+        const typeOnly =
+          node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((s) => s.type === 'ImportSpecifier' && s.importKind === 'type'));
         check(node, node.source.value, typeOnly);
       },
       ExportNamedDeclaration(node) {

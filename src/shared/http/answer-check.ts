@@ -45,10 +45,11 @@ export function watchAnswer(route: RouteDefinition, res: Response): void {
     given.set(key, answer);
     if (!isDocumentedAnswer(route, answer.status, answer.mediaType)) {
       undocumented.push(answer);
-      if (firstTime) process.emitWarning(
-        `${route.method.toUpperCase()} ${route.path} (${route.operationId}) answered ${answer.status} ${answer.mediaType || '(no content type)'}, which its route definition does not document`,
-        'UndocumentedAnswer',
-      );
+      if (firstTime)
+        process.emitWarning(
+          `${route.method.toUpperCase()} ${route.path} (${route.operationId}) answered ${answer.status} ${answer.mediaType || '(no content type)'}, which its route definition does not document`,
+          'UndocumentedAnswer',
+        );
     }
     return writeHead(...args);
   } as Response['writeHead'];

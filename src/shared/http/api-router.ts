@@ -73,8 +73,10 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
     // First, so that every answer of the route, refusals and replays too, carries it.
     if (route.secret) res.set(NO_STORE);
     const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);
-    if (principal && route.auth === 'merchant' && principal.customerId) throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
-    if (principal && route.auth === 'shopper' && !principal.customerId) throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
+    if (principal && route.auth === 'merchant' && principal.customerId)
+      throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
+    if (principal && route.auth === 'shopper' && !principal.customerId)
+      throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
     const params = route.params ? validate(route.params, req.params, 'params') : {};
     const query = route.query ? validate(route.query, req.query, 'query') : {};
     const rawBody = readBody(req, route);

@@ -71,15 +71,12 @@ function toComponents(roots: Map<z.ZodType, string>, io: 'input' | 'output'): Co
  * `<id>Input` for requests. Returns the components, the id each input schema ended up with, and a function
  * that points the refs of an input schema (a parameter's) at those ids.
  */
-function mergeComponents(
-  input: Components,
-  output: Components,
-): { components: Components; inputId: (id: string) => string; inputRefs: <T>(value: T) => T } {
+function mergeComponents(input: Components, output: Components): { components: Components; inputId: (id: string) => string; inputRefs: <T>(value: T) => T } {
   const renamed = new Map<string, string>();
   const inputId = (id: string): string => renamed.get(id) ?? id;
   const inputRefs = <T>(value: T): T => mapRefs(value, (ref) => (ref.startsWith(COMPONENT('')) ? COMPONENT(inputId(ref.slice(COMPONENT('').length))) : ref));
   // Until nothing changes: a schema that only refers to one that was renamed reads differently too.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [id, schema] of Object.entries(input)) {
       if (renamed.has(id) || !(id in output) || isDeepStrictEqual(inputRefs(schema), output[id])) continue;
@@ -169,7 +166,8 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: { version:
               name: 'Idempotency-Key',
               in: 'header',
               required: false,
-              description: 'Makes a retry safe: a repeat with the same key returns the first result and changes nothing; the same key with a different request answers 422.',
+              description:
+                'Makes a retry safe: a repeat with the same key returns the first result and changes nothing; the same key with a different request answers 422.',
               schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
             },
           ]),

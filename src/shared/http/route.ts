@@ -100,9 +100,7 @@ export interface RouteDefinition<
   secret?: boolean;
   /** Whether the stored replay of this operation must not keep a field (secrets shown once). */
   redactOnReplay?: (body: z.output<R>) => z.output<R>;
-  handler: (
-    ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>,
-  ) => Promise<RouteResult<z.input<R>> | RouteResult<z.output<R>>>;
+  handler: (ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>) => Promise<RouteResult<z.input<R>> | RouteResult<z.output<R>>>;
 }
 
 /** Who a request acts as, for the facts its changes record: the shopper of a shopper session, else the merchant's key. */

@@ -16,11 +16,20 @@ interface Thing extends FactBearing {
   status: string;
 }
 const ThingSchema = new Schema<Thing>(
-  { _id: { type: String, required: true }, merchantId: { type: String, required: true }, customerId: { type: String, required: true }, status: { type: String, required: true } },
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    customerId: { type: String, required: true },
+    status: { type: String, required: true },
+  },
   { collection: 'test_things', versionKey: false, minimize: false },
 );
 // Stands in for 'subscription' subjects: the relay needs a subject type from the list.
-factSource(ThingSchema, { subjectType: 'subscription', linkFields: ['customerId'], links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc._id as string }) });
+factSource(ThingSchema, {
+  subjectType: 'subscription',
+  linkFields: ['customerId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc._id as string }),
+});
 const ThingModel = model<Thing>('TestThing', ThingSchema);
 const things = ThingModel as FactSourceModel;
 
@@ -33,14 +42,23 @@ describe('domain facts: recorded with the change, relayed once, followed in orde
   async function createThing(): Promise<string> {
     n += 1;
     const id = `thing_${n}`;
-    await ThingModel.create({ _id: id, merchantId: 'mer_1', customerId: `cus_${n}`, status: 'new', ...initialFacts(fact('subscription.created', actors.merchant(), clock.now(), { n })) });
+    await ThingModel.create({
+      _id: id,
+      merchantId: 'mer_1',
+      customerId: `cus_${n}`,
+      status: 'new',
+      ...initialFacts(fact('subscription.created', actors.merchant(), clock.now(), { n })),
+    });
     return id;
   }
 
   async function move(id: string, from: string, to: string): Promise<boolean> {
     const result = await ThingModel.updateOne(
       { _id: id, status: from },
-      recordFacts({ $set: { status: to } }, fact(to === 'paused' ? 'subscription.paused' : 'subscription.resumed', actors.shopper('cus'), clock.now(), { from, to })),
+      recordFacts(
+        { $set: { status: to } },
+        fact(to === 'paused' ? 'subscription.paused' : 'subscription.resumed', actors.shopper('cus'), clock.now(), { from, to }),
+      ),
     );
     return result.modifiedCount === 1;
   }
@@ -127,7 +145,13 @@ describe('domain facts: recorded with the change, relayed once, followed in orde
       };
       const table: ListenerTable = { 'subscription.created': [record('first'), flaky], 'subscription.paused': [record('first')] };
       for (const id of ['thing_a', 'thing_b']) {
-        await ThingModel.create({ _id: id, merchantId: 'mer_1', customerId: 'cus_x', status: 'new', ...initialFacts(fact('subscription.created', actors.merchant(), clock.now())) });
+        await ThingModel.create({
+          _id: id,
+          merchantId: 'mer_1',
+          customerId: 'cus_x',
+          status: 'new',
+          ...initialFacts(fact('subscription.created', actors.merchant(), clock.now())),
+        });
         await move(id, 'new', 'paused');
       }
 
@@ -166,7 +190,14 @@ describe('domain facts: recorded with the change, relayed once, followed in orde
     it('when a fact has failed for good, then it stays failed for a person to see and does not block its subject', async () => {
       const calls: string[] = [];
       const table: ListenerTable = {
-        'subscription.created': [{ name: 'broken', run: async () => { throw new Error('bug'); } }],
+        'subscription.created': [
+          {
+            name: 'broken',
+            run: async () => {
+              throw new Error('bug');
+            },
+          },
+        ],
         'subscription.paused': [{ name: 'ok', run: async (_d, f) => void calls.push(f._id) }],
       };
       const id = await createThing();

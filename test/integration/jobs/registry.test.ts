@@ -52,7 +52,11 @@ describe('the job registry', () => {
   test('when the worker defines its jobs, then exactly these jobs exist, each with its concurrency and lock lifetime', async () => {
     const agenda = await newAgenda('define');
     defineJobs(agenda, deps());
-    const defined = Object.entries(agenda.definitions).map(([name, definition]) => ({ name, concurrency: definition.concurrency, lockLifetime: definition.lockLifetime }));
+    const defined = Object.entries(agenda.definitions).map(([name, definition]) => ({
+      name,
+      concurrency: definition.concurrency,
+      lockLifetime: definition.lockLifetime,
+    }));
     expect(byName(defined)).toEqual(EXPECTED.map(({ name, concurrency, lockLifetime }) => ({ name, concurrency, lockLifetime })));
   });
 

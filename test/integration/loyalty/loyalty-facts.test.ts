@@ -36,7 +36,13 @@ async function setUp() {
       tiers: [{ key: 'silver', name: 'Silver', threshold: 2, earnMultiplierPercent: 150 }],
     })
     .expect(200);
-  const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ name: 'Ana Points' })).expect(201)).body as { id: string };
+  const customer = (
+    await request(app)
+      .post('/api/v1/customers')
+      .set(merchant.auth)
+      .send(buildCustomerInput({ name: 'Ana Points' }))
+      .expect(201)
+  ).body as { id: string };
   const program = (await LoyaltyProgramModel.findById(merchant.id).lean())!;
   const deps = { clock, logger: silentLogger };
   /** A paid box of the shopper, paid now. */
@@ -102,7 +108,16 @@ describe('loyalty facts', () => {
   test('when points near their expiry, then the account records it once per lot, however often the daily job runs, and the shopper is told once per lot', async () => {
     const { clock, merchant, customer, program, deps, accountId } = await setUp();
     const lot = (source: string, points: number, expiresAt: string) =>
-      postLedgerEntry(clock, { merchantId: merchant.id, customerId: customer.id, source, kind: 'adjust', points, currency: 'USD', description: source, expiresAt: new Date(expiresAt) });
+      postLedgerEntry(clock, {
+        merchantId: merchant.id,
+        customerId: customer.id,
+        source,
+        kind: 'adjust',
+        points,
+        currency: 'USD',
+        description: source,
+        expiresAt: new Date(expiresAt),
+      });
     await lot('adjust:a', 100, '2026-04-01T00:00:00Z');
     await lot('adjust:b', 40, '2026-06-01T00:00:00Z');
 

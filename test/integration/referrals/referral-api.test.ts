@@ -37,14 +37,21 @@ async function setUp(program: object = POINTS_PROGRAM, merchantOverrides: { defa
   const merchant = await createMerchant(merchantOverrides, clock);
   await request(app).put('/api/v1/referral-program').set(merchant.auth).send(program).expect(200);
   const customer = async (overrides: Parameters<typeof buildCustomerInput>[0] = {}) =>
-    (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ shippingAddress: ownAddress(), ...overrides })).expect(201)).body as {
+    (
+      await request(app)
+        .post('/api/v1/customers')
+        .set(merchant.auth)
+        .send(buildCustomerInput({ shippingAddress: ownAddress(), ...overrides }))
+        .expect(201)
+    ).body as {
       id: string;
       email: string;
     };
   const referrer = await customer({ email: `ana.lopez.${randomBytes(3).toString('hex')}@example.org`, name: 'Ana Referrer' });
   const code = (await request(app).get(`/api/v1/customers/${referrer.id}/referral-code`).set(merchant.auth).expect(200)).body.code as string;
   /** A new shopper with nothing in common with the referrer. */
-  const friend = async (overrides: Parameters<typeof buildCustomerInput>[0] = {}) => customer({ email: `friend-${randomBytes(4).toString('hex')}@example.net`, ...overrides });
+  const friend = async (overrides: Parameters<typeof buildCustomerInput>[0] = {}) =>
+    customer({ email: `friend-${randomBytes(4).toString('hex')}@example.net`, ...overrides });
   const attribute = (friendCustomerId: string, friendSubscriptionId = newId('sub'), withCode = code) =>
     attributeReferral({ clock }, { merchantId: merchant.id, code: withCode, friendCustomerId, friendSubscriptionId });
   const box = (subscriptionId: string, customerId: string, status: OrderStatus) =>
@@ -76,7 +83,8 @@ async function setUp(program: object = POINTS_PROGRAM, merchantOverrides: { defa
     return NotificationModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
   };
   const view = async (referralId: string) => (await request(app).get(`/api/v1/referrals/${referralId}`).set(merchant.auth).expect(200)).body;
-  const review = (referralId: string, action: 'approve' | 'reject', body: object = {}) => request(app).post(`/api/v1/referrals/${referralId}/${action}`).set(merchant.auth).send(body);
+  const review = (referralId: string, action: 'approve' | 'reject', body: object = {}) =>
+    request(app).post(`/api/v1/referrals/${referralId}/${action}`).set(merchant.auth).send(body);
   return { clock, app, merchant, referrer, code, customer, friend, attribute, box, reward, ledger, notifications, view, review };
 }
 
@@ -113,7 +121,12 @@ describe('referrals', () => {
         updatedAt: '2026-03-02T15:30:00.000Z',
       });
       clock.advance(MINUTE);
-      const replaced = { enabled: false, welcomeOffer: { type: 'amount', amountOffMinor: 500 }, referrerReward: { type: 'credit', creditMinor: 1000 }, review: { maxReferralsPer30Days: 3 } };
+      const replaced = {
+        enabled: false,
+        welcomeOffer: { type: 'amount', amountOffMinor: 500 },
+        referrerReward: { type: 'credit', creditMinor: 1000 },
+        review: { maxReferralsPer30Days: 3 },
+      };
       await request(app).put('/api/v1/referral-program').set(merchant.auth).send(replaced).expect(200);
       expect((await request(app).get('/api/v1/referral-program').set(merchant.auth).expect(200)).body).toEqual({
         object: 'referral_program',
@@ -280,12 +293,16 @@ describe('referrals', () => {
       await refusal(attribute(ben.id, newId('sub'), 'ZZZZZZZZ'));
       await refusal(attribute(ben.id, newId('sub'), 'not a code'));
       await refusal(attribute(ben.id, newId('sub'), elsewhere.code));
-      await request(app).put('/api/v1/referral-program').set(merchant.auth).send({ ...POINTS_PROGRAM, enabled: false }).expect(200);
+      await request(app)
+        .put('/api/v1/referral-program')
+        .set(merchant.auth)
+        .send({ ...POINTS_PROGRAM, enabled: false })
+        .expect(200);
       expect((await refusal(attribute(ben.id))).message).toMatch(/no referral programme/);
       expect(await ReferralModel.countDocuments({ merchantId: merchant.id })).toBe(0);
     });
 
-    test('when the friend ships to the referrer\'s address, then the referral is held (the friend still gets the offer) and the box paid does not reward it', async () => {
+    test("when the friend ships to the referrer's address, then the referral is held (the friend still gets the offer) and the box paid does not reward it", async () => {
       const { referrer, friend, attribute, box, reward, ledger, view } = await setUp();
       const stored = await CustomerModel.findById(referrer.id).lean();
       const { line1, postalCode, country, city } = stored!.shippingAddress;
@@ -351,7 +368,10 @@ describe('referrals', () => {
     });
 
     test('when the reward is credit, then the ledger gets the credit and the message says how much', async () => {
-      const { friend, attribute, box, reward, ledger, notifications } = await setUp({ ...POINTS_PROGRAM, referrerReward: { type: 'credit', creditMinor: 1000 } });
+      const { friend, attribute, box, reward, ledger, notifications } = await setUp({
+        ...POINTS_PROGRAM,
+        referrerReward: { type: 'credit', creditMinor: 1000 },
+      });
       const ben = await friend();
       const subscriptionId = newId('sub');
       await attribute(ben.id, subscriptionId);
@@ -371,7 +391,15 @@ describe('referrals', () => {
       await box(subscriptionId, ben.id, 'paid');
       // What a crashed worker leaves: the claim and the ledger entry, not the status.
       await ReferralModel.updateOne({ _id: referralId }, { $set: { rewardClaimedAt: clock.now() } });
-      await postLedgerEntry(clock, { merchantId: merchant.id, customerId: referrer.id, source: `referral:${referralId}`, kind: 'referral', points: 500, currency: 'USD', description: 'x' });
+      await postLedgerEntry(clock, {
+        merchantId: merchant.id,
+        customerId: referrer.id,
+        source: `referral:${referralId}`,
+        kind: 'referral',
+        points: 500,
+        currency: 'USD',
+        description: 'x',
+      });
 
       await reward(subscriptionId);
       expect(await ledger()).toHaveLength(1);
@@ -390,7 +418,12 @@ describe('referrals', () => {
       expect((await view(referralId)).status).toBe('held');
 
       const approved = await review(referralId, 'approve', { note: 'Flatmates, checked' }).expect(200);
-      expect(approved.body).toMatchObject({ status: 'pending', heldReasons: ['same_shipping_address'], reviewNote: 'Flatmates, checked', reviewedAt: '2026-03-02T15:30:00.000Z' });
+      expect(approved.body).toMatchObject({
+        status: 'pending',
+        heldReasons: ['same_shipping_address'],
+        reviewNote: 'Flatmates, checked',
+        reviewedAt: '2026-03-02T15:30:00.000Z',
+      });
       expect(await ledger()).toEqual([]);
 
       await box(subscriptionId, ben.id, 'paid');
@@ -428,7 +461,12 @@ describe('referrals', () => {
       // The merchant's key that approved it.
       expect(facts[2]!.actor.id).toMatch(/^key_/);
       expect(facts[2]!.data).toMatchObject({ note: 'Flatmates', referrerCustomerId: referrer.id });
-      expect(facts[3]!.data).toMatchObject({ referrerCustomerId: referrer.id, friendCustomerId: ben.id, friendSubscriptionId: subscriptionId, reward: { type: 'points', points: 500, currency: 'USD' } });
+      expect(facts[3]!.data).toMatchObject({
+        referrerCustomerId: referrer.id,
+        friendCustomerId: ben.id,
+        friendSubscriptionId: subscriptionId,
+        reward: { type: 'points', points: 500, currency: 'USD' },
+      });
       expect(facts[3]!.at).toEqual(new Date('2026-03-02T15:32:00.000Z'));
 
       expect(await notifications()).toEqual([expect.objectContaining({ type: 'referral.rewarded', customerId: referrer.id })]);
@@ -477,12 +515,13 @@ describe('referrals', () => {
       expect((await review(pendingReferral, 'reject').expect(409)).body.type).toBe('/problems/invalid_state');
       const rejectedList = (await request(app).get('/api/v1/referrals?status=rejected&limit=1').set(merchant.auth).expect(200)).body;
       expect(rejectedList).toMatchObject({ hasMore: true, data: [{ id: pendingReferral }] });
-      const next = (await request(app).get(`/api/v1/referrals?status=rejected&limit=1&startingAfter=${rejectedList.nextCursor}`).set(merchant.auth).expect(200)).body;
+      const next = (await request(app).get(`/api/v1/referrals?status=rejected&limit=1&startingAfter=${rejectedList.nextCursor}`).set(merchant.auth).expect(200))
+        .body;
       expect(next).toMatchObject({ hasMore: false, data: [{ id: heldReferral }] });
       expect((await request(app).get('/api/v1/referrals?status=held').set(merchant.auth).expect(200)).body.data).toEqual([]);
     });
 
-    test("when the reward is being granted, then the referral can no longer be rejected", async () => {
+    test('when the reward is being granted, then the referral can no longer be rejected', async () => {
       const { friend, attribute, box, clock, review, view } = await setUp();
       const ben = await friend();
       const subscriptionId = newId('sub');
@@ -494,7 +533,7 @@ describe('referrals', () => {
       expect((await view(referralId)).status).toBe('pending');
     });
 
-    test("when another merchant reads or reviews a referral, then it is 404 and nothing changes; their list is empty", async () => {
+    test('when another merchant reads or reviews a referral, then it is 404 and nothing changes; their list is empty', async () => {
       const { app, friend, attribute, view } = await setUp();
       const intruder = await createMerchant();
       const ben = await friend();

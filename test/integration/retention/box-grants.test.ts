@@ -45,7 +45,13 @@ async function setUp(): Promise<World> {
   const { app } = buildTestApp({ clock });
   const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
   const shopper = await subscribeShopper(app, merchant);
-  const tin = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Tasting tin', stock: null })).expect(201)).body;
+  const tin = (
+    await request(app)
+      .post('/api/v1/addons')
+      .set(merchant.auth)
+      .send(buildAddonInput({ name: 'Tasting tin', stock: null }))
+      .expect(201)
+  ).body;
   await request(app)
     .put('/api/v1/loyalty-program')
     .set(merchant.auth)
@@ -75,7 +81,20 @@ async function writeBox(world: World, status: OrderStatus, lines: OrderLine[], e
     cycleKey: CYCLE,
     shipOn: CYCLE,
     status,
-    lines: [{ kind: 'plan', key: 'plan', description: 'Coffee box', sku: 'WB', quantity: 1, unitAmountMinor: 2600, amountMinor: 2600, holdId: `${orderId}:plan`, stock: 'reserved' }, ...lines],
+    lines: [
+      {
+        kind: 'plan',
+        key: 'plan',
+        description: 'Coffee box',
+        sku: 'WB',
+        quantity: 1,
+        unitAmountMinor: 2600,
+        amountMinor: 2600,
+        holdId: `${orderId}:plan`,
+        stock: 'reserved',
+      },
+      ...lines,
+    ],
     omittedLines: [],
     amountDueMinor: 2600,
     amountPaidMinor: status === 'reserved' ? 0 : 2600,
@@ -101,8 +120,18 @@ async function grantGift(world: World, status: 'granted' | 'in_box', orderId?: s
       .expect(201)
   ).body;
   const awardId = giftAwardId(world.shopper.subscription.id, CYCLE);
-  const grant = { key: awardId, subscriptionId: world.shopper.subscription.id, customerId: world.shopper.customerId, cycleKey: CYCLE, addonId: world.tin.id, at: world.clock.now() };
-  await GiftCampaignModel.updateOne({ _id: campaign.id }, { $set: { status: 'active' }, $inc: { 'remaining.count': -1, 'remaining.costMinor': -300 }, $push: { grants: grant } });
+  const grant = {
+    key: awardId,
+    subscriptionId: world.shopper.subscription.id,
+    customerId: world.shopper.customerId,
+    cycleKey: CYCLE,
+    addonId: world.tin.id,
+    at: world.clock.now(),
+  };
+  await GiftCampaignModel.updateOne(
+    { _id: campaign.id },
+    { $set: { status: 'active' }, $inc: { 'remaining.count': -1, 'remaining.costMinor': -300 }, $push: { grants: grant } },
+  );
   await GiftAwardModel.create({
     _id: awardId,
     merchantId: world.merchant.id,
@@ -214,12 +243,31 @@ describe('after the facts of a box: what the retention engine granted follows it
   test('when a box is cancelled, then its gift goes back to the campaign, its free item waits for the next box and its credit returns to the ledger, once however often it is followed', async () => {
     const world = await setUp();
     // 7.00 of credit on the ledger, taken by the box.
-    await postLedgerEntry(world.clock, { merchantId: world.merchant.id, customerId: world.shopper.customerId, source: 'adjust:seed', kind: 'adjust', creditMinor: 700, currency: 'USD', description: 'seed' });
-    await postLedgerEntry(world.clock, { merchantId: world.merchant.id, customerId: world.shopper.customerId, source: 'apply:box', kind: 'apply', creditMinor: -700, currency: 'USD', description: 'taken' });
+    await postLedgerEntry(world.clock, {
+      merchantId: world.merchant.id,
+      customerId: world.shopper.customerId,
+      source: 'adjust:seed',
+      kind: 'adjust',
+      creditMinor: 700,
+      currency: 'USD',
+      description: 'seed',
+    });
+    await postLedgerEntry(world.clock, {
+      merchantId: world.merchant.id,
+      customerId: world.shopper.customerId,
+      source: 'apply:box',
+      kind: 'apply',
+      creditMinor: -700,
+      currency: 'USD',
+      description: 'taken',
+    });
     const orderId = newId('ord');
     const gift = await grantGift(world, 'in_box', orderId);
     const rewardId = await rewardInBox(world, orderId);
-    const order = await writeBox(world, 'cancelled', [giftLine(world, gift), rewardLine(world, rewardId), creditLine(-700)], { _id: orderId, cancellationReason: 'subscription_cancelled' });
+    const order = await writeBox(world, 'cancelled', [giftLine(world, gift), rewardLine(world, rewardId), creditLine(-700)], {
+      _id: orderId,
+      cancellationReason: 'subscription_cancelled',
+    });
 
     await boxFact(order, 'box.cancelled', world.clock.now(), { reason: 'subscription_cancelled' });
     await followFacts(world.clock);
@@ -228,7 +276,9 @@ describe('after the facts of a box: what the retention engine granted follows it
 
     expect(await GiftAwardModel.findById(gift.awardId).lean()).toMatchObject({ status: 'returned', returnReason: 'order_cancelled', orderId });
     expect((await GiftCampaignModel.findById(gift.campaignId).lean())!.remaining).toEqual({ count: 5, costMinor: 1500 });
-    expect((await factsAbout({ subjectId: gift.awardId })).map((f) => [f.type, f.actor.kind, f.data.reason])).toEqual([['gift.returned', 'system', 'order_cancelled']]);
+    expect((await factsAbout({ subjectId: gift.awardId })).map((f) => [f.type, f.actor.kind, f.data.reason])).toEqual([
+      ['gift.returned', 'system', 'order_cancelled'],
+    ]);
     expect(await BoxRewardModel.findById(rewardId).lean()).toMatchObject({ status: 'pending' });
     expect((await BoxRewardModel.findById(rewardId).lean())!.orderId).toBeUndefined();
     const restored = await LoyaltyEntryModel.find({ merchantId: world.merchant.id, kind: 'restore' }).lean();
@@ -263,7 +313,9 @@ describe('after the facts of a box: what the retention engine granted follows it
   test('when a box is delivered, then its gift is delivered and the shopper thanked once, by name, for that gift', async () => {
     const world = await setUp();
     const gift = await grantGift(world, 'in_box');
-    const order = await writeBox(world, 'delivered', [giftLine(world, gift)], { shipment: { carrier: 'USPS', trackingNumber: '94', shippedAt: world.clock.now() } });
+    const order = await writeBox(world, 'delivered', [giftLine(world, gift)], {
+      shipment: { carrier: 'USPS', trackingNumber: '94', shippedAt: world.clock.now() },
+    });
     await boxFact(order, 'box.delivered', world.clock.now());
     await Promise.all([followFacts(world.clock), followFacts(world.clock)]);
     await followFacts(world.clock);
@@ -319,10 +371,21 @@ describe('after the facts of a box: what the retention engine granted follows it
       .set(merchant.auth)
       .send({ enabled: true, welcomeOffer: { type: 'percent', percentOff: 20 }, referrerReward: { type: 'points', points: 500 } })
       .expect(200);
-    const referrer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ name: 'Rita Referrer', shippingAddress: { line1: '9 Elm St', city: 'Portland', postalCode: '97201', country: 'US' } })).expect(201)).body;
+    const referrer = (
+      await request(app)
+        .post('/api/v1/customers')
+        .set(merchant.auth)
+        .send(buildCustomerInput({ name: 'Rita Referrer', shippingAddress: { line1: '9 Elm St', city: 'Portland', postalCode: '97201', country: 'US' } }))
+        .expect(201)
+    ).body;
     const { referralId } = await attributeReferral(
       { clock },
-      { merchantId: merchant.id, code: await referralCodeFor(clock, merchant.id, referrer.id), friendCustomerId: world.shopper.customerId, friendSubscriptionId: world.shopper.subscription.id },
+      {
+        merchantId: merchant.id,
+        code: await referralCodeFor(clock, merchant.id, referrer.id),
+        friendCustomerId: world.shopper.customerId,
+        friendSubscriptionId: world.shopper.subscription.id,
+      },
     );
     // Silver from now on (×1.5): the box was paid an hour before.
     const paidAt = clock.now();

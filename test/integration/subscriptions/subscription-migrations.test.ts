@@ -24,18 +24,60 @@ describe('stored subscriptions brought to today’s shape at start', () => {
     await FactModel.deleteMany({ subjectId: { $in: [subscription.id, ended.id] } });
     const legacy = mongoose.connection.db!.collection('subscription_events');
     await legacy.insertMany([
-      { _id: 'sev_1', merchantId: merchant.id, subscriptionId: subscription.id, revision: 0, type: 'subscription.created', at: new Date('2026-01-01T00:00:00Z'), data: { via: 'payment_method' } },
-      { _id: 'sev_2', merchantId: merchant.id, subscriptionId: subscription.id, revision: 1, type: 'subscription.box_paid', at: new Date('2026-01-01T00:01:00Z'), data: {} },
-      { _id: 'sev_3', merchantId: merchant.id, subscriptionId: subscription.id, revision: 2, type: 'subscription.skipped', at: new Date('2026-01-20T00:00:00Z'), data: { cycleKey: '2026-02-01' } },
-      { _id: 'sev_4', merchantId: merchant.id, subscriptionId: ended.id, revision: 0, type: 'subscription.created', at: new Date('2026-01-02T00:00:00Z'), data: {} },
-      { _id: 'sev_5', merchantId: merchant.id, subscriptionId: ended.id, revision: 1, type: 'subscription.canceled', at: new Date('2026-01-03T00:00:00Z'), data: { mode: 'now' } },
+      {
+        _id: 'sev_1',
+        merchantId: merchant.id,
+        subscriptionId: subscription.id,
+        revision: 0,
+        type: 'subscription.created',
+        at: new Date('2026-01-01T00:00:00Z'),
+        data: { via: 'payment_method' },
+      },
+      {
+        _id: 'sev_2',
+        merchantId: merchant.id,
+        subscriptionId: subscription.id,
+        revision: 1,
+        type: 'subscription.box_paid',
+        at: new Date('2026-01-01T00:01:00Z'),
+        data: {},
+      },
+      {
+        _id: 'sev_3',
+        merchantId: merchant.id,
+        subscriptionId: subscription.id,
+        revision: 2,
+        type: 'subscription.skipped',
+        at: new Date('2026-01-20T00:00:00Z'),
+        data: { cycleKey: '2026-02-01' },
+      },
+      {
+        _id: 'sev_4',
+        merchantId: merchant.id,
+        subscriptionId: ended.id,
+        revision: 0,
+        type: 'subscription.created',
+        at: new Date('2026-01-02T00:00:00Z'),
+        data: {},
+      },
+      {
+        _id: 'sev_5',
+        merchantId: merchant.id,
+        subscriptionId: ended.id,
+        revision: 1,
+        type: 'subscription.canceled',
+        at: new Date('2026-01-03T00:00:00Z'),
+        data: { mode: 'now' },
+      },
     ] as never);
 
     await migrateStoredSubscriptions(clock);
     await migrateStoredSubscriptions(clock); // a second process, or the next start: nothing changes
 
     expect((await SubscriptionModel.findById(ended.id).lean())?.status).toBe('cancelled');
-    const facts = await FactModel.find({ subjectId: { $in: [subscription.id, ended.id] } }).sort({ subjectId: 1, seq: 1 }).lean();
+    const facts = await FactModel.find({ subjectId: { $in: [subscription.id, ended.id] } })
+      .sort({ subjectId: 1, seq: 1 })
+      .lean();
     expect(facts.map((f) => [f.subjectId, f.seq, f.type, f.state])).toEqual(
       [
         [subscription.id, 1, 'subscription.created', 'succeeded'],

@@ -30,14 +30,19 @@ const grant = (id: string) => ({ source: 'perk', id, reason: `Perk ${id}` });
 
 describe('perk rules: what a perk gives a box', () => {
   test('when the subscription does not meet the perk’s conditions, then it gives nothing and says which one', () => {
-    expect(applyPerk(perk('p', { kind: 'free_shipping' }, { minPaidBoxes: 5 }), standing, box())).toEqual({ gives: false, whyNot: 'after 5 paid boxes (2 so far)' });
+    expect(applyPerk(perk('p', { kind: 'free_shipping' }, { minPaidBoxes: 5 }), standing, box())).toEqual({
+      gives: false,
+      whyNot: 'after 5 paid boxes (2 so far)',
+    });
   });
 
   test('when a free add-on is every 3rd box, then box 3 gets it free and box 4 is told box 6; a removed add-on gives nothing', () => {
     const every3rd = perk('p', { kind: 'free_addon', addonId: 'addon_tin', quantity: 2, everyNthBox: 3 });
     expect(applyPerk(every3rd, standing, box())).toEqual({
       gives: true,
-      added: [{ kind: 'perk', key: 'perk:p', description: 'Tin (free)', sku: 'TIN', quantity: 2, unitAmountMinor: 0, addonId: 'addon_tin', grantedBy: grant('p') }],
+      added: [
+        { kind: 'perk', key: 'perk:p', description: 'Tin (free)', sku: 'TIN', quantity: 2, unitAmountMinor: 0, addonId: 'addon_tin', grantedBy: grant('p') },
+      ],
       changed: [],
     });
     expect(applyPerk(every3rd, standing, box({ boxNumber: 4 }))).toEqual({ gives: false, whyNot: 'in box 6' });
@@ -45,18 +50,32 @@ describe('perk rules: what a perk gives a box', () => {
   });
 
   test('when an add-on discount meets a box without add-ons, then it gives nothing; with add-ons, a percentage or an amount capped at what they cost', () => {
-    expect(applyPerk(perk('p', { kind: 'addon_discount', percentOff: 15 }), standing, box())).toEqual({ gives: false, whyNot: 'for boxes with add-ons: this one has none' });
+    expect(applyPerk(perk('p', { kind: 'addon_discount', percentOff: 15 }), standing, box())).toEqual({
+      gives: false,
+      whyNot: 'for boxes with add-ons: this one has none',
+    });
     const percent = applyPerk(perk('p', { kind: 'addon_discount', percentOff: 15 }), standing, box({ lines: [plan, mug] }));
-    expect(percent).toEqual({ gives: true, added: [{ kind: 'perk', key: 'perk:p', description: 'Perk p: off your add-ons', quantity: 1, unitAmountMinor: -180, grantedBy: grant('p') }], changed: [] });
+    expect(percent).toEqual({
+      gives: true,
+      added: [{ kind: 'perk', key: 'perk:p', description: 'Perk p: off your add-ons', quantity: 1, unitAmountMinor: -180, grantedBy: grant('p') }],
+      changed: [],
+    });
     const amount = applyPerk(perk('p', { kind: 'addon_discount', amountOffMinor: 5000 }), standing, box({ lines: [plan, mug] }));
     expect(amount.gives && amount.added[0]!.unitAmountMinor).toBe(-1200);
   });
 
   test('when free shipping meets a box with a fee, then the shipping line is waived and says why; with no fee or one waived already, nothing', () => {
     const free = perk('p', { kind: 'free_shipping' });
-    expect(applyPerk(free, standing, box())).toEqual({ gives: true, added: [], changed: [{ ...shipping, unitAmountMinor: 0, description: 'Shipping (free)', grantedBy: grant('p') }] });
+    expect(applyPerk(free, standing, box())).toEqual({
+      gives: true,
+      added: [],
+      changed: [{ ...shipping, unitAmountMinor: 0, description: 'Shipping (free)', grantedBy: grant('p') }],
+    });
     expect(applyPerk(free, standing, box({ extras: [] }))).toEqual({ gives: false, whyNot: 'no shipping fee on this box to waive' });
-    expect(applyPerk(free, standing, box({ extras: [{ ...shipping, unitAmountMinor: 0 }] }))).toEqual({ gives: false, whyNot: 'shipping on this box is free already' });
+    expect(applyPerk(free, standing, box({ extras: [{ ...shipping, unitAmountMinor: 0 }] }))).toEqual({
+      gives: false,
+      whyNot: 'shipping on this box is free already',
+    });
   });
 
   test('when a perk opens add-ons early, then it puts nothing in the box', () => {
@@ -75,7 +94,10 @@ describe('perk rules: what a perk gives a box', () => {
     });
     expect(applyPerk(off, standing, box({ boxNumber: 4 }))).toEqual({ gives: false, whyNot: 'in box 12' });
     expect(applyPerk(off, standing, box({ boxNumber: 13 }))).toEqual({ gives: false, whyNot: 'its milestones are past' });
-    expect(applyPerk(off, standing, box({ lines: [{ ...plan, unitAmountMinor: 0 }], extras: [] }))).toEqual({ gives: false, whyNot: 'nothing left to pay on this box' });
+    expect(applyPerk(off, standing, box({ lines: [{ ...plan, unitAmountMinor: 0 }], extras: [] }))).toEqual({
+      gives: false,
+      whyNot: 'nothing left to pay on this box',
+    });
 
     const points = perk('q', { kind: 'milestone_bonus', boxNumbers: [3], bonus: { type: 'points', points: 250 } });
     expect(applyPerk(points, standing, box())).toEqual({
@@ -84,7 +106,10 @@ describe('perk rules: what a perk gives a box', () => {
       changed: [],
       bonusPoints: 250,
     });
-    expect(applyPerk(points, standing, box({ loyaltyProgram: false }))).toEqual({ gives: false, whyNot: 'bonus points need the loyalty programme, which is not running' });
+    expect(applyPerk(points, standing, box({ loyaltyProgram: false }))).toEqual({
+      gives: false,
+      whyNot: 'bonus points need the loyalty programme, which is not running',
+    });
 
     const tin = perk('r', { kind: 'milestone_bonus', boxNumbers: [3], bonus: { type: 'free_addon', addonId: 'addon_tin', quantity: 1 } });
     expect(applyPerk(tin, standing, box()).gives).toBe(true);
