@@ -283,7 +283,10 @@ describe('after the facts of a box: what the retention engine granted follows it
     expect((await BoxRewardModel.findById(rewardId).lean())!.orderId).toBeUndefined();
     const restored = await LoyaltyEntryModel.find({ merchantId: world.merchant.id, kind: 'restore' }).lean();
     expect(restored).toEqual([expect.objectContaining({ source: `restore:${orderId}`, creditMinor: 700, balanceCreditMinor: 700, orderId })]);
-    expect((await FactModel.findById(factId(order._id, 1)).lean())!).toMatchObject({ state: 'succeeded', done: ['retention.settle-grants-of-ended-box'] });
+    expect((await FactModel.findById(factId(order._id, 1)).lean())!).toMatchObject({
+      state: 'succeeded',
+      done: ['retention.settle-grants-of-ended-box', 'messages.box-skipped-out-of-stock'],
+    });
   });
 
   test('when a box is refunded before it left, then its gift goes back; after it left, the gift counts as delivered and nobody is thanked', async () => {
