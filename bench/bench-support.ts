@@ -29,7 +29,12 @@ export const BenchEnv = z.object({
   BENCH_E2E_MODES: z
     .string()
     .default('agenda,direct')
-    .transform((value) => value.split(',').map((mode) => mode.trim()).filter((mode) => mode !== '' && mode !== 'none'))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((mode) => mode.trim())
+        .filter((mode) => mode !== '' && mode !== 'none'),
+    )
     .pipe(z.array(z.enum(E2E_MODES))),
   BENCH_E2E_WARMUP_EVENTS: z.coerce.number().int().min(0).default(200),
   BENCH_E2E_TIMEOUT_S: Count(120),
@@ -289,7 +294,13 @@ function descendantsCpu(targetPid: number | undefined): Record<Part, number> {
   for (const [pid, stat] of table) {
     if (pid === process.pid || !isDescendant(pid)) continue;
     const part: Part =
-      pid === targetPid ? 'target' : /^(java|mongod|ferretdb)$/.test(stat.comm) ? 'database' : stat.comm.startsWith('stripe-mock') ? 'stripeMock' : 'otherChildren';
+      pid === targetPid
+        ? 'target'
+        : /^(java|mongod|ferretdb)$/.test(stat.comm)
+          ? 'database'
+          : stat.comm.startsWith('stripe-mock')
+            ? 'stripeMock'
+            : 'otherChildren';
     sums[part] += stat.cpu;
   }
   return sums;
@@ -332,7 +343,16 @@ export function measureCpu(targetPid: number | undefined): () => CpuShare {
     const databasePct = pct(children1.database - children0.database);
     const stripeMockPct = pct(children1.stripeMock - children0.stripeMock);
     const known = benchPct + targetPct + databasePct + stripeMockPct + pct(children1.otherChildren - children0.otherChildren);
-    return { cores, machinePct, stealPct: share(machine1.steal - machine0.steal), benchPct, targetPct, databasePct, stripeMockPct, otherPct: Math.max(0, machinePct - known) };
+    return {
+      cores,
+      machinePct,
+      stealPct: share(machine1.steal - machine0.steal),
+      benchPct,
+      targetPct,
+      databasePct,
+      stripeMockPct,
+      otherPct: Math.max(0, machinePct - known),
+    };
   };
 }
 

@@ -26,7 +26,12 @@ function required(name: keyof TargetEnv): string {
 
 /** The baseline: express.raw + constructEvent + 200, nothing else (no Helmet, no request logs, no database). */
 async function startBaseline(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const stripe = createStripeClient({ secretKey: STRIPE_MOCK_KEY, host: required('BENCH_STRIPE_HOST'), port: Number(required('BENCH_STRIPE_PORT')), protocol: 'http' });
+  const stripe = createStripeClient({
+    secretKey: STRIPE_MOCK_KEY,
+    host: required('BENCH_STRIPE_HOST'),
+    port: Number(required('BENCH_STRIPE_PORT')),
+    protocol: 'http',
+  });
   const secret = required('BENCH_WEBHOOK_SECRET');
   const app = express();
   app.disable('x-powered-by');

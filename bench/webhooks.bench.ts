@@ -189,7 +189,11 @@ async function load(target: Target, seconds: number, settings: BenchSettings, st
         path: '/webhooks/stripe',
         setupRequest: (request) => {
           const delivery = source.next();
-          return { ...request, body: delivery.payload, headers: { ...request.headers, 'content-type': 'application/json', 'stripe-signature': delivery.header } };
+          return {
+            ...request,
+            body: delivery.payload,
+            headers: { ...request.headers, 'content-type': 'application/json', 'stripe-signature': delivery.header },
+          };
         },
         onResponse: (status, body) => {
           if (status >= 200 && status < 300) {
@@ -277,7 +281,13 @@ async function settledCount(count: () => Promise<number>): Promise<number> {
  * swapped every round), so a change in what the machine can give (another process, the hypervisor) hits
  * both alike and the ratio stays meaningful.
  */
-async function ackPhase(settings: BenchSettings, stripe: Stripe, targetEnv: (db: string) => TargetEnv, ackDb: string, track: (t: Target) => void): Promise<AckPhase> {
+async function ackPhase(
+  settings: BenchSettings,
+  stripe: Stripe,
+  targetEnv: (db: string) => TargetEnv,
+  ackDb: string,
+  track: (t: Target) => void,
+): Promise<AckPhase> {
   const ackDatabase = mongoose.connection.getClient().db(ackDb);
   const inbox = () => ackDatabase.collection('webhook_events').countDocuments();
   const jobs = () => ackDatabase.collection('agenda_jobs').countDocuments({ name: 'webhooks.process-event' });
@@ -288,7 +298,8 @@ async function ackPhase(settings: BenchSettings, stripe: Stripe, targetEnv: (db:
   track(targets.real);
   try {
     const quiet = await waitForQuietMachine(30_000);
-    if (quiet.busyPct >= 25) log(`  the machine is still busy (${quiet.busyPct.toFixed(0)} % of one core) after ${(quiet.waitedMs / 1000).toFixed(0)} s: figures will be low`);
+    if (quiet.busyPct >= 25)
+      log(`  the machine is still busy (${quiet.busyPct.toFixed(0)} % of one core) after ${(quiet.waitedMs / 1000).toFixed(0)} s: figures will be low`);
     if (settings.BENCH_WARMUP_S > 0) {
       log(`  warm-up: ${settings.BENCH_WARMUP_S} s each`);
       await load(targets.baseline, settings.BENCH_WARMUP_S, settings, stripe);
@@ -297,7 +308,9 @@ async function ackPhase(settings: BenchSettings, stripe: Stripe, targetEnv: (db:
     const inboxBefore = await settledCount(inbox);
     const jobsBefore = await jobs();
     const sliceSeconds = settings.BENCH_DURATION_S / settings.BENCH_ROUNDS;
-    log(`  measuring ${settings.BENCH_DURATION_S} s each, in ${settings.BENCH_ROUNDS} alternating slices of ${sliceSeconds.toFixed(1)} s, ${settings.BENCH_CONNECTIONS} connections`);
+    log(
+      `  measuring ${settings.BENCH_DURATION_S} s each, in ${settings.BENCH_ROUNDS} alternating slices of ${sliceSeconds.toFixed(1)} s, ${settings.BENCH_CONNECTIONS} connections`,
+    );
     const slices: Record<'baseline' | 'real', Slice[]> = { baseline: [], real: [] };
     for (let round = 0; round < settings.BENCH_ROUNDS; round += 1) {
       const order = round % 2 === 0 ? (['baseline', 'real'] as const) : (['real', 'baseline'] as const);
@@ -368,7 +381,13 @@ function withRedeliveries<T>(events: T[], duplicatePercent: number): T[] {
   return events.flatMap((event, i) => ((i + 1) % every === 0 ? [event, event] : [event]));
 }
 
-async function e2ePhase(settings: BenchSettings, stripe: Stripe, targetEnv: (db: string) => TargetEnv, e2eDb: string, track: (t: Target) => void): Promise<E2ePhase> {
+async function e2ePhase(
+  settings: BenchSettings,
+  stripe: Stripe,
+  targetEnv: (db: string) => TargetEnv,
+  e2eDb: string,
+  track: (t: Target) => void,
+): Promise<E2ePhase> {
   // Shoppers subscribe through the API of an in-process app, exactly as the integration tests do.
   const clock = new FakeClock(systemClock.now());
   const { app } = buildTestApp({ clock });
@@ -415,7 +434,11 @@ async function e2ePhase(settings: BenchSettings, stripe: Stripe, targetEnv: (db:
       const periodStart = new Date(clock.now().getTime() + index * 35 * DAY_MS + 10_000);
       const invoicePrefix = `in_bench${index}_`;
       const events = stripeIds.map((id, i) =>
-        buildEvent('invoice.paid', buildPaidInvoice(id as string, periodStart, 2600, `${invoicePrefix}${i}_${randomBytes(4).toString('hex')}`), systemClock.now()),
+        buildEvent(
+          'invoice.paid',
+          buildPaidInvoice(id as string, periodStart, 2600, `${invoicePrefix}${i}_${randomBytes(4).toString('hex')}`),
+          systemClock.now(),
+        ),
       );
       const ids = events.map((event) => event.id);
       const deliveries = withRedeliveries(events, settings.BENCH_DUPLICATE_PERCENT);
@@ -444,8 +467,13 @@ async function e2ePhase(settings: BenchSettings, stripe: Stripe, targetEnv: (db:
         (await WebhookEventModel.countDocuments({ _id: { $in: ids }, state: { $in: ['succeeded', 'failed'] as const } })) === ids.length;
       await waitUntil(terminal, 10_000);
       const orderStatuses = await BoxOrderModel.aggregate<{ _id: string; n: number }>([{ $match: passOrders }, { $group: { _id: '$status', n: { $sum: 1 } } }]);
-      const states = await WebhookEventModel.aggregate<{ _id: string; n: number }>([{ $match: { _id: { $in: ids } } }, { $group: { _id: '$state', n: { $sum: 1 } } }]);
-      const failed = await WebhookEventModel.find({ _id: { $in: ids }, state: { $ne: 'succeeded' } }, { state: 1, lastError: 1 }).limit(3).lean();
+      const states = await WebhookEventModel.aggregate<{ _id: string; n: number }>([
+        { $match: { _id: { $in: ids } } },
+        { $group: { _id: '$state', n: { $sum: 1 } } },
+      ]);
+      const failed = await WebhookEventModel.find({ _id: { $in: ids }, state: { $ne: 'succeeded' } }, { state: 1, lastError: 1 })
+        .limit(3)
+        .lean();
       const { statuses, duplicateAcks, samples } = tally(outcomes);
       runs.push({
         mode,
@@ -505,22 +533,35 @@ function printAck(phase: AckPhase, settings: BenchSettings): void {
     out(`   ${cells.map((c, i) => pad(c, widths[i]!)).join('')}`);
   }
   out();
-  out(`   real ÷ baseline: throughput ${fmt.ratio(real.eventsPerSecond / baseline.eventsPerSecond)}, p50 latency ${fmt.ratio(real.latency.p50 / baseline.latency.p50)}, p99 latency ${fmt.ratio(real.latency.p99 / baseline.latency.p99)}`);
-  out(`   (autocannon's own histogram, whole ms, last slice: baseline p50 ${baseline.autocannonLatency.p50} / p99 ${baseline.autocannonLatency.p99} ms; real p50 ${real.autocannonLatency.p50} / p99 ${real.autocannonLatency.p99} ms)`);
-  out(`   real endpoint: ${real.freshAcks} new events stored, ${real.duplicateAcks} acknowledged as duplicates (${fmt.pct(real.duplicateAcks, real.acknowledged)} of acknowledgements)`);
+  out(
+    `   real ÷ baseline: throughput ${fmt.ratio(real.eventsPerSecond / baseline.eventsPerSecond)}, p50 latency ${fmt.ratio(real.latency.p50 / baseline.latency.p50)}, p99 latency ${fmt.ratio(real.latency.p99 / baseline.latency.p99)}`,
+  );
+  out(
+    `   (autocannon's own histogram, whole ms, last slice: baseline p50 ${baseline.autocannonLatency.p50} / p99 ${baseline.autocannonLatency.p99} ms; real p50 ${real.autocannonLatency.p50} / p99 ${real.autocannonLatency.p99} ms)`,
+  );
+  out(
+    `   real endpoint: ${real.freshAcks} new events stored, ${real.duplicateAcks} acknowledged as duplicates (${fmt.pct(real.duplicateAcks, real.acknowledged)} of acknowledgements)`,
+  );
   const inFlight = real.sent - real.acknowledged - real.non2xxCount;
-  out(`   inbox rows added while measuring: ${phase.inboxRowsAdded} (= ${real.freshAcks} fresh acknowledgements + up to ${Math.max(0, inFlight)} requests in flight when slices stopped); webhooks.process-event jobs queued: ${phase.jobsQueued}`);
+  out(
+    `   inbox rows added while measuring: ${phase.inboxRowsAdded} (= ${real.freshAcks} fresh acknowledgements + up to ${Math.max(0, inFlight)} requests in flight when slices stopped); webhooks.process-event jobs queued: ${phase.jobsQueued}`,
+  );
   out(`   machine busy before the warm-up: ${phase.busyBeforePct.toFixed(0)} % of one core`);
-  for (const run of [baseline, real]) out(`   CPU while measuring ${run.role === 'baseline' ? 'the baseline' : 'the real endpoint'} (approximate): ${fmt.cpu(run.cpu)}`);
+  for (const run of [baseline, real])
+    out(`   CPU while measuring ${run.role === 'baseline' ? 'the baseline' : 'the real endpoint'} (approximate): ${fmt.cpu(run.cpu)}`);
   for (const run of [baseline, real]) {
-    if (run.non2xxCount > 0 || run.errors > 0) out(`   ! ${run.label}: non-2xx ${JSON.stringify(run.non2xx)}, errors ${run.errors}, timeouts ${run.timeouts}; e.g. ${run.non2xxSamples.join(' | ')}`);
-    if (run.targetProblems.count > 0) out(`   ! ${run.label} logged ${run.targetProblems.count} warnings/errors, e.g. ${run.targetProblems.samples.join(' | ')}`);
+    if (run.non2xxCount > 0 || run.errors > 0)
+      out(`   ! ${run.label}: non-2xx ${JSON.stringify(run.non2xx)}, errors ${run.errors}, timeouts ${run.timeouts}; e.g. ${run.non2xxSamples.join(' | ')}`);
+    if (run.targetProblems.count > 0)
+      out(`   ! ${run.label} logged ${run.targetProblems.count} warnings/errors, e.g. ${run.targetProblems.samples.join(' | ')}`);
   }
 }
 
 function printE2e(phase: E2ePhase, settings: BenchSettings): void {
   out('2. End to end: invoice.paid in → box orders out');
-  out(`   ${phase.subscriptions} subscriptions (set up through the API in ${phase.setupSeconds.toFixed(1)} s, not measured); one invoice.paid each per pass; ${settings.BENCH_CONNECTIONS} connections`);
+  out(
+    `   ${phase.subscriptions} subscriptions (set up through the API in ${phase.setupSeconds.toFixed(1)} s, not measured); one invoice.paid each per pass; ${settings.BENCH_CONNECTIONS} connections`,
+  );
   out();
   for (const run of phase.runs) {
     const how =
@@ -528,13 +569,20 @@ function printE2e(phase: E2ePhase, settings: BenchSettings): void {
         ? 'real Agenda worker in the web process (npm start), webhooks.process-event concurrency 10'
         : `processWebhookEvent called directly, ${settings.BENCH_WORKER_CONCURRENCY} at once, after all were acknowledged`;
     out(`   ${run.mode}: ${how}`);
-    out(`     ingest: ${run.deliveries} deliveries in ${run.ingestSeconds.toFixed(2)} s = ${fmt.rate(run.deliveries / run.ingestSeconds)} events/s; ack p50 ${fmt.ms(run.ack.p50)}, p99 ${fmt.ms(run.ack.p99)}; statuses ${JSON.stringify(run.statuses)}${run.duplicateAcks ? `; ${run.duplicateAcks} duplicates (${fmt.pct(run.duplicateAcks, run.deliveries)})` : ''}`);
-    out(`     orders: ${run.orders} of ${run.events} in ${run.totalSeconds.toFixed(2)} s from the first delivery = ${fmt.rate(run.orders / run.totalSeconds)} orders/s end to end${run.completed ? '' : ' (INCOMPLETE: timed out)'}`);
-    out(`     after the last acknowledgement: ${run.drainSeconds.toFixed(2)} s more (${fmt.rate(run.orders / run.drainSeconds)} orders/s ${run.mode === 'direct' ? 'processing' : 'drain'})`);
+    out(
+      `     ingest: ${run.deliveries} deliveries in ${run.ingestSeconds.toFixed(2)} s = ${fmt.rate(run.deliveries / run.ingestSeconds)} events/s; ack p50 ${fmt.ms(run.ack.p50)}, p99 ${fmt.ms(run.ack.p99)}; statuses ${JSON.stringify(run.statuses)}${run.duplicateAcks ? `; ${run.duplicateAcks} duplicates (${fmt.pct(run.duplicateAcks, run.deliveries)})` : ''}`,
+    );
+    out(
+      `     orders: ${run.orders} of ${run.events} in ${run.totalSeconds.toFixed(2)} s from the first delivery = ${fmt.rate(run.orders / run.totalSeconds)} orders/s end to end${run.completed ? '' : ' (INCOMPLETE: timed out)'}`,
+    );
+    out(
+      `     after the last acknowledgement: ${run.drainSeconds.toFixed(2)} s more (${fmt.rate(run.orders / run.drainSeconds)} orders/s ${run.mode === 'direct' ? 'processing' : 'drain'})`,
+    );
     out(`     inbox: ${JSON.stringify(run.inboxStates)}; orders of these invoices by status: ${JSON.stringify(run.orderStatuses)}`);
     out(`     CPU (approximate): ${fmt.cpu(run.cpu)}`);
     if (run.failures.length > 0) out(`     ! ${run.failures.join(' | ')}`);
-    if (run.targetProblems.count > 0) out(`     ! the ${run.mode} target logged ${run.targetProblems.count} warnings/errors, e.g. ${run.targetProblems.samples.join(' | ')}`);
+    if (run.targetProblems.count > 0)
+      out(`     ! the ${run.mode} target logged ${run.targetProblems.count} warnings/errors, e.g. ${run.targetProblems.samples.join(' | ')}`);
   }
 }
 
@@ -552,7 +600,12 @@ async function main(): Promise<void> {
   const cleanup = async (): Promise<void> => {
     await Promise.all([...targets].map((target) => target.stop().catch(() => undefined)));
     if (connected) {
-      for (const db of [ackDb, e2eDb]) await mongoose.connection.getClient().db(db).dropDatabase().catch(() => undefined);
+      for (const db of [ackDb, e2eDb])
+        await mongoose.connection
+          .getClient()
+          .db(db)
+          .dropDatabase()
+          .catch(() => undefined);
       await disconnectDatabase().catch(() => undefined);
     }
     await services?.stop().catch(() => undefined);
@@ -604,7 +657,12 @@ async function main(): Promise<void> {
     out(`machine:  ${header.machine}`);
     out(`code:     ${header.code}`);
     out(`database: ${header.database}; stripe-mock at ${header.stripeMock}`);
-    out(`settings: ${Object.entries(settings).filter(([name]) => name !== 'BENCH_JSON').map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(',') : String(value)}`).join(' ')}`);
+    out(
+      `settings: ${Object.entries(settings)
+        .filter(([name]) => name !== 'BENCH_JSON')
+        .map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(',') : String(value)}`)
+        .join(' ')}`,
+    );
     out();
 
     // Each part is printed as soon as it is measured (the progress lines go to stderr).
@@ -625,7 +683,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    const detail = error instanceof SettingsError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
+    const detail =
+      error instanceof SettingsError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
     process.stderr.write(`[bench] failed: ${detail}\n`);
     process.exit(1);
   },

@@ -1,4 +1,5 @@
 import type { Job } from 'agenda';
+import type { BoxExtras } from '../src/orders/order.service';
 import type { Logger } from '../src/shared/logger';
 import type { Clock } from '../src/shared/time';
 import type { StripeGateway } from '../src/stripe/stripe-gateway';
@@ -10,6 +11,8 @@ export interface JobDeps {
   stripe: StripeGateway;
   /** This worker process's name (host:pid), for records that say who did the work. */
   workerName: string;
+  /** What the retention layer adds to each box built at its cut-off (handed in by the composition root, src/wiring.ts). */
+  boxExtras?: BoxExtras;
 }
 
 export interface JobDefinition<Data = unknown> {

@@ -1,5 +1,6 @@
 import type { Agenda } from 'agenda';
 import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
+import { dispatchFactsJob } from './events.dispatch-facts.job';
 import { attachSurpriseGiftsJob } from './gifts.attach-surprise-gifts.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
@@ -17,6 +18,7 @@ import { sweepWebhookInboxJob } from './webhooks.sweep-inbox.job';
 export const jobDefinitions: JobDefinition[] = [
   recordHeartbeatJob,
   processWebhookEventJob,
+  dispatchFactsJob,
   sweepWebhookInboxJob,
   syncCatalogToStripeJob,
   syncSubscriptionsToStripeJob,

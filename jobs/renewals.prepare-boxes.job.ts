@@ -10,7 +10,7 @@ export const prepareBoxesJob: JobDefinition = {
   interval: '5 minutes',
   options: { concurrency: 1, lockLifetime: 600_000 },
   handler: (deps) => async () => {
-    const count = await prepareDueBoxes({ clock: deps.clock, stripe: deps.stripe, logger: deps.logger });
+    const count = await prepareDueBoxes({ clock: deps.clock, stripe: deps.stripe, logger: deps.logger, extras: deps.boxExtras });
     if (count > 0) deps.logger.info({ count }, 'renewals checked');
   },
 };

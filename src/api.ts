@@ -20,6 +20,8 @@ import { apiRouter } from './shared/http/api-router';
 import { buildOpenApiDocument } from './shared/http/openapi';
 import type { RouteDefinition } from './shared/http/route';
 import type { Clock } from './shared/time';
+import { coreAnswers } from './wiring';
+import { queueAccountMessage } from './notifications/notification.service';
 
 export interface ApiDeps {
   clock: Clock;
@@ -32,7 +34,23 @@ export interface ApiDeps {
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...merchantRoutes(deps), ...planRoutes(deps, deps), ...addonRoutes(deps), ...stockItemRoutes(deps), ...customerRoutes(deps), ...subscriptionRoutes(deps), ...orderRoutes(deps), ...giftRoutes(deps), ...perkRoutes(deps), ...offerRoutes(deps), ...loyaltyRoutes(deps), ...referralRoutes(deps), ...shopperRoutes(deps), ...notificationRoutes()];
+  const answers = coreAnswers(deps);
+  return [
+    ...merchantRoutes({ ...deps, queueMessage: queueAccountMessage }),
+    ...planRoutes(deps, deps),
+    ...addonRoutes(deps),
+    ...stockItemRoutes(deps),
+    ...customerRoutes(deps),
+    ...subscriptionRoutes({ ...deps, questions: answers.subscriptions }),
+    ...orderRoutes(deps),
+    ...giftRoutes(deps),
+    ...perkRoutes(deps),
+    ...offerRoutes(deps),
+    ...loyaltyRoutes(deps),
+    ...referralRoutes(deps),
+    ...shopperRoutes(deps),
+    ...notificationRoutes(),
+  ];
 }
 
 /** `/api/v1`: the operations, and `GET /openapi.json` describing them. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -6,6 +7,7 @@ import type mongoose from 'mongoose';
 import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
+import { enableInlineRelay } from './events/relay.service';
 import type { Config } from './config/config';
 import { apiReferencePages } from './docs/api-reference.pages';
 import { healthRoutes } from './health/health.routes';
@@ -40,13 +42,15 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const version = (require(path.join(projectRoot, 'package.json')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * The web application, built from its dependencies so tests can hand it a fake clock and a test database.
  * Order: security headers → request id and logs → raw-body webhooks → JSON → API and pages → problems.
  */
 export function buildApp(deps: AppDeps): Express {
+  // Facts recorded while serving are copied to `events` right after their write (timelines read them at once).
+  enableInlineRelay(deps.clock);
   const app = express();
   app.disable('x-powered-by');
   // Off unless TRUST_PROXY names the proxies in front: otherwise any client could set its IP with X-Forwarded-For.
@@ -109,7 +113,7 @@ export function buildApp(deps: AppDeps): Express {
       stripe: deps.stripe,
       webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
       livemode: deps.stripeMode === 'stripe-live',
-      enqueue: deps.enqueue ?? (async () => undefined),
+      enqueue: deps.enqueue ?? (() => Promise.resolve()),
     }),
   );
   app.use(jsonBody(deps.config.http.bodyLimit));

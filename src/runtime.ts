@@ -7,6 +7,7 @@ import { startLocalDatabase } from './local/local-database';
 import { startLocalStripeMock } from './local/local-stripe-mock';
 import { seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
+import { migrateStoredSubscriptions } from './subscriptions/subscription-migrations.service';
 import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
 import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
@@ -15,6 +16,7 @@ import { createStripeClient, OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY, stripeTarg
 import { databaseReadThrottle } from './stripe/read-throttle';
 import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
+import { coreAnswers } from './wiring';
 
 export type Role = 'all' | 'web' | 'worker';
 export type WebhookSecretSource = 'configured' | 'offline' | 'none';
@@ -127,6 +129,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const connection = await connectDatabase(uri, config.database.dbName);
     cleanups.push(() => disconnectDatabase());
     await syncIndexes(connection);
+    await migrateStoredSubscriptions(clock);
 
     const workerName = `${os.hostname()}:${process.pid}`;
     const agenda = createAgenda(connection, config.worker, workerName);
@@ -145,7 +148,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
 
     if (role !== 'web') {
-      await startWorker(agenda, { clock, logger, workerName, stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }) }, config.worker.heartbeatSeconds);
+      await startWorker(
+        agenda,
+        {
+          clock,
+          logger,
+          workerName,
+          stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }),
+          boxExtras: coreAnswers({ clock }).boxExtras,
+        },
+        config.worker.heartbeatSeconds,
+      );
     }
 
     let web: WebServer | undefined;

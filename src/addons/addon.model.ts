@@ -1,6 +1,6 @@
 import { model, Schema } from 'mongoose';
 import { StockLevelSchema, type StockLevel } from '../inventory/stock';
-import { CatalogPriceSchema, StripeSyncSchema, type CatalogPrice, type StripeSync } from '../catalog/catalog-price.model';
+import { CatalogPriceSchema, StripeSyncSchema, type CatalogPrice, type StripeSync } from '../catalog/catalog-price.subdocument';
 
 /**
  * An extra a shopper can put in a box: once (`one_time`) or in every box (`recurring`). Either way it is

@@ -52,7 +52,11 @@ export const AddonView = z
     status: z.enum(['active', 'archived']),
     releasesOn: z.string().nullable(),
     price: PriceView,
-    stock: z.strictObject({ tracked: z.boolean(), onHand: z.number().int().nullable(), reserved: z.number().int().describe('Units promised to boxes not shipped yet') }),
+    stock: z.strictObject({
+      tracked: z.boolean(),
+      onHand: z.number().int().nullable(),
+      reserved: z.number().int().describe('Units promised to boxes not shipped yet'),
+    }),
     stripe: StripeSyncView,
     createdAt: Instant,
     updatedAt: Instant,

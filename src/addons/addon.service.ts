@@ -1,6 +1,7 @@
+import type { StockPlace } from '../inventory/stock';
 import { syncCatalogItemToStripe, type CatalogItemKind, type CatalogSyncDeps } from '../catalog/catalog-sync.service';
 import { toPriceView, toStripeSyncView } from '../catalog/catalog-views';
-import { MerchantModel } from '../merchants/merchant.model';
+import { merchantProfile } from '../merchants/merchant.queries';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, InvalidStateError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
@@ -55,7 +56,7 @@ async function syncedView(deps: AddonDeps, merchantId: string, addonId: string):
 }
 
 export async function createAddon(deps: AddonDeps, merchantId: string, input: CreateAddonBody): Promise<AddonView> {
-  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   const now = deps.clock.now();
   const currency = input.currency ?? merchant.defaultCurrency;
@@ -93,7 +94,10 @@ export async function getAddon(merchantId: string, addonId: string): Promise<Add
 
 export async function listAddons(merchantId: string, query: { limit: number; startingAfter?: string | undefined; status?: Addon['status'] | undefined }) {
   const filter = { merchantId, ...(query.status ? { status: query.status } : {}), ...afterCursor(decodeCursor(query.startingAfter)) };
-  const addons = await AddonModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const addons = await AddonModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(addons, query.limit, toAddonView);
 }
 
@@ -139,4 +143,9 @@ export async function adjustAddonStock(deps: AddonDeps, merchantId: string, addo
     throw new InvalidStateError(refusedAdjustment(current.stock.onHand, adjustBy));
   }
   return toAddonView(await findAddon(merchantId, addonId));
+}
+
+/** Where an add-on's units are counted: for the stock holds of boxes (reserve, release, consume in src/inventory/stock.ts). */
+export function addonStockPlace(merchantId: string, addonId: string): StockPlace {
+  return { model: AddonModel, filter: { _id: addonId, merchantId } };
 }

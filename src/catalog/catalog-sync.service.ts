@@ -2,7 +2,7 @@ import type { Model } from 'mongoose';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
-import type { CatalogPrice, StripeSync } from './catalog-price.model';
+import type { CatalogPrice, StripeSync } from './catalog-price.subdocument';
 
 /** What plans and add-ons have in common for Stripe: a product, and prices that come and go. */
 export interface CatalogItem {
@@ -41,11 +41,7 @@ function describeError(error: unknown): string {
  * step, so running this twice, or from two workers at once, makes nothing twice. A failure leaves the item
  * `pending` for the catalog sync job to retry; it never fails the merchant's request.
  */
-export async function syncCatalogItemToStripe<T extends CatalogItem>(
-  deps: CatalogSyncDeps,
-  kind: CatalogItemKind<T>,
-  itemId: string,
-): Promise<void> {
+export async function syncCatalogItemToStripe<T extends CatalogItem>(deps: CatalogSyncDeps, kind: CatalogItemKind<T>, itemId: string): Promise<void> {
   const model = kind.model as unknown as Model<CatalogItem>;
   const item = (await model.findById(itemId).lean()) as T | null;
   if (!item) return;
@@ -58,7 +54,7 @@ export async function syncCatalogItemToStripe<T extends CatalogItem>(
         `${kind.kind}:${item._id}:product`,
       );
       await model.updateOne({ _id: item._id, 'stripe.productId': { $exists: false } }, { $set: { 'stripe.productId': product.id } });
-      productId = ((await model.findById(item._id, { stripe: 1 }).lean())?.stripe.productId ?? product.id) as string;
+      productId = (await model.findById(item._id, { stripe: 1 }).lean())?.stripe.productId ?? product.id;
     } else if (item.stripe.syncedRevision !== item.revision) {
       await deps.stripe.updateProduct(
         productId,

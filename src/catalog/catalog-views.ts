@@ -1,4 +1,4 @@
-import type { CatalogPrice, StripeSync } from './catalog-price.model';
+import type { CatalogPrice, StripeSync } from './catalog-price.subdocument';
 
 /** The API view of a catalog price (plans and add-ons alike). */
 export function toPriceView(price: CatalogPrice) {

@@ -62,7 +62,10 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' })
     .optional(),
-  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a database name' }).default('boxcycle'),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a database name' })
+    .default('boxcycle'),
   LOCAL_DB: z.enum(LOCAL_DB_ENGINES).default('auto'),
   DATA_DIR: z.string().min(1).default(defaultDataDir),
 
@@ -70,13 +73,19 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, { error: 'must be a Stripe secret key (sk_test_… or rk_test_…)' })
     .optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, { error: 'must start with whsec_' }).optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_/, { error: 'must start with whsec_' })
+    .optional(),
   STRIPE_API_HOST: z.string().min(1).optional(),
   STRIPE_API_PORT: Port.optional(),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
 
   SEED_DEMO: Flag.default(true),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, { error: 'must be a size such as 100kb' }).default('100kb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/, { error: 'must be a size such as 100kb' })
+    .default('100kb'),
   WORKER_HEARTBEAT_SECONDS: PositiveInt.default(10),
   WORKER_STALE_SECONDS: PositiveInt.default(60),
   AGENDA_PROCESS_EVERY_MS: PositiveInt.default(1000),

@@ -1,3 +1,4 @@
+import { FactList, listTimeline, TimelineQuery } from '../events/timeline.service';
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import { CreateCustomerBody, CustomerList, CustomerParams, CustomerView, ListCustomersQuery, UpdateCustomerBody } from './customer.schemas';
 import { createCustomer, getCustomer, listCustomers, updateCustomer, type CustomerDeps } from './customer.service';
@@ -49,6 +50,23 @@ export function customerRoutes(deps: CustomerDeps): RouteDefinition[] {
       body: UpdateCustomerBody,
       response: { status: 200, description: 'The customer', schema: CustomerView },
       handler: async ({ principal, params, body }) => ({ body: await updateCustomer(deps, principal!.merchantId, params.id, body) }),
+    }),
+    defineRoute({
+      operationId: 'listCustomerEvents',
+      method: 'get',
+      path: '/customers/:id/events',
+      tag: 'Customers',
+      summary: "A shopper's timeline, newest first",
+      description:
+        'Every fact about the shopper: their subscriptions and boxes, loyalty, referrals and gifts — what became true, when, who did it (the shopper, the merchant, Stripe, a job) and what changed. Cursor pagination; `type` filters by fact type (repeat it for several).',
+      auth: 'merchant',
+      params: CustomerParams,
+      query: TimelineQuery,
+      response: { status: 200, description: 'A page of facts', schema: FactList },
+      handler: async ({ principal, params, query }) => {
+        await getCustomer(principal!.merchantId, params.id); // 404 for another merchant's, like a missing one
+        return { body: await listTimeline(principal!.merchantId, { customerId: params.id }, query) };
+      },
     }),
   ];
 }

@@ -61,7 +61,12 @@ async function findCustomer(merchantId: string, customerId: string): Promise<Cus
 export async function ensureStripeCustomer(deps: CustomerDeps, customer: Customer): Promise<string> {
   if (!customer.stripeCustomerId) {
     const created = await deps.stripe.createCustomer(
-      { email: customer.email, name: customer.name, shipping: stripeShipping(customer), metadata: { boxcycle_merchant_id: customer.merchantId, boxcycle_customer_id: customer._id } },
+      {
+        email: customer.email,
+        name: customer.name,
+        shipping: stripeShipping(customer),
+        metadata: { boxcycle_merchant_id: customer.merchantId, boxcycle_customer_id: customer._id },
+      },
       `customer:${customer._id}:create`,
     );
     await CustomerModel.updateOne(
@@ -76,10 +81,7 @@ export async function ensureStripeCustomer(deps: CustomerDeps, customer: Custome
       { email: customer.email, name: customer.name, shipping: stripeShipping(customer) },
       `customer:${customer._id}:update:r${customer.revision}`,
     );
-    await CustomerModel.updateOne(
-      { _id: customer._id, revision: customer.revision },
-      { $set: { stripeSyncedRevision: customer.revision } },
-    );
+    await CustomerModel.updateOne({ _id: customer._id, revision: customer.revision }, { $set: { stripeSyncedRevision: customer.revision } });
   }
   return customer.stripeCustomerId;
 }
@@ -126,7 +128,10 @@ export async function getCustomer(merchantId: string, customerId: string): Promi
 
 export async function listCustomers(merchantId: string, query: { limit: number; startingAfter?: string | undefined; email?: string | undefined }) {
   const filter = { merchantId, ...(query.email ? { email: query.email } : {}), ...afterCursor(decodeCursor(query.startingAfter)) };
-  const customers = await CustomerModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const customers = await CustomerModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(customers, query.limit, toCustomerView);
 }
 
@@ -138,8 +143,10 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   if (input.email !== undefined) set.email = input.email;
   if (input.name !== undefined) set.name = input.name;
   if (input.shippingAddress !== undefined) set.shippingAddress = input.shippingAddress;
-  if (input.phone !== undefined) (input.phone === null ? (unset.phone = 1) : (set.phone = input.phone));
-  if (input.birthday !== undefined) (input.birthday === null ? (unset.birthday = 1) : (set.birthday = input.birthday));
+  if (input.phone === null) unset.phone = 1;
+  else if (input.phone !== undefined) set.phone = input.phone;
+  if (input.birthday === null) unset.birthday = 1;
+  else if (input.birthday !== undefined) set.birthday = input.birthday;
   if (input.marketingConsent !== undefined && input.marketingConsent !== customer.marketingConsent.granted) {
     set.marketingConsent = { granted: input.marketingConsent, changedAt: now };
   }

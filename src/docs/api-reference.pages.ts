@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Router, type Response } from 'express';
 
 const REDOC_BUNDLE_FILE = require.resolve('redoc/bundles/redoc.standalone.js');
-export const REDOC_VERSION = (require(path.join(path.dirname(REDOC_BUNDLE_FILE), '..', 'package.json')) as { version: string }).version;
+export const REDOC_VERSION = (JSON.parse(readFileSync(path.join(path.dirname(REDOC_BUNDLE_FILE), '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 /**
  * Redoc's standalone bundle, served from the installed package (no CDN; the version package-lock pins). Its

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 
 export const GIFT_AWARD_STATUSES = ['granted', 'in_box', 'returned', 'delivered'] as const;
 export type GiftAwardStatus = (typeof GIFT_AWARD_STATUSES)[number];
@@ -6,10 +7,12 @@ export type GiftAwardStatus = (typeof GIFT_AWARD_STATUSES)[number];
 /**
  * A surprise gift for one box: `granted` (picked, the box is not built yet), `in_box` (the box was built
  * with it), `returned` (given back to the campaign: the box was not sent, or was built without it — final),
- * `delivered` (the box arrived; the shopper is thanked once). The id is derived from (subscription, cycle),
- * and the unique index on them is the last guard: at most one surprise per box, across campaigns.
+ * `delivered` (the box arrived). The id is derived from (subscription, cycle), and the unique index on them
+ * is the last guard: at most one surprise per box, across campaigns. It records `gift.granted`,
+ * `gift.returned` and `gift.delivered` in the write that makes each true (a listener thanks the shopper for
+ * a delivered box).
  */
-export interface GiftAward {
+export interface GiftAward extends FactBearing {
   _id: string;
   merchantId: string;
   campaignId: string;
@@ -26,7 +29,6 @@ export interface GiftAward {
   returnReason?: string;
   returnedAt?: Date;
   deliveredAt?: Date;
-  thankedAt?: Date;
   /** When the job's sweep last looked at it (the sweep takes the least recent first). */
   sweptAt?: Date;
   createdAt: Date;
@@ -48,7 +50,6 @@ const GiftAwardSchema = new Schema<GiftAward>(
     returnReason: { type: String },
     returnedAt: { type: Date },
     deliveredAt: { type: Date },
-    thankedAt: { type: Date },
     sweptAt: { type: Date },
     createdAt: { type: Date, required: true },
   },
@@ -58,5 +59,10 @@ GiftAwardSchema.index({ subscriptionId: 1, cycleKey: 1 }, { unique: true });
 GiftAwardSchema.index({ merchantId: 1, campaignId: 1, createdAt: -1 });
 // The job's sweep: awards whose box may have moved on, least recently looked at first.
 GiftAwardSchema.index({ status: 1, sweptAt: 1 });
+factSource(GiftAwardSchema, {
+  subjectType: 'gift_award',
+  linkFields: ['customerId', 'subscriptionId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc.subscriptionId as string }),
+});
 
 export const GiftAwardModel = model<GiftAward>('GiftAward', GiftAwardSchema);

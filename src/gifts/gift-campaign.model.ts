@@ -96,7 +96,10 @@ const GiftCampaignSchema = new Schema<GiftCampaign>(
       required: true,
     },
     eligibility: {
-      type: new Schema({ planIds: { type: [String], default: undefined }, minPaidBoxes: Number, tierKeys: { type: [String], default: undefined }, topSpendPercent: Number }, { _id: false }),
+      type: new Schema(
+        { planIds: { type: [String], default: undefined }, minPaidBoxes: Number, tierKeys: { type: [String], default: undefined }, topSpendPercent: Number },
+        { _id: false },
+      ),
       default: {},
     },
     selection: { type: Schema.Types.Mixed, required: true },

@@ -11,7 +11,15 @@ import {
   ListGiftAwardsQuery,
   ListGiftCampaignsQuery,
 } from './gift-campaign.schemas';
-import { activateGiftCampaign, createGiftCampaign, dryRunGiftCampaign, endGiftCampaign, getGiftCampaign, listGiftAwards, listGiftCampaigns } from './gift-campaign.service';
+import {
+  activateGiftCampaign,
+  createGiftCampaign,
+  dryRunGiftCampaign,
+  endGiftCampaign,
+  getGiftCampaign,
+  listGiftAwards,
+  listGiftCampaigns,
+} from './gift-campaign.service';
 
 export function giftRoutes(deps: { clock: Clock }): RouteDefinition[] {
   const tag = 'Gift campaigns';
@@ -27,7 +35,10 @@ export function giftRoutes(deps: { clock: Clock }): RouteDefinition[] {
       auth: 'merchant',
       body: CreateGiftCampaignBody,
       response: { status: 201, description: 'The campaign', schema: GiftCampaignView },
-      handler: async ({ principal, body, idempotencyKey }) => ({ status: 201, body: await createGiftCampaign(deps.clock, principal!.merchantId, body, idempotencyKey) }),
+      handler: async ({ principal, body, idempotencyKey }) => ({
+        status: 201,
+        body: await createGiftCampaign(deps.clock, principal!.merchantId, body, idempotencyKey),
+      }),
     }),
     defineRoute({
       operationId: 'listGiftCampaigns',

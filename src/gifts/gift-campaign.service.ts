@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { AddonModel } from '../addons/addon.model';
-import { MerchantModel } from '../merchants/merchant.model';
-import { PlanModel } from '../plans/plan.model';
+import { addonsNotOf } from '../addons/addon.queries';
+import { merchantProfile } from '../merchants/merchant.queries';
+import { plansNotOf } from '../plans/plan.queries';
 import { isDuplicateKeyError } from '../shared/db';
-import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { invalidInput, InvalidStateError, NotFoundError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
@@ -72,17 +72,11 @@ async function findCampaign(merchantId: string, campaignId: string): Promise<Gif
 
 /** A new campaign, as a draft: nothing is given until it is activated. The gift add-ons and plans must be the merchant's. */
 export async function createGiftCampaign(clock: Clock, merchantId: string, input: CreateGiftCampaignBody, idempotencyKey?: string): Promise<GiftCampaignView> {
-  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
-  const addons = await AddonModel.find({ _id: { $in: input.giftAddonIds }, merchantId }, { _id: 1 }).lean();
-  if (addons.length !== input.giftAddonIds.length) {
-    const known = new Set(addons.map((addon) => addon._id));
-    throw new ValidationError([{ field: 'body.giftAddonIds', message: `not your add-ons: ${input.giftAddonIds.filter((id) => !known.has(id)).join(', ')}` }]);
-  }
-  const planIds = input.eligibility?.planIds;
-  if (planIds && (await PlanModel.countDocuments({ _id: { $in: planIds }, merchantId })) !== planIds.length) {
-    throw new ValidationError([{ field: 'body.eligibility.planIds', message: 'must all be your plans' }]);
-  }
+  const notYours = await addonsNotOf(merchantId, input.giftAddonIds);
+  if (notYours.length > 0) throw invalidInput('giftAddonIds', `not your add-ons: ${notYours.join(', ')}`);
+  if ((await plansNotOf(merchantId, input.eligibility?.planIds ?? [])).length > 0) throw invalidInput('eligibility.planIds', 'must all be your plans');
   const now = clock.now();
   const selection =
     input.selection?.mode === 'random_share'
@@ -127,7 +121,10 @@ export async function getGiftCampaign(merchantId: string, campaignId: string): P
   return toGiftCampaignView(await findCampaign(merchantId, campaignId));
 }
 
-export async function listGiftCampaigns(merchantId: string, query: { limit: number; startingAfter?: string | undefined; status?: GiftCampaignStatus | undefined }) {
+export async function listGiftCampaigns(
+  merchantId: string,
+  query: { limit: number; startingAfter?: string | undefined; status?: GiftCampaignStatus | undefined },
+) {
   const campaigns = await GiftCampaignModel.find(
     { merchantId, ...(query.status ? { status: query.status } : {}), ...afterCursor(decodeCursor(query.startingAfter)) },
     { grants: 0 },
@@ -166,7 +163,12 @@ export function endGiftCampaign(clock: Clock, merchantId: string, campaignId: st
  * Who would get what at the coming cut-offs (within the campaign's lead time, or `horizonDays`), as the
  * job would give them with the budgets left, the gap and the selection. Writes nothing.
  */
-export async function dryRunGiftCampaign(clock: Clock, merchantId: string, campaignId: string, input: { horizonDays?: number | undefined }): Promise<GiftDryRunView> {
+export async function dryRunGiftCampaign(
+  clock: Clock,
+  merchantId: string,
+  campaignId: string,
+  input: { horizonDays?: number | undefined },
+): Promise<GiftDryRunView> {
   const campaign = await findCampaign(merchantId, campaignId);
   const now = clock.now();
   const until = new Date(now.getTime() + (input.horizonDays !== undefined ? input.horizonDays * DAY_MS : campaign.leadHours * HOUR_MS));

@@ -1,14 +1,17 @@
-import { AddonModel, type Addon } from '../addons/addon.model';
-import { CustomerModel } from '../customers/customer.model';
+import type { Addon } from '../addons/addon.model';
+import { findAddon, findAddons } from '../addons/addon.queries';
+import { fact, initialFacts, recordFacts } from '../events/fact-source';
+import { actors, type Actor } from '../events/fact-types';
 import { paidBoxCount, spendRanking, tierKeyOf } from '../loyalty/loyalty-standing.service';
-import { queueNotification } from '../notifications/notification.service';
-import { BoxOrderModel, type BoxOrder, type OrderLine } from '../orders/box-order.model';
+import type { BoxOrder, OrderLine, OrderStatus } from '../orders/box-order.model';
+import { builtCycles, findOrderOfCycle } from '../orders/order.queries';
 import { cycleByKey, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
-import { SubscriptionModel, type Subscription } from '../subscriptions/subscription.model';
-import { isCycleCharged, nextChargedCycle, type BoxLine } from '../subscriptions/subscription.service';
+import { BUILDING_STATUSES, isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
+import type { Subscription } from '../subscriptions/subscription.model';
+import { findSubscription, isCycleCharged, nextChargedCycle, subscriptionsIn, type BoxLine } from '../subscriptions/subscription.queries';
 import { GiftAwardModel, type GiftAward } from './gift-award.model';
 import { GiftCampaignModel, type GiftCampaign, type GiftGrant } from './gift-campaign.model';
 import { appliesOn, chooseGiftAddon, gapStartKey, giftAwardId, isDrawn, isWithinGap, topSpenders } from './gift-rules';
@@ -22,7 +25,9 @@ const HOUR_MS = 3_600_000;
 /** A box granted a gift but never built this long after its charge (skipped, paused, unpaid) gives it back. */
 const NOT_BUILT_GRACE_MS = 24 * HOUR_MS;
 /** Order states where a built box still holds its gift. */
-const HOLDING_STATUSES: ReadonlyArray<BoxOrder['status']> = ['reserved', 'paid', 'packed', 'shipped', 'held'];
+const HOLDING_STATUSES: readonly OrderStatus[] = ['reserved', 'paid', 'packed', 'shipped', 'held'];
+/** Who acts when the job grants, heals and sweeps. */
+const GIFTS_JOB = actors.job('gifts.attach-surprise-gifts');
 
 // ---------------------------------------------------------------------------------------------------------
 // Who is eligible: the same plan for the dry run and the job, so the dry run predicts the job
@@ -50,20 +55,19 @@ export interface GiftPlan {
  */
 export async function planGiftCandidates(campaign: GiftCampaign, now: Date, until: Date): Promise<GiftPlan> {
   const { merchantId, eligibility, selection } = campaign;
-  const addons = await AddonModel.find({ _id: { $in: campaign.giftAddonIds }, merchantId }).lean();
+  const addons = await findAddons(merchantId, campaign.giftAddonIds);
   const addon = chooseGiftAddon(campaign.giftAddonIds, addons);
 
-  const subscriptions = await SubscriptionModel.find({
-    merchantId,
-    status: { $in: ['active', 'trialing'] },
-    ...(eligibility.planIds?.length ? { 'box.planId': { $in: eligibility.planIds } } : {}),
-  })
-    .sort({ _id: 1 })
-    .lean();
+  // Subscriptions whose boxes are built on schedule; a paused one's first box after its pause counts.
+  const subscriptions = await subscriptionsIn(merchantId, BUILDING_STATUSES, { planIds: eligibility.planIds, orderBy: 'id' });
 
   let boxes: CandidateBox[] = [];
   for (const subscription of subscriptions) {
-    for (let cycle = nextChargedCycle(subscription, now); cycle && cycle.cutoffAt.getTime() <= until.getTime(); cycle = nextChargedCycle(subscription, cycle.chargeAt)) {
+    for (
+      let cycle = nextChargedCycle(subscription, now);
+      cycle && cycle.cutoffAt.getTime() <= until.getTime();
+      cycle = nextChargedCycle(subscription, cycle.chargeAt)
+    ) {
       if (cycle.cutoffAt.getTime() <= now.getTime() || !appliesOn(campaign, cycle.chargeOn)) continue;
       if (selection.mode === 'random_share' && !isDrawn(selection.seed, selection.percent, subscription._id, cycle.cycleKey)) continue;
       boxes.push({ subscription, cycle, gapStart: gapStartKey(subscription.schedule, cycle, campaign.minGapCycles) });
@@ -75,8 +79,11 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
   const subscriptionIds = [...new Set(boxes.map((box) => box.subscription._id))];
   const earliest = boxes.reduce((min, box) => (box.gapStart < min ? box.gapStart : min), boxes[0]!.gapStart);
   const [orders, awards] = await Promise.all([
-    BoxOrderModel.find({ merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: earliest } }, { subscriptionId: 1, cycleKey: 1 }).lean(),
-    GiftAwardModel.find({ merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: earliest } }, { subscriptionId: 1, cycleKey: 1, status: 1 }).lean(),
+    builtCycles(merchantId, subscriptionIds, earliest),
+    GiftAwardModel.find(
+      { merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: earliest } },
+      { subscriptionId: 1, cycleKey: 1, status: 1 },
+    ).lean(),
   ]);
   const built = new Set(orders.map((order) => `${order.subscriptionId}:${order.cycleKey}`));
   const awardsOf = groupBy(awards, (award) => award.subscriptionId);
@@ -126,7 +133,11 @@ export interface GiftPick {
  * Who would get what if the job ran now over boxes whose cut-off is up to `until`: the job's plan, taken in
  * the job's order until a budget runs out. Writes nothing (works for a draft too).
  */
-export async function simulateGiftPicks(campaign: GiftCampaign, now: Date, until: Date): Promise<{ eligible: number; picks: GiftPick[]; remainingAfter: GiftCampaign['remaining'] }> {
+export async function simulateGiftPicks(
+  campaign: GiftCampaign,
+  now: Date,
+  until: Date,
+): Promise<{ eligible: number; picks: GiftPick[]; remainingAfter: GiftCampaign['remaining'] }> {
   const { boxes, addon } = await planGiftCandidates(campaign, now, until);
   const remaining = { ...campaign.remaining };
   const picks: GiftPick[] = [];
@@ -186,7 +197,10 @@ export async function attachSurpriseGifts(
       deps.logger.warn({ err: error, campaignId: campaign._id }, 'surprise gifts of a campaign not attached; retrying next run');
     }
   }
-  const swept = await settleOpenGiftAwards(deps, { ...(options.merchantId ? { merchantId: options.merchantId } : {}), batchSize: options.sweepBatchSize ?? 500 });
+  const swept = await settleOpenGiftAwards(deps, {
+    ...(options.merchantId ? { merchantId: options.merchantId } : {}),
+    batchSize: options.sweepBatchSize ?? 500,
+  });
   result.settled += swept.settled;
   result.returned += swept.returned;
   return result;
@@ -246,7 +260,9 @@ async function grantCampaignGifts(deps: GiftDeps, campaign: GiftCampaign): Promi
  * meanwhile is settled against its order. Returns how many grants were given back.
  */
 async function recordAward(deps: GiftDeps, campaign: Pick<GiftCampaign, '_id' | 'merchantId' | 'unitCostMinor'>, grant: GiftGrant): Promise<number> {
-  const addon = await AddonModel.findOne({ _id: grant.addonId, merchantId: campaign.merchantId }, { name: 1, sku: 1 }).lean();
+  const addon = await findAddon(campaign.merchantId, grant.addonId);
+  const now = deps.clock.now();
+  const description = addon?.name ?? 'A surprise gift';
   const award = await upsertAward({
     _id: grant.key,
     merchantId: campaign.merchantId,
@@ -255,17 +271,18 @@ async function recordAward(deps: GiftDeps, campaign: Pick<GiftCampaign, '_id' | 
     customerId: grant.customerId,
     cycleKey: grant.cycleKey,
     addonId: grant.addonId,
-    description: addon?.name ?? 'A surprise gift',
+    description,
     sku: addon?.sku ?? '',
     status: 'granted',
-    createdAt: deps.clock.now(),
+    createdAt: now,
+    ...initialFacts(fact('gift.granted', GIFTS_JOB, now, { campaignId: campaign._id, cycleKey: grant.cycleKey, addonId: grant.addonId, description })),
   });
   if (award.campaignId !== campaign._id || award.status === 'returned') {
     return (await returnGrant(campaign, grant.key)) ? 1 : 0;
   }
-  const order = await BoxOrderModel.findOne({ merchantId: campaign.merchantId, subscriptionId: grant.subscriptionId, cycleKey: grant.cycleKey }).lean();
+  const order = await findOrderOfCycle(campaign.merchantId, grant.subscriptionId, grant.cycleKey);
   if (!order) return 0;
-  return (await settleAwardsOfOrder(deps, order)).returned;
+  return (await settleAwardsOfOrder(deps, order, GIFTS_JOB)).returned;
 }
 
 async function upsertAward(award: GiftAward): Promise<GiftAward> {
@@ -308,13 +325,20 @@ async function returnGrant(campaign: Pick<GiftCampaign, '_id' | 'unitCostMinor'>
   return result.modifiedCount === 1;
 }
 
-/** The grant goes back to the campaign, then the award says so (a stop between the two is finished next time). */
-async function returnAward(deps: { clock: Clock }, award: GiftAward, reason: string, orderId?: string): Promise<boolean> {
+/**
+ * The grant goes back to the campaign, then the award says so, with `gift.returned` (a stop between the two
+ * is finished next time: the award is still open, and the grant is given back once).
+ */
+async function returnAward(deps: { clock: Clock }, award: GiftAward, reason: string, actor: Actor, orderId?: string): Promise<boolean> {
   const campaign = await GiftCampaignModel.findById(award.campaignId, { unitCostMinor: 1 }).lean();
   const given = campaign ? await returnGrant(campaign, award._id) : false;
+  const now = deps.clock.now();
   await GiftAwardModel.updateOne(
     { _id: award._id, status: { $in: ['granted', 'in_box'] } },
-    { $set: { status: 'returned', returnReason: reason, returnedAt: deps.clock.now(), ...(orderId ? { orderId } : {}) } },
+    recordFacts(
+      { $set: { status: 'returned', returnReason: reason, returnedAt: now, ...(orderId ? { orderId } : {}) } },
+      fact('gift.returned', actor, now, { campaignId: award.campaignId, cycleKey: award.cycleKey, reason, orderId: orderId ?? null }),
+    ),
   );
   return given;
 }
@@ -335,7 +359,7 @@ export async function giftLinesFor(subscription: Subscription, cycle: Cycle): Pr
   }).lean();
   if (!award) return [];
   const [addon, campaign] = await Promise.all([
-    AddonModel.findOne({ _id: award.addonId, merchantId: subscription.merchantId }, { sku: 1 }).lean(),
+    findAddon(subscription.merchantId, award.addonId),
     GiftCampaignModel.findOne({ _id: award.campaignId, merchantId: subscription.merchantId }, { name: 1 }).lean(),
   ]);
   if (!addon) return [];
@@ -373,42 +397,52 @@ function leftWarehouse(order: BoxOrder): boolean {
 }
 
 /**
- * Brings the box's award in line with its order; idempotent, for every order build or move and the sweep.
+ * Brings the box's award in line with its order; idempotent, for the listeners of the box's facts and the sweep.
  * - the box holds the gift line (reserved, paid, packed, shipped, held): `in_box`;
  * - the order was cancelled, or refunded before it left: the grant goes back to the campaign (`returned`);
  * - the box was built without the gift (out of stock at the cut-off, or built before the grant): `returned`;
- * - delivered (or refunded after it left): `delivered`; a delivered box's shopper is thanked once.
+ * - delivered (or refunded after it left): `delivered`, with `gift.delivered` (whose listener thanks the
+ *   shopper of a delivered box).
  */
-export async function settleGiftsOfOrder(deps: { clock: Clock }, order: BoxOrder): Promise<void> {
-  await settleAwardsOfOrder(deps, order);
+export async function settleGiftsOfOrder(deps: { clock: Clock }, order: BoxOrder, actor: Actor = actors.system()): Promise<void> {
+  await settleAwardsOfOrder(deps, order, actor);
 }
 
 /** `settleGiftsOfOrder`, saying how many grants it gave back. */
-async function settleAwardsOfOrder(deps: { clock: Clock }, order: BoxOrder): Promise<{ returned: number }> {
+async function settleAwardsOfOrder(deps: { clock: Clock }, order: BoxOrder, actor: Actor): Promise<{ returned: number }> {
   const awards = await GiftAwardModel.find({ merchantId: order.merchantId, subscriptionId: order.subscriptionId, cycleKey: order.cycleKey }).lean();
   let returned = 0;
   for (const award of awards) {
-    if (award.status === 'returned') continue;
+    if (award.status === 'returned' || award.status === 'delivered') continue;
     const gone = leftWarehouse(order);
-    if (award.status === 'delivered') {
-      if (order.status === 'delivered' && !award.thankedAt) await thankShopper(deps, award, order);
-      continue;
-    }
     if (order.status === 'cancelled' || (order.status === 'refunded' && !gone)) {
-      if (await returnAward(deps, award, order.status === 'cancelled' ? 'order_cancelled' : 'order_refunded', order._id)) returned += 1;
+      if (await returnAward(deps, award, order.status === 'cancelled' ? 'order_cancelled' : 'order_refunded', actor, order._id)) returned += 1;
       continue;
     }
     if (!giftLineOf(order, award)) {
-      const omitted = (order.omittedLines ?? []).some((line) => line.reason === 'out_of_stock' && line.sku === award.sku && line.description === award.description);
-      if (await returnAward(deps, award, omitted ? 'out_of_stock' : 'not_in_box', order._id)) returned += 1;
+      const omitted = (order.omittedLines ?? []).some(
+        (line) => line.reason === 'out_of_stock' && line.sku === award.sku && line.description === award.description,
+      );
+      if (await returnAward(deps, award, omitted ? 'out_of_stock' : 'not_in_box', actor, order._id)) returned += 1;
       continue;
     }
     if (order.status === 'delivered' || order.status === 'refunded') {
+      const now = deps.clock.now();
       await GiftAwardModel.updateOne(
         { _id: award._id, status: { $in: ['granted', 'in_box'] } },
-        { $set: { status: 'delivered', orderId: order._id, deliveredAt: deps.clock.now() } },
+        recordFacts(
+          { $set: { status: 'delivered', orderId: order._id, deliveredAt: now } },
+          fact('gift.delivered', actor, now, {
+            campaignId: award.campaignId,
+            cycleKey: award.cycleKey,
+            orderId: order._id,
+            shipOn: order.shipOn,
+            description: award.description,
+            // A box refunded after it left counts the gift as delivered, but is not thanked for.
+            boxStatus: order.status,
+          }),
+        ),
       );
-      if (order.status === 'delivered') await thankShopper(deps, award, order);
       continue;
     }
     if (HOLDING_STATUSES.includes(order.status) && award.status === 'granted') {
@@ -418,34 +452,28 @@ async function settleAwardsOfOrder(deps: { clock: Clock }, order: BoxOrder): Pro
   return { returned };
 }
 
-/** The thank-you after delivery: queued once per award (the notification's id is derived from it). */
-async function thankShopper(deps: { clock: Clock }, award: GiftAward, order: BoxOrder): Promise<void> {
-  const [customer, campaign] = await Promise.all([
-    CustomerModel.findOne({ _id: award.customerId, merchantId: award.merchantId }, { name: 1 }).lean(),
-    GiftCampaignModel.findOne({ _id: award.campaignId, merchantId: award.merchantId }, { name: 1 }).lean(),
-  ]);
-  await queueNotification(deps.clock, {
-    merchantId: award.merchantId,
-    customerId: award.customerId,
-    subscriptionId: award.subscriptionId,
-    type: 'gift.thank_you',
-    aboutKey: award._id,
-    data: { name: customer?.name ?? 'there', description: award.description, shipOn: order.shipOn, campaignName: campaign?.name ?? null },
-  });
-  await GiftAwardModel.updateOne({ _id: award._id, thankedAt: null }, { $set: { thankedAt: deps.clock.now() } });
+/** What the thank-you for a gift says: the award and its campaign's name (a read for the message listener). */
+export async function giftForThanks(merchantId: string, awardId: string): Promise<{ award: GiftAward; campaignName: string | null } | undefined> {
+  const award = await GiftAwardModel.findOne({ _id: awardId, merchantId }).lean();
+  if (!award) return undefined;
+  const campaign = await GiftCampaignModel.findOne({ _id: award.campaignId, merchantId }, { name: 1 }).lean();
+  return { award, campaignName: campaign?.name ?? null };
 }
 
 /**
  * The sweep: awards not final yet are settled against their box's order when it exists; a gift whose box
  * will not be built (cancelled subscription, cycle no longer charged at its cut-off, or no box a day after
- * the charge) goes back to its campaign. Also thanks delivered boxes not thanked yet. Each award looked at
- * is stamped `sweptAt`, and the least recently swept come first, so a batch never sticks on the same boxes
- * (e.g. paid boxes a merchant never marks delivered).
+ * the charge) goes back to its campaign. Each award looked at is stamped `sweptAt`, and the least recently
+ * swept come first, so a batch never sticks on the same boxes (e.g. paid boxes a merchant never marks
+ * delivered).
  */
-export async function settleOpenGiftAwards(deps: GiftDeps, options: { merchantId?: string; batchSize?: number } = {}): Promise<{ settled: number; returned: number }> {
+export async function settleOpenGiftAwards(
+  deps: GiftDeps,
+  options: { merchantId?: string; batchSize?: number } = {},
+): Promise<{ settled: number; returned: number }> {
   const open = await GiftAwardModel.find({
     ...(options.merchantId ? { merchantId: options.merchantId } : {}),
-    $or: [{ status: { $in: ['granted', 'in_box'] } }, { status: 'delivered', thankedAt: null }],
+    status: { $in: ['granted', 'in_box'] },
   })
     .sort({ sweptAt: 1, _id: 1 })
     .limit(options.batchSize ?? 500)
@@ -456,23 +484,23 @@ export async function settleOpenGiftAwards(deps: GiftDeps, options: { merchantId
   for (const award of open) {
     try {
       await GiftAwardModel.updateOne({ _id: award._id }, { $set: { sweptAt: now } });
-      const order = await BoxOrderModel.findOne({ merchantId: award.merchantId, subscriptionId: award.subscriptionId, cycleKey: award.cycleKey }).lean();
+      const order = await findOrderOfCycle(award.merchantId, award.subscriptionId, award.cycleKey);
       if (order) {
-        returned += (await settleAwardsOfOrder(deps, order)).returned;
+        returned += (await settleAwardsOfOrder(deps, order, GIFTS_JOB)).returned;
         settled += 1;
         continue;
       }
       if (award.status !== 'granted') continue;
-      const subscription = await SubscriptionModel.findOne({ _id: award.subscriptionId, merchantId: award.merchantId }).lean();
+      const subscription = await findSubscription(award.merchantId, award.subscriptionId);
       const cycle = subscription ? cycleByKey(subscription.schedule, award.cycleKey) : undefined;
       const notComing =
         !subscription ||
         !cycle ||
-        subscription.status === 'canceled' ||
+        !isStatusIn(subscription.status, LIVE_STATUSES) ||
         (now.getTime() >= cycle.cutoffAt.getTime() && !isCycleCharged(subscription, cycle)) ||
         now.getTime() > cycle.chargeAt.getTime() + NOT_BUILT_GRACE_MS;
       if (notComing) {
-        if (await returnAward(deps, award, 'box_not_built')) returned += 1;
+        if (await returnAward(deps, award, 'box_not_built', GIFTS_JOB)) returned += 1;
         settled += 1;
       }
     } catch (error) {

@@ -11,11 +11,7 @@ export async function recordWorkerHeartbeat(clock: Clock, workerName: string): P
   try {
     // Only ever moves forward: when a newer beat is stored the filter misses, the upsert's insert collides
     // on _id, and that duplicate means "a newer heartbeat is already there".
-    await WorkerHeartbeatModel.updateOne(
-      { _id: AGENDA_HEARTBEAT_ID, beatAt: { $lt: beatAt } },
-      { $set: { beatAt, workerName } },
-      { upsert: true },
-    );
+    await WorkerHeartbeatModel.updateOne({ _id: AGENDA_HEARTBEAT_ID, beatAt: { $lt: beatAt } }, { $set: { beatAt, workerName } }, { upsert: true });
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
   }
@@ -87,11 +83,7 @@ export function createReadinessCheck(deps: ReadinessDeps): () => Promise<Readine
 
   const checkWorker = async (): Promise<CheckResult> => {
     try {
-      const beat = await withTimeout(
-        WorkerHeartbeatModel.findById(AGENDA_HEARTBEAT_ID).lean().exec(),
-        2_000,
-        'the database',
-      );
+      const beat = await withTimeout(WorkerHeartbeatModel.findById(AGENDA_HEARTBEAT_ID).lean().exec(), 2_000, 'the database');
       if (!beat) return { status: 'failing', detail: 'no worker has reported yet' };
       const ageSeconds = Math.round((deps.clock.now().getTime() - beat.beatAt.getTime()) / 1000);
       const fresh = ageSeconds <= deps.workerStaleSeconds;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { DEMO_MERCHANT_EMAIL } from '../merchants/demo-seed.service';
-import { MerchantModel } from '../merchants/merchant.model';
-import { PlanModel } from '../plans/plan.model';
+import { merchantProfileByEmail } from '../merchants/merchant.queries';
+import { activePlansOf } from '../plans/plan.queries';
 import { toPlanView } from '../plans/plan.service';
 
 export interface HomePageDeps {
@@ -15,8 +15,9 @@ export function homePages(deps: HomePageDeps): Router {
   const router = Router();
   router.get('/', async (_req, res) => {
     // Only the demo store's public catalog: other merchants' data is theirs alone.
-    const demo = await MerchantModel.findOne({ email: DEMO_MERCHANT_EMAIL }, { name: 1, timezone: 1, defaultCurrency: 1 }).lean();
-    const plans = demo ? (await PlanModel.find({ merchantId: demo._id, status: 'active' }).sort({ createdAt: 1 }).lean()).map(toPlanView) : [];
+    const found = await merchantProfileByEmail(DEMO_MERCHANT_EMAIL);
+    const demo = found ? { _id: found._id, name: found.name, timezone: found.timezone, defaultCurrency: found.defaultCurrency } : null;
+    const plans = demo ? (await activePlansOf(demo._id)).map(toPlanView) : [];
     res.render('home', { stripeMode: deps.stripeMode, demo, plans });
   });
   return router;

@@ -1,12 +1,15 @@
-import { PlanModel } from '../plans/plan.model';
+import { isPlanVariantSku } from '../plans/plan.queries';
 import { InvalidStateError, NotFoundError } from '../shared/errors';
 import { isDuplicateKeyError } from '../shared/db';
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso, MAX_STOCK_UNITS } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import { refusedAdjustment, stockAdjustmentGuard } from './stock';
+import { refusedAdjustment, stockAdjustmentGuard, type StockLevel } from './stock';
 import { StockItemModel, type StockItem } from './stock-item.model';
+
+/** Where a plan variant's units are counted: for the stock holds of boxes (reserve, release, consume in stock.ts). */
+export { variantStockPlace } from './stock-item.model';
 import type { StockItemView } from './stock-item.schemas';
 
 function toStockItemView(item: StockItem): StockItemView {
@@ -40,7 +43,7 @@ export async function listStockItems(merchantId: string, query: { limit: number;
  * never takes it above MAX_STOCK_UNITS.
  */
 export async function adjustVariantStock(clock: Clock, merchantId: string, sku: string, adjustBy: number): Promise<StockItemView> {
-  if (!(await PlanModel.exists({ merchantId, 'variants.sku': sku }))) {
+  if (!(await isPlanVariantSku(merchantId, sku))) {
     throw new NotFoundError('No plan variant has this SKU (add-on stock is adjusted on the add-on).');
   }
   const now = clock.now();
@@ -69,4 +72,14 @@ export async function adjustVariantStock(clock: Clock, merchantId: string, sku: 
     if (isDuplicateKeyError(error)) return adjustVariantStock(clock, merchantId, sku, adjustBy);
     throw error;
   }
+}
+
+/** A plan variant's stock as counted now, if it is tracked. */
+export async function variantStock(merchantId: string, sku: string): Promise<StockLevel | undefined> {
+  return (await StockItemModel.findOne({ merchantId, sku }, { stock: 1 }).lean())?.stock;
+}
+
+/** The SKU whose stock holds `holdId` (a box line's hold on a variant, possibly a substitute), if any. */
+export async function skuHolding(merchantId: string, holdId: string): Promise<string | undefined> {
+  return (await StockItemModel.findOne({ merchantId, 'stock.holds': holdId }, { sku: 1 }).lean())?.sku;
 }

@@ -46,6 +46,7 @@ export type HoldOutcome = 'reserved' | 'untracked' | 'short';
 /** A document with a `stock` field, and the filter that finds the one holding a SKU (scoped by merchant). */
 export interface StockPlace {
   /** Plan variants' stock items and add-ons share the `stock` shape. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any model whose documents have a `stock` field
   model: Model<any>;
   filter: Record<string, unknown>;
 }

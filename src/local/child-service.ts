@@ -64,9 +64,7 @@ function canConnect(port: number): Promise<boolean> {
  */
 export function spawnService(options: SpawnServiceOptions): Promise<ChildService> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const [command, args] = options.watchesStdin
-    ? [options.command, options.args]
-    : ['sh', ['-c', LIFELINE, 'sh', options.command, ...options.args]];
+  const [command, args] = options.watchesStdin ? [options.command, options.args] : ['sh', ['-c', LIFELINE, 'sh', options.command, ...options.args]];
   const child = spawn(command, args, {
     env: options.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -99,8 +97,7 @@ export function spawnService(options: SpawnServiceOptions): Promise<ChildService
       // Keep draining output so the child never blocks on a full pipe.
       resolve({ name: options.name, ready, process: child, stop });
     };
-    const fail = (reason: string): Error =>
-      new Error(`${options.name} ${reason}. Last output:\n${output.slice(-3000)}`);
+    const fail = (reason: string): Error => new Error(`${options.name} ${reason}. Last output:\n${output.slice(-3000)}`);
 
     const onData = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-20_000);

@@ -75,14 +75,7 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
       service = await spawnService({
         name: 'ferretdb',
         command: binary,
-        args: [
-          `--listen-addr=127.0.0.1:${port}`,
-          '--handler=sqlite',
-          `--sqlite-url=file:${dir}/`,
-          '--state-dir=-',
-          '--telemetry=disable',
-          '--log-level=error',
-        ],
+        args: [`--listen-addr=127.0.0.1:${port}`, '--handler=sqlite', `--sqlite-url=file:${dir}/`, '--state-dir=-', '--telemetry=disable', '--log-level=error'],
         readyWhen: { tcpPort: port },
       });
       break;

@@ -43,7 +43,10 @@ export async function postLedgerEntry(clock: Clock, posting: LedgerPosting, opti
     let points = posting.points ?? 0;
     let creditMinor = posting.creditMinor ?? 0;
     if (balancePoints + points < 0 || balanceCreditMinor + creditMinor < 0) {
-      if (!options.clamp) throw new InsufficientBalanceError(`Not enough ${balancePoints + points < 0 ? `points (${balancePoints} available)` : `credit (${balanceCreditMinor} available)`}.`);
+      if (!options.clamp)
+        throw new InsufficientBalanceError(
+          `Not enough ${balancePoints + points < 0 ? `points (${balancePoints} available)` : `credit (${balanceCreditMinor} available)`}.`,
+        );
       points = Math.max(points, -balancePoints);
       creditMinor = Math.max(creditMinor, -balanceCreditMinor);
       if (points === 0 && creditMinor === 0) return undefined;

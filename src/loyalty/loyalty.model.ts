@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 
 /**
  * A merchant's loyalty programme: how points are earned and what they are worth, the tiers and their earn
@@ -103,8 +104,12 @@ LoyaltyEntrySchema.index({ merchantId: 1, kind: 1, expiresAt: 1 });
 
 export const LoyaltyEntryModel = model<LoyaltyEntry>('LoyaltyEntry', LoyaltyEntrySchema);
 
-/** A shopper's standing in the programme: the tier held, since when, and every change with its reason. */
-export interface LoyaltyAccount {
+/**
+ * A shopper's standing in the programme: the tier held, since when, and every change with its reason. It
+ * records the facts about it (`loyalty.tier_changed`, `loyalty.points_expiring`) in the update that makes
+ * them true.
+ */
+export interface LoyaltyAccount extends FactBearing {
   _id: string;
   merchantId: string;
   customerId: string;
@@ -112,6 +117,8 @@ export interface LoyaltyAccount {
   tierSince?: Date;
   tierHistory: Array<{ from: string | null; to: string | null; at: Date; reason: string }>;
   evaluatedAt?: Date;
+  /** The earliest expiry date the shopper was last told of: each lot of points expiring is announced once. */
+  expiryNoticedFor?: Date;
   createdAt: Date;
 }
 
@@ -124,10 +131,16 @@ const LoyaltyAccountSchema = new Schema<LoyaltyAccount>(
     tierSince: { type: Date },
     tierHistory: [new Schema({ from: String, to: String, at: Date, reason: String }, { _id: false })],
     evaluatedAt: { type: Date },
+    expiryNoticedFor: { type: Date },
     createdAt: { type: Date, required: true },
   },
   { collection: 'loyalty_accounts', versionKey: false, minimize: false },
 );
+factSource(LoyaltyAccountSchema, {
+  subjectType: 'loyalty_account',
+  linkFields: ['customerId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string }),
+});
 LoyaltyAccountSchema.index({ merchantId: 1, customerId: 1 }, { unique: true });
 LoyaltyAccountSchema.index({ merchantId: 1, tierKey: 1 });
 

@@ -84,6 +84,11 @@ export type LoyaltyAccountView = z.infer<typeof LoyaltyAccountView>;
 
 export const RedeemPointsBody = z.strictObject({ points: z.number().int().min(1).max(100_000_000) });
 export const AdjustPointsBody = z.strictObject({
-  points: z.number().int().min(-100_000_000).max(100_000_000).refine((n) => n !== 0, 'must not be 0'),
+  points: z
+    .number()
+    .int()
+    .min(-100_000_000)
+    .max(100_000_000)
+    .refine((n) => n !== 0, 'must not be 0'),
   reason: z.string().trim().min(1).max(200).describe('Shown to the shopper: "Wrote a review", "Goodwill"'),
 });

@@ -1,18 +1,19 @@
-import { CustomerModel } from '../customers/customer.model';
-import { MerchantModel } from '../merchants/merchant.model';
-import { queueNotification } from '../notifications/notification.service';
+import { customerExists } from '../customers/customer.queries';
+import { fact, recordFacts } from '../events/fact-source';
+import { actors, type Actor } from '../events/fact-types';
+import { merchantProfile } from '../merchants/merchant.queries';
 import type { BoxOrder } from '../orders/box-order.model';
-import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { invalidInput, InvalidStateError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { formatMoney, minorDigits } from '../shared/money';
 import { decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import { SubscriptionModel } from '../subscriptions/subscription.model';
+import { subscribedCustomerIds } from '../subscriptions/subscription.queries';
 import { ledgerHead, postLedgerEntry } from './loyalty-ledger.service';
 import { loyaltyAccountId, twelveMonthStanding } from './loyalty-standing.service';
-import { LoyaltyAccountModel, LoyaltyEntryModel, LoyaltyProgramModel, type LoyaltyEntry, type LoyaltyProgram } from './loyalty.model';
+import { LoyaltyAccountModel, LoyaltyEntryModel, LoyaltyProgramModel, type LoyaltyAccount, type LoyaltyEntry, type LoyaltyProgram } from './loyalty.model';
 import type { LoyaltyAccountView, LoyaltyEntryView, LoyaltyProgramBody, LoyaltyProgramView } from './loyalty.schemas';
 
 export interface LoyaltyDeps {
@@ -46,19 +47,19 @@ function toProgramView(program: LoyaltyProgram): LoyaltyProgramView {
 
 export async function getLoyaltyProgram(merchantId: string): Promise<LoyaltyProgramView> {
   const program = await LoyaltyProgramModel.findOne({ _id: merchantId, merchantId }).lean();
-  if (!program) throw new NotFoundError('No loyalty programme is set up yet: PUT /loyalty-program first.');
+  if (!program) throw new NotFoundError('No loyalty programme is set up yet.');
   return toProgramView(program);
 }
 
 /** Creates or replaces the merchant's programme. Credit is kept in the merchant's default currency. */
 export async function putLoyaltyProgram(clock: Clock, merchantId: string, input: LoyaltyProgramBody): Promise<LoyaltyProgramView> {
-  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   const keys = input.tiers.map((tier) => tier.key);
-  if (new Set(keys).size !== keys.length) throw new ValidationError([{ field: 'body.tiers', message: 'tier keys must be unique' }]);
+  if (new Set(keys).size !== keys.length) throw invalidInput('tiers', 'tier keys must be unique');
   const thresholds = input.tiers.map((tier) => tier.threshold);
   if (thresholds.some((threshold, index) => index > 0 && threshold <= thresholds[index - 1]!)) {
-    throw new ValidationError([{ field: 'body.tiers', message: 'must be listed lowest first, with rising thresholds' }]);
+    throw invalidInput('tiers', 'must be listed lowest first, with rising thresholds');
   }
   const now = clock.now();
   const program = await LoyaltyProgramModel.findOneAndUpdate(
@@ -109,20 +110,33 @@ export function pointsForAmount(program: LoyaltyProgram, amountMinor: number, mu
   return Math.floor((amountMinor * program.pointsPerUnit * multiplierPercent) / (unit * 100));
 }
 
-async function multiplierFor(program: LoyaltyProgram, merchantId: string, customerId: string): Promise<{ percent: number; tierName?: string }> {
-  const account = await LoyaltyAccountModel.findOne({ _id: loyaltyAccountId(merchantId, customerId), merchantId }, { tierKey: 1 }).lean();
-  const tier = program.tiers.find((t) => t.key === account?.tierKey);
+/**
+ * The tier an account held when something happened at `at`: the last change before it (the tier as stored,
+ * for an account without history). A change at the same instant came after it: an evaluation at the
+ * moment of a payment already counts that payment.
+ */
+export function tierHeldAt(account: Pick<LoyaltyAccount, 'tierKey' | 'tierHistory'>, at: Date): string | undefined {
+  if (account.tierHistory.length === 0) return account.tierKey;
+  const change = account.tierHistory.filter((c) => c.at.getTime() < at.getTime()).at(-1);
+  return change?.to ?? undefined;
+}
+
+async function multiplierFor(program: LoyaltyProgram, merchantId: string, customerId: string, at: Date): Promise<{ percent: number; tierName?: string }> {
+  const account = await LoyaltyAccountModel.findOne({ _id: loyaltyAccountId(merchantId, customerId), merchantId }, { tierKey: 1, tierHistory: 1 }).lean();
+  const tierKey = account ? tierHeldAt(account, at) : undefined;
+  const tier = program.tiers.find((t) => t.key === tierKey);
   return tier ? { percent: tier.earnMultiplierPercent, tierName: tier.name } : { percent: 100 };
 }
 
 /**
- * Points for a paid box, once per invoice (`invoice:<id>`): a replayed or reordered `invoice.paid` finds
- * the entry and adds nothing. Earned at the tier held when the payment is recorded.
+ * Points for a paid box, once per invoice (`invoice:<id>`): a replayed or reordered `invoice.paid`, or the
+ * `box.paid` fact followed again, finds the entry and adds nothing. Earned at the tier held when the payment
+ * was recorded (`paidRecordedAt`, the time of the fact; now, when not given), however late this runs.
  */
-export async function earnPointsForPaidBox(deps: LoyaltyDeps, order: BoxOrder): Promise<LoyaltyEntry | undefined> {
+export async function earnPointsForPaidBox(deps: LoyaltyDeps, order: BoxOrder, paidRecordedAt?: Date): Promise<LoyaltyEntry | undefined> {
   const program = await loyaltyProgramOf(order.merchantId);
   if (!program || !order.stripeInvoiceId || order.currency !== program.currency) return undefined;
-  const multiplier = await multiplierFor(program, order.merchantId, order.customerId);
+  const multiplier = await multiplierFor(program, order.merchantId, order.customerId, paidRecordedAt ?? deps.clock.now());
   const points = pointsForAmount(program, order.amountPaidMinor, multiplier.percent);
   if (points <= 0) return undefined;
   const earnedAt = order.paidAt ?? deps.clock.now();
@@ -176,7 +190,7 @@ async function requireProgram(merchantId: string): Promise<LoyaltyProgram> {
 }
 
 async function requireCustomer(merchantId: string, customerId: string): Promise<void> {
-  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No such customer.');
+  if (!(await customerExists(merchantId, customerId))) throw new NotFoundError('No such customer.');
 }
 
 /**
@@ -193,7 +207,7 @@ export async function redeemPoints(
   await requireCustomer(merchantId, customerId);
   const program = await requireProgram(merchantId);
   if (points % program.redemption.points !== 0) {
-    throw new ValidationError([{ field: 'body.points', message: `must be a multiple of ${program.redemption.points}` }]);
+    throw invalidInput('points', `must be a multiple of ${program.redemption.points}`);
   }
   const entry = await postLedgerEntry(clock, {
     merchantId,
@@ -213,7 +227,11 @@ export async function redeemPoints(
  * cover the box are redeemed; then the credit is taken up to `payableMinor`. Each step is a ledger entry
  * keyed by the order, so building the box again takes nothing twice; the amount is what the ledger took.
  */
-export async function takeLoyaltyCredit(clock: Clock, order: Pick<BoxOrder, '_id' | 'merchantId' | 'customerId' | 'subscriptionId' | 'currency' | 'shipOn'>, payableMinor: number): Promise<number> {
+export async function takeLoyaltyCredit(
+  clock: Clock,
+  order: Pick<BoxOrder, '_id' | 'merchantId' | 'customerId' | 'subscriptionId' | 'currency' | 'shipOn'>,
+  payableMinor: number,
+): Promise<number> {
   const program = await loyaltyProgramOf(order.merchantId);
   if (!program || order.currency !== program.currency) return 0;
   const taken = await LoyaltyEntryModel.findOne({ merchantId: order.merchantId, source: `apply:${order._id}` }).lean();
@@ -260,7 +278,7 @@ export async function takeLoyaltyCredit(clock: Clock, order: Pick<BoxOrder, '_id
 
 /** A box not sent gives back the credit it took (once: `restore:<order>`). */
 export async function restoreLoyaltyCredit(clock: Clock, order: BoxOrder): Promise<void> {
-  if (!['cancelled'].includes(order.status)) return;
+  if (order.status !== 'cancelled') return;
   const line = order.lines.find((l) => l.kind === 'credit' && l.grantedBy?.source === 'loyalty');
   if (!line || line.amountMinor >= 0) return;
   await postLedgerEntry(clock, {
@@ -293,15 +311,29 @@ function describeStanding(program: LoyaltyProgram, standing: { paidBoxes: number
     : `${formatMoney(standing.spendMinor, program.currency)} spent in the last 12 months`;
 }
 
-/**
- * Re-evaluates one shopper's tier from their last 12 months; a change is recorded with its reason and the
- * shopper told. Conditional on the tier read, so two workers record one change.
- */
-export async function evaluateTier(deps: LoyaltyDeps, program: LoyaltyProgram, customerId: string): Promise<'promoted' | 'demoted' | 'unchanged'> {
-  const now = deps.clock.now();
-  const merchantId = program.merchantId;
+const MAINTAIN_JOB = actors.job('loyalty.maintain-accounts');
+
+/** The shopper's account, made on first need (empty history, no tier). */
+async function ensureAccount(merchantId: string, customerId: string, now: Date): Promise<string> {
   const _id = loyaltyAccountId(merchantId, customerId);
   await LoyaltyAccountModel.updateOne({ _id }, { $setOnInsert: { merchantId, customerId, tierHistory: [], createdAt: now } }, { upsert: true });
+  return _id;
+}
+
+/**
+ * Re-evaluates one shopper's tier from their last 12 months; a change is recorded with its reason, and the
+ * `loyalty.tier_changed` fact with it (a message listener tells the shopper). Conditional on the tier read,
+ * so two workers record one change.
+ */
+export async function evaluateTier(
+  deps: LoyaltyDeps,
+  program: LoyaltyProgram,
+  customerId: string,
+  actor: Actor = MAINTAIN_JOB,
+): Promise<'promoted' | 'demoted' | 'unchanged'> {
+  const now = deps.clock.now();
+  const merchantId = program.merchantId;
+  const _id = await ensureAccount(merchantId, customerId, now);
   const account = await LoyaltyAccountModel.findOne({ _id, merchantId }).lean();
   const standing = await twelveMonthStanding(merchantId, customerId, now, program.currency);
   const tier = tierFor(program, standing);
@@ -318,21 +350,16 @@ export async function evaluateTier(deps: LoyaltyDeps, program: LoyaltyProgram, c
   const reason = `${direction === 'promoted' ? 'Reached' : 'Fell below'} ${named?.name ?? 'the first tier'}: ${describeStanding(program, standing)}`;
   const updated = await LoyaltyAccountModel.findOneAndUpdate(
     { _id, merchantId, tierKey: from ?? { $exists: false } },
-    {
-      ...(to ? { $set: { tierKey: to, tierSince: now, evaluatedAt: now } } : { $unset: { tierKey: 1, tierSince: 1 }, $set: { evaluatedAt: now } }),
-      $push: { tierHistory: { from, to, at: now, reason } },
-    },
+    recordFacts(
+      {
+        ...(to ? { $set: { tierKey: to, tierSince: now, evaluatedAt: now } } : { $unset: { tierKey: 1, tierSince: 1 }, $set: { evaluatedAt: now } }),
+        $push: { tierHistory: { from, to, at: now, reason } },
+      },
+      fact('loyalty.tier_changed', actor, now, { from, to, direction, tier: tier?.name ?? null, reason }),
+    ),
     { returnDocument: 'after', lean: true },
   );
   if (!updated) return 'unchanged'; // another worker recorded it
-  const customer = await CustomerModel.findOne({ _id: customerId, merchantId }, { name: 1 }).lean();
-  await queueNotification(deps.clock, {
-    merchantId,
-    customerId,
-    type: 'loyalty.tier_changed',
-    aboutKey: `${_id}:${updated.tierHistory.length}`,
-    data: { name: customer?.name ?? 'there', direction, tier: tier?.name ?? null, reason },
-  });
   return direction;
 }
 
@@ -352,9 +379,15 @@ export function pointsDueToExpire(entries: Pick<LoyaltyEntry, 'points' | 'expire
 
 /**
  * Expires what is due for one shopper (keyed by the newest lot that expired, so two workers write one
- * entry) and tells them, once per lot, of points expiring within the notice period.
+ * entry), and records once per lot that points expire within the notice period (`loyalty.points_expiring`
+ * on their account, guarded by the earliest expiry announced so far: a message listener tells them).
  */
-export async function expireShopperPoints(deps: LoyaltyDeps, program: LoyaltyProgram, customerId: string): Promise<{ expired: number; noticed: number }> {
+export async function expireShopperPoints(
+  deps: LoyaltyDeps,
+  program: LoyaltyProgram,
+  customerId: string,
+  actor: Actor = MAINTAIN_JOB,
+): Promise<{ expired: number; noticed: number }> {
   if (!program.expiry) return { expired: 0, noticed: 0 };
   const now = deps.clock.now();
   const merchantId = program.merchantId;
@@ -365,7 +398,15 @@ export async function expireShopperPoints(deps: LoyaltyDeps, program: LoyaltyPro
     const lot = Math.max(...entries.filter((e) => e.points > 0 && e.expiresAt && e.expiresAt <= now).map((e) => e.expiresAt!.getTime()));
     const entry = await postLedgerEntry(
       deps.clock,
-      { merchantId, customerId, source: `expire:${customerId}:${new Date(lot).toISOString()}`, kind: 'expire', points: -due, currency: program.currency, description: `${due} points expired` },
+      {
+        merchantId,
+        customerId,
+        source: `expire:${customerId}:${new Date(lot).toISOString()}`,
+        kind: 'expire',
+        points: -due,
+        currency: program.currency,
+        description: `${due} points expired`,
+      },
       { clamp: true },
     );
     expired = entry ? -entry.points : 0;
@@ -374,15 +415,17 @@ export async function expireShopperPoints(deps: LoyaltyDeps, program: LoyaltyPro
   const after = await LoyaltyEntryModel.find({ merchantId, customerId, points: { $ne: 0 } }, { points: 1, expiresAt: 1 }).lean();
   const soon = pointsDueToExpire(after, noticeBy);
   if (soon > 0) {
-    const first = Math.min(...after.filter((e) => e.points > 0 && e.expiresAt && e.expiresAt > now && e.expiresAt <= noticeBy).map((e) => e.expiresAt!.getTime()));
-    const customer = await CustomerModel.findOne({ _id: customerId, merchantId }, { name: 1 }).lean();
-    await queueNotification(deps.clock, {
-      merchantId,
-      customerId,
-      type: 'loyalty.points_expiring',
-      aboutKey: `${customerId}:${new Date(first).toISOString()}`,
-      data: { name: customer?.name ?? 'there', points: soon, expiresOn: new Date(first).toISOString().slice(0, 10) },
-    });
+    const first = new Date(
+      Math.min(...after.filter((e) => e.points > 0 && e.expiresAt && e.expiresAt > now && e.expiresAt <= noticeBy).map((e) => e.expiresAt!.getTime())),
+    );
+    const _id = await ensureAccount(merchantId, customerId, now);
+    await LoyaltyAccountModel.updateOne(
+      { _id, merchantId, $or: [{ expiryNoticedFor: { $exists: false } }, { expiryNoticedFor: { $lt: first } }] },
+      recordFacts(
+        { $set: { expiryNoticedFor: first } },
+        fact('loyalty.points_expiring', actor, now, { points: soon, expiresAt: first.toISOString(), expiresOn: first.toISOString().slice(0, 10) }),
+      ),
+    );
   }
   return { expired, noticed: soon > 0 ? 1 : 0 };
 }
@@ -396,7 +439,7 @@ export async function maintainLoyaltyAccounts(deps: LoyaltyDeps): Promise<{ eval
   const programs = await LoyaltyProgramModel.find({ enabled: true }).lean();
   for (const program of programs) {
     const customerIds = new Set<string>([
-      ...(await SubscriptionModel.distinct('customerId', { merchantId: program.merchantId })),
+      ...(await subscribedCustomerIds(program.merchantId)),
       ...(await LoyaltyAccountModel.distinct('customerId', { merchantId: program.merchantId })),
     ]);
     for (const customerId of [...customerIds].sort()) {
@@ -442,7 +485,7 @@ export async function getLoyaltyAccount(clock: Clock, merchantId: string, custom
     LoyaltyProgramModel.findOne({ _id: merchantId, merchantId }).lean(),
     ledgerHead(merchantId, customerId),
     LoyaltyAccountModel.findOne({ _id: loyaltyAccountId(merchantId, customerId), merchantId }).lean(),
-    MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean(),
+    merchantProfile(merchantId),
   ]);
   const currency = program?.currency ?? head?.currency ?? merchant!.defaultCurrency;
   const tier = program?.tiers.find((t) => t.key === account?.tierKey);
@@ -459,7 +502,12 @@ export async function getLoyaltyAccount(clock: Clock, merchantId: string, custom
     points: head?.balancePoints ?? 0,
     credit: { amountMinor: head?.balanceCreditMinor ?? 0, currency },
     tier: tier ? { key: tier.key, name: tier.name, earnMultiplierPercent: tier.earnMultiplierPercent, since: iso(account?.tierSince ?? null) } : null,
-    tierHistory: (account?.tierHistory ?? []).map((change) => ({ from: change.from ?? null, to: change.to ?? null, at: iso(change.at), reason: change.reason })),
+    tierHistory: (account?.tierHistory ?? []).map((change) => ({
+      from: change.from ?? null,
+      to: change.to ?? null,
+      at: iso(change.at),
+      reason: change.reason,
+    })),
     expiringSoon: expiring,
   };
 }

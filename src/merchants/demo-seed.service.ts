@@ -1,8 +1,8 @@
 import { newId } from '../shared/ids';
 import { MerchantModel, type Merchant } from './merchant.model';
-import { PlanModel, type Plan } from '../plans/plan.model';
+import type { Plan } from '../plans/plan.model';
 import type { CreatePlanBody } from '../plans/plan.schemas';
-import { buildPlan } from '../plans/plan.service';
+import { ensureSeededPlan } from '../plans/plan.service';
 import type { Clock } from '../shared/time';
 
 export const DEMO_MERCHANT_EMAIL = 'demo@boxcycle.example';
@@ -67,14 +67,6 @@ export async function seedDemoMerchant(clock: Clock): Promise<DemoSeedResult> {
   ).orFail();
 
   const plans: Plan[] = [];
-  for (const seed of DEMO_PLANS) {
-    const { merchantId: _merchantId, slug: _slug, ...fields } = buildPlan(clock, merchant._id, merchant.defaultCurrency, seed);
-    const plan = await PlanModel.findOneAndUpdate(
-      { merchantId: merchant._id, slug: seed.slug },
-      { $setOnInsert: fields },
-      { upsert: true, returnDocument: 'after', lean: true },
-    ).orFail();
-    plans.push(plan);
-  }
+  for (const seed of DEMO_PLANS) plans.push(await ensureSeededPlan(clock, merchant._id, merchant.defaultCurrency, seed));
   return { merchant, plans };
 }

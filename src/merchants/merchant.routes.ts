@@ -1,5 +1,4 @@
 import type { Request } from 'express';
-import { queueAccountMessage } from '../notifications/notification.service';
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import {
@@ -26,6 +25,7 @@ import {
   revokeApiKey,
   SIGN_UP_CONFIRMATION_HOURS,
   updateMerchant,
+  type SignUpDeps,
 } from './merchant.service';
 
 const clientIp = (req: Request): string => req.ip ?? 'unknown';
@@ -35,9 +35,9 @@ function withoutSecret<T extends { apiKey: { secret: string | null } }>(body: T)
   return { ...body, apiKey: { ...body.apiKey, secret: null } };
 }
 
-export function merchantRoutes(deps: { clock: Clock; publicUrl: string }): RouteDefinition[] {
+export function merchantRoutes(deps: { clock: Clock; publicUrl: string; queueMessage: SignUpDeps['queueMessage'] }): RouteDefinition[] {
   const { clock } = deps;
-  const signUpDeps = { clock, apiUrl: `${deps.publicUrl}/api/v1`, queueMessage: queueAccountMessage };
+  const signUpDeps: SignUpDeps = { clock, apiUrl: `${deps.publicUrl}/api/v1`, queueMessage: deps.queueMessage };
   return [
     defineRoute({
       operationId: 'signUpMerchant',
@@ -45,8 +45,7 @@ export function merchantRoutes(deps: { clock: Clock; publicUrl: string }): Route
       path: '/merchants',
       tag: 'Merchants',
       summary: 'Sign a merchant up',
-      description:
-        `Sends a message to the address, and answers the same whether or not it already has a store (so no one learns which addresses have accounts). A new address gets a confirmation token that works once within ${SIGN_UP_CONFIRMATION_HOURS} hours: \`POST /merchants/confirmations\` with it opens the store. An address that has a store is told someone tried, and how to log in. The password is checked here (400 naming \`body.password\` and why).`,
+      description: `Sends a message to the address, and answers the same whether or not it already has a store (so no one learns which addresses have accounts). A new address gets a confirmation token that works once within ${SIGN_UP_CONFIRMATION_HOURS} hours: \`POST /merchants/confirmations\` with it opens the store. An address that has a store is told someone tried, and how to log in. The password is checked here (400 naming \`body.password\` and why).`,
       auth: 'none',
       body: SignUpBody,
       response: { status: 202, description: 'Accepted: a message is on its way to the address', schema: SignUpAccepted },

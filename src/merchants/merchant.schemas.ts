@@ -55,12 +55,18 @@ const ShippingFeeInput = z
       .min(0)
       // The per-currency limit below is the real one; this bound is what any currency can hold (1,000,000 units of a 3-decimal currency).
       .max(1_000_000_000)
-      .describe(`In the currency's minor units (500 USD = $5.00, 500 JPY = ¥500, 500 KWD = 0.500 KD); at most ${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} whole units of it; 0: shipping included`),
+      .describe(
+        `In the currency's minor units (500 USD = $5.00, 500 JPY = ¥500, 500 KWD = 0.500 KD); at most ${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} whole units of it; 0: shipping included`,
+      ),
   })
   .superRefine((fee, ctx) => {
     const max = maxShippingFeeMinor(fee.currency);
     if (fee.amountMinor > max) {
-      ctx.addIssue({ code: 'custom', path: ['amountMinor'], message: `must be at most ${max} (${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} ${fee.currency})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['amountMinor'],
+        message: `must be at most ${max} (${MAX_SHIPPING_FEE_UNITS.toLocaleString('en')} ${fee.currency})`,
+      });
     }
   });
 
@@ -83,7 +89,15 @@ const ShippingFeesInput = z
 const ReasonCode = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, { error: 'reason codes are lower_snake_case words' });
 
 export const SubscriptionSettingsInput = z.strictObject({
-  cutoffDays: z.number().int().min(1).max(14).optional().describe('Days before a charge that its box locks and is built with its stock reserved (new subscriptions); at least 1, so the box and its add-ons are on the invoice before Stripe creates it'),
+  cutoffDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(14)
+    .optional()
+    .describe(
+      'Days before a charge that its box locks and is built with its stock reserved (new subscriptions); at least 1, so the box and its add-ons are on the invoice before Stripe creates it',
+    ),
   maxChargeDateShiftDays: z.number().int().min(0).max(60).optional(),
   cancellationReasons: z
     .array(ReasonCode)
@@ -144,10 +158,7 @@ export const ApiKeyView = z
 export type ApiKeyView = z.infer<typeof ApiKeyView>;
 
 export const NewApiKeyView = ApiKeyView.extend({
-  secret: z
-    .string()
-    .nullable()
-    .describe('The key itself: shown once, never stored. Null in a replay of the request (Idempotency-Key).'),
+  secret: z.string().nullable().describe('The key itself: shown once, never stored. Null in a replay of the request (Idempotency-Key).'),
 }).meta({ id: 'NewApiKey' });
 export type NewApiKeyView = z.infer<typeof NewApiKeyView>;
 
@@ -179,8 +190,6 @@ export const NewShopperSessionView = ShopperSessionView.extend({
 }).meta({ id: 'NewShopperSession' });
 export type NewShopperSessionView = z.infer<typeof NewShopperSessionView>;
 
-export const ShopperSessionList = z
-  .strictObject({ object: z.literal('list'), data: z.array(ShopperSessionView) })
-  .meta({ id: 'ShopperSessionList' });
+export const ShopperSessionList = z.strictObject({ object: z.literal('list'), data: z.array(ShopperSessionView) }).meta({ id: 'ShopperSessionList' });
 
 export const ShopperSessionParams = z.strictObject({ id: z.string().max(100), sessionId: z.string().max(100) });

@@ -1,7 +1,7 @@
-import { CustomerModel } from '../customers/customer.model';
+import { customerExists } from '../customers/customer.queries';
 import { createHash, randomBytes } from 'node:crypto';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors';
+import { ConflictError, invalidInput, NotFoundError, UnauthorizedError } from '../shared/errors';
 import type { MerchantPrincipal } from '../shared/http/route';
 import { newId } from '../shared/ids';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../shared/password';
@@ -88,12 +88,7 @@ export function toApiKeyView(key: ApiKey): ApiKeyView {
   };
 }
 
-async function issueApiKey(
-  clock: Clock,
-  merchantId: string,
-  kind: ApiKey['kind'],
-  name: string,
-): Promise<NewApiKeyView> {
+async function issueApiKey(clock: Clock, merchantId: string, kind: ApiKey['kind'], name: string): Promise<NewApiKeyView> {
   const secret = generateSecret();
   const now = clock.now();
   const key = await ApiKeyModel.create({
@@ -114,10 +109,7 @@ async function issueApiKey(
  * confirmed sign-up, and for tests and tools that make merchants directly; the address is not checked here.
  * An address that already has a store is refused with `EmailTakenError`.
  */
-export async function openMerchantAccount(
-  clock: Clock,
-  input: SignUpBody,
-): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
+export async function openMerchantAccount(clock: Clock, input: SignUpBody): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
   return createMerchantWithKey(clock, input, await hashPassword(input.password));
 }
 
@@ -229,12 +221,10 @@ export async function confirmMerchantSignUp(clock: Clock, token: string): Promis
     { returnDocument: 'before', lean: true },
   );
   if (!signUp?.passwordHash) {
-    throw new ValidationError([
-      {
-        field: 'body.token',
-        message: `is not valid: it is unknown, was already used, or is older than ${SIGN_UP_CONFIRMATION_HOURS} hours. If you confirmed already, log in; otherwise sign up again`,
-      },
-    ]);
+    throw invalidInput(
+      'token',
+      `is not valid: it is unknown, was already used, or is older than ${SIGN_UP_CONFIRMATION_HOURS} hours. If you confirmed already, log in; otherwise sign up again`,
+    );
   }
   const opened = await createMerchantWithKey(clock, signUp, signUp.passwordHash);
   await MerchantSignUpModel.updateOne({ _id: signUp._id }, { $set: { merchantId: opened.merchant.id } });
@@ -242,10 +232,7 @@ export async function confirmMerchantSignUp(clock: Clock, token: string): Promis
 }
 
 /** Checks e-mail and password and issues a session key that expires after 12 hours. */
-export async function logInMerchant(
-  clock: Clock,
-  input: LogInBody,
-): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
+export async function logInMerchant(clock: Clock, input: LogInBody): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
   const merchant = await MerchantModel.findOne({ email: input.email }).lean();
   const ok = merchant?.passwordHash ? await verifyPassword(input.password, merchant.passwordHash) : await verifyAgainstDummy(input.password);
   if (!merchant || !ok) throw new UnauthorizedError('The e-mail or password is not right.');
@@ -292,7 +279,10 @@ export async function createApiKey(clock: Clock, merchantId: string, name: strin
 }
 
 export async function listApiKeys(merchantId: string): Promise<ApiKeyView[]> {
-  const keys = await ApiKeyModel.find({ merchantId, kind: { $ne: 'shopper' } }).sort({ createdAt: -1 }).limit(200).lean();
+  const keys = await ApiKeyModel.find({ merchantId, kind: { $ne: 'shopper' } })
+    .sort({ createdAt: -1 })
+    .limit(200)
+    .lean();
   return keys.map(toApiKeyView);
 }
 
@@ -333,7 +323,7 @@ function toShopperSessionView(key: ApiKey): ShopperSessionView {
 }
 
 async function requireCustomer(merchantId: string, customerId: string): Promise<void> {
-  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No customer with this id.');
+  if (!(await customerExists(merchantId, customerId))) throw new NotFoundError('No customer with this id.');
 }
 
 /**

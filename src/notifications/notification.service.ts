@@ -36,6 +36,7 @@ const SUBJECTS: Record<NotificationType | AccountMessageType, string> = {
 const TEMPLATES = path.join(projectRoot, 'views', 'notifications');
 
 /** Plain text is not HTML: a value prints as it is ("O'Neil & Sons", not "O&#39;Neil &amp; Sons"). */
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- EJS prints a value with String() too; templates print scalars
 const asPlainText = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
 
 /**

@@ -2,7 +2,8 @@ import { model, Schema } from 'mongoose';
 import type { Eligibility } from '../perks/perk.model';
 
 /** A reward given once a year (birthday, anniversary): points, credit on the coming boxes, or a free add-on. */
-export type YearlyReward = { type: 'points'; points: number } | { type: 'credit'; creditMinor: number } | { type: 'free_addon'; addonId: string; quantity: number };
+export type YearlyReward =
+  { type: 'points'; points: number } | { type: 'credit'; creditMinor: number } | { type: 'free_addon'; addonId: string; quantity: number };
 
 /**
  * What a threshold offer counts, in the box being built at its cut-off:
@@ -69,7 +70,8 @@ export const OfferModel = model<Offer>('Offer', OfferSchema);
 export function thresholdTermsOf(offer: Pick<Offer, 'threshold'>): ThresholdTerms | undefined {
   const threshold = offer.threshold;
   if (!threshold) return undefined;
-  if (threshold.basis && threshold.minSpendMinor !== undefined) return { basis: threshold.basis, minSpendMinor: threshold.minSpendMinor, amountOffMinor: threshold.amountOffMinor };
+  if (threshold.basis && threshold.minSpendMinor !== undefined)
+    return { basis: threshold.basis, minSpendMinor: threshold.minSpendMinor, amountOffMinor: threshold.amountOffMinor };
   return { basis: 'addons', minSpendMinor: threshold.minAddonSpendMinor ?? threshold.minSpendMinor ?? 0, amountOffMinor: threshold.amountOffMinor };
 }
 

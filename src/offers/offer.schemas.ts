@@ -38,8 +38,18 @@ export const CreateOfferBody = z
         amountOffMinor: Amount.optional(),
       })
       .refine((b) => (b.percentOff === undefined) !== (b.amountOffMinor === undefined), 'give either percentOff or amountOffMinor'),
-    z.strictObject({ kind: z.literal('birthday'), name: z.string().trim().min(1).max(80), eligibility: EligibilityInput.default({}), reward: YearlyRewardInput }),
-    z.strictObject({ kind: z.literal('anniversary'), name: z.string().trim().min(1).max(80), eligibility: EligibilityInput.default({}), reward: YearlyRewardInput }),
+    z.strictObject({
+      kind: z.literal('birthday'),
+      name: z.string().trim().min(1).max(80),
+      eligibility: EligibilityInput.default({}),
+      reward: YearlyRewardInput,
+    }),
+    z.strictObject({
+      kind: z.literal('anniversary'),
+      name: z.string().trim().min(1).max(80),
+      eligibility: EligibilityInput.default({}),
+      reward: YearlyRewardInput,
+    }),
   ])
   .meta({ id: 'OfferInput' });
 export type CreateOfferBody = z.infer<typeof CreateOfferBody>;

@@ -1,9 +1,9 @@
-import { AddonModel } from '../addons/addon.model';
-import { CustomerModel } from '../customers/customer.model';
+import { findAddon } from '../addons/addon.queries';
+import { birthdaysOf } from '../customers/customer.queries';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
 import { ledgerEntryOf, postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { standingOf } from '../loyalty/loyalty-standing.service';
-import { MerchantModel } from '../merchants/merchant.model';
+import { merchantProfile } from '../merchants/merchant.queries';
 import type { BoxOrder } from '../orders/box-order.model';
 import { isEligible } from '../perks/eligibility';
 import { checkCatalogRefs, checkDateWindow } from '../perks/perk.service';
@@ -15,14 +15,17 @@ import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { percentOf } from '../shared/money';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import { SubscriptionModel, type Subscription, type SubscriptionStatus } from '../subscriptions/subscription.model';
-import { BoxRewardModel, OfferModel, thresholdTermsOf, type Offer, type YearlyReward } from './offer.model';
+import { isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
+import type { Subscription } from '../subscriptions/subscription.model';
+import { subscriptionEndingsOf, subscriptionsIn } from '../subscriptions/subscription.queries';
+import { BoxRewardModel, OfferModel, thresholdTermsOf, type Offer } from './offer.model';
 import type { CreateOfferBody, OfferView } from './offer.schemas';
+
+export { thresholdTermsOf };
 
 const DAY_MS = 24 * 3_600_000;
 /** Yearly rewards are granted on the day, or up to this many days late if the job could not run. */
 const YEARLY_CATCH_UP_DAYS = 7;
-const LIVE_STATUSES: SubscriptionStatus[] = ['active', 'trialing', 'paused', 'past_due'];
 
 function toOfferView(offer: Offer): OfferView {
   return {
@@ -43,12 +46,12 @@ function toOfferView(offer: Offer): OfferView {
 }
 
 export async function createOffer(clock: Clock, merchantId: string, input: CreateOfferBody): Promise<OfferView> {
-  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   const eligibility = 'eligibility' in input ? input.eligibility : {};
-  checkDateWindow(eligibility, 'body.eligibility');
-  await checkCatalogRefs(merchantId, { planIds: eligibility.planIds }, 'body.eligibility');
-  if ('reward' in input && input.reward.type === 'free_addon') await checkCatalogRefs(merchantId, { addonIds: [input.reward.addonId] }, 'body.reward');
+  checkDateWindow(eligibility, 'eligibility');
+  await checkCatalogRefs(merchantId, { planIds: eligibility.planIds }, 'eligibility');
+  if ('reward' in input && input.reward.type === 'free_addon') await checkCatalogRefs(merchantId, { addonIds: [input.reward.addonId] }, 'reward');
   const now = clock.now();
   const offer: Offer = {
     _id: newId('ofr'),
@@ -68,7 +71,7 @@ export async function createOffer(clock: Clock, merchantId: string, input: Creat
           },
         }
       : {}),
-    ...(input.kind === 'birthday' || input.kind === 'anniversary' ? { reward: input.reward as YearlyReward } : {}),
+    ...(input.kind === 'birthday' || input.kind === 'anniversary' ? { reward: input.reward } : {}),
     createdAt: now,
     updatedAt: now,
   };
@@ -91,7 +94,11 @@ export async function listOffers(merchantId: string, query: { limit: number; sta
 }
 
 export async function archiveOffer(clock: Clock, merchantId: string, offerId: string): Promise<OfferView> {
-  const offer = await OfferModel.findOneAndUpdate({ _id: offerId, merchantId, status: 'active' }, { $set: { status: 'archived', updatedAt: clock.now() } }, { returnDocument: 'after', lean: true });
+  const offer = await OfferModel.findOneAndUpdate(
+    { _id: offerId, merchantId, status: 'active' },
+    { $set: { status: 'archived', updatedAt: clock.now() } },
+    { returnDocument: 'after', lean: true },
+  );
   if (offer) return toOfferView(offer);
   await getOffer(merchantId, offerId);
   throw new InvalidStateError('This offer is archived already.');
@@ -110,11 +117,16 @@ export async function activeOffers(merchantId: string, kind: Offer['kind']): Pro
  * subscription ended within its window: a percentage of the box's price, or an amount in the offer's
  * currency (never given in another currency: ¥1500 is not $15.00). The oldest wins a tie.
  */
-export async function comebackOfferFor(merchantId: string, customerId: string, now: Date, firstBox: { currency: string; priceMinor: number }): Promise<Offer | undefined> {
+export async function comebackOfferFor(
+  merchantId: string,
+  customerId: string,
+  now: Date,
+  firstBox: { currency: string; priceMinor: number },
+): Promise<Offer | undefined> {
   const offers = await activeOffers(merchantId, 'comeback');
   if (offers.length === 0) return undefined;
-  const subscriptions = await SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
-  if (subscriptions.length === 0 || subscriptions.some((s) => LIVE_STATUSES.includes(s.status))) return undefined;
+  const subscriptions = await subscriptionEndingsOf(merchantId, customerId);
+  if (subscriptions.length === 0 || subscriptions.some((s) => isStatusIn(s.status, LIVE_STATUSES))) return undefined;
   const endedAt = Math.max(...subscriptions.map((s) => s.cancellation?.effectiveAt?.getTime() ?? 0));
   if (endedAt === 0 || endedAt > now.getTime()) return undefined;
   let best: { offer: Offer; off: number } | undefined;
@@ -200,11 +212,11 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
   let granted = 0;
   const offers = await OfferModel.find({ status: 'active', kind: { $in: ['birthday', 'anniversary'] } }).lean();
   for (const offer of offers) {
-    const merchant = await MerchantModel.findById(offer.merchantId, { timezone: 1 }).lean();
+    const merchant = await merchantProfile(offer.merchantId);
     if (!merchant) continue;
     const today = localDateOf(now, merchant.timezone);
     const days = recentDays(today, YEARLY_CATCH_UP_DAYS + 1); // the day itself, and the 7 after it
-    const live = await SubscriptionModel.find({ merchantId: offer.merchantId, status: { $in: LIVE_STATUSES } }).sort({ createdAt: 1, _id: 1 }).lean();
+    const live = await subscriptionsIn(offer.merchantId, LIVE_STATUSES, { orderBy: 'created' });
     const eligible = async (subscription: Subscription) => isEligible(offer.eligibility, await standingOf(subscription, today));
     try {
       if (offer.kind === 'anniversary') {
@@ -214,20 +226,28 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
             const day = occurrence(started.slice(5), year);
             if (year <= Number(started.slice(0, 4)) || !days.includes(day) || !(await eligible(subscription))) continue;
             const years = year - Number(started.slice(0, 4));
-            if (await grantYearlyReward(deps, offer, subscription, `anniversary:${subscription._id}:${year}`, `${offer.name}: ${years} year${years > 1 ? 's' : ''} with us`)) granted += 1;
+            if (
+              await grantYearlyReward(
+                deps,
+                offer,
+                subscription,
+                `anniversary:${subscription._id}:${year}`,
+                `${offer.name}: ${years} year${years > 1 ? 's' : ''} with us`,
+              )
+            )
+              granted += 1;
           }
         }
       } else {
         const byCustomer = new Map<string, Subscription>();
         for (const subscription of live) if (!byCustomer.has(subscription.customerId)) byCustomer.set(subscription.customerId, subscription);
-        const customers = await CustomerModel.find({ merchantId: offer.merchantId, _id: { $in: [...byCustomer.keys()] }, birthday: { $exists: true } }, { birthday: 1 }).lean();
-        for (const customer of customers) {
-          const monthDay = customer.birthday!.slice(-5);
-          const subscription = byCustomer.get(customer._id)!;
+        for (const customer of await birthdaysOf(offer.merchantId, [...byCustomer.keys()])) {
+          const monthDay = customer.birthday.slice(-5);
+          const subscription = byCustomer.get(customer.customerId)!;
           for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
             const day = occurrence(monthDay, year);
             if (!days.includes(day) || !(await eligible(subscription))) continue;
-            if (await grantYearlyReward(deps, offer, subscription, `birthday:${customer._id}:${year}`, `${offer.name}: happy birthday`)) granted += 1;
+            if (await grantYearlyReward(deps, offer, subscription, `birthday:${customer.customerId}:${year}`, `${offer.name}: happy birthday`)) granted += 1;
           }
         }
       }
@@ -242,12 +262,44 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
 // Free add-ons waiting for a box
 // ---------------------------------------------------------------------------------------------------------
 
-export async function pendingBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>) {
-  return BoxRewardModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id, status: 'pending' }).sort({ createdAt: 1, _id: 1 }).lean();
+/**
+ * For the box builder: the free items waiting for the subscription, claimed for the box being built
+ * (`in_box` with its order id, each a guarded update), so another box built in the same run does not take
+ * them too; a rebuild of the same box finds them claimed for it. A box that is not sent, or leaves one out,
+ * gives it back (`settleRewardsOfOrder`, after the box's facts).
+ */
+export async function claimBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>, orderId: string) {
+  const waiting = await BoxRewardModel.find({
+    merchantId: subscription.merchantId,
+    subscriptionId: subscription._id,
+    $or: [{ status: 'pending' }, { status: 'in_box', orderId }],
+  })
+    .sort({ createdAt: 1, _id: 1 })
+    .lean();
+  const claimed = [];
+  for (const reward of waiting) {
+    if (reward.status === 'in_box') {
+      claimed.push(reward);
+      continue;
+    }
+    const taken = await BoxRewardModel.updateOne(
+      { _id: reward._id, merchantId: subscription.merchantId, status: 'pending' },
+      { $set: { status: 'in_box', orderId } },
+    );
+    if (taken.modifiedCount === 1) claimed.push({ ...reward, status: 'in_box' as const, orderId });
+  }
+  return claimed;
 }
 
-export async function addonForReward(merchantId: string, addonId: string) {
-  return AddonModel.findOne({ _id: addonId, merchantId }, { name: 1, sku: 1 }).lean();
+export async function pendingBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>) {
+  return BoxRewardModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id, status: 'pending' })
+    .sort({ createdAt: 1, _id: 1 })
+    .lean();
+}
+
+export async function addonForReward(merchantId: string, addonId: string): Promise<{ _id: string; name: string; sku: string } | undefined> {
+  const addon = await findAddon(merchantId, addonId);
+  return addon ? { _id: addon._id, name: addon.name, sku: addon.sku } : undefined;
 }
 
 /**
@@ -260,7 +312,10 @@ export async function settleRewardsOfOrder(order: BoxOrder): Promise<void> {
   for (const rewardId of keys) {
     const line = order.lines.find((l) => l.key === `reward:${rewardId}`)!;
     if (omitted || line.stock === 'released') {
-      await BoxRewardModel.updateOne({ _id: rewardId, merchantId: order.merchantId, status: 'in_box', orderId: order._id }, { $set: { status: 'pending' }, $unset: { orderId: 1 } });
+      await BoxRewardModel.updateOne(
+        { _id: rewardId, merchantId: order.merchantId, status: 'in_box', orderId: order._id },
+        { $set: { status: 'pending' }, $unset: { orderId: 1 } },
+      );
     } else {
       await BoxRewardModel.updateOne({ _id: rewardId, merchantId: order.merchantId, status: 'pending' }, { $set: { status: 'in_box', orderId: order._id } });
     }

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 import type { PostalAddress } from '../customers/customer.model';
 
 export const ORDER_STATUSES = ['reserved', 'paid', 'packed', 'shipped', 'delivered', 'held', 'cancelled', 'refunded'] as const;
@@ -72,7 +73,8 @@ export interface OmittedLine {
  * The unique index on (subscription, cycle) is the last guard against a second order, whatever the delivery
  * of events; the sparse unique index on the Stripe invoice is the second.
  */
-export interface BoxOrder {
+/** A box records the facts about itself in its own updates (src/events/fact-source.ts). */
+export interface BoxOrder extends Partial<FactBearing> {
   _id: string;
   merchantId: string;
   subscriptionId: string;
@@ -105,8 +107,8 @@ export interface BoxOrder {
   /** When a worker took on recording the payment's effects (a claim older than 10 minutes can be taken over). */
   paymentClaimedAt?: Date;
   history: Array<{ status: OrderStatus; at: Date }>;
-  /** The status whose follow-up of granted lines (gifts returned or thanked for, credit given back) is done. */
-  retentionSettledFor?: OrderStatus;
+  /** Set once a box built at its cut-off has all its lines: the shopper's, reserved, and what the retention engine added. */
+  assembledAt?: Date;
   createdAt: Date;
 }
 
@@ -153,7 +155,12 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     paidAt: { type: Date },
     shipment: {
       type: new Schema(
-        { carrier: { type: String, required: true }, trackingNumber: { type: String, required: true }, trackingUrl: { type: String }, shippedAt: { type: Date, required: true } },
+        {
+          carrier: { type: String, required: true },
+          trackingNumber: { type: String, required: true },
+          trackingUrl: { type: String },
+          shippedAt: { type: Date, required: true },
+        },
         { _id: false },
       ),
     },
@@ -168,7 +175,7 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     paymentApplied: { type: Boolean },
     paymentClaimedAt: { type: Date },
     history: [new Schema({ status: { type: String, enum: ORDER_STATUSES, required: true }, at: { type: Date, required: true } }, { _id: false })],
-    retentionSettledFor: { type: String, enum: ORDER_STATUSES },
+    assembledAt: { type: Date },
     createdAt: { type: Date, required: true },
   },
   { collection: 'orders', versionKey: false, minimize: false },
@@ -181,7 +188,10 @@ BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
 BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1 });
 // The renewal job's settlement sweep: orders whose stock does not follow their status yet.
 BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });
-// The sweep that follows up granted lines (gifts, free items, credit) of boxes that ended.
-BoxOrderSchema.index({ status: 1, retentionSettledFor: 1 });
+factSource(BoxOrderSchema, {
+  subjectType: 'box',
+  linkFields: ['customerId', 'subscriptionId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc.subscriptionId as string }),
+});
 
 export const BoxOrderModel = model<BoxOrder>('BoxOrder', BoxOrderSchema);

@@ -1,5 +1,5 @@
-import { AddonModel } from '../addons/addon.model';
-import { StockItemModel, variantStockPlace } from '../inventory/stock-item.model';
+import { addonStockPlace } from '../addons/addon.service';
+import { skuHolding, variantStock, variantStockPlace } from '../inventory/stock-item.service';
 import { consumeStock, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
 import type { Plan, PlanVariant } from '../plans/plan.model';
 import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
@@ -10,7 +10,7 @@ import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
  */
 function stockPlaceOf(merchantId: string, line: Pick<OrderLine, 'kind' | 'sku' | 'addonId'>): StockPlace | undefined {
   if (line.kind === 'plan' && line.sku) return variantStockPlace(merchantId, line.sku);
-  if (line.addonId) return { model: AddonModel, filter: { _id: line.addonId, merchantId } };
+  if (line.addonId) return addonStockPlace(merchantId, line.addonId);
   return undefined;
 }
 
@@ -44,8 +44,15 @@ function candidatesFor(plan: Plan, variantId: string | undefined, secondChoiceVa
     seen.add(variant._id);
     candidates.push({ variant, rule });
   };
-  add(plan.variants.find((v) => v._id === secondChoiceVariantId), 'second_choice');
-  for (const sku of original.substituteSkus ?? []) add(plan.variants.find((v) => v.sku === sku), 'merchant_rule');
+  add(
+    plan.variants.find((v) => v._id === secondChoiceVariantId),
+    'second_choice',
+  );
+  for (const sku of original.substituteSkus ?? [])
+    add(
+      plan.variants.find((v) => v.sku === sku),
+      'merchant_rule',
+    );
   return candidates;
 }
 
@@ -54,15 +61,27 @@ function candidatesFor(plan: Plan, variantId: string | undefined, secondChoiceVa
  * shopper's second choice or the merchant's substitutes. A SKU whose stock is not counted always can. A
  * read, not a hold: the box takes its stock when it is built or paid.
  */
-export async function canFillPlanLine(merchantId: string, plan: Plan, variantId: string, secondChoiceVariantId: string | undefined, quantity = 1): Promise<boolean> {
+export async function canFillPlanLine(
+  merchantId: string,
+  plan: Plan,
+  variantId: string,
+  secondChoiceVariantId: string | undefined,
+  quantity = 1,
+): Promise<boolean> {
   for (const { variant } of candidatesFor(plan, variantId, secondChoiceVariantId)) {
-    const item = await StockItemModel.findOne({ merchantId, sku: variant.sku }, { stock: 1 }).lean();
-    if (!item?.stock.tracked || item.stock.onHand >= quantity) return true;
+    const stock = await variantStock(merchantId, variant.sku);
+    if (!stock?.tracked || stock.onHand >= quantity) return true;
   }
   return false;
 }
 
-async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<OrderLine | undefined> {
+async function reservePlanLine(
+  order: BoxOrder,
+  line: OrderLine,
+  plan: Plan,
+  secondChoiceVariantId: string | undefined,
+  mode: ReservationMode,
+): Promise<OrderLine | undefined> {
   const holdId = line.holdId!;
   const candidates = candidatesFor(plan, line.variantId, secondChoiceVariantId);
   const fill = (candidate: Candidate, stock: 'reserved' | 'untracked'): OrderLine => {
@@ -77,12 +96,12 @@ async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, sec
     };
   };
   // An earlier attempt may have taken a hold and stopped before recording it: adopt that one.
-  const held = await StockItemModel.findOne({ merchantId: order.merchantId, 'stock.holds': holdId }, { sku: 1 }).lean();
-  if (held) {
-    const adopted = candidates.find((candidate) => candidate.variant.sku === held.sku);
+  const heldSku = await skuHolding(order.merchantId, holdId);
+  if (heldSku) {
+    const adopted = candidates.find((candidate) => candidate.variant.sku === heldSku);
     if (adopted) return fill(adopted, 'reserved');
     // The choices changed since that hold was taken: give it back and choose again.
-    await releaseStock(variantStockPlace(order.merchantId, held.sku), holdId, line.quantity);
+    await releaseStock(variantStockPlace(order.merchantId, heldSku), holdId, line.quantity);
   }
   for (const candidate of candidates) {
     const outcome = await reserveStock(variantStockPlace(order.merchantId, candidate.variant.sku), holdId, line.quantity);
@@ -95,7 +114,12 @@ async function reservePlanLine(order: BoxOrder, line: OrderLine, plan: Plan, sec
  * Reserves stock for every line still `pending`. Each hold is keyed by the order and line, so running this
  * again (a retry, a second worker) takes nothing twice. Returns the lines as they now stand.
  */
-export async function reserveOrderLines(order: BoxOrder, plan: Plan, secondChoiceVariantId: string | undefined, mode: ReservationMode): Promise<ReservationResult> {
+export async function reserveOrderLines(
+  order: BoxOrder,
+  plan: Plan,
+  secondChoiceVariantId: string | undefined,
+  mode: ReservationMode,
+): Promise<ReservationResult> {
   const lines: OrderLine[] = [];
   const omittedLines = [...(order.omittedLines ?? [])];
   let unshippable = false;
@@ -129,8 +153,8 @@ export async function releaseOrderStock(order: Pick<BoxOrder, 'merchantId' | 'li
     let place = stockPlaceOf(order.merchantId, line);
     if (line.kind === 'plan' && line.stock === 'pending' && line.holdId) {
       // A run that stopped may have held a substitute: the hold is wherever its id is.
-      const holder = await StockItemModel.findOne({ merchantId: order.merchantId, 'stock.holds': line.holdId }, { sku: 1 }).lean();
-      if (holder) place = variantStockPlace(order.merchantId, holder.sku);
+      const holder = await skuHolding(order.merchantId, line.holdId);
+      if (holder) place = variantStockPlace(order.merchantId, holder);
     }
     if (place && line.holdId && (line.stock === 'reserved' || line.stock === 'pending')) {
       await releaseStock(place, line.holdId, line.quantity);

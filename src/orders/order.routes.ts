@@ -1,6 +1,16 @@
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
-import { CancelOrderBody, EmptyOrderBody, ListOrdersQuery, OrderList, OrderParams, OrderView, PickListQuery, PickListView, ShipOrderBody } from './order.schemas';
+import {
+  CancelOrderBody,
+  EmptyOrderBody,
+  ListOrdersQuery,
+  OrderList,
+  OrderParams,
+  OrderView,
+  PickListQuery,
+  PickListView,
+  ShipOrderBody,
+} from './order.schemas';
 import { buildPickList, pickListCsv } from './pick-list.service';
 import { getOrder, listOrders, moveOrder } from './order.service';
 
@@ -25,7 +35,8 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       path: '/pick-list',
       tag: 'Orders',
       summary: 'The pick list of a ship date',
-      description: 'Paid and packed boxes due to ship that day: units per SKU and every order line. `format=csv` answers text/csv (`part=lines` or `part=totals`).',
+      description:
+        'Paid and packed boxes due to ship that day: units per SKU and every order line. `format=csv` answers text/csv (`part=lines` or `part=totals`).',
       auth: 'merchant',
       query: PickListQuery,
       response: {
@@ -70,7 +81,7 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       params: OrderParams,
       body: EmptyOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
-      handler: async ({ principal, params }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'packed') }),
+      handler: async ({ principal, params }) => ({ body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'packed') }),
     }),
     defineRoute({
       operationId: 'shipOrder',
@@ -83,8 +94,13 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       body: ShipOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
       handler: async ({ principal, params, body }) => ({
-        body: await moveOrder(clock, principal!.merchantId, params.id, 'shipped', {
-          shipment: { carrier: body.carrier, trackingNumber: body.trackingNumber, ...(body.trackingUrl ? { trackingUrl: body.trackingUrl } : {}), shippedAt: clock.now() },
+        body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'shipped', {
+          shipment: {
+            carrier: body.carrier,
+            trackingNumber: body.trackingNumber,
+            ...(body.trackingUrl ? { trackingUrl: body.trackingUrl } : {}),
+            shippedAt: clock.now(),
+          },
         }),
       }),
     }),
@@ -98,7 +114,9 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       params: OrderParams,
       body: EmptyOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
-      handler: async ({ principal, params }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'delivered') }),
+      handler: async ({ principal, params }) => ({
+        body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'delivered'),
+      }),
     }),
     defineRoute({
       operationId: 'cancelOrder',
@@ -106,12 +124,15 @@ export function orderRoutes(deps: { clock: Clock }): RouteDefinition[] {
       path: '/orders/:id/cancel',
       tag: 'Orders',
       summary: 'Cancel an order that has not shipped',
-      description: 'The box will not be sent and its reserved stock returns. Refund the payment in Stripe: the refund comes back as charge.refunded and is recorded on the order.',
+      description:
+        'The box will not be sent and its reserved stock returns. Refund the payment in Stripe: the refund comes back as charge.refunded and is recorded on the order.',
       auth: 'merchant',
       params: OrderParams,
       body: CancelOrderBody,
       response: { status: 200, description: 'The order', schema: OrderView },
-      handler: async ({ principal, params, body }) => ({ body: await moveOrder(clock, principal!.merchantId, params.id, 'cancelled', { cancellationReason: body.reason }) }),
+      handler: async ({ principal, params, body }) => ({
+        body: await moveOrder({ clock, actor: actorFor(principal) }, principal!.merchantId, params.id, 'cancelled', { cancellationReason: body.reason }),
+      }),
     }),
   ];
 }

@@ -52,7 +52,13 @@ export const OrderView = z
     amountPaid: Money,
     amountRefunded: Money,
     creditNotes: z.array(
-      z.strictObject({ stripeCreditNoteId: z.string(), amountMinor: z.number().int(), refundMinor: z.number().int(), status: z.enum(['issued', 'void']), at: Instant }),
+      z.strictObject({
+        stripeCreditNoteId: z.string(),
+        amountMinor: z.number().int(),
+        refundMinor: z.number().int(),
+        status: z.enum(['issued', 'void']),
+        at: Instant,
+      }),
     ),
     stripeInvoiceId: z.string().nullable(),
     shippingAddress: PostalAddressView,
@@ -71,7 +77,10 @@ export const ShipOrderBody = z
   .strictObject({
     carrier: z.string().trim().min(1).max(60),
     trackingNumber: z.string().trim().min(1).max(100),
-    trackingUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(500).optional(),
+    trackingUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(500)
+      .optional(),
   })
   .meta({ id: 'ShipOrderRequest' });
 export const CancelOrderBody = z.strictObject({ reason: z.string().trim().min(1).max(200) }).meta({ id: 'CancelOrderRequest' });

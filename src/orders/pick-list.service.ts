@@ -6,7 +6,9 @@ const TO_PICK: BoxOrder['status'][] = ['paid', 'packed'];
 
 /** The pick list of a ship date: units per SKU, and each order's lines with where to send it. */
 export async function buildPickList(merchantId: string, shipOn: string): Promise<PickListView> {
-  const orders = await BoxOrderModel.find({ merchantId, shipOn, status: { $in: TO_PICK } }).sort({ _id: 1 }).lean();
+  const orders = await BoxOrderModel.find({ merchantId, shipOn, status: { $in: TO_PICK } })
+    .sort({ _id: 1 })
+    .lean();
   const totals = new Map<string, { sku: string; description: string; quantity: number; shortQuantity: number }>();
   for (const order of orders) {
     for (const line of order.lines) {
@@ -51,11 +53,25 @@ export function pickListCsv(pickList: PickListView, part: 'lines' | 'totals'): s
   if (part === 'totals') {
     return csv([['sku', 'description', 'quantity', 'short_quantity'], ...pickList.skus.map((t) => [t.sku, t.description, t.quantity, t.shortQuantity])]);
   }
-  const rows: Array<Array<string | number>> = [['order_id', 'sku', 'description', 'quantity', 'stock', 'line1', 'line2', 'city', 'region', 'postal_code', 'country']];
+  const rows: Array<Array<string | number>> = [
+    ['order_id', 'sku', 'description', 'quantity', 'stock', 'line1', 'line2', 'city', 'region', 'postal_code', 'country'],
+  ];
   for (const order of pickList.orders) {
     const a = order.shippingAddress;
     for (const line of order.lines) {
-      rows.push([order.orderId, line.sku, line.description, line.quantity, line.stock ?? '', a.line1, a.line2 ?? '', a.city, a.region ?? '', a.postalCode, a.country]);
+      rows.push([
+        order.orderId,
+        line.sku,
+        line.description,
+        line.quantity,
+        line.stock ?? '',
+        a.line1,
+        a.line2 ?? '',
+        a.city,
+        a.region ?? '',
+        a.postalCode,
+        a.country,
+      ]);
     }
   }
   return csv(rows);

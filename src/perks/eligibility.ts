@@ -14,7 +14,8 @@ export function unmetCondition(eligibility: Eligibility, standing: Standing): st
   if (eligibility.minPaidBoxes !== undefined && standing.paidBoxes < eligibility.minPaidBoxes) {
     return `after ${eligibility.minPaidBoxes} paid boxes (${standing.paidBoxes} so far)`;
   }
-  if (eligibility.tierKeys?.length && (!standing.tierKey || !eligibility.tierKeys.includes(standing.tierKey))) return `for ${eligibility.tierKeys.join(', ')} members`;
+  if (eligibility.tierKeys?.length && (!standing.tierKey || !eligibility.tierKeys.includes(standing.tierKey)))
+    return `for ${eligibility.tierKeys.join(', ')} members`;
   if (eligibility.startsOn && standing.chargeOn < eligibility.startsOn) return `from ${eligibility.startsOn}`;
   if (eligibility.endsOn && standing.chargeOn > eligibility.endsOn) return `ended ${eligibility.endsOn}`;
   return undefined;

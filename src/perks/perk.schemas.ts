@@ -7,7 +7,7 @@ const Id = z.string().min(1).max(100);
 export const EligibilityInput = z
   .strictObject({
     planIds: z.array(Id).min(1).max(50).optional(),
-    minPaidBoxes: z.number().int().min(0).max(1000).optional().describe("Paid boxes of the subscription before this one"),
+    minPaidBoxes: z.number().int().min(0).max(1000).optional().describe('Paid boxes of the subscription before this one'),
     tierKeys: z.array(z.string().max(40)).min(1).max(10).optional(),
     startsOn: LocalDate.optional(),
     endsOn: LocalDate.optional(),
@@ -16,7 +16,12 @@ export const EligibilityInput = z
 
 export const PerkBenefitInput = z
   .discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('free_addon'), addonId: Id, quantity: z.number().int().min(1).max(10).default(1), everyNthBox: z.number().int().min(1).max(100) }),
+    z.strictObject({
+      kind: z.literal('free_addon'),
+      addonId: Id,
+      quantity: z.number().int().min(1).max(10).default(1),
+      everyNthBox: z.number().int().min(1).max(100),
+    }),
     z
       .strictObject({
         kind: z.literal('addon_discount'),

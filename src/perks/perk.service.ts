@@ -1,6 +1,6 @@
-import { AddonModel } from '../addons/addon.model';
-import { PlanModel } from '../plans/plan.model';
-import { InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { addonsNotOf } from '../addons/addon.queries';
+import { plansNotOf } from '../plans/plan.queries';
+import { invalidInput, InvalidStateError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
@@ -23,22 +23,18 @@ function toPerkView(perk: Perk): PerkView {
   };
 }
 
-/** The plans and add-ons a perk, offer or campaign names must be the merchant's own. */
-export async function checkCatalogRefs(merchantId: string, refs: { planIds?: string[] | undefined; addonIds?: string[] | undefined }, field: string): Promise<void> {
-  const planIds = [...new Set(refs.planIds ?? [])];
-  const addonIds = [...new Set(refs.addonIds ?? [])];
-  if (planIds.length && (await PlanModel.countDocuments({ merchantId, _id: { $in: planIds } })) !== planIds.length) {
-    throw new ValidationError([{ field: `${field}.planIds`, message: 'names a plan that is not yours' }]);
-  }
-  if (addonIds.length && (await AddonModel.countDocuments({ merchantId, _id: { $in: addonIds } })) !== addonIds.length) {
-    throw new ValidationError([{ field: `${field}.addonId`, message: 'names an add-on that is not yours' }]);
-  }
+/** The plans and add-ons a perk, offer or campaign names must be the merchant's own (`field`: the input naming them). */
+export async function checkCatalogRefs(
+  merchantId: string,
+  refs: { planIds?: string[] | undefined; addonIds?: string[] | undefined },
+  field: string,
+): Promise<void> {
+  if ((await plansNotOf(merchantId, refs.planIds ?? [])).length > 0) throw invalidInput(`${field}.planIds`, 'names a plan that is not yours');
+  if ((await addonsNotOf(merchantId, refs.addonIds ?? [])).length > 0) throw invalidInput(`${field}.addonId`, 'names an add-on that is not yours');
 }
 
 export function checkDateWindow(eligibility: Eligibility, field: string): void {
-  if (eligibility.startsOn && eligibility.endsOn && eligibility.endsOn < eligibility.startsOn) {
-    throw new ValidationError([{ field: `${field}.endsOn`, message: 'is before startsOn' }]);
-  }
+  if (eligibility.startsOn && eligibility.endsOn && eligibility.endsOn < eligibility.startsOn) throw invalidInput(`${field}.endsOn`, 'is before startsOn');
 }
 
 function addonIdsOf(benefit: PerkBenefit): string[] {
@@ -49,9 +45,9 @@ function addonIdsOf(benefit: PerkBenefit): string[] {
 }
 
 export async function createPerk(clock: Clock, merchantId: string, input: CreatePerkBody): Promise<PerkView> {
-  checkDateWindow(input.eligibility, 'body.eligibility');
-  await checkCatalogRefs(merchantId, { planIds: input.eligibility.planIds }, 'body.eligibility');
-  await checkCatalogRefs(merchantId, { addonIds: addonIdsOf(input.benefit as PerkBenefit) }, 'body.benefit');
+  checkDateWindow(input.eligibility, 'eligibility');
+  await checkCatalogRefs(merchantId, { planIds: input.eligibility.planIds }, 'eligibility');
+  await checkCatalogRefs(merchantId, { addonIds: addonIdsOf(input.benefit) }, 'benefit');
   const now = clock.now();
   const perk: Perk = {
     _id: newId('prk'),
@@ -60,7 +56,7 @@ export async function createPerk(clock: Clock, merchantId: string, input: Create
     ...(input.description ? { description: input.description } : {}),
     status: 'active',
     eligibility: input.eligibility,
-    benefit: input.benefit as PerkBenefit,
+    benefit: input.benefit,
     createdAt: now,
     updatedAt: now,
   };

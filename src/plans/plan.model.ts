@@ -1,5 +1,5 @@
 import { model, Schema } from 'mongoose';
-import { CatalogPriceSchema, StripeSyncSchema, type CatalogPrice, type StripeSync } from '../catalog/catalog-price.model';
+import { CatalogPriceSchema, StripeSyncSchema, type CatalogPrice, type StripeSync } from '../catalog/catalog-price.subdocument';
 
 export type CadenceInterval = 'week' | 'month';
 

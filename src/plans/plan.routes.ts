@@ -88,7 +88,10 @@ export function planRoutes(deps: PlanDeps, subscriptions: SubscriptionDeps): Rou
       body: MigratePricesBody,
       response: { status: 200, description: 'How many subscriptions moved', schema: MigratePricesResult },
       handler: async ({ principal, params, body }) => ({
-        body: { object: 'price_migration' as const, ...(await migrateSubscribersToCurrentPrice(subscriptions, principal!.merchantId, params.id, body.cadence)) },
+        body: {
+          object: 'price_migration' as const,
+          ...(await migrateSubscribersToCurrentPrice(subscriptions, principal!.merchantId, params.id, body.cadence)),
+        },
       }),
     }),
   ];

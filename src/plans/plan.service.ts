@@ -1,9 +1,9 @@
 import { syncCatalogItemToStripe, type CatalogItemKind, type CatalogSyncDeps } from '../catalog/catalog-sync.service';
-import type { CatalogPrice } from '../catalog/catalog-price.model';
+import type { CatalogPrice } from '../catalog/catalog-price.subdocument';
 import { toPriceView, toStripeSyncView } from '../catalog/catalog-views';
-import { MerchantModel } from '../merchants/merchant.model';
+import { merchantProfile } from '../merchants/merchant.queries';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../shared/errors';
+import { ConflictError, invalidInput, InvalidStateError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
@@ -133,7 +133,7 @@ async function syncedView(deps: PlanDeps, merchantId: string, planId: string): P
 
 /** Creates a plan and mirrors it to Stripe (a Product, and a recurring Price per cadence). */
 export async function createPlan(deps: PlanDeps, merchantId: string, input: CreatePlanBody): Promise<PlanView> {
-  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   const plan = buildPlan(deps.clock, merchantId, input.currency ?? merchant.defaultCurrency, input);
   // A slug made from the name gets a suffix when taken; a slug the merchant chose is refused instead.
@@ -150,13 +150,26 @@ export async function createPlan(deps: PlanDeps, merchantId: string, input: Crea
   return syncedView(deps, merchantId, plan._id);
 }
 
+/**
+ * Makes sure the merchant has a plan with this slug, made from `input` if not (`$setOnInsert` on the slug):
+ * seeding is idempotent and safe from several processes at once. The plan starts `pending` with Stripe;
+ * the catalog sync job mirrors it.
+ */
+export async function ensureSeededPlan(clock: Clock, merchantId: string, currency: string, input: CreatePlanBody & { slug: string }): Promise<Plan> {
+  const { merchantId: _merchantId, slug: _slug, ...fields } = buildPlan(clock, merchantId, currency, input);
+  return PlanModel.findOneAndUpdate({ merchantId, slug: input.slug }, { $setOnInsert: fields }, { upsert: true, returnDocument: 'after', lean: true }).orFail();
+}
+
 export async function getPlan(merchantId: string, planId: string): Promise<PlanView> {
   return toPlanView(await findPlan(merchantId, planId));
 }
 
 export async function listPlans(merchantId: string, query: { limit: number; startingAfter?: string | undefined; status?: Plan['status'] | undefined }) {
   const filter = { merchantId, ...(query.status ? { status: query.status } : {}), ...afterCursor(decodeCursor(query.startingAfter)) };
-  const plans = await PlanModel.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1).lean();
+  const plans = await PlanModel.find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(query.limit + 1)
+    .lean();
   return listPage(plans, query.limit, toPlanView);
 }
 
@@ -177,7 +190,7 @@ function applyVariantChanges(plan: Plan, changes: NonNullable<UpdatePlanBody['va
   changes.forEach((change, index) => {
     if (change.id) {
       const variant = variants.find((v) => v._id === change.id);
-      if (!variant) throw new ValidationError([{ field: `body.variants.${index}.id`, message: 'is not a variant of this plan' }]);
+      if (!variant) throw invalidInput(`variants.${index}.id`, 'is not a variant of this plan');
       if (change.name !== undefined) variant.name = change.name;
       if (change.sku !== undefined) variant.sku = change.sku;
       if (change.options !== undefined) variant.options = change.options;
@@ -185,7 +198,7 @@ function applyVariantChanges(plan: Plan, changes: NonNullable<UpdatePlanBody['va
       if (change.status !== undefined) variant.status = change.status;
     } else {
       if (!change.name || !change.sku) {
-        throw new ValidationError([{ field: `body.variants.${index}`, message: 'a new variant needs a name and a sku' }]);
+        throw invalidInput(`variants.${index}`, 'a new variant needs a name and a sku');
       }
       variants.push({
         _id: newId('var'),
@@ -198,12 +211,12 @@ function applyVariantChanges(plan: Plan, changes: NonNullable<UpdatePlanBody['va
     }
   });
   if (new Set(variants.map((v) => v.sku)).size !== variants.length) {
-    throw new ValidationError([{ field: 'body.variants', message: 'each variant needs its own sku' }]);
+    throw invalidInput('variants', 'each variant needs its own sku');
   }
   const substituteProblem = substitutionProblem(variants);
-  if (substituteProblem) throw new ValidationError([{ field: 'body.variants', message: substituteProblem }]);
+  if (substituteProblem) throw invalidInput('variants', substituteProblem);
   if (!variants.some((v) => v.status === 'active')) {
-    throw new ValidationError([{ field: 'body.variants', message: 'a plan needs at least one active variant' }]);
+    throw invalidInput('variants', 'a plan needs at least one active variant');
   }
   return variants;
 }
@@ -216,7 +229,7 @@ function applyCadenceChanges(clock: Clock, plan: Plan, changes: NonNullable<Upda
     let cadence = cadences.find((c) => c.key === key);
     if (!cadence) {
       if (change.priceMinor === undefined) {
-        throw new ValidationError([{ field: `body.cadences.${index}.priceMinor`, message: 'a new cadence needs a price' }]);
+        throw invalidInput(`cadences.${index}.priceMinor`, 'a new cadence needs a price');
       }
       const price = newPrice(clock, key, change.priceMinor, plan.currency);
       prices.push(price);
@@ -235,7 +248,7 @@ function applyCadenceChanges(clock: Clock, plan: Plan, changes: NonNullable<Upda
     if (change.status !== undefined) cadence.status = change.status;
   });
   if (!cadences.some((c) => c.status === 'active')) {
-    throw new ValidationError([{ field: 'body.cadences', message: 'a plan needs at least one active cadence' }]);
+    throw invalidInput('cadences', 'a plan needs at least one active cadence');
   }
   return { cadences, prices };
 }
@@ -258,7 +271,7 @@ export async function updatePlan(deps: PlanDeps, merchantId: string, planId: str
 
   const result = await PlanModel.updateOne(
     { _id: planId, merchantId, revision: plan.revision },
-    { $set: { ...set, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 }, ...(unset ? { $unset: unset } : {}) }
+    { $set: { ...set, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 }, ...(unset ? { $unset: unset } : {}) },
   );
   if (result.matchedCount === 0) throw new ConflictError('The plan was changed by another request meanwhile. Read it again and retry.');
   return syncedView(deps, merchantId, planId);
@@ -270,7 +283,7 @@ export async function setPlanStatus(deps: PlanDeps, merchantId: string, planId: 
   if (plan.status === status) return toPlanView(plan);
   const result = await PlanModel.updateOne(
     { _id: planId, merchantId, status: plan.status },
-    { $set: { status, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 } }
+    { $set: { status, 'stripe.state': 'pending', updatedAt: deps.clock.now() }, $inc: { revision: 1 } },
   );
   if (result.matchedCount === 0) throw new InvalidStateError('The plan changed meanwhile; read it again.');
   return syncedView(deps, merchantId, planId);

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 
 /**
  * What the friend gets on their first box. An amount off carries the programme's currency, so whoever turns
@@ -76,8 +77,10 @@ export type HoldReason = (typeof HOLD_REASONS)[number];
  * friend), so a second referral of the same shopper cannot be written. `pending` until the friend's first
  * box is paid, then `rewarded`; `held` waits for the merchant (approve → `pending`, reject → `rejected`).
  * The offer and reward are copied at attribution: a later change of the programme does not move them.
+ * It records its facts (`referral.attributed|held|approved|rejected|rewarded`) in the write that makes
+ * them true; they concern the friend and their subscription, and name both parties in their data.
  */
-export interface Referral {
+export interface Referral extends FactBearing {
   _id: string;
   merchantId: string;
   code: string;
@@ -125,5 +128,10 @@ ReferralSchema.index({ merchantId: 1, createdAt: -1 });
 ReferralSchema.index({ merchantId: 1, friendSubscriptionId: 1 });
 // The velocity rule: a referrer's referrals over the last 30 days.
 ReferralSchema.index({ merchantId: 1, referrerCustomerId: 1, createdAt: -1 });
+factSource(ReferralSchema, {
+  subjectType: 'referral',
+  linkFields: ['friendCustomerId', 'friendSubscriptionId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.friendCustomerId as string, subscriptionId: doc.friendSubscriptionId as string }),
+});
 
 export const ReferralModel = model<Referral>('Referral', ReferralSchema);

@@ -1,3 +1,4 @@
+import { actors } from '../events/fact-types';
 import { CustomerParams } from '../customers/customer.schemas';
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import {
@@ -94,7 +95,9 @@ export function referralRoutes(deps: ReferralDeps): RouteDefinition[] {
       params: ReferralParams,
       body: ReviewReferralBody,
       response: { status: 200, description: 'The referral', schema: ReferralView },
-      handler: async ({ principal, params, body }) => ({ body: await approveReferral(deps, principal!.merchantId, params.id, body) }),
+      handler: async ({ principal, params, body }) => ({
+        body: await approveReferral(deps, principal!.merchantId, params.id, body, actors.merchant(principal!.apiKeyId)),
+      }),
     }),
     defineRoute({
       operationId: 'rejectReferral',
@@ -107,7 +110,9 @@ export function referralRoutes(deps: ReferralDeps): RouteDefinition[] {
       params: ReferralParams,
       body: ReviewReferralBody,
       response: { status: 200, description: 'The referral', schema: ReferralView },
-      handler: async ({ principal, params, body }) => ({ body: await rejectReferral(deps.clock, principal!.merchantId, params.id, body) }),
+      handler: async ({ principal, params, body }) => ({
+        body: await rejectReferral(deps.clock, principal!.merchantId, params.id, body, actors.merchant(principal!.apiKeyId)),
+      }),
     }),
   ];
 }

@@ -20,7 +20,13 @@ export const ReferralProgramBody = z
     referrerReward: ReferrerRewardInput.describe("The referrer's reward once the friend's first box is paid"),
     review: z
       .strictObject({
-        maxReferralsPer30Days: z.number().int().min(1).max(10_000).default(10).describe('From this many referrals in 30 days, a referrer’s next ones are held for review'),
+        maxReferralsPer30Days: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(10)
+          .describe('From this many referrals in 30 days, a referrer’s next ones are held for review'),
       })
       .default({ maxReferralsPer30Days: 10 }),
   })
@@ -47,9 +53,7 @@ export const ReferralProgramView = z
   .meta({ id: 'ReferralProgram' });
 export type ReferralProgramView = z.infer<typeof ReferralProgramView>;
 
-export const ReferralCodeView = z
-  .strictObject({ object: z.literal('referral_code'), code: z.string(), customerId: z.string() })
-  .meta({ id: 'ReferralCode' });
+export const ReferralCodeView = z.strictObject({ object: z.literal('referral_code'), code: z.string(), customerId: z.string() }).meta({ id: 'ReferralCode' });
 export type ReferralCodeView = z.infer<typeof ReferralCodeView>;
 
 export const ReferralView = z

@@ -1,18 +1,18 @@
-import { CustomerModel, type Customer } from '../customers/customer.model';
+import type { Customer } from '../customers/customer.model';
+import { customerExists, findCustomer } from '../customers/customer.queries';
+import { fact, initialFacts, recordFacts, type PendingFact } from '../events/fact-source';
+import { actors, type Actor } from '../events/fact-types';
 import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
-import { PAID_BOX_STATUSES } from '../loyalty/loyalty-standing.service';
-import { MerchantModel } from '../merchants/merchant.model';
-import { queueNotification } from '../notifications/notification.service';
-import { BoxOrderModel } from '../orders/box-order.model';
+import { merchantProfile } from '../merchants/merchant.queries';
+import { hasPaidBox } from '../orders/order.queries';
 import { isDuplicateKeyError } from '../shared/db';
 import { InvalidStateError, NotFoundError, ReferralRefusedError } from '../shared/errors';
 import { derivedId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
-import { formatMoney } from '../shared/money';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import { SubscriptionModel } from '../subscriptions/subscription.model';
+import { hasOtherSubscription } from '../subscriptions/subscription.queries';
 import { holdReasons, isReferralCode, newReferralCode, normalizeReferralCode, selfReferralReason, type Party } from './referral-rules';
 import {
   ReferralCodeModel,
@@ -56,8 +56,13 @@ function toProgramView(program: ReferralProgram): ReferralProgramView {
 
 export async function getReferralProgram(merchantId: string): Promise<ReferralProgramView> {
   const program = await ReferralProgramModel.findOne({ _id: merchantId, merchantId }).lean();
-  if (!program) throw new NotFoundError('No referral programme is set up: PUT /referral-program creates it.');
+  if (!program) throw new NotFoundError('No referral programme is set up yet.');
   return toProgramView(program);
+}
+
+/** Whether the merchant's referral programme is running (shoppers get and share codes). */
+export async function isReferralProgramRunning(merchantId: string): Promise<boolean> {
+  return (await ReferralProgramModel.exists({ _id: merchantId, merchantId, enabled: true })) !== null;
 }
 
 /**
@@ -65,7 +70,7 @@ export async function getReferralProgram(merchantId: string): Promise<ReferralPr
  * Referrals already made keep the offer and reward they were made with.
  */
 export async function saveReferralProgram(clock: Clock, merchantId: string, body: ReferralProgramBody): Promise<ReferralProgramView> {
-  const merchant = await MerchantModel.findById(merchantId, { defaultCurrency: 1 }).lean();
+  const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   const now = clock.now();
   const program = await ReferralProgramModel.findOneAndUpdate(
@@ -97,7 +102,7 @@ export async function saveReferralProgram(clock: Clock, merchantId: string, body
  * first asks get the same code. A new code that happens to be taken already is drawn again.
  */
 export async function referralCodeFor(clock: Clock, merchantId: string, customerId: string): Promise<string> {
-  if (!(await CustomerModel.exists({ _id: customerId, merchantId }))) throw new NotFoundError('No customer with this id.');
+  if (!(await customerExists(merchantId, customerId))) throw new NotFoundError('No customer with this id.');
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt += 1) {
     try {
       const code = await ReferralCodeModel.findOneAndUpdate(
@@ -134,30 +139,58 @@ function partyOf(customer: Customer): Party {
 
 function copyOffer(program: ReferralProgram): WelcomeOffer {
   const offer = program.welcomeOffer;
-  return offer.type === 'percent' ? { type: 'percent', percentOff: offer.percentOff } : { type: 'amount', amountOffMinor: offer.amountOffMinor, currency: program.currency };
+  return offer.type === 'percent'
+    ? { type: 'percent', percentOff: offer.percentOff }
+    : { type: 'amount', amountOffMinor: offer.amountOffMinor, currency: program.currency };
 }
 
 function copyReward(program: ReferralProgram): ReferrerReward {
   const reward = program.referrerReward;
-  return reward.type === 'points' ? { type: 'points', points: reward.points, currency: program.currency } : { type: 'credit', creditMinor: reward.creditMinor, currency: program.currency };
+  return reward.type === 'points'
+    ? { type: 'points', points: reward.points, currency: program.currency }
+    : { type: 'credit', creditMinor: reward.creditMinor, currency: program.currency };
+}
+
+/** What a fact about a referral says of it: both parties, and what each gets. */
+function referralFactData(referral: Pick<Referral, 'code' | 'referrerCustomerId' | 'friendCustomerId' | 'friendSubscriptionId' | 'reward' | 'welcomeOffer'>) {
+  return {
+    code: referral.code,
+    referrerCustomerId: referral.referrerCustomerId,
+    friendCustomerId: referral.friendCustomerId,
+    friendSubscriptionId: referral.friendSubscriptionId,
+    reward: referral.reward,
+    welcomeOffer: referral.welcomeOffer,
+  };
 }
 
 /**
  * What an earlier referral of this friend means for this creation: the same subscription is a retry (the
  * same referral and offer, whatever its status); another one is a second referral (refused), unless the
  * earlier creation failed — 10 minutes on, the friend still has no subscription at all — when this
- * creation takes the referral over (a shopper whose card was declined can try again without a key).
+ * creation takes the referral over (a shopper whose card was declined can try again without a key): the
+ * referral is attributed again, to the new subscription.
  */
-async function resumeEarlier(clock: Clock, earlier: Referral, friendSubscriptionId: string): Promise<{ referralId: string; welcomeOffer: WelcomeOffer }> {
+async function resumeEarlier(
+  clock: Clock,
+  earlier: Referral,
+  friendSubscriptionId: string,
+  actor: Actor,
+): Promise<{ referralId: string; welcomeOffer: WelcomeOffer }> {
   if (earlier.friendSubscriptionId === friendSubscriptionId) return { referralId: earlier._id, welcomeOffer: earlier.welcomeOffer };
   const abandoned =
     (earlier.status === 'pending' || earlier.status === 'held') &&
     earlier.createdAt.getTime() <= clock.now().getTime() - ABANDONED_ATTRIBUTION_MS &&
-    !(await SubscriptionModel.exists({ merchantId: earlier.merchantId, customerId: earlier.friendCustomerId, _id: { $ne: friendSubscriptionId } }));
+    !(await hasOtherSubscription(earlier.merchantId, earlier.friendCustomerId, friendSubscriptionId));
   if (abandoned) {
     await ReferralModel.updateOne(
       { _id: earlier._id, merchantId: earlier.merchantId, friendSubscriptionId: earlier.friendSubscriptionId, status: { $in: ['pending', 'held'] } },
-      { $set: { friendSubscriptionId } },
+      recordFacts(
+        { $set: { friendSubscriptionId } },
+        fact('referral.attributed', actor, clock.now(), {
+          ...referralFactData({ ...earlier, friendSubscriptionId }),
+          replacesSubscriptionId: earlier.friendSubscriptionId,
+        }),
+      ),
     );
     // Taken over by this call, or by a concurrent retry of this same creation.
     const current = await ReferralModel.findOne({ _id: earlier._id, merchantId: earlier.merchantId }).lean();
@@ -178,44 +211,52 @@ async function resumeEarlier(clock: Clock, earlier: Referral, friendSubscription
  */
 export async function attributeReferral(
   deps: { clock: Clock },
-  input: { merchantId: string; code: string; friendCustomerId: string; friendSubscriptionId: string },
+  input: { merchantId: string; code: string; friendCustomerId: string; friendSubscriptionId: string; actor?: Actor },
 ): Promise<{ referralId: string; welcomeOffer: WelcomeOffer }> {
   const { merchantId } = input;
+  const actor = input.actor ?? actors.merchant();
   const referralId = referralIdOf(merchantId, input.friendCustomerId);
   const earlier = await ReferralModel.findOne({ _id: referralId, merchantId }).lean();
-  if (earlier) return resumeEarlier(deps.clock, earlier, input.friendSubscriptionId);
+  if (earlier) return resumeEarlier(deps.clock, earlier, input.friendSubscriptionId, actor);
 
   const program = await ReferralProgramModel.findOne({ _id: merchantId, merchantId }).lean();
   if (!program?.enabled) throw new ReferralRefusedError('This shop has no referral programme running.');
   const code = normalizeReferralCode(input.code);
   const owner = isReferralCode(code) ? await ReferralCodeModel.findOne({ _id: code, merchantId }).lean() : null;
   if (!owner) throw new ReferralRefusedError('This referral code is not valid in this shop.');
-  const [referrer, friend] = await Promise.all([
-    CustomerModel.findOne({ _id: owner.customerId, merchantId }).lean(),
-    CustomerModel.findOne({ _id: input.friendCustomerId, merchantId }).lean(),
-  ]);
+  const [referrer, friend] = await Promise.all([findCustomer(merchantId, owner.customerId), findCustomer(merchantId, input.friendCustomerId)]);
   if (!friend) throw new NotFoundError('No customer with this id.');
   if (!referrer) throw new ReferralRefusedError('This referral code is not valid in this shop.');
   const self = selfReferralReason(partyOf(referrer), partyOf(friend));
   if (self) throw new ReferralRefusedError(self);
-  if (await SubscriptionModel.exists({ merchantId, customerId: friend._id, _id: { $ne: input.friendSubscriptionId } })) {
+  if (await hasOtherSubscription(merchantId, friend._id, input.friendSubscriptionId)) {
     throw new ReferralRefusedError('Referral codes are for new subscribers: this shopper has subscribed before.');
   }
 
   const now = deps.clock.now();
-  const recent = await ReferralModel.countDocuments({ merchantId, referrerCustomerId: referrer._id, createdAt: { $gt: new Date(now.getTime() - 30 * DAY_MS) } });
-  const reasons = holdReasons(partyOf(referrer), partyOf(friend), recent, program.review.maxReferralsPer30Days);
-  const referral: Omit<Referral, '_id'> = {
+  const recent = await ReferralModel.countDocuments({
     merchantId,
+    referrerCustomerId: referrer._id,
+    createdAt: { $gt: new Date(now.getTime() - 30 * DAY_MS) },
+  });
+  const reasons = holdReasons(partyOf(referrer), partyOf(friend), recent, program.review.maxReferralsPer30Days);
+  const terms = {
     code,
     referrerCustomerId: referrer._id,
     friendCustomerId: friend._id,
     friendSubscriptionId: input.friendSubscriptionId,
-    status: reasons.length > 0 ? 'held' : 'pending',
-    heldReasons: reasons,
     reward: copyReward(program),
     welcomeOffer: copyOffer(program),
+  };
+  const facts: PendingFact[] = [fact('referral.attributed', actor, now, referralFactData(terms))];
+  if (reasons.length > 0) facts.push(fact('referral.held', actor, now, { ...referralFactData(terms), reasons }));
+  const referral: Omit<Referral, '_id'> = {
+    merchantId,
+    ...terms,
+    status: reasons.length > 0 ? 'held' : 'pending',
+    heldReasons: reasons,
     createdAt: now,
+    ...initialFacts(...facts),
   };
   let stored: Referral | null = null;
   try {
@@ -225,27 +266,23 @@ export async function attributeReferral(
   }
   stored ??= await ReferralModel.findOne({ _id: referralId, merchantId }).lean();
   if (!stored) throw new Error(`referral ${referralId} not found after its upsert`);
-  return resumeEarlier(deps.clock, stored, input.friendSubscriptionId);
+  return resumeEarlier(deps.clock, stored, input.friendSubscriptionId, actor);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // The reward
 // ---------------------------------------------------------------------------------------------------------
 
-function describeReward(reward: ReferrerReward): string {
-  return reward.type === 'points' ? `${reward.points} points` : `${formatMoney(reward.creditMinor, reward.currency)} of credit`;
-}
-
 /**
  * Rewards the referrer of a pending referral whose friend has a paid box; does nothing otherwise. Every step
  * is keyed, so a replay or a second worker adds nothing, and a crash part-way is completed by the next call:
- * claim (from then on the referral cannot be rejected) → the ledger entry (one per `referral:<id>`) → the
- * message (one per referral) → `rewarded`, last, so a referral marked rewarded has had every effect.
+ * claim (from then on the referral cannot be rejected) → the ledger entry (one per `referral:<id>`) →
+ * `rewarded` with its fact, last, so a referral marked rewarded has its reward (a message listener tells the
+ * referrer).
  */
-async function grantReward(deps: ReferralDeps, referral: Referral): Promise<void> {
+async function grantReward(deps: ReferralDeps, referral: Referral, actor: Actor): Promise<void> {
   const { merchantId } = referral;
-  const paid = await BoxOrderModel.exists({ merchantId, subscriptionId: referral.friendSubscriptionId, status: { $in: PAID_BOX_STATUSES } });
-  if (!paid) return;
+  if (!(await hasPaidBox(merchantId, referral.friendSubscriptionId))) return;
   const now = deps.clock.now();
   await ReferralModel.updateOne({ _id: referral._id, merchantId, status: 'pending', rewardClaimedAt: { $exists: false } }, { $set: { rewardClaimedAt: now } });
   // Claimed by this call or an earlier one; not claimed means rejected (or rewarded) before it.
@@ -261,19 +298,10 @@ async function grantReward(deps: ReferralDeps, referral: Referral): Promise<void
     currency: reward.currency,
     description: 'Reward for referring a friend',
   });
-  const referrer = await CustomerModel.findOne({ _id: referral.referrerCustomerId, merchantId }, { name: 1 }).lean();
-  try {
-    await queueNotification(deps.clock, {
-      merchantId,
-      customerId: referral.referrerCustomerId,
-      type: 'referral.rewarded',
-      aboutKey: referral._id,
-      data: { name: referrer?.name ?? 'there', reward: describeReward(reward) },
-    });
-  } catch (error) {
-    if (!isDuplicateKeyError(error)) throw error; // a concurrent worker queued it
-  }
-  const marked = await ReferralModel.updateOne({ _id: referral._id, merchantId, status: 'pending' }, { $set: { status: 'rewarded', rewardedAt: now } });
+  const marked = await ReferralModel.updateOne(
+    { _id: referral._id, merchantId, status: 'pending' },
+    recordFacts({ $set: { status: 'rewarded', rewardedAt: now } }, fact('referral.rewarded', actor, now, referralFactData(referral))),
+  );
   // matchedCount 0: a concurrent worker marked it first, after the same keyed writes.
   if (marked.matchedCount > 0) {
     deps.logger.info({ merchantId, referralId: referral._id, referrerCustomerId: referral.referrerCustomerId, reward }, 'referrer rewarded');
@@ -281,13 +309,16 @@ async function grantReward(deps: ReferralDeps, referral: Referral): Promise<void
 }
 
 /**
- * After every paid invoice of a subscription: if it is a referred friend's and the referral is pending, the
+ * After every paid box of a subscription: if it is a referred friend's and the referral is pending, the
  * referrer is rewarded once the friend has a paid box. One indexed read when there is no such referral.
  */
-export async function rewardReferrerForPaidBox(deps: { clock: Clock; logger: Logger }, input: { merchantId: string; friendSubscriptionId: string }): Promise<void> {
+export async function rewardReferrerForPaidBox(
+  deps: { clock: Clock; logger: Logger },
+  input: { merchantId: string; friendSubscriptionId: string; actor?: Actor },
+): Promise<void> {
   const referral = await ReferralModel.findOne({ merchantId: input.merchantId, friendSubscriptionId: input.friendSubscriptionId, status: 'pending' }).lean();
   if (!referral) return;
-  await grantReward(deps, referral);
+  await grantReward(deps, referral, input.actor ?? actors.system());
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -336,17 +367,28 @@ export async function getReferral(merchantId: string, referralId: string): Promi
 }
 
 /** A held referral goes on as pending; if the friend's box is paid already, the referrer is rewarded now. */
-export async function approveReferral(deps: ReferralDeps, merchantId: string, referralId: string, body: ReviewReferralBody): Promise<ReferralView> {
+export async function approveReferral(
+  deps: ReferralDeps,
+  merchantId: string,
+  referralId: string,
+  body: ReviewReferralBody,
+  actor: Actor = actors.merchant(),
+): Promise<ReferralView> {
+  const referral = await findReferral(merchantId, referralId);
+  const now = deps.clock.now();
   const approved = await ReferralModel.findOneAndUpdate(
     { _id: referralId, merchantId, status: 'held' },
-    { $set: { status: 'pending', reviewedAt: deps.clock.now(), ...(body.note ? { reviewNote: body.note } : {}) } },
+    recordFacts(
+      { $set: { status: 'pending', reviewedAt: now, ...(body.note ? { reviewNote: body.note } : {}) } },
+      fact('referral.approved', actor, now, { ...referralFactData(referral), note: body.note ?? null }),
+    ),
     { returnDocument: 'after', lean: true },
   );
   if (!approved) {
     const current = await findReferral(merchantId, referralId);
     throw new InvalidStateError(`This referral is ${current.status}: only a held referral can be approved.`);
   }
-  await grantReward(deps, approved);
+  await grantReward(deps, approved, actor);
   return toReferralView(await findReferral(merchantId, referralId));
 }
 
@@ -354,10 +396,21 @@ export async function approveReferral(deps: ReferralDeps, merchantId: string, re
  * A held or pending referral is closed without a reward (the friend keeps their offer). Once the friend's
  * box is paid and the reward is being granted, it can no longer be rejected.
  */
-export async function rejectReferral(clock: Clock, merchantId: string, referralId: string, body: ReviewReferralBody): Promise<ReferralView> {
+export async function rejectReferral(
+  clock: Clock,
+  merchantId: string,
+  referralId: string,
+  body: ReviewReferralBody,
+  actor: Actor = actors.merchant(),
+): Promise<ReferralView> {
+  const referral = await findReferral(merchantId, referralId);
+  const now = clock.now();
   const rejected = await ReferralModel.findOneAndUpdate(
     { _id: referralId, merchantId, status: { $in: ['held', 'pending'] }, rewardClaimedAt: { $exists: false } },
-    { $set: { status: 'rejected', reviewedAt: clock.now(), ...(body.note ? { reviewNote: body.note } : {}) } },
+    recordFacts(
+      { $set: { status: 'rejected', reviewedAt: now, ...(body.note ? { reviewNote: body.note } : {}) } },
+      fact('referral.rejected', actor, now, { ...referralFactData(referral), note: body.note ?? null }),
+    ),
     { returnDocument: 'after', lean: true },
   );
   if (!rejected) {

@@ -227,9 +227,7 @@ export function toInstant(date: LocalDate, time: LocalTime, timezone: string): D
   const wall = DateTime.utc(year, month, day, hour, minute).toMillis();
   const before = offsetAt(wall - DAY_MS);
   const after = offsetAt(wall + DAY_MS);
-  const matches = [before, after]
-    .filter((offset) => offsetAt(wall - offset * MINUTE_MS) === offset)
-    .map((offset) => wall - offset * MINUTE_MS);
+  const matches = [before, after].filter((offset) => offsetAt(wall - offset * MINUTE_MS) === offset).map((offset) => wall - offset * MINUTE_MS);
 
   // One match: an ordinary time. Two: an overlap, take the earlier instant.
   if (matches.length > 0) return new Date(Math.min(...matches));

@@ -51,5 +51,5 @@ export async function pingDatabase(connection: mongoose.Connection): Promise<voi
 
 /** MongoDB's E11000: a unique index refused the write. For our natural-key indexes it means "already done". */
 export function isDuplicateKeyError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 11000;
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 11000;
 }

@@ -22,7 +22,8 @@ export interface FieldIssue {
   message: string;
 }
 
-export class ValidationError extends AppError {
+/** Bad inputs, each named with what is wrong with it: a 400 listing them in `errors`. */
+abstract class InputIssuesError extends AppError {
   readonly status = 400;
   readonly code = 'invalid_request';
   readonly title = 'The request is not valid';
@@ -34,6 +35,21 @@ export class ValidationError extends AppError {
     super(detail);
     this.extensions.errors = issues;
   }
+}
+
+/** Inputs refused at the edge, each named where it is in the request: `body.email`, `query.limit`. */
+export class ValidationError extends InputIssuesError {}
+
+/**
+ * A value given to a use case breaks one of its rules ("the date is too soon: its box would already be
+ * locked"). Services name the input in the domain's words (`date`, `cycleKey`); the edge says where it came
+ * from (the API router turns it into a ValidationError on `body.date`, a page shows it beside the field).
+ */
+export class InvalidInputError extends InputIssuesError {}
+
+/** One input of a use case breaks its rule. */
+export function invalidInput(field: string, message: string): InvalidInputError {
+  return new InvalidInputError([{ field, message }]);
 }
 
 export class MalformedBodyError extends AppError {

@@ -44,7 +44,5 @@ export function listPage<T extends { createdAt: Date; _id: string }, V>(items: T
 }
 
 export function listSchema<T extends z.ZodType>(item: T, id: string) {
-  return z
-    .strictObject({ object: z.literal('list'), data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() })
-    .meta({ id });
+  return z.strictObject({ object: z.literal('list'), data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() }).meta({ id });
 }

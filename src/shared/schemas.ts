@@ -15,10 +15,7 @@ export const CountryCode = z
   .refine(isCountryCode, { error: 'must be an assigned ISO 3166-1 alpha-2 country code in upper case, e.g. US' })
   .describe('ISO 3166-1 alpha-2 country code, upper case');
 
-export const Timezone = z
-  .string()
-  .refine(isValidTimezone, { error: 'must be an IANA time zone, e.g. America/New_York' })
-  .describe('IANA time zone');
+export const Timezone = z.string().refine(isValidTimezone, { error: 'must be an IANA time zone, e.g. America/New_York' }).describe('IANA time zone');
 
 /**
  * The largest magnitude any integer in a request may have. Every integer field has a domain maximum well
@@ -70,7 +67,10 @@ export const AmountMinor = z
   .max(99_999_999_99)
   .describe('Amount in minor units of the currency (e.g. 2400 = $24.00)');
 
-export const Email = z.email({ error: 'must be an e-mail address' }).max(254).transform((value) => value.toLowerCase());
+export const Email = z
+  .email({ error: 'must be an e-mail address' })
+  .max(254)
+  .transform((value) => value.toLowerCase());
 
 /** Our prefixed ids (`plan_…`). A path segment that is not one is simply not found. */
 export function prefixedId(prefix: string) {

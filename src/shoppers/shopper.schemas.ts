@@ -18,7 +18,15 @@ export const SubscriptionRewardsView = z
         kind: z.string(),
         eligible: z.boolean(),
         condition: z.string().nullable().describe('Why not yet, in words ("after 6 paid boxes (2 so far)")'),
-        inNextBox: z.boolean().describe('Whether the next box gets it (free add-ons every Nth box and milestones count)'),
+        inNextBox: z
+          .boolean()
+          .describe(
+            'Whether the next box gets it, as the box is now: what the box builder will give at the cut-off (an add-on discount needs add-ons in the box, free shipping a fee to waive)',
+          ),
+        whyNotInNextBox: z
+          .string()
+          .nullable()
+          .describe('Why the next box does not get it, in words ("in box 6", "for boxes with add-ons: this one has none"); null when it does'),
       }),
     ),
     loyalty: LoyaltyAccountView.nullable(),

@@ -25,11 +25,7 @@ export interface StripeGateway {
     input: { email: string; name: string; shipping?: Stripe.CustomerCreateParams.Shipping; metadata: Record<string, string> },
     idempotencyKey: string,
   ): Promise<{ id: string }>;
-  updateCustomer(
-    id: string,
-    input: { email?: string; name?: string; shipping?: Stripe.CustomerUpdateParams.Shipping },
-    idempotencyKey: string,
-  ): Promise<void>;
+  updateCustomer(id: string, input: { email?: string; name?: string; shipping?: Stripe.CustomerUpdateParams.Shipping }, idempotencyKey: string): Promise<void>;
   createCoupon(
     input: { percentOff?: number; amountOffMinor?: number; currency?: string; name: string; metadata: Record<string, string> },
     idempotencyKey: string,
@@ -60,8 +56,7 @@ export interface StripeGateway {
 }
 
 export type InvoiceItemInput = { customerId: string; subscriptionId: string; description: string; metadata: Record<string, string> } & (
-  | { priceId: string; quantity: number }
-  | { amountMinor: number; currency: string }
+  { priceId: string; quantity: number } | { amountMinor: number; currency: string }
 );
 
 export interface StripeSubscriptionInput {
@@ -200,7 +195,9 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
         {
           customer: input.customerId,
           subscription: input.subscriptionId,
-          ...('priceId' in input ? { pricing: { price: input.priceId }, quantity: input.quantity } : { amount: input.amountMinor, currency: input.currency.toLowerCase() }),
+          ...('priceId' in input
+            ? { pricing: { price: input.priceId }, quantity: input.quantity }
+            : { amount: input.amountMinor, currency: input.currency.toLowerCase() }),
           description: input.description,
           metadata: input.metadata,
         },

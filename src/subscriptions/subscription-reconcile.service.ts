@@ -1,6 +1,8 @@
-import { applyStripeSubscriptionEvent } from './subscription-stripe-events.service';
+import { actors } from '../events/fact-types';
+import type { SubscriptionSyncDeps } from './subscription-deps';
+import { applyStripeSubscriptionEvent } from './subscription-payments.service';
+import { LIVE_STATUSES } from './subscription-states';
 import { SubscriptionModel } from './subscription.model';
-import type { SubscriptionSyncDeps } from './subscription.service';
 
 /**
  * The subscriptions.reconcile-with-stripe job: compares each live subscription with Stripe's current state
@@ -8,9 +10,10 @@ import type { SubscriptionSyncDeps } from './subscription.service';
  * or a payment status we missed. Applying the same truth twice changes nothing. One batch in id order after
  * `afterId`; the job walks every batch. Returns how many it compared and changed, and where to go on.
  */
-export async function reconcileSubscriptionsWithStripe(deps: SubscriptionSyncDeps, options: { afterId?: string; batchSize?: number } = {}) {
+export async function reconcileSubscriptionsWithStripe(base: SubscriptionSyncDeps, options: { afterId?: string; batchSize?: number } = {}) {
+  const deps = { ...base, actor: actors.job('subscriptions.reconcile-with-stripe') };
   const batch = await SubscriptionModel.find(
-    { status: { $in: ['trialing', 'active', 'past_due', 'paused'] }, 'stripe.subscriptionId': { $exists: true }, ...(options.afterId ? { _id: { $gt: options.afterId } } : {}) },
+    { status: { $in: LIVE_STATUSES }, 'stripe.subscriptionId': { $exists: true }, ...(options.afterId ? { _id: { $gt: options.afterId } } : {}) },
     { _id: 1, status: 1, stripe: 1 },
   )
     .sort({ _id: 1 })

@@ -1,7 +1,9 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 import type { BillingSchedule } from '../shared/calendar';
+import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-states';
 
-export type SubscriptionStatus = 'incomplete' | 'trialing' | 'active' | 'paused' | 'past_due' | 'canceled';
+export type { SubscriptionStatus };
 
 /** What the shopper receives: a variant of a plan at a cadence, at the price they subscribed at. */
 export interface BoxSelection {
@@ -33,7 +35,8 @@ export interface FirstBoxOffer {
   amountOffMinor?: number;
 }
 
-export interface Subscription {
+/** A subscription records the facts about itself in its own updates (src/events/fact-source.ts). */
+export interface Subscription extends Partial<FactBearing> {
   _id: string;
   merchantId: string;
   customerId: string;
@@ -122,17 +125,22 @@ const SubscriptionSchema = new Schema<Subscription>(
     _id: { type: String, required: true },
     merchantId: { type: String, required: true },
     customerId: { type: String, required: true },
-    status: { type: String, enum: ['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled'], required: true },
+    status: { type: String, enum: SUBSCRIPTION_STATUSES, required: true },
     box: { type: new Schema(BoxSelectionFields, { _id: false }), required: true },
     secondChoiceVariantId: { type: String },
     pendingChange: {
-      type: new Schema({ ...BoxSelectionFields, effectiveCycleKey: { type: String, required: true }, requestedAt: { type: Date, required: true } }, { _id: false }),
+      type: new Schema(
+        { ...BoxSelectionFields, effectiveCycleKey: { type: String, required: true }, requestedAt: { type: Date, required: true } },
+        { _id: false },
+      ),
     },
     schedule: { type: Schema.Types.Mixed, required: true },
     skippedCycleKeys: { type: [String], default: [] },
     firstChargeKey: { type: String, required: true },
     firstBoxOffer: { type: Schema.Types.Mixed },
-    pause: { type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }) },
+    pause: {
+      type: new Schema({ pausedAt: { type: Date, required: true }, startsOn: { type: String, required: true }, resumeOn: { type: String } }, { _id: false }),
+    },
     cancellation: {
       type: new Schema(
         {
@@ -228,33 +236,10 @@ SubscriptionSchema.pre(['findOneAndUpdate', 'updateOne', 'updateMany'], function
   }
 });
 SubscriptionSchema.index({ 'stripe.subscriptionId': 1 });
+factSource(SubscriptionSchema, {
+  subjectType: 'subscription',
+  linkFields: ['customerId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc._id as string }),
+});
 
 export const SubscriptionModel = model<Subscription>('Subscription', SubscriptionSchema);
-
-/** Our dated facts about a subscription: what happened, when, and what it changed. Append-only. */
-export interface SubscriptionEvent {
-  _id: string;
-  merchantId: string;
-  subscriptionId: string;
-  /** The subscription revision this event produced: orders the history, and one event per revision. */
-  revision: number;
-  type: string;
-  at: Date;
-  data: Record<string, unknown>;
-}
-
-const SubscriptionEventSchema = new Schema<SubscriptionEvent>(
-  {
-    _id: { type: String, required: true },
-    merchantId: { type: String, required: true },
-    subscriptionId: { type: String, required: true },
-    revision: { type: Number, required: true },
-    type: { type: String, required: true },
-    at: { type: Date, required: true },
-    data: { type: Schema.Types.Mixed, default: {} },
-  },
-  { collection: 'subscription_events', versionKey: false, minimize: false },
-);
-SubscriptionEventSchema.index({ merchantId: 1, subscriptionId: 1, revision: 1 }, { unique: true });
-
-export const SubscriptionEventModel = model<SubscriptionEvent>('SubscriptionEvent', SubscriptionEventSchema);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import { FactList, listTimeline, TimelineQuery } from '../events/timeline.service';
+import { findSubscription } from './subscription-store';
+import { actorFor, defineRoute, type MerchantPrincipal, type RouteDefinition } from '../shared/http/route';
 import {
   CancelBody,
   CreateSubscriptionBody,
@@ -43,13 +45,15 @@ import {
 const EmptyBody = z.strictObject({}).meta({ id: 'EmptyRequest' });
 
 export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
+  /** The services' dependencies for this caller: their changes are recorded as done by them. */
+  const asCaller = (principal: MerchantPrincipal | undefined): SubscriptionDeps => ({ ...deps, actor: actorFor(principal) });
   const action = (
     operationId: string,
     path: string,
     summary: string,
     description: string,
     body: z.ZodType,
-    run: (merchantId: string, id: string, body: never) => Promise<unknown>,
+    run: (deps: SubscriptionDeps, merchantId: string, id: string, body: never) => Promise<unknown>,
   ) =>
     defineRoute({
       operationId,
@@ -63,7 +67,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       body,
       response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
       handler: async ({ principal, params, body: input }) => ({
-        body: (await run(principal!.merchantId, params.id, input as never)) as SubscriptionView,
+        body: (await run(asCaller(principal), principal!.merchantId, params.id, input as never)) as SubscriptionView,
       }),
     });
 
@@ -89,7 +93,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       ],
       handler: async ({ principal, body, idempotencyKey }) => ({
         status: 201,
-        body: await createSubscription(deps, principal!.merchantId, body, idempotencyKey),
+        body: await createSubscription(asCaller(principal), principal!.merchantId, body, idempotencyKey),
       }),
     }),
     defineRoute({
@@ -114,21 +118,52 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       response: { status: 200, description: 'The subscription', schema: SubscriptionView },
       handler: async ({ principal, params }) => ({ body: await getSubscription(deps, principal!.merchantId, params.id) }),
     }),
-    action('skipBox', 'skip', 'Skip a box', 'The next box, or the cycle given, until its cut-off. Stripe voids that invoice.', SkipBody, (m, id, body: { cycleKey?: string }) =>
-      skipBox(deps, m, id, body.cycleKey),
+    defineRoute({
+      operationId: 'listSubscriptionEvents',
+      method: 'get',
+      path: '/subscriptions/:id/events',
+      tag: 'Subscriptions',
+      summary: "A subscription's timeline, newest first",
+      description:
+        'Every fact about the subscription and its boxes (and its gifts, referral, …): what became true, when, who did it (the shopper, the merchant, Stripe, a job) and what changed. Cursor pagination; `type` filters by fact type (repeat it for several).',
+      auth: 'merchant',
+      params: SubscriptionParams,
+      query: TimelineQuery,
+      response: { status: 200, description: 'A page of facts', schema: FactList },
+      handler: async ({ principal, params, query }) => {
+        await findSubscription(principal!.merchantId, params.id); // 404 for another merchant's, like a missing one
+        return { body: await listTimeline(principal!.merchantId, { subscriptionId: params.id }, query) };
+      },
+    }),
+    action(
+      'skipBox',
+      'skip',
+      'Skip a box',
+      'The next box, or the cycle given, until its cut-off. Stripe voids that invoice.',
+      SkipBody,
+      (d, m, id, body: { cycleKey?: string }) => skipBox(d, m, id, body.cycleKey),
     ),
-    action('unskipBox', 'unskip', 'Un-skip a box', 'Until its cut-off.', UnskipBody, (m, id, body: { cycleKey: string }) => unskipBox(deps, m, id, body.cycleKey)),
-    action('pauseSubscription', 'pause', 'Pause', 'For a number of boxes or until a date; it resumes by itself.', PauseBody, (m, id, body: { cycles?: number; until?: string }) =>
-      pauseSubscription(deps, m, id, body),
+    action('unskipBox', 'unskip', 'Un-skip a box', 'Until its cut-off.', UnskipBody, (d, m, id, body: { cycleKey: string }) =>
+      unskipBox(d, m, id, body.cycleKey),
     ),
-    action('resumeSubscription', 'resume', 'Resume now', 'The next box whose cut-off has not passed is charged.', EmptyBody, (m, id) => resumeSubscription(deps, m, id)),
+    action(
+      'pauseSubscription',
+      'pause',
+      'Pause',
+      'For a number of boxes or until a date; it resumes by itself.',
+      PauseBody,
+      (d, m, id, body: { cycles?: number; until?: string }) => pauseSubscription(d, m, id, body),
+    ),
+    action('resumeSubscription', 'resume', 'Resume now', 'The next box whose cut-off has not passed is charged.', EmptyBody, (d, m, id) =>
+      resumeSubscription(d, m, id),
+    ),
     action(
       'swapBox',
       'swap',
       'Swap variant or plan',
       'From the first box whose cut-off has not passed; no proration. `nextCharge` says what the shopper will pay.',
       SwapBody,
-      (m, id, body: { planId?: string; variantId: string; cadence?: string }) => swapBox(deps, m, id, body),
+      (d, m, id, body: { planId?: string; variantId: string; cadence?: string }) => swapBox(d, m, id, body),
     ),
     action(
       'setSecondChoice',
@@ -136,7 +171,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Choose a second-choice variant',
       "Sent instead of their variant when it is out of stock at a box's cut-off (before the merchant's substitution rule).",
       SecondChoiceBody,
-      (m, id, body: { variantId: string | null }) => setSecondChoice(deps, m, id, body.variantId),
+      (d, m, id, body: { variantId: string | null }) => setSecondChoice(d, m, id, body.variantId),
     ),
     action(
       'changeCadence',
@@ -144,7 +179,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Change how often boxes come',
       "From the next box (if not locked yet); the calendar is re-anchored on it and the plan's current price for the new cadence applies.",
       CadenceBody,
-      (m, id, body: { cadence: string }) => changeCadence(deps, m, id, body.cadence),
+      (d, m, id, body: { cadence: string }) => changeCadence(d, m, id, body.cadence),
     ),
     action(
       'changeChargeDate',
@@ -152,7 +187,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Move the next charge date',
       "Within the merchant's limit (14 days either way by default); later charges follow the new date.",
       ChargeDateBody,
-      (m, id, body: { date: string }) => changeChargeDate(deps, m, id, body.date),
+      (d, m, id, body: { date: string }) => changeChargeDate(d, m, id, body.date),
     ),
     action(
       'addSubscriptionAddon',
@@ -160,7 +195,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Add an extra to the box',
       'A one-time add-on goes into the next box that can still change; a recurring one into every box from it on.',
       AddAddonBody,
-      (m, id, body: { addonId: string; quantity: number }) => addAddon(deps, m, id, body),
+      (d, m, id, body: { addonId: string; quantity: number }) => addAddon(d, m, id, body),
     ),
     defineRoute({
       operationId: 'removeSubscriptionAddon',
@@ -173,7 +208,7 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       params: SubscriptionAddonParams,
       body: EmptyBody,
       response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
-      handler: async ({ principal, params }) => ({ body: await removeAddon(deps, principal!.merchantId, params.id, params.lineId) }),
+      handler: async ({ principal, params }) => ({ body: await removeAddon(asCaller(principal), principal!.merchantId, params.id, params.lineId) }),
     }),
     defineRoute({
       operationId: 'listSaveOffers',
@@ -181,7 +216,8 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       path: '/subscriptions/:id/save-offers',
       tag: 'Subscriptions',
       summary: 'What to offer before a cancellation',
-      description: "The merchant's offers that fit this subscription now: skip the next box, pause, or a one-time discount (once per subscription). Show them before calling cancel.",
+      description:
+        "The merchant's offers that fit this subscription now: skip the next box, pause, or a one-time discount (once per subscription). Show them before calling cancel.",
       auth: 'merchant',
       params: SubscriptionParams,
       response: { status: 200, description: 'The offers', schema: SaveOfferList },
@@ -193,13 +229,18 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'Accept an offer instead of cancelling',
       'Applies a listed offer (skip, pause, or the discount on the next box through a Stripe once-coupon).',
       AcceptSaveOfferBody,
-      (m, id, body: { type: 'skip_next' | 'pause' | 'discount'; cycles?: number }) => acceptSaveOffer(deps, m, id, body),
+      (d, m, id, body: { type: 'skip_next' | 'pause' | 'discount'; cycles?: number }) => acceptSaveOffer(d, m, id, body),
     ),
-    action('cancelSubscription', 'cancel', 'Cancel', 'Now, or at the end of the paid period, with a reason.', CancelBody, (m, id, body: { mode: 'now' | 'period_end'; reason: string; comment?: string }) =>
-      cancelSubscription(deps, m, id, body),
+    action(
+      'cancelSubscription',
+      'cancel',
+      'Cancel',
+      'Now, or at the end of the paid period, with a reason.',
+      CancelBody,
+      (d, m, id, body: { mode: 'now' | 'period_end'; reason: string; comment?: string }) => cancelSubscription(d, m, id, body),
     ),
-    action('reactivateSubscription', 'reactivate', 'Undo a cancellation at period end', 'Before the period ends.', EmptyBody, (m, id) =>
-      reactivateSubscription(deps, m, id),
+    action('reactivateSubscription', 'reactivate', 'Undo a cancellation at period end', 'Before the period ends.', EmptyBody, (d, m, id) =>
+      reactivateSubscription(d, m, id),
     ),
   ];
 }

@@ -1,3 +1,4 @@
+import { SUBSCRIPTION_STATUSES } from './subscription-states';
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant, LocalDate as LocalDateField } from '../shared/schemas';
@@ -9,7 +10,10 @@ export const CreateSubscriptionBody = z
     planId: z.string().max(100),
     variantId: z.string().max(100),
     cadence: CadenceKey,
-    paymentMethodId: z.string().regex(/^pm_[A-Za-z0-9_]+$/, { error: 'must be a Stripe PaymentMethod id (pm_…)' }).optional(),
+    paymentMethodId: z
+      .string()
+      .regex(/^pm_[A-Za-z0-9_]+$/, { error: 'must be a Stripe PaymentMethod id (pm_…)' })
+      .optional(),
     checkout: z.literal(true).optional().describe('Pay through a Stripe Checkout page instead of a saved payment method'),
     referralCode: z
       .string()
@@ -43,7 +47,7 @@ export const SwapBody = z
   .strictObject({
     planId: z.string().max(100).optional().describe('Another plan; the current one when absent'),
     variantId: z.string().max(100),
-    cadence: CadenceKey.optional().describe("Keep the current cadence when absent (it must exist in the new plan)"),
+    cadence: CadenceKey.optional().describe('Keep the current cadence when absent (it must exist in the new plan)'),
   })
   .meta({ id: 'SwapRequest' });
 
@@ -95,7 +99,7 @@ export const SubscriptionParams = z.strictObject({ id: z.string().max(100) });
 export const SubscriptionAddonParams = z.strictObject({ id: z.string().max(100), lineId: z.string().max(100) });
 export const ListSubscriptionsQuery = z.strictObject({
   ...ListQuery,
-  status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']).optional(),
+  status: z.enum(SUBSCRIPTION_STATUSES).optional(),
   planId: z.string().max(100).optional(),
   customerId: z.string().max(100).optional(),
 });
@@ -114,7 +118,7 @@ export const SubscriptionView = z
   .strictObject({
     id: z.string(),
     object: z.literal('subscription'),
-    status: z.enum(['incomplete', 'trialing', 'active', 'paused', 'past_due', 'canceled']),
+    status: z.enum(SUBSCRIPTION_STATUSES),
     customerId: z.string(),
     box: BoxView,
     pendingChange: BoxView.extend({ effectiveCycleKey: z.string() }).nullable(),

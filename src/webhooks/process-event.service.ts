@@ -1,31 +1,18 @@
 import type { z } from 'zod';
+import { actors } from '../events/fact-types';
+import { holdBoxForFailedInvoice, recordCreditNote, recordPaidInvoice, recordRefund, releaseBoxOfClosedInvoice } from '../orders/order.service';
 import {
+  CheckoutSessionFields,
   ClosedInvoiceFields,
   CreditNoteFields,
-  FailedInvoiceOrderFields,
-  holdBoxForFailedInvoice,
-  PaidInvoiceFields,
-  recordCreditNote,
-  recordPaidInvoice,
-  recordRefund,
-  RefundedChargeFields,
-  releaseBoxOfClosedInvoice,
-} from '../orders/order.service';
-import {
-  activateFromCheckout,
-  applyStripeSubscriptionEvent,
-  CheckoutSessionFields,
   FailedInvoiceFields,
-  recordPaymentFailure,
+  PaidInvoiceFields,
+  RefundedChargeFields,
   StripeSubscriptionFields,
-} from '../subscriptions/subscription-stripe-events.service';
-import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
+} from '../stripe/invoice-fields';
+import { activateFromCheckout, applyStripeSubscriptionEvent, recordPaymentFailure, type SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 import { claimEvent, completeEvent, dueEventIds, failEvent } from './webhook-inbox.service';
 import type { WebhookEvent } from './webhook-event.model';
-import { PAID_BOX_STATUSES } from '../loyalty/loyalty-standing.service';
-import { earnPointsForPaidBox } from '../loyalty/loyalty.service';
-import { BoxOrderModel } from '../orders/box-order.model';
-import { rewardReferrerForPaidBox } from '../referrals/referral.service';
 
 type Handler = (deps: SubscriptionSyncDeps, event: WebhookEvent, object: unknown) => Promise<string | undefined>;
 
@@ -36,28 +23,17 @@ function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEv
 }
 
 /**
- * What a paid box earns, after the payment is recorded: the shopper's points (once per invoice), and the
- * referrer's reward when this is the referred friend's first paid box (once per referral).
+ * What each Stripe event type does: it tells the domain that owns the object (a box's invoice: orders; a
+ * subscription's status or payment: subscriptions). What follows (points, the referral reward, messages)
+ * follows the facts those record (src/listeners.ts). Types not listed are recorded and acknowledged.
  */
-async function rewardPaidBox(deps: SubscriptionSyncDeps, merchantId: string, stripeInvoiceId: string): Promise<void> {
-  const order = await BoxOrderModel.findOne({ merchantId, stripeInvoiceId }).lean();
-  if (!order || !(PAID_BOX_STATUSES as readonly string[]).includes(order.status)) return;
-  await earnPointsForPaidBox(deps, order);
-  await rewardReferrerForPaidBox(deps, { merchantId, friendSubscriptionId: order.subscriptionId });
-}
-
-/** What each Stripe event type does. Types not listed are recorded and acknowledged. */
 export const HANDLERS: Record<string, Handler> = {
-  'invoice.paid': async (deps, event, object) => {
-    const invoice = parse(PaidInvoiceFields, object, event);
-    const merchantId = await recordPaidInvoice(deps, invoice);
-    if (merchantId) await rewardPaidBox(deps, merchantId, invoice.id);
-    return merchantId;
-  },
+  'invoice.paid': (deps, event, object) => recordPaidInvoice(deps, parse(PaidInvoiceFields, object, event)),
   'invoice.payment_failed': async (deps, event, object) => {
     // The subscription enters dunning first, then its box waits: the box is released only when that dunning ends.
-    const merchantId = await recordPaymentFailure(deps, event.stripeCreatedAt, parse(FailedInvoiceFields, object, event));
-    if (merchantId) await holdBoxForFailedInvoice(deps, parse(FailedInvoiceOrderFields, object, event));
+    const invoice = parse(FailedInvoiceFields, object, event);
+    const merchantId = await recordPaymentFailure(deps, event.stripeCreatedAt, invoice);
+    if (merchantId) await holdBoxForFailedInvoice(deps, invoice);
     return merchantId;
   },
   'invoice.voided': (deps, event, object) => releaseBoxOfClosedInvoice(deps, parse(ClosedInvoiceFields, object, event), 'invoice_voided'),
@@ -84,6 +60,7 @@ export const HANDLERS: Record<string, Handler> = {
 /**
  * Processes one inbox event: claim it (one worker only), run its handler, record the outcome. A failure
  * is retried with backoff by the sweep. Handlers are idempotent, so a retry after a crash changes nothing twice.
+ * The facts a handler records name the Stripe event as who made them true.
  */
 export async function processWebhookEvent(deps: SubscriptionSyncDeps, eventId: string): Promise<void> {
   const event = await claimEvent(deps.clock, eventId);
@@ -91,7 +68,7 @@ export async function processWebhookEvent(deps: SubscriptionSyncDeps, eventId: s
   try {
     const handler = HANDLERS[event.type];
     const object = (event.payload as { data?: { object?: unknown } }).data?.object;
-    const merchantId = handler ? await handler(deps, event, object) : undefined;
+    const merchantId = handler ? await handler({ ...deps, actor: actors.stripe(event._id) }, event, object) : undefined;
     await completeEvent(deps.clock, event, merchantId);
   } catch (error) {
     deps.logger.warn({ err: error, eventId, type: event.type, attempts: event.attempts }, 'webhook event failed; will retry');

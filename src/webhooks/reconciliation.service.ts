@@ -49,7 +49,10 @@ export async function reconcileStripeEvents(deps: SubscriptionSyncDeps): Promise
     // Rendered in another API version than ours: the handlers read the object as our version shows it.
     const event = listedEvent.api_version === STRIPE_API_VERSION ? listedEvent : await deps.stripe.refreshEventObject(listedEvent);
     if (!event) {
-      deps.logger.warn({ eventId: listedEvent.id, type: listedEvent.type, apiVersion: listedEvent.api_version }, 'listed event skipped: its object cannot be read in our API version');
+      deps.logger.warn(
+        { eventId: listedEvent.id, type: listedEvent.type, apiVersion: listedEvent.api_version },
+        'listed event skipped: its object cannot be read in our API version',
+      );
       continue;
     }
     if (await receiveEvent(deps.clock, event)) {

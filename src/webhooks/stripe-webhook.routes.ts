@@ -41,14 +41,7 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
     if (!signature || !Buffer.isBuffer(req.body)) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
     let parsed: unknown;
     try {
-      parsed = deps.stripe.webhooks.constructEvent(
-        req.body,
-        signature,
-        deps.webhookSecret,
-        SIGNATURE_TOLERANCE_SECONDS,
-        undefined,
-        deps.clock.now().getTime(),
-      );
+      parsed = deps.stripe.webhooks.constructEvent(req.body, signature, deps.webhookSecret, SIGNATURE_TOLERANCE_SECONDS, undefined, deps.clock.now().getTime());
     } catch (error) {
       // The signature is checked first: a SyntaxError means a correctly signed body that is not JSON.
       if (error instanceof SyntaxError) throw new MalformedBodyError('The webhook body is not valid JSON.');

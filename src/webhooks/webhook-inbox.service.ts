@@ -1,18 +1,27 @@
 import type Stripe from 'stripe';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Clock } from '../shared/time';
+import { createWorkQueue, exponentialBackoff } from '../shared/work-queue';
 import { WebhookEventModel, type WebhookEvent } from './webhook-event.model';
 
-/** Retries back off: 1 min, 2, 4 … capped at 1 h; after MAX_ATTEMPTS an event stays failed for a person to look at. */
+/**
+ * The inbox's discipline is the shared work queue's (src/shared/work-queue.ts): one worker claims an event,
+ * failures back off 1 min doubling to 1 h, and after MAX_ATTEMPTS an event stays failed for a person to look
+ * at. A pending event whose job was lost is picked up after a minute; a claim older than STUCK_AFTER_MS
+ * belongs to a worker that died and is given back.
+ */
 export const MAX_ATTEMPTS = 10;
-const BACKOFF_BASE_MS = 60_000;
-const BACKOFF_CAP_MS = 3_600_000;
-/** A claim older than this belongs to a worker that died; the sweep gives the event back. */
 export const STUCK_AFTER_MS = 10 * 60_000;
+export const backoffMs = exponentialBackoff(60_000, 3_600_000);
 
-export function backoffMs(attempts: number): number {
-  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
-}
+export const inbox = createWorkQueue<WebhookEvent>(WebhookEventModel, {
+  maxAttempts: MAX_ATTEMPTS,
+  backoffMs,
+  stuckAfterMs: STUCK_AFTER_MS,
+  orderBy: 'stripeCreatedAt',
+  pendingSince: 'receivedAt',
+  pendingGraceMs: 60_000,
+});
 
 /** Stores a verified event; `false` when this event id was already received (a repeated delivery). */
 export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<boolean> {
@@ -35,36 +44,16 @@ export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<b
 }
 
 /** Takes an event for processing; only one worker gets it, and never one that already succeeded. */
-export async function claimEvent(clock: Clock, eventId: string): Promise<WebhookEvent | null> {
-  const now = clock.now();
-  return WebhookEventModel.findOneAndUpdate(
-    {
-      _id: eventId,
-      $or: [{ state: 'pending' }, { state: 'failed', attempts: { $lt: MAX_ATTEMPTS }, nextAttemptAt: { $lte: now } }],
-    },
-    { $set: { state: 'processing', claimedAt: now }, $inc: { attempts: 1 } },
-    { returnDocument: 'after', lean: true },
-  );
+export function claimEvent(clock: Clock, eventId: string): Promise<WebhookEvent | null> {
+  return inbox.claim(clock, eventId);
 }
 
 export async function completeEvent(clock: Clock, event: WebhookEvent, merchantId: string | undefined): Promise<void> {
-  await WebhookEventModel.updateOne(
-    { _id: event._id, state: 'processing', attempts: event.attempts },
-    { $set: { state: 'succeeded', processedAt: clock.now(), ...(merchantId ? { merchantId } : {}) }, $unset: { lastError: 1, nextAttemptAt: 1 } },
-  );
+  await inbox.complete(clock, event, { processedAt: clock.now(), ...(merchantId ? { merchantId } : {}) });
 }
 
-export async function failEvent(clock: Clock, event: WebhookEvent, error: unknown): Promise<void> {
-  await WebhookEventModel.updateOne(
-    { _id: event._id, state: 'processing', attempts: event.attempts },
-    {
-      $set: {
-        state: 'failed',
-        lastError: error instanceof Error ? error.message : String(error),
-        nextAttemptAt: new Date(clock.now().getTime() + backoffMs(event.attempts)),
-      },
-    },
-  );
+export function failEvent(clock: Clock, event: WebhookEvent, error: unknown): Promise<void> {
+  return inbox.fail(clock, event, error);
 }
 
 /**
@@ -72,22 +61,6 @@ export async function failEvent(clock: Clock, event: WebhookEvent, error: unknow
  * job was lost), and ones stuck in `processing` past STUCK_AFTER_MS, which are released first.
  */
 export async function dueEventIds(clock: Clock, limit = 200): Promise<string[]> {
-  const now = clock.now();
-  await WebhookEventModel.updateMany(
-    { state: 'processing', claimedAt: { $lt: new Date(now.getTime() - STUCK_AFTER_MS) } },
-    { $set: { state: 'failed', lastError: 'worker stopped while processing', nextAttemptAt: now } },
-  );
-  const due = await WebhookEventModel.find(
-    {
-      $or: [
-        { state: 'pending', receivedAt: { $lt: new Date(now.getTime() - 60_000) } },
-        { state: 'failed', attempts: { $lt: MAX_ATTEMPTS }, nextAttemptAt: { $lte: now } },
-      ],
-    },
-    { _id: 1 },
-  )
-    .sort({ stripeCreatedAt: 1 })
-    .limit(limit)
-    .lean();
-  return due.map((event) => event._id);
+  await inbox.releaseStuck(clock);
+  return inbox.dueIds(clock, limit);
 }

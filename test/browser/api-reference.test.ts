@@ -51,10 +51,12 @@ describe('the API reference, in Chromium', () => {
     const problems: string[] = [];
     const foreign: string[] = [];
     await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI));",
+      content:
+        "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI));",
     });
     page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning' || /content security policy/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`);
+      if (message.type() === 'error' || message.type() === 'warning' || /content security policy/i.test(message.text()))
+        problems.push(`${message.type()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('response', (res) => {
@@ -73,7 +75,14 @@ describe('the API reference, in Chromium', () => {
     await page.waitForURL(`${baseUrl}/docs/api`);
     await page.getByRole('heading', { name: 'Subscribe a customer' }).waitFor();
 
-    const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 'test', publicUrl: baseUrl, checkResponses: true });
+    const routes = apiRoutes({
+      clock: new FakeClock(),
+      logger: silentLogger,
+      stripe: createStripeGateway(testStripe()),
+      version: 'test',
+      publicUrl: baseUrl,
+      checkResponses: true,
+    });
     const sections = await page.locator('[data-section-id^="operation/"]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-section-id')));
     expect(new Set(sections)).toEqual(new Set(routes.map((route) => `operation/${route.operationId}`)));
 

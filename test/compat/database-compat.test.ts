@@ -78,9 +78,7 @@ describe('database compatibility', () => {
   test('when 200 guarded decrements race on a stock of 50, then exactly 50 succeed and 0 remain', async () => {
     const stock = db.collection<{ _id: string; remaining: number }>('stock_race');
     await stock.insertOne({ _id: 'gift', remaining: 50 });
-    const results = await Promise.all(
-      Array.from({ length: 200 }, () => stock.updateOne({ _id: 'gift', remaining: { $gte: 1 } }, { $inc: { remaining: -1 } })),
-    );
+    const results = await Promise.all(Array.from({ length: 200 }, () => stock.updateOne({ _id: 'gift', remaining: { $gte: 1 } }, { $inc: { remaining: -1 } })));
     expect(results.filter((result) => result.modifiedCount === 1)).toHaveLength(50);
     expect((await stock.findOne({ _id: 'gift' }))?.remaining).toBe(0);
   });
@@ -90,11 +88,7 @@ describe('database compatibility', () => {
     await gifts.createIndex({ campaignId: 1, subscriptionId: 1, cycleKey: 1 }, { unique: true });
     const settled = await Promise.allSettled(
       Array.from({ length: 200 }, (_, i) =>
-        gifts.updateOne(
-          { campaignId: 'c1', subscriptionId: 's1', cycleKey: '2026-03' },
-          { $setOnInsert: { attempt: i } },
-          { upsert: true },
-        ),
+        gifts.updateOne({ campaignId: 'c1', subscriptionId: 's1', cycleKey: '2026-03' }, { $setOnInsert: { attempt: i } }, { upsert: true }),
       ),
     );
     // A racing upsert may lose with E11000 (MongoDB retries some of these itself); never with anything else.
@@ -107,7 +101,18 @@ describe('database compatibility', () => {
   describe('aggregation stages the product uses', () => {
     beforeAll(async () => {
       await db.collection('agg_orders').insertMany([
-        { _id: 'o1' as never, merchantId: 'm1', customerId: 'c1', planId: 'p1', status: 'paid', totalMinor: 2400, lines: [{ sku: 'A', qty: 2 }, { sku: 'B', qty: 1 }] },
+        {
+          _id: 'o1' as never,
+          merchantId: 'm1',
+          customerId: 'c1',
+          planId: 'p1',
+          status: 'paid',
+          totalMinor: 2400,
+          lines: [
+            { sku: 'A', qty: 2 },
+            { sku: 'B', qty: 1 },
+          ],
+        },
         { _id: 'o2' as never, merchantId: 'm1', customerId: 'c1', planId: 'p1', status: 'paid', totalMinor: 2600, lines: [{ sku: 'A', qty: 1 }] },
         { _id: 'o3' as never, merchantId: 'm1', customerId: 'c2', planId: 'p2', status: 'paid', totalMinor: 3900, lines: [{ sku: 'C', qty: 1 }] },
         { _id: 'o4' as never, merchantId: 'm1', customerId: 'c2', planId: 'p2', status: 'held', totalMinor: 3900, lines: [{ sku: 'C', qty: 1 }] },
@@ -124,7 +129,16 @@ describe('database compatibility', () => {
         .collection('agg_orders')
         .aggregate([
           { $match: { merchantId: 'm1', status: 'paid' } },
-          { $group: { _id: '$customerId', spendMinor: { $sum: '$totalMinor' }, boxes: { $sum: 1 }, avgMinor: { $avg: '$totalMinor' }, maxMinor: { $max: '$totalMinor' }, orders: { $push: '$_id' } } },
+          {
+            $group: {
+              _id: '$customerId',
+              spendMinor: { $sum: '$totalMinor' },
+              boxes: { $sum: 1 },
+              avgMinor: { $avg: '$totalMinor' },
+              maxMinor: { $max: '$totalMinor' },
+              orders: { $push: '$_id' },
+            },
+          },
           { $sort: { spendMinor: -1 } },
           { $limit: 5 },
         ])

@@ -1,5 +1,10 @@
 /** A paid Stripe invoice for a subscription's period, shaped as API 2026-08-26 sends it. */
-export function buildPaidInvoice(stripeSubscriptionId: string, periodStart: Date, amountPaidMinor: number, id = `in_${Math.random().toString(36).slice(2, 14)}`) {
+export function buildPaidInvoice(
+  stripeSubscriptionId: string,
+  periodStart: Date,
+  amountPaidMinor: number,
+  id = `in_${Math.random().toString(36).slice(2, 14)}`,
+) {
   const start = Math.floor(periodStart.getTime() / 1000);
   return {
     id,

@@ -12,7 +12,12 @@ export interface SubscribedShopper {
 }
 
 /** A plan and a customer of the merchant, through the API, and a subscription with a saved card. */
-export async function subscribeShopper(app: Express, merchant: TestMerchant, plan: Partial<CreatePlanBody> = {}, cadence = 'month-1'): Promise<SubscribedShopper> {
+export async function subscribeShopper(
+  app: Express,
+  merchant: TestMerchant,
+  plan: Partial<CreatePlanBody> = {},
+  cadence = 'month-1',
+): Promise<SubscribedShopper> {
   const created = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput(plan)).expect(201)).body;
   const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
   const subscription = (

@@ -9,6 +9,7 @@ import type { SignUpBody } from '../../src/merchants/merchant.schemas';
 import type { CreateAddonBody } from '../../src/addons/addon.schemas';
 import type { CreateCustomerBody } from '../../src/customers/customer.schemas';
 import type { CreatePlanBody } from '../../src/plans/plan.schemas';
+import { followFacts } from './facts';
 import { recordingGateway } from './recording-gateway';
 import { renewalDriver } from './renewal-driver';
 import { buildTestApp, recordStripeCalls } from './test-app';
@@ -52,9 +53,18 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
   const createAddon = async (input: Partial<CreateAddonBody> = {}) => call('post', '/addons', buildAddonInput({ stock: null, ...input }), 201);
 
   /** A new customer subscribes monthly with a saved card; each subscription gets its own Stripe id (stripe-mock gives one to all). */
-  async function subscribe(plan: { id: string; variants: Array<{ id: string }> }, extra: Record<string, unknown> = {}, customer: Partial<CreateCustomerBody> | { id: string } = {}): Promise<ScenarioSubscription> {
+  async function subscribe(
+    plan: { id: string; variants: Array<{ id: string }> },
+    extra: Record<string, unknown> = {},
+    customer: Partial<CreateCustomerBody> | { id: string } = {},
+  ): Promise<ScenarioSubscription> {
     const customerId = 'id' in customer ? customer.id : ((await call('post', '/customers', buildCustomerInput(customer), 201)).id as string);
-    const created = await call('post', '/subscriptions', { customerId, planId: plan.id, variantId: plan.variants[0]!.id, cadence: 'month-1', paymentMethodId: 'pm_card_visa', ...extra }, 201);
+    const created = await call(
+      'post',
+      '/subscriptions',
+      { customerId, planId: plan.id, variantId: plan.variants[0]!.id, cadence: 'month-1', paymentMethodId: 'pm_card_visa', ...extra },
+      201,
+    );
     const stripeSubscriptionId = `sub_${(created.id as string).slice(4)}`;
     await SubscriptionModel.updateOne({ _id: created.id }, { $set: { 'stripe.subscriptionId': stripeSubscriptionId } });
     return { id: created.id, customerId, stripeSubscriptionId };
@@ -98,6 +108,7 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
         const status = await driver.pay(subscriptions[index]!.stripeSubscriptionId, at, order.amountDueMinor, `in_${order._id}`);
         if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
       }
+      await followFacts(clock, recording.gateway); // what follows a paid box: points, a referrer's reward
       paid.push((await BoxOrderModel.findById(order._id).lean())!);
     }
     return paid;
@@ -116,13 +127,38 @@ export async function retentionScenario(start: string, merchantInput: Partial<Si
       const status = await driver.pay(subscription.stripeSubscriptionId, clock.now(), amountMinor, `in_first_${subscription.id}`);
       if (status !== 200) throw new Error(`invoice.paid answered ${status}`);
     }
+    await followFacts(clock, recording.gateway);
     return (await BoxOrderModel.findOne({ subscriptionId: subscription.id }).sort({ cycleKey: 1 }).lean())!;
   }
 
-  return { clock, app, stripeCalls, merchant, driver, recording, jobDeps, call, createPlan, createAddon, subscribe, nextCharge, buildNextBoxes, buildNextBox, payBoxes, renewAll, renew, payFirstBox };
+  return {
+    clock,
+    app,
+    stripeCalls,
+    merchant,
+    driver,
+    recording,
+    jobDeps,
+    call,
+    createPlan,
+    createAddon,
+    subscribe,
+    nextCharge,
+    buildNextBoxes,
+    buildNextBox,
+    payBoxes,
+    renewAll,
+    renew,
+    payFirstBox,
+  };
 }
 
 /** A box's lines as the tests compare them: what each is, costs, and what granted it. */
 export function linesOf(order: Pick<BoxOrder, 'lines'>) {
-  return order.lines.map((line) => ({ kind: line.kind, description: line.description, amountMinor: line.amountMinor, ...(line.grantedBy ? { grantedBy: { ...line.grantedBy } } : {}) }));
+  return order.lines.map((line) => ({
+    kind: line.kind,
+    description: line.description,
+    amountMinor: line.amountMinor,
+    ...(line.grantedBy ? { grantedBy: { ...line.grantedBy } } : {}),
+  }));
 }

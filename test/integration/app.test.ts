@@ -30,13 +30,17 @@ describe('the web app', () => {
 
   test('when a dependency fails, then /readyz answers 503 with the failing check', async () => {
     const failing: Readiness = { ...ok, status: 'failing', checks: { ...ok.checks, worker: { status: 'failing', detail: 'no worker has reported yet' } } };
-    const res = await request(app({ readiness: failing })).get('/readyz').expect(503);
+    const res = await request(app({ readiness: failing }))
+      .get('/readyz')
+      .expect(503);
     expect(res.body.checks.worker).toEqual({ status: 'failing', detail: 'no worker has reported yet' });
     await request(app()).get('/readyz').expect(200);
   });
 
   test('when the process is draining, then /readyz answers 503 draining', async () => {
-    const res = await request(app({ draining: true })).get('/readyz').expect(503);
+    const res = await request(app({ draining: true }))
+      .get('/readyz')
+      .expect(503);
     expect(res.body).toEqual({ status: 'draining' });
   });
 
@@ -84,7 +88,7 @@ describe('the web app', () => {
     const csp = res.headers['content-security-policy'];
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self' https://js.stripe.com");
-    expect(csp).toContain('form-action \'self\' https://checkout.stripe.com');
+    expect(csp).toContain("form-action 'self' https://checkout.stripe.com");
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toBeDefined();
     expect(res.headers['x-powered-by']).toBeUndefined();

@@ -35,7 +35,14 @@ describe('bad input never gives a 5xx', () => {
   const { app } = buildTestApp();
   let merchant: TestMerchant;
   let subscriptionId: string;
-  const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+  const routes = apiRoutes({
+    clock: new FakeClock(),
+    logger: silentLogger,
+    stripe: createStripeGateway(testStripe()),
+    version: 't',
+    publicUrl: 'http://x',
+    checkResponses: true,
+  });
 
   beforeAll(async () => {
     merchant = await createMerchant();
@@ -55,11 +62,7 @@ describe('bad input never gives a 5xx', () => {
         continue;
       }
       for (const body of BAD_BODIES) {
-        const res = await request(app)
-          [route.method](`/api/v1${path}`)
-          .set(merchant.auth)
-          .set('content-type', 'application/json')
-          .send(JSON.stringify(body));
+        const res = await request(app)[route.method](`/api/v1${path}`).set(merchant.auth).set('content-type', 'application/json').send(JSON.stringify(body));
         statuses.push(res.status);
         if (res.status >= 500) throw new Error(`${route.method} ${path} with ${JSON.stringify(body).slice(0, 200)} answered ${res.status}: ${res.text}`);
       }
@@ -88,7 +91,14 @@ describe('a body not in its declared Content-Encoding never gives a 5xx', () => 
   useTestDatabase();
   const { app, stripe, clock } = buildTestApp();
   let merchant: TestMerchant;
-  const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+  const routes = apiRoutes({
+    clock: new FakeClock(),
+    logger: silentLogger,
+    stripe: createStripeGateway(testStripe()),
+    version: 't',
+    publicUrl: 'http://x',
+    checkResponses: true,
+  });
 
   beforeAll(async () => {
     merchant = await createMerchant();
@@ -98,7 +108,12 @@ describe('a body not in its declared Content-Encoding never gives a 5xx', () => 
     const path = `/api/v1${route.path.replace(':id', 'x').replace(':lineId', 'x').replace(':sku', 'x')}`;
     const answers: string[] = [];
     for (const [what, encoding, body] of BAD_ENCODINGS) {
-      const res = await request(app)[route.method](path).set(merchant.auth).set('content-type', 'application/json').set('content-encoding', encoding).send(body);
+      const res = await request(app)
+        [route.method](path)
+        .set(merchant.auth)
+        .set('content-type', 'application/json')
+        .set('content-encoding', encoding)
+        .send(body);
       answers.push(`${what}: ${res.status} ${res.headers['content-type'] ?? ''}`);
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
@@ -146,7 +161,10 @@ describe('variant option names that objects or Mongoose choke on are refused', (
 
   test.each(RESERVED_OPTION_NAMES)('when a plan is created with an option named %s, then it answers 400 and creates nothing', async (name) => {
     const input = buildPlanInput();
-    const body = JSON.stringify({ ...input, variants: [{ ...input.variants[0], options: {} }, input.variants[1]] }).replace('"options":{}', `"options":{${JSON.stringify(name)}:"x"}`);
+    const body = JSON.stringify({ ...input, variants: [{ ...input.variants[0], options: {} }, input.variants[1]] }).replace(
+      '"options":{}',
+      `"options":{${JSON.stringify(name)}:"x"}`,
+    );
     const res = await request(app).post('/api/v1/plans').set(merchant.auth).set('content-type', 'application/json').send(body);
     expect(res.status).toBe(400);
     expect(res.body.type).toBe(name === '__proto__' ? '/problems/malformed_body' : '/problems/invalid_request');
@@ -165,7 +183,13 @@ describe('variant option names that objects or Mongoose choke on are refused', (
   test('when option names are ordinary words, then they are kept', async () => {
     const input = buildPlanInput();
     const options = { roast: 'dark', grind_size: 'fine', origin2: 'Kenya' };
-    const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send({ ...input, variants: [{ ...input.variants[0], options }, input.variants[1]] }).expect(201)).body;
+    const plan = (
+      await request(app)
+        .post('/api/v1/plans')
+        .set(merchant.auth)
+        .send({ ...input, variants: [{ ...input.variants[0], options }, input.variants[1]] })
+        .expect(201)
+    ).body;
     expect(plan.variants[0].options).toEqual(options);
   });
 });
@@ -181,18 +205,31 @@ describe('a country must be an assigned ISO 3166-1 alpha-2 code', () => {
 
   const address = (country: string) => ({ line1: '1 Main St', city: 'Springfield', postalCode: '62701', country });
 
-  test.each(['ZZ', 'EU', 'UN', 'UK', 'XK', 'us'])('when a customer is created or changed with country %s, then it answers 400 naming the field', async (country) => {
-    const created = await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ shippingAddress: address(country) }));
-    expect(created.status).toBe(400);
-    expect(created.body.errors).toEqual([expect.objectContaining({ field: 'body.shippingAddress.country' })]);
-    const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
-    const changed = await request(app).patch(`/api/v1/customers/${customer.id}`).set(merchant.auth).send({ shippingAddress: address(country) });
-    expect(changed.status).toBe(400);
-    expect(changed.body.errors).toEqual([expect.objectContaining({ field: 'body.shippingAddress.country' })]);
-  });
+  test.each(['ZZ', 'EU', 'UN', 'UK', 'XK', 'us'])(
+    'when a customer is created or changed with country %s, then it answers 400 naming the field',
+    async (country) => {
+      const created = await request(app)
+        .post('/api/v1/customers')
+        .set(merchant.auth)
+        .send(buildCustomerInput({ shippingAddress: address(country) }));
+      expect(created.status).toBe(400);
+      expect(created.body.errors).toEqual([expect.objectContaining({ field: 'body.shippingAddress.country' })]);
+      const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
+      const changed = await request(app)
+        .patch(`/api/v1/customers/${customer.id}`)
+        .set(merchant.auth)
+        .send({ shippingAddress: address(country) });
+      expect(changed.status).toBe(400);
+      expect(changed.body.errors).toEqual([expect.objectContaining({ field: 'body.shippingAddress.country' })]);
+    },
+  );
 
   test.each(['GB', 'AX', 'SS', 'BQ'])('when a customer is created with country %s, then it is kept', async (country) => {
-    const created = await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ shippingAddress: address(country) })).expect(201);
+    const created = await request(app)
+      .post('/api/v1/customers')
+      .set(merchant.auth)
+      .send(buildCustomerInput({ shippingAddress: address(country) }))
+      .expect(201);
     expect(created.body.shippingAddress.country).toBe(country);
   });
 });

@@ -12,7 +12,14 @@ import { createMerchant, type TestMerchant } from '../factories/merchant.factory
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
-const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+const routes = apiRoutes({
+  clock: new FakeClock(),
+  logger: silentLogger,
+  stripe: createStripeGateway(testStripe()),
+  version: 't',
+  publicUrl: 'http://x',
+  checkResponses: true,
+});
 
 /** Every number in a JSON Schema, with its path, that is not bounded on both sides within the request limit. */
 function unboundedNumbers(schema: unknown, path: string, found: string[] = []): string[] {
@@ -24,7 +31,13 @@ function unboundedNumbers(schema: unknown, path: string, found: string[] = []): 
   const node = schema as Record<string, unknown>;
   if (node.type === 'integer' || node.type === 'number') {
     const { minimum, maximum } = node as { minimum?: number; maximum?: number };
-    if (node.type === 'number' || typeof minimum !== 'number' || typeof maximum !== 'number' || minimum < -MAX_REQUEST_INTEGER || maximum > MAX_REQUEST_INTEGER) {
+    if (
+      node.type === 'number' ||
+      typeof minimum !== 'number' ||
+      typeof maximum !== 'number' ||
+      minimum < -MAX_REQUEST_INTEGER ||
+      maximum > MAX_REQUEST_INTEGER
+    ) {
       found.push(`${path}: ${node.type} ${minimum ?? '-∞'}..${maximum ?? '∞'}`);
     }
   }
@@ -55,7 +68,13 @@ describe('stock stays within what it can hold', () => {
     request(target).post(`/api/v1/addons/${id}/stock-adjustments`).set(merchant.auth).send({ adjustBy, reason: 'count' });
 
   test('when an add-on stock adjustment is the largest safe integer, then it answers 400, stock is unchanged, and the add-on and the list still answer', async () => {
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 10 })).expect(201)).body;
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: 10 }))
+        .expect(201)
+    ).body;
     for (const adjustBy of [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, MAX_STOCK_UNITS + 1]) {
       const res = await adjustAddon(app, addon.id, adjustBy);
       expect(res.status).toBe(400);
@@ -67,7 +86,13 @@ describe('stock stays within what it can hold', () => {
   });
 
   test('when add-on receipts would take stock past its maximum, then the one that would cross answers 409 and changes nothing', async () => {
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: MAX_STOCK_UNITS - 5 })).expect(201)).body;
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: MAX_STOCK_UNITS - 5 }))
+        .expect(201)
+    ).body;
     expect((await adjustAddon(app, addon.id, 5).expect(200)).body.stock.onHand).toBe(MAX_STOCK_UNITS);
     const refused = await adjustAddon(app, addon.id, 1).expect(409);
     expect(refused.body.type).toBe('/problems/invalid_state');
@@ -77,7 +102,13 @@ describe('stock stays within what it can hold', () => {
   });
 
   test('when 20 receipts of the maximum race on an empty add-on, then exactly one succeeds and stock is the maximum', async () => {
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 0 })).expect(201)).body;
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: 0 }))
+        .expect(201)
+    ).body;
     const results = await Promise.all(Array.from({ length: 20 }, () => adjustAddon(app, addon.id, MAX_STOCK_UNITS)));
     expect(results.map((res) => res.status).sort()).toEqual([200, ...Array<number>(19).fill(409)]);
     expect((await AddonModel.findById(addon.id).lean())?.stock.onHand).toBe(MAX_STOCK_UNITS);

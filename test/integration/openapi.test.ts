@@ -17,7 +17,11 @@ interface Operation {
 interface Document {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, Json>; responses: Record<string, { description: string; content: Record<string, unknown> }>; securitySchemes: Record<string, unknown> };
+  components: {
+    schemas: Record<string, Json>;
+    responses: Record<string, { description: string; content: Record<string, unknown> }>;
+    securitySchemes: Record<string, unknown>;
+  };
 }
 
 /** Every `$ref` in the document, with where it stands. */
@@ -42,7 +46,14 @@ function resolve(document: Json, ref: string): Json | undefined {
 }
 
 function routes() {
-  return apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 'test', publicUrl: 'http://localhost', checkResponses: true });
+  return apiRoutes({
+    clock: new FakeClock(),
+    logger: silentLogger,
+    stripe: createStripeGateway(testStripe()),
+    version: 'test',
+    publicUrl: 'http://localhost',
+    checkResponses: true,
+  });
 }
 
 const openApiPath = (path: string): string => `/api/v1${path.replace(/:(\w+)/g, '{$1}')}`;
@@ -98,7 +109,10 @@ describe('GET /api/v1/openapi.json', () => {
   test('when schemas with their own id are nested in several others, then each is a component of its own', () => {
     const schemas = document.components.schemas;
     for (const id of ['Eligibility', 'PerkBenefit', 'GiftEligibility', 'GiftAward', 'Notification']) {
-      expect({ id, keys: Object.keys((schemas[id] ?? {}) as object).filter((key) => ['type', 'oneOf', 'anyOf'].includes(key)) }).toEqual({ id, keys: [expect.any(String)] });
+      expect({ id, keys: Object.keys((schemas[id] ?? {}) as object).filter((key) => ['type', 'oneOf', 'anyOf'].includes(key)) }).toEqual({
+        id,
+        keys: [expect.any(String)],
+      });
     }
     expect(JSON.stringify(schemas.PerkInput)).toContain('"#/components/schemas/PerkBenefit"');
     expect(JSON.stringify(schemas.PerkBenefit)).toContain('free_addon');

@@ -52,27 +52,42 @@ const CALLS: Record<string, (app: Express) => Promise<Call>> = {
 
 describe('responses that carry a secret', () => {
   useTestDatabase();
-  const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+  const routes = apiRoutes({
+    clock: new FakeClock(),
+    logger: silentLogger,
+    stripe: createStripeGateway(testStripe()),
+    version: 't',
+    publicUrl: 'http://x',
+    checkResponses: true,
+  });
 
   test('when a response schema has a secret or token field, then its route is marked secret, and every such route is tested here', () => {
     const carrying = routes.filter((route) => hasSecretField(z.toJSONSchema(route.response.schema, { io: 'output', unrepresentable: 'any' })));
     expect(carrying.map((route) => route.operationId).sort()).toEqual(Object.keys(CALLS).sort());
-    expect(routes.filter((route) => route.secret).map((route) => route.operationId).sort()).toEqual(Object.keys(CALLS).sort());
+    expect(
+      routes
+        .filter((route) => route.secret)
+        .map((route) => route.operationId)
+        .sort(),
+    ).toEqual(Object.keys(CALLS).sort());
   });
 
-  test.each(Object.keys(CALLS))('when %s answers, then it says Cache-Control: no-store and Pragma: no-cache, in replays and refusals too', async (operationId) => {
-    const { app } = buildTestApp();
-    const call = await CALLS[operationId]!(app);
-    const first = await call.send(app).set('Idempotency-Key', 'no-store').expect(201);
-    const replay = await call.send(app).set('Idempotency-Key', 'no-store').expect(201).expect('idempotent-replayed', 'true');
-    // A bad key or a bad body: refused before anything runs.
-    const refused = await request(app).post(call.path).set('Authorization', 'Bearer bxk_unknownunknownunknownunknown00').send({});
-    expect([400, 401]).toContain(refused.status);
-    for (const res of [first, replay, refused]) {
-      expect(res.headers['cache-control']).toBe('no-store');
-      expect(res.headers.pragma).toBe('no-cache');
-    }
-  });
+  test.each(Object.keys(CALLS))(
+    'when %s answers, then it says Cache-Control: no-store and Pragma: no-cache, in replays and refusals too',
+    async (operationId) => {
+      const { app } = buildTestApp();
+      const call = await CALLS[operationId]!(app);
+      const first = await call.send(app).set('Idempotency-Key', 'no-store').expect(201);
+      const replay = await call.send(app).set('Idempotency-Key', 'no-store').expect(201).expect('idempotent-replayed', 'true');
+      // A bad key or a bad body: refused before anything runs.
+      const refused = await request(app).post(call.path).set('Authorization', 'Bearer bxk_unknownunknownunknownunknown00').send({});
+      expect([400, 401]).toContain(refused.status);
+      for (const res of [first, replay, refused]) {
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(res.headers.pragma).toBe('no-cache');
+      }
+    },
+  );
 
   test('when an answer carries no secret, then it may be cached as usual', async () => {
     const { app } = buildTestApp();

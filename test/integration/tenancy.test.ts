@@ -50,6 +50,8 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /subscriptions/:id/addons': { resource: 'subscription', body: { addonId: 'addon_x' } },
   'post /subscriptions/:id/addons/:lineId/remove': { resource: 'subscription', body: {} },
   'get /subscriptions/:id/save-offers': { resource: 'subscription' },
+  'get /subscriptions/:id/events': { resource: 'subscription' },
+  'get /customers/:id/events': { resource: 'customer' },
   'post /subscriptions/:id/save-offers/accept': { resource: 'subscription', body: { type: 'discount' } },
   'get /customers/:id/referral-code': { resource: 'customer' },
   'get /referrals/:id': { resource: 'referral' },
@@ -111,44 +113,94 @@ describe('tenancy', () => {
     ids.subscription = subscribed.subscription.id;
     await recordPaidInvoice(
       { clock: new FakeClock(), stripe: createStripeGateway(testStripe()), logger: silentLogger },
-      buildPaidInvoice(subscribed.subscription.stripeSubscriptionId as string, new Date(), 2600),
+      // The first box's invoice: its period starts when the subscription was made (its first charge).
+      buildPaidInvoice(subscribed.subscription.stripeSubscriptionId as string, new Date(subscribed.subscription.createdAt as string), 2600),
     );
     ids.order = (await request(app).get('/api/v1/orders').set(owner.auth).expect(200)).body.data[0].id;
     ids.apiKey = (await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200)).body.data[0].id;
     // Both customers have the factory's address, so the referral is held: approve and reject would both apply.
-    await request(app).put('/api/v1/referral-program').set(owner.auth)
-      .send({ enabled: true, welcomeOffer: { type: 'percent', percentOff: 10 }, referrerReward: { type: 'points', points: 100 } }).expect(200);
+    await request(app)
+      .put('/api/v1/referral-program')
+      .set(owner.auth)
+      .send({ enabled: true, welcomeOffer: { type: 'percent', percentOff: 10 }, referrerReward: { type: 'points', points: 100 } })
+      .expect(200);
     const code = (await request(app).get(`/api/v1/customers/${ids.customer}/referral-code`).set(owner.auth).expect(200)).body.code;
     const friend = (await request(app).post('/api/v1/customers').set(owner.auth).send(buildCustomerInput()).expect(201)).body.id;
-    ids.referral = (await attributeReferral({ clock: new FakeClock() }, { merchantId: owner.id, code, friendCustomerId: friend, friendSubscriptionId: 'sub_tenancyfriend00000000' })).referralId;
-    ids.giftCampaign = (await request(app).post('/api/v1/gift-campaigns').set(owner.auth).send({ name: 'Tenancy gift', giftAddonIds: [ids.addon], unitCostMinor: 100, stockBudget: 1, costBudgetMinor: 100, startsOn: '2026-01-01' }).expect(201)).body.id;
-    ids.perk = (await request(app).post('/api/v1/perks').set(owner.auth).send({ name: 'Free shipping', benefit: { kind: 'free_shipping' } }).expect(201)).body.id;
-    ids.offer = (await request(app).post('/api/v1/offers').set(owner.auth).send({ kind: 'comeback', name: 'Welcome back', withinDays: 30, percentOff: 20 }).expect(201)).body.id;
-    await request(app).put('/api/v1/loyalty-program').set(owner.auth)
-      .send({ enabled: true, pointsPerUnit: 1, redemption: { points: 100, creditMinor: 500 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] }).expect(200);
+    ids.referral = (
+      await attributeReferral(
+        { clock: new FakeClock() },
+        { merchantId: owner.id, code, friendCustomerId: friend, friendSubscriptionId: 'sub_tenancyfriend00000000' },
+      )
+    ).referralId;
+    ids.giftCampaign = (
+      await request(app)
+        .post('/api/v1/gift-campaigns')
+        .set(owner.auth)
+        .send({ name: 'Tenancy gift', giftAddonIds: [ids.addon], unitCostMinor: 100, stockBudget: 1, costBudgetMinor: 100, startsOn: '2026-01-01' })
+        .expect(201)
+    ).body.id;
+    ids.perk = (
+      await request(app)
+        .post('/api/v1/perks')
+        .set(owner.auth)
+        .send({ name: 'Free shipping', benefit: { kind: 'free_shipping' } })
+        .expect(201)
+    ).body.id;
+    ids.offer = (
+      await request(app).post('/api/v1/offers').set(owner.auth).send({ kind: 'comeback', name: 'Welcome back', withinDays: 30, percentOff: 20 }).expect(201)
+    ).body.id;
+    await request(app)
+      .put('/api/v1/loyalty-program')
+      .set(owner.auth)
+      .send({
+        enabled: true,
+        pointsPerUnit: 1,
+        redemption: { points: 100, creditMinor: 500 },
+        autoApply: false,
+        expiry: null,
+        tierBasis: 'paid_boxes',
+        tiers: [],
+      })
+      .expect(200);
     await request(app).post(`/api/v1/customers/${ids.customer}/loyalty/adjustments`).set(owner.auth).send({ points: 300, reason: 'Welcome' }).expect(201);
     ownerSessionId = (await request(app).post(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(201)).body.id;
     const theirs = (await request(app).post('/api/v1/customers').set(intruder.auth).send(buildCustomerInput()).expect(201)).body.id;
-    intruderShopper = { Authorization: `Bearer ${(await request(app).post(`/api/v1/customers/${theirs}/shopper-sessions`).set(intruder.auth).expect(201)).body.token}` };
+    intruderShopper = {
+      Authorization: `Bearer ${(await request(app).post(`/api/v1/customers/${theirs}/shopper-sessions`).set(intruder.auth).expect(201)).body.token}`,
+    };
   });
 
   test('every route with a path parameter is in the matrix', () => {
-    const routes = apiRoutes({ clock: new FakeClock(), logger: silentLogger, stripe: createStripeGateway(testStripe()), version: 't', publicUrl: 'http://x', checkResponses: true });
+    const routes = apiRoutes({
+      clock: new FakeClock(),
+      logger: silentLogger,
+      stripe: createStripeGateway(testStripe()),
+      version: 't',
+      publicUrl: 'http://x',
+      checkResponses: true,
+    });
     const withId = routes.filter((route) => route.path.includes(':')).map((route) => `${route.method} ${route.path}`);
     expect(withId.sort()).toEqual(Object.keys(MATRIX).sort());
   });
 
-  test.each(Object.entries(MATRIX))('when another merchant calls %s on the owner\'s resource, then it is 404 and nothing changes', async (route, entry) => {
+  test.each(Object.entries(MATRIX))("when another merchant calls %s on the owner's resource, then it is 404 and nothing changes", async (route, entry) => {
     const before = await snapshot();
     const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
-    const call = request(app)[method](`/api/v1${path.replace(/:id|:sku/, ids[entry.resource]).replace(':lineId', 'sadd_x').replace(':sessionId', ownerSessionId)}`).set(entry.as === 'shopper' ? intruderShopper : intruder.auth);
+    const call = request(app)
+      [method](
+        `/api/v1${path
+          .replace(/:id|:sku/, ids[entry.resource])
+          .replace(':lineId', 'sadd_x')
+          .replace(':sessionId', ownerSessionId)}`,
+      )
+      .set(entry.as === 'shopper' ? intruderShopper : intruder.auth);
     const res = await (entry.body ? call.send(entry.body) : call);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('/problems/not_found');
     expect(await snapshot()).toEqual(before);
   });
 
-  test('when another merchant lists plans and add-ons, then the owner\'s are not there', async () => {
+  test("when another merchant lists plans and add-ons, then the owner's are not there", async () => {
     expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/customers').set(intruder.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).not.toContain(ids.customer);

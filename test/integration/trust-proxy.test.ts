@@ -51,7 +51,10 @@ describe('TRUST_PROXY', () => {
   const logIns = async (app: ReturnType<typeof appWith>, email: string, count: number) => {
     const statuses: number[] = [];
     for (let i = 0; i < count; i += 1) {
-      const res = await request(app).post('/api/v1/merchants/login').set('x-forwarded-for', `203.0.113.${i + 1}`).send({ email, password: 'wrong password, wrong' });
+      const res = await request(app)
+        .post('/api/v1/merchants/login')
+        .set('x-forwarded-for', `203.0.113.${i + 1}`)
+        .send({ email, password: 'wrong password, wrong' });
       statuses.push(res.status);
     }
     return statuses;

@@ -87,7 +87,12 @@ describe('scenario: comeback and anniversary offers', () => {
       200,
     );
     const gift = await call('post', '/offers', { kind: 'anniversary', name: 'Anniversary tin', reward: { type: 'free_addon', addonId: tin.id } }, 201);
-    await call('post', '/offers', { kind: 'anniversary', name: 'Premium anniversary', eligibility: { planIds: [premium.id] }, reward: { type: 'credit', creditMinor: 1000 } }, 201);
+    await call(
+      'post',
+      '/offers',
+      { kind: 'anniversary', name: 'Premium anniversary', eligibility: { planIds: [premium.id] }, reward: { type: 'credit', creditMinor: 1000 } },
+      201,
+    );
     const ana = await world.subscribe(premium);
     const bob = await world.subscribe(basic);
     await world.payFirstBox(ana, 4000);
@@ -114,7 +119,7 @@ describe('scenario: comeback and anniversary offers', () => {
 
     // The anniversary is 2027-01-15; that box was built on its cut-off (01-12), so the tin rides in the next.
     expect(boxes.map((box) => box.ana.cycleKey).slice(-3)).toEqual(['2026-12-15', '2027-01-15', '2027-02-15']);
-    const tinLine = (subscriptionId: string) => ({
+    const tinLine = (_subscriptionId: string) => ({
       kind: 'reward',
       description: 'Tasting tin (free)',
       amountMinor: 0,
@@ -124,16 +129,44 @@ describe('scenario: comeback and anniversary offers', () => {
     expect(linesOf(boxes[12]!.ana)).toEqual([
       { kind: 'plan', description: expect.any(String), amountMinor: 4000 },
       tinLine(ana.id),
-      { kind: 'credit', description: 'Loyalty credit', amountMinor: -1000, grantedBy: { source: 'loyalty', id: `apply:${boxes[12]!.ana._id}`, reason: 'Points redeemed for credit' } },
+      {
+        kind: 'credit',
+        description: 'Loyalty credit',
+        amountMinor: -1000,
+        grantedBy: { source: 'loyalty', id: `apply:${boxes[12]!.ana._id}`, reason: 'Points redeemed for credit' },
+      },
     ]);
     expect(boxes[12]!.ana.amountPaidMinor).toBe(3000);
     expect(linesOf(boxes[12]!.bob)).toEqual([{ kind: 'plan', description: expect.any(String), amountMinor: 2600 }, tinLine(bob.id)]); // basic: no credit
 
     // Exactly these entries and rewards, once each.
     const ledger = await LoyaltyEntryModel.find({ merchantId: world.merchant.id }).sort({ customerId: 1, seq: 1 }).lean();
-    expect(ledger.map((entry) => ({ customerId: entry.customerId, source: entry.source, kind: entry.kind, creditMinor: entry.creditMinor, balanceCreditMinor: entry.balanceCreditMinor, description: entry.description }))).toEqual([
-      { customerId: ana.customerId, source: `anniversary:${ana.id}:2027`, kind: 'anniversary', creditMinor: 1000, balanceCreditMinor: 1000, description: 'Premium anniversary: 1 year with us' },
-      { customerId: ana.customerId, source: `apply:${boxes[12]!.ana._id}`, kind: 'apply', creditMinor: -1000, balanceCreditMinor: 0, description: 'Credit applied to the box of 2027-02-15' },
+    expect(
+      ledger.map((entry) => ({
+        customerId: entry.customerId,
+        source: entry.source,
+        kind: entry.kind,
+        creditMinor: entry.creditMinor,
+        balanceCreditMinor: entry.balanceCreditMinor,
+        description: entry.description,
+      })),
+    ).toEqual([
+      {
+        customerId: ana.customerId,
+        source: `anniversary:${ana.id}:2027`,
+        kind: 'anniversary',
+        creditMinor: 1000,
+        balanceCreditMinor: 1000,
+        description: 'Premium anniversary: 1 year with us',
+      },
+      {
+        customerId: ana.customerId,
+        source: `apply:${boxes[12]!.ana._id}`,
+        kind: 'apply',
+        creditMinor: -1000,
+        balanceCreditMinor: 0,
+        description: 'Credit applied to the box of 2027-02-15',
+      },
     ]);
     expect(ledger[0]!.at.toISOString().slice(0, 10)).toBe('2027-01-15');
     const rewards = await BoxRewardModel.find({ merchantId: world.merchant.id }).sort({ subscriptionId: 1 }).lean();
@@ -148,19 +181,30 @@ describe('scenario: comeback and anniversary offers', () => {
     const before = await BoxOrderModel.find({ merchantId: world.merchant.id }).sort({ _id: 1 }).lean();
     await runDailyUntil(plus(clock.now(), 8 * DAY)); // (from the payment of 2027-02-15's box)
     await world.driver.runCutoffs();
-    for (const [sub, order] of [[ana, boxes[12]!.ana], [bob, boxes[12]!.bob]] as const) await world.driver.pay(sub.stripeSubscriptionId, order.paidAt!, order.amountDueMinor, `in_${order._id}`);
+    for (const [sub, order] of [
+      [ana, boxes[12]!.ana],
+      [bob, boxes[12]!.bob],
+    ] as const)
+      await world.driver.pay(sub.stripeSubscriptionId, order.paidAt!, order.amountDueMinor, `in_${order._id}`);
     expect(await LoyaltyEntryModel.countDocuments({ merchantId: world.merchant.id })).toBe(2);
     expect(await BoxRewardModel.countDocuments({ merchantId: world.merchant.id })).toBe(2);
-    expect(await BoxOrderModel.find({ merchantId: world.merchant.id, cycleKey: { $lte: '2027-02-15' } }).sort({ _id: 1 }).lean()).toEqual(
-      before.filter((order) => order.cycleKey <= '2027-02-15'),
-    );
+    expect(
+      await BoxOrderModel.find({ merchantId: world.merchant.id, cycleKey: { $lte: '2027-02-15' } })
+        .sort({ _id: 1 })
+        .lean(),
+    ).toEqual(before.filter((order) => order.cycleKey <= '2027-02-15'));
   }, 240_000);
 
   test('when the yearly-rewards job could not run on the anniversary, then it grants it within the week after, once, and not later', async () => {
     const world = await retentionScenario('2026-01-15T15:30:00Z');
     const { call, clock, jobDeps } = world;
     const plan = await world.createPlan(month(2600));
-    await call('put', '/loyalty-program', { enabled: true, pointsPerUnit: 0, redemption: { points: 100, creditMinor: 1000 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] }, 200);
+    await call(
+      'put',
+      '/loyalty-program',
+      { enabled: true, pointsPerUnit: 0, redemption: { points: 100, creditMinor: 1000 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] },
+      200,
+    );
     await call('post', '/offers', { kind: 'anniversary', name: 'One year', reward: { type: 'points', points: 250 } }, 201);
     const ana = await world.subscribe(plan);
     clock.set('2026-01-25T15:30:00Z');
@@ -181,7 +225,12 @@ describe('scenario: comeback and anniversary offers', () => {
 
     const late = await retentionScenario('2026-01-15T15:30:00Z');
     const latePlan = await late.createPlan(month(2600));
-    await late.call('put', '/loyalty-program', { enabled: true, pointsPerUnit: 0, redemption: { points: 100, creditMinor: 1000 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] }, 200);
+    await late.call(
+      'put',
+      '/loyalty-program',
+      { enabled: true, pointsPerUnit: 0, redemption: { points: 100, creditMinor: 1000 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] },
+      200,
+    );
     await late.call('post', '/offers', { kind: 'anniversary', name: 'One year', reward: { type: 'points', points: 250 } }, 201);
     await late.subscribe(latePlan);
     late.clock.set('2027-01-23T17:00:00Z'); // 8 days after 2027-01-15

@@ -3,6 +3,7 @@ import { LoyaltyAccountModel, LoyaltyEntryModel } from '../../src/loyalty/loyalt
 import { maintainLoyaltyAccounts } from '../../src/loyalty/loyalty.service';
 import { NotificationModel } from '../../src/notifications/notification.model';
 import { BoxOrderModel } from '../../src/orders/box-order.model';
+import { followFacts } from '../helpers/facts';
 import { linesOf, retentionScenario } from '../helpers/retention-scenario';
 import { useTestDatabase } from '../helpers/test-env';
 
@@ -53,8 +54,18 @@ describe('scenario: loyalty', () => {
     expect(box2).toMatchObject({ amountDueMinor: 1600, amountPaidMinor: 1600 }); // earns 160 points
 
     // The merchant grants 2,000 points. Box 3: 6 blocks (600 points) make 30.00: 26.00 taken, 4.00 carried.
-    await request(app).post(`/api/v1/customers/${ana.customerId}/loyalty/adjustments`).set(merchant.auth).set('Idempotency-Key', 'review-bonus').send({ points: 2000, reason: 'Wrote a review' }).expect(201);
-    await request(app).post(`/api/v1/customers/${ana.customerId}/loyalty/adjustments`).set(merchant.auth).set('Idempotency-Key', 'review-bonus').send({ points: 2000, reason: 'Wrote a review' }).expect(201);
+    await request(app)
+      .post(`/api/v1/customers/${ana.customerId}/loyalty/adjustments`)
+      .set(merchant.auth)
+      .set('Idempotency-Key', 'review-bonus')
+      .send({ points: 2000, reason: 'Wrote a review' })
+      .expect(201);
+    await request(app)
+      .post(`/api/v1/customers/${ana.customerId}/loyalty/adjustments`)
+      .set(merchant.auth)
+      .set('Idempotency-Key', 'review-bonus')
+      .send({ points: 2000, reason: 'Wrote a review' })
+      .expect(201);
     const box3 = await world.renew(ana);
     expect(linesOf(box3)).toEqual([{ kind: 'plan', description: expect.any(String), amountMinor: 2600 }, loyaltyLine(box3._id, -2600)]);
     expect(box3).toMatchObject({ amountDueMinor: 0, amountPaidMinor: 0 }); // nothing paid, no points earned
@@ -83,7 +94,10 @@ describe('scenario: loyalty', () => {
       { source: `restore:${box5._id}`, kind: 'restore', points: 0, creditMinor: 2600, balancePoints: 620, balanceCreditMinor: 2800 },
     ];
     expect(await ledgerOf(merchant.id, ana.customerId)).toEqual(expected);
-    expect((await call('get', `/customers/${ana.customerId}/loyalty`, undefined, 200)) as unknown).toMatchObject({ points: 620, credit: { amountMinor: 2800, currency: 'USD' } });
+    expect((await call('get', `/customers/${ana.customerId}/loyalty`, undefined, 200)) as unknown).toMatchObject({
+      points: 620,
+      credit: { amountMinor: 2800, currency: 'USD' },
+    });
     // Stripe was asked once per box for the amount off, keyed by the box.
     const creditItems = world.recording.invoiceItems.filter((item) => item.key.endsWith(':credit:loyalty:create'));
     expect(creditItems.map((item) => [item.key, (item.input as { amountMinor: number }).amountMinor])).toEqual(
@@ -128,12 +142,14 @@ describe('scenario: loyalty', () => {
     await world.payFirstBox(kenYen, 12_000);
     for (const leaving of [ken, kenYen]) await call('post', `/subscriptions/${leaving.id}/cancel`, { mode: 'now', reason: 'too_expensive' }, 200);
 
-    // Every day the loyalty job runs (twice: a second worker changes nothing); every month Ana's box is paid.
+    // Every day the loyalty job runs (twice: a second worker changes nothing), and the facts it records are
+    // followed (the shopper told); every month Ana's box is paid.
     const runDailyUntil = async (until: Date) => {
       for (let at = clock.now(); at < until; at = plus(at, DAY)) {
         clock.set(at);
         await maintainLoyaltyAccounts(jobDeps);
         await maintainLoyaltyAccounts(jobDeps);
+        await followFacts(clock);
       }
     };
     const boxes = [];
@@ -150,13 +166,17 @@ describe('scenario: loyalty', () => {
     await runDailyUntil(new Date('2027-02-20T15:30:00Z'));
 
     const account = await LoyaltyAccountModel.findOne({ merchantId: merchant.id, customerId: ana.customerId }).lean();
-    expect(account!.tierHistory.map((change) => ({ from: change.from, to: change.to, on: change.at.toISOString().slice(0, 10), reason: change.reason }))).toEqual([
+    expect(
+      account!.tierHistory.map((change) => ({ from: change.from, to: change.to, on: change.at.toISOString().slice(0, 10), reason: change.reason })),
+    ).toEqual([
       { from: null, to: 'silver', on: '2026-04-15', reason: 'Reached Silver: $104.00 spent in the last 12 months' },
       { from: 'silver', to: 'gold', on: '2026-10-15', reason: 'Reached Gold: $260.00 spent in the last 12 months' },
       // The box of 2026-01-15 leaves the window on 2027-01-15 ($260.00: still gold); that of 02-15 on 2027-02-15.
       { from: 'gold', to: 'silver', on: '2027-02-15', reason: 'Fell below Gold: $234.00 spent in the last 12 months' },
     ]);
-    expect(await LoyaltyAccountModel.findOne({ merchantId: merchant.id, customerId: ken.customerId }, { tierKey: 1, tierHistory: 1 }).lean()).toMatchObject({ tierHistory: [] });
+    expect(await LoyaltyAccountModel.findOne({ merchantId: merchant.id, customerId: ken.customerId }, { tierKey: 1, tierHistory: 1 }).lean()).toMatchObject({
+      tierHistory: [],
+    });
 
     // Told once per move, in plain words (her name as written).
     const notes = await NotificationModel.find({ customerId: ana.customerId, type: 'loyalty.tier_changed' }).sort({ createdAt: 1 }).lean();
@@ -168,7 +188,9 @@ describe('scenario: loyalty', () => {
     expect(notes[0]!.text).toContain('you are now a Silver member');
 
     // Points: 26 a box at the base rate, ×1.5 while silver, ×2 while gold, earned at the tier held when paid.
-    const earned = (await LoyaltyEntryModel.find({ merchantId: merchant.id, customerId: ana.customerId, kind: 'earn' }).sort({ seq: 1 }).lean()).map((entry) => [entry.description.slice(0, 18), entry.points]);
+    const earned = (await LoyaltyEntryModel.find({ merchantId: merchant.id, customerId: ana.customerId, kind: 'earn' }).sort({ seq: 1 }).lean()).map(
+      (entry) => [entry.description.slice(0, 18), entry.points],
+    );
     expect(earned.map(([, points]) => points)).toEqual([26, 26, 26, 26, 39, 39, 39, 39, 39, 39, 52]);
     expect(earned[4]![0]).toBe('Box of 2026-05-15 ');
     expect(earned[10]![0]).toBe('Box of 2026-11-15 ');

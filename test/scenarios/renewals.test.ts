@@ -70,19 +70,38 @@ describe('scenario: renewals', () => {
       await driver.runCutoffs();
       await driver.runCutoffs(); // a second run (or worker) changes nothing
       const reserved = await BoxOrderModel.findOne({ subscriptionId: subscription.id, cycleKey: nextCharge.cycleKey }).lean();
-      expect(reserved).toMatchObject({ status: 'reserved', shipOn: nextCharge.cycleKey, amountDueMinor: 2600, lines: [expect.objectContaining({ sku, stock: 'reserved' })] });
+      expect(reserved).toMatchObject({
+        status: 'reserved',
+        shipOn: nextCharge.cycleKey,
+        amountDueMinor: 2600,
+        lines: [expect.objectContaining({ sku, stock: 'reserved' })],
+      });
 
       clock.set(plus(nextCharge.chargeAt, 5_000));
       expect(await driver.pay(subscription.stripeSubscriptionId, new Date(nextCharge.chargeAt), 2600)).toBe(200);
       expect(await driver.pay(subscription.stripeSubscriptionId, new Date(nextCharge.chargeAt), 2600, reserved!.stripeInvoiceId)).toBe(200); // Stripe's retry of a new event id
-      await request(app).post(`/api/v1/orders/${reserved!._id}/ship`).set(merchant.auth).send({ carrier: 'USPS', trackingNumber: `9400${month}` }).expect(200);
+      await request(app)
+        .post(`/api/v1/orders/${reserved!._id}/ship`)
+        .set(merchant.auth)
+        .send({ carrier: 'USPS', trackingNumber: `9400${month}` })
+        .expect(200);
       renewedKeys.push(nextCharge.cycleKey);
     }
 
     // Local charge dates stay on the 15th across both DST changes.
     expect(renewedKeys).toEqual([
-      '2026-02-15', '2026-03-15', '2026-04-15', '2026-05-15', '2026-06-15', '2026-07-15',
-      '2026-08-15', '2026-09-15', '2026-10-15', '2026-11-15', '2026-12-15', '2027-01-15',
+      '2026-02-15',
+      '2026-03-15',
+      '2026-04-15',
+      '2026-05-15',
+      '2026-06-15',
+      '2026-07-15',
+      '2026-08-15',
+      '2026-09-15',
+      '2026-10-15',
+      '2026-11-15',
+      '2026-12-15',
+      '2027-01-15',
     ]);
     const all = await orders(subscription.id);
     expect(all).toHaveLength(13);
@@ -111,7 +130,10 @@ describe('scenario: renewals', () => {
       const invoiceId = `in_${nextCharge.cycleKey.replaceAll('-', '')}`;
       if (outcome === 'fails-then-paid') {
         await driver.fail(stripeId, new Date(nextCharge.chargeAt), invoiceId, 1);
-        expect(await BoxOrderModel.findOne({ subscriptionId: subscription.id, cycleKey: nextCharge.cycleKey }).lean()).toMatchObject({ status: 'held', heldForInvoiceId: invoiceId });
+        expect(await BoxOrderModel.findOne({ subscriptionId: subscription.id, cycleKey: nextCharge.cycleKey }).lean()).toMatchObject({
+          status: 'held',
+          heldForInvoiceId: invoiceId,
+        });
         expect(await view()).toMatchObject({ status: 'past_due', dunning: { attempts: 1 } });
         clock.set(plus(nextCharge.chargeAt, 3 * 86_400_000));
         await driver.runCutoffs(); // still retried by Stripe: the held box keeps its stock
@@ -167,11 +189,27 @@ describe('scenario: renewals', () => {
     await outOfStock(app, merchant, dark!);
     await receiveStock(app, merchant, light!, 5);
     await receiveStock(app, merchant, decaf!, 5);
-    const mugs = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Mug', stock: 1 })).expect(201)).body;
-    const beans = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Sample beans', stock: 4, priceMinor: 500 })).expect(201)).body;
+    const mugs = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Mug', stock: 1 }))
+        .expect(201)
+    ).body;
+    const beans = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Sample beans', stock: 4, priceMinor: 500 }))
+        .expect(201)
+    ).body;
 
     const withSecondChoice = await subscribe(app, merchant, plan.id, variant(dark!).id);
-    await request(app).post(`/api/v1/subscriptions/${withSecondChoice.id}/second-choice`).set(merchant.auth).send({ variantId: variant(decaf!).id }).expect(200);
+    await request(app)
+      .post(`/api/v1/subscriptions/${withSecondChoice.id}/second-choice`)
+      .set(merchant.auth)
+      .send({ variantId: variant(decaf!).id })
+      .expect(200);
     const withoutSecondChoice = await subscribe(app, merchant, plan.id, variant(dark!).id);
     await request(app).post(`/api/v1/subscriptions/${withoutSecondChoice.id}/addons`).set(merchant.auth).send({ addonId: mugs.id, quantity: 1 }).expect(200);
     await request(app).post(`/api/v1/subscriptions/${withoutSecondChoice.id}/addons`).set(merchant.auth).send({ addonId: beans.id, quantity: 2 }).expect(200);
@@ -183,7 +221,14 @@ describe('scenario: renewals', () => {
     const [first] = await orders(withSecondChoice.id);
     expect(first).toMatchObject({
       status: 'reserved',
-      lines: [expect.objectContaining({ sku: decaf, description: `${plan.name}: Decaf`, stock: 'reserved', substitutedFor: { sku: dark, description: `${plan.name}: Dark`, rule: 'second_choice' } })],
+      lines: [
+        expect.objectContaining({
+          sku: decaf,
+          description: `${plan.name}: Decaf`,
+          stock: 'reserved',
+          substitutedFor: { sku: dark, description: `${plan.name}: Dark`, rule: 'second_choice' },
+        }),
+      ],
     });
     const [second] = await orders(withoutSecondChoice.id);
     expect(second).toMatchObject({
@@ -214,7 +259,13 @@ describe('scenario: renewals', () => {
     const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
     const [a] = plan.variants as Array<{ id: string; sku: string }>;
     await receiveStock(app, merchant, a!.sku, 1);
-    const beans = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 3 })).expect(201)).body;
+    const beans = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: 3 }))
+        .expect(201)
+    ).body;
     const subscription = await subscribe(app, merchant, plan.id, a!.id);
     await receiveStock(app, merchant, a!.sku, -1); // the last one is counted out before the cut-off
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: beans.id, quantity: 1 }).expect(200);

@@ -11,6 +11,7 @@ import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { followFacts } from '../helpers/facts';
 import { recordingGateway } from '../helpers/recording-gateway';
 import { renewalDriver } from '../helpers/renewal-driver';
 import { buildTestApp } from '../helpers/test-app';
@@ -25,7 +26,14 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 const plus = (iso: string | Date, ms: number) => new Date(new Date(iso).getTime() + ms);
 const DAY = 86_400_000;
 
-async function subscribe(app: Express, merchant: TestMerchant, planId: string, variantId: string, extra: Record<string, unknown> = {}, customer: Record<string, unknown> = {}) {
+async function subscribe(
+  app: Express,
+  merchant: TestMerchant,
+  planId: string,
+  variantId: string,
+  extra: Record<string, unknown> = {},
+  customer: Record<string, unknown> = {},
+) {
   const shopper = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput(customer)).expect(201)).body;
   const created = (
     await request(app)
@@ -52,8 +60,20 @@ describe('scenario: retention over 24 months', () => {
     const jobDeps = { clock, logger: silentLogger };
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
     const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
-    const tin = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Tasting tin', stock: null })).expect(201)).body;
-    const refill = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Beans refill', kind: 'recurring', priceMinor: 1200, stock: null })).expect(201)).body;
+    const tin = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Tasting tin', stock: null }))
+        .expect(201)
+    ).body;
+    const refill = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Beans refill', kind: 'recurring', priceMinor: 1200, stock: null }))
+        .expect(201)
+    ).body;
 
     await request(app)
       .put('/api/v1/loyalty-program')
@@ -71,11 +91,23 @@ describe('scenario: retention over 24 months', () => {
         ],
       })
       .expect(200);
-    const perk = async (body: Record<string, unknown>) => (await request(app).post('/api/v1/perks').set(merchant.auth).send(body).expect(201)).body.id as string;
+    const perk = async (body: Record<string, unknown>) =>
+      (await request(app).post('/api/v1/perks').set(merchant.auth).send(body).expect(201)).body.id as string;
     const everyThird = await perk({ name: 'A free tin every 3rd box', benefit: { kind: 'free_addon', addonId: tin.id, everyNthBox: 3 } });
-    const milestone = await perk({ name: 'Milestone bonus', benefit: { kind: 'milestone_bonus', boxNumbers: [6, 12], bonus: { type: 'points', points: 500 } } });
-    const goldDiscount = await perk({ name: 'Gold: 10% off add-ons', eligibility: { tierKeys: ['gold'] }, benefit: { kind: 'addon_discount', percentOff: 10 } });
-    await request(app).post('/api/v1/offers').set(merchant.auth).send({ kind: 'birthday', name: 'Birthday treat', reward: { type: 'points', points: 200 } }).expect(201);
+    const milestone = await perk({
+      name: 'Milestone bonus',
+      benefit: { kind: 'milestone_bonus', boxNumbers: [6, 12], bonus: { type: 'points', points: 500 } },
+    });
+    const goldDiscount = await perk({
+      name: 'Gold: 10% off add-ons',
+      eligibility: { tierKeys: ['gold'] },
+      benefit: { kind: 'addon_discount', percentOff: 10 },
+    });
+    await request(app)
+      .post('/api/v1/offers')
+      .set(merchant.auth)
+      .send({ kind: 'birthday', name: 'Birthday treat', reward: { type: 'points', points: 200 } })
+      .expect(201);
     await request(app)
       .put('/api/v1/referral-program')
       .set(merchant.auth)
@@ -89,15 +121,36 @@ describe('scenario: retention over 24 months', () => {
     const boxes: Array<{ number: number; cycleKey: string; lines: Array<{ kind: string; amountMinor: number; grantedBy?: { id: string } | null }> }> = [];
     let friend: Awaited<ReturnType<typeof subscribe>> | undefined;
     // A shopper session lasts 24 hours: the storefront asks for one when Ana logs in.
-    const logIn = async () => ({ Authorization: `Bearer ${(await request(app).post(`/api/v1/customers/${ana.customerId}/shopper-sessions`).set(merchant.auth).expect(201)).body.token as string}` });
+    const logIn = async () => ({
+      Authorization: `Bearer ${(await request(app).post(`/api/v1/customers/${ana.customerId}/shopper-sessions`).set(merchant.auth).expect(201)).body.token as string}`,
+    });
 
     for (let month = 1; month <= 23; month += 1) {
       if (month === 2) {
         // Ana shares her code; a friend subscribes with it and gets the welcome offer on the first box.
         const code = (await request(app).get(`/api/v1/subscriptions/${ana.id}/rewards`).set(merchant.auth).expect(200)).body.referralCode as string;
-        friend = await subscribe(app, merchant, plan.id, plan.variants[1].id, { referralCode: code }, { shippingAddress: { line1: '9 Elm St', city: 'Portland', postalCode: '97201', country: 'US' } });
-        expect(await request(app).post(`/api/v1/subscriptions`).set(merchant.auth).send({ customerId: ana.customerId, planId: plan.id, variantId: plan.variants[0].id, cadence: 'month-1', paymentMethodId: 'pm_card_visa', referralCode: code }).expect(422))
-          .toMatchObject({ body: { type: '/problems/referral_refused' } }); // her own code
+        friend = await subscribe(
+          app,
+          merchant,
+          plan.id,
+          plan.variants[1].id,
+          { referralCode: code },
+          { shippingAddress: { line1: '9 Elm St', city: 'Portland', postalCode: '97201', country: 'US' } },
+        );
+        expect(
+          await request(app)
+            .post(`/api/v1/subscriptions`)
+            .set(merchant.auth)
+            .send({
+              customerId: ana.customerId,
+              planId: plan.id,
+              variantId: plan.variants[0].id,
+              cadence: 'month-1',
+              paymentMethodId: 'pm_card_visa',
+              referralCode: code,
+            })
+            .expect(422),
+        ).toMatchObject({ body: { type: '/problems/referral_refused' } }); // her own code
         expect((await SubscriptionModel.findById(friend.id).lean())!.firstBoxOffer).toMatchObject({ source: 'referral', percentOff: 50 });
         expect(await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id, kind: 'referral' })).toBe(0); // not before the friend pays
         expect(await driver.pay(friend.stripeSubscriptionId, clock.now(), 1300, `in_friend_first`)).toBe(200);
@@ -109,14 +162,20 @@ describe('scenario: retention over 24 months', () => {
         await request(app).post('/api/v1/shopper/loyalty/redemptions').set(asAna).set('Idempotency-Key', 'redeem-may').send({ points: 300 }).expect(201);
         await request(app).post('/api/v1/shopper/loyalty/redemptions').set(asAna).set('Idempotency-Key', 'redeem-may').send({ points: 300 }).expect(201); // retried: once
       }
-      if (month === 10) await request(app).post(`/api/v1/subscriptions/${ana.id}/addons`).set(merchant.auth).send({ addonId: refill.id, quantity: 1 }).expect(200);
+      if (month === 10)
+        await request(app).post(`/api/v1/subscriptions/${ana.id}/addons`).set(merchant.auth).send({ addonId: refill.id, quantity: 1 }).expect(200);
       if (month === 12) await request(app).post(`/api/v1/subscriptions/${ana.id}/pause`).set(merchant.auth).send({ cycles: 7 }).expect(200);
-      const charged = (await request(app).get(`/api/v1/subscriptions/${ana.id}`).set(merchant.auth).expect(200)).body.nextCharge as { cycleKey: string; chargeAt: string; cutoffAt: string };
-      // The daily jobs run every day up to the cut-off (tiers, expiry, birthdays).
+      const charged = (await request(app).get(`/api/v1/subscriptions/${ana.id}`).set(merchant.auth).expect(200)).body.nextCharge as {
+        cycleKey: string;
+        chargeAt: string;
+        cutoffAt: string;
+      };
+      // The daily jobs run every day up to the cut-off (tiers, expiry, birthdays), and the facts recorded are followed.
       for (let at = plus(clock.now(), DAY); at < new Date(charged.cutoffAt); at = plus(at, DAY)) {
         clock.set(at);
         await maintainLoyaltyAccounts(jobDeps);
         await grantYearlyRewards(jobDeps);
+        await followFacts(clock);
       }
       clock.set(plus(charged.cutoffAt, 60_000));
       await driver.runCutoffs();
@@ -128,7 +187,12 @@ describe('scenario: retention over 24 months', () => {
       const invoiceId = `in_ana_${charged.cycleKey}`;
       expect(await driver.pay(ana.stripeSubscriptionId, new Date(charged.chargeAt), order!.amountDueMinor, invoiceId)).toBe(200);
       paidInvoices.push({ stripeSubscriptionId: ana.stripeSubscriptionId, periodStart: new Date(charged.chargeAt), amount: order!.amountDueMinor, invoiceId });
-      await request(app).post(`/api/v1/orders/${order!._id}/ship`).set(merchant.auth).send({ carrier: 'USPS', trackingNumber: `94${month}` }).expect(200);
+      await followFacts(clock, recording.gateway); // what follows the paid box (points) and the facts of the day
+      await request(app)
+        .post(`/api/v1/orders/${order!._id}/ship`)
+        .set(merchant.auth)
+        .send({ carrier: 'USPS', trackingNumber: `94${month}` })
+        .expect(200);
       await request(app).post(`/api/v1/orders/${order!._id}/deliver`).set(merchant.auth).send({}).expect(200);
       const paid = await BoxOrderModel.countDocuments({ subscriptionId: ana.id, status: 'delivered' });
       boxes.push({ number: paid + 1, cycleKey: charged.cycleKey, lines: order!.lines });
@@ -167,11 +231,16 @@ describe('scenario: retention over 24 months', () => {
     expect(creditLines).toEqual(applied);
     expect(ledger.every((entry) => entry.balancePoints >= 0 && entry.balanceCreditMinor >= 0)).toBe(true);
     // Each credit went to Stripe as an amount off that invoice, with a key per box.
-    const creditItems = recording.invoiceItems.filter((item) => 'amountMinor' in item.input && item.input.amountMinor < 0 && item.key.endsWith(':credit:loyalty:create'));
+    const creditItems = recording.invoiceItems.filter(
+      (item) => 'amountMinor' in item.input && item.input.amountMinor < 0 && item.key.endsWith(':credit:loyalty:create'),
+    );
     expect(creditItems.map((item) => -(item.input as { amountMinor: number }).amountMinor)).toEqual(applied);
 
     // Birthday: 200 points once in 2026 and once in 2027, however often the job ran.
-    expect(ledger.filter((entry) => entry.kind === 'birthday').map((entry) => entry.source)).toEqual([`birthday:${ana.customerId}:2026`, `birthday:${ana.customerId}:2027`]);
+    expect(ledger.filter((entry) => entry.kind === 'birthday').map((entry) => entry.source)).toEqual([
+      `birthday:${ana.customerId}:2026`,
+      `birthday:${ana.customerId}:2027`,
+    ]);
     // Expiry: points older than 12 months expired during the pause, with a notice first.
     const expired = ledger.filter((entry) => entry.kind === 'expire');
     expect(expired.length).toBeGreaterThan(0);
@@ -194,11 +263,18 @@ describe('scenario: retention over 24 months', () => {
     // Replaying every payment and running every job again changes nothing (the daily jobs first catch up to now).
     await maintainLoyaltyAccounts(jobDeps);
     await grantYearlyRewards(jobDeps);
-    const before = { ledger: await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id }), orders: await BoxOrderModel.find({ merchantId: merchant.id }).lean(), notes: await NotificationModel.countDocuments({ merchantId: merchant.id }) };
-    for (const invoice of paidInvoices) expect(await driver.pay(invoice.stripeSubscriptionId, invoice.periodStart, invoice.amount, invoice.invoiceId)).toBe(200);
+    await followFacts(clock);
+    const before = {
+      ledger: await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id }),
+      orders: await BoxOrderModel.find({ merchantId: merchant.id }).lean(),
+      notes: await NotificationModel.countDocuments({ merchantId: merchant.id }),
+    };
+    for (const invoice of paidInvoices)
+      expect(await driver.pay(invoice.stripeSubscriptionId, invoice.periodStart, invoice.amount, invoice.invoiceId)).toBe(200);
     await driver.runCutoffs();
     await maintainLoyaltyAccounts(jobDeps);
     await grantYearlyRewards(jobDeps);
+    await followFacts(clock);
     expect(await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id })).toBe(before.ledger);
     expect(await BoxOrderModel.find({ merchantId: merchant.id }).lean()).toEqual(before.orders);
     expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(before.notes);

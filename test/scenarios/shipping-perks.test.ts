@@ -16,11 +16,28 @@ describe('scenario: shipping fees and perks', () => {
   test('when boxes are paid in dollars, yen and euros, then each pays the fee of its own currency (none for euros), and the free-shipping perk waives it from the 3rd box, once per box', async () => {
     const world = await retentionScenario('2026-01-15T15:30:00Z');
     const { call, recording } = world;
-    await call('patch', '/merchants/me', { subscriptionSettings: { shippingFees: [{ currency: 'USD', amountMinor: 500 }, { currency: 'JPY', amountMinor: 800 }] } }, 200);
+    await call(
+      'patch',
+      '/merchants/me',
+      {
+        subscriptionSettings: {
+          shippingFees: [
+            { currency: 'USD', amountMinor: 500 },
+            { currency: 'JPY', amountMinor: 800 },
+          ],
+        },
+      },
+      200,
+    );
     const usd = await world.createPlan(month({ priceMinor: 2600 }));
     const jpy = await world.createPlan({ currency: 'JPY', ...month({ priceMinor: 3000 }) });
     const eur = await world.createPlan({ currency: 'EUR', ...month({ priceMinor: 2400 }) });
-    const perk = await call('post', '/perks', { name: 'Free shipping from your 3rd box', eligibility: { minPaidBoxes: 2 }, benefit: { kind: 'free_shipping' } }, 201);
+    const perk = await call(
+      'post',
+      '/perks',
+      { name: 'Free shipping from your 3rd box', eligibility: { minPaidBoxes: 2 }, benefit: { kind: 'free_shipping' } },
+      201,
+    );
     const freeShipping = { source: 'perk', id: perk.id, reason: 'Free shipping from your 3rd box' };
 
     const ana = await world.subscribe(usd);
@@ -72,7 +89,11 @@ describe('scenario: shipping fees and perks', () => {
     // The cut-off job and the payments again: nothing changes.
     const before = await BoxOrderModel.find({ merchantId: world.merchant.id }).sort({ _id: 1 }).lean();
     await world.driver.runCutoffs();
-    for (const [sub, order] of [[ana, third.ana], [ken, third.ken], [eva, third.eva]] as const) {
+    for (const [sub, order] of [
+      [ana, third.ana],
+      [ken, third.ken],
+      [eva, third.eva],
+    ] as const) {
       expect(await world.driver.pay(sub.stripeSubscriptionId, order.paidAt!, order.amountDueMinor, `in_${order._id}`)).toBe(200);
     }
     expect(await BoxOrderModel.find({ merchantId: world.merchant.id }).sort({ _id: 1 }).lean()).toEqual(before);
@@ -98,10 +119,16 @@ describe('scenario: shipping fees and perks', () => {
     const { call, app, merchant } = world;
     const plan = await world.createPlan(month({ priceMinor: 2600 }));
     const winter = await world.createAddon({ name: 'Winter blend', priceMinor: 1800, releasesOn: '2026-06-01' });
-    const perk = await call('post', '/perks', { name: 'Loyal tasters: new blends first', eligibility: { minPaidBoxes: 3 }, benefit: { kind: 'early_access', addonIds: [winter.id] } }, 201);
+    const perk = await call(
+      'post',
+      '/perks',
+      { name: 'Loyal tasters: new blends first', eligibility: { minPaidBoxes: 3 }, benefit: { kind: 'early_access', addonIds: [winter.id] } },
+      201,
+    );
     const ana = await world.subscribe(plan);
     await world.payFirstBox(ana, 2600);
-    const add = (subscriptionId: string) => request(app).post(`/api/v1/subscriptions/${subscriptionId}/addons`).set(merchant.auth).send({ addonId: winter.id, quantity: 1 });
+    const add = (subscriptionId: string) =>
+      request(app).post(`/api/v1/subscriptions/${subscriptionId}/addons`).set(merchant.auth).send({ addonId: winter.id, quantity: 1 });
 
     // One paid box: not yet.
     const early = await add(ana.id).expect(409);

@@ -27,10 +27,20 @@ describe('scenario: a shopper manages their box', () => {
     expect(created).toMatchObject({
       status: 'active',
       stripeSubscriptionId: expect.stringMatching(/^sub_/),
-      nextCharge: { cycleKey: '2026-04-02', chargeAt: '2026-04-02T14:30:00.000Z', cutoffAt: '2026-03-30T14:30:00.000Z', total: { amountMinor: 2600, currency: 'USD' } },
+      nextCharge: {
+        cycleKey: '2026-04-02',
+        chargeAt: '2026-04-02T14:30:00.000Z',
+        cutoffAt: '2026-03-30T14:30:00.000Z',
+        total: { amountMinor: 2600, currency: 'USD' },
+      },
     });
     // The first box, charged now, leads the calendar through the first month.
-    expect((created.upcomingCycles as unknown[])[0]).toEqual({ cycleKey: '2026-03-02', chargeAt: '2026-03-02T15:30:00.000Z', cutoffAt: '2026-02-27T15:30:00.000Z', state: 'charged' });
+    expect((created.upcomingCycles as unknown[])[0]).toEqual({
+      cycleKey: '2026-03-02',
+      chargeAt: '2026-03-02T15:30:00.000Z',
+      cutoffAt: '2026-02-27T15:30:00.000Z',
+      state: 'charged',
+    });
     expect(calls()).toEqual([
       { method: 'POST', path: '/v1/coupons', idempotencyKey: `subscription:${id}:first-box-coupon:plan` },
       { method: 'POST', path: '/v1/subscriptions', idempotencyKey: `subscription:${id}:create` },
@@ -44,7 +54,9 @@ describe('scenario: a shopper manages their box', () => {
       expect.objectContaining({ cycleKey: '2026-05-02', state: 'scheduled' }),
     ]);
     expect(skipped.nextCharge.cycleKey).toBe('2026-05-02');
-    expect(calls()).toEqual([{ method: 'POST', path: `/v1/subscriptions/${created.stripeSubscriptionId}`, idempotencyKey: `subscription:${id}:sync:r1:2026-04-02` }]);
+    expect(calls()).toEqual([
+      { method: 'POST', path: `/v1/subscriptions/${created.stripeSubscriptionId as string}`, idempotencyKey: `subscription:${id}:sync:r1:2026-04-02` },
+    ]);
 
     // Skipping it again is refused; un-skipping brings April back.
     const again = await request(app).post(`/api/v1/subscriptions/${id}/skip`).set(merchant.auth).send({ cycleKey: '2026-04-02' }).expect(409);
@@ -82,7 +94,11 @@ describe('scenario: a shopper manages their box', () => {
     const cancelled = (
       await request(app).post(`/api/v1/subscriptions/${id}/cancel`).set(merchant.auth).send({ mode: 'period_end', reason: 'too_much_product' }).expect(200)
     ).body;
-    expect(cancelled).toMatchObject({ status: 'active', cancellation: { mode: 'period_end', reason: 'too_much_product', effectiveAt: '2026-04-02T14:30:00.000Z' }, nextCharge: null });
+    expect(cancelled).toMatchObject({
+      status: 'active',
+      cancellation: { mode: 'period_end', reason: 'too_much_product', effectiveAt: '2026-04-02T14:30:00.000Z' },
+      nextCharge: null,
+    });
     const reactivated = (await request(app).post(`/api/v1/subscriptions/${id}/reactivate`).set(merchant.auth).send({}).expect(200)).body;
     expect(reactivated).toMatchObject({ status: 'active', cancellation: null, nextCharge: { cycleKey: '2026-04-02' } });
 

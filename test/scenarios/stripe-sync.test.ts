@@ -47,8 +47,12 @@ describe('scenario: Stripe follows our record over time', () => {
     const merchant = await createMerchant({}, clock);
     const { subscription } = await subscribeShopper(app, merchant);
 
-    const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'other' }).expect(200);
-    expect(res.body.status).toBe('canceled');
+    const res = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/cancel`)
+      .set(merchant.auth)
+      .send({ mode: 'now', reason: 'other' })
+      .expect(200);
+    expect(res.body.status).toBe('cancelled');
     expect((await SubscriptionModel.findById(subscription.id).lean())?.stripe.lastSyncError).toBe('Stripe timed out');
 
     const deps = { clock, stripe: working.gateway, logger: silentLogger };
@@ -87,7 +91,8 @@ describe('scenario: Stripe follows our record over time', () => {
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
     const { subscription, variantIds } = await subscribeShopper(app, merchant);
     clock.set('2026-03-31T12:00:00Z'); // April's box is locked
-    const swapped = (await request(app).post(`/api/v1/subscriptions/${subscription.id}/swap`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200)).body;
+    const swapped = (await request(app).post(`/api/v1/subscriptions/${subscription.id}/swap`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200))
+      .body;
     expect(swapped.pendingChange).toMatchObject({ effectiveCycleKey: '2026-05-02', variantId: variantIds[1] });
 
     const deps = { clock, stripe: gateway, logger: silentLogger };

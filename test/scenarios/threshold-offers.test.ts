@@ -21,11 +21,23 @@ describe('scenario: threshold offers', () => {
     const boxTotal = await call(
       'post',
       '/offers',
-      { kind: 'threshold', name: '5+ boxes: spend 100, save 30', eligibility: { minPaidBoxes: 5 }, basis: 'box_total', minSpendMinor: 10_000, amountOffMinor: 3000 },
+      {
+        kind: 'threshold',
+        name: '5+ boxes: spend 100, save 30',
+        eligibility: { minPaidBoxes: 5 },
+        basis: 'box_total',
+        minSpendMinor: 10_000,
+        amountOffMinor: 3000,
+      },
       201,
     );
     expect(boxTotal).toMatchObject({ kind: 'threshold', currency: 'USD', threshold: { basis: 'box_total', minSpendMinor: 10_000, amountOffMinor: 3000 } });
-    const addonsOnly = await call('post', '/offers', { kind: 'threshold', name: 'Add-ons of 40 or more: save 5', basis: 'addons', minSpendMinor: 4000, amountOffMinor: 500 }, 201);
+    const addonsOnly = await call(
+      'post',
+      '/offers',
+      { kind: 'threshold', name: 'Add-ons of 40 or more: save 5', basis: 'addons', minSpendMinor: 4000, amountOffMinor: 500 },
+      201,
+    );
     const byBoxTotal = { source: 'offer', id: boxTotal.id, reason: '5+ boxes: spend 100, save 30' };
     const byAddons = { source: 'offer', id: addonsOnly.id, reason: 'Add-ons of 40 or more: save 5' };
 
@@ -95,7 +107,12 @@ describe('scenario: threshold offers', () => {
     // A trial: the first box is built at its cut-off like any other, with the first-box discount on it.
     const plan = await world.createPlan({ trialDays: 14, firstBoxDiscount: { type: 'percent', percentOff: 50 } });
     const beans = await world.createAddon({ name: 'Beans refill', kind: 'recurring', priceMinor: 600 });
-    const offer = await call('post', '/offers', { kind: 'threshold', name: 'Spend 20, save 3', basis: 'box_total', minSpendMinor: 2000, amountOffMinor: 300 }, 201);
+    const offer = await call(
+      'post',
+      '/offers',
+      { kind: 'threshold', name: 'Spend 20, save 3', basis: 'box_total', minSpendMinor: 2000, amountOffMinor: 300 },
+      201,
+    );
     const ana = await world.subscribe(plan);
     await call('post', `/subscriptions/${ana.id}/addons`, { addonId: beans.id, quantity: 1 }, 200);
 

@@ -23,7 +23,10 @@ describe('startupBanner', () => {
   });
 
   test('when Stripe is offline but STRIPE_WEBHOOK_SECRET is set, then it says webhooks are verified with STRIPE_WEBHOOK_SECRET, not the offline secret', () => {
-    const banner = startupBanner(runtimeWith({ stripeMode: 'stripe-mock', webhookSecretSource: 'configured' }), loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_mine' }));
+    const banner = startupBanner(
+      runtimeWith({ stripeMode: 'stripe-mock', webhookSecretSource: 'configured' }),
+      loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_mine' }),
+    );
     expect(banner).toContain('OFFLINE');
     expect(banner).toContain('webhooks are verified with STRIPE_WEBHOOK_SECRET');
     expect(banner).not.toContain(OFFLINE_WEBHOOK_SECRET);

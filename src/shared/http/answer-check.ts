@@ -34,7 +34,7 @@ export function isDocumentedAnswer(route: RouteDefinition, status: number, media
  * that tests read with `takeUndocumentedAnswers()` (each Jest worker has its own).
  */
 export function watchAnswer(route: RouteDefinition, res: Response): void {
-  const writeHead = res.writeHead;
+  const writeHead = res.writeHead.bind(res) as (...rest: unknown[]) => Response;
   res.writeHead = function watchedWriteHead(this: Response, ...args: unknown[]) {
     const status = typeof args[0] === 'number' ? args[0] : this.statusCode;
     const headers = args.find((arg, i) => i > 0 && typeof arg === 'object' && arg !== null && !Array.isArray(arg)) as Record<string, unknown> | undefined;
@@ -45,12 +45,13 @@ export function watchAnswer(route: RouteDefinition, res: Response): void {
     given.set(key, answer);
     if (!isDocumentedAnswer(route, answer.status, answer.mediaType)) {
       undocumented.push(answer);
-      if (firstTime) process.emitWarning(
-        `${route.method.toUpperCase()} ${route.path} (${route.operationId}) answered ${answer.status} ${answer.mediaType || '(no content type)'}, which its route definition does not document`,
-        'UndocumentedAnswer',
-      );
+      if (firstTime)
+        process.emitWarning(
+          `${route.method.toUpperCase()} ${route.path} (${route.operationId}) answered ${answer.status} ${answer.mediaType || '(no content type)'}, which its route definition does not document`,
+          'UndocumentedAnswer',
+        );
     }
-    return (writeHead as (...rest: unknown[]) => Response).apply(this, args);
+    return writeHead(...args);
   } as Response['writeHead'];
 }
 

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
+import { z } from 'zod';
+import { AppError, InvalidInputError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import type { Clock } from '../time';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem';
 import { validate } from '../validate';
@@ -49,6 +50,21 @@ function readBody(req: Request, route: RouteDefinition): unknown {
   return req.body ?? {};
 }
 
+/** Where an input a service names came from: the part of the request whose schema has that field (the body first). */
+function partOf(field: string, route: RouteDefinition): 'body' | 'query' | 'params' {
+  const top = field.split('.')[0] ?? field;
+  const has = (schema: unknown): boolean => schema instanceof z.ZodObject && top in schema.shape;
+  if (has(route.body)) return 'body';
+  if (has(route.query)) return 'query';
+  if (has(route.params)) return 'params';
+  return 'body';
+}
+
+/** A service's domain-worded input error, as the API says it: each field under the part of the request it came from. */
+function atTheEdge(error: InvalidInputError, route: RouteDefinition): ValidationError {
+  return new ValidationError(error.issues.map((issue) => ({ field: `${partOf(issue.field, route)}.${issue.field}`, message: issue.message })));
+}
+
 /** Runs one route: authenticate, validate, rate-limit, honour Idempotency-Key, call the handler, answer. */
 function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
   const rateLimits = route.rateLimit === undefined ? [] : Array.isArray(route.rateLimit) ? route.rateLimit : [route.rateLimit];
@@ -57,8 +73,10 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
     // First, so that every answer of the route, refusals and replays too, carries it.
     if (route.secret) res.set(NO_STORE);
     const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);
-    if (principal && route.auth === 'merchant' && principal.customerId) throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
-    if (principal && route.auth === 'shopper' && !principal.customerId) throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
+    if (principal && route.auth === 'merchant' && principal.customerId)
+      throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
+    if (principal && route.auth === 'shopper' && !principal.customerId)
+      throw new UnauthorizedError('This operation is for shoppers: send a shopper session key (POST /customers/{id}/shopper-sessions).');
     const params = route.params ? validate(route.params, req.params, 'params') : {};
     const query = route.query ? validate(route.query, req.query, 'query') : {};
     const rawBody = readBody(req, route);
@@ -96,7 +114,8 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
       if (result.headers) res.set(result.headers);
       if (result.text) res.status(status).type(result.text.contentType).send(result.text.content);
       else res.status(status).json(out);
-    } catch (error) {
+    } catch (thrown) {
+      const error = thrown instanceof InvalidInputError ? atTheEdge(thrown, route) : thrown;
       if (recordId) {
         // A refusal that will not change (bad input, not found, key reuse) is the answer and is replayed;
         // a conflict, a rate limit or a failure may go differently on retry, so the key is released.

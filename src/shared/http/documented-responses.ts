@@ -5,14 +5,19 @@ export const JSON_MEDIA_TYPE = 'application/json';
 
 /** A problem answer whose meaning is the same wherever it is given: documented once, under this name. */
 export const STANDARD_PROBLEMS = {
-  Problem400: { status: 400, description: 'The request is not valid (`/problems/invalid_request`: each bad field is named in `errors`), or its body is not JSON (`/problems/malformed_body`).' },
+  Problem400: {
+    status: 400,
+    description:
+      'The request is not valid (`/problems/invalid_request`: each bad field is named in `errors`), or its body is not JSON (`/problems/malformed_body`).',
+  },
   Problem401: { status: 401, description: 'No valid API key (`/problems/unauthorized`); a shopper session cannot call merchant operations.' },
   Problem401Shopper: { status: 401, description: 'No valid shopper session key (`/problems/unauthorized`); a secret API key cannot call shopper operations.' },
   Problem401Credentials: { status: 401, description: 'The credentials are not right (`/problems/unauthorized`).' },
   Problem404: { status: 404, description: "Not found (`/problems/not_found`), or not yours: other merchants' data is never revealed." },
   Problem409: {
     status: 409,
-    description: 'The resource is not in a state that allows this, or the request conflicts with existing data, or a request with this Idempotency-Key is still being processed.',
+    description:
+      'The resource is not in a state that allows this, or the request conflicts with existing data, or a request with this Idempotency-Key is still being processed.',
   },
   Problem413: { status: 413, description: 'The body is too large (`/problems/payload_too_large`).' },
   Problem415: { status: 415, description: 'The body is not JSON (`/problems/unsupported_media_type`).' },
@@ -69,14 +74,16 @@ export function documentedResponses(route: RouteDefinition): DocumentedResponse[
     else specific.set(error.status, [...(specific.get(error.status) ?? []), `\`/problems/${error.code}\`: ${error.when}`]);
   }
 
-  const problems = [...new Set([...standard.keys(), ...specific.keys()])].sort((a, b) => a - b).map((status): DocumentedResponse => {
-    const name = standard.get(status);
-    const extra = specific.get(status);
-    if (name && !extra) return { status, description: STANDARD_PROBLEMS[name].description, mediaTypes: [PROBLEM_CONTENT_TYPE], standard: name };
-    const parts = [...(name ? [STANDARD_PROBLEMS[name].description] : []), ...(extra ?? [])];
-    const description = parts.length === 1 ? parts[0]! : parts.map((part) => `- ${part}`).join('\n');
-    return { status, description, mediaTypes: [PROBLEM_CONTENT_TYPE] };
-  });
+  const problems = [...new Set([...standard.keys(), ...specific.keys()])]
+    .sort((a, b) => a - b)
+    .map((status): DocumentedResponse => {
+      const name = standard.get(status);
+      const extra = specific.get(status);
+      if (name && !extra) return { status, description: STANDARD_PROBLEMS[name].description, mediaTypes: [PROBLEM_CONTENT_TYPE], standard: name };
+      const parts = [...(name ? [STANDARD_PROBLEMS[name].description] : []), ...(extra ?? [])];
+      const description = parts.length === 1 ? parts[0]! : parts.map((part) => `- ${part}`).join('\n');
+      return { status, description, mediaTypes: [PROBLEM_CONTENT_TYPE] };
+    });
   const alternatives = route.response.alternatives ?? [];
   const success: DocumentedResponse = {
     status: route.response.status,
@@ -85,12 +92,13 @@ export function documentedResponses(route: RouteDefinition): DocumentedResponse[
       : route.response.description,
     mediaTypes: [JSON_MEDIA_TYPE, ...alternatives.map((alternative) => alternative.mediaType)],
   };
-  if (problems.some((problem) => problem.status === success.status)) throw new Error(`${route.operationId}: status ${success.status} is both its success and a problem`);
+  if (problems.some((problem) => problem.status === success.status))
+    throw new Error(`${route.operationId}: status ${success.status} is both its success and a problem`);
   return [success, ...problems];
 }
 
 /** A Content-Type without its parameters, lower case (`text/csv; charset=utf-8` → `text/csv`). */
 export function mediaTypeOf(contentType: string | number | readonly string[] | undefined): string {
-  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  const value: unknown = Array.isArray(contentType) ? (contentType as readonly string[])[0] : contentType;
   return typeof value === 'string' ? (value.split(';')[0] ?? '').trim().toLowerCase() : '';
 }

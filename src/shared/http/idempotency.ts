@@ -28,7 +28,9 @@ function canonical(value: unknown): string {
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonical(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method.toUpperCase()} ${path}\n${canonical(body ?? null)}`)
+    .digest('hex');
 }
 
 export function parseIdempotencyKey(header: string | undefined): string | undefined {
@@ -63,20 +65,13 @@ export function idempotencyScope(principal: MerchantPrincipal | undefined, finge
   return { scope, handlerKey: `${scope} ${key}` };
 }
 
-export type IdempotencyStart =
-  | { kind: 'proceed'; recordId: string }
-  | { kind: 'replay'; status: number; body: unknown };
+export type IdempotencyStart = { kind: 'proceed'; recordId: string } | { kind: 'replay'; status: number; body: unknown };
 
 /**
  * Claims a key for a request, or says what the first request with it answered. The unique index on
  * {scope, key} decides between concurrent requests: exactly one proceeds.
  */
-export async function beginIdempotentRequest(
-  clock: Clock,
-  scope: string,
-  key: string,
-  fingerprint: string,
-): Promise<IdempotencyStart> {
+export async function beginIdempotentRequest(clock: Clock, scope: string, key: string, fingerprint: string): Promise<IdempotencyStart> {
   const now = clock.now();
   const recordId = newId('idem');
   try {
@@ -88,9 +83,7 @@ export async function beginIdempotentRequest(
   const existing = await IdempotencyRecordModel.findOne({ scope, key }).lean();
   if (!existing) return beginIdempotentRequest(clock, scope, key, fingerprint); // released meanwhile
   if (existing.fingerprint !== fingerprint) {
-    throw new IdempotencyKeyReusedError(
-      'This Idempotency-Key was already used with a different method, path or body. Use a new key for a new request.',
-    );
+    throw new IdempotencyKeyReusedError('This Idempotency-Key was already used with a different method, path or body. Use a new key for a new request.');
   }
   if (existing.state === 'completed') {
     return { kind: 'replay', status: existing.responseStatus ?? 200, body: existing.responseBody ?? null };

@@ -71,15 +71,12 @@ function toComponents(roots: Map<z.ZodType, string>, io: 'input' | 'output'): Co
  * `<id>Input` for requests. Returns the components, the id each input schema ended up with, and a function
  * that points the refs of an input schema (a parameter's) at those ids.
  */
-function mergeComponents(
-  input: Components,
-  output: Components,
-): { components: Components; inputId: (id: string) => string; inputRefs: <T>(value: T) => T } {
+function mergeComponents(input: Components, output: Components): { components: Components; inputId: (id: string) => string; inputRefs: <T>(value: T) => T } {
   const renamed = new Map<string, string>();
   const inputId = (id: string): string => renamed.get(id) ?? id;
   const inputRefs = <T>(value: T): T => mapRefs(value, (ref) => (ref.startsWith(COMPONENT('')) ? COMPONENT(inputId(ref.slice(COMPONENT('').length))) : ref));
   // Until nothing changes: a schema that only refers to one that was renamed reads differently too.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [id, schema] of Object.entries(input)) {
       if (renamed.has(id) || !(id in output) || isDeepStrictEqual(inputRefs(schema), output[id])) continue;
@@ -97,7 +94,7 @@ function mergeComponents(
 function toParameters(object: z.ZodObject<z.ZodRawShape> | undefined, location: 'path' | 'query', components: Components): unknown[] {
   if (!object) return [];
   return Object.entries(object.shape).map(([name, field]) => {
-    const converted = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+    const converted = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }));
     // A parameter whose schema (or a part of it) has its own id: its definitions become input components.
     const { $defs, ...inline } = converted;
     const local = (ref: string): string => (ref.startsWith(LOCAL) ? COMPONENT(decodePointer(ref.slice(LOCAL.length))) : ref);
@@ -169,13 +166,14 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: { version:
               name: 'Idempotency-Key',
               in: 'header',
               required: false,
-              description: 'Makes a retry safe: a repeat with the same key returns the first result and changes nothing; the same key with a different request answers 422.',
+              description:
+                'Makes a retry safe: a repeat with the same key returns the first result and changes nothing; the same key with a different request answers 422.',
               schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
             },
           ]),
     ];
     const responses = Object.fromEntries(
-      documentedResponses(route).map((answer) => {
+      documentedResponses(route).map((answer): [string, unknown] => {
         if (answer.standard) return [String(answer.status), { $ref: `#/components/responses/${answer.standard}` }];
         const content = Object.fromEntries(
           answer.mediaTypes.map((mediaType) => [

@@ -8,11 +8,7 @@ import { RateLimitWindowModel } from './rate-limit.model';
  * A fixed-window counter kept in the database, so every web process shares it. One atomic `$inc` upsert
  * per request. The key is hashed: e-mail addresses and IPs are not stored in clear.
  */
-export async function consumeRateLimit(
-  clock: Clock,
-  limit: { name: string; limit: number; windowSeconds: number },
-  key: string,
-): Promise<void> {
+export async function consumeRateLimit(clock: Clock, limit: { name: string; limit: number; windowSeconds: number }, key: string): Promise<void> {
   const now = clock.now().getTime();
   const windowMs = limit.windowSeconds * 1000;
   const windowStart = Math.floor(now / windowMs) * windowMs;

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { actors, type Actor } from '../../events/fact-types';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -99,14 +100,18 @@ export interface RouteDefinition<
   secret?: boolean;
   /** Whether the stored replay of this operation must not keep a field (secrets shown once). */
   redactOnReplay?: (body: z.output<R>) => z.output<R>;
-  handler: (
-    ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>,
-  ) => Promise<RouteResult<z.input<R>> | RouteResult<z.output<R>>>;
+  handler: (ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>) => Promise<RouteResult<z.input<R>> | RouteResult<z.output<R>>>;
+}
+
+/** Who a request acts as, for the facts its changes record: the shopper of a shopper session, else the merchant's key. */
+export function actorFor(principal: MerchantPrincipal | undefined): Actor {
+  if (!principal) return actors.system();
+  return principal.customerId ? actors.shopper(principal.customerId) : actors.merchant(principal.apiKeyId);
 }
 
 /** Keeps each route's types while collecting them in one list. */
 export function defineRoute<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType>(
   route: RouteDefinition<P, Q, B, R>,
 ): RouteDefinition {
-  return route as unknown as RouteDefinition;
+  return route;
 }

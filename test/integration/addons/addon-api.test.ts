@@ -11,7 +11,11 @@ describe('add-ons', () => {
   test('when an add-on is created, then it has tracked stock and a one-time Stripe price', async () => {
     const { app, stripeCalls } = buildTestApp();
     const merchant = await createMerchant();
-    const res = await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ kind: 'recurring', stock: 25 })).expect(201);
+    const res = await request(app)
+      .post('/api/v1/addons')
+      .set(merchant.auth)
+      .send(buildAddonInput({ kind: 'recurring', stock: 25 }))
+      .expect(201);
     expect(res.body).toMatchObject({ object: 'addon', kind: 'recurring', stock: { tracked: true, onHand: 25 }, price: { amountMinor: 1200, currency: 'USD' } });
     expect(res.body.stripe.state).toBe('synced');
     expect(stripeCalls.map((c) => c.idempotencyKey)).toEqual([`addon:${res.body.id}:product`, `price:${res.body.price.id}:create`]);
@@ -20,19 +24,43 @@ describe('add-ons', () => {
   test('when stock is not given, then it is not tracked and cannot be adjusted', async () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: null })).expect(201)).body;
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: null }))
+        .expect(201)
+    ).body;
     expect(addon.stock).toEqual({ tracked: false, onHand: null, reserved: 0 });
-    const res = await request(app).post(`/api/v1/addons/${addon.id}/stock-adjustments`).set(merchant.auth).send({ adjustBy: 5, reason: 'received' }).expect(409);
+    const res = await request(app)
+      .post(`/api/v1/addons/${addon.id}/stock-adjustments`)
+      .set(merchant.auth)
+      .send({ adjustBy: 5, reason: 'received' })
+      .expect(409);
     expect(res.body.type).toBe('/problems/invalid_state');
   });
 
   test('when stock is adjusted, then it moves by the amount and never below zero', async () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 3 })).expect(201)).body;
-    const added = await request(app).post(`/api/v1/addons/${addon.id}/stock-adjustments`).set(merchant.auth).send({ adjustBy: 5, reason: 'delivery' }).expect(200);
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: 3 }))
+        .expect(201)
+    ).body;
+    const added = await request(app)
+      .post(`/api/v1/addons/${addon.id}/stock-adjustments`)
+      .set(merchant.auth)
+      .send({ adjustBy: 5, reason: 'delivery' })
+      .expect(200);
     expect(added.body.stock.onHand).toBe(8);
-    const refused = await request(app).post(`/api/v1/addons/${addon.id}/stock-adjustments`).set(merchant.auth).send({ adjustBy: -9, reason: 'count' }).expect(409);
+    const refused = await request(app)
+      .post(`/api/v1/addons/${addon.id}/stock-adjustments`)
+      .set(merchant.auth)
+      .send({ adjustBy: -9, reason: 'count' })
+      .expect(409);
     expect(refused.body.detail).toBe('Only 8 on hand; cannot remove 9.');
     expect((await AddonModel.findById(addon.id).lean())?.stock.onHand).toBe(8);
   });
@@ -40,7 +68,13 @@ describe('add-ons', () => {
   test('when 20 removals of one unit race on a stock of 10, then exactly 10 succeed and 0 remain', async () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 10 })).expect(201)).body;
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: 10 }))
+        .expect(201)
+    ).body;
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
         request(app).post(`/api/v1/addons/${addon.id}/stock-adjustments`).set(merchant.auth).send({ adjustBy: -1, reason: 'race' }),
@@ -64,9 +98,17 @@ describe('add-ons', () => {
       `price:${changed.body.price.id}:create`,
       `price:${addon.price.id}:deactivate`,
     ]);
-    const dup = await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ sku: addon.sku })).expect(409);
+    const dup = await request(app)
+      .post('/api/v1/addons')
+      .set(merchant.auth)
+      .send(buildAddonInput({ sku: addon.sku }))
+      .expect(409);
     expect(dup.body.type).toBe('/problems/sku_taken');
     const other = await createMerchant();
-    await request(app).post('/api/v1/addons').set(other.auth).send(buildAddonInput({ sku: addon.sku })).expect(201);
+    await request(app)
+      .post('/api/v1/addons')
+      .set(other.auth)
+      .send(buildAddonInput({ sku: addon.sku }))
+      .expect(201);
   });
 });

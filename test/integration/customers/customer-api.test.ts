@@ -36,7 +36,11 @@ describe('customers', () => {
   ])('when a customer has %s, then it answers 400 naming the field', async (_what, change, field) => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
-    const res = await request(app).post('/api/v1/customers').set(merchant.auth).send({ ...buildCustomerInput(), ...change }).expect(400);
+    const res = await request(app)
+      .post('/api/v1/customers')
+      .set(merchant.auth)
+      .send({ ...buildCustomerInput(), ...change })
+      .expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
   });
 
@@ -56,13 +60,18 @@ describe('customers', () => {
     const created = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
     stripeCalls.length = 0;
     clock.advance(60_000);
-    const updated = await request(app).patch(`/api/v1/customers/${created.id}`).set(merchant.auth).send({ name: 'Ana B. Shopper', marketingConsent: false }).expect(200);
+    const updated = await request(app)
+      .patch(`/api/v1/customers/${created.id}`)
+      .set(merchant.auth)
+      .send({ name: 'Ana B. Shopper', marketingConsent: false })
+      .expect(200);
     expect(updated.body.name).toBe('Ana B. Shopper');
     expect(updated.body.marketingConsent.changedAt).toBe(created.marketingConsent.changedAt);
-    expect(stripeCalls).toEqual([
-      { method: 'POST', path: `/v1/customers/${created.stripeCustomerId}`, idempotencyKey: `customer:${created.id}:update:r1` },
-    ]);
-    const found = await request(app).get(`/api/v1/customers?email=${encodeURIComponent(created.email)}`).set(merchant.auth).expect(200);
+    expect(stripeCalls).toEqual([{ method: 'POST', path: `/v1/customers/${created.stripeCustomerId}`, idempotencyKey: `customer:${created.id}:update:r1` }]);
+    const found = await request(app)
+      .get(`/api/v1/customers?email=${encodeURIComponent(created.email)}`)
+      .set(merchant.auth)
+      .expect(200);
     expect(found.body.data.map((c: { id: string }) => c.id)).toEqual([created.id]);
   });
 

@@ -9,8 +9,19 @@ describe('shopper sessions', () => {
   useTestDatabase();
 
   async function customerOf(app: Express, merchant: TestMerchant): Promise<string> {
-    await request(app).put('/api/v1/loyalty-program').set(merchant.auth)
-      .send({ enabled: true, pointsPerUnit: 1, redemption: { points: 100, creditMinor: 500 }, autoApply: false, expiry: null, tierBasis: 'paid_boxes', tiers: [] }).expect(200);
+    await request(app)
+      .put('/api/v1/loyalty-program')
+      .set(merchant.auth)
+      .send({
+        enabled: true,
+        pointsPerUnit: 1,
+        redemption: { points: 100, creditMinor: 500 },
+        autoApply: false,
+        expiry: null,
+        tierBasis: 'paid_boxes',
+        tiers: [],
+      })
+      .expect(200);
     return (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body.id as string;
   }
 

@@ -13,6 +13,7 @@ import { SubscriptionModel, type Subscription } from '../../../src/subscriptions
 import { buildAddonInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper, type SubscribedShopper } from '../../factories/subscription.factory';
+import { factsAbout, followFacts } from '../../helpers/facts';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
@@ -44,20 +45,39 @@ async function setUp(): Promise<Setup> {
   const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
   const shopper = await subscribeShopper(app, merchant);
   await SubscriptionModel.updateOne({ _id: shopper.subscription.id }, { $set: { status: 'active' } });
-  const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Tasting spoon', stock: 500 })).expect(201)).body;
+  const addon = (
+    await request(app)
+      .post('/api/v1/addons')
+      .set(merchant.auth)
+      .send(buildAddonInput({ name: 'Tasting spoon', stock: 500 }))
+      .expect(201)
+  ).body;
   return { clock, app, merchant, shopper, addon, deps: { clock, logger: silentLogger } };
 }
 
 /** The API subscription and `count - 1` copies of it, each with its own id and shopper; sorted by id. */
 async function subscriptions(setup: Setup, count: number): Promise<Subscription[]> {
   const original = (await SubscriptionModel.findById(setup.shopper.subscription.id).lean())!;
-  const copies = Array.from({ length: count - 1 }, () => ({ ...original, _id: newId('sub'), customerId: newId('cust'), stripe: { customerId: `cus_${newId('x')}` } }));
+  const copies = Array.from({ length: count - 1 }, () => ({
+    ...original,
+    _id: newId('sub'),
+    customerId: newId('cust'),
+    stripe: { customerId: `cus_${newId('x')}` },
+  }));
   if (copies.length > 0) await SubscriptionModel.insertMany(copies);
   return [original, ...copies].sort((a, b) => (a._id < b._id ? -1 : 1));
 }
 
 async function createCampaign(setup: Setup, overrides: Record<string, unknown> = {}, activate = true) {
-  const body = { name: 'Spring thank-you', giftAddonIds: [setup.addon.id], unitCostMinor: 300, stockBudget: 10, costBudgetMinor: 100_000, startsOn: '2026-03-01', ...overrides };
+  const body = {
+    name: 'Spring thank-you',
+    giftAddonIds: [setup.addon.id],
+    unitCostMinor: 300,
+    stockBudget: 10,
+    costBudgetMinor: 100_000,
+    startsOn: '2026-03-01',
+    ...overrides,
+  };
   const campaign = (await request(setup.app).post('/api/v1/gift-campaigns').set(setup.merchant.auth).send(body).expect(201)).body;
   if (!activate) return campaign;
   return (await request(setup.app).post(`/api/v1/gift-campaigns/${campaign.id}/activate`).set(setup.merchant.auth).expect(200)).body;
@@ -71,7 +91,19 @@ async function buildBox(subscription: Subscription, cycleKey: string, status: Or
   const cycle = cycleByKey(subscription.schedule, cycleKey)!;
   const orderId = derivedId('ord', `${subscription._id}:${cycleKey}`);
   const gifts = await giftLinesFor(subscription, cycle);
-  const lines: OrderLine[] = [{ kind: 'plan', key: 'plan', description: 'Coffee box', sku: 'WB', quantity: 1, unitAmountMinor: 2600, amountMinor: 2600, holdId: `${orderId}:plan`, stock: 'reserved' }];
+  const lines: OrderLine[] = [
+    {
+      kind: 'plan',
+      key: 'plan',
+      description: 'Coffee box',
+      sku: 'WB',
+      quantity: 1,
+      unitAmountMinor: 2600,
+      amountMinor: 2600,
+      holdId: `${orderId}:plan`,
+      stock: 'reserved',
+    },
+  ];
   const omittedLines: BoxOrder['omittedLines'] = [];
   for (const { key, ...gift } of gifts) {
     if (options.giftOutOfStock) omittedLines.push({ description: gift.description, sku: gift.sku!, quantity: 1, reason: 'out_of_stock' });
@@ -130,7 +162,10 @@ describe('surprise-gift campaigns', () => {
     expect(stored.remaining).toEqual({ count: 0, costMinor: 100_000 - 10 * 300 });
     expect(stored.grants.map((grant) => grant.key).sort()).toEqual(awards.map((award) => award._id).sort());
 
-    const replay = await Promise.all([attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id }), attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id })]);
+    const replay = await Promise.all([
+      attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id }),
+      attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id }),
+    ]);
     expect(replay.map((run) => [run.granted, run.returned])).toEqual([
       [0, 0],
       [0, 0],
@@ -173,7 +208,12 @@ describe('surprise-gift campaigns', () => {
 
     for (const subscription of subs) expect(giftedAt[subscription._id]).toEqual(['2026-04-01', '2026-07-01']);
     const awards = await awardsOf(campaign.id);
-    expect(awards.map((award) => [award.cycleKey, award.status])).toEqual(subs.flatMap(() => [['2026-04-01', 'in_box'], ['2026-07-01', 'in_box']]));
+    expect(awards.map((award) => [award.cycleKey, award.status])).toEqual(
+      subs.flatMap(() => [
+        ['2026-04-01', 'in_box'],
+        ['2026-07-01', 'in_box'],
+      ]),
+    );
     expect((await campaignDoc(campaign.id))!.remaining.count).toBe(50 - 6);
   });
 
@@ -186,7 +226,12 @@ describe('surprise-gift campaigns', () => {
 
     const dryRun = (await request(setup.app).post(`/api/v1/gift-campaigns/${draft.id}/dry-run`).set(setup.merchant.auth).send({}).expect(200)).body;
 
-    expect(dryRun).toMatchObject({ object: 'gift_campaign_dry_run', campaignId: draft.id, from: '2026-03-28T12:00:00.000Z', until: '2026-03-30T12:00:00.000Z' });
+    expect(dryRun).toMatchObject({
+      object: 'gift_campaign_dry_run',
+      campaignId: draft.id,
+      from: '2026-03-28T12:00:00.000Z',
+      until: '2026-03-30T12:00:00.000Z',
+    });
     // About half of the 24 boxes are drawn (which ones depends on their ids), more than the stock.
     expect(dryRun.eligible).toBeGreaterThanOrEqual(4);
     expect(dryRun.eligible).toBeLessThan(24);
@@ -205,7 +250,8 @@ describe('surprise-gift campaigns', () => {
 
     // Looking further ahead shows the May boxes too (the April picks used the stock, so a bigger one).
     const ahead = await createCampaign(setup, { stockBudget: 100, selection: { mode: 'random_share', percent: 50, seed: 'spring-2026' } }, false);
-    const further = (await request(setup.app).post(`/api/v1/gift-campaigns/${ahead.id}/dry-run`).set(setup.merchant.auth).send({ horizonDays: 35 }).expect(200)).body;
+    const further = (await request(setup.app).post(`/api/v1/gift-campaigns/${ahead.id}/dry-run`).set(setup.merchant.auth).send({ horizonDays: 35 }).expect(200))
+      .body;
     expect(new Set(further.picks.map((pick: { cycleKey: string }) => pick.cycleKey))).toEqual(new Set(['2026-04-01', '2026-05-01']));
 
     await request(setup.app).post(`/api/v1/gift-campaigns/${draft.id}/activate`).set(setup.merchant.auth).expect(200);
@@ -286,7 +332,36 @@ describe('surprise-gift campaigns', () => {
     const deliveredNow = await moveBox(await moveBox(delivered, 'shipped'), 'delivered');
     await Promise.all([settleGiftsOfOrder(setup.deps, deliveredNow), settleGiftsOfOrder(setup.deps, deliveredNow)]);
     await attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id }); // the sweep changes nothing more
-    expect(await GiftAwardModel.findById(giftAwardId(second._id, '2026-04-01')).lean()).toMatchObject({ status: 'delivered', orderId: delivered._id, thankedAt: expect.any(Date) });
+    expect(await GiftAwardModel.findById(giftAwardId(second._id, '2026-04-01')).lean()).toMatchObject({
+      status: 'delivered',
+      orderId: delivered._id,
+      deliveredAt: expect.any(Date),
+    });
+    // Each award's story, once: granted by the job, then given back (with why) or delivered.
+    const story = async (subscription: Subscription) =>
+      (await factsAbout({ subjectId: giftAwardId(subscription._id, '2026-04-01') })).map((f) => [
+        f.type,
+        f.actor.kind,
+        f.customerId,
+        f.subscriptionId,
+        f.data.reason ?? f.data.boxStatus ?? null,
+      ]);
+    expect(await story(first)).toEqual([
+      ['gift.granted', 'job', first.customerId, first._id, null],
+      ['gift.returned', 'system', first.customerId, first._id, 'order_cancelled'],
+    ]);
+    expect(await story(third)).toEqual([
+      ['gift.granted', 'job', third.customerId, third._id, null],
+      ['gift.returned', 'system', third.customerId, third._id, 'out_of_stock'],
+    ]);
+    expect(await story(second)).toEqual([
+      ['gift.granted', 'job', second.customerId, second._id, null],
+      ['gift.delivered', 'system', second.customerId, second._id, 'delivered'],
+    ]);
+    // The thank-you follows the fact: once, however often the listeners run.
+    expect(await NotificationModel.countDocuments({ merchantId: setup.merchant.id, type: 'gift.thank_you' })).toBe(0);
+    await Promise.all([followFacts(setup.clock), followFacts(setup.clock)]);
+    await followFacts(setup.clock);
     const thanks = await NotificationModel.find({ merchantId: setup.merchant.id, type: 'gift.thank_you' }).lean();
     expect(thanks).toHaveLength(1);
     expect(thanks[0]).toMatchObject({ customerId: second.customerId, subscriptionId: second._id, subject: 'A little something, to say thank you' });
@@ -317,7 +392,10 @@ describe('surprise-gift campaigns', () => {
     setup.clock.set('2026-03-29T12:00:00Z');
     await attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id });
 
-    expect(await GiftAwardModel.findById(giftAwardId(subscription!._id, '2026-04-01')).lean()).toMatchObject({ status: 'returned', returnReason: 'box_not_built' });
+    expect(await GiftAwardModel.findById(giftAwardId(subscription!._id, '2026-04-01')).lean()).toMatchObject({
+      status: 'returned',
+      returnReason: 'box_not_built',
+    });
     expect((await campaignDoc(campaign.id))!.remaining.count).toBe(2);
   });
 
@@ -326,9 +404,19 @@ describe('surprise-gift campaigns', () => {
     const [kept, built] = await subscriptions(setup, 2);
     const campaign = await createCampaign(setup, { stockBudget: 5 });
     setup.clock.set(BEFORE_APRIL_CUTOFF);
-    const grant = (sub: Subscription) => ({ key: giftAwardId(sub._id, '2026-04-01'), subscriptionId: sub._id, customerId: sub.customerId, cycleKey: '2026-04-01', addonId: setup.addon.id, at: setup.clock.now() });
+    const grant = (sub: Subscription) => ({
+      key: giftAwardId(sub._id, '2026-04-01'),
+      subscriptionId: sub._id,
+      customerId: sub.customerId,
+      cycleKey: '2026-04-01',
+      addonId: setup.addon.id,
+      at: setup.clock.now(),
+    });
     // A worker took two grants and stopped; one of the boxes was built (without the gift) meanwhile.
-    await GiftCampaignModel.updateOne({ _id: campaign.id }, { $inc: { 'remaining.count': -2, 'remaining.costMinor': -600 }, $push: { grants: { $each: [grant(kept!), grant(built!)] } } });
+    await GiftCampaignModel.updateOne(
+      { _id: campaign.id },
+      { $inc: { 'remaining.count': -2, 'remaining.costMinor': -600 }, $push: { grants: { $each: [grant(kept!), grant(built!)] } } },
+    );
     await buildBox(built!, '2026-04-01', 'reserved');
 
     await attachSurpriseGifts(setup.deps, { merchantId: setup.merchant.id });
@@ -343,7 +431,7 @@ describe('surprise-gift campaigns', () => {
     expect((await campaignDoc(campaign.id))!.remaining).toEqual({ count: 4, costMinor: 100_000 - 300 });
   });
 
-  test('when the API gets unknown fields, bad budgets or add-ons that are not the merchant\'s, then it answers 400; another merchant gets 404', async () => {
+  test("when the API gets unknown fields, bad budgets or add-ons that are not the merchant's, then it answers 400; another merchant gets 404", async () => {
     const setup = await setUp();
     const other = await createMerchant({}, setup.clock);
     const otherAddon = (await request(setup.app).post('/api/v1/addons').set(other.auth).send(buildAddonInput()).expect(201)).body;
@@ -390,18 +478,22 @@ describe('surprise-gift campaigns', () => {
     ];
     for (const [method, path, body] of calls) {
       const call = method === 'get' ? request(setup.app).get(path).set(other.auth) : request(setup.app).post(path).set(other.auth);
-      const res = await (body ? call.send(body as object) : call).expect(404);
+      const res = await (body ? call.send(body) : call).expect(404);
       expect(res.body.type).toBe('/problems/not_found');
     }
     expect((await request(setup.app).get('/api/v1/gift-campaigns').set(other.auth).expect(200)).body.data).toEqual([]);
-    expect((await request(setup.app).get('/api/v1/gift-campaigns').set(setup.merchant.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).toEqual([created.id]);
+    expect((await request(setup.app).get('/api/v1/gift-campaigns').set(setup.merchant.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).toEqual([
+      created.id,
+    ]);
 
     // draft → active → ended; an ended campaign is not activated again.
     expect((await request(setup.app).post(`/api/v1/gift-campaigns/${created.id}/activate`).set(setup.merchant.auth).expect(200)).body.status).toBe('active');
     expect((await request(setup.app).post(`/api/v1/gift-campaigns/${created.id}/end`).set(setup.merchant.auth).expect(200)).body.status).toBe('ended');
-    expect((await request(setup.app).post(`/api/v1/gift-campaigns/${created.id}/activate`).set(setup.merchant.auth).expect(409)).body.type).toBe('/problems/invalid_state');
-    expect((await request(setup.app).post(`/api/v1/gift-campaigns/${created.id}/dry-run`).set(setup.merchant.auth).send({ horizonDays: 61 }).expect(400)).body.type).toBe(
-      '/problems/invalid_request',
+    expect((await request(setup.app).post(`/api/v1/gift-campaigns/${created.id}/activate`).set(setup.merchant.auth).expect(409)).body.type).toBe(
+      '/problems/invalid_state',
     );
+    expect(
+      (await request(setup.app).post(`/api/v1/gift-campaigns/${created.id}/dry-run`).set(setup.merchant.auth).send({ horizonDays: 61 }).expect(400)).body.type,
+    ).toBe('/problems/invalid_request');
   });
 });

@@ -30,7 +30,14 @@ describe('the stock-items API', () => {
     expect(before.body.type).toBe('/problems/not_found');
 
     const first = await adjust(app, merchant, sku!, 12, 'delivery from the roaster').expect(200);
-    expect(first.body).toEqual({ sku, object: 'stock_item', onHand: 12, reserved: 0, createdAt: '2026-03-02T15:30:00.000Z', updatedAt: '2026-03-02T15:30:00.000Z' });
+    expect(first.body).toEqual({
+      sku,
+      object: 'stock_item',
+      onHand: 12,
+      reserved: 0,
+      createdAt: '2026-03-02T15:30:00.000Z',
+      updatedAt: '2026-03-02T15:30:00.000Z',
+    });
 
     clock.advance(60_000);
     const second = await adjust(app, merchant, sku!, 3).expect(200);
@@ -81,7 +88,13 @@ describe('the stock-items API', () => {
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({}, clock);
     const other = await createMerchant({}, clock);
-    const addon = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ stock: 4 })).expect(201)).body;
+    const addon = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ stock: 4 }))
+        .expect(201)
+    ).body;
     const [othersSku] = await createPlanSkus(app, other);
 
     for (const sku of ['NO-SUCH-SKU', addon.sku as string, othersSku!]) {
@@ -122,7 +135,7 @@ describe('the stock-items API', () => {
     expect((await request(app).get(`/api/v1/stock-items/${sku}`).set(merchant.auth).expect(200)).body.onHand).toBe(80);
   });
 
-  test("when stock items are listed, then each tracked SKU of the merchant shows what is on hand and reserved, newest first", async () => {
+  test('when stock items are listed, then each tracked SKU of the merchant shows what is on hand and reserved, newest first', async () => {
     const clock = new FakeClock('2026-03-02T15:30:00Z');
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({}, clock);
@@ -145,7 +158,12 @@ describe('the stock-items API', () => {
     const firstPage = (await request(app).get('/api/v1/stock-items?limit=1').set(merchant.auth).expect(200)).body;
     expect(firstPage.data.map((item: { sku: string }) => item.sku)).toEqual([newer]);
     expect(firstPage.hasMore).toBe(true);
-    const secondPage = (await request(app).get(`/api/v1/stock-items?limit=1&startingAfter=${encodeURIComponent(firstPage.nextCursor)}`).set(merchant.auth).expect(200)).body;
+    const secondPage = (
+      await request(app)
+        .get(`/api/v1/stock-items?limit=1&startingAfter=${encodeURIComponent(firstPage.nextCursor)}`)
+        .set(merchant.auth)
+        .expect(200)
+    ).body;
     expect(secondPage.data.map((item: { sku: string }) => item.sku)).toEqual([older]);
     expect(secondPage.hasMore).toBe(false);
   });

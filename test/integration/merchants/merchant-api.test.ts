@@ -26,21 +26,35 @@ describe('merchant accounts and API keys', () => {
     expect(await MerchantModel.countDocuments({ email: 'owner@example.com' })).toBe(0);
 
     const message = await NotificationModel.findOne({ to: 'owner@example.com' }).lean();
-    expect(message).toMatchObject({ audience: 'merchant', type: 'merchant.sign_up_confirmation', status: 'queued', subject: expect.stringContaining('Confirm') });
+    expect(message).toMatchObject({
+      audience: 'merchant',
+      type: 'merchant.sign_up_confirmation',
+      status: 'queued',
+      subject: expect.stringContaining('Confirm'),
+    });
     expect(message!.text).toContain('/api/v1/merchants/confirmations');
     expect(message!.text).not.toContain(input.password);
     const signUp = await MerchantSignUpModel.findOne({ email: 'owner@example.com' }).lean();
     expect(signUp!.passwordHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(signUp)).not.toContain(await tokenSentTo('owner@example.com')); // only its hash is kept
 
-    const res = await request(app).post('/api/v1/merchants/confirmations').send({ token: await tokenSentTo('owner@example.com') }).expect(201);
+    const res = await request(app)
+      .post('/api/v1/merchants/confirmations')
+      .send({ token: await tokenSentTo('owner@example.com') })
+      .expect(201);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.body.merchant).toMatchObject({ object: 'merchant', name: input.name, email: 'owner@example.com', defaultCurrency: 'EUR', timezone: 'Europe/Berlin' });
+    expect(res.body.merchant).toMatchObject({
+      object: 'merchant',
+      name: input.name,
+      email: 'owner@example.com',
+      defaultCurrency: 'EUR',
+      timezone: 'Europe/Berlin',
+    });
     expect(res.body.merchant).not.toHaveProperty('passwordHash');
     expect(res.body.apiKey).toMatchObject({ object: 'api_key', kind: 'secret', revokedAt: null });
     expect(res.body.apiKey.secret).toMatch(/^bxk_[A-Za-z0-9]{32}$/);
     expect(res.body.apiKey.prefix).toBe(res.body.apiKey.secret.slice(0, 12));
-    expect((await MerchantSignUpModel.findById(signUp!._id).lean())).not.toHaveProperty('passwordHash');
+    expect(await MerchantSignUpModel.findById(signUp!._id).lean()).not.toHaveProperty('passwordHash');
 
     const me = await request(app).get('/api/v1/merchants/me').set('Authorization', `Bearer ${res.body.apiKey.secret}`).expect(200);
     expect(me.body).toEqual(res.body.merchant);
@@ -65,10 +79,16 @@ describe('merchant accounts and API keys', () => {
     expect(again.body.errors).toEqual([{ field: 'body.token', message: expect.stringContaining('already used') }]);
 
     clock.advance(24 * 3_600_000);
-    const expired = await request(app).post('/api/v1/merchants/confirmations').send({ token: await tokenSentTo(late.email) }).expect(400);
+    const expired = await request(app)
+      .post('/api/v1/merchants/confirmations')
+      .send({ token: await tokenSentTo(late.email) })
+      .expect(400);
     expect(expired.body.errors[0].field).toBe('body.token');
     expect(await MerchantModel.countDocuments({ email: late.email })).toBe(0);
-    const unknown = await request(app).post('/api/v1/merchants/confirmations').send({ token: `bxc_${'a'.repeat(32)}` }).expect(400);
+    const unknown = await request(app)
+      .post('/api/v1/merchants/confirmations')
+      .send({ token: `bxc_${'a'.repeat(32)}` })
+      .expect(400);
     expect(unknown.body.detail).toBe(expired.body.detail);
   });
 
@@ -78,7 +98,10 @@ describe('merchant accounts and API keys', () => {
     await request(app).post('/api/v1/merchants').send(input).expect(202);
     const firstToken = await tokenSentTo(input.email);
     clock.advance(60_000);
-    await request(app).post('/api/v1/merchants').send({ ...input, name: 'Second try' }).expect(202);
+    await request(app)
+      .post('/api/v1/merchants')
+      .send({ ...input, name: 'Second try' })
+      .expect(202);
     const secondToken = await tokenSentTo(input.email);
     expect(secondToken).not.toBe(firstToken);
     await request(app).post('/api/v1/merchants/confirmations').send({ token: firstToken }).expect(201);
@@ -91,7 +114,10 @@ describe('merchant accounts and API keys', () => {
     const { app } = buildTestApp({ clock: new FakeClock('2026-04-04T09:00:00Z') });
     const existing = await createMerchant();
     const fresh = buildSignUp();
-    const taken = await request(app).post('/api/v1/merchants').send(buildSignUp({ email: existing.email.toUpperCase(), password: 'another fine passphrase' })).expect(202);
+    const taken = await request(app)
+      .post('/api/v1/merchants')
+      .send(buildSignUp({ email: existing.email.toUpperCase(), password: 'another fine passphrase' }))
+      .expect(202);
     const untaken = await request(app).post('/api/v1/merchants').send(fresh).expect(202);
     expect(Object.keys(taken.headers).sort()).toEqual(Object.keys(untaken.headers).sort());
     expect(taken.body).toEqual({ ...untaken.body, email: existing.email, detail: untaken.body.detail.replace(fresh.email, existing.email) });
@@ -100,11 +126,16 @@ describe('merchant accounts and API keys', () => {
     expect(await MerchantSignUpModel.countDocuments({ email: existing.email })).toBe(0);
     await request(app).post('/api/v1/merchants/login').send({ email: existing.email, password: existing.password }).expect(201);
     const told = await NotificationModel.find({ to: existing.email }).lean();
-    expect(told).toEqual([expect.objectContaining({ audience: 'merchant', merchantId: existing.id, type: 'merchant.sign_up_attempted', text: expect.stringContaining('log in') })]);
+    expect(told).toEqual([
+      expect.objectContaining({ audience: 'merchant', merchantId: existing.id, type: 'merchant.sign_up_attempted', text: expect.stringContaining('log in') }),
+    ]);
     expect(told[0]!.text).not.toMatch(/bxc_/);
 
     // Trying again the same day queues no second message: no one can flood the owner's inbox.
-    await request(app).post('/api/v1/merchants').send(buildSignUp({ email: existing.email })).expect(202);
+    await request(app)
+      .post('/api/v1/merchants')
+      .send(buildSignUp({ email: existing.email }))
+      .expect(202);
     expect(await NotificationModel.countDocuments({ to: existing.email })).toBe(1);
   });
 
@@ -133,7 +164,10 @@ describe('merchant accounts and API keys', () => {
     ['a wrong type', { name: 42 }, 'body.name'],
   ])('when sign-up has %s, then it answers 400 naming the field and stores nothing', async (_what, change, field) => {
     const { app } = buildTestApp();
-    const res = await request(app).post('/api/v1/merchants').send({ ...buildSignUp(), ...change }).expect(400);
+    const res = await request(app)
+      .post('/api/v1/merchants')
+      .send({ ...buildSignUp(), ...change })
+      .expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.type).toBe('/problems/invalid_request');
     expect(res.body.errors.map((error: { field: string }) => error.field)).toContain(field);
@@ -175,7 +209,10 @@ describe('merchant accounts and API keys', () => {
     const { app, clock } = buildTestApp({ clock: new FakeClock('2026-05-01T09:00:00Z') });
     const merchant = await createMerchant();
     for (let i = 0; i < 30; i += 1) {
-      await request(app).post('/api/v1/merchants/login').send({ email: `victim-${i}@example.com`, password: 'Summer2026!!' }).expect(401);
+      await request(app)
+        .post('/api/v1/merchants/login')
+        .send({ email: `victim-${i}@example.com`, password: 'Summer2026!!' })
+        .expect(401);
     }
     const limited = await request(app).post('/api/v1/merchants/login').send({ email: merchant.email, password: merchant.password }).expect(429);
     expect(limited.body.type).toBe('/problems/rate_limited');
@@ -197,7 +234,7 @@ describe('merchant accounts and API keys', () => {
     expect(again.body.revokedAt).toBe(revoked.body.revokedAt);
   });
 
-  test('when a merchant touches another merchant\'s key, then it is 404 and the key still works', async () => {
+  test("when a merchant touches another merchant's key, then it is 404 and the key still works", async () => {
     const { app } = buildTestApp();
     const [owner, other] = await Promise.all([createMerchant(), createMerchant()]);
     const keys = await request(app).get('/api/v1/api-keys').set(owner.auth).expect(200);

@@ -11,16 +11,27 @@ const NAME = `Zoë O'Neil & <Sons> "Roasters"`;
 const ITEM = `Tin & <Mug> 'special'`;
 const SAMPLES: Record<NotificationType, { data: Record<string, unknown>; expected: string[] }> = {
   'box.adjusted': {
-    data: { name: NAME, shipOn: '2026-04-01', substituted: [{ chosen: ITEM, sent: `Filter & <fine>`, rule: 'second_choice' }], omitted: [{ description: ITEM, quantity: 1 }] },
+    data: {
+      name: NAME,
+      shipOn: '2026-04-01',
+      substituted: [{ chosen: ITEM, sent: `Filter & <fine>`, rule: 'second_choice' }],
+      omitted: [{ description: ITEM, quantity: 1 }],
+    },
     expected: [`Hello ${NAME},`, `- ${ITEM} is out of stock, so we are sending Filter & <fine> instead (your second choice).`, `- ${ITEM} (1) is out of stock`],
   },
   'box.back_ordered': {
     data: { name: NAME, shipOn: '2026-04-01', short: [{ description: ITEM, quantity: 2 }] },
     expected: [`Hello ${NAME},`, `- ${ITEM} (2)`],
   },
-  'box.skipped_out_of_stock': { data: { name: NAME, description: ITEM, shipOn: '2026-04-01' }, expected: [`Hello ${NAME},`, `We are sorry: ${ITEM} is out of stock`] },
+  'box.skipped_out_of_stock': {
+    data: { name: NAME, description: ITEM, shipOn: '2026-04-01' },
+    expected: [`Hello ${NAME},`, `We are sorry: ${ITEM} is out of stock`],
+  },
   'gift.thank_you': { data: { name: NAME, description: ITEM, shipOn: '2026-04-01' }, expected: [`Hello ${NAME},`, `a little surprise in it: ${ITEM}, on us.`] },
-  'loyalty.points_expiring': { data: { name: NAME, points: 300, expiresOn: '2026-05-01' }, expected: [`Hello ${NAME},`, '300 of your points expire on 2026-05-01.'] },
+  'loyalty.points_expiring': {
+    data: { name: NAME, points: 300, expiresOn: '2026-05-01' },
+    expected: [`Hello ${NAME},`, '300 of your points expire on 2026-05-01.'],
+  },
   'loyalty.tier_changed': {
     data: { name: NAME, direction: 'promoted', tier: `Gold & <Co>`, reason: `Reached Gold & <Co>: 9 paid boxes` },
     expected: [`Hello ${NAME},`, 'you are now a Gold & <Co> member', 'Why: Reached Gold & <Co>: 9 paid boxes.'],

@@ -14,7 +14,10 @@ describe('order fulfilment', () => {
 
   async function paidOrder(app: Express, merchant: TestMerchant, clock: FakeClock): Promise<string> {
     const { subscription } = await subscribeShopper(app, merchant);
-    await recordPaidInvoice({ clock, stripe: createStripeGateway(testStripe()), logger: silentLogger }, buildPaidInvoice(subscription.stripeSubscriptionId as string, clock.now(), 2600));
+    await recordPaidInvoice(
+      { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger },
+      buildPaidInvoice(subscription.stripeSubscriptionId as string, clock.now(), 2600),
+    );
     return (await request(app).get(`/api/v1/orders?subscriptionId=${subscription.id}`).set(merchant.auth).expect(200)).body.data[0].id;
   }
 
@@ -28,10 +31,23 @@ describe('order fulfilment', () => {
     clock.advance(3_600_000);
     await request(app).post(`/api/v1/orders/${id}/pack`).set(merchant.auth).send({}).expect(200);
     clock.advance(3_600_000);
-    const bad = await request(app).post(`/api/v1/orders/${id}/ship`).set(merchant.auth).send({ carrier: 'UPS', trackingNumber: '1Z999', trackingUrl: 'javascript:alert(1)' }).expect(400);
+    const bad = await request(app)
+      .post(`/api/v1/orders/${id}/ship`)
+      .set(merchant.auth)
+      .send({ carrier: 'UPS', trackingNumber: '1Z999', trackingUrl: 'javascript:alert(1)' })
+      .expect(400);
     expect(bad.body.errors[0].field).toBe('body.trackingUrl');
-    const shipped = await request(app).post(`/api/v1/orders/${id}/ship`).set(merchant.auth).send({ carrier: 'UPS', trackingNumber: '1Z999', trackingUrl: 'https://ups.example/1Z999' }).expect(200);
-    expect(shipped.body.shipment).toEqual({ carrier: 'UPS', trackingNumber: '1Z999', trackingUrl: 'https://ups.example/1Z999', shippedAt: '2026-03-02T17:30:00.000Z' });
+    const shipped = await request(app)
+      .post(`/api/v1/orders/${id}/ship`)
+      .set(merchant.auth)
+      .send({ carrier: 'UPS', trackingNumber: '1Z999', trackingUrl: 'https://ups.example/1Z999' })
+      .expect(200);
+    expect(shipped.body.shipment).toEqual({
+      carrier: 'UPS',
+      trackingNumber: '1Z999',
+      trackingUrl: 'https://ups.example/1Z999',
+      shippedAt: '2026-03-02T17:30:00.000Z',
+    });
     const cancel = await request(app).post(`/api/v1/orders/${id}/cancel`).set(merchant.auth).send({ reason: 'changed mind' }).expect(409);
     expect(cancel.body.detail).toBe('A shipped order cannot be marked cancelled.');
     clock.advance(86_400_000);

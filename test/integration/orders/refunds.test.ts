@@ -94,7 +94,11 @@ describe('refunds and credit notes from Stripe', () => {
 
     box.clock.set('2026-03-03T10:00:00Z');
     expect((await box.deliver('charge.refunded', charge(1000, false))).state).toBe('succeeded');
-    expect(await box.order()).toMatchObject({ status: 'paid', amountRefunded: { amountMinor: 1000, currency: 'USD' }, lines: [expect.objectContaining({ stock: 'reserved' })] });
+    expect(await box.order()).toMatchObject({
+      status: 'paid',
+      amountRefunded: { amountMinor: 1000, currency: 'USD' },
+      lines: [expect.objectContaining({ stock: 'reserved' })],
+    });
     expect(await box.stock()).toEqual({ onHand: 4, reserved: 1 });
 
     box.clock.set('2026-03-04T10:00:00Z');
@@ -133,7 +137,11 @@ describe('refunds and credit notes from Stripe', () => {
   test('when a refunded charge is not of one of our invoices, then the event succeeds and no order changes', async () => {
     const box = await paidBox();
     const before = await box.order();
-    const deps = { clock: box.clock, stripe: { ...createStripeGateway(testStripe()), findInvoiceOfPaymentIntent: async () => undefined }, logger: silentLogger };
+    const deps = {
+      clock: box.clock,
+      stripe: { ...createStripeGateway(testStripe()), findInvoiceOfPaymentIntent: async () => undefined },
+      logger: silentLogger,
+    };
     const event = buildEvent('charge.refunded', charge(2600, true), box.clock.now());
     await receiveEvent(box.clock, event as never);
     await processWebhookEvent(deps, event.id);
@@ -146,7 +154,9 @@ describe('refunds and credit notes from Stripe', () => {
     const createdAt = new Date('2026-03-03T12:00:00Z');
     box.clock.set(createdAt);
     expect((await box.deliver('credit_note.created', creditNote('cn_1', box.invoiceId, 'issued', createdAt))).state).toBe('succeeded');
-    expect((await box.order()).creditNotes).toEqual([{ stripeCreditNoteId: 'cn_1', amountMinor: 1000, refundMinor: 1000, status: 'issued', at: '2026-03-03T12:00:00.000Z' }]);
+    expect((await box.order()).creditNotes).toEqual([
+      { stripeCreditNoteId: 'cn_1', amountMinor: 1000, refundMinor: 1000, status: 'issued', at: '2026-03-03T12:00:00.000Z' },
+    ]);
 
     box.clock.advance(3_600_000);
     expect((await box.deliver('credit_note.voided', creditNote('cn_1', box.invoiceId, 'void', createdAt))).state).toBe('succeeded');
@@ -191,7 +201,11 @@ describe('refunds that Stripe reports before the payment', () => {
     clock.set('2026-03-02T16:00:00Z');
     await deliver('charge.refunded', charge(2600, true), new Date('2026-03-02T15:55:00Z'));
     clock.set('2026-03-02T16:30:00Z');
-    await deliver('invoice.paid', buildPaidInvoice(subscription.stripeSubscriptionId as string, new Date('2026-03-02T15:30:05Z'), 2600, invoiceId), new Date('2026-03-02T15:30:10Z'));
+    await deliver(
+      'invoice.paid',
+      buildPaidInvoice(subscription.stripeSubscriptionId as string, new Date('2026-03-02T15:30:05Z'), 2600, invoiceId),
+      new Date('2026-03-02T15:30:10Z'),
+    );
     // The sweep retries what is due.
     clock.set('2026-03-02T20:00:00Z');
     await processDueWebhookEvents(deps);
@@ -207,7 +221,9 @@ describe("a box's stock follows its fulfilment", () => {
   test('when a paid box ships, then its held line is consumed: reserved falls and on hand stays', async () => {
     const box = await paidBox();
     expect(await box.stock()).toEqual({ onHand: 4, reserved: 1 });
-    const shipped = (await request(box.app).post(`/api/v1/orders/${box.orderId}/ship`).set(box.merchant.auth).send({ carrier: 'DHL', trackingNumber: 'JD1' }).expect(200)).body;
+    const shipped = (
+      await request(box.app).post(`/api/v1/orders/${box.orderId}/ship`).set(box.merchant.auth).send({ carrier: 'DHL', trackingNumber: 'JD1' }).expect(200)
+    ).body;
     expect(shipped.lines.map((l: { kind: string; stock: string | null }) => [l.kind, l.stock])).toEqual([['plan', 'consumed']]);
     expect(await box.stock()).toEqual({ onHand: 4, reserved: 0 });
 
@@ -218,7 +234,8 @@ describe("a box's stock follows its fulfilment", () => {
 
   test('when a paid box is cancelled, then its held line is released and the unit is on hand again', async () => {
     const box = await paidBox();
-    const cancelled = (await request(box.app).post(`/api/v1/orders/${box.orderId}/cancel`).set(box.merchant.auth).send({ reason: 'shopper asked' }).expect(200)).body;
+    const cancelled = (await request(box.app).post(`/api/v1/orders/${box.orderId}/cancel`).set(box.merchant.auth).send({ reason: 'shopper asked' }).expect(200))
+      .body;
     expect(cancelled).toMatchObject({ status: 'cancelled', cancellationReason: 'shopper asked' });
     expect(cancelled.lines.map((l: { kind: string; stock: string | null }) => [l.kind, l.stock])).toEqual([['plan', 'released']]);
     expect(await box.stock()).toEqual({ onHand: 5, reserved: 0 });

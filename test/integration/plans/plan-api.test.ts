@@ -14,10 +14,17 @@ describe('plans', () => {
   test('when a plan is created, then it is stored in the merchant currency and mirrored to Stripe with keyed writes', async () => {
     const { app, stripeCalls } = buildTestApp();
     const merchant = await createMerchant({ defaultCurrency: 'EUR' });
-    const res = await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput({ trialDays: 7, firstBoxDiscount: { type: 'percent', percentOff: 50 } })).expect(201);
+    const res = await request(app)
+      .post('/api/v1/plans')
+      .set(merchant.auth)
+      .send(buildPlanInput({ trialDays: 7, firstBoxDiscount: { type: 'percent', percentOff: 50 } }))
+      .expect(201);
     const plan = res.body;
     expect(plan).toMatchObject({ object: 'plan', status: 'active', currency: 'EUR', trialDays: 7, firstBoxDiscount: { type: 'percent', percentOff: 50 } });
-    expect(plan.cadences.map((c: { key: string; price: { amountMinor: number } }) => [c.key, c.price.amountMinor])).toEqual([['week-2', 2400], ['month-1', 2600]]);
+    expect(plan.cadences.map((c: { key: string; price: { amountMinor: number } }) => [c.key, c.price.amountMinor])).toEqual([
+      ['week-2', 2400],
+      ['month-1', 2600],
+    ]);
     expect(plan.stripe).toEqual({ productId: expect.stringMatching(/^prod_/), state: 'synced', lastError: null });
     for (const cadence of plan.cadences) expect(cadence.price.stripePriceId).toMatch(/^price_/);
 
@@ -33,14 +40,27 @@ describe('plans', () => {
   test.each([
     ['an unknown field', { color: 'red' }, 'body.color'],
     ['no variants', { variants: [] }, 'body.variants'],
-    ['a repeated sku', { variants: [{ name: 'A', sku: 'X' }, { name: 'B', sku: 'X' }] }, 'body.variants'],
+    [
+      'a repeated sku',
+      {
+        variants: [
+          { name: 'A', sku: 'X' },
+          { name: 'B', sku: 'X' },
+        ],
+      },
+      'body.variants',
+    ],
     ['a cadence of 13 months', { cadences: [{ interval: 'month', intervalCount: 13, priceMinor: 100 }] }, 'body.cadences.0.intervalCount'],
     ['a fractional price', { cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 24.5 }] }, 'body.cadences.0.priceMinor'],
     ['a first-box discount above the price', { firstBoxDiscount: { type: 'amount', amountOffMinor: 5000 } }, 'body.firstBoxDiscount.amountOffMinor'],
   ])('when a plan has %s, then it answers 400 naming the field and nothing is stored or sent to Stripe', async (_what, change, field) => {
     const { app, stripeCalls } = buildTestApp();
     const merchant = await createMerchant();
-    const res = await request(app).post('/api/v1/plans').set(merchant.auth).send({ ...buildPlanInput(), ...change }).expect(400);
+    const res = await request(app)
+      .post('/api/v1/plans')
+      .set(merchant.auth)
+      .send({ ...buildPlanInput(), ...change })
+      .expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
     expect(await PlanModel.countDocuments({ merchantId: merchant.id })).toBe(0);
     expect(stripeCalls).toEqual([]);
@@ -80,7 +100,13 @@ describe('plans', () => {
     const res = await request(app)
       .patch(`/api/v1/plans/${plan.id}`)
       .set(merchant.auth)
-      .send({ variants: [{ id: first.id, name: 'Whole bean, dark' }, { id: second.id, status: 'archived' }, { name: 'Espresso', sku: 'ESP-1' }] })
+      .send({
+        variants: [
+          { id: first.id, name: 'Whole bean, dark' },
+          { id: second.id, status: 'archived' },
+          { name: 'Espresso', sku: 'ESP-1' },
+        ],
+      })
       .expect(200);
     expect(res.body.variants.map((v: { id: string; name: string; status: string }) => [v.id, v.name, v.status])).toEqual([
       [first.id, 'Whole bean, dark', 'active'],
@@ -135,10 +161,26 @@ describe('plans', () => {
   test('when a slug is taken, then a made-up slug gets a suffix and a chosen one is refused', async () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
-    const a = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput({ name: 'Morning Box' })).expect(201)).body;
-    const b = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput({ name: 'Morning Box' })).expect(201)).body;
+    const a = (
+      await request(app)
+        .post('/api/v1/plans')
+        .set(merchant.auth)
+        .send(buildPlanInput({ name: 'Morning Box' }))
+        .expect(201)
+    ).body;
+    const b = (
+      await request(app)
+        .post('/api/v1/plans')
+        .set(merchant.auth)
+        .send(buildPlanInput({ name: 'Morning Box' }))
+        .expect(201)
+    ).body;
     expect([a.slug, b.slug]).toEqual(['morning-box', 'morning-box-2']);
-    const res = await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput({ slug: 'morning-box' })).expect(409);
+    const res = await request(app)
+      .post('/api/v1/plans')
+      .set(merchant.auth)
+      .send(buildPlanInput({ slug: 'morning-box' }))
+      .expect(409);
     expect(res.body.type).toBe('/problems/slug_taken');
   });
 

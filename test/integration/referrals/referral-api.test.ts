@@ -15,6 +15,7 @@ import { SubscriptionModel } from '../../../src/subscriptions/subscription.model
 import { buildCustomerInput } from '../../factories/catalog.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
+import { factsAbout, followFacts } from '../../helpers/facts';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
@@ -36,14 +37,21 @@ async function setUp(program: object = POINTS_PROGRAM, merchantOverrides: { defa
   const merchant = await createMerchant(merchantOverrides, clock);
   await request(app).put('/api/v1/referral-program').set(merchant.auth).send(program).expect(200);
   const customer = async (overrides: Parameters<typeof buildCustomerInput>[0] = {}) =>
-    (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput({ shippingAddress: ownAddress(), ...overrides })).expect(201)).body as {
+    (
+      await request(app)
+        .post('/api/v1/customers')
+        .set(merchant.auth)
+        .send(buildCustomerInput({ shippingAddress: ownAddress(), ...overrides }))
+        .expect(201)
+    ).body as {
       id: string;
       email: string;
     };
   const referrer = await customer({ email: `ana.lopez.${randomBytes(3).toString('hex')}@example.org`, name: 'Ana Referrer' });
   const code = (await request(app).get(`/api/v1/customers/${referrer.id}/referral-code`).set(merchant.auth).expect(200)).body.code as string;
   /** A new shopper with nothing in common with the referrer. */
-  const friend = async (overrides: Parameters<typeof buildCustomerInput>[0] = {}) => customer({ email: `friend-${randomBytes(4).toString('hex')}@example.net`, ...overrides });
+  const friend = async (overrides: Parameters<typeof buildCustomerInput>[0] = {}) =>
+    customer({ email: `friend-${randomBytes(4).toString('hex')}@example.net`, ...overrides });
   const attribute = (friendCustomerId: string, friendSubscriptionId = newId('sub'), withCode = code) =>
     attributeReferral({ clock }, { merchantId: merchant.id, code: withCode, friendCustomerId, friendSubscriptionId });
   const box = (subscriptionId: string, customerId: string, status: OrderStatus) =>
@@ -69,9 +77,14 @@ async function setUp(program: object = POINTS_PROGRAM, merchantOverrides: { defa
     });
   const reward = (friendSubscriptionId: string) => rewardReferrerForPaidBox({ clock, logger: silentLogger }, { merchantId: merchant.id, friendSubscriptionId });
   const ledger = () => LoyaltyEntryModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
-  const notifications = () => NotificationModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
+  /** The referrer's messages, once the listeners of the facts so far have run (a message follows `referral.rewarded`). */
+  const notifications = async () => {
+    await followFacts(clock);
+    return NotificationModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
+  };
   const view = async (referralId: string) => (await request(app).get(`/api/v1/referrals/${referralId}`).set(merchant.auth).expect(200)).body;
-  const review = (referralId: string, action: 'approve' | 'reject', body: object = {}) => request(app).post(`/api/v1/referrals/${referralId}/${action}`).set(merchant.auth).send(body);
+  const review = (referralId: string, action: 'approve' | 'reject', body: object = {}) =>
+    request(app).post(`/api/v1/referrals/${referralId}/${action}`).set(merchant.auth).send(body);
   return { clock, app, merchant, referrer, code, customer, friend, attribute, box, reward, ledger, notifications, view, review };
 }
 
@@ -108,7 +121,12 @@ describe('referrals', () => {
         updatedAt: '2026-03-02T15:30:00.000Z',
       });
       clock.advance(MINUTE);
-      const replaced = { enabled: false, welcomeOffer: { type: 'amount', amountOffMinor: 500 }, referrerReward: { type: 'credit', creditMinor: 1000 }, review: { maxReferralsPer30Days: 3 } };
+      const replaced = {
+        enabled: false,
+        welcomeOffer: { type: 'amount', amountOffMinor: 500 },
+        referrerReward: { type: 'credit', creditMinor: 1000 },
+        review: { maxReferralsPer30Days: 3 },
+      };
       await request(app).put('/api/v1/referral-program').set(merchant.auth).send(replaced).expect(200);
       expect((await request(app).get('/api/v1/referral-program').set(merchant.auth).expect(200)).body).toEqual({
         object: 'referral_program',
@@ -251,6 +269,12 @@ describe('referrals', () => {
       const retried = await attribute(ben.id, 'sub_secondattempt0000000');
       expect(retried.referralId).toBe(referralId);
       expect((await view(referralId)).friendSubscriptionId).toBe('sub_secondattempt0000000');
+      // Attributed again, to the new subscription (its timeline shows it); a retry of it records nothing more.
+      await attribute(ben.id, 'sub_secondattempt0000000');
+      expect((await factsAbout({ subjectId: referralId })).map((f) => [f.type, f.subscriptionId, f.data.replacesSubscriptionId ?? null])).toEqual([
+        ['referral.attributed', 'sub_failedcreation000000', null],
+        ['referral.attributed', 'sub_secondattempt0000000', 'sub_failedcreation000000'],
+      ]);
       expect((await refusal(attribute(cleo.id, 'sub_cleosecondtime000000'))).message).toMatch(/already referred/);
       expect((await view(kept.referralId)).friendSubscriptionId).toBe('sub_cleosubscribed000000');
     });
@@ -269,12 +293,16 @@ describe('referrals', () => {
       await refusal(attribute(ben.id, newId('sub'), 'ZZZZZZZZ'));
       await refusal(attribute(ben.id, newId('sub'), 'not a code'));
       await refusal(attribute(ben.id, newId('sub'), elsewhere.code));
-      await request(app).put('/api/v1/referral-program').set(merchant.auth).send({ ...POINTS_PROGRAM, enabled: false }).expect(200);
+      await request(app)
+        .put('/api/v1/referral-program')
+        .set(merchant.auth)
+        .send({ ...POINTS_PROGRAM, enabled: false })
+        .expect(200);
       expect((await refusal(attribute(ben.id))).message).toMatch(/no referral programme/);
       expect(await ReferralModel.countDocuments({ merchantId: merchant.id })).toBe(0);
     });
 
-    test('when the friend ships to the referrer\'s address, then the referral is held (the friend still gets the offer) and the box paid does not reward it', async () => {
+    test("when the friend ships to the referrer's address, then the referral is held (the friend still gets the offer) and the box paid does not reward it", async () => {
       const { referrer, friend, attribute, box, reward, ledger, view } = await setUp();
       const stored = await CustomerModel.findById(referrer.id).lean();
       const { line1, postalCode, country, city } = stored!.shippingAddress;
@@ -340,7 +368,10 @@ describe('referrals', () => {
     });
 
     test('when the reward is credit, then the ledger gets the credit and the message says how much', async () => {
-      const { friend, attribute, box, reward, ledger, notifications } = await setUp({ ...POINTS_PROGRAM, referrerReward: { type: 'credit', creditMinor: 1000 } });
+      const { friend, attribute, box, reward, ledger, notifications } = await setUp({
+        ...POINTS_PROGRAM,
+        referrerReward: { type: 'credit', creditMinor: 1000 },
+      });
       const ben = await friend();
       const subscriptionId = newId('sub');
       await attribute(ben.id, subscriptionId);
@@ -360,7 +391,15 @@ describe('referrals', () => {
       await box(subscriptionId, ben.id, 'paid');
       // What a crashed worker leaves: the claim and the ledger entry, not the status.
       await ReferralModel.updateOne({ _id: referralId }, { $set: { rewardClaimedAt: clock.now() } });
-      await postLedgerEntry(clock, { merchantId: merchant.id, customerId: referrer.id, source: `referral:${referralId}`, kind: 'referral', points: 500, currency: 'USD', description: 'x' });
+      await postLedgerEntry(clock, {
+        merchantId: merchant.id,
+        customerId: referrer.id,
+        source: `referral:${referralId}`,
+        kind: 'referral',
+        points: 500,
+        currency: 'USD',
+        description: 'x',
+      });
 
       await reward(subscriptionId);
       expect(await ledger()).toHaveLength(1);
@@ -379,7 +418,12 @@ describe('referrals', () => {
       expect((await view(referralId)).status).toBe('held');
 
       const approved = await review(referralId, 'approve', { note: 'Flatmates, checked' }).expect(200);
-      expect(approved.body).toMatchObject({ status: 'pending', heldReasons: ['same_shipping_address'], reviewNote: 'Flatmates, checked', reviewedAt: '2026-03-02T15:30:00.000Z' });
+      expect(approved.body).toMatchObject({
+        status: 'pending',
+        heldReasons: ['same_shipping_address'],
+        reviewNote: 'Flatmates, checked',
+        reviewedAt: '2026-03-02T15:30:00.000Z',
+      });
       expect(await ledger()).toEqual([]);
 
       await box(subscriptionId, ben.id, 'paid');
@@ -391,6 +435,44 @@ describe('referrals', () => {
       const again = await review(referralId, 'approve').expect(409);
       expect(again.body.type).toBe('/problems/invalid_state');
       expect((await review(referralId, 'reject').expect(409)).body.type).toBe('/problems/invalid_state');
+    });
+
+    test('when a held referral is approved and the friend pays, then it records attributed, held, approved and rewarded in order, naming both parties, and only the referrer is told, once', async () => {
+      const { clock, merchant, referrer, friend, attribute, box, reward, notifications, review } = await setUp();
+      const stored = await CustomerModel.findById(referrer.id).lean();
+      const ben = await friend({ shippingAddress: stored!.shippingAddress });
+      const subscriptionId = newId('sub');
+      const { referralId } = await attribute(ben.id, subscriptionId);
+      clock.advance(MINUTE);
+      await review(referralId, 'approve', { note: 'Flatmates' }).expect(200);
+      await box(subscriptionId, ben.id, 'paid');
+      clock.advance(MINUTE);
+      await reward(subscriptionId);
+      await reward(subscriptionId);
+
+      const facts = await factsAbout({ subjectId: referralId });
+      expect(facts.map((f) => [f.seq, f.type, f.actor.kind, f.customerId, f.subscriptionId, f.merchantId])).toEqual([
+        [1, 'referral.attributed', 'merchant', ben.id, subscriptionId, merchant.id],
+        [2, 'referral.held', 'merchant', ben.id, subscriptionId, merchant.id],
+        [3, 'referral.approved', 'merchant', ben.id, subscriptionId, merchant.id],
+        [4, 'referral.rewarded', 'system', ben.id, subscriptionId, merchant.id],
+      ]);
+      expect(facts[1]!.data).toMatchObject({ reasons: ['same_shipping_address'], referrerCustomerId: referrer.id, friendCustomerId: ben.id });
+      // The merchant's key that approved it.
+      expect(facts[2]!.actor.id).toMatch(/^key_/);
+      expect(facts[2]!.data).toMatchObject({ note: 'Flatmates', referrerCustomerId: referrer.id });
+      expect(facts[3]!.data).toMatchObject({
+        referrerCustomerId: referrer.id,
+        friendCustomerId: ben.id,
+        friendSubscriptionId: subscriptionId,
+        reward: { type: 'points', points: 500, currency: 'USD' },
+      });
+      expect(facts[3]!.at).toEqual(new Date('2026-03-02T15:32:00.000Z'));
+
+      expect(await notifications()).toEqual([expect.objectContaining({ type: 'referral.rewarded', customerId: referrer.id })]);
+      await followFacts(clock);
+      expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(1);
+      expect((await factsAbout({ subjectId: referralId })).every((f) => f.state === 'succeeded')).toBe(true);
     });
 
     test("when a held referral is approved after the friend's box is paid, then the referrer is rewarded at once", async () => {
@@ -426,17 +508,20 @@ describe('referrals', () => {
       expect(await ledger()).toEqual([]);
       expect(await notifications()).toEqual([]);
       expect((await view(heldReferral)).status).toBe('rejected');
+      expect((await factsAbout({ subjectId: heldReferral })).map((f) => f.type)).toEqual(['referral.attributed', 'referral.held', 'referral.rejected']);
+      expect((await factsAbout({ subjectId: pendingReferral })).map((f) => f.type)).toEqual(['referral.attributed', 'referral.rejected']);
 
       expect((await review(heldReferral, 'approve').expect(409)).body.type).toBe('/problems/invalid_state');
       expect((await review(pendingReferral, 'reject').expect(409)).body.type).toBe('/problems/invalid_state');
       const rejectedList = (await request(app).get('/api/v1/referrals?status=rejected&limit=1').set(merchant.auth).expect(200)).body;
       expect(rejectedList).toMatchObject({ hasMore: true, data: [{ id: pendingReferral }] });
-      const next = (await request(app).get(`/api/v1/referrals?status=rejected&limit=1&startingAfter=${rejectedList.nextCursor}`).set(merchant.auth).expect(200)).body;
+      const next = (await request(app).get(`/api/v1/referrals?status=rejected&limit=1&startingAfter=${rejectedList.nextCursor}`).set(merchant.auth).expect(200))
+        .body;
       expect(next).toMatchObject({ hasMore: false, data: [{ id: heldReferral }] });
       expect((await request(app).get('/api/v1/referrals?status=held').set(merchant.auth).expect(200)).body.data).toEqual([]);
     });
 
-    test("when the reward is being granted, then the referral can no longer be rejected", async () => {
+    test('when the reward is being granted, then the referral can no longer be rejected', async () => {
       const { friend, attribute, box, clock, review, view } = await setUp();
       const ben = await friend();
       const subscriptionId = newId('sub');
@@ -448,7 +533,7 @@ describe('referrals', () => {
       expect((await view(referralId)).status).toBe('pending');
     });
 
-    test("when another merchant reads or reviews a referral, then it is 404 and nothing changes; their list is empty", async () => {
+    test('when another merchant reads or reviews a referral, then it is 404 and nothing changes; their list is empty', async () => {
       const { app, friend, attribute, view } = await setUp();
       const intruder = await createMerchant();
       const ben = await friend();

@@ -78,24 +78,29 @@ describe('a subscription paid through Checkout', () => {
   test.each([
     ['the Checkout completion comes first', ['checkout', 'invoice'] as const],
     ['the first invoice comes first', ['invoice', 'checkout'] as const],
-  ])('when the shopper pays a day after Checkout opened and %s, then the first box is the cycle Stripe billed and the calendar follows Stripe', async (_order, steps) => {
-    const { clock, created, view, completeCheckout, payFirstInvoice, retryDue } = await setUp();
-    clock.set(new Date(PAID.getTime() + 20_000));
-    for (const step of steps) expect(await (step === 'checkout' ? completeCheckout() : payFirstInvoice())).toBe(200);
-    await retryDue(); // an invoice that came before its Checkout is recorded is retried
+  ])(
+    'when the shopper pays a day after Checkout opened and %s, then the first box is the cycle Stripe billed and the calendar follows Stripe',
+    async (_order, steps) => {
+      const { app, merchant, clock, created, view, completeCheckout, payFirstInvoice, retryDue } = await setUp();
+      clock.set(new Date(PAID.getTime() + 20_000));
+      for (const step of steps) expect(await (step === 'checkout' ? completeCheckout() : payFirstInvoice())).toBe(200);
+      await retryDue(); // an invoice that came before its Checkout is recorded is retried
 
-    expect(await BoxOrderModel.find({ subscriptionId: created.id }, { cycleKey: 1, status: 1, amountPaidMinor: 1, _id: 0 }).lean()).toEqual([
-      { cycleKey: '2026-03-11', status: 'paid', amountPaidMinor: 2600 },
-    ]);
-    const now = await view();
-    expect(now).toMatchObject({ status: 'active', nextCharge: { cycleKey: '2026-04-11', chargeAt: '2026-04-11T11:00:00.000Z' } });
-    expect(now.upcomingCycles.slice(0, 2)).toEqual([
-      { cycleKey: '2026-03-11', chargeAt: '2026-03-11T11:00:00.000Z', cutoffAt: '2026-03-08T11:00:00.000Z', state: 'charged' },
-      { cycleKey: '2026-04-11', chargeAt: '2026-04-11T11:00:00.000Z', cutoffAt: '2026-04-08T11:00:00.000Z', state: 'scheduled' },
-    ]);
-    expect(now.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.activated', 'subscription.box_paid']);
-    expect(now.history[1].data).toMatchObject({ via: 'checkout', anchoredAt: PAID.toISOString() });
-  });
+      expect(await BoxOrderModel.find({ subscriptionId: created.id }, { cycleKey: 1, status: 1, amountPaidMinor: 1, _id: 0 }).lean()).toEqual([
+        { cycleKey: '2026-03-11', status: 'paid', amountPaidMinor: 2600 },
+      ]);
+      const now = await view();
+      expect(now).toMatchObject({ status: 'active', nextCharge: { cycleKey: '2026-04-11', chargeAt: '2026-04-11T11:00:00.000Z' } });
+      expect(now.upcomingCycles.slice(0, 2)).toEqual([
+        { cycleKey: '2026-03-11', chargeAt: '2026-03-11T11:00:00.000Z', cutoffAt: '2026-03-08T11:00:00.000Z', state: 'charged' },
+        { cycleKey: '2026-04-11', chargeAt: '2026-04-11T11:00:00.000Z', cutoffAt: '2026-04-08T11:00:00.000Z', state: 'scheduled' },
+      ]);
+      expect(now.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.activated']);
+      const paid = (await request(app).get(`/api/v1/subscriptions/${created.id}/events?type=box.paid`).set(merchant.auth).expect(200)).body.data;
+      expect(paid).toEqual([expect.objectContaining({ type: 'box.paid', data: expect.objectContaining({ cycleKey: '2026-03-11', amountPaidMinor: 2600 }) })]);
+      expect(now.history[1].data).toMatchObject({ via: 'checkout', anchoredAt: PAID.toISOString() });
+    },
+  );
 
   test('when Checkout is not paid yet, then the first box is the next charge, awaiting payment, and nothing after it is listed', async () => {
     const { created, view } = await setUp();

@@ -15,7 +15,12 @@ import { testStripe, useTestDatabase } from '../../helpers/test-env';
  * A weekly plan whose boxes lock 14 days before their charge: on Dec 5 the boxes of Dec 11 and Dec 18 are
  * both locked (their cut-offs, Nov 27 and Dec 4, have passed) and Dec 25 is the first box still open.
  */
-const WEEKLY = { cadences: [{ interval: 'week' as const, intervalCount: 1, priceMinor: 1500 }, { interval: 'week' as const, intervalCount: 2, priceMinor: 2800 }] };
+const WEEKLY = {
+  cadences: [
+    { interval: 'week' as const, intervalCount: 1, priceMinor: 1500 },
+    { interval: 'week' as const, intervalCount: 2, priceMinor: 2800 },
+  ],
+};
 
 async function setUp() {
   const clock = new FakeClock('2026-11-13T15:00:00Z'); // a Friday, 10:00 in New York
@@ -23,7 +28,11 @@ async function setUp() {
   const testApp = buildTestApp({ clock, stripeGateway: recording.gateway });
   const { app } = testApp;
   const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
-  await request(app).patch('/api/v1/merchants/me').set(merchant.auth).send({ subscriptionSettings: { cutoffDays: 14 } }).expect(200);
+  await request(app)
+    .patch('/api/v1/merchants/me')
+    .set(merchant.auth)
+    .send({ subscriptionSettings: { cutoffDays: 14 } })
+    .expect(200);
   return { clock, app, merchant, driver: renewalDriver(testApp, recording.gateway) };
 }
 
@@ -50,7 +59,10 @@ describe('the first box still open is the same for every action', () => {
     expect(paused.body.pause).toMatchObject({ startsOn: '2026-12-25', resumeOn: '2027-01-01' });
     expect(paused.body.nextCharge.cycleKey).toBe('2026-12-11'); // the locked boxes still come
 
-    const price = await request(app).patch(`/api/v1/plans/${shopper.planId}`).set(merchant.auth).send({ cadences: [{ interval: 'week', intervalCount: 1, priceMinor: 1600 }] });
+    const price = await request(app)
+      .patch(`/api/v1/plans/${shopper.planId}`)
+      .set(merchant.auth)
+      .send({ cadences: [{ interval: 'week', intervalCount: 1, priceMinor: 1600 }] });
     expect(price.status).toBe(200);
     await request(app).post(`/api/v1/plans/${shopper.planId}/price-migrations`).set(merchant.auth).send({ cadence: 'week-1' }).expect(200);
     expect((await shopper.view()).history.at(-1)).toMatchObject({ type: 'subscription.price_migrated', data: { effectiveCycleKey: '2026-12-25' } });
@@ -88,7 +100,11 @@ describe('the first box still open is the same for every action', () => {
 
   test('when two boxes are locked, then each is built at its own cut-off, and a dunning that ends in a pause starts it at the first open box', async () => {
     const { clock, app, merchant, driver } = await setUp();
-    await request(app).patch('/api/v1/merchants/me').set(merchant.auth).send({ subscriptionSettings: { dunningOutcome: 'pause' } }).expect(200);
+    await request(app)
+      .patch('/api/v1/merchants/me')
+      .set(merchant.auth)
+      .send({ subscriptionSettings: { dunningOutcome: 'pause' } })
+      .expect(200);
     const shopper = await subscribeWeekly(app, merchant);
     clock.set('2026-12-05T15:00:00Z');
     await driver.runCutoffs();
@@ -98,6 +114,6 @@ describe('the first box still open is the same for every action', () => {
     ]);
 
     await driver.deliver('customer.subscription.updated', { id: shopper.subscription.stripeSubscriptionId, object: 'subscription', status: 'unpaid' });
-    expect((await shopper.view())).toMatchObject({ status: 'paused', pause: { startsOn: '2026-12-25', resumeOn: null } });
+    expect(await shopper.view()).toMatchObject({ status: 'paused', pause: { startsOn: '2026-12-25', resumeOn: null } });
   });
 });

@@ -22,7 +22,11 @@ describe('save offers before cancelling', () => {
     expect(offers[2]).toMatchObject({ percentOff: 20, cycleKey: '2026-04-02' });
 
     stripeCalls.length = 0;
-    const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`).set(merchant.auth).send({ type: 'discount' }).expect(200);
+    const res = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`)
+      .set(merchant.auth)
+      .send({ type: 'discount' })
+      .expect(200);
     expect(res.body.nextCharge.lines.at(-1)).toEqual({ description: '20% off this box', quantity: 1, amountMinor: -520 });
     expect(res.body.nextCharge.total.amountMinor).toBe(2080);
     expect(res.body.history.at(-1)).toMatchObject({ type: 'subscription.save_offer_accepted', data: { type: 'discount', percentOff: 20 } });
@@ -34,7 +38,11 @@ describe('save offers before cancelling', () => {
 
     const after = (await request(app).get(`/api/v1/subscriptions/${subscription.id}/save-offers`).set(merchant.auth).expect(200)).body.data;
     expect(after.map((o: { type: string }) => o.type)).toEqual(['skip_next', 'pause']);
-    const again = await request(app).post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`).set(merchant.auth).send({ type: 'discount' }).expect(409);
+    const again = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`)
+      .set(merchant.auth)
+      .send({ type: 'discount' })
+      .expect(409);
     expect(again.body.detail).toBe('The discount offer is not available for this subscription.');
   });
 
@@ -43,7 +51,11 @@ describe('save offers before cancelling', () => {
     const merchant = await createMerchant();
     const { subscription } = await subscribeShopper(app, merchant);
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`).set(merchant.auth).send({ type: 'pause', cycles: 3 }).expect(400);
-    const paused = await request(app).post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`).set(merchant.auth).send({ type: 'pause', cycles: 1 }).expect(200);
+    const paused = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/save-offers/accept`)
+      .set(merchant.auth)
+      .send({ type: 'pause', cycles: 1 })
+      .expect(200);
     expect(paused.body.status).toBe('paused');
 
     const other = (await subscribeShopper(app, merchant)).subscription;
@@ -58,7 +70,13 @@ describe('save offers before cancelling', () => {
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
     const { subscription } = await subscribeShopper(app, merchant, { cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 1500 }] });
     const act = (action: string, body: object) => request(app).post(`/api/v1/subscriptions/${subscription.id}/${action}`).set(merchant.auth).send(body);
-    const filters = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Filters', kind: 'recurring', priceMinor: 200, stock: null })).expect(201)).body;
+    const filters = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Filters', kind: 'recurring', priceMinor: 200, stock: null }))
+        .expect(201)
+    ).body;
     await act('addons', { addonId: filters.id }).expect(200);
     const accepted = await act('save-offers/accept', { type: 'discount' }).expect(200);
     expect(accepted.body.nextCharge).toMatchObject({ cycleKey: '2027-01-04', total: { amountMinor: 1360 } });
@@ -67,7 +85,11 @@ describe('save offers before cancelling', () => {
     for (const date of ['2027-01-05', '2026-12-29', '2027-01-04']) {
       const moved = await act('charge-date', { date }).expect(200);
       expect(moved.body.nextCharge).toMatchObject({ cycleKey: date, total: { amountMinor: 1360 } });
-      expect(moved.body.nextCharge.lines).toEqual([expect.objectContaining({ amountMinor: 1500 }), { description: 'Filters', quantity: 1, amountMinor: 200 }, discountLine]);
+      expect(moved.body.nextCharge.lines).toEqual([
+        expect.objectContaining({ amountMinor: 1500 }),
+        { description: 'Filters', quantity: 1, amountMinor: 200 },
+        discountLine,
+      ]);
       // Stripe keeps the once-coupon for the moved box's invoice.
       expect(updates.at(-1)!.input).toMatchObject({ couponId: expect.any(String), trialEnd: new Date(moved.body.nextCharge.chargeAt) });
     }

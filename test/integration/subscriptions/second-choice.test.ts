@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { BoxOrderModel } from '../../../src/orders/box-order.model';
 import { prepareDueBoxes } from '../../../src/renewals/renewal.service';
+import { followFacts } from '../../helpers/facts';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildPlanInput } from '../../factories/catalog.factory';
@@ -20,7 +21,11 @@ const THREE_VARIANTS = {
 
 async function subscribed(app: Express, merchant: TestMerchant) {
   const shopper = await subscribeShopper(app, merchant, THREE_VARIANTS);
-  const choose = (body: unknown) => request(app).post(`/api/v1/subscriptions/${shopper.subscription.id}/second-choice`).set(merchant.auth).send(body as object);
+  const choose = (body: unknown) =>
+    request(app)
+      .post(`/api/v1/subscriptions/${shopper.subscription.id}/second-choice`)
+      .set(merchant.auth)
+      .send(body as object);
   const view = async () => (await request(app).get(`/api/v1/subscriptions/${shopper.subscription.id}`).set(merchant.auth).expect(200)).body;
   return { ...shopper, choose, view };
 }
@@ -46,7 +51,9 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
     expect(cleared.body.secondChoiceVariantId).toBeNull();
     const after = await view();
     expect(after.secondChoiceVariantId).toBeNull();
-    expect(after.history.filter((e: { type: string }) => e.type === 'subscription.second_choice_set').map((e: { data: unknown; at: string }) => [e.data, e.at])).toEqual([
+    expect(
+      after.history.filter((e: { type: string }) => e.type === 'subscription.second_choice_set').map((e: { data: unknown; at: string }) => [e.data, e.at]),
+    ).toEqual([
       [{ variantId: variantIds[1] }, '2026-03-02T15:30:00.000Z'],
       [{ variantId: variantIds[2] }, '2026-03-02T15:30:00.000Z'],
       [{ variantId: null }, '2026-03-02T15:31:00.000Z'],
@@ -58,7 +65,11 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
     const merchant = await createMerchant({}, clock);
     const { choose, view, variantIds, planId } = await subscribed(app, merchant);
     const otherPlan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
-    await request(app).patch(`/api/v1/plans/${planId}`).set(merchant.auth).send({ variants: [{ id: variantIds[2], status: 'archived' }] }).expect(200);
+    await request(app)
+      .patch(`/api/v1/plans/${planId}`)
+      .set(merchant.auth)
+      .send({ variants: [{ id: variantIds[2], status: 'archived' }] })
+      .expect(200);
     await choose({ variantId: variantIds[1] }).expect(200);
     const before = await view();
 
@@ -83,7 +94,7 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
     expect(await view()).toEqual(before);
   });
 
-  test('when the subscription is canceled, then it answers 409 invalid_state', async () => {
+  test('when the subscription is cancelled, then it answers 409 invalid_state', async () => {
     const { app, clock } = buildTestApp();
     const merchant = await createMerchant({}, clock);
     const { choose, view, variantIds, subscription } = await subscribed(app, merchant);
@@ -126,9 +137,15 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
     const order = (await request(app).get(`/api/v1/orders/${orders[0]!._id}`).set(merchant.auth).expect(200)).body;
     expect(order).toMatchObject({ status: 'reserved', cycleKey: '2026-04-02' });
     expect(order.lines).toEqual([
-      expect.objectContaining({ kind: 'plan', sku: 'SC-LIGHT', stock: 'reserved', substitutedFor: { sku: 'SC-DARK', description: expect.stringMatching(/: Dark$/), rule: 'second_choice' } }),
+      expect.objectContaining({
+        kind: 'plan',
+        sku: 'SC-LIGHT',
+        stock: 'reserved',
+        substitutedFor: { sku: 'SC-DARK', description: expect.stringMatching(/: Dark$/), rule: 'second_choice' },
+      }),
     ]);
     expect((await request(app).get('/api/v1/stock-items/SC-LIGHT').set(merchant.auth).expect(200)).body).toMatchObject({ onHand: 2, reserved: 1 });
+    await followFacts(clock); // the message follows the box's fact
     const notifications = (await request(app).get(`/api/v1/notifications?customerId=${customerId}`).set(merchant.auth).expect(200)).body.data;
     expect(notifications).toEqual([expect.objectContaining({ type: 'box.adjusted', subscriptionId: subscription.id })]);
 

@@ -11,7 +11,11 @@ import { buildTestApp } from '../../helpers/test-app';
 import { testStripe, useTestDatabase } from '../../helpers/test-env';
 
 async function adjustStock(app: Express, merchant: TestMerchant, sku: string, adjustBy: number) {
-  await request(app).post(`/api/v1/stock-items/${sku}/adjustments`).set(merchant.auth).send({ adjustBy, reason: adjustBy > 0 ? 'received' : 'counted' }).expect(200);
+  await request(app)
+    .post(`/api/v1/stock-items/${sku}/adjustments`)
+    .set(merchant.auth)
+    .send({ adjustBy, reason: adjustBy > 0 ? 'received' : 'counted' })
+    .expect(200);
 }
 
 /** Dark (the merchant sends Light when it runs out), Light and Decaf; Decaf's stock is not counted. */
@@ -26,7 +30,14 @@ async function setUp(trialDays = 0) {
     await request(app)
       .post('/api/v1/plans')
       .set(merchant.auth)
-      .send({ ...input, variants: [{ name: 'Dark', sku: dark, substituteSkus: [light] }, { name: 'Light', sku: light }, { name: 'Decaf', sku: decaf }] })
+      .send({
+        ...input,
+        variants: [
+          { name: 'Dark', sku: dark, substituteSkus: [light] },
+          { name: 'Light', sku: light },
+          { name: 'Decaf', sku: decaf },
+        ],
+      })
       .expect(201)
   ).body;
   const variantId = (sku: string) => (plan.variants as Array<{ id: string; sku: string }>).find((v) => v.sku === sku)!.id;

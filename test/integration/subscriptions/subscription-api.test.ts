@@ -58,7 +58,7 @@ describe('subscriptions', () => {
     ['both a payment method and checkout', { paymentMethodId: 'pm_card_visa', checkout: true }, 'body.paymentMethodId'],
     ['neither a payment method nor checkout', {}, 'body.paymentMethodId'],
     ['a cadence the plan does not offer', { cadence: 'week-3', paymentMethodId: 'pm_card_visa' }, 'body.cadence'],
-    ['another merchant\'s customer', { customerId: 'foreign', paymentMethodId: 'pm_card_visa' }, 'body.customerId'],
+    ["another merchant's customer", { customerId: 'foreign', paymentMethodId: 'pm_card_visa' }, 'body.customerId'],
   ])('when a subscription has %s, then it answers 400 naming the field', async (_what, change, field) => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
@@ -90,7 +90,11 @@ describe('subscriptions', () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
     const { planId, subscription } = await subscribeShopper(app, merchant);
-    await request(app).patch(`/api/v1/plans/${planId}`).set(merchant.auth).send({ cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 3100 }] }).expect(200);
+    await request(app)
+      .patch(`/api/v1/plans/${planId}`)
+      .set(merchant.auth)
+      .send({ cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 3100 }] })
+      .expect(200);
     const res = await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200);
     expect(res.body.nextCharge.total.amountMinor).toBe(2600);
   });
@@ -99,13 +103,38 @@ describe('subscriptions', () => {
     const { app, stripeCalls } = buildTestApp();
     const merchant = await createMerchant();
     const { subscription } = await subscribeShopper(app, merchant);
-    const bad = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'because' }).expect(400);
+    const bad = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/cancel`)
+      .set(merchant.auth)
+      .send({ mode: 'now', reason: 'because' })
+      .expect(400);
     expect(bad.body.errors[0].field).toBe('body.reason');
     stripeCalls.length = 0;
-    const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'too_expensive', comment: 'Budget' }).expect(200);
-    expect(res.body).toMatchObject({ status: 'canceled', nextCharge: null, upcomingCycles: [], cancellation: { mode: 'now', reason: 'too_expensive', comment: 'Budget' } });
-    expect(stripeCalls).toEqual([{ method: 'DELETE', path: `/v1/subscriptions/${subscription.stripeSubscriptionId}?prorate=false`, idempotencyKey: `subscription:${subscription.id}:cancel` }]);
-    for (const [action, body] of [['skip', {}], ['pause', { cycles: 1 }], ['resume', {}], ['reactivate', {}], ['cancel', { mode: 'now', reason: 'other' }]] as const) {
+    const res = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/cancel`)
+      .set(merchant.auth)
+      .send({ mode: 'now', reason: 'too_expensive', comment: 'Budget' })
+      .expect(200);
+    expect(res.body).toMatchObject({
+      status: 'cancelled',
+      nextCharge: null,
+      upcomingCycles: [],
+      cancellation: { mode: 'now', reason: 'too_expensive', comment: 'Budget' },
+    });
+    expect(stripeCalls).toEqual([
+      {
+        method: 'DELETE',
+        path: `/v1/subscriptions/${subscription.stripeSubscriptionId as string}?prorate=false`,
+        idempotencyKey: `subscription:${subscription.id}:cancel`,
+      },
+    ]);
+    for (const [action, body] of [
+      ['skip', {}],
+      ['pause', { cycles: 1 }],
+      ['resume', {}],
+      ['reactivate', {}],
+      ['cancel', { mode: 'now', reason: 'other' }],
+    ] as const) {
       const refused = await request(app).post(`/api/v1/subscriptions/${subscription.id}/${action}`).set(merchant.auth).send(body).expect(409);
       expect(refused.body.type).toBe('/problems/invalid_state');
     }
@@ -143,8 +172,18 @@ describe('subscriptions', () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
     const { subscription } = await subscribeShopper(app, merchant);
-    const first = await request(app).post(`/api/v1/subscriptions/${subscription.id}/skip`).set(merchant.auth).set('Idempotency-Key', 'skip-1').send({}).expect(200);
-    const retry = await request(app).post(`/api/v1/subscriptions/${subscription.id}/skip`).set(merchant.auth).set('Idempotency-Key', 'skip-1').send({}).expect(200);
+    const first = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/skip`)
+      .set(merchant.auth)
+      .set('Idempotency-Key', 'skip-1')
+      .send({})
+      .expect(200);
+    const retry = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/skip`)
+      .set(merchant.auth)
+      .set('Idempotency-Key', 'skip-1')
+      .send({})
+      .expect(200);
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body.upcomingCycles).toEqual(first.body.upcomingCycles);
     const now = await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200);
@@ -179,7 +218,11 @@ describe('price migration', () => {
     const merchant = await createMerchant();
     const { planId, subscription } = await subscribeShopper(app, merchant);
     const weekly = await subscribeShopper(app, merchant, {}, 'week-2');
-    await request(app).patch(`/api/v1/plans/${planId}`).set(merchant.auth).send({ cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 3100 }] }).expect(200);
+    await request(app)
+      .patch(`/api/v1/plans/${planId}`)
+      .set(merchant.auth)
+      .send({ cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 3100 }] })
+      .expect(200);
 
     const res = await request(app).post(`/api/v1/plans/${planId}/price-migrations`).set(merchant.auth).send({ cadence: 'month-1' }).expect(200);
     expect(res.body).toMatchObject({ object: 'price_migration', migrated: 1 });
@@ -187,7 +230,9 @@ describe('price migration', () => {
     expect(moved.body.nextCharge.total.amountMinor).toBe(3100);
     expect(moved.body.history.at(-1)).toMatchObject({ type: 'subscription.price_migrated', data: { toPriceId: res.body.priceId } });
 
-    expect((await request(app).post(`/api/v1/plans/${planId}/price-migrations`).set(merchant.auth).send({ cadence: 'month-1' }).expect(200)).body.migrated).toBe(0);
+    expect(
+      (await request(app).post(`/api/v1/plans/${planId}/price-migrations`).set(merchant.auth).send({ cadence: 'month-1' }).expect(200)).body.migrated,
+    ).toBe(0);
     const untouched = await request(app).get(`/api/v1/subscriptions/${weekly.subscription.id}`).set(merchant.auth).expect(200);
     expect(untouched.body.nextCharge.total.amountMinor).toBe(2400);
   });

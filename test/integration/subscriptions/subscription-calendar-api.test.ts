@@ -23,7 +23,11 @@ describe('subscription cadence, charge date and add-ons', () => {
     // The first box (charged at sign-up) leads the list through the first period.
     expect(res.body.upcomingCycles.slice(0, 4).map((c: { cycleKey: string }) => c.cycleKey)).toEqual(['2026-01-31', '2026-02-28', '2026-03-14', '2026-03-28']);
     expect(stripeCalls).toEqual([
-      { method: 'POST', path: `/v1/subscriptions/${subscription.stripeSubscriptionId}`, idempotencyKey: `subscription:${subscription.id}:sync:r1:2026-02-28` },
+      {
+        method: 'POST',
+        path: `/v1/subscriptions/${subscription.stripeSubscriptionId as string}`,
+        idempotencyKey: `subscription:${subscription.id}:sync:r1:2026-02-28`,
+      },
     ]);
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'week-2' }).expect(409);
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/cadence`).set(merchant.auth).send({ cadence: 'week-3' }).expect(400);
@@ -64,12 +68,28 @@ describe('subscription cadence, charge date and add-ons', () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
     const { subscription } = await subscribeShopper(app, merchant);
-    const mug = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Mug', kind: 'one_time', priceMinor: 1200, stock: 5 })).expect(201)).body;
-    const filters = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ name: 'Filters', kind: 'recurring', priceMinor: 300, stock: null })).expect(201)).body;
+    const mug = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Mug', kind: 'one_time', priceMinor: 1200, stock: 5 }))
+        .expect(201)
+    ).body;
+    const filters = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Filters', kind: 'recurring', priceMinor: 300, stock: null }))
+        .expect(201)
+    ).body;
 
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: mug.id, quantity: 6 }).expect(409);
     await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: mug.id }).expect(200);
-    const res = await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: filters.id, quantity: 2 }).expect(200);
+    const res = await request(app)
+      .post(`/api/v1/subscriptions/${subscription.id}/addons`)
+      .set(merchant.auth)
+      .send({ addonId: filters.id, quantity: 2 })
+      .expect(200);
     expect(res.body.nextCharge.lines).toEqual([
       expect.objectContaining({ quantity: 1, amountMinor: 2600 }),
       { description: 'Mug', quantity: 1, amountMinor: 1200 },
@@ -109,7 +129,13 @@ describe('calendar changes keep their promises', () => {
     const { app } = buildTestApp();
     const merchant = await createMerchant();
     const { subscription } = await subscribeShopper(app, merchant);
-    const euro = (await request(app).post('/api/v1/addons').set(merchant.auth).send(buildAddonInput({ currency: 'EUR' })).expect(201)).body;
+    const euro = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ currency: 'EUR' }))
+        .expect(201)
+    ).body;
     const refused = await request(app).post(`/api/v1/subscriptions/${subscription.id}/addons`).set(merchant.auth).send({ addonId: euro.id }).expect(400);
     expect(refused.body.errors[0].message).toBe('is priced in EUR; this subscription pays in USD');
 

@@ -71,13 +71,20 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
     expect(asks).toHaveLength(1);
     expect(asks[0]!.createdFrom).toEqual(new Date('2026-01-31T16:00:00Z')); // first run: as far back as Stripe keeps events (30 days)
     expect([...asks[0]!.types].sort()).toEqual(Object.keys(HANDLERS).sort());
-    expect(await WebhookEventModel.findById(missedEvent.id).lean()).toMatchObject({ state: 'succeeded', attempts: 1, merchantId: merchant.id, receivedAt: new Date('2026-03-02T16:00:00Z') });
-    expect(await BoxOrderModel.find({ subscriptionId: missed.id }).lean()).toEqual([expect.objectContaining({ status: 'paid', cycleKey: '2026-03-02', amountPaidMinor: 2600 })]);
+    expect(await WebhookEventModel.findById(missedEvent.id).lean()).toMatchObject({
+      state: 'succeeded',
+      attempts: 1,
+      merchantId: merchant.id,
+      receivedAt: new Date('2026-03-02T16:00:00Z'),
+    });
+    expect(await BoxOrderModel.find({ subscriptionId: missed.id }).lean()).toEqual([
+      expect.objectContaining({ status: 'paid', cycleKey: '2026-03-02', amountPaidMinor: 2600 }),
+    ]);
     // The one already received: untouched, and still one order.
     expect(await WebhookEventModel.findById(receivedEvent.id).lean()).toEqual(before);
     expect(await BoxOrderModel.countDocuments({ subscriptionId: received.id })).toBe(1);
-    const history = (await request(app).get(`/api/v1/subscriptions/${received.id}`).set(merchant.auth).expect(200)).body.history;
-    expect(history.filter((e: { type: string }) => e.type === 'subscription.box_paid')).toHaveLength(1);
+    const paidFacts = (await request(app).get(`/api/v1/subscriptions/${received.id}/events?type=box.paid`).set(merchant.auth).expect(200)).body.data;
+    expect(paidFacts).toHaveLength(1);
     expect(await WebhookEventModel.countDocuments({ _id: unhandled.id })).toBe(0);
   });
 
@@ -89,20 +96,30 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
     const paidAt = new Date('2026-03-02T15:30:10Z');
     const id = invoiceId();
     // The 2020 shape: the subscription on the invoice itself, no `parent`.
-    const old = { ...buildEvent('invoice.paid', { id, object: 'invoice', subscription: subscription.stripeSubscriptionId, amount_paid: 2600 }, paidAt), api_version: '2020-08-27' };
+    const old = {
+      ...buildEvent('invoice.paid', { id, object: 'invoice', subscription: subscription.stripeSubscriptionId, amount_paid: 2600 }, paidAt),
+      api_version: '2020-08-27',
+    };
     const source = controlledEventSource([old]);
     const refreshed: string[] = [];
     const gateway: StripeGateway = {
       ...source.gateway,
       refreshEventObject: async (event) => {
         refreshed.push(event.id);
-        return { ...event, api_version: '2026-08-26.dahlia', data: { object: buildPaidInvoice(subscription.stripeSubscriptionId as string, paidAt, 2600, id) } } as unknown as Stripe.Event;
+        return {
+          ...event,
+          api_version: '2026-08-26.dahlia',
+          data: { object: buildPaidInvoice(subscription.stripeSubscriptionId as string, paidAt, 2600, id) },
+        } as unknown as Stripe.Event;
       },
     };
     clock.set('2026-03-02T16:00:00Z');
     expect(await reconcileStripeEvents({ clock, stripe: gateway, logger: silentLogger })).toEqual({ listed: 1, recovered: 1 });
     expect(refreshed).toEqual([old.id]);
-    expect(await WebhookEventModel.findById(old.id).lean()).toMatchObject({ state: 'succeeded', payload: expect.objectContaining({ api_version: '2026-08-26.dahlia' }) });
+    expect(await WebhookEventModel.findById(old.id).lean()).toMatchObject({
+      state: 'succeeded',
+      payload: expect.objectContaining({ api_version: '2026-08-26.dahlia' }),
+    });
     expect(await BoxOrderModel.find({ stripeInvoiceId: id }).lean()).toEqual([expect.objectContaining({ status: 'paid', subscriptionId: subscription.id })]);
   });
 
@@ -119,15 +136,25 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
     const { subscription } = await subscribeShopper(app, merchant);
-    const older = buildEvent('customer.subscription.updated', { id: subscription.stripeSubscriptionId, object: 'subscription', status: 'active' }, new Date('2026-03-02T15:29:00Z'));
-    const newest = buildEvent('invoice.paid', buildPaidInvoice(subscription.stripeSubscriptionId as string, new Date('2026-03-02T15:30:05Z'), 2600, invoiceId()), new Date('2026-03-02T15:30:10Z'));
+    const older = buildEvent(
+      'customer.subscription.updated',
+      { id: subscription.stripeSubscriptionId, object: 'subscription', status: 'active' },
+      new Date('2026-03-02T15:29:00Z'),
+    );
+    const newest = buildEvent(
+      'invoice.paid',
+      buildPaidInvoice(subscription.stripeSubscriptionId as string, new Date('2026-03-02T15:30:05Z'), 2600, invoiceId()),
+      new Date('2026-03-02T15:30:10Z'),
+    );
     const { gateway, asks } = controlledEventSource([newest, older]);
     const deps = { clock, stripe: gateway, logger: silentLogger };
 
     clock.set('2026-03-02T17:00:00Z');
     expect(await reconcileStripeEvents(deps)).toEqual({ listed: 2, recovered: 2 });
     const orders = await BoxOrderModel.find({ subscriptionId: subscription.id }).lean();
-    const inbox = await WebhookEventModel.find({ _id: { $in: [older.id, newest.id] } }).sort({ _id: 1 }).lean();
+    const inbox = await WebhookEventModel.find({ _id: { $in: [older.id, newest.id] } })
+      .sort({ _id: 1 })
+      .lean();
     const view = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
 
     clock.set('2026-03-02T17:15:00Z');
@@ -138,14 +165,22 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
       '2026-03-02T15:20:10.000Z', // then: the newest event's time less 10 minutes
     ]);
     expect(await BoxOrderModel.find({ subscriptionId: subscription.id }).lean()).toEqual(orders);
-    expect(await WebhookEventModel.find({ _id: { $in: [older.id, newest.id] } }).sort({ _id: 1 }).lean()).toEqual(inbox);
+    expect(
+      await WebhookEventModel.find({ _id: { $in: [older.id, newest.id] } })
+        .sort({ _id: 1 })
+        .lean(),
+    ).toEqual(inbox);
     expect((await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body).toEqual(view);
   });
 
   test('when no new event comes, then the cursor stays at the newest one seen; when events are older than Stripe keeps, then it asks only 30 days back', async () => {
     const clock = new FakeClock('2026-03-02T12:00:00Z');
     const event = buildEvent('invoice.upcoming', { id: 'in_none', object: 'invoice' }, new Date('2026-03-02T11:00:00Z'));
-    const handled = buildEvent('credit_note.created', { id: 'cn_none', object: 'credit_note', invoice: 'in_not_ours', total: 100, status: 'issued', created: 1 }, new Date('2026-03-02T11:00:00Z'));
+    const handled = buildEvent(
+      'credit_note.created',
+      { id: 'cn_none', object: 'credit_note', invoice: 'in_not_ours', total: 100, status: 'issued', created: 1 },
+      new Date('2026-03-02T11:00:00Z'),
+    );
     const { gateway, asks } = controlledEventSource([event, handled]);
     const deps = { clock, stripe: gateway, logger: silentLogger };
 
@@ -184,7 +219,7 @@ describe('reconcileStripeEvents: events the endpoint never received', () => {
 describe('reconcileSubscriptionsWithStripe', () => {
   useTestDatabase();
 
-  test('when Stripe says a subscription was cancelled, then ours becomes canceled once, and a second run changes nothing', async () => {
+  test('when Stripe says a subscription was cancelled, then ours becomes cancelled once, and a second run changes nothing', async () => {
     const clock = new FakeClock('2026-03-02T15:30:00Z');
     const { app } = buildTestApp({ clock });
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
@@ -208,15 +243,23 @@ describe('reconcileSubscriptionsWithStripe', () => {
     expect(retrieved.sort()).toEqual([kept.stripeSubscriptionId, lost.stripeSubscriptionId].sort());
 
     const canceled = (await request(app).get(`/api/v1/subscriptions/${lost.id}`).set(merchant.auth).expect(200)).body;
-    expect(canceled).toMatchObject({ status: 'canceled', nextCharge: null, cancellation: { reason: 'stripe', mode: 'now', effectiveAt: '2026-03-10T09:00:00.000Z' } });
-    expect(canceled.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.canceled']);
+    expect(canceled).toMatchObject({
+      status: 'cancelled',
+      nextCharge: null,
+      cancellation: { reason: 'stripe', mode: 'now', effectiveAt: '2026-03-10T09:00:00.000Z' },
+    });
+    expect(canceled.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.cancelled']);
     expect((await request(app).get(`/api/v1/subscriptions/${kept.id}`).set(merchant.auth).expect(200)).body.status).toBe('active');
 
-    const before = await SubscriptionModel.find({ _id: { $in: [kept.id, lost.id] } }).sort({ _id: 1 }).lean();
+    const before = await SubscriptionModel.find({ _id: { $in: [kept.id, lost.id] } })
+      .sort({ _id: 1 })
+      .lean();
     clock.set('2026-03-10T10:00:00Z');
     const second = await reconcileSubscriptionsWithStripe(deps);
     expect(second).toMatchObject({ compared: 1, changed: 0, lastId: kept.id });
-    const after = await SubscriptionModel.find({ _id: { $in: [kept.id, lost.id] } }).sort({ _id: 1 }).lean();
+    const after = await SubscriptionModel.find({ _id: { $in: [kept.id, lost.id] } })
+      .sort({ _id: 1 })
+      .lean();
     expect(after.map((s) => [s._id, s.status, s.revision])).toEqual(before.map((s) => [s._id, s.status, s.revision]));
     expect((await request(app).get(`/api/v1/subscriptions/${lost.id}`).set(merchant.auth).expect(200)).body.history).toEqual(canceled.history);
   });
@@ -228,7 +271,11 @@ describe('reconcileSubscriptionsWithStripe', () => {
     await subscribeShopper(app, merchant);
     await subscribeShopper(app, merchant);
     const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
-    const live = (await SubscriptionModel.find({ status: { $in: ['trialing', 'active', 'past_due', 'paused'] } }, { _id: 1 }).sort({ _id: 1 }).lean()).map((s) => s._id);
+    const live = (
+      await SubscriptionModel.find({ status: { $in: ['trialing', 'active', 'past_due', 'paused'] } }, { _id: 1 })
+        .sort({ _id: 1 })
+        .lean()
+    ).map((s) => s._id);
 
     const first = await reconcileSubscriptionsWithStripe(deps, { batchSize: 1 });
     expect(first).toEqual({ compared: 1, changed: 0, lastId: live[0] });

@@ -71,7 +71,11 @@ describe('POST /webhooks/stripe: the event envelope', () => {
   test('when a well-formed event has fields Stripe may add later, then it is stored as sent', async () => {
     const clock = new FakeClock(NOW);
     const { app, queued } = buildTestApp({ clock });
-    const payload = event({ context: 'acct_1', api_version: null, data: { object: { id: 'in_ok', object: 'invoice' }, previous_attributes: { status: 'draft' } } });
+    const payload = event({
+      context: 'acct_1',
+      api_version: null,
+      data: { object: { id: 'in_ok', object: 'invoice' }, previous_attributes: { status: 'draft' } },
+    });
     await postSigned(app, payload, clock).expect(200);
     const id = (JSON.parse(payload) as { id: string }).id;
     expect(await WebhookEventModel.findById(id).lean()).toMatchObject({ type: 'invoice.upcoming', livemode: false, state: 'pending' });

@@ -95,15 +95,23 @@ describe('Stripe events drive the subscription lifecycle', () => {
     const merchant = await createMerchant({}, clock);
     const { subscription } = await subscribeShopper(app, merchant);
     const stripeId = subscription.stripeSubscriptionId as string;
-    const deleted = buildEvent('customer.subscription.deleted', { id: stripeId, object: 'subscription', status: 'canceled', canceled_at: 1775037700 }, new Date('2026-04-01T10:05:00Z'));
-    const olderUpdate = buildEvent('customer.subscription.updated', { id: stripeId, object: 'subscription', status: 'past_due' }, new Date('2026-04-01T10:01:00Z'));
+    const deleted = buildEvent(
+      'customer.subscription.deleted',
+      { id: stripeId, object: 'subscription', status: 'canceled', canceled_at: 1775037700 },
+      new Date('2026-04-01T10:05:00Z'),
+    );
+    const olderUpdate = buildEvent(
+      'customer.subscription.updated',
+      { id: stripeId, object: 'subscription', status: 'past_due' },
+      new Date('2026-04-01T10:01:00Z'),
+    );
     for (const event of [deleted, olderUpdate]) {
       await post(app, signEvent(stripe, event, clock.now())).expect(200);
       await processWebhookEvent(deps(clock), event.id);
     }
     const res = await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200);
-    expect(res.body).toMatchObject({ status: 'canceled', cancellation: { reason: 'stripe', mode: 'now' } });
-    expect(res.body.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.canceled']);
+    expect(res.body).toMatchObject({ status: 'cancelled', cancellation: { reason: 'stripe', mode: 'now' } });
+    expect(res.body.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.cancelled']);
   });
 
   test('when a handler fails, then the event is retried with backoff by the sweep and succeeds once', async () => {
@@ -114,7 +122,13 @@ describe('Stripe events drive the subscription lifecycle', () => {
     await SubscriptionModel.updateOne({ _id: created.subscription.id }, { $set: { status: 'incomplete', 'stripe.checkoutSessionId': 'cs_test_retry' } });
     const event = buildEvent(
       'checkout.session.completed',
-      { id: 'cs_test_retry', object: 'checkout.session', mode: 'subscription', subscription: 'sub_retry', metadata: { boxcycle_merchant_id: merchant.id, boxcycle_subscription_id: created.subscription.id } },
+      {
+        id: 'cs_test_retry',
+        object: 'checkout.session',
+        mode: 'subscription',
+        subscription: 'sub_retry',
+        metadata: { boxcycle_merchant_id: merchant.id, boxcycle_subscription_id: created.subscription.id },
+      },
       clock.now(),
     );
     await post(app, signEvent(stripe, event, clock.now())).expect(200);

@@ -1,7 +1,13 @@
 import { cycleAt, type BillingSchedule } from '../../../src/shared/calendar';
 import { appliesOn, chooseGiftAddon, gapStartKey, giftAwardId, isDrawn, isWithinGap, shareDraw, topSpenders } from '../../../src/gifts/gift-rules';
 
-const monthly: BillingSchedule = { cadence: { interval: 'month', intervalCount: 1 }, anchorOn: '2026-01-31', chargeAt: '09:00', timezone: 'America/New_York', cutoffDays: 3 };
+const monthly: BillingSchedule = {
+  cadence: { interval: 'month', intervalCount: 1 },
+  anchorOn: '2026-01-31',
+  chargeAt: '09:00',
+  timezone: 'America/New_York',
+  cutoffDays: 3,
+};
 
 describe('gift rules', () => {
   test('when the same box is drawn twice, then the draw is the same, in [0, 100), and differs by seed, subscription and cycle', () => {
@@ -9,7 +15,9 @@ describe('gift rules', () => {
     expect(draw).toBe(shareDraw('spring', 'sub_a', '2026-04-01'));
     expect(draw).toBeGreaterThanOrEqual(0);
     expect(draw).toBeLessThan(100);
-    expect(new Set([draw, shareDraw('autumn', 'sub_a', '2026-04-01'), shareDraw('spring', 'sub_b', '2026-04-01'), shareDraw('spring', 'sub_a', '2026-05-01')]).size).toBe(4);
+    expect(
+      new Set([draw, shareDraw('autumn', 'sub_a', '2026-04-01'), shareDraw('spring', 'sub_b', '2026-04-01'), shareDraw('spring', 'sub_a', '2026-05-01')]).size,
+    ).toBe(4);
   });
 
   test('when 2000 boxes are drawn into a 30% share, then about 30% are in, 100% takes all and the share grows with the percent', () => {
@@ -43,7 +51,11 @@ describe('gift rules', () => {
   test('when the gap is 2 cycles on a month-end schedule, then a gift at N blocks N+1 and N+2 but not N+3', () => {
     const gifted = cycleAt(monthly, 1).cycleKey; // 2026-02-28
     expect(gifted).toBe('2026-02-28');
-    for (const [index, blocked] of [[2, true], [3, true], [4, false]] as const) {
+    for (const [index, blocked] of [
+      [2, true],
+      [3, true],
+      [4, false],
+    ] as const) {
       const cycle = cycleAt(monthly, index);
       expect(isWithinGap(gifted, gapStartKey(monthly, cycle, 2), cycle)).toBe(blocked);
     }

@@ -72,7 +72,9 @@ describe('addressKey', () => {
   test('when two spellings of one address differ in case, punctuation, street words or ZIP+4, then the keys are equal', () => {
     expect(addressKey({ line1: '1 Main Street.', postalCode: '62701-1234', country: 'US' })).toBe(addressKey(home));
     expect(addressKey({ line1: '  1, MAIN st ', postalCode: '62701', country: 'us' })).toBe(addressKey(home));
-    expect(addressKey({ line1: '10 Rue D’Été', postalCode: '75 001', country: 'FR' })).toBe(addressKey({ line1: '10 rue d ete', postalCode: '75001', country: 'FR' }));
+    expect(addressKey({ line1: '10 Rue D’Été', postalCode: '75 001', country: 'FR' })).toBe(
+      addressKey({ line1: '10 rue d ete', postalCode: '75001', country: 'FR' }),
+    );
   });
 
   test('when the number, postal code or country differs, then the keys differ', () => {

@@ -41,8 +41,17 @@ function localReading(instant: Date, timezone: string): string | null {
 describe('calendar: local dates, times and zones', () => {
   test('when a date is checked, then only real calendar dates written YYYY-MM-DD pass', () => {
     expect(['2026-02-28', '2028-02-29', '2026-12-31', '0001-01-01'].map(isLocalDate)).toEqual([true, true, true, true]);
-    expect(['2026-02-29', '2026-02-30', '2026-04-31', '2026-13-01', '2026-00-10', '2026-2-3', '20260203', '0000-01-01', '']
-      .map(isLocalDate)).toEqual([false, false, false, false, false, false, false, false, false]);
+    expect(['2026-02-29', '2026-02-30', '2026-04-31', '2026-13-01', '2026-00-10', '2026-2-3', '20260203', '0000-01-01', ''].map(isLocalDate)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   test('when a time is checked, then only HH:mm from 00:00 to 23:59 passes', () => {
@@ -63,7 +72,7 @@ describe('calendar: local dates, times and zones', () => {
     expect(addLocalDays('2026-03-10', 0)).toBe('2026-03-10');
   });
 
-  test('when an instant is read in a zone, then its local date is that zone\'s date', () => {
+  test("when an instant is read in a zone, then its local date is that zone's date", () => {
     const instant = new Date('2026-01-01T03:00:00Z');
     expect(localDateOf(instant, 'America/New_York')).toBe('2025-12-31');
     expect(localDateOf(instant, 'Europe/Berlin')).toBe('2026-01-01');
@@ -139,14 +148,7 @@ describe('calendar: cadences', () => {
 
     const cycles = Array.from({ length: 6 }, (_, index) => cycleAt(schedule, index));
 
-    expect(cycles.map((cycle) => cycle.chargeOn)).toEqual([
-      '2026-01-01',
-      '2026-01-15',
-      '2026-01-29',
-      '2026-02-12',
-      '2026-02-26',
-      '2026-03-12',
-    ]);
+    expect(cycles.map((cycle) => cycle.chargeOn)).toEqual(['2026-01-01', '2026-01-15', '2026-01-29', '2026-02-12', '2026-02-26', '2026-03-12']);
     expect(cycles.map((cycle) => DateTime.fromISO(cycle.chargeOn).weekdayLong)).toEqual(Array(6).fill('Thursday'));
     expect(localReading(cycles[4]!.chargeAt, 'America/New_York')).toBe('2026-02-26T09:00-05:00');
     expect(localReading(cycles[5]!.chargeAt, 'America/New_York')).toBe('2026-03-12T09:00-04:00');
@@ -229,7 +231,7 @@ describe('calendar: DST', () => {
     });
   });
 
-  test('when a New York cutoff spans the spring change, then it is at the charge\'s local time, 71 hours before', () => {
+  test("when a New York cutoff spans the spring change, then it is at the charge's local time, 71 hours before", () => {
     const schedule = buildSchedule({ anchorOn: '2026-03-10', cutoffDays: 3, timezone: 'America/New_York' });
 
     const cycle = cycleAt(schedule, 0);
@@ -239,7 +241,7 @@ describe('calendar: DST', () => {
     expect(cycle.chargeAt.getTime() - cycle.cutoffAt.getTime()).toBe(71 * 3_600_000);
   });
 
-  test('when a Berlin cutoff spans the autumn change, then it is at the charge\'s local time, 73 hours before', () => {
+  test("when a Berlin cutoff spans the autumn change, then it is at the charge's local time, 73 hours before", () => {
     const schedule = buildSchedule({ anchorOn: '2026-10-27', cutoffDays: 3, timezone: 'Europe/Berlin' });
 
     const cycle = cycleAt(schedule, 0);
@@ -249,7 +251,7 @@ describe('calendar: DST', () => {
     expect(localReading(cycle.cutoffAt, 'Europe/Berlin')).toBe('2026-10-24T09:00+02:00');
   });
 
-  test('when a cutoff\'s local time does not exist on its day, then it moves forward like any other gap time', () => {
+  test("when a cutoff's local time does not exist on its day, then it moves forward like any other gap time", () => {
     const schedule = buildSchedule({ anchorOn: '2026-03-09', chargeAt: '02:30', cutoffDays: 1, timezone: 'America/New_York' });
 
     const cycle = cycleAt(schedule, 0);
@@ -260,7 +262,7 @@ describe('calendar: DST', () => {
 });
 
 describe('calendar: cycles', () => {
-  test('when a cycle is built, then its key is its local charge date and its instants are in the merchant\'s zone', () => {
+  test("when a cycle is built, then its key is its local charge date and its instants are in the merchant's zone", () => {
     const schedule = buildSchedule({ anchorOn: '2026-01-31', cutoffDays: 3, timezone: 'America/New_York' });
 
     expect(cycleAt(schedule, 1)).toEqual({
@@ -289,7 +291,7 @@ describe('calendar: cycles', () => {
     expect(nextCycle(schedule, new Date(first.chargeAt.getTime() - 1))).toEqual(first);
   });
 
-  test('when the moment is mid-month before a clamped charge day, then the next cycle is that month\'s', () => {
+  test("when the moment is mid-month before a clamped charge day, then the next cycle is that month's", () => {
     const schedule = buildSchedule({ anchorOn: '2026-01-31', timezone: 'America/New_York' });
 
     expect(nextCycle(schedule, new Date('2026-03-15T12:00:00Z')).chargeOn).toBe('2026-03-31');
@@ -333,7 +335,7 @@ describe('calendar: cycles', () => {
     }
   });
 
-  test('when a key is not one of the schedule\'s charge dates, then no cycle is found', () => {
+  test("when a key is not one of the schedule's charge dates, then no cycle is found", () => {
     const monthly = buildSchedule({ anchorOn: '2026-01-31' });
     const quarterly = buildSchedule({ anchorOn: '2026-01-31', cadence: { interval: 'month', intervalCount: 3 } });
     const fortnightly = buildSchedule({ anchorOn: '2026-01-01', cadence: { interval: 'week', intervalCount: 2 } });

@@ -15,8 +15,11 @@ describe('ISO 3166-1 alpha-2 country codes', () => {
     expect(CountryCode.safeParse(code).success).toBe(true);
   });
 
-  test.each(['ZZ', 'EU', 'UN', 'EZ', 'UK', 'XK', 'XA', 'AA', 'QO', 'AN', 'CS', 'SU', 'YU', 'us', 'USA', '', 'U'])('when the code is %j, then it is refused', (code) => {
-    expect(isCountryCode(code)).toBe(false);
-    expect(CountryCode.safeParse(code).success).toBe(false);
-  });
+  test.each(['ZZ', 'EU', 'UN', 'EZ', 'UK', 'XK', 'XA', 'AA', 'QO', 'AN', 'CS', 'SU', 'YU', 'us', 'USA', '', 'U'])(
+    'when the code is %j, then it is refused',
+    (code) => {
+      expect(isCountryCode(code)).toBe(false);
+      expect(CountryCode.safeParse(code).success).toBe(false);
+    },
+  );
 });

@@ -61,7 +61,9 @@ describe('databaseReadThrottle', () => {
     expect(admittedAt.slice(25, 50)).toEqual(Array(25).fill(1_001_000));
     expect(admittedAt.slice(50)).toEqual(Array(10).fill(1_002_000));
     // The counter of each second lives in the database, shared by every process (refused tries count too).
-    const windows = await RateLimitWindowModel.find({ _id: { $in: ['stripe-read:1000', 'stripe-read:1001', 'stripe-read:1002'] } }).sort({ _id: 1 }).lean();
+    const windows = await RateLimitWindowModel.find({ _id: { $in: ['stripe-read:1000', 'stripe-read:1001', 'stripe-read:1002'] } })
+      .sort({ _id: 1 })
+      .lean();
     expect(windows.map((w) => [w._id, w.count, w.windowEndsAt.toISOString()])).toEqual([
       ['stripe-read:1000', 26, new Date(1_001_000).toISOString()],
       ['stripe-read:1001', 26, new Date(1_002_000).toISOString()],

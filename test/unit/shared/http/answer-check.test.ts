@@ -52,7 +52,10 @@ describe('the answer check (check mode of the API router)', () => {
   test('when a route answers a documented status and media type, then nothing is reported', async () => {
     const app = appWith(true);
     await request(app).get('/report').expect(200);
-    await request(app).get('/report?as=csv').expect(200).expect('content-type', /^text\/csv/);
+    await request(app)
+      .get('/report?as=csv')
+      .expect(200)
+      .expect('content-type', /^text\/csv/);
     await request(app).get('/report?as=gone').expect(404);
     await request(app).get('/report?as=nonsense').expect(400);
     expect(takeUndocumentedAnswers()).toEqual([]);

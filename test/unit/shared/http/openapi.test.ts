@@ -18,19 +18,26 @@ function danglingRefs(document: Json): string[] {
   walk(document);
   return refs.filter((ref) => {
     let node: Json | undefined = document;
-    for (const key of ref.replace(/^#\//, '').split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+    for (const key of ref
+      .replace(/^#\//, '')
+      .split('/')
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))) {
       node = node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, key) ? node[key] : undefined;
     }
     return !ref.startsWith('#/') || node === undefined;
   });
 }
 
-const build = (routes: RouteDefinition[]) => buildOpenApiDocument(routes, { version: 'test', serverUrl: 'http://localhost' }) as unknown as Json & Record<string, any>;
+const build = (routes: RouteDefinition[]) =>
+  buildOpenApiDocument(routes, { version: 'test', serverUrl: 'http://localhost' }) as unknown as Json & Record<string, any>;
 
 // Ids are global (Zod's registry): unique names per test file keep them apart from the app's.
 const Window = z.strictObject({ fromOn: z.string(), days: z.number().int().default(7) }).meta({ id: 'UnitTestWindow' });
 const Rule = z.strictObject({ window: Window, note: z.string() }).meta({ id: 'UnitTestRule' });
-const Pattern = z.string().regex(/^[a-z]+$/).meta({ id: 'UnitTestSlug' });
+const Pattern = z
+  .string()
+  .regex(/^[a-z]+$/)
+  .meta({ id: 'UnitTestSlug' });
 
 const routes = [
   defineRoute({
@@ -87,7 +94,7 @@ describe('buildOpenApiDocument', () => {
     expect(build(routes).components.schemas.UnitTestSlug).toEqual(expect.objectContaining({ type: 'string', pattern: '^[a-z]+$' }));
   });
 
-  test('when a route declares another media type and a problem of its own, then both are documented with the route\'s security', () => {
+  test("when a route declares another media type and a problem of its own, then both are documented with the route's security", () => {
     const operation = build(routes).paths['/api/v1/things/{slug}'].get;
     expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '404', '410', '500']);
     expect(Object.keys(operation.responses['200'].content)).toEqual(['application/json', 'text/csv']);

@@ -1,0 +1,23 @@
+import { CustomerModel, type Customer } from './customer.model';
+
+/** What other domains may read of a shopper: narrow, merchant-scoped reads. Nothing here writes. */
+
+export async function customerExists(merchantId: string, customerId: string): Promise<boolean> {
+  return (await CustomerModel.exists({ _id: customerId, merchantId })) !== null;
+}
+
+/** The shopper, as stored (their e-mail, name and shipping address). */
+export async function findCustomer(merchantId: string, customerId: string): Promise<Customer | undefined> {
+  return (await CustomerModel.findOne({ _id: customerId, merchantId }).lean()) ?? undefined;
+}
+
+/** The name a message addresses the shopper by, if the shopper exists. */
+export async function customerName(merchantId: string, customerId: string): Promise<string | undefined> {
+  return (await CustomerModel.findOne({ _id: customerId, merchantId }, { name: 1 }).lean())?.name;
+}
+
+/** Of these shoppers, those who gave a birthday, with it (`MM-DD` or `YYYY-MM-DD`). */
+export async function birthdaysOf(merchantId: string, customerIds: string[]): Promise<Array<{ customerId: string; birthday: string }>> {
+  const customers = await CustomerModel.find({ merchantId, _id: { $in: customerIds }, birthday: { $exists: true } }, { birthday: 1 }).lean();
+  return customers.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
+}

@@ -1,0 +1,251 @@
+import { findCustomer } from '../customers/customer.queries';
+import { fact, initialFacts, recordFacts, type PendingFact } from '../events/fact-source';
+import { actors, type Actor } from '../events/fact-types';
+import { findPlan } from '../plans/plan.queries';
+import type { Cycle } from '../shared/calendar';
+import { derivedId } from '../shared/ids';
+import type { Clock } from '../shared/time';
+import { boxContentsFor, type BoxLine } from '../subscriptions/box-contents';
+import type { Subscription } from '../subscriptions/subscription.model';
+import { BoxOrderModel, type BoxOrder, type OmittedLine, type OrderLine, type OrderStatus } from './box-order.model';
+import { releaseOrderStock, reserveOrderLines, type ReservationMode } from './order-stock.service';
+
+/**
+ * Assembling one cycle's box, in one place, in the order that keeps every promise:
+ *   1. the order is made once for (subscription, cycle) with the shopper's own lines (plan variant, add-ons,
+ *      their discounts), not reserved yet;
+ *   2. those lines are reserved: a variant out of stock becomes the second choice or the merchant's
+ *      substitute, an add-on out of stock is left out (and not charged);
+ *   3. only then does the retention layer add its lines (shipping, gift, free items, perks, offers, loyalty
+ *      credit), from what the box really holds — so an amount off or a credit never outgrows the box — and
+ *      its free items are reserved;
+ *   4. the box is complete: `box.reserved` (and `box.adjusted` when it differs from what the shopper chose).
+ * Every step is idempotent and guarded, so a run that stopped half way is finished by the next.
+ */
+
+/** What the retention layer adds to a box built at its cut-off, handed in by the composition root. */
+export type BoxExtras = (input: { subscription: Subscription; cycle: Cycle; draft: BoxDraft }) => Promise<BoxLine[]>;
+
+/** The box as the shopper's own lines left it, for the retention layer to add to. */
+export interface BoxDraft {
+  orderId: string;
+  merchantId: string;
+  customerId: string;
+  subscriptionId: string;
+  cycleKey: string;
+  shipOn: string;
+  currency: string;
+  /** The shopper's own lines that are in the box (reserved, substituted or not counted; not those left out). */
+  lines: BoxLine[];
+}
+
+export interface AssemblyDeps {
+  clock: Clock;
+  extras?: BoxExtras | undefined;
+  actor?: Actor;
+}
+
+const BUILD = actors.job('renewals.prepare-boxes');
+
+/** The one id a cycle's box can have: a retry or a second worker finds the same order. */
+export function boxOrderId(subscriptionId: string, cycleKey: string): string {
+  return derivedId('ord', `${subscriptionId}:${cycleKey}`);
+}
+
+function toOrderLines(orderId: string, lines: BoxLine[]): OrderLine[] {
+  return lines.map((line) => ({
+    ...line,
+    amountMinor: line.unitAmountMinor * line.quantity,
+    // Lines with units (the plan variant, add-ons, gifts, free items) hold stock; amounts do not.
+    ...(line.kind === 'plan' || line.addonId ? { holdId: `${orderId}:${line.key}`, stock: 'pending' as const } : {}),
+  }));
+}
+
+const total = (lines: Array<Pick<OrderLine, 'amountMinor'>>): number => lines.reduce((sum, line) => sum + line.amountMinor, 0);
+
+/**
+ * Inserts the cycle's order with the shopper's own lines, not reserved yet, once: `$setOnInsert` on
+ * (subscription, cycle). A box made at payment (nothing was built at the cut-off) leaves out add-ons: they
+ * were never put on the invoice, and an unpaid extra is not sent. `facts` are recorded with the insert (a box
+ * made paid or held is a fact at once). Returns the order as stored and whether this call made it.
+ */
+export async function insertBoxOrder(
+  clock: Clock,
+  subscription: Subscription,
+  cycle: Cycle,
+  status: Extract<OrderStatus, 'reserved' | 'paid' | 'held'>,
+  fields: Partial<Pick<BoxOrder, 'stripeInvoiceId' | 'amountPaidMinor' | 'paidAt' | 'heldForInvoiceId'>> = {},
+  facts: (draft: { orderId: string; currency: string; amountDueMinor: number }) => PendingFact[] = () => [],
+): Promise<{ order: BoxOrder; inserted: boolean }> {
+  const { merchantId } = subscription;
+  const orderId = boxOrderId(subscription._id, cycle.cycleKey);
+  const existing = await BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
+  if (existing) return { order: existing, inserted: false };
+  const [contents, customer] = await Promise.all([boxContentsFor(subscription, cycle), findCustomer(merchantId, subscription.customerId)]);
+  if (!customer) throw new Error(`customer ${subscription.customerId} of subscription ${subscription._id} is missing`);
+  const builtBeforeCharge = status === 'reserved';
+  const lines = toOrderLines(
+    orderId,
+    contents.lines.filter((line) => builtBeforeCharge || line.kind !== 'addon'),
+  );
+  const omittedLines: OmittedLine[] = builtBeforeCharge
+    ? []
+    : contents.lines
+        .filter((line) => line.kind === 'addon')
+        .map((line) => ({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'not_billed' as const }));
+  const now = clock.now();
+  const amountDueMinor = total(lines);
+  const result = await BoxOrderModel.updateOne(
+    { subscriptionId: subscription._id, cycleKey: cycle.cycleKey },
+    {
+      $setOnInsert: {
+        _id: orderId,
+        merchantId,
+        customerId: subscription.customerId,
+        planId: contents.box.planId,
+        shipOn: cycle.chargeOn,
+        status,
+        lines,
+        omittedLines,
+        amountDueMinor,
+        amountPaidMinor: 0,
+        amountRefundedMinor: 0,
+        creditNotes: [],
+        currency: contents.currency,
+        shippingAddress: customer.shippingAddress,
+        history: [{ status, at: now }],
+        createdAt: now,
+        ...fields,
+        ...initialFacts(...facts({ orderId, currency: contents.currency, amountDueMinor })),
+      },
+    },
+    { upsert: true },
+  );
+  const order = await BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
+  if (!order) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
+  return { order, inserted: result.upsertedCount === 1 };
+}
+
+/**
+ * Reserves the order's pending lines and records how they stand. The write is conditional on lines still
+ * pending, so it never overwrites a later state (a box shipped meanwhile). `facts` come with that write.
+ */
+export async function reserveBox(
+  order: BoxOrder,
+  subscription: Pick<Subscription, 'secondChoiceVariantId'>,
+  mode: ReservationMode,
+  facts: (reserved: Pick<BoxOrder, 'lines' | 'omittedLines'>) => PendingFact[] = () => [],
+) {
+  if (!order.lines.some((line) => line.stock === 'pending')) return { order, unshippable: false };
+  const plan = await findPlan(order.merchantId, order.planId);
+  if (!plan) throw new Error(`plan ${order.planId} of order ${order._id} is missing`);
+  const result = await reserveOrderLines(order, plan, subscription.secondChoiceVariantId, mode);
+  const updated = await BoxOrderModel.findOneAndUpdate(
+    { _id: order._id, status: order.status, 'lines.stock': 'pending' },
+    recordFacts(
+      { $set: { lines: result.lines, omittedLines: result.omittedLines, ...(order.status === 'reserved' ? { amountDueMinor: total(result.lines) } : {}) } },
+      ...facts(result),
+    ),
+    { returnDocument: 'after', lean: true },
+  );
+  if (updated) return { order: updated, unshippable: result.unshippable };
+  // The box moved meanwhile (cancelled, or reserved by another worker): holds this call took and the order
+  // does not record are settled against its current state.
+  const current = await BoxOrderModel.findById(order._id).lean();
+  if (current && ['cancelled', 'refunded'].includes(current.status)) await releaseOrderStock({ merchantId: order.merchantId, lines: result.lines });
+  return { order: current ?? order, unshippable: false };
+}
+
+/** What the box's lines say differs from what the shopper chose: substitutions and lines left out. */
+export function adjustmentsOf(order: Pick<BoxOrder, 'lines' | 'omittedLines'>) {
+  return {
+    substituted: order.lines
+      .filter((line) => line.substitutedFor)
+      .map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, sku: line.sku ?? null, rule: line.substitutedFor!.rule })),
+    omitted: (order.omittedLines ?? [])
+      .filter((line) => line.reason === 'out_of_stock')
+      .map((line) => ({ description: line.description, sku: line.sku, quantity: line.quantity, reason: line.reason })),
+  };
+}
+
+function boxSummary(order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'lines' | 'currency'>, amountDueMinor: number) {
+  return {
+    cycleKey: order.cycleKey,
+    shipOn: order.shipOn,
+    amountDueMinor,
+    currency: order.currency,
+    lines: order.lines.map((line) => ({
+      kind: line.kind,
+      description: line.description,
+      sku: line.sku ?? null,
+      quantity: line.quantity,
+      amountMinor: line.amountMinor,
+      ...(line.grantedBy ? { grantedBy: line.grantedBy.source } : {}),
+    })),
+  };
+}
+
+/**
+ * Builds the cycle's box at its cut-off (steps 1 to 4 above). `unshippable` when no variant of the plan line
+ * can be sent: the caller skips the cycle and cancels the box. A box already assembled is returned as it is.
+ */
+export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subscription, cycle: Cycle): Promise<{ order: BoxOrder; unshippable: boolean }> {
+  const actor = deps.actor ?? BUILD;
+  const { order: inserted } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved');
+  if (inserted.status !== 'reserved' || inserted.assembledAt) {
+    return { order: inserted, unshippable: inserted.status === 'cancelled' && inserted.cancellationReason === 'out_of_stock' };
+  }
+  const { order: reserved, unshippable } = await reserveBox(inserted, subscription, 'cutoff');
+  // A plan line found short by an earlier run (which stopped before skipping) means the same.
+  if (unshippable || reserved.lines.some((line) => line.kind === 'plan' && line.stock === 'short')) return { order: reserved, unshippable: true };
+  if (reserved.status !== 'reserved' || reserved.assembledAt) return { order: reserved, unshippable: false };
+
+  // Step 3: the retention layer adds to the box as reserved; its free items are reserved in turn.
+  const own: BoxLine[] = reserved.lines
+    .filter((line) => line.stock !== 'short' && line.stock !== 'released')
+    .map((line) => ({ ...line, key: line.key ?? line.holdId?.slice(reserved._id.length + 1) ?? line.kind }));
+  const added = deps.extras
+    ? await deps.extras({
+        subscription,
+        cycle,
+        draft: {
+          orderId: reserved._id,
+          merchantId: reserved.merchantId,
+          customerId: reserved.customerId,
+          subscriptionId: reserved.subscriptionId,
+          cycleKey: reserved.cycleKey,
+          shipOn: reserved.shipOn,
+          currency: reserved.currency,
+          lines: own,
+        },
+      })
+    : [];
+  const extraLines = toOrderLines(
+    reserved._id,
+    added.filter((line) => !reserved.lines.some((existing) => existing.key === line.key)),
+  );
+  const plan = extraLines.some((line) => line.stock === 'pending') ? await findPlan(reserved.merchantId, reserved.planId) : undefined;
+  const extras = plan
+    ? await reserveOrderLines({ ...reserved, lines: extraLines, omittedLines: [] }, plan, subscription.secondChoiceVariantId, 'cutoff')
+    : { lines: extraLines, omittedLines: [] as OmittedLine[], unshippable: false };
+  const lines = [...reserved.lines, ...extras.lines];
+  const omittedLines = [...(reserved.omittedLines ?? []), ...extras.omittedLines];
+  const amountDueMinor = total(lines);
+  const now = deps.clock.now();
+  const complete = { ...reserved, lines, omittedLines };
+  const adjustments = adjustmentsOf(complete);
+  const facts = [fact('box.reserved', actor, now, boxSummary(complete, amountDueMinor))];
+  if (adjustments.substituted.length > 0 || adjustments.omitted.length > 0)
+    facts.push(fact('box.adjusted', actor, now, { cycleKey: reserved.cycleKey, shipOn: reserved.shipOn, ...adjustments }));
+  const assembled = await BoxOrderModel.findOneAndUpdate(
+    { _id: reserved._id, status: 'reserved', assembledAt: { $exists: false } },
+    recordFacts({ $set: { lines, omittedLines, amountDueMinor, assembledAt: now } }, ...facts),
+    { returnDocument: 'after', lean: true },
+  );
+  if (assembled) return { order: assembled, unshippable: false };
+  // Assembled by another worker, or the box moved on: holds taken here for extras it does not record go back.
+  const current = await BoxOrderModel.findById(reserved._id).lean();
+  const recorded = new Set((current?.lines ?? []).map((line) => line.holdId));
+  await releaseOrderStock({ merchantId: reserved.merchantId, lines: extras.lines.filter((line) => !recorded.has(line.holdId)) });
+  return { order: current ?? reserved, unshippable: false };
+}

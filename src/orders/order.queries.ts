@@ -1,0 +1,82 @@
+import { BoxOrderModel, type BoxOrder, type OrderStatus } from './box-order.model';
+
+/**
+ * What other domains may read of a box order: narrow, merchant-scoped reads. Nothing here writes; a change
+ * of an order goes through the orders service.
+ */
+
+/** Orders that count as a paid box (tenure, tiers, spend, a referral's reward): paid and not refunded or cancelled. */
+export const PAID_BOX_STATUSES = ['paid', 'packed', 'shipped', 'delivered'] as const satisfies readonly OrderStatus[];
+
+export async function findOrder(merchantId: string, orderId: string): Promise<BoxOrder | undefined> {
+  return (await BoxOrderModel.findOne({ _id: orderId, merchantId }).lean()) ?? undefined;
+}
+
+/** The box of one cycle of a subscription, if it was built (or made at payment). */
+export async function findOrderOfCycle(merchantId: string, subscriptionId: string, cycleKey: string): Promise<BoxOrder | undefined> {
+  return (await BoxOrderModel.findOne({ merchantId, subscriptionId, cycleKey }).lean()) ?? undefined;
+}
+
+/** The cycles whose box exists, of these subscriptions, from `fromCycleKey` on. */
+export async function builtCycles(
+  merchantId: string,
+  subscriptionIds: string[],
+  fromCycleKey: string,
+): Promise<Array<{ subscriptionId: string; cycleKey: string }>> {
+  const orders = await BoxOrderModel.find(
+    { merchantId, subscriptionId: { $in: subscriptionIds }, cycleKey: { $gte: fromCycleKey } },
+    { subscriptionId: 1, cycleKey: 1 },
+  ).lean();
+  return orders.map((order) => ({ subscriptionId: order.subscriptionId, cycleKey: order.cycleKey }));
+}
+
+/** A subscription's tenure: how many of its boxes were paid. */
+export async function paidBoxCount(merchantId: string, subscriptionId: string): Promise<number> {
+  return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } });
+}
+
+/** Whether a subscription has a paid box. */
+export async function hasPaidBox(merchantId: string, subscriptionId: string): Promise<boolean> {
+  return (await BoxOrderModel.exists({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } })) !== null;
+}
+
+/** A shopper's paid boxes with `paidAt` in (from, to]: what each cost and in which currency. */
+export async function paidBoxesOfCustomer(
+  merchantId: string,
+  customerId: string,
+  from: Date,
+  to: Date,
+): Promise<Array<Pick<BoxOrder, 'amountPaidMinor' | 'amountRefundedMinor' | 'currency'>>> {
+  return BoxOrderModel.find(
+    { merchantId, customerId, status: { $in: PAID_BOX_STATUSES }, paidAt: { $gt: from, $lte: to } },
+    { _id: 0, amountPaidMinor: 1, amountRefundedMinor: 1, currency: 1 },
+  ).lean();
+}
+
+/** Paid less refunded per shopper, over boxes paid in (from, to] (every currency summed: callers filter). */
+export async function spendByCustomer(merchantId: string, from: Date, to: Date): Promise<Array<{ customerId: string; spendMinor: number }>> {
+  const rows = await BoxOrderModel.aggregate<{ _id: string; spendMinor: number }>([
+    { $match: { merchantId, status: { $in: PAID_BOX_STATUSES }, paidAt: { $gt: from, $lte: to } } },
+    { $group: { _id: '$customerId', paid: { $sum: '$amountPaidMinor' }, refunded: { $sum: '$amountRefundedMinor' } } },
+    { $project: { spendMinor: { $subtract: ['$paid', '$refunded'] } } },
+  ]);
+  return rows.map((row) => ({ customerId: row._id, spendMinor: row.spendMinor }));
+}
+
+/** A subscription's latest boxes, by ship date, newest first; cancelled ones left out. */
+export async function recentOrdersOf(merchantId: string, subscriptionId: string, limit: number): Promise<BoxOrder[]> {
+  return BoxOrderModel.find({ merchantId, subscriptionId, status: { $ne: 'cancelled' } })
+    .sort({ shipOn: -1 })
+    .limit(limit)
+    .lean();
+}
+
+/** Whether a Stripe invoice paid one of our boxes (a late failure of a paid invoice changes nothing). */
+export async function isInvoiceOfABox(stripeInvoiceId: string): Promise<boolean> {
+  return (await BoxOrderModel.exists({ stripeInvoiceId })) !== null;
+}
+
+/** The boxes of a subscription built but not paid yet (reserved at the cut-off, or held while a payment fails). */
+export async function unpaidBoxesOf(merchantId: string, subscriptionId: string): Promise<BoxOrder[]> {
+  return BoxOrderModel.find({ subscriptionId, merchantId, status: { $in: ['reserved', 'held'] } }).lean();
+}

@@ -1,0 +1,120 @@
+import type { Model } from 'mongoose';
+import type { Clock } from './time';
+
+/**
+ * The claim / backoff / sweep discipline shared by every durable work list kept in a collection: the Stripe
+ * webhook inbox and the domain facts waiting for their listeners. A document is one unit of work:
+ *
+ *   pending ──claim──▶ processing ──complete──▶ succeeded
+ *                          │
+ *                          └──fail──▶ failed ──(backoff passed)──claim──▶ processing …
+ *
+ * A claim is one conditional update, so exactly one worker gets an item however many ask. A claim older than
+ * `stuckAfterMs` belongs to a worker that died: the sweep turns it back into `failed`, due at once. After
+ * `maxAttempts` an item stays `failed` for a person to look at.
+ */
+export type WorkState = 'pending' | 'processing' | 'succeeded' | 'failed';
+
+export interface WorkItem {
+  _id: string;
+  state: WorkState;
+  attempts: number;
+  lastError?: string;
+  claimedAt?: Date;
+  nextAttemptAt?: Date;
+}
+
+export interface WorkQueueOptions {
+  maxAttempts: number;
+  /** Backoff after the n-th failed attempt. */
+  backoffMs: (attempts: number) => number;
+  stuckAfterMs: number;
+  /** The field that orders due items (oldest first). */
+  orderBy: string;
+  /** The date field that tells since when a pending item has waited. */
+  pendingSince: string;
+  /** A pending item is only picked up by the sweep after waiting this long (its own job normally takes it). */
+  pendingGraceMs: number;
+}
+
+/** 1 min, 2, 4 … capped at 1 h: the backoff of the webhook inbox and of the fact dispatcher. */
+export function exponentialBackoff(baseMs: number, capMs: number): (attempts: number) => number {
+  return (attempts) => Math.min(capMs, baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+export interface WorkQueue<T extends WorkItem> {
+  readonly options: WorkQueueOptions;
+  /** Takes an item for processing; null when it is done, claimed by another worker, or waiting for its backoff. */
+  claim(clock: Clock, id: string): Promise<T | null>;
+  /** Records success; `set` adds fields to the same write (e.g. the merchant an event turned out to belong to). */
+  complete(clock: Clock, item: T, set?: Record<string, unknown>): Promise<void>;
+  /** Records a failure; the item is due again after its backoff, until maxAttempts. */
+  fail(clock: Clock, item: T, error: unknown): Promise<void>;
+  /** Gives back items whose worker died while processing them. */
+  releaseStuck(clock: Clock): Promise<number>;
+  /** Items to (re)process now, oldest first: failed ones whose backoff passed and pending ones nobody took. */
+  dueIds(clock: Clock, limit: number): Promise<string[]>;
+  /** The filter of items that can be claimed now (for callers that select work themselves). */
+  claimableFilter(now: Date): Record<string, unknown>;
+}
+
+export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: WorkQueueOptions): WorkQueue<T> {
+  const claimableFilter = (now: Date): Record<string, unknown> => ({
+    $or: [{ state: 'pending' }, { state: 'failed', attempts: { $lt: options.maxAttempts }, nextAttemptAt: { $lte: now } }],
+  });
+  return {
+    options,
+    claimableFilter,
+    async claim(clock, id) {
+      const now = clock.now();
+      return await model.findOneAndUpdate(
+        { _id: id, ...claimableFilter(now) },
+        { $set: { state: 'processing', claimedAt: now }, $inc: { attempts: 1 } },
+        { returnDocument: 'after', lean: true },
+      );
+    },
+    async complete(_clock, item, set = {}) {
+      await model.updateOne(
+        { _id: item._id, state: 'processing', attempts: item.attempts },
+        { $set: { state: 'succeeded', ...set }, $unset: { lastError: 1, nextAttemptAt: 1 } },
+      );
+    },
+    async fail(clock, item, error) {
+      await model.updateOne(
+        { _id: item._id, state: 'processing', attempts: item.attempts },
+        {
+          $set: {
+            state: 'failed',
+            lastError: (error instanceof Error ? error.message : String(error)).slice(0, 2000),
+            nextAttemptAt: new Date(clock.now().getTime() + options.backoffMs(item.attempts)),
+          },
+        },
+      );
+    },
+    async releaseStuck(clock) {
+      const now = clock.now();
+      const result = await model.updateMany(
+        { state: 'processing', claimedAt: { $lt: new Date(now.getTime() - options.stuckAfterMs) } },
+        { $set: { state: 'failed', lastError: 'worker stopped while processing', nextAttemptAt: now } },
+      );
+      return result.modifiedCount;
+    },
+    async dueIds(clock, limit) {
+      const now = clock.now();
+      const due = await model
+        .find(
+          {
+            $or: [
+              { state: 'pending', [options.pendingSince]: { $lte: new Date(now.getTime() - options.pendingGraceMs) } },
+              { state: 'failed', attempts: { $lt: options.maxAttempts }, nextAttemptAt: { $lte: now } },
+            ],
+          },
+          { _id: 1 },
+        )
+        .sort({ [options.orderBy]: 1, _id: 1 })
+        .limit(limit)
+        .lean();
+      return (due as unknown as Array<{ _id: unknown }>).map((item) => String(item._id));
+    },
+  };
+}

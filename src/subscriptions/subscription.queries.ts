@@ -1,0 +1,47 @@
+import type { SubscriptionStatus } from './subscription-states';
+import { SubscriptionModel, type Subscription } from './subscription.model';
+
+/**
+ * What other domains may read of a subscription: narrow, merchant-scoped reads, and the pure calendar
+ * questions (is this cycle charged, which is next, what is in a cycle's box). Nothing here writes; a change
+ * of a subscription goes through the subscriptions service.
+ */
+export { boxContentsFor, isCycleCharged, nextChargedCycle, type BoxLine } from './subscription.service';
+
+/** A subscription of the merchant (and of this shopper, when given). */
+export async function findSubscription(merchantId: string, subscriptionId: string, customerId?: string): Promise<Subscription | undefined> {
+  return (await SubscriptionModel.findOne({ _id: subscriptionId, merchantId, ...(customerId ? { customerId } : {}) }).lean()) ?? undefined;
+}
+
+/**
+ * The merchant's subscriptions in these statuses (on these plans, when given), oldest first by creation or
+ * by id: a stable order for jobs that go through them.
+ */
+export async function subscriptionsIn(
+  merchantId: string,
+  statuses: readonly SubscriptionStatus[],
+  options: { planIds?: string[] | undefined; orderBy?: 'id' | 'created' } = {},
+): Promise<Subscription[]> {
+  return SubscriptionModel.find({
+    merchantId,
+    status: { $in: statuses },
+    ...(options.planIds?.length ? { 'box.planId': { $in: options.planIds } } : {}),
+  })
+    .sort(options.orderBy === 'created' ? { createdAt: 1, _id: 1 } : { _id: 1 })
+    .lean();
+}
+
+/** Every shopper of the merchant who has (or had) a subscription. */
+export async function subscribedCustomerIds(merchantId: string): Promise<string[]> {
+  return SubscriptionModel.distinct('customerId', { merchantId });
+}
+
+/** Whether the shopper has a subscription other than this one (any status). */
+export async function hasOtherSubscription(merchantId: string, customerId: string, exceptSubscriptionId: string): Promise<boolean> {
+  return (await SubscriptionModel.exists({ merchantId, customerId, _id: { $ne: exceptSubscriptionId } })) !== null;
+}
+
+/** The status and cancellation of each of the shopper's subscriptions (when did they last leave?). */
+export async function subscriptionEndingsOf(merchantId: string, customerId: string): Promise<Array<Pick<Subscription, '_id' | 'status' | 'cancellation'>>> {
+  return SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
+}
