@@ -7,6 +7,7 @@ import type mongoose from 'mongoose';
 import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
+import { webPages } from './web/web';
 import { enableInlineRelay } from './events/relay.service';
 import type { Config } from './config/config';
 import { apiReferencePages } from './docs/api-reference.pages';
@@ -37,6 +38,8 @@ export interface AppDeps {
   isDraining?: () => boolean;
   /** The webhook signing secret in force (configured, or the offline one next to a local stripe-mock). */
   webhookSecret?: string | undefined;
+  /** Whether mail is caught on this machine (no SMTP_URL): pages say so and show it. */
+  mailCaught?: boolean;
   /** Queues a job (Agenda's `now`); without it, the inbox sweep picks new webhook events up. */
   enqueue?: (name: string, data: Record<string, unknown>) => Promise<void>;
 }
@@ -130,6 +133,7 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(apiReferencePages());
   app.use(homePages({ stripeMode: deps.stripeMode }));
+  app.use(webPages({ clock: deps.clock, config: deps.config, mailCaught: deps.mailCaught ?? false }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

@@ -81,6 +81,7 @@ export const EnvSchema = z.object({
   STRIPE_API_PORT: Port.optional(),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
 
+  APP_SECRET: z.string().min(32, { error: 'must be at least 32 characters (e.g. openssl rand -base64 48)' }).optional(),
   SEED_DEMO: Flag.default(true),
   BODY_LIMIT: z
     .string()
@@ -106,6 +107,8 @@ export interface Config {
     port: number | undefined;
     protocol: 'http' | 'https' | undefined;
   };
+  /** Signs action links and form tokens; without it the installation makes one and keeps it in the database. */
+  appSecret: string | undefined;
   seedDemo: boolean;
   worker: {
     heartbeatSeconds: number;
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.STRIPE_API_PORT,
       protocol: e.STRIPE_API_PROTOCOL,
     },
+    appSecret: e.APP_SECRET,
     seedDemo: e.SEED_DEMO,
     worker: {
       heartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,

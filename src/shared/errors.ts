@@ -64,6 +64,12 @@ export class UnauthorizedError extends AppError {
   readonly title = 'Authentication is required';
 }
 
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+  readonly title = 'This cannot be done from here';
+}
+
 export class NotFoundError extends AppError {
   readonly status = 404;
   readonly code = 'not_found';

@@ -1,0 +1,44 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Config } from '../config/config';
+import { installationSecret } from '../shared/installation-secret';
+import type { Clock } from '../shared/time';
+import type { CookieFlags } from './cookies';
+import { csrfToken, requireCsrf } from './csrf';
+import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
+import { merchantSignInPages } from './merchant/sign-in.pages';
+
+export interface WebDeps {
+  clock: Clock;
+  config: Config;
+  /** Whether mail is caught on this machine (no SMTP_URL): the merchant's pages show it, with a banner. */
+  mailCaught: boolean;
+}
+
+/** Where pages live (each audience's own prefix); the JSON API and webhooks are elsewhere and never see these cookies. */
+const PAGE_PATHS = ['/merchant', '/a', '/local'];
+
+/**
+ * The server-rendered pages, by audience (src/web/merchant, src/web/shop, src/web/local): forms parsed as
+ * urlencoded, a CSRF token on every form and checked on every POST, the merchant's cookie session. Pages call
+ * the same services as the API and render plain view objects (never the request or a document).
+ */
+export function webPages(deps: WebDeps): Router {
+  const cookies: CookieFlags = { secure: deps.config.http.publicUrl.startsWith('https://') };
+  const formSecret = () => installationSecret('forms', deps.config.appSecret, deps.clock.now());
+  const router = Router();
+  router.use(PAGE_PATHS, express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
+  router.use(PAGE_PATHS, csrfToken(formSecret, cookies));
+  router.use(PAGE_PATHS, requireCsrf(formSecret));
+  router.use(PAGE_PATHS, (_req: Request, res: Response, next: NextFunction) => {
+    res.locals.mailCaught = deps.mailCaught;
+    // Pages that show a person's data are not kept by shared caches.
+    res.set('cache-control', 'no-store');
+    next();
+  });
+  router.use('/merchant', loadMerchant(deps.clock));
+  router.use(merchantSignInPages({ clock: deps.clock, cookies }));
+  router.get('/merchant', requireMerchant, (_req, res) => {
+    res.render('merchant/home', { title: signedInMerchant(res).name });
+  });
+  return router;
+}
