@@ -8,6 +8,7 @@ import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
 import { webPages } from './web/web';
+import { coreAnswers } from './wiring';
 import { enableInlineRelay } from './events/relay.service';
 import type { Config } from './config/config';
 import { apiReferencePages } from './docs/api-reference.pages';
@@ -120,12 +121,14 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
   app.use(jsonBody(deps.config.http.bodyLimit));
+  const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() });
+  const answers = coreAnswers({ clock: deps.clock });
   app.use(
     '/api/v1',
     api({
       clock: deps.clock,
       logger: deps.logger,
-      stripe: deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() }),
+      stripe: gateway,
       version,
       publicUrl: deps.config.http.publicUrl,
       checkResponses: deps.config.env !== 'production',
@@ -133,7 +136,16 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(apiReferencePages());
   app.use(homePages({ stripeMode: deps.stripeMode }));
-  app.use(webPages({ clock: deps.clock, config: deps.config, mailCaught: deps.mailCaught ?? false }));
+  const services = { clock: deps.clock, stripe: gateway, logger: deps.logger };
+  app.use(
+    webPages({
+      clock: deps.clock,
+      config: deps.config,
+      mailCaught: deps.mailCaught ?? false,
+      subscriptions: { ...services, publicUrl: deps.config.http.publicUrl, questions: answers.subscriptions },
+      renewals: { ...services, extras: answers.boxExtras },
+    }),
+  );
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

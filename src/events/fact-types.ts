@@ -37,6 +37,7 @@ export const FACT_TYPES = [
   'box.packed',
   'box.shipped',
   'box.delivered',
+  'box.rated',
   'box.cancelled',
   'box.refunded',
   'box.payment_refunded',

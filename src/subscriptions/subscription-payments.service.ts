@@ -270,13 +270,19 @@ export async function isAwaitingCheckout(merchantId: string, subscriptionId: str
  * Nothing can be sent for a cycle (out of stock at its cut-off): the cycle is skipped, so Stripe's invoice for
  * it is voided and nothing is charged. Idempotent: a cycle already skipped changes nothing.
  */
-export async function skipCycleWithNothingToShip(deps: SubscriptionSyncDeps, subscriptionId: string, cycleKey: string): Promise<void> {
+export async function skipCycleWithNothingToShip(
+  deps: SubscriptionSyncDeps,
+  subscriptionId: string,
+  cycleKey: string,
+  /** Why a locked box is not sent: nothing could be sent, or the shopper declined the box as it was adjusted. */
+  reason: 'out_of_stock' | 'declined_adjusted_box' = 'out_of_stock',
+): Promise<void> {
   await changeWithRetry(deps, subscriptionId, (current) =>
     current.skippedCycleKeys.includes(cycleKey)
       ? null
       : {
           update: { $addToSet: { skippedCycleKeys: cycleKey } },
-          facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason: 'out_of_stock' })],
+          facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason })],
         },
   );
 }

@@ -45,3 +45,4 @@ export { runDueSubscriptionSync, syncDueSubscriptions, syncSubscriptionToStripe 
 export { getSubscription, listSubscriptions } from './subscription-reads.service';
 export { armRenewalCheck, findForRenewal, retryRenewalCheckAt, subscriptionsDueForRenewal } from './subscription-renewal-check.service';
 export { toSubscriptionView } from './subscription-views';
+export { isUndoable, undoChange } from './subscription-undo.service';

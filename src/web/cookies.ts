@@ -26,7 +26,13 @@ export interface CookieFlags {
 
 /** HttpOnly, SameSite=Lax, path /, Secure over HTTPS; `maxAgeSeconds` absent: a session cookie (gone when the browser closes). */
 export function setCookie(res: Response, flags: CookieFlags, name: string, value: string, maxAgeSeconds?: number): void {
-  res.cookie(name, value, { httpOnly: true, sameSite: 'lax', secure: flags.secure, path: '/', ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds * 1000 } : {}) });
+  res.cookie(name, value, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: flags.secure,
+    path: '/',
+    ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds * 1000 } : {}),
+  });
 }
 
 export function clearCookie(res: Response, flags: CookieFlags, name: string): void {

@@ -40,7 +40,13 @@ export async function startWebSession(
 export async function findWebSession(clock: Clock, audience: WebAudience, token: string | undefined): Promise<WebSession | undefined> {
   if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
   const now = clock.now();
-  const session = await WebSessionModel.findOne({ _id: hashOf(token), audience, revokedAt: { $exists: false }, expiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } }).lean();
+  const session = await WebSessionModel.findOne({
+    _id: hashOf(token),
+    audience,
+    revokedAt: { $exists: false },
+    expiresAt: { $gt: now },
+    absoluteExpiresAt: { $gt: now },
+  }).lean();
   if (!session) return undefined;
   if (now.getTime() - session.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
     const expiresAt = new Date(Math.min(now.getTime() + SESSION_LIMITS[audience].idleMs, session.absoluteExpiresAt.getTime()));
@@ -57,7 +63,10 @@ export async function endWebSession(clock: Clock, token: string | undefined): Pr
 }
 
 /** Signs out every browser of this person (a merchant's staff address, or a shopper). */
-export async function endAllWebSessions(clock: Clock, who: { audience: WebAudience; merchantId: string; customerId?: string; email?: string }): Promise<number> {
+export async function endAllWebSessions(
+  clock: Clock,
+  who: { audience: WebAudience; merchantId: string; customerId?: string; email?: string },
+): Promise<number> {
   const result = await WebSessionModel.updateMany(
     {
       audience: who.audience,
@@ -72,7 +81,10 @@ export async function endAllWebSessions(clock: Clock, who: { audience: WebAudien
 }
 
 /** The sessions still open for this person (for "signed-in devices"). */
-export async function openWebSessions(clock: Clock, who: { audience: WebAudience; merchantId: string; customerId?: string; email?: string }): Promise<WebSession[]> {
+export async function openWebSessions(
+  clock: Clock,
+  who: { audience: WebAudience; merchantId: string; customerId?: string; email?: string },
+): Promise<WebSession[]> {
   return WebSessionModel.find({
     audience: who.audience,
     merchantId: who.merchantId,

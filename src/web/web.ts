@@ -6,10 +6,16 @@ import type { CookieFlags } from './cookies';
 import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
+import { actionPages } from './shop/action.pages';
+import type { RenewalDeps } from '../renewals/renewal.service';
+import type { SubscriptionDeps } from '../subscriptions/subscription.service';
 
 export interface WebDeps {
   clock: Clock;
   config: Config;
+  /** The services' dependencies the pages call with (the same the API's routes get). */
+  subscriptions: SubscriptionDeps;
+  renewals: RenewalDeps;
   /** Whether mail is caught on this machine (no SMTP_URL): the merchant's pages show it, with a banner. */
   mailCaught: boolean;
 }
@@ -40,5 +46,12 @@ export function webPages(deps: WebDeps): Router {
   router.get('/merchant', requireMerchant, (_req, res) => {
     res.render('merchant/home', { title: signedInMerchant(res).name });
   });
+  router.use(
+    actionPages({
+      subscriptions: deps.subscriptions,
+      renewals: deps.renewals,
+      secret: () => installationSecret('action-links', deps.config.appSecret, deps.clock.now()),
+    }),
+  );
   return router;
 }

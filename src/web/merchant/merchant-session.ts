@@ -20,7 +20,8 @@ export function loadMerchant(clock: Clock) {
     const session = await findWebSession(clock, 'merchant', readCookie(req, MERCHANT_COOKIE));
     if (session) {
       const merchant = await getMerchant(session.merchantId).catch(() => undefined);
-      if (merchant) res.locals.merchant = { merchantId: merchant.id, name: merchant.name, email: session.email, sessionId: session._id } satisfies SignedInMerchant;
+      if (merchant)
+        res.locals.merchant = { merchantId: merchant.id, name: merchant.name, email: session.email, sessionId: session._id } satisfies SignedInMerchant;
     }
     next();
   };
@@ -37,7 +38,13 @@ export function signedInMerchant(res: Response): SignedInMerchant {
   return res.locals.merchant as SignedInMerchant;
 }
 
-export async function signInMerchantBrowser(clock: Clock, flags: CookieFlags, req: Request, res: Response, merchant: { id: string; email: string }): Promise<void> {
+export async function signInMerchantBrowser(
+  clock: Clock,
+  flags: CookieFlags,
+  req: Request,
+  res: Response,
+  merchant: { id: string; email: string },
+): Promise<void> {
   // A new session (and token) at every sign-in: whatever the browser held before is not carried over.
   await endWebSession(clock, readCookie(req, MERCHANT_COOKIE));
   const { token } = await startWebSession(clock, { audience: 'merchant', merchantId: merchant.id, email: merchant.email, userAgent: req.get('user-agent') });
