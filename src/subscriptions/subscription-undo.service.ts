@@ -38,7 +38,7 @@ export async function undoChange(deps: SubscriptionDeps, merchantId: string, sub
   const subscription = await findSubscription(merchantId, subscriptionId);
   const fact = await findFact(merchantId, factId);
   if (!fact || fact.subjectId !== subscription._id) throw new NotFoundError('No such change on this subscription.');
-  const data = fact.data as Record<string, unknown>;
+  const data = fact.data;
   const text = (key: string): string => {
     const value = data[key];
     if (typeof value !== 'string') throw new InvalidStateError('This change cannot be undone.');

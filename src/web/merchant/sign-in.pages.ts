@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { authenticateMerchant } from '../../merchants/merchant.service';
 import { AppError, RateLimitedError, UnauthorizedError } from '../../shared/errors';
@@ -20,7 +20,7 @@ const clientIp = (req: Request): string => req.ip ?? 'unknown';
 /** Sign-in and sign-out of the merchant's pages, with the API log-in's rate limits (the same budget). */
 export function merchantSignInPages(deps: { clock: Clock; cookies: CookieFlags }): Router {
   const router = Router();
-  const show = (res: import('express').Response, status: number, model: { email?: string; next?: string; errors?: FieldErrors; message?: string }) =>
+  const show = (res: Response, status: number, model: { email?: string; next?: string; errors?: FieldErrors; message?: string }) =>
     res.status(status).render('merchant/sign-in', { title: 'Sign in', email: '', next: '/merchant', errors: {}, message: null, ...model });
 
   router.get('/merchant/sign-in', (req, res) => {

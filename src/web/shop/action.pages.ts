@@ -199,7 +199,7 @@ export function actionPages(deps: ActionPageDeps): Router {
     const claim = await claimOf(req);
     if ('problem' in claim) return invalid(res, claim.status, claim.problem);
     try {
-      res.render('shop/action', await describe(claim, req.params.token!));
+      res.render('shop/action', await describe(claim, req.params.token));
     } catch (error) {
       if (error instanceof AppError && error.status < 500) return invalid(res, error.status === 404 ? 404 : 409, error.message);
       throw error;
@@ -209,7 +209,7 @@ export function actionPages(deps: ActionPageDeps): Router {
   router.post('/a/:token', async (req, res) => {
     const claim = await claimOf(req);
     if ('problem' in claim) return invalid(res, claim.status, claim.problem);
-    const token = req.params.token!;
+    const token = req.params.token;
     const subscription = await getSubscription(deps.subscriptions, claim.merchantId, claim.subjectId).catch(() => undefined);
     const customerId = subscription?.customerId ?? (await findOrder(claim.merchantId, claim.data?.orderId ?? claim.subjectId))?.customerId;
     if (!customerId) return invalid(res, 404, 'What this link was about no longer exists.');
@@ -340,7 +340,7 @@ function lastSkipped(before: SubscriptionView, after: SubscriptionView): string 
 
 /** A change, in the shopper's words. */
 export function describeFact(type: string, data: Record<string, unknown>): string {
-  const text = (key: string) => (typeof data[key] === 'string' ? (data[key] as string) : '');
+  const text = (key: string) => (typeof data[key] === 'string' ? (data[key]) : '');
   switch (type) {
     case 'subscription.skipped':
       return `the box of ${text('cycleKey')} was skipped`;
