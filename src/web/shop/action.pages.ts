@@ -340,7 +340,7 @@ function lastSkipped(before: SubscriptionView, after: SubscriptionView): string 
 
 /** A change, in the shopper's words. */
 export function describeFact(type: string, data: Record<string, unknown>): string {
-  const text = (key: string) => (typeof data[key] === 'string' ? (data[key]) : '');
+  const text = (key: string) => (typeof data[key] === 'string' ? data[key] : '');
   switch (type) {
     case 'subscription.skipped':
       return `the box of ${text('cycleKey')} was skipped`;
