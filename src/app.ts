@@ -110,16 +110,15 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h', index: false }));
   // Before the JSON parser: the signature is checked on the raw body.
-  app.use(
-    stripeWebhookRoutes({
-      clock: deps.clock,
-      logger: deps.logger,
-      stripe: deps.stripe,
-      webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
-      livemode: deps.stripeMode === 'stripe-live',
-      enqueue: deps.enqueue ?? (() => Promise.resolve()),
-    }),
-  );
+  const webhooks = {
+    clock: deps.clock,
+    logger: deps.logger,
+    stripe: deps.stripe,
+    webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
+    livemode: deps.stripeMode === 'stripe-live',
+    enqueue: deps.enqueue ?? (() => Promise.resolve()),
+  };
+  app.use(stripeWebhookRoutes(webhooks));
   app.use(jsonBody(deps.config.http.bodyLimit));
   const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() });
   const answers = coreAnswers({ clock: deps.clock });
@@ -142,6 +141,8 @@ export function buildApp(deps: AppDeps): Express {
       clock: deps.clock,
       config: deps.config,
       mailCaught: deps.mailCaught ?? false,
+      stripeMode: deps.stripeMode,
+      webhooks,
       subscriptions: { ...services, publicUrl: deps.config.http.publicUrl, questions: answers.subscriptions },
       renewals: { ...services, extras: answers.boxExtras },
     }),

@@ -8,6 +8,7 @@ import { startLocalStripeMock } from './local/local-stripe-mock';
 import { seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
 import { migrateStoredSubscriptions } from './subscriptions/subscription-migrations.service';
+import { assignMissingHandles } from './merchants/merchant.service';
 import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
 import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
@@ -130,6 +131,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cleanups.push(() => disconnectDatabase());
     await syncIndexes(connection);
     await migrateStoredSubscriptions(clock);
+    await assignMissingHandles();
 
     const workerName = `${os.hostname()}:${process.pid}`;
     const agenda = createAgenda(connection, config.worker, workerName);

@@ -21,3 +21,8 @@ export async function birthdaysOf(merchantId: string, customerIds: string[]): Pr
   const customers = await CustomerModel.find({ merchantId, _id: { $in: customerIds }, birthday: { $exists: true } }, { birthday: 1 }).lean();
   return customers.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
 }
+
+/** The merchant's customer with this e-mail address, if any (addresses are stored lower case). */
+export async function findCustomerByEmail(merchantId: string, email: string): Promise<Customer | undefined> {
+  return (await CustomerModel.findOne({ merchantId, email: email.toLowerCase() }).lean()) ?? undefined;
+}

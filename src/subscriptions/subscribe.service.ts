@@ -141,8 +141,9 @@ export async function createSubscription(
       {
         customerId: stripeCustomerId,
         priceId: stripePriceId,
-        successUrl: `${deps.publicUrl}/shop/subscriptions/${id}?checkout=success`,
-        cancelUrl: `${deps.publicUrl}/shop/subscriptions/${id}?checkout=cancelled`,
+        // Back to the store's pages: the welcome page waits for Stripe's word, the storefront says nothing was charged.
+        successUrl: `${deps.publicUrl}/shop/${merchant.handle ?? merchant._id}/welcome?subscription=${id}`,
+        cancelUrl: `${deps.publicUrl}/shop/${merchant.handle ?? merchant._id}?checkout=cancelled`,
         ...(plan.trialDays > 0 ? { trialDays: plan.trialDays } : {}),
         ...(couponId ? { couponId } : {}),
         clientReferenceId: id,

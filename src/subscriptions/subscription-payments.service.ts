@@ -261,6 +261,12 @@ export async function recordCyclePaid(
   });
 }
 
+/** The Checkout Session a subscription made with Checkout waits for (its completion must name it). */
+export async function checkoutSessionOf(merchantId: string, subscriptionId: string): Promise<string | undefined> {
+  const found = await SubscriptionModel.findOne({ _id: subscriptionId, merchantId }).lean();
+  return found?.stripe.checkoutSessionId;
+}
+
 /** Whether a subscription made with Checkout waits for Stripe to confirm it (its first invoice may come first). */
 export async function isAwaitingCheckout(merchantId: string, subscriptionId: string): Promise<boolean> {
   return (await SubscriptionModel.exists({ _id: subscriptionId, merchantId, status: 'incomplete', 'stripe.checkoutSessionId': { $exists: true } })) !== null;

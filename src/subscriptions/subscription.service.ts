@@ -36,6 +36,7 @@ export {
 export {
   activateFromCheckout,
   applyStripeSubscriptionEvent,
+  checkoutSessionOf,
   findByStripeSubscriptionId,
   recordCyclePaid,
   recordPaymentFailure,

@@ -7,12 +7,20 @@ import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
 import { actionPages } from './shop/action.pages';
+import { storefrontPages } from './shop/storefront.pages';
+import { checkoutPages } from './shop/checkout.pages';
+import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
+import type { StripeMode } from '../home/home.pages';
 import type { RenewalDeps } from '../renewals/renewal.service';
 import type { SubscriptionDeps } from '../subscriptions/subscription.service';
 
 export interface WebDeps {
   clock: Clock;
   config: Config;
+  /** stripe-mock: no real Checkout exists, so the storefront completes payment with the local simulation. */
+  stripeMode: StripeMode;
+  /** The webhook endpoint's dependencies: the offline checkout delivers its simulated Stripe events through them. */
+  webhooks: StripeWebhookDeps;
   /** The services' dependencies the pages call with (the same the API's routes get). */
   subscriptions: SubscriptionDeps;
   renewals: RenewalDeps;
@@ -21,7 +29,7 @@ export interface WebDeps {
 }
 
 /** Where pages live (each audience's own prefix); the JSON API and webhooks are elsewhere and never see these cookies. */
-const PAGE_PATHS = ['/merchant', '/a', '/local'];
+const PAGE_PATHS = ['/merchant', '/a', '/local', '/shop'];
 
 /**
  * The server-rendered pages, by audience (src/web/merchant, src/web/shop, src/web/local): forms parsed as
@@ -46,6 +54,9 @@ export function webPages(deps: WebDeps): Router {
   router.get('/merchant', requireMerchant, (_req, res) => {
     res.render('merchant/home', { title: signedInMerchant(res).name });
   });
+  const simulateCheckout = deps.stripeMode === 'stripe-mock';
+  router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
+  router.use(checkoutPages({ subscriptions: deps.subscriptions, webhooks: deps.webhooks, simulateCheckout }));
   router.use(
     actionPages({
       subscriptions: deps.subscriptions,
