@@ -8,6 +8,7 @@ import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
 import { webPages } from './web/web';
+import type { SignInMailer } from './web/shop/sign-in.pages';
 import { coreAnswers } from './wiring';
 import { enableInlineRelay } from './events/relay.service';
 import type { Config } from './config/config';
@@ -41,6 +42,8 @@ export interface AppDeps {
   webhookSecret?: string | undefined;
   /** Whether mail is caught on this machine (no SMTP_URL): pages say so and show it. */
   mailCaught?: boolean;
+  /** Sends a shopper's sign-in e-mail (until the messages domain is wired in, tests hand it in). */
+  sendSignInMail?: SignInMailer;
   /** Queues a job (Agenda's `now`); without it, the inbox sweep picks new webhook events up. */
   enqueue?: (name: string, data: Record<string, unknown>) => Promise<void>;
 }
@@ -141,6 +144,11 @@ export function buildApp(deps: AppDeps): Express {
       clock: deps.clock,
       config: deps.config,
       mailCaught: deps.mailCaught ?? false,
+      sendSignInMail:
+        deps.sendSignInMail ??
+        (() => {
+          throw new Error('sign-in mail is not wired yet');
+        }),
       stripeMode: deps.stripeMode,
       webhooks,
       subscriptions: { ...services, publicUrl: deps.config.http.publicUrl, questions: answers.subscriptions },

@@ -102,3 +102,8 @@ export async function factsOfSubject(merchantId: string, subjectId: string): Pro
 export async function findFact(merchantId: string, factId: string): Promise<Fact | undefined> {
   return (await FactModel.findOne({ _id: factId, merchantId }).lean()) ?? undefined;
 }
+
+/** The newest fact about a subject (the change just made, for a receipt and its undo). */
+export async function latestFactOf(merchantId: string, subjectId: string): Promise<Fact | undefined> {
+  return (await FactModel.findOne({ merchantId, subjectId }).sort({ seq: -1 }).lean()) ?? undefined;
+}

@@ -47,3 +47,4 @@ export { getSubscription, listSubscriptions } from './subscription-reads.service
 export { armRenewalCheck, findForRenewal, retryRenewalCheckAt, subscriptionsDueForRenewal } from './subscription-renewal-check.service';
 export { toSubscriptionView } from './subscription-views';
 export { isUndoable, undoChange } from './subscription-undo.service';
+export { canDo, type SubscriptionAction } from './subscription-states';

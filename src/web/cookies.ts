@@ -24,17 +24,20 @@ export interface CookieFlags {
   secure: boolean;
 }
 
-/** HttpOnly, SameSite=Lax, path /, Secure over HTTPS; `maxAgeSeconds` absent: a session cookie (gone when the browser closes). */
-export function setCookie(res: Response, flags: CookieFlags, name: string, value: string, maxAgeSeconds?: number): void {
+/**
+ * HttpOnly, SameSite=Lax, Secure over HTTPS, for `path` (default `/`; a shopper's cookie is for one store's
+ * `/shop/<handle>`, so sessions at two stores live side by side); `maxAgeSeconds` absent: a session cookie.
+ */
+export function setCookie(res: Response, flags: CookieFlags, name: string, value: string, options: { maxAgeSeconds?: number; path?: string } = {}): void {
   res.cookie(name, value, {
     httpOnly: true,
     sameSite: 'lax',
     secure: flags.secure,
-    path: '/',
-    ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds * 1000 } : {}),
+    path: options.path ?? '/',
+    ...(options.maxAgeSeconds !== undefined ? { maxAge: options.maxAgeSeconds * 1000 } : {}),
   });
 }
 
-export function clearCookie(res: Response, flags: CookieFlags, name: string): void {
-  res.clearCookie(name, { httpOnly: true, sameSite: 'lax', secure: flags.secure, path: '/' });
+export function clearCookie(res: Response, flags: CookieFlags, name: string, path = '/'): void {
+  res.clearCookie(name, { httpOnly: true, sameSite: 'lax', secure: flags.secure, path });
 }

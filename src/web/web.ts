@@ -9,6 +9,8 @@ import { merchantSignInPages } from './merchant/sign-in.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
 import { checkoutPages } from './shop/checkout.pages';
+import { portalPages } from './shop/portal.pages';
+import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
 import type { RenewalDeps } from '../renewals/renewal.service';
@@ -26,6 +28,8 @@ export interface WebDeps {
   renewals: RenewalDeps;
   /** Whether mail is caught on this machine (no SMTP_URL): the merchant's pages show it, with a banner. */
   mailCaught: boolean;
+  /** Sends a shopper's sign-in e-mail. */
+  sendSignInMail: SignInMailer;
 }
 
 /** Where pages live (each audience's own prefix); the JSON API and webhooks are elsewhere and never see these cookies. */
@@ -57,6 +61,8 @@ export function webPages(deps: WebDeps): Router {
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
   router.use(checkoutPages({ subscriptions: deps.subscriptions, webhooks: deps.webhooks, simulateCheckout }));
+  router.use(shopperSignInPages({ clock: deps.clock, cookies, publicUrl: deps.config.http.publicUrl, sendSignInMail: deps.sendSignInMail }));
+  router.use(portalPages({ subscriptions: deps.subscriptions }));
   router.use(
     actionPages({
       subscriptions: deps.subscriptions,

@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { buildApp } from '../../src/app';
 import { FakeClock } from '../../src/shared/time';
 import type { StripeGateway } from '../../src/stripe/stripe-gateway';
+import type { SignInMailer } from '../../src/web/shop/sign-in.pages';
 import { TEST_WEBHOOK_SECRET } from './stripe-events';
 import { silentLogger, testConfig, testStripe } from './test-env';
 
@@ -32,7 +33,9 @@ export interface TestApp {
 }
 
 /** The real app on the test database and stripe-mock, with a clock the test moves. */
-export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: StripeGateway; webhookSecret?: string | null } = {}): TestApp {
+export function buildTestApp(
+  options: { clock?: FakeClock; stripeGateway?: StripeGateway; webhookSecret?: string | null; sendSignInMail?: SignInMailer } = {},
+): TestApp {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const stripe = testStripe();
   const stripeCalls = recordStripeCalls(stripe);
@@ -48,6 +51,7 @@ export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: Strip
     connection: mongoose.connection,
     stripe,
     ...(options.stripeGateway ? { stripeGateway: options.stripeGateway } : {}),
+    ...(options.sendSignInMail ? { sendSignInMail: options.sendSignInMail } : {}),
     stripeMode: 'stripe-mock',
   });
   return { app, clock, stripe, stripeCalls, queued };
