@@ -21,7 +21,7 @@ import { openWebSessions } from '../web-session.service';
 import { describeFact } from './fact-wording';
 import { asShopper, portalPlace, shopperSubscription, type PortalPlace } from './portal-access';
 import { countdown, dateIn, dateTimeIn } from './portal-format';
-import { brandOf, localeOf, money } from './shop-view';
+import { brandOf, localeOf, longDate, money } from './shop-view';
 
 /**
  * The shopper's portal at one store: their subscriptions, and for each the next box (what is in it, what it
@@ -146,7 +146,9 @@ export function portalPages(deps: PortalDeps): Router {
       canResume: canDo(view.status, 'resume'),
       canReactivate: view.status === 'cancelled' || view.cancellation !== null,
       canCancel: canDo(view.status, 'cancel') && view.cancellation === null,
-      pause: view.pause ? { startsOn: view.pause.startsOn, resumeOn: view.pause.resumeOn } : null,
+      pause: view.pause
+        ? { startsOn: longDate(view.pause.startsOn, locale), resumeOn: view.pause.resumeOn ? longDate(view.pause.resumeOn, locale) : null }
+        : null,
       cancellation: view.cancellation
         ? { effective: dateIn(view.cancellation.effectiveAt, tz, locale), ended: new Date(view.cancellation.effectiveAt) <= now }
         : null,
