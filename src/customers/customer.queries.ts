@@ -21,3 +21,8 @@ export async function birthdaysOf(merchantId: string, customerIds: string[]): Pr
   const customers = await CustomerModel.find({ merchantId, _id: { $in: customerIds }, birthday: { $exists: true } }, { birthday: 1 }).lean();
   return customers.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
 }
+
+/** Whether the shopper agreed to marketing (undefined: no such shopper of this merchant). Messages ask before any marketing mail. */
+export async function marketingConsentOf(merchantId: string, customerId: string): Promise<boolean | undefined> {
+  return (await CustomerModel.findOne({ _id: customerId, merchantId }, { marketingConsent: 1 }).lean())?.marketingConsent.granted;
+}
