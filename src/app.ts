@@ -14,6 +14,7 @@ import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
 import { projectRoot } from './local/project-paths';
+import { unsubscribeRoutes } from './messages/unsubscribe.routes';
 import type { Logger } from './shared/logger';
 import { jsonBody } from './shared/json-body';
 import { formatMoney } from './shared/money';
@@ -116,6 +117,8 @@ export function buildApp(deps: AppDeps): Express {
       enqueue: deps.enqueue ?? (() => Promise.resolve()),
     }),
   );
+  // Unsubscribe links (RFC 8058 one-click POSTs are form-encoded): before the JSON parser, with a form parser of their own.
+  app.use(unsubscribeRoutes({ clock: deps.clock, appSecret: deps.config.appSecret }));
   app.use(jsonBody(deps.config.http.bodyLimit));
   app.use(
     '/api/v1',

@@ -121,6 +121,10 @@ export type MessagePreferencesView = z.infer<typeof MessagePreferencesView>;
 
 export const UpdateMessagePreferencesBody = z
   .strictObject({
+    transactional: z
+      .literal(true, { error: 'cannot be turned off: receipts, shipments and payment problems are always sent' })
+      .optional()
+      .describe('Always true'),
     reminder: z.boolean().optional(),
     marketing: z.boolean().optional(),
   })

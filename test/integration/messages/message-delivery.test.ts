@@ -1,4 +1,5 @@
 import { createCustomer } from '../../../src/customers/customer.service';
+import { freePort } from '../../../src/local/child-service';
 import type { OutgoingMessage } from '../../../src/messages/message-contract';
 import { MessageModel, type Message } from '../../../src/messages/message.model';
 import { MessagePreferenceModel } from '../../../src/messages/message-preference.model';
@@ -187,7 +188,7 @@ describe('message delivery over SMTP', () => {
 
   test('when the SMTP server cannot be reached, then the message is deferred, not failed, and its address is not suppressed', async () => {
     const { id } = await queueMessage({ clock }, message());
-    const closed = await (await import('../../../src/local/child-service')).freePort();
+    const closed = await freePort();
     expect(await deliverDueMessages(deps(`smtp://127.0.0.1:${closed}`))).toMatchObject({ deferred: 1 });
     expect(await stored(id)).toMatchObject({ status: 'queued', state: 'failed', lastError: expect.stringMatching(/ECONNREFUSED|connect/i) });
     expect(await suppressionOf(merchantId, customer.email)).toBeUndefined();
