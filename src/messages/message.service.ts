@@ -5,12 +5,14 @@ import { derivedId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import type { MessageCategory, OutgoingMessage } from './message-contract';
+import type { MessageCategory, OutgoingMessage, QueuedMessage, QueueMessage } from './message-contract';
 import { isUnsubscribed } from './message-preference.service';
 import { suppressionOf } from './message-suppression.service';
-import { MessageModel, type Message, type MessageStatus, type SuppressedReason } from './message.model';
+import { MessageModel, type Message, type SuppressedReason } from './message.model';
 import { OutgoingMessageInput, type ListMessagesQuery, type MessageDetailView, type MessageView } from './message.schemas';
 import { earliestSendAt } from './quiet-hours';
+
+export type { QueuedMessage };
 
 /** What queueing needs. A listener's deps will do. */
 export interface QueueMessageDeps {
@@ -42,15 +44,6 @@ export async function suppressionReasonFor(message: Pick<Message, 'merchantId' |
     if (consent !== true) return 'no_marketing_consent';
   }
   return undefined;
-}
-
-export interface QueuedMessage {
-  /** The outbox id (`msg_…`). */
-  id: string;
-  /** Whether this call stored it: false when it was queued before (the same key, template and recipient). */
-  queued: boolean;
-  /** Where it is now: `queued`, or `suppressed` when it must not go to its recipient (and so never will). */
-  status: MessageStatus;
 }
 
 /**
@@ -184,3 +177,6 @@ export async function getMessage(merchantId: string, messageId: string): Promise
 export function canUnsubscribe(category: MessageCategory): category is 'reminder' | 'marketing' {
   return category !== 'transactional';
 }
+
+// queueMessage is the contract's QueueMessage.
+const _isContract: QueueMessage = queueMessage;
