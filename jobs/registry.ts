@@ -5,6 +5,7 @@ import { attachSurpriseGiftsJob } from './gifts.attach-surprise-gifts.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
 import { maintainLoyaltyAccountsJob } from './loyalty.maintain-accounts.job';
+import { deliverMessagesJob } from './messages.deliver.job';
 import { grantYearlyRewardsJob } from './offers.grant-yearly-rewards.job';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
 import { prepareBoxesJob } from './renewals.prepare-boxes.job';
@@ -29,6 +30,7 @@ export const jobDefinitions: JobDefinition[] = [
   sweepRequestRecordsJob,
   maintainLoyaltyAccountsJob,
   grantYearlyRewardsJob,
+  deliverMessagesJob,
 ];
 
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {

@@ -7,6 +7,7 @@ import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
 import { giftRoutes } from './gifts/gift-campaign.routes';
 import { stockItemRoutes } from './inventory/stock-item.routes';
+import { messageRoutes } from './messages/message.routes';
 import { notificationRoutes } from './notifications/notification.routes';
 import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
@@ -50,6 +51,7 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...referralRoutes(deps),
     ...shopperRoutes(deps),
     ...notificationRoutes(),
+    ...messageRoutes(deps),
   ];
 }
 

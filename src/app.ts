@@ -17,6 +17,7 @@ import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
 import { projectRoot } from './local/project-paths';
+import { unsubscribeRoutes } from './messages/unsubscribe.routes';
 import type { Logger } from './shared/logger';
 import { jsonBody } from './shared/json-body';
 import { formatMoney } from './shared/money';
@@ -122,6 +123,8 @@ export function buildApp(deps: AppDeps): Express {
     enqueue: deps.enqueue ?? (() => Promise.resolve()),
   };
   app.use(stripeWebhookRoutes(webhooks));
+  // Unsubscribe links (RFC 8058 one-click POSTs are form-encoded): before the JSON parser, with a form parser of their own.
+  app.use(unsubscribeRoutes({ clock: deps.clock, appSecret: deps.config.appSecret }));
   app.use(jsonBody(deps.config.http.bodyLimit));
   const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() });
   const answers = coreAnswers({ clock: deps.clock });

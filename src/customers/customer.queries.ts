@@ -26,3 +26,8 @@ export async function birthdaysOf(merchantId: string, customerIds: string[]): Pr
 export async function findCustomerByEmail(merchantId: string, email: string): Promise<Customer | undefined> {
   return (await CustomerModel.findOne({ merchantId, email: email.toLowerCase() }).lean()) ?? undefined;
 }
+
+/** Whether the shopper agreed to marketing (undefined: no such shopper of this merchant). Messages ask before any marketing mail. */
+export async function marketingConsentOf(merchantId: string, customerId: string): Promise<boolean | undefined> {
+  return (await CustomerModel.findOne({ _id: customerId, merchantId }, { marketingConsent: 1 }).lean())?.marketingConsent.granted;
+}

@@ -53,3 +53,18 @@ export interface OutgoingMessage {
 export interface MessageLinks {
   publicUrl: string;
 }
+
+/**
+ * What `queueMessage(deps, message)` (message.service.ts) answers: the outbox id; whether this call stored
+ * it (false: the same key, template and recipient were queued before, and nothing more is stored); and its
+ * status now (`suppressed` when its recipient must not get it: a bounced address, an unsubscribed category,
+ * marketing without consent — it is kept, and never sent).
+ */
+export interface QueuedMessage {
+  id: string;
+  queued: boolean;
+  status: 'queued' | 'sent' | 'failed' | 'suppressed';
+}
+
+/** Delivery's entry point, as content calls it (a listener's deps will do: only the clock is read). */
+export type QueueMessage = (deps: { clock: { now(): Date } }, message: OutgoingMessage) => Promise<QueuedMessage>;

@@ -8,6 +8,8 @@ import { subscribeShopper } from '../factories/subscription.factory';
 import { buildPaidInvoice } from '../factories/invoice.factory';
 import { recordPaidInvoice } from '../../src/orders/order.service';
 import { attributeReferral } from '../../src/referrals/referral.service';
+import { queueMessage } from '../../src/messages/message.service';
+import { buildOutgoingMessage } from '../factories/message.factory';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -15,7 +17,7 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer';
+type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer' | 'message';
 /** `shopper`: the intruder calls with a shopper session of one of its own customers. */
 const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper' }> = {
   'get /plans/:id': { resource: 'plan' },
@@ -75,6 +77,9 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /customers/:id/shopper-sessions/:sessionId/revoke': { resource: 'customer' },
   'get /subscriptions/:id/rewards': { resource: 'subscription' },
   'get /shopper/subscriptions/:id/rewards': { resource: 'subscription', as: 'shopper' },
+  'get /messages/:id': { resource: 'message' },
+  'get /customers/:id/message-preferences': { resource: 'customer' },
+  'put /customers/:id/message-preferences': { resource: 'customer', body: { reminder: false, marketing: false } },
 };
 
 describe('tenancy', () => {
@@ -97,6 +102,8 @@ describe('tenancy', () => {
     offer: (await request(app).get(`/api/v1/offers/${ids.offer}`).set(owner.auth).expect(200)).body,
     loyalty: (await request(app).get(`/api/v1/customers/${ids.customer}/loyalty/entries`).set(owner.auth).expect(200)).body,
     shopperSessions: (await request(app).get(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(200)).body,
+    message: (await request(app).get(`/api/v1/messages/${ids.message}`).set(owner.auth).expect(200)).body,
+    messagePreferences: (await request(app).get(`/api/v1/customers/${ids.customer}/message-preferences`).set(owner.auth).expect(200)).body,
   });
   let ownerSessionId: string;
   let intruderShopper: { Authorization: string };
@@ -163,6 +170,9 @@ describe('tenancy', () => {
       })
       .expect(200);
     await request(app).post(`/api/v1/customers/${ids.customer}/loyalty/adjustments`).set(owner.auth).send({ points: 300, reason: 'Welcome' }).expect(201);
+    ids.message = (
+      await queueMessage({ clock: new FakeClock() }, buildOutgoingMessage({ merchantId: owner.id, customerId: ids.customer, to: 'tenancy@example.com' }))
+    ).id;
     ownerSessionId = (await request(app).post(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(201)).body.id;
     const theirs = (await request(app).post('/api/v1/customers').set(intruder.auth).send(buildCustomerInput()).expect(201)).body.id;
     intruderShopper = {
@@ -185,7 +195,7 @@ describe('tenancy', () => {
 
   test.each(Object.entries(MATRIX))("when another merchant calls %s on the owner's resource, then it is 404 and nothing changes", async (route, entry) => {
     const before = await snapshot();
-    const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
+    const [method, path] = route.split(' ') as ['get' | 'post' | 'patch' | 'put', string];
     const call = request(app)
       [method](
         `/api/v1${path
@@ -208,6 +218,7 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/stock-items').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/notifications').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/messages').set(intruder.auth).expect(200)).body.data).toEqual([]);
     const shipOn = (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body.shipOn;
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(intruder.auth).expect(200)).body).toMatchObject({ orderCount: 0, orders: [] });
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(owner.auth).expect(200)).body).toMatchObject({ orderCount: 1 });

@@ -19,6 +19,7 @@ const EXPECTED = [
   { name: 'gifts.attach-surprise-gifts', every: '15 minutes', everyMs: 15 * MINUTE, concurrency: 1, lockLifetime: 600_000 },
   { name: 'health.record-heartbeat', every: '30 seconds', everyMs: 30_000, concurrency: 1, lockLifetime: 30_000 },
   { name: 'loyalty.maintain-accounts', every: '6 hours', everyMs: 6 * HOUR, concurrency: 1, lockLifetime: 1_800_000 },
+  { name: 'messages.deliver', every: '10 seconds', everyMs: 10_000, concurrency: 1, lockLifetime: 300_000 },
   { name: 'offers.grant-yearly-rewards', every: '6 hours', everyMs: 6 * HOUR, concurrency: 1, lockLifetime: 1_800_000 },
   { name: 'ops.sweep-request-records', every: '1 hour', everyMs: HOUR, concurrency: 1, lockLifetime: 120_000 },
   { name: 'renewals.prepare-boxes', every: '5 minutes', everyMs: 5 * MINUTE, concurrency: 1, lockLifetime: 600_000 },
