@@ -218,6 +218,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stripeMode,
         isDraining: () => draining,
         webhookSecret,
+        // No SMTP_URL: this installation's workers catch mail locally; the pages show it.
+        mailCaught: !config.mail.smtpUrl,
         enqueue: async (name, data) => {
           await agenda.now(name, data);
         },

@@ -6,6 +6,8 @@ import type { CookieFlags } from './cookies';
 import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
+import { merchantMailPages } from './merchant/mail.pages';
+import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
 import { checkoutPages } from './shop/checkout.pages';
@@ -58,6 +60,8 @@ export function webPages(deps: WebDeps): Router {
   router.get('/merchant', requireMerchant, (_req, res) => {
     res.render('merchant/home', { title: signedInMerchant(res).name });
   });
+  router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
+  router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
   router.use(checkoutPages({ subscriptions: deps.subscriptions, webhooks: deps.webhooks, simulateCheckout }));

@@ -34,7 +34,7 @@ export interface TestApp {
 
 /** The real app on the test database and stripe-mock, with a clock the test moves. */
 export function buildTestApp(
-  options: { clock?: FakeClock; stripeGateway?: StripeGateway; webhookSecret?: string | null; sendSignInMail?: SignInMailer } = {},
+  options: { clock?: FakeClock; stripeGateway?: StripeGateway; webhookSecret?: string | null; sendSignInMail?: SignInMailer; mailCaught?: boolean } = {},
 ): TestApp {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const stripe = testStripe();
@@ -52,6 +52,7 @@ export function buildTestApp(
     stripe,
     ...(options.stripeGateway ? { stripeGateway: options.stripeGateway } : {}),
     ...(options.sendSignInMail ? { sendSignInMail: options.sendSignInMail } : {}),
+    ...(options.mailCaught ? { mailCaught: true } : {}),
     stripeMode: 'stripe-mock',
   });
   return { app, clock, stripe, stripeCalls, queued };
