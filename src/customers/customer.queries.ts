@@ -21,3 +21,19 @@ export async function birthdaysOf(merchantId: string, customerIds: string[]): Pr
   const customers = await CustomerModel.find({ merchantId, _id: { $in: customerIds }, birthday: { $exists: true } }, { birthday: 1 }).lean();
   return customers.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
 }
+
+/**
+ * The merchant's shoppers whose card expires in this month (`year`, `month` 1–12) and who are among
+ * `customerIds` (those it matters for), with what a message about it needs.
+ */
+export async function customersWithCardExpiring(
+  merchantId: string,
+  year: number,
+  month: number,
+  customerIds: readonly string[],
+): Promise<Array<Pick<Customer, '_id' | 'card'>>> {
+  if (customerIds.length === 0) return [];
+  return CustomerModel.find({ merchantId, 'card.expYear': year, 'card.expMonth': month, _id: { $in: [...customerIds] } }, { card: 1 })
+    .sort({ _id: 1 })
+    .lean();
+}
