@@ -1,4 +1,5 @@
 import type { Job } from 'agenda';
+import type { LinkSettings } from '../src/events/dispatcher.service';
 import type { BoxExtras } from '../src/orders/order.service';
 import type { Logger } from '../src/shared/logger';
 import type { Clock } from '../src/shared/time';
@@ -13,6 +14,8 @@ export interface JobDeps {
   workerName: string;
   /** What the retention layer adds to each box built at its cut-off (handed in by the composition root, src/wiring.ts). */
   boxExtras?: BoxExtras;
+  /** Where links in messages lead and what signs action links (the message listeners and timed messages need it). */
+  links?: LinkSettings;
 }
 
 export interface JobDefinition<Data = unknown> {

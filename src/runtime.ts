@@ -156,6 +156,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           workerName,
           stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }),
           boxExtras: coreAnswers({ clock }).boxExtras,
+          links: { publicUrl: config.http.publicUrl },
         },
         config.worker.heartbeatSeconds,
       );

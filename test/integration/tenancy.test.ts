@@ -77,6 +77,12 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'get /shopper/subscriptions/:id/rewards': { resource: 'subscription', as: 'shopper' },
 };
 
+/**
+ * Routes whose path parameter names something every merchant has (a message template), not a resource of
+ * one merchant: what they answer is the caller's own (their brand, their address), checked below.
+ */
+const SCOPED_BY_KEY = ['get /message-templates/:name/preview', 'post /message-templates/:name/test'];
+
 describe('tenancy', () => {
   useTestDatabase();
   const { app } = buildTestApp();
@@ -180,7 +186,7 @@ describe('tenancy', () => {
       checkResponses: true,
     });
     const withId = routes.filter((route) => route.path.includes(':')).map((route) => `${route.method} ${route.path}`);
-    expect(withId.sort()).toEqual(Object.keys(MATRIX).sort());
+    expect(withId.sort()).toEqual([...Object.keys(MATRIX), ...SCOPED_BY_KEY].sort());
   });
 
   test.each(Object.entries(MATRIX))("when another merchant calls %s on the owner's resource, then it is 404 and nothing changes", async (route, entry) => {
@@ -198,6 +204,23 @@ describe('tenancy', () => {
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('/problems/not_found');
     expect(await snapshot()).toEqual(before);
+  });
+
+  test("when another merchant previews or tests a message, then it is rendered with their own brand and sent to their own address, never the owner's", async () => {
+    await request(app).put('/api/v1/message-settings').set(owner.auth).send({ accentColor: '#aa0000', fromName: 'Owner Roasters' }).expect(200);
+    const ownerName = (await request(app).get('/api/v1/merchants/me').set(owner.auth).expect(200)).body.name as string;
+    const intruderName = (await request(app).get('/api/v1/merchants/me').set(intruder.auth).expect(200)).body.name as string;
+    const preview = (await request(app).get('/api/v1/message-templates/box.shipped/preview').set(intruder.auth).expect(200)).body;
+    expect(preview.html).toContain(intruderName);
+    expect(preview.html).not.toContain(ownerName);
+    expect(preview.html).not.toContain('#aa0000');
+    const sent = (await request(app).post('/api/v1/message-templates/box.shipped/test').set(intruder.auth).expect(202)).body;
+    expect(sent.to).toBe(intruder.email);
+    expect((await request(app).get('/api/v1/message-settings').set(owner.auth).expect(200)).body).toMatchObject({
+      accentColor: '#aa0000',
+      fromName: 'Owner Roasters',
+    });
+    expect((await request(app).get('/api/v1/message-settings').set(intruder.auth).expect(200)).body).toMatchObject({ accentColor: '#1f6f54', fromName: null });
   });
 
   test("when another merchant lists plans and add-ons, then the owner's are not there", async () => {
