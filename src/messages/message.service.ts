@@ -11,7 +11,7 @@ import type { OutgoingMessage } from './message-contract';
  */
 export const queuedForTests: OutgoingMessage[] = [];
 
-type StoredMessage = Omit<OutgoingMessage, 'from'> & { _id: string; from?: { name: string; address: string }; queuedAt: Date };
+type StoredMessage = Omit<OutgoingMessage, 'from'> & { _id: string; from?: { name: string; address: string }; queuedAt: Date; order: string };
 
 const PlaceholderMessageModel = model<StoredMessage>(
   'PlaceholderMessage',
@@ -23,16 +23,20 @@ const PlaceholderMessageModel = model<StoredMessage>(
 
 export async function queueMessage(deps: { clock: Clock }, message: OutgoingMessage): Promise<{ id: string; queued: boolean }> {
   const id = derivedId('msg', `${message.key}\n${message.template}\n${message.to}`);
-  const result = await PlaceholderMessageModel.updateOne({ _id: id }, { $setOnInsert: { ...message, queuedAt: deps.clock.now() } }, { upsert: true });
+  const result = await PlaceholderMessageModel.updateOne(
+    { _id: id },
+    { $setOnInsert: { ...message, queuedAt: deps.clock.now(), order: process.hrtime.bigint().toString().padStart(24, '0') } },
+    { upsert: true },
+  );
   const queued = result.upsertedCount === 1;
   if (queued) queuedForTests.push(message);
   return { id, queued };
 }
 
-/** What the stand-in keeps, oldest first (tests only). */
+/** What the stand-in keeps, in the order it was queued (tests only). */
 export async function storedMessagesForTests(filter: Partial<Record<keyof OutgoingMessage, unknown>> = {}): Promise<Array<OutgoingMessage & { id: string }>> {
   const stored = await PlaceholderMessageModel.find(filter as Record<string, string>)
-    .sort({ queuedAt: 1, _id: 1 })
+    .sort({ order: 1 })
     .lean<StoredMessage[]>();
-  return stored.map(({ _id, queuedAt: _queuedAt, ...message }) => ({ ...message, id: _id }));
+  return stored.map(({ _id, queuedAt: _queuedAt, order: _order, ...message }) => ({ ...message, id: _id }));
 }

@@ -28,21 +28,22 @@ async function subscriptionOf(fact: Pick<Fact, 'merchantId' | 'subscriptionId' |
 // Confirmation
 // ---------------------------------------------------------------------------------------------------------
 
-const Started = z.object({ via: z.string().optional(), trialEndsAt: z.string().optional() });
+const Started = z.object({ via: z.string().optional(), status: z.string().optional(), from: z.string().optional() });
 
 /**
- * After `subscription.created` (a saved card) or `subscription.activated` by Checkout (when the shopper has
- * paid; a Checkout never completed gets nothing): the terms — price, how often, the next charge — and how
- * to cancel.
+ * After `subscription.created`, when it starts at once (a saved card charged, or a trial), or after
+ * `subscription.activated` from incomplete (a Checkout paid, or a first payment that needed the shopper):
+ * the terms — price, how often, the next charge — and how to cancel. A subscription never paid gets nothing.
  */
 export const confirmSubscription: Listener = {
   name: 'messages.confirm-subscription',
   run: async (deps, fact) => {
-    const { via } = dataOf(Started, fact);
-    if (fact.type === 'subscription.created' ? via === 'checkout' : via !== 'checkout') return;
+    const started = dataOf(Started, fact);
+    const startsNow = fact.type === 'subscription.created' ? started.via !== 'checkout' && started.status !== 'incomplete' : started.from === 'incomplete';
+    if (!startsNow) return;
     const messages = messagesOf(deps);
     const subscription = await subscriptionOf(fact);
-    if (!subscription || subscription.status === 'cancelled' || subscription.status === 'incomplete') return;
+    if (!subscription || subscription.status === 'cancelled') return;
     const terms = await boxTermsOf(subscription);
     if (!terms) return;
     const now = messages.clock.now();

@@ -8,7 +8,9 @@ import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factorie
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { recordingGateway } from '../helpers/recording-gateway';
 import { renewalDriver } from '../helpers/renewal-driver';
-import { queuedMessages } from '../helpers/messages';
+import { actionLinksIn, queuedMessages } from '../helpers/messages';
+import { TEST_LINKS } from '../helpers/facts';
+import { verifyActionToken } from '../../src/shared/action-tokens';
 import { buildTestApp } from '../helpers/test-app';
 import { testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -250,6 +252,23 @@ describe('scenario: renewals', () => {
     expect(told).toEqual([expect.objectContaining({ subject: 'A change to your next box' })]);
     expect(told[0]!.text).toContain(`${plan.name}: Dark is out of stock, so we will send ${plan.name}: Light instead.`);
     expect(told[0]!.text).toContain('Mug is out of stock: it is not in this box, and you will not be charged for it.');
+    // Its links, to choose another variant or skip the box, work until the box is charged.
+    const chargeAt = Date.parse(withoutSecondChoice.nextCharge.chargeAt) / 1000;
+    expect(actionLinksIn(told[0]!.text).map((token) => verifyActionToken(`action-links:${TEST_LINKS.appSecret}`, token, clock.now()))).toEqual([
+      {
+        ok: true,
+        claim: expect.objectContaining({
+          action: 'box.choose-variant',
+          subjectId: withoutSecondChoice.id,
+          data: { cycleKey: second!.cycleKey },
+          exp: chargeAt,
+        }),
+      },
+      {
+        ok: true,
+        claim: expect.objectContaining({ action: 'subscription.skip', subjectId: withoutSecondChoice.id, data: { cycleKey: second!.cycleKey }, exp: chargeAt }),
+      },
+    ]);
     await driver.runCutoffs();
     expect(await queuedMessages({ merchantId: merchant.id, template: 'box.stock_adjusted' })).toHaveLength(2); // told once each
   });
