@@ -1,5 +1,6 @@
 import type { Job } from 'agenda';
 import type { MailDelivery } from '../src/messages/message-delivery.service';
+import type { LinkSettings } from '../src/events/dispatcher.service';
 import type { BoxExtras } from '../src/orders/order.service';
 import type { Logger } from '../src/shared/logger';
 import type { Clock } from '../src/shared/time';
@@ -16,6 +17,8 @@ export interface JobDeps {
   boxExtras?: BoxExtras;
   /** Where mail goes (SMTP_URL, or the local catcher) and how it is signed and addressed: the delivery job sends with it. */
   mail?: MailDelivery;
+  /** Where links in messages lead and what signs action links (the message listeners and timed messages need it). */
+  links?: LinkSettings;
 }
 
 export interface JobDefinition<Data = unknown> {

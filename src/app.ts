@@ -17,6 +17,7 @@ import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
 import { projectRoot } from './local/project-paths';
+import { sendShopperSignIn } from './messages/message-sending.service';
 import { unsubscribeRoutes } from './messages/unsubscribe.routes';
 import type { Logger } from './shared/logger';
 import { jsonBody } from './shared/json-body';
@@ -149,9 +150,11 @@ export function buildApp(deps: AppDeps): Express {
       mailCaught: deps.mailCaught ?? false,
       sendSignInMail:
         deps.sendSignInMail ??
-        (() => {
-          throw new Error('sign-in mail is not wired yet');
-        }),
+        (({ store, requestId, mail, link }) =>
+          sendShopperSignIn(
+            { clock: deps.clock, links: { publicUrl: deps.config.http.publicUrl, appSecret: deps.config.appSecret } },
+            { merchantId: store._id, customerId: mail.customerId, requestId, link, code: mail.code, expiresAt: mail.expiresAt },
+          )),
       stripeMode: deps.stripeMode,
       webhooks,
       subscriptions: { ...services, publicUrl: deps.config.http.publicUrl, questions: answers.subscriptions },

@@ -202,6 +202,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }),
           boxExtras: coreAnswers({ clock }).boxExtras,
           ...(transport ? { mail: { transport, from: config.mail.from, publicUrl: config.http.publicUrl, appSecret: config.appSecret } } : {}),
+          links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret },
         },
         config.worker.heartbeatSeconds,
       );

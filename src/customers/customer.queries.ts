@@ -31,3 +31,19 @@ export async function findCustomerByEmail(merchantId: string, email: string): Pr
 export async function marketingConsentOf(merchantId: string, customerId: string): Promise<boolean | undefined> {
   return (await CustomerModel.findOne({ _id: customerId, merchantId }, { marketingConsent: 1 }).lean())?.marketingConsent.granted;
 }
+
+/**
+ * The merchant's shoppers whose card expires in this month (`year`, `month` 1–12) and who are among
+ * `customerIds` (those it matters for), with what a message about it needs.
+ */
+export async function customersWithCardExpiring(
+  merchantId: string,
+  year: number,
+  month: number,
+  customerIds: readonly string[],
+): Promise<Array<Pick<Customer, '_id' | 'card'>>> {
+  if (customerIds.length === 0) return [];
+  return CustomerModel.find({ merchantId, 'card.expYear': year, 'card.expMonth': month, _id: { $in: [...customerIds] } }, { card: 1 })
+    .sort({ _id: 1 })
+    .lean();
+}

@@ -1,4 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import type Stripe from 'stripe';
+import { fact, recordFacts } from '../events/fact-source';
+import { actors, type Actor } from '../events/fact-types';
 import { isDuplicateKeyError } from '../shared/db';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
@@ -7,13 +10,15 @@ import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
-import { CustomerModel, type Customer, type PostalAddress } from './customer.model';
+import { CustomerModel, type Customer, type CustomerCard, type PostalAddress } from './customer.model';
 import type { CreateCustomerBody, CustomerView, UpdateCustomerBody } from './customer.schemas';
 
 export interface CustomerDeps {
   clock: Clock;
   stripe: StripeGateway;
   logger: Logger;
+  /** Who is acting (recorded on the facts a change produces); the system when absent. */
+  actor?: Actor | undefined;
 }
 
 export class CustomerEmailTakenError extends ConflictError {
@@ -31,6 +36,9 @@ export function toCustomerView(customer: Customer): CustomerView {
     phone: customer.phone ?? null,
     shippingAddress: { ...address, ...(line2 ? { line2 } : {}), ...(region ? { region } : {}) },
     birthday: customer.birthday ?? null,
+    locale: customer.locale ?? null,
+    timezone: customer.timezone ?? null,
+    card: customer.card ? { brand: customer.card.brand, last4: customer.card.last4, expMonth: customer.card.expMonth, expYear: customer.card.expYear } : null,
     marketingConsent: { granted: customer.marketingConsent.granted, changedAt: iso(customer.marketingConsent.changedAt) },
     stripeCustomerId: customer.stripeCustomerId ?? null,
     createdAt: iso(customer.createdAt),
@@ -107,6 +115,8 @@ export async function createCustomer(deps: CustomerDeps, merchantId: string, inp
     ...(input.phone ? { phone: input.phone } : {}),
     shippingAddress: input.shippingAddress,
     ...(input.birthday ? { birthday: input.birthday } : {}),
+    ...(input.locale ? { locale: input.locale } : {}),
+    ...(input.timezone ? { timezone: input.timezone } : {}),
     marketingConsent: { granted: input.marketingConsent, changedAt: now },
     revision: 0,
     createdAt: now,
@@ -142,19 +152,34 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   const unset: Record<string, 1> = {};
   if (input.email !== undefined) set.email = input.email;
   if (input.name !== undefined) set.name = input.name;
-  if (input.shippingAddress !== undefined) set.shippingAddress = input.shippingAddress;
+  // The address is compared as stored (without empty optional lines), so sending it again changes nothing.
+  const address = input.shippingAddress === undefined ? undefined : storedAddress(input.shippingAddress);
+  const addressChanged = address !== undefined && !isDeepStrictEqual(address, storedAddress(customer.shippingAddress));
+  if (addressChanged) set.shippingAddress = address;
   if (input.phone === null) unset.phone = 1;
   else if (input.phone !== undefined) set.phone = input.phone;
   if (input.birthday === null) unset.birthday = 1;
   else if (input.birthday !== undefined) set.birthday = input.birthday;
+  for (const field of ['locale', 'timezone'] as const) {
+    if (input[field] === null) {
+      if (customer[field] !== undefined) unset[field] = 1;
+    } else if (input[field] !== undefined && input[field] !== customer[field]) set[field] = input[field];
+  }
   if (input.marketingConsent !== undefined && input.marketingConsent !== customer.marketingConsent.granted) {
     set.marketingConsent = { granted: input.marketingConsent, changedAt: now };
   }
   if (Object.keys(set).length === 0 && Object.keys(unset).length === 0) return toCustomerView(customer);
   try {
+    const update = { $set: { ...set, updatedAt: now }, $inc: { revision: 1 }, ...(Object.keys(unset).length ? { $unset: unset } : {}) };
     const result = await CustomerModel.updateOne(
       { _id: customerId, merchantId, revision: customer.revision },
-      { $set: { ...set, updatedAt: now }, $inc: { revision: 1 }, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+      // A new address is a fact (its confirmation, with an undo, follows it), recorded in the same write.
+      addressChanged
+        ? recordFacts(
+            update,
+            fact('customer.address_changed', deps.actor ?? actors.system(), now, { from: storedAddress(customer.shippingAddress), to: address }),
+          )
+        : update,
     );
     if (result.matchedCount === 0) throw new ConflictError('The customer was changed by another request meanwhile. Read it again and retry.');
   } catch (error) {
@@ -163,4 +188,50 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   }
   await tryEnsureStripeCustomer(deps, customerId);
   return toCustomerView(await findCustomer(merchantId, customerId));
+}
+
+/** An address as stored: optional lines only when they hold something. */
+function storedAddress(address: PostalAddress): PostalAddress {
+  const { line2, region, ...rest } = address;
+  return { ...rest, ...(line2 ? { line2 } : {}), ...(region ? { region } : {}) };
+}
+
+/** What Stripe says of a card: the fields we keep (never the number). */
+export interface CardSeen {
+  stripePaymentMethodId: string;
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+  /** When Stripe said so: the event's creation time, or when the payment method was read. */
+  seenAt: Date;
+}
+
+/**
+ * Records the card a shopper pays with, as Stripe tells us (a payment method attached, updated or replaced by
+ * the card network, or the one a subscription was made with). `replaces`: whether it becomes the shopper's
+ * card (attached, or subscribed with) or only updates the one we keep (the same payment method, or none yet).
+ * News older than what is kept changes nothing, so events in any order end with the newest. Not a change of
+ * the shopper Stripe needs to know of: no revision. Returns whether the card was recorded.
+ */
+export async function recordCustomerCard(
+  who: { stripeCustomerId: string } | { merchantId: string; customerId: string },
+  card: CardSeen,
+  options: { replaces: boolean },
+): Promise<{ merchantId: string; recorded: boolean } | undefined> {
+  const filter = 'stripeCustomerId' in who ? { stripeCustomerId: who.stripeCustomerId } : { _id: who.customerId, merchantId: who.merchantId };
+  const customer = await CustomerModel.findOne(filter, { merchantId: 1 }).lean();
+  if (!customer) return undefined;
+  const stored: CustomerCard = { ...card };
+  const newer = [{ card: { $exists: false } }, { 'card.seenAt': { $lt: card.seenAt } }];
+  const result = await CustomerModel.updateOne(
+    {
+      _id: customer._id,
+      ...(options.replaces
+        ? { $or: newer }
+        : { $or: [{ card: { $exists: false } }, { 'card.stripePaymentMethodId': card.stripePaymentMethodId, 'card.seenAt': { $lt: card.seenAt } }] }),
+    },
+    { $set: { card: stored } },
+  );
+  return { merchantId: customer.merchantId, recorded: result.modifiedCount === 1 };
 }

@@ -55,10 +55,14 @@ export const FACT_TYPES = [
   'gift.granted',
   'gift.delivered',
   'gift.returned',
+  // A shopper (subject: the customer)
+  'customer.address_changed',
+  // Birthday and anniversary rewards (subject: the box reward, or the loyalty ledger entry, that holds the grant)
+  'reward.granted',
 ] as const;
 export type FactType = (typeof FACT_TYPES)[number];
 
-export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'referral', 'gift_award'] as const;
+export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'referral', 'gift_award', 'customer', 'box_reward', 'loyalty_entry'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
 
 /** Who made a fact true. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /** A store's handle: its address on the storefront (`/shop/<handle>`). */
@@ -44,10 +45,15 @@ export function handleFrom(name: string): string {
   return RESERVED.has(base) ? `${base}-store` : base;
 }
 
-/** The handles to try, in order: the name's, then with -2, -3 … */
+/**
+ * The handles to try, in order: the name's, then with -2 … -5, then with a random suffix (a common name —
+ * "Coffee Club" — still finds a free address at once).
+ */
 export function handleCandidates(name: string, tries = 20): string[] {
   const base = handleFrom(name);
-  return [base, ...Array.from({ length: tries - 1 }, (_, i) => `${base}-${i + 2}`)];
+  const numbered = [base, ...[2, 3, 4, 5].map((n) => `${base}-${n}`)];
+  const random = Array.from({ length: Math.max(0, tries - numbered.length) }, () => `${base.slice(0, 32).replace(/-+$/, '')}-${randomBytes(4).readUInt32BE(0).toString(36)}`);
+  return [...numbered, ...random];
 }
 
 /** The contrast ratio of white text on this colour (#rrggbb), as WCAG 2 computes it (1 to 21). */

@@ -20,3 +20,8 @@ export async function merchantProfileByEmail(email: string): Promise<MerchantPro
 export async function merchantByHandle(handle: string): Promise<MerchantProfile | undefined> {
   return (await MerchantModel.findOne({ handle: handle.toLowerCase() }, PROFILE).lean()) ?? undefined;
 }
+
+/** The address the merchant's account was opened with (where a test message or a notice to them goes). */
+export async function merchantAddress(merchantId: string): Promise<string | undefined> {
+  return (await MerchantModel.findById(merchantId, { email: 1 }).lean())?.email;
+}

@@ -180,7 +180,7 @@ async function createMerchantWithKey(
   return { merchant: toMerchantView(merchant), apiKey };
 }
 
-/** A message to an address about its account (rendered from views/notifications/<type>.ejs). */
+/** A message to an address about its account (the messages domain renders it from views/emails/). */
 export interface AccountMessage {
   to: string;
   merchantId?: string;

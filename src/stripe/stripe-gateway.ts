@@ -53,6 +53,14 @@ export interface StripeGateway {
   listEvents(input: { createdFrom: Date; types: string[] }): AsyncIterable<Stripe.Event>;
   /** The invoice a payment intent paid, if it paid one. */
   findInvoiceOfPaymentIntent(paymentIntentId: string): Promise<string | undefined>;
+  /** A payment method: its customer and, for a card, what we keep of it (never the number). */
+  retrievePaymentMethod(id: string): Promise<StripePaymentMethod>;
+}
+
+export interface StripePaymentMethod {
+  id: string;
+  customerId: string | undefined;
+  card: { brand: string; last4: string; expMonth: number; expYear: number } | undefined;
 }
 
 export type InvoiceItemInput = { customerId: string; subscriptionId: string; description: string; metadata: Record<string, string> } & (
@@ -228,6 +236,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
         charge: (id) => stripe.charges.retrieve(id),
         credit_note: (id) => stripe.creditNotes.retrieve(id),
         'checkout.session': (id) => stripe.checkout.sessions.retrieve(id),
+        payment_method: (id) => stripe.paymentMethods.retrieve(id),
       };
       const read = retrieve[object.object ?? ''];
       if (!read) return undefined; // not an object any handler reads
@@ -257,6 +266,16 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       const payments = await stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: paymentIntentId }, limit: 1 });
       const invoice = payments.data[0]?.invoice;
       return typeof invoice === 'string' ? invoice : invoice?.id;
+    },
+    async retrievePaymentMethod(id) {
+      await beforeRead();
+      const method = await stripe.paymentMethods.retrieve(id);
+      const customer = method.customer;
+      return {
+        id: method.id,
+        customerId: typeof customer === 'string' ? customer : (customer?.id ?? undefined),
+        card: method.card ? { brand: method.card.brand, last4: method.card.last4, expMonth: method.card.exp_month, expYear: method.card.exp_year } : undefined,
+      };
     },
     async createCheckoutSession(input, idempotencyKey) {
       const session = await stripe.checkout.sessions.create(

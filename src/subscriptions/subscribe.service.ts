@@ -179,6 +179,8 @@ export async function createSubscription(
     currency: plan.currency,
     status: base.status,
     via: input.checkout ? 'checkout' : 'payment_method',
+    // The saved card it was made with: the shopper's card is recorded from it (a listener reads it from Stripe).
+    ...(input.checkout ? {} : { paymentMethodId: input.paymentMethodId }),
     ...(firstBoxOffer ? { firstBoxOffer: { source: firstBoxOffer.source, description: firstBoxOffer.description } } : {}),
     ...(trialEnd ? { trialEndsAt: trialEnd.toISOString() } : {}),
   });

@@ -45,3 +45,8 @@ export async function hasOtherSubscription(merchantId: string, customerId: strin
 export async function subscriptionEndingsOf(merchantId: string, customerId: string): Promise<Array<Pick<Subscription, '_id' | 'status' | 'cancellation'>>> {
   return SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
 }
+
+/** The merchants with a subscription in one of these statuses (jobs that go merchant by merchant). */
+export async function merchantsWithSubscriptionsIn(statuses: readonly SubscriptionStatus[]): Promise<string[]> {
+  return (await SubscriptionModel.distinct('merchantId', { status: { $in: [...statuses] } })).sort();
+}

@@ -82,6 +82,12 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'put /customers/:id/message-preferences': { resource: 'customer', body: { reminder: false, marketing: false } },
 };
 
+/**
+ * Routes whose path parameter names something every merchant has (a message template), not a resource of
+ * one merchant: what they answer is the caller's own (their brand, their address), checked below.
+ */
+const SCOPED_BY_KEY = ['get /message-templates/:name/preview', 'post /message-templates/:name/test'];
+
 describe('tenancy', () => {
   useTestDatabase();
   const { app } = buildTestApp();
@@ -190,7 +196,7 @@ describe('tenancy', () => {
       checkResponses: true,
     });
     const withId = routes.filter((route) => route.path.includes(':')).map((route) => `${route.method} ${route.path}`);
-    expect(withId.sort()).toEqual(Object.keys(MATRIX).sort());
+    expect(withId.sort()).toEqual([...Object.keys(MATRIX), ...SCOPED_BY_KEY].sort());
   });
 
   test.each(Object.entries(MATRIX))("when another merchant calls %s on the owner's resource, then it is 404 and nothing changes", async (route, entry) => {
@@ -210,6 +216,23 @@ describe('tenancy', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  test("when another merchant previews or tests a message, then it is rendered with their own brand and sent to their own address, never the owner's", async () => {
+    await request(app).put('/api/v1/message-settings').set(owner.auth).send({ accentColor: '#aa0000', fromName: 'Owner Roasters' }).expect(200);
+    const ownerName = (await request(app).get('/api/v1/merchants/me').set(owner.auth).expect(200)).body.name as string;
+    const intruderName = (await request(app).get('/api/v1/merchants/me').set(intruder.auth).expect(200)).body.name as string;
+    const preview = (await request(app).get('/api/v1/message-templates/box.shipped/preview').set(intruder.auth).expect(200)).body;
+    expect(preview.html).toContain(intruderName);
+    expect(preview.html).not.toContain(ownerName);
+    expect(preview.html).not.toContain('#aa0000');
+    const sent = (await request(app).post('/api/v1/message-templates/box.shipped/test').set(intruder.auth).expect(202)).body;
+    expect(sent.to).toBe(intruder.email);
+    expect((await request(app).get('/api/v1/message-settings').set(owner.auth).expect(200)).body).toMatchObject({
+      accentColor: '#aa0000',
+      fromName: 'Owner Roasters',
+    });
+    expect((await request(app).get('/api/v1/message-settings').set(intruder.auth).expect(200)).body).toMatchObject({ accentColor: '#1f6f54', fromName: null });
+  });
+
   test("when another merchant lists plans and add-ons, then the owner's are not there", async () => {
     expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
@@ -217,8 +240,9 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/subscriptions').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/stock-items').set(intruder.auth).expect(200)).body.data).toEqual([]);
-    expect((await request(app).get('/api/v1/notifications').set(intruder.auth).expect(200)).body.data).toEqual([]);
-    expect((await request(app).get('/api/v1/messages').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    // the intruder's own test send (from the test above) may be there; nothing of the owner's is
+    const intruderMessages = (await request(app).get('/api/v1/messages').set(intruder.auth).expect(200)).body.data as { to: string }[];
+    expect(intruderMessages.filter((message) => message.to !== intruder.email)).toEqual([]);
     const shipOn = (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body.shipOn;
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(intruder.auth).expect(200)).body).toMatchObject({ orderCount: 0, orders: [] });
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(owner.auth).expect(200)).body).toMatchObject({ orderCount: 1 });

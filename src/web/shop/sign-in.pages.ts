@@ -20,7 +20,7 @@ import { brandOf } from './shop-view';
 import { shopperAt, signInShopperBrowser, signOutShopperBrowser, signOutShopperEverywhere } from './shopper-session';
 
 /** Sends the sign-in e-mail (the messages domain renders and delivers it). */
-export type SignInMailer = (input: { store: MerchantProfile & { handle: string }; mail: SignInMail; link: string }) => Promise<void>;
+export type SignInMailer = (input: { store: MerchantProfile & { handle: string }; requestId: string; mail: SignInMail; link: string }) => Promise<void>;
 
 export interface ShopperSignInDeps {
   clock: Clock;
@@ -100,7 +100,7 @@ export function shopperSignInPages(deps: ShopperSignInDeps): Router {
     const { requestId, mail } = await requestShopperSignIn(clock, store._id, form.value.email);
     if (mail) {
       const link = `${deps.publicUrl}/shop/${store.handle}/sign-in/${mail.token}?next=${encodeURIComponent(next)}`;
-      await deps.sendSignInMail({ store, mail, link });
+      await deps.sendSignInMail({ store, requestId, mail, link });
     }
     res.redirect(303, `/shop/${store.handle}/sign-in/code?request=${requestId}&next=${encodeURIComponent(next)}`);
   });
