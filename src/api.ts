@@ -48,7 +48,7 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...offerRoutes(deps),
     ...loyaltyRoutes(deps),
     ...referralRoutes(deps),
-    ...shopperRoutes(deps),
+    ...shopperRoutes({ ...deps, questions: answers.subscriptions }),
     ...notificationRoutes(),
   ];
 }
