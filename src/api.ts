@@ -10,6 +10,7 @@ import { stockItemRoutes } from './inventory/stock-item.routes';
 import { notificationRoutes } from './notifications/notification.routes';
 import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
+import { promotionRoutes } from './promotions/promotion.routes';
 import { referralRoutes } from './referrals/referral.routes';
 import { subscriptionRoutes } from './subscriptions/subscription.routes';
 import type { Logger } from './shared/logger';
@@ -46,6 +47,7 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...giftRoutes(deps),
     ...perkRoutes(deps),
     ...offerRoutes(deps),
+    ...promotionRoutes(deps),
     ...loyaltyRoutes(deps),
     ...referralRoutes(deps),
     ...shopperRoutes({ ...deps, questions: answers.subscriptions }),

@@ -15,7 +15,8 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer';
+type Resource =
+  'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer' | 'promoCode';
 /** `shopper`: the intruder calls with a shopper session of one of its own customers. */
 const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper' }> = {
   'get /plans/:id': { resource: 'plan' },
@@ -75,6 +76,11 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /customers/:id/shopper-sessions/:sessionId/revoke': { resource: 'customer' },
   'get /subscriptions/:id/rewards': { resource: 'subscription' },
   'get /shopper/subscriptions/:id/rewards': { resource: 'subscription', as: 'shopper' },
+  'get /promo-codes/:id': { resource: 'promoCode' },
+  'get /promo-codes/:id/redemptions': { resource: 'promoCode' },
+  'post /promo-codes/:id/archive': { resource: 'promoCode' },
+  'post /subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' } },
+  'post /shopper/subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' }, as: 'shopper' },
 };
 
 describe('tenancy', () => {
@@ -97,6 +103,8 @@ describe('tenancy', () => {
     offer: (await request(app).get(`/api/v1/offers/${ids.offer}`).set(owner.auth).expect(200)).body,
     loyalty: (await request(app).get(`/api/v1/customers/${ids.customer}/loyalty/entries`).set(owner.auth).expect(200)).body,
     shopperSessions: (await request(app).get(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(200)).body,
+    promoCode: (await request(app).get(`/api/v1/promo-codes/${ids.promoCode}`).set(owner.auth).expect(200)).body,
+    redemptions: (await request(app).get(`/api/v1/promo-codes/${ids.promoCode}/redemptions`).set(owner.auth).expect(200)).body,
   });
   let ownerSessionId: string;
   let intruderShopper: { Authorization: string };
@@ -149,6 +157,11 @@ describe('tenancy', () => {
     ids.offer = (
       await request(app).post('/api/v1/offers').set(owner.auth).send({ kind: 'comeback', name: 'Welcome back', withinDays: 30, percentOff: 20 }).expect(201)
     ).body.id;
+    ids.promoCode = (
+      await request(app).post('/api/v1/promo-codes').set(owner.auth).send({ code: 'WELCOME', description: '10% off', percentOff: 10 }).expect(201)
+    ).body.id;
+    // The intruder has a code of the same name: applying it to the owner's subscription still finds nothing.
+    await request(app).post('/api/v1/promo-codes').set(intruder.auth).send({ code: 'WELCOME', description: '10% off', percentOff: 10 }).expect(201);
     await request(app)
       .put('/api/v1/loyalty-program')
       .set(owner.auth)
@@ -208,6 +221,9 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/stock-items').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/notifications').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    expect((await request(app).get('/api/v1/promo-codes').set(intruder.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).not.toContain(
+      ids.promoCode,
+    );
     const shipOn = (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body.shipOn;
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(intruder.auth).expect(200)).body).toMatchObject({ orderCount: 0, orders: [] });
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(owner.auth).expect(200)).body).toMatchObject({ orderCount: 1 });
