@@ -12,6 +12,7 @@ import { messageSettingsRoutes } from './messages/message-settings.routes';
 import { sendAccountMessage } from './messages/message-sending.service';
 import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
+import { promotionRoutes } from './promotions/promotion.routes';
 import { referralRoutes } from './referrals/referral.routes';
 import { subscriptionRoutes } from './subscriptions/subscription.routes';
 import type { Logger } from './shared/logger';
@@ -50,9 +51,10 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...giftRoutes(deps),
     ...perkRoutes(deps),
     ...offerRoutes(deps),
+    ...promotionRoutes(deps),
     ...loyaltyRoutes(deps),
     ...referralRoutes(deps),
-    ...shopperRoutes(deps),
+    ...shopperRoutes({ ...deps, questions: answers.subscriptions }),
     ...messageSettingsRoutes({ clock: deps.clock, links }),
     ...messageRoutes(deps),
   ];

@@ -19,6 +19,7 @@ export const FACT_TYPES = [
   'subscription.addon_removed',
   'subscription.second_choice_set',
   'subscription.save_offer_accepted',
+  'subscription.promo_code_applied',
   'subscription.price_migrated',
   'subscription.cancellation_scheduled',
   'subscription.cancelled',

@@ -26,10 +26,18 @@ export interface StripeGateway {
     idempotencyKey: string,
   ): Promise<{ id: string }>;
   updateCustomer(id: string, input: { email?: string; name?: string; shipping?: Stripe.CustomerUpdateParams.Shipping }, idempotencyKey: string): Promise<void>;
+  /** A coupon: for one invoice (`once`, the default) or until it is taken off the subscription (`forever`). */
   createCoupon(
-    input: { percentOff?: number; amountOffMinor?: number; currency?: string; name: string; metadata: Record<string, string> },
+    input: { percentOff?: number; amountOffMinor?: number; currency?: string; name: string; duration?: 'once' | 'forever'; metadata: Record<string, string> },
     idempotencyKey: string,
   ): Promise<{ id: string }>;
+  /**
+   * A promotion code for a coupon. Stripe makes up the customer-facing code (ours is in the metadata: a code is
+   * unique per merchant here, but per Stripe account there); we apply it by id.
+   */
+  createPromotionCode(input: { couponId: string; maxRedemptions?: number; metadata: Record<string, string> }, idempotencyKey: string): Promise<{ id: string }>;
+  /** A promotion code no one can redeem any more (discounts it gave stay). */
+  deactivatePromotionCode(id: string, idempotencyKey: string): Promise<void>;
   createSubscription(input: StripeSubscriptionInput, idempotencyKey: string): Promise<{ id: string; status: string; itemId: string }>;
   updateSubscription(id: string, input: StripeSubscriptionUpdate, idempotencyKey: string): Promise<void>;
   cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
@@ -73,8 +81,13 @@ export interface StripeSubscriptionInput {
   defaultPaymentMethod: string;
   trialEnd?: Date;
   couponId?: string;
+  /** A promotion code to redeem on the subscription (instead of `couponId`). */
+  promotionCodeId?: string;
   metadata: Record<string, string>;
 }
+
+/** One discount of a subscription: a coupon, or a promotion code (redeemed in Stripe when applied). */
+export type StripeDiscountRef = { couponId: string } | { promotionCodeId: string };
 
 /** The parts of a Stripe subscription we keep in step with our record. */
 export interface StripeSubscriptionUpdate {
@@ -86,6 +99,8 @@ export interface StripeSubscriptionUpdate {
   trialEnd?: Date;
   /** A once-coupon for the next invoice (a save offer's discount). */
   couponId?: string;
+  /** Every discount the subscription has from now on, replacing those it had (instead of `couponId`); empty: none. */
+  discounts?: StripeDiscountRef[];
   metadata?: Record<string, string>;
 }
 
@@ -96,8 +111,21 @@ export interface StripeCheckoutInput {
   cancelUrl: string;
   trialDays?: number;
   couponId?: string;
+  /** A promotion code to redeem on the subscription (instead of `couponId`). */
+  promotionCodeId?: string;
   clientReferenceId: string;
   metadata: Record<string, string>;
+}
+
+function discountParam(ref: StripeDiscountRef): { coupon: string } | { promotion_code: string } {
+  return 'couponId' in ref ? { coupon: ref.couponId } : { promotion_code: ref.promotionCodeId };
+}
+
+/** The discounts of a new subscription or Checkout Session: a promotion code, else a coupon, else none. */
+function firstDiscounts(input: { couponId?: string | undefined; promotionCodeId?: string | undefined }) {
+  if (input.promotionCodeId) return { discounts: [discountParam({ promotionCodeId: input.promotionCodeId })] };
+  if (input.couponId) return { discounts: [discountParam({ couponId: input.couponId })] };
+  return {};
 }
 
 export function createStripeGateway(stripe: Stripe, options: { readThrottle?: ReadThrottle } = {}): StripeGateway {
@@ -144,7 +172,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
     async createCoupon(input, idempotencyKey) {
       const coupon = await stripe.coupons.create(
         {
-          duration: 'once',
+          duration: input.duration ?? 'once',
           name: input.name,
           ...(input.percentOff !== undefined ? { percent_off: input.percentOff } : {}),
           ...(input.amountOffMinor !== undefined ? { amount_off: input.amountOffMinor, currency: input.currency!.toLowerCase() } : {}),
@@ -154,6 +182,20 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       );
       return { id: coupon.id };
     },
+    async createPromotionCode(input, idempotencyKey) {
+      const promotionCode = await stripe.promotionCodes.create(
+        {
+          promotion: { type: 'coupon', coupon: input.couponId },
+          ...(input.maxRedemptions !== undefined ? { max_redemptions: input.maxRedemptions } : {}),
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { id: promotionCode.id };
+    },
+    async deactivatePromotionCode(id, idempotencyKey) {
+      await stripe.promotionCodes.update(id, { active: false }, { idempotencyKey });
+    },
     async createSubscription(input, idempotencyKey) {
       const subscription = await stripe.subscriptions.create(
         {
@@ -161,7 +203,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
           items: [{ price: input.priceId, quantity: 1 }],
           default_payment_method: input.defaultPaymentMethod,
           ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000) } : {}),
-          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          ...firstDiscounts(input),
           payment_behavior: 'allow_incomplete',
           metadata: input.metadata,
         },
@@ -189,7 +231,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
             : {}),
           ...(input.cancelAtPeriodEnd !== undefined ? { cancel_at_period_end: input.cancelAtPeriodEnd } : {}),
           ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000), proration_behavior: 'none' as const } : {}),
-          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          ...(input.discounts !== undefined
+            ? { discounts: input.discounts.length > 0 ? input.discounts.map(discountParam) : ('' as const) }
+            : input.couponId
+              ? { discounts: [{ coupon: input.couponId }] }
+              : {}),
           ...(input.metadata ? { metadata: input.metadata } : {}),
         },
         { idempotencyKey },
@@ -286,7 +332,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
           success_url: input.successUrl,
           cancel_url: input.cancelUrl,
           client_reference_id: input.clientReferenceId,
-          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          ...firstDiscounts(input),
           subscription_data: {
             metadata: input.metadata,
             ...(input.trialDays ? { trial_period_days: input.trialDays } : {}),

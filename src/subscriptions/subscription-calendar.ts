@@ -108,7 +108,8 @@ export function addonsFor(subscription: Pick<Subscription, 'addons'>, cycle: Cyc
 /**
  * What is keyed to a box follows it when the calendar moves from `from` on: the k-th box from `from` on the
  * old calendar is the k-th box of the new one (whose cycle 0 is `from` at its new date). A box's one-time
- * discount, its add-ons and the first-box offer stay with it wherever its date goes; so do its skip and a
+ * discount, its add-ons, the first-box offer and the boxes a promo code covers stay with them wherever their
+ * dates go; so do its skip and a
  * swap waiting for it when only the date moves (`sameRhythm`). When the cadence changes, later skips were
  * made for the old rhythm's dates and are dropped (the next box keeps its date, and its skip); a pending
  * swap is dropped by the caller. Boxes before `from` keep their dates.
@@ -126,7 +127,11 @@ export function boxKeysFollowing(
   const change = subscription.pendingChange;
   return {
     addons: subscription.addons.map((line) => ({ ...line, fromCycleKey: follow(line.fromCycleKey) })),
-    discounts: (subscription.discounts ?? []).map((discount) => ({ ...discount, cycleKey: follow(discount.cycleKey) })),
+    discounts: (subscription.discounts ?? []).map((discount) =>
+      discount.source === 'promo_code' && discount.untilCycleKey !== undefined
+        ? { ...discount, cycleKey: follow(discount.cycleKey), untilCycleKey: follow(discount.untilCycleKey) }
+        : { ...discount, cycleKey: follow(discount.cycleKey) },
+    ),
     firstChargeKey: follow(subscription.firstChargeKey),
     skippedCycleKeys: options.sameRhythm ? subscription.skippedCycleKeys.map(follow) : subscription.skippedCycleKeys.filter((key) => key <= from.chargeOn),
     ...(options.sameRhythm && change ? { 'pendingChange.effectiveCycleKey': follow(change.effectiveCycleKey) } : {}),

@@ -37,15 +37,16 @@ const ACTION_WORDS: Record<SubscriptionAction, string> = {
   moveChargeDate: 'move its charge date',
   changeAddons: 'change its add-ons',
   acceptSaveOffer: 'take a save offer',
+  applyPromoCode: 'take a promo code',
   cancel: 'be cancelled',
   migratePrice: 'move to a new price',
 };
 
-function requireCan(subscription: Subscription, action: SubscriptionAction): void {
+export function requireCan(subscription: Subscription, action: SubscriptionAction): void {
   if (!canDo(subscription.status, action)) throw new InvalidStateError(`A ${subscription.status} subscription cannot ${ACTION_WORDS[action]}.`);
 }
 
-async function changed(deps: SubscriptionDeps, updated: Subscription): Promise<SubscriptionView> {
+export async function changed(deps: SubscriptionDeps, updated: Subscription): Promise<SubscriptionView> {
   await syncSubscriptionToStripe(deps, updated);
   return toSubscriptionView(updated, deps.clock.now(), { history: true });
 }

@@ -2,8 +2,10 @@ import type { z } from 'zod';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { isInvoiceOfABox } from '../orders/order.queries';
 import { billedPeriodStart, type CheckoutSessionFields, type FailedInvoiceFields, type StripeSubscriptionFields } from '../stripe/invoice-fields';
-import { anchoredScheduleAt, firstOpenCycle } from './subscription-calendar';
+import { cycleAt } from '../shared/calendar';
+import { anchoredScheduleAt, boxKeysFollowing, firstOpenCycle } from './subscription-calendar';
 import type { SubscriptionSyncDeps } from './subscription-deps';
+import { promoCodeDiscountsOf } from './subscription-discounts';
 import { subscriptionSettingsOf } from './subscription-settings';
 import { ACTIVATED_BY_PAYMENT, ENDS_DUNNING, ENTERS_DUNNING, isStatusIn, type SubscriptionStatus } from './subscription-states';
 import { changeWithRetry, subscriptionFact, writeIfUnchanged } from './subscription-store';
@@ -60,8 +62,12 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
         status,
         'stripe.subscriptionId': current.id,
         ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}),
-        // Nothing is keyed to the first box's date yet: an incomplete subscription takes no changes.
+        // Nothing is keyed to the first box's date yet but a promo code given at sign-up (an incomplete
+        // subscription takes no changes): its boxes follow the calendar's new dates.
         ...(schedule ? { schedule, firstChargeKey: schedule.anchorOn } : {}),
+        ...(schedule && promoCodeDiscountsOf(subscription).length > 0
+          ? { discounts: boxKeysFollowing(subscription, cycleAt(subscription.schedule, 0), schedule, { sameRhythm: true }).discounts }
+          : {}),
       },
     },
     [

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FactList, listTimeline, TimelineQuery } from '../events/timeline.service';
 import { findSubscription } from './subscription-store';
-import { actorFor, defineRoute, type MerchantPrincipal, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type MerchantPrincipal, type ProblemDoc, type RouteDefinition } from '../shared/http/route';
 import {
   CancelBody,
   CreateSubscriptionBody,
@@ -19,11 +19,13 @@ import {
   ChargeDateBody,
   SubscriptionAddonParams,
   AcceptSaveOfferBody,
+  ApplyPromoCodeBody,
   SaveOfferList,
 } from './subscription.schemas';
 import {
   acceptSaveOffer,
   addAddon,
+  applyPromoCode,
   cancelSubscription,
   listSaveOffers,
   changeCadence,
@@ -43,6 +45,13 @@ import {
 } from './subscription.service';
 
 const EmptyBody = z.strictObject({}).meta({ id: 'EmptyRequest' });
+
+/** Why applying a promo code to a subscription is refused (documented for the merchant's and the shopper's routes). */
+export const PROMO_CODE_REFUSED: ProblemDoc = {
+  status: 422,
+  code: 'promo_code_refused',
+  when: "The code cannot be used here; `reason` says why: `unknown`, `archived`, `expired`, `used_up`, `first_box_only` (for new subscribers, at sign-up), `currency`, `already_used` (once per subscription), `one_at_a_time` (another code is still running), `better_discount` (a one-box code worth less than the first box's offer).",
+};
 
 export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
   /** The services' dependencies for this caller: their changes are recorded as done by them. */
@@ -89,6 +98,11 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
           status: 422,
           code: 'referral_refused',
           when: "`referralCode` cannot be used: no referral programme is running, the code is not this shop's, it is the shopper's own, or the shopper was referred or subscribed before.",
+        },
+        {
+          status: 422,
+          code: 'promo_code_refused',
+          when: "`promoCode` cannot be used (`reason`): `unknown`, `archived`, `expired`, `used_up`, `currency` (an amount in another currency than the plan's), or `better_discount` (a one-box code worth less than the first-box offer).",
         },
       ],
       handler: async ({ principal, body, idempotencyKey }) => ({
@@ -231,6 +245,23 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       AcceptSaveOfferBody,
       (d, m, id, body: { type: 'skip_next' | 'pause' | 'discount'; cycles?: number }) => acceptSaveOffer(d, m, id, body),
     ),
+    defineRoute({
+      operationId: 'applyPromoCode',
+      method: 'post',
+      path: '/subscriptions/:id/promo-code',
+      tag: 'Subscriptions',
+      summary: 'Apply a promo code',
+      description:
+        "From the first box whose cut-off has not passed and that will be charged: that box, the code's number of boxes, or every box; `nextCharge` shows it, and Stripe gets the code's coupon for those boxes. One code at a time, each code once per subscription; applying the code it has already changes nothing (its use counts once). A box gets one discount from sign-up offers and codes (a save offer adds to it).",
+      auth: 'merchant',
+      params: SubscriptionParams,
+      body: ApplyPromoCodeBody,
+      response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
+      errors: [PROMO_CODE_REFUSED],
+      handler: async ({ principal, params, body }) => ({
+        body: await applyPromoCode(asCaller(principal), principal!.merchantId, params.id, body.code),
+      }),
+    }),
     action(
       'cancelSubscription',
       'cancel',

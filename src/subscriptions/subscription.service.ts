@@ -7,11 +7,13 @@
  *   subscription-views.ts           how a subscription reads in the API
  *   subscribe.service.ts            subscribing (saved card or Checkout)
  *   subscription-changes.service.ts skip, pause, swap, cadence, charge date, add-ons, save offers, cancel…
+ *   subscription-promo-code.service.ts applying a promo code to a subscription
+ *   subscription-discounts.ts       the discounts on boxes (save offers, promo codes) and the stacking rule
  *   subscription-payments.service.ts what Stripe says: Checkout completed, payments failed or paid, status
  *   subscription-stripe-sync.service.ts keeping Stripe in line with our record
  *   subscription-store.ts           the only writer of subscription documents (guarded, with facts)
  */
-export type { SubscriptionDeps, SubscriptionQuestions, SubscriptionSyncDeps } from './subscription-deps';
+export type { PromoCodeTerms, SubscriptionDeps, SubscriptionQuestions, SubscriptionSyncDeps } from './subscription-deps';
 export { boxContentsFor, type BoxContents, type BoxLine } from './box-contents';
 export { boxFor, cycleOfPeriodStart, firstOpenCycle, isCycleCharged, nextChargedCycle } from './subscription-calendar';
 export { createSubscription } from './subscribe.service';
@@ -42,6 +44,7 @@ export {
   recordPaymentFailure,
   skipCycleWithNothingToShip,
 } from './subscription-payments.service';
+export { applyPromoCode } from './subscription-promo-code.service';
 export { runDueSubscriptionSync, syncDueSubscriptions, syncSubscriptionToStripe } from './subscription-stripe-sync.service';
 export { getSubscription, listSubscriptions } from './subscription-reads.service';
 export { armRenewalCheck, findForRenewal, retryRenewalCheckAt, subscriptionsDueForRenewal } from './subscription-renewal-check.service';

@@ -17,7 +17,8 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer' | 'message';
+type Resource =
+  'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer' | 'message' | 'promoCode';
 /** `shopper`: the intruder calls with a shopper session of one of its own customers. */
 const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper' }> = {
   'get /plans/:id': { resource: 'plan' },
@@ -80,6 +81,11 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'get /messages/:id': { resource: 'message' },
   'get /customers/:id/message-preferences': { resource: 'customer' },
   'put /customers/:id/message-preferences': { resource: 'customer', body: { reminder: false, marketing: false } },
+  'get /promo-codes/:id': { resource: 'promoCode' },
+  'get /promo-codes/:id/redemptions': { resource: 'promoCode' },
+  'post /promo-codes/:id/archive': { resource: 'promoCode' },
+  'post /subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' } },
+  'post /shopper/subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' }, as: 'shopper' },
 };
 
 /**
@@ -110,6 +116,8 @@ describe('tenancy', () => {
     shopperSessions: (await request(app).get(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(200)).body,
     message: (await request(app).get(`/api/v1/messages/${ids.message}`).set(owner.auth).expect(200)).body,
     messagePreferences: (await request(app).get(`/api/v1/customers/${ids.customer}/message-preferences`).set(owner.auth).expect(200)).body,
+    promoCode: (await request(app).get(`/api/v1/promo-codes/${ids.promoCode}`).set(owner.auth).expect(200)).body,
+    redemptions: (await request(app).get(`/api/v1/promo-codes/${ids.promoCode}/redemptions`).set(owner.auth).expect(200)).body,
   });
   let ownerSessionId: string;
   let intruderShopper: { Authorization: string };
@@ -162,6 +170,11 @@ describe('tenancy', () => {
     ids.offer = (
       await request(app).post('/api/v1/offers').set(owner.auth).send({ kind: 'comeback', name: 'Welcome back', withinDays: 30, percentOff: 20 }).expect(201)
     ).body.id;
+    ids.promoCode = (
+      await request(app).post('/api/v1/promo-codes').set(owner.auth).send({ code: 'WELCOME', description: '10% off', percentOff: 10 }).expect(201)
+    ).body.id;
+    // The intruder has a code of the same name: applying it to the owner's subscription still finds nothing.
+    await request(app).post('/api/v1/promo-codes').set(intruder.auth).send({ code: 'WELCOME', description: '10% off', percentOff: 10 }).expect(201);
     await request(app)
       .put('/api/v1/loyalty-program')
       .set(owner.auth)
@@ -243,6 +256,9 @@ describe('tenancy', () => {
     // the intruder's own test send (from the test above) may be there; nothing of the owner's is
     const intruderMessages = (await request(app).get('/api/v1/messages').set(intruder.auth).expect(200)).body.data as { to: string }[];
     expect(intruderMessages.filter((message) => message.to !== intruder.email)).toEqual([]);
+    expect((await request(app).get('/api/v1/promo-codes').set(intruder.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).not.toContain(
+      ids.promoCode,
+    );
     const shipOn = (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body.shipOn;
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(intruder.auth).expect(200)).body).toMatchObject({ orderCount: 0, orders: [] });
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(owner.auth).expect(200)).body).toMatchObject({ orderCount: 1 });
