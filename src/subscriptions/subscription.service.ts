@@ -21,6 +21,7 @@ export {
   cancelSubscription,
   changeCadence,
   changeChargeDate,
+  chargeDateWindow,
   listSaveOffers,
   migrateSubscribersToCurrentPrice,
   pauseSubscription,
@@ -31,6 +32,7 @@ export {
   skipBox,
   swapBox,
   unskipBox,
+  type ChargeDateWindow,
   type SaveOffer,
 } from './subscription-changes.service';
 export {
