@@ -207,9 +207,9 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'addSubscriptionAddon',
       'addons',
       'Add an extra to the box',
-      'A one-time add-on goes into the next box that can still change; a recurring one into every box from it on.',
+      'A one-time add-on goes into the next box that can still change; a recurring one into every box from it on (or the next box only, with `kind: one_time`).',
       AddAddonBody,
-      (d, m, id, body: { addonId: string; quantity: number }) => addAddon(d, m, id, body),
+      (d, m, id, body: { addonId: string; quantity: number; kind?: 'one_time' | 'recurring' }) => addAddon(d, m, id, body),
     ),
     defineRoute({
       operationId: 'removeSubscriptionAddon',

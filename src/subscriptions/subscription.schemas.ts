@@ -78,7 +78,14 @@ export const ChargeDateBody = z
   .strictObject({ date: LocalDateField.describe("The new date of the next charge, in the merchant's time zone") })
   .meta({ id: 'ChangeChargeDateRequest' });
 export const AddAddonBody = z
-  .strictObject({ addonId: z.string().max(100), quantity: z.number().int().min(1).max(20).default(1) })
+  .strictObject({
+    addonId: z.string().max(100),
+    quantity: z.number().int().min(1).max(20).default(1),
+    kind: z
+      .enum(['one_time', 'recurring'])
+      .optional()
+      .describe("`one_time`: the next box only; `recurring`: every box. The add-on's own kind when absent; a one-time add-on cannot recur"),
+  })
   .meta({ id: 'AddSubscriptionAddonRequest' });
 
 export const AcceptSaveOfferBody = z

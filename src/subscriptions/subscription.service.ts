@@ -23,6 +23,7 @@ export {
   cancelSubscription,
   changeCadence,
   changeChargeDate,
+  chargeDateWindow,
   listSaveOffers,
   migrateSubscribersToCurrentPrice,
   pauseSubscription,
@@ -33,6 +34,7 @@ export {
   skipBox,
   swapBox,
   unskipBox,
+  type ChargeDateWindow,
   type SaveOffer,
 } from './subscription-changes.service';
 export {

@@ -12,6 +12,8 @@ import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
 import { checkoutPages } from './shop/checkout.pages';
 import { portalPages } from './shop/portal.pages';
+import { boxChangePages } from './shop/box-changes.pages';
+import { cancelPages } from './shop/cancel.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
@@ -67,6 +69,8 @@ export function webPages(deps: WebDeps): Router {
   router.use(checkoutPages({ subscriptions: deps.subscriptions, webhooks: deps.webhooks, simulateCheckout }));
   router.use(shopperSignInPages({ clock: deps.clock, cookies, publicUrl: deps.config.http.publicUrl, sendSignInMail: deps.sendSignInMail }));
   router.use(portalPages({ subscriptions: deps.subscriptions }));
+  router.use(boxChangePages({ subscriptions: deps.subscriptions }));
+  router.use(cancelPages({ subscriptions: deps.subscriptions }));
   router.use(
     actionPages({
       subscriptions: deps.subscriptions,
