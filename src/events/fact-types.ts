@@ -45,6 +45,8 @@ export const FACT_TYPES = [
   // Loyalty (subject: the shopper's loyalty account)
   'loyalty.tier_changed',
   'loyalty.points_expiring',
+  // Points turned into credit (subject: the ledger entry that records it)
+  'loyalty.points_redeemed',
   // Referrals (subject: the referral)
   'referral.attributed',
   'referral.held',
@@ -58,7 +60,7 @@ export const FACT_TYPES = [
 ] as const;
 export type FactType = (typeof FACT_TYPES)[number];
 
-export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'referral', 'gift_award'] as const;
+export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'loyalty_entry', 'referral', 'gift_award'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
 
 /** Who made a fact true. */

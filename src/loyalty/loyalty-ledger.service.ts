@@ -1,3 +1,4 @@
+import { initialFacts, type PendingFact } from '../events/fact-source';
 import { isDuplicateKeyError } from '../shared/db';
 import { InsufficientBalanceError } from '../shared/errors';
 import { derivedId } from '../shared/ids';
@@ -17,6 +18,8 @@ export interface LedgerPosting {
   expiresAt?: Date;
   subscriptionId?: string;
   orderId?: string;
+  /** What became true with this entry (a redemption), recorded in its insert: once, with the entry. */
+  facts?: PendingFact[];
 }
 
 const MAX_ATTEMPTS = 25;
@@ -68,6 +71,7 @@ export async function postLedgerEntry(clock: Clock, posting: LedgerPosting, opti
       ...(posting.expiresAt ? { expiresAt: posting.expiresAt } : {}),
       ...(posting.subscriptionId ? { subscriptionId: posting.subscriptionId } : {}),
       ...(posting.orderId ? { orderId: posting.orderId } : {}),
+      ...(posting.facts && posting.facts.length > 0 ? initialFacts(...posting.facts) : {}),
     };
     try {
       await LoyaltyEntryModel.create(entry);

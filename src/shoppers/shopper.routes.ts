@@ -3,7 +3,7 @@ import { LoyaltyAccountView, LoyaltyEntryView } from '../loyalty/loyalty.schemas
 import { getLoyaltyAccount, redeemPoints } from '../loyalty/loyalty.service';
 import { NewShopperSessionView, ShopperSessionList, ShopperSessionParams, ShopperSessionView } from '../merchants/merchant.schemas';
 import { issueShopperSession, listShopperSessions, revokeShopperSession } from '../merchants/merchant.service';
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import { getSubscriptionRewards } from './shopper-rewards.service';
 import { ShopperRedeemBody, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
@@ -96,7 +96,7 @@ export function shopperRoutes(deps: { clock: Clock }): RouteDefinition[] {
       errors: [409],
       handler: async ({ principal, body, idempotencyKey }) => ({
         status: 201,
-        body: await redeemPoints(deps.clock, principal!.merchantId, principal!.customerId!, body.points, idempotencyKey),
+        body: await redeemPoints(deps.clock, principal!.merchantId, principal!.customerId!, body.points, idempotencyKey, { actor: actorFor(principal) }),
       }),
     }),
   ];
