@@ -10,6 +10,9 @@ import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
 import { checkoutPages } from './shop/checkout.pages';
 import { portalPages } from './shop/portal.pages';
+import { activityPages } from './shop/activity.pages';
+import { ordersPages } from './shop/orders.pages';
+import { rewardsPages } from './shop/rewards.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
@@ -63,6 +66,9 @@ export function webPages(deps: WebDeps): Router {
   router.use(checkoutPages({ subscriptions: deps.subscriptions, webhooks: deps.webhooks, simulateCheckout }));
   router.use(shopperSignInPages({ clock: deps.clock, cookies, publicUrl: deps.config.http.publicUrl, sendSignInMail: deps.sendSignInMail }));
   router.use(portalPages({ subscriptions: deps.subscriptions }));
+  router.use(ordersPages({ subscriptions: deps.subscriptions }));
+  router.use(rewardsPages({ subscriptions: deps.subscriptions, publicUrl: deps.config.http.publicUrl }));
+  router.use(activityPages({ subscriptions: deps.subscriptions }));
   router.use(
     actionPages({
       subscriptions: deps.subscriptions,
