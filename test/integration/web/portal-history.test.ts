@@ -38,6 +38,7 @@ describe("the portal's orders, rewards and activity pages", () => {
   let ana: string;
   let bo: string;
   let anaCustomer: string;
+  let planId: string;
   let anaBrowser: ReturnType<typeof pageClient>;
   let boBrowser: ReturnType<typeof pageClient>;
   const pages = (id: string) => ['orders', 'rewards', 'activity'].map((page) => `${base}/subscriptions/${id}/${page}`);
@@ -59,6 +60,7 @@ describe("the portal's orders, rewards and activity pages", () => {
   beforeAll(async () => {
     const { merchant, plans } = await demoStore(clock);
     merchantId = merchant._id;
+    planId = plans[0]!._id;
     await putLoyaltyProgram(clock, merchantId, {
       enabled: true,
       pointsPerUnit: 10,
@@ -191,6 +193,13 @@ describe("the portal's orders, rewards and activity pages", () => {
     expect(page.text).toContain(`value="http://localhost:3000/shop/${DEMO_HANDLE}?ref=${code}"`);
     expect(page.text).toContain('Friends get 20% off their first box; you get 500 points once their first box is paid.');
     expect(page.text).toContain('No friend has subscribed with your code yet.');
+    // The link works: the storefront carries the code to the subscribe form, filled in.
+    const friend = pageClient(app);
+    expect((await friend.get(`${base}?ref=${code}`)).text).toContain(`href="${base}/subscribe/${planId}?ref=${code}"`);
+    expect((await friend.get(`${base}/subscribe/${planId}?ref=${code}`)).text).toMatch(
+      new RegExp(`name="referralCode" type="text" autocomplete="off" value="${code}"`),
+    );
+    expect((await friend.get(`${base}/subscribe/${planId}?ref=%22%3E%3Cb%3E`)).text).toMatch(/name="referralCode" type="text" autocomplete="off" value=""/);
     expect(page.text).toContain('data-copy="referral-link" hidden'); // the copy button needs JavaScript: hidden without
     expect(page.text).toMatch(/<option value="50">50 points for \$2\.50 of credit<\/option>[\s\S]*<option value="100">/);
   });
