@@ -209,6 +209,7 @@ describe("the portal's orders, rewards and activity pages", () => {
     const page = await anaBrowser.get(pages(ana)[1]!);
     const attempt = /name="attempt" value="([^"]+)"/.exec(page.text)![1]!;
     expect((await anaBrowser.post(path, { points: '50', attempt }, { csrf: null })).status).toBe(403);
+    expect((await anaBrowser.post(path, { points: '50', attempt }, { csrf: 'forged' })).status).toBe(403);
     const missing = await anaBrowser.post(path, { attempt });
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('id="points-error">Choose how many points<');
