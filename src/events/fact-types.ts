@@ -46,6 +46,8 @@ export const FACT_TYPES = [
   // Loyalty (subject: the shopper's loyalty account)
   'loyalty.tier_changed',
   'loyalty.points_expiring',
+  // Points turned into credit (subject: the ledger entry that records it)
+  'loyalty.points_redeemed',
   // Referrals (subject: the referral)
   'referral.attributed',
   'referral.held',

@@ -18,7 +18,7 @@ export interface LedgerPosting {
   expiresAt?: Date;
   subscriptionId?: string;
   orderId?: string;
-  /** Facts the entry records in the insert that makes it (a reward granted). */
+  /** Facts the entry records in the insert that makes it (a reward granted, a redemption): once, with the entry. */
   facts?: PendingFact[];
 }
 

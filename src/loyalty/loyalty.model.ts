@@ -56,7 +56,8 @@ export type LedgerKind = (typeof LEDGER_KINDS)[number];
  * `birthday:<customer>:<year>`, `redeem:<key>`, `apply:<order>`...) is unique per merchant: a replayed event
  * or job finds the entry and adds nothing. Entries form a chain per shopper (`seq` unique), each carrying the
  * balances after it: the head is the balance, and two writers racing for the same `seq` cannot both win, so
- * a balance never goes below zero.
+ * a balance never goes below zero. An entry that is a shopper's or merchant's act (a redemption) records its
+ * fact (`loyalty.points_redeemed`) in its own insert.
  */
 export interface LoyaltyEntry extends Partial<FactBearing> {
   _id: string;

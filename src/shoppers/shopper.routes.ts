@@ -9,6 +9,7 @@ import { findSubscription } from '../subscriptions/subscription.queries';
 import { PROMO_CODE_REFUSED } from '../subscriptions/subscription.routes';
 import { ApplyPromoCodeBody, SubscriptionParams, SubscriptionView } from '../subscriptions/subscription.schemas';
 import { applyPromoCode, type SubscriptionDeps } from '../subscriptions/subscription.service';
+import type { Clock } from '../shared/time';
 import { getSubscriptionRewards } from './shopper-rewards.service';
 import { ShopperRedeemBody, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
 
@@ -119,7 +120,7 @@ export function shopperRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       errors: [409],
       handler: async ({ principal, body, idempotencyKey }) => ({
         status: 201,
-        body: await redeemPoints(deps.clock, principal!.merchantId, principal!.customerId!, body.points, idempotencyKey),
+        body: await redeemPoints(deps.clock, principal!.merchantId, principal!.customerId!, body.points, idempotencyKey, { actor: actorFor(principal) }),
       }),
     }),
   ];

@@ -14,6 +14,9 @@ import { checkoutPages } from './shop/checkout.pages';
 import { portalPages } from './shop/portal.pages';
 import { boxChangePages } from './shop/box-changes.pages';
 import { cancelPages } from './shop/cancel.pages';
+import { activityPages } from './shop/activity.pages';
+import { ordersPages } from './shop/orders.pages';
+import { rewardsPages } from './shop/rewards.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
@@ -71,6 +74,9 @@ export function webPages(deps: WebDeps): Router {
   router.use(portalPages({ subscriptions: deps.subscriptions }));
   router.use(boxChangePages({ subscriptions: deps.subscriptions }));
   router.use(cancelPages({ subscriptions: deps.subscriptions }));
+  router.use(ordersPages({ subscriptions: deps.subscriptions }));
+  router.use(rewardsPages({ subscriptions: deps.subscriptions, publicUrl: deps.config.http.publicUrl }));
+  router.use(activityPages({ subscriptions: deps.subscriptions }));
   router.use(
     actionPages({
       subscriptions: deps.subscriptions,

@@ -28,6 +28,12 @@ export interface StorefrontDeps {
 }
 
 const Handle = z.string().regex(/^[a-z0-9-]{3,40}$/);
+/** `?ref=<code>`: a friend's referral link (from their rewards page) fills in the code on the subscribe form. */
+const ReferralRef = z.string().regex(/^[A-Za-z0-9-]{4,40}$/);
+const refOf = (req: Request): string | null => {
+  const ref = ReferralRef.safeParse(req.query.ref);
+  return ref.success ? ref.data : null;
+};
 
 const SubscribeForm = z.strictObject({
   planId: z.string({ error: 'Choose a box' }).min(1).max(100),
@@ -109,6 +115,7 @@ export async function renderStorefront(req: Request, res: Response, store: Merch
     plans,
     cancelled: req.query.checkout === 'cancelled',
     installation: installation ?? null,
+    ref: refOf(req),
   });
 }
 
@@ -150,7 +157,8 @@ export function storefrontPages(deps: StorefrontDeps): Router {
 
   router.get('/shop/:handle/subscribe/:planId', async (req, res) => {
     const store = await storeOf(req);
-    await showForm(req, res, 200, store, String(req.params.planId), {}, {});
+    const ref = refOf(req);
+    await showForm(req, res, 200, store, String(req.params.planId), ref ? { referralCode: ref } : {}, {});
   });
 
   router.post('/shop/:handle/subscribe/:planId', async (req, res) => {

@@ -179,7 +179,8 @@ describe("the shopper's portal", () => {
     expect(skipped.status).toBe(303);
     expect(skipped.headers.location).toMatch(new RegExp(`^${base}/subscriptions/${ana}\\?done=${ana}%3A\\d{8}#receipt$`));
     const receipt = await browser.get(skipped.headers.location as string);
-    expect(receipt.text).toContain(`Done: the box of ${cycleKey} was skipped.`);
+    const readable = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(Date.parse(cycleKey));
+    expect(receipt.text).toContain(`Done: the box of ${readable} was skipped.`);
     expect(receipt.text).toContain('>Undo</button>');
     const factId = /name="factId" value="([^"]+)"/.exec(receipt.text)![1]!;
     const undone = await browser.post(`${base}/subscriptions/${ana}/undo`, { factId });
