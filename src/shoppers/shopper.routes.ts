@@ -9,7 +9,6 @@ import { findSubscription } from '../subscriptions/subscription.queries';
 import { PROMO_CODE_REFUSED } from '../subscriptions/subscription.routes';
 import { ApplyPromoCodeBody, SubscriptionParams, SubscriptionView } from '../subscriptions/subscription.schemas';
 import { applyPromoCode, type SubscriptionDeps } from '../subscriptions/subscription.service';
-import type { Clock } from '../shared/time';
 import { getSubscriptionRewards } from './shopper-rewards.service';
 import { ShopperRedeemBody, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
 

@@ -152,7 +152,7 @@ describe("the shopper's box changes and cancellation", () => {
     expect((await lastFact(id)).type).not.toBe('subscription.swapped');
 
     const swapped = await browser.post(`${page}/change/swap`, { choice: filter });
-    expect(await receiptOf(browser, swapped, page)).toBe('Done: what comes in the boxes was changed.');
+    expect(await receiptOf(browser, swapped, page)).toBe('Done: what comes in the boxes was changed, from the box of May 18, 2026.');
     expect(await lastFact(id)).toMatchObject({
       type: 'subscription.swapped',
       actor: { kind: 'shopper', id: expect.stringMatching(/^cust_/) },
@@ -178,7 +178,7 @@ describe("the shopper's box changes and cancellation", () => {
     expect((await browser.post(`${page}/change/cadence`, { cadence: 'week-2' })).text).toContain('This is already how often your box comes');
 
     const changed = await browser.post(`${page}/change/cadence`, { cadence: 'month-1' });
-    expect(await receiptOf(browser, changed, page)).toBe('Done: how often boxes come was changed from week-2 to month-1.');
+    expect(await receiptOf(browser, changed, page)).toBe('Done: how often boxes come was changed from every 2 weeks to every month.');
     expect(await lastFact(id)).toMatchObject({ type: 'subscription.cadence_changed', actor: { kind: 'shopper' }, data: { from: 'week-2', to: 'month-1' } });
 
     // Monthly now: the vitamin box comes at that rhythm, at its own price.
@@ -209,7 +209,7 @@ describe("the shopper's box changes and cancellation", () => {
     expect((await browser.post(`${page}/change/charge-date`, { date: '2026-05-18' })).text).toContain('Your next charge is already on this date');
 
     const moved = await browser.post(`${page}/change/charge-date`, { date: '2026-05-22' });
-    expect(await receiptOf(browser, moved, page)).toBe('Done: the charge date was moved from 2026-05-18 to 2026-05-22.');
+    expect(await receiptOf(browser, moved, page)).toBe('Done: the charge date was moved from May 18, 2026 to May 22, 2026.');
     expect(await lastFact(id)).toMatchObject({
       type: 'subscription.charge_date_changed',
       actor: { kind: 'shopper' },
@@ -238,7 +238,7 @@ describe("the shopper's box changes and cancellation", () => {
     expect(unknown.text).toContain('Choose one of the extras shown');
 
     const once = await browser.post(`${page}/change/extras`, { addonId: addons.filters!, quantity: '2', kind: 'one_time' });
-    expect(await receiptOf(browser, once, page)).toBe('Done: an extra was added.');
+    expect(await receiptOf(browser, once, page)).toBe('Done: an extra was added to the box of May 18, 2026.');
     expect(await lastFact(id)).toMatchObject({
       type: 'subscription.addon_added',
       actor: { kind: 'shopper' },
@@ -315,7 +315,7 @@ describe("the shopper's box changes and cancellation", () => {
     expect((await lastFact(id)).type).toBe('subscription.activated'); // nothing has changed yet
 
     const cancelled = await browser.post(`${page}/cancel`, { reason: 'too_expensive', comment: 'Beans got pricey' });
-    expect(await receiptOf(browser, cancelled, page)).toBe('Done: the subscription was set to end.');
+    expect(await receiptOf(browser, cancelled, page)).toBe('Done: the subscription was set to end on May 18, 2026.');
     expect(await lastFact(id)).toMatchObject({
       type: 'subscription.cancellation_scheduled',
       actor: { kind: 'shopper' },
@@ -337,7 +337,7 @@ describe("the shopper's box changes and cancellation", () => {
     const offer = await browser.post(`${page}/cancel/offer`, { reason: 'too_much_product' });
     expect(offer.text).toContain('Skip your box of Monday, May 18, 2026 instead');
     const taken = await browser.post(`${page}/cancel/save`, { type: 'skip_next', reason: 'too_much_product', comment: '' });
-    expect(await receiptOf(browser, taken, page)).toBe('Done: the box of 2026-05-18 was skipped.');
+    expect(await receiptOf(browser, taken, page)).toBe('Done: the box of May 18, 2026 was skipped.');
     expect(await lastFact(id)).toMatchObject({ type: 'subscription.skipped', actor: { kind: 'shopper' }, data: { cycleKey: '2026-05-18' } });
 
     // The discount, then: once per subscription; a second try is refused readably.
