@@ -84,7 +84,7 @@ describe('a shopper changes their box and cancels, in Chromium', () => {
     await page.getByRole('region', { name: 'What comes in your box' }).getByLabel('Ground for filter, 2 × 250 g').check();
     await page.getByRole('button', { name: 'Save what comes' }).click();
     await page.waitForURL(`**/subscriptions/${subscriptionId}?done=*`);
-    expect(await page.getByRole('status').textContent()).toContain('Done: what comes in the boxes was changed.');
+    expect(await page.getByRole('status').textContent()).toContain('Done: what comes in the boxes was changed, from the box of');
     await check(page, 'portal-swapped');
 
     // Add an extra, in every box.
@@ -94,7 +94,7 @@ describe('a shopper changes their box and cancels, in Chromium', () => {
     await page.getByLabel('Every box, until I remove it').check();
     await page.getByRole('button', { name: 'Add to my box' }).click();
     await page.waitForURL(`**/subscriptions/${subscriptionId}?done=*`);
-    expect(await page.getByRole('status').textContent()).toContain('Done: an extra was added.');
+    expect(await page.getByRole('status').textContent()).toContain('Done: an extra was added');
     expect(await page.locator('.card table').textContent()).toMatch(/Paper filters\s*2/);
     await page.getByRole('link', { name: 'Change the box' }).click();
     expect(await page.locator('#extras').locator('..').textContent()).toContain('Paper filters × 2 — in every box from');
@@ -115,7 +115,7 @@ describe('a shopper changes their box and cancels, in Chromium', () => {
     await check(page, 'portal-cancel-confirm');
     await page.getByRole('button', { name: 'Cancel my subscription' }).click();
     await page.waitForURL(`**/subscriptions/${subscriptionId}?done=*`);
-    expect(await page.getByRole('status').textContent()).toContain('Done: the subscription was set to end.');
+    expect(await page.getByRole('status').textContent()).toContain('Done: the subscription was set to end on');
     expect(await page.locator('main').textContent()).toMatch(/This subscription ends on \w+day, May 18; boxes until then still come\./);
     await check(page, 'portal-cancelled');
 
