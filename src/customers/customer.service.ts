@@ -2,8 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type Stripe from 'stripe';
 import { fact, recordFacts } from '../events/fact-source';
 import { actors, type Actor } from '../events/fact-types';
+import { findFact } from '../events/timeline.service';
 import { isDuplicateKeyError } from '../shared/db';
-import { ConflictError, NotFoundError } from '../shared/errors';
+import { ConflictError, InvalidStateError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
@@ -188,6 +189,24 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   }
   await tryEnsureStripeCustomer(deps, customerId);
   return toCustomerView(await findCustomer(merchantId, customerId));
+}
+
+/**
+ * Puts back the address a `customer.address_changed` fact replaced (the undo its confirmation offers). Done
+ * again, it changes nothing; if the address was changed once more since, it is refused (the newer change
+ * stands). Putting it back is a change of its own, recorded as such.
+ */
+export async function undoAddressChange(deps: CustomerDeps, merchantId: string, customerId: string, factId: string): Promise<CustomerView> {
+  const customer = await findCustomer(merchantId, customerId);
+  const changed = await findFact(merchantId, factId);
+  if (!changed || changed.type !== 'customer.address_changed' || changed.subjectId !== customerId) throw new NotFoundError('No such address change.');
+  const { from, to } = changed.data as { from: PostalAddress; to: PostalAddress };
+  const current = storedAddress(customer.shippingAddress);
+  if (isDeepStrictEqual(current, storedAddress(from))) return toCustomerView(customer);
+  if (!isDeepStrictEqual(current, storedAddress(to))) {
+    throw new InvalidStateError('The address was changed again since: change it from your account instead.');
+  }
+  return updateCustomer(deps, merchantId, customerId, { shippingAddress: from });
 }
 
 /** An address as stored: optional lines only when they hold something. */

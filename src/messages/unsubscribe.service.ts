@@ -1,8 +1,8 @@
 import { customerExists } from '../customers/customer.queries';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { signActionToken, verifyActionToken } from '../shared/action-tokens';
-import { installationSecret } from '../shared/installation-secret';
 import type { Clock } from '../shared/time';
+import { actionLinkSecret as actionLinkSecretOf } from './action-links';
 import { OPTIONAL_CATEGORIES, type OptionalCategory } from './message-preference.model';
 import { setMessagePreferences } from './message-preference.service';
 
@@ -20,7 +20,7 @@ export interface MessageLinkDeps {
 
 /** The secret every action link in mail is signed with: APP_SECRET's, or the one this installation made (`action-links`). */
 export function actionLinkSecret(deps: MessageLinkDeps): Promise<string> {
-  return installationSecret('action-links', deps.appSecret, deps.clock.now());
+  return actionLinkSecretOf(deps.appSecret, deps.clock.now());
 }
 
 /** Whose messages of which category a link turns off. */

@@ -7,6 +7,7 @@ import { subscribeShopper } from '../factories/subscription.factory';
 import { checkAccessibility, DESKTOP, PHONE, screenshot, startBrowser, type BrowserRun } from '../helpers/browser';
 import { buildTestApp } from '../helpers/test-app';
 import { useTestDatabase } from '../helpers/test-env';
+import { longDate } from '../../src/web/shop/shop-view';
 
 jest.setTimeout(120_000);
 
@@ -62,12 +63,12 @@ describe('the merchant signs in and a shopper follows a link from an e-mail, in 
     });
     const { page, problems, context } = await run.newVisitor(PHONE);
     await page.goto(`/a/${token}`);
-    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Skip your box of ${cycleKey}?`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Skip your box of ${longDate(cycleKey, 'en-US')}?`);
     expect(await checkAccessibility(page)).toEqual([]);
     await screenshot(page, 'action-skip');
     await page.getByRole('button', { name: 'Skip this box' }).click();
     await page.getByRole('status').waitFor();
-    expect(await page.getByRole('status').textContent()).toContain(`Your box of ${cycleKey} is skipped`);
+    expect(await page.getByRole('status').textContent()).toContain(`Your box of ${longDate(cycleKey, 'en-US')} is skipped`);
     expect(await checkAccessibility(page)).toEqual([]);
     await screenshot(page, 'action-skip-done');
     expect((await view()).upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === cycleKey).state).toBe('skipped');

@@ -7,6 +7,7 @@ import { installationSecret } from '../../../src/shared/installation-secret';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { coreAnswers } from '../../../src/wiring';
+import { buildAddonInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
 import { factsAbout } from '../../helpers/facts';
@@ -14,6 +15,7 @@ import { pageClient } from '../../helpers/pages';
 import { renewalDriver } from '../../helpers/renewal-driver';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
+import { longDate } from '../../../src/web/shop/shop-view';
 
 /**
  * Links in e-mails land on `/a/<token>`: opening one changes nothing; its page's button (with a CSRF token)
@@ -58,23 +60,23 @@ describe('action links from e-mails', () => {
     const skipLink = await link('subscription.skip', { cycleKey });
     const page = await browser.get(skipLink);
     expect(page.status).toBe(200);
-    expect(page.text).toContain(`Skip your box of ${cycleKey}?`);
+    expect(page.text).toContain(`Skip your box of ${longDate(cycleKey, 'en-US')}?`);
     expect(page.text).toContain('Bean There');
     expect((await view()).upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === cycleKey).state).toBe('scheduled');
 
     const done = await browser.post(skipLink, {});
     expect(done.status).toBe(200);
-    expect(done.text).toContain(`Your box of ${cycleKey} is skipped`);
+    expect(done.text).toContain(`Your box of ${longDate(cycleKey, 'en-US')} is skipped`);
     expect((await view()).upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === cycleKey).state).toBe('skipped');
     const again = await browser.post(skipLink, {});
-    expect(again.text).toContain(`Your box of ${cycleKey} is skipped.`);
+    expect(again.text).toContain(`Your box of ${longDate(cycleKey, 'en-US')} is skipped.`);
     const skipped = (await factsAbout({ subjectId: shopper.subscription.id })).filter((f) => f.type === 'subscription.skipped');
     expect(skipped.map((f) => [f.actor.kind, f.actor.id])).toEqual([['shopper', shopper.customerId]]);
 
     const undo = /<a href="(\/a\/[^"]+)">Undo<\/a>/.exec(done.text)![1]!;
     await browser.get(undo);
     const undone = await browser.post(undo, {});
-    expect(undone.text).toContain(`Your box of ${cycleKey} is coming after all.`);
+    expect(undone.text).toContain(`Your box of ${longDate(cycleKey, 'en-US')} is coming after all.`);
     expect((await view()).upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === cycleKey).state).toBe('scheduled');
   });
 
@@ -182,5 +184,94 @@ describe('action links from e-mails', () => {
     });
     const again = await browser.post(undo, {});
     expect(again.status).toBe(409);
+  });
+
+  test('when the shopper adds an extra from the upcoming-box link, then the page offers the extras in stock, and the one chosen is in that box, added by them, with an undo', async () => {
+    const { app, link, merchant, shopper, view } = await setUp();
+    const mug = (
+      await request(app)
+        .post('/api/v1/addons')
+        .set(merchant.auth)
+        .send(buildAddonInput({ name: 'Ceramic mug', stock: 5 }))
+        .expect(201)
+    ).body;
+    await request(app)
+      .post('/api/v1/addons')
+      .set(merchant.auth)
+      .send(buildAddonInput({ name: 'Sold-out tin', stock: 0 }))
+      .expect(201);
+    const cycleKey = (await view()).nextCharge.cycleKey as string;
+    const browser = pageClient(app);
+    const add = await link('subscription.add-extra', { cycleKey });
+    const page = await browser.get(add);
+    expect(page.text).toContain(`Add an extra to your box of ${longDate(cycleKey, 'en-US')}?`);
+    expect(page.text).toContain('Ceramic mug');
+    expect(page.text).not.toContain('Sold-out tin');
+    expect((await view()).addons).toEqual([]);
+
+    const refused = await browser.post(add, { quantity: '1', kind: 'one_time' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('Choose an extra');
+    const done = await browser.post(add, { addonId: mug.id, quantity: '2', kind: 'one_time' });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain(`2 × Ceramic mug will be in your box of ${longDate(cycleKey, 'en-US')}.`);
+    expect((await view()).addons).toEqual([expect.objectContaining({ addonId: mug.id, quantity: 2, kind: 'one_time', fromCycleKey: cycleKey })]);
+    expect((await factsAbout({ subjectId: shopper.subscription.id })).at(-1)).toMatchObject({
+      type: 'subscription.addon_added',
+      actor: { kind: 'shopper', id: shopper.customerId },
+    });
+
+    const undo = /<a href="(\/a\/[^"]+)">Undo<\/a>/.exec(done.text)![1]!;
+    await browser.get(undo);
+    expect((await browser.post(undo, {})).text).toContain('Undone: an extra was added');
+    expect((await view()).addons).toEqual([]);
+  });
+
+  test('when the shopper puts back their previous address from the change confirmation, then it is back, once; a newer change stands', async () => {
+    const { app, link, merchant, shopper } = await setUp();
+    const customer = () => request(app).get(`/api/v1/customers/${shopper.customerId}`).set(merchant.auth).expect(200);
+    const before = (await customer()).body.shippingAddress;
+    const moved = { line1: '2 New Street', city: 'Brooklyn', region: 'NY', postalCode: '11201', country: 'US' };
+    await request(app).patch(`/api/v1/customers/${shopper.customerId}`).set(merchant.auth).send({ shippingAddress: moved }).expect(200);
+    const changed = (await factsAbout({ subjectId: shopper.customerId })).find((f) => f.type === 'customer.address_changed')!;
+    const browser = pageClient(app);
+    const undo = await link('customer.undo', { factId: changed._id }, { subjectId: shopper.customerId });
+    const page = await browser.get(undo);
+    expect(page.text).toContain('Put back your previous shipping address?');
+    expect(page.text).toContain(before.line1);
+    expect((await customer()).body.shippingAddress).toMatchObject(moved);
+
+    const done = await browser.post(undo, {});
+    expect(done.text).toContain('Your previous shipping address is back');
+    expect((await customer()).body.shippingAddress).toMatchObject({ line1: before.line1, postalCode: before.postalCode });
+    const changes = (await factsAbout({ subjectId: shopper.customerId })).filter((f) => f.type === 'customer.address_changed');
+    expect(changes.map((f) => [f.actor.kind, f.actor.id ?? null])).toEqual([
+      ['merchant', expect.anything()],
+      ['shopper', shopper.customerId],
+    ]);
+    expect((await browser.post(undo, {})).status).toBe(200);
+    expect((await factsAbout({ subjectId: shopper.customerId })).filter((f) => f.type === 'customer.address_changed')).toHaveLength(2);
+
+    await request(app).patch(`/api/v1/customers/${shopper.customerId}`).set(merchant.auth).send({ shippingAddress: moved }).expect(200);
+    await request(app)
+      .patch(`/api/v1/customers/${shopper.customerId}`)
+      .set(merchant.auth)
+      .send({ shippingAddress: { ...moved, line1: '3 Newer Street' } })
+      .expect(200);
+    const stale = await browser.post(undo, {});
+    expect(stale.status).toBe(409);
+    expect((await customer()).body.shippingAddress).toMatchObject({ line1: '3 Newer Street' });
+  });
+
+  test("when the shopper opens an update-card link, then it is about them (not a subscription): it leads to their failing invoice, else to their subscription's payment page", async () => {
+    const { app, link, merchant, shopper } = await setUp();
+    const browser = pageClient(app);
+    const update = await link('payment.update-card', {}, { subjectId: shopper.customerId });
+    const page = await browser.get(update);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Update your card');
+    const { handle } = (await request(app).get('/api/v1/merchants/me').set(merchant.auth).expect(200)).body;
+    expect(page.text).toContain(`/shop/${handle}/subscriptions/${shopper.subscription.id}/payment`);
+    expect((await browser.get(await link('payment.update-card', {}, { subjectId: 'cust_00000000000000000000' }))).status).toBe(404);
   });
 });
