@@ -6,9 +6,11 @@ import { variantStock } from '../../inventory/stock-item.service';
 import { activePlansOf, findPlan } from '../../plans/plan.queries';
 import type { Plan } from '../../plans/plan.model';
 import { addLocalDays, localDateOf } from '../../shared/calendar';
+import { InvalidStateError, PromoCodeRefusedError } from '../../shared/errors';
 import { LocalDate as LocalDateField } from '../../shared/schemas';
 import {
   addAddon,
+  applyPromoCode,
   canDo,
   changeCadence,
   changeChargeDate,
@@ -53,6 +55,14 @@ const AddExtraForm = z.strictObject({
   addonId: z.string({ error: 'Choose an extra' }).min(1, { error: 'Choose an extra' }).pipe(AddAddonBody.shape.addonId),
   quantity: z.coerce.number({ error: 'Choose how many' }).int({ error: 'Choose how many' }).min(1, { error: 'Choose how many' }).max(5, { error: 'At most 5' }),
   kind: z.enum(['one_time', 'recurring'], { error: 'Choose the next box only or every box' }),
+});
+const PromoCodeForm = z.strictObject({
+  code: z
+    .string({ error: 'Type the promo code' })
+    .trim()
+    .min(1, { error: 'Type the promo code' })
+    .max(40, { error: 'A promo code is at most 40 characters' })
+    .regex(/^[A-Za-z0-9_-]+$/, { error: 'A promo code has only letters, digits, - and _' }),
 });
 const RemoveExtraForm = z.strictObject({ lineId: z.string().regex(/^sadd_[0-9a-z]{1,40}$/, { error: 'Choose an extra in your box' }) });
 const SecondChoiceForm = z.strictObject({
@@ -195,6 +205,19 @@ export function boxChangePages(deps: BoxChangeDeps): Router {
         }
       : null;
 
+    const promo = view.promoCode
+      ? {
+          running: {
+            code: view.promoCode.code,
+            description: view.promoCode.description,
+            from: longDate(view.promoCode.fromCycleKey, locale),
+            until: view.promoCode.untilCycleKey ? longDate(view.promoCode.untilCycleKey, locale) : null,
+          },
+        }
+      : canDo(view.status, 'applyPromoCode') && !view.cancellation
+        ? { running: null }
+        : null;
+
     const extras = canDo(view.status, 'changeAddons') ? await extrasOf(merchantId, view, localDateOf(now, tz), now, locale, plan) : null;
 
     res.status(status).render('shop/change', {
@@ -217,7 +240,8 @@ export function boxChangePages(deps: BoxChangeDeps): Router {
       chargeDate,
       chargeDateWhyNot: chargeDate ? null : chargeDateWhyNot(view, now),
       extras,
-      nothing: !swap && !secondChoice && !cadence && !chargeDate && !extras,
+      promo,
+      nothing: !swap && !secondChoice && !cadence && !chargeDate && !extras && !promo,
     });
   }
 
@@ -322,6 +346,21 @@ export function boxChangePages(deps: BoxChangeDeps): Router {
       }
       if (input.kind === 'recurring' && addon.kind === 'one_time') throw new FormRefusal(400, { kind: `${addon.name} comes in one box only` });
       return addAddon(as, place.store._id, view.id, input);
+    },
+  });
+
+  portalChange(router, subscriptions, {
+    path: 'change/promo-code',
+    schema: PromoCodeForm,
+    show: showChange,
+    // Refusals (unknown, expired, used, one at a time, worth less than the first box's discount) say why beside the field.
+    act: async (as, place, view, input) => {
+      try {
+        return await applyPromoCode(as, place.store._id, view.id, input.code);
+      } catch (error) {
+        if (error instanceof PromoCodeRefusedError || error instanceof InvalidStateError) throw new FormRefusal(error.status, { code: error.message });
+        throw error;
+      }
     },
   });
 

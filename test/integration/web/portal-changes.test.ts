@@ -2,6 +2,7 @@ import { createAddon } from '../../../src/addons/addon.service';
 import { catalogKinds } from '../../../src/catalog/catalog-kinds';
 import { syncPendingCatalogItems } from '../../../src/catalog/catalog-sync-job.service';
 import { adjustVariantStock } from '../../../src/inventory/stock-item.service';
+import { createPromoCode } from '../../../src/promotions/promotion.service';
 import { MerchantModel } from '../../../src/merchants/merchant.model';
 import type { Plan } from '../../../src/plans/plan.model';
 import { FakeClock } from '../../../src/shared/time';
@@ -348,6 +349,33 @@ describe("the shopper's box changes and cancellation", () => {
     expect(again.text).toContain('The discount offer is not available for this subscription.');
     expect((await browser.post(`${page}/cancel/save`, { type: 'free_box' })).status).toBe(400);
     expect((await SubscriptionModel.findById(id).lean())!.cancellation).toBeUndefined();
+  });
+
+  test('when a shopper applies a promo code, then an unknown one is refused beside the field; a good one is theirs with a receipt and shows as running, one at a time', async () => {
+    const { browser, id, page } = await shopper('promo@example.com');
+    await createPromoCode({ clock, stripe: createStripeGateway(testStripe()), logger: silentLogger }, merchantId, {
+      code: 'THANKS15',
+      description: '15% off your next box',
+      percentOff: 15,
+      duration: 'once',
+      firstBoxOnly: false,
+    });
+    const change = await browser.get(`${page}/change`);
+    expect(change.text).toContain('id="promo-code"');
+
+    const unknown = await browser.post(`${page}/change/promo-code`, { code: 'NOPE' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.text).toMatch(/id="code-error"[^>]*>[^<]*NOPE/);
+    const empty = await browser.post(`${page}/change/promo-code`, { code: '' });
+    expect(empty.status).toBe(400);
+    expect(empty.text).toContain('Type the promo code');
+
+    const applied = await browser.post(`${page}/change/promo-code`, { code: 'thanks15' });
+    expect(await receiptOf(browser, applied, page)).toMatch(/^Done: the promo code THANKS15 was applied: 15% off from the box of /);
+    expect(await lastFact(id)).toMatchObject({ type: 'subscription.promo_code_applied', actor: { kind: 'shopper' }, data: { code: 'THANKS15' } });
+    const after = await browser.get(`${page}/change`);
+    expect(after.text).toContain('<strong>THANKS15</strong>: 15% off your next box');
+    expect(after.text).not.toContain('action="' + page + '/change/promo-code"');
   });
 });
 
