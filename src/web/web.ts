@@ -15,6 +15,7 @@ import { portalPages } from './shop/portal.pages';
 import { boxChangePages } from './shop/box-changes.pages';
 import { cancelPages } from './shop/cancel.pages';
 import { activityPages } from './shop/activity.pages';
+import { addressPages } from './shop/address.pages';
 import { ordersPages } from './shop/orders.pages';
 import { rewardsPages } from './shop/rewards.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
@@ -77,6 +78,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(ordersPages({ subscriptions: deps.subscriptions }));
   router.use(rewardsPages({ subscriptions: deps.subscriptions, publicUrl: deps.config.http.publicUrl }));
   router.use(activityPages({ subscriptions: deps.subscriptions }));
+  router.use(addressPages({ subscriptions: deps.subscriptions }));
   router.use(
     actionPages({
       subscriptions: deps.subscriptions,

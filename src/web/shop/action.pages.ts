@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { actors } from '../../events/fact-types';
 import { findAddons } from '../../addons/addon.queries';
 import { listAddons } from '../../addons/addon.service';
+import type { PostalAddress } from '../../customers/customer.model';
 import { customerExists } from '../../customers/customer.queries';
 import { undoAddressChange } from '../../customers/customer.service';
 import { merchantProfile } from '../../merchants/merchant.queries';
@@ -30,6 +31,7 @@ import {
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
 import { errorsOf, readForm, type FieldErrors } from '../forms';
 import { describeFact } from './fact-wording';
+import { addressLine } from './address-form';
 import { localeOf, longDate, money } from './shop-view';
 
 /**
@@ -233,12 +235,12 @@ export function actionPages(deps: ActionPageDeps): Router {
       }
       case 'customer.undo': {
         const fact = data.factId ? await findFact(claim.merchantId, data.factId) : undefined;
-        const from = fact?.type === 'customer.address_changed' ? (fact.data as { from?: Record<string, unknown> }).from : undefined;
+        const from = fact?.type === 'customer.address_changed' ? (fact.data as { from?: PostalAddress }).from : undefined;
         return {
           ...base,
           title: 'Your address',
           question: 'Put back your previous shipping address?',
-          detail: from ? `Boxes not paid yet will go to: ${addressLine(from)}.` : null,
+          detail: from ? `Boxes not paid yet will go to: ${addressLine(from, locale)}.` : null,
           button: 'Put it back',
         };
       }
@@ -438,11 +440,3 @@ function lastSkipped(before: SubscriptionView, after: SubscriptionView): string 
 /** A change, in the shopper's words. */
 
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
-
-/** An address on one line: "2 New St, 10001 New York, NY, US". */
-function addressLine(address: Record<string, unknown>): string {
-  return ['line1', 'line2', 'postalCode', 'city', 'region', 'country']
-    .map((key) => address[key])
-    .filter((part): part is string => typeof part === 'string' && part !== '')
-    .join(', ');
-}

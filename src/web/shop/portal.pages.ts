@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { findCustomer } from '../../customers/customer.queries';
 import { findFact, latestFactOf } from '../../events/timeline.service';
 import { AppError } from '../../shared/errors';
 import { LocalDate as LocalDateField } from '../../shared/schemas';
@@ -18,6 +19,7 @@ import {
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
 import { errorsOf, readForm, type FieldErrors } from '../forms';
 import { openWebSessions } from '../web-session.service';
+import { addressLine } from './address-form';
 import { describeFact } from './fact-wording';
 import { asShopper, portalPlace, shopperSubscription, type PortalPlace } from './portal-access';
 import { countdown, dateIn, dateTimeIn } from './portal-format';
@@ -78,10 +80,12 @@ export function portalPages(deps: PortalDeps): Router {
     const locale = localeOf(req);
     const { data } = await listSubscriptions(deps.subscriptions, place.store._id, { limit: 50, customerId: place.shopper.customerId });
     const sessions = await openWebSessions(clock, { audience: 'shopper', merchantId: place.store._id, customerId: place.shopper.customerId });
+    const customer = await findCustomer(place.store._id, place.shopper.customerId);
     res.render('shop/account', {
       title: 'My subscriptions',
       brand: brandOf(place.store),
       email: place.shopper.email,
+      address: customer ? addressLine(customer.shippingAddress, locale) : '',
       subscriptions: data.map((s) => ({
         href: `/shop/${place.store.handle}/subscriptions/${s.id}`,
         name: `${s.box.planName} — ${s.box.variantName}`,

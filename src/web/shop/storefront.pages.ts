@@ -3,16 +3,15 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { findCustomerByEmail } from '../../customers/customer.queries';
 import { createCustomer } from '../../customers/customer.service';
-import { PostalAddressInput } from '../../customers/customer.schemas';
 import { merchantByHandle, type MerchantProfile } from '../../merchants/merchant.queries';
 import { activePlansOf, findPlan } from '../../plans/plan.queries';
 import { toPlanView } from '../../plans/plan.service';
 import type { PlanView } from '../../plans/plan.schemas';
-import { COUNTRY_CODES } from '../../shared/countries';
 import { AppError, NotFoundError } from '../../shared/errors';
 import { Email } from '../../shared/schemas';
 import { createSubscription, type SubscriptionDeps } from '../../subscriptions/subscription.service';
 import { errorsOf, readForm, type FieldErrors } from '../forms';
+import { ADDRESS_FIELDS, addressOf, countries } from './address-form';
 import { brandOf, localeOf, money, type Brand } from './shop-view';
 
 /**
@@ -41,22 +40,7 @@ const SubscribeForm = z.strictObject({
   cadence: z.string({ error: 'Choose how often' }).regex(/^(week|month)-\d{1,2}$/, { error: 'Choose how often' }),
   email: Email,
   name: z.string().trim().min(1, { error: 'Enter your name' }).max(200),
-  line1: PostalAddressInput.shape.line1.pipe(z.string().min(1, { error: 'Enter your street and number' })),
-  line2: z
-    .string()
-    .trim()
-    .max(200)
-    .optional()
-    .transform((value) => value || undefined),
-  city: PostalAddressInput.shape.city,
-  region: z
-    .string()
-    .trim()
-    .max(100)
-    .optional()
-    .transform((value) => value || undefined),
-  postalCode: PostalAddressInput.shape.postalCode,
-  country: PostalAddressInput.shape.country,
+  ...ADDRESS_FIELDS,
   referralCode: z
     .string()
     .trim()
@@ -98,11 +82,6 @@ function planCard(plan: PlanView, locale: string): PlanCard {
       .map((c) => ({ key: c.key, label: cadenceLabel(c.interval, c.intervalCount), price: money(c.price.amountMinor, c.price.currency, locale) })),
     variants: plan.variants.filter((v) => v.status === 'active').map((v) => ({ id: v.id, name: v.name })),
   };
-}
-
-function countries(locale: string): Array<{ code: string; name: string }> {
-  const names = new Intl.DisplayNames([locale, 'en'], { type: 'region', fallback: 'code' });
-  return COUNTRY_CODES.map((code) => ({ code, name: names.of(code) ?? code })).sort((a, b) => a.name.localeCompare(b.name, locale));
 }
 
 /** The store's catalog page; `installation` adds what this installation runs against (the front page of the demo). */
@@ -180,14 +159,7 @@ export function storefrontPages(deps: StorefrontDeps): Router {
       const customer = await createCustomer(deps2, store._id, {
         email: input.email,
         name: input.name,
-        shippingAddress: {
-          line1: input.line1,
-          ...(input.line2 ? { line2: input.line2 } : {}),
-          city: input.city,
-          ...(input.region ? { region: input.region } : {}),
-          postalCode: input.postalCode,
-          country: input.country,
-        },
+        shippingAddress: addressOf(input),
         marketingConsent: false,
       });
       const subscription = await createSubscription(
