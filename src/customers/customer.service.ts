@@ -210,7 +210,7 @@ export async function undoAddressChange(deps: CustomerDeps, merchantId: string, 
 }
 
 /** An address as stored: optional lines only when they hold something. */
-function storedAddress(address: PostalAddress): PostalAddress {
+export function storedAddress(address: PostalAddress): PostalAddress {
   const { line2, region, ...rest } = address;
   return { ...rest, ...(line2 ? { line2 } : {}), ...(region ? { region } : {}) };
 }

@@ -18,6 +18,7 @@ export const FACT_TYPES = [
   'subscription.addon_added',
   'subscription.addon_removed',
   'subscription.second_choice_set',
+  'subscription.box_address_set',
   'subscription.save_offer_accepted',
   'subscription.promo_code_applied',
   'subscription.price_migrated',

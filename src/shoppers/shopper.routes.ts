@@ -7,8 +7,8 @@ import { NotFoundError } from '../shared/errors';
 import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
 import { findSubscription } from '../subscriptions/subscription.queries';
 import { PROMO_CODE_REFUSED } from '../subscriptions/subscription.routes';
-import { ApplyPromoCodeBody, SubscriptionParams, SubscriptionView } from '../subscriptions/subscription.schemas';
-import { applyPromoCode, type SubscriptionDeps } from '../subscriptions/subscription.service';
+import { ApplyPromoCodeBody, BoxAddressBody, SubscriptionParams, SubscriptionView } from '../subscriptions/subscription.schemas';
+import { applyPromoCode, shipBoxTo, type SubscriptionDeps } from '../subscriptions/subscription.service';
 import { getSubscriptionRewards } from './shopper-rewards.service';
 import { ShopperRedeemBody, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
 
@@ -95,6 +95,24 @@ export function shopperRoutes(deps: SubscriptionDeps): RouteDefinition[] {
         const { merchantId, customerId } = principal!;
         if (!(await findSubscription(merchantId, params.id, customerId))) throw new NotFoundError('No subscription with this id.');
         return { body: await applyPromoCode({ ...deps, actor: actorFor(principal) }, merchantId, params.id, body.code) };
+      },
+    }),
+    defineRoute({
+      operationId: 'shipMyBoxTo',
+      method: 'post',
+      path: '/shopper/subscriptions/:id/box-address',
+      tag: 'Shoppers',
+      summary: 'Shopper: send one of my boxes to another address',
+      description:
+        "My next box that can still change, or the cycle given, goes to this address instead of mine, until its cut-off; `address: null` sends it to my address again. Another shopper's subscription is 404.",
+      auth: 'shopper',
+      params: SubscriptionParams,
+      body: BoxAddressBody,
+      response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
+      handler: async ({ principal, params, body }) => {
+        const { merchantId, customerId } = principal!;
+        if (!(await findSubscription(merchantId, params.id, customerId))) throw new NotFoundError('No subscription with this id.');
+        return { body: await shipBoxTo({ ...deps, actor: actorFor(principal) }, merchantId, params.id, body) };
       },
     }),
     defineRoute({

@@ -38,6 +38,7 @@ const ACTION_WORDS: Record<SubscriptionAction, string> = {
   changeAddons: 'change its add-ons',
   acceptSaveOffer: 'take a save offer',
   applyPromoCode: 'take a promo code',
+  shipBoxElsewhere: 'send a box to another address',
   cancel: 'be cancelled',
   migratePrice: 'move to a new price',
 };
@@ -52,7 +53,7 @@ export async function changed(deps: SubscriptionDeps, updated: Subscription): Pr
 }
 
 /** The cycle given (which must be open), or the first open box that will be charged. */
-function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
+export function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
   if (!cycleKey) {
     const cycle = firstOpenChargedCycle(subscription, now);
     if (!cycle) throw new InvalidStateError('No upcoming box can change.');

@@ -33,6 +33,7 @@ export const SUBSCRIPTION_ACTIONS = {
   changeAddons: ['trialing', 'active', 'paused'],
   acceptSaveOffer: ['trialing', 'active', 'paused'],
   applyPromoCode: ['trialing', 'active', 'paused'],
+  shipBoxElsewhere: ['trialing', 'active', 'paused', 'past_due'],
   cancel: ['incomplete', 'trialing', 'active', 'paused', 'past_due'],
   migratePrice: ['trialing', 'active', 'paused', 'past_due'],
 } as const satisfies Record<string, readonly SubscriptionStatus[]>;

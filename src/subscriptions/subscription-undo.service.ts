@@ -1,3 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { PostalAddress } from '../customers/customer.model';
+import { storedAddress } from '../customers/customer.service';
 import { findFact } from '../events/timeline.service';
 import { InvalidStateError, NotFoundError } from '../shared/errors';
 import {
@@ -10,6 +13,8 @@ import {
   swapBox,
   unskipBox,
 } from './subscription-changes.service';
+import { shipBoxTo } from './subscription-box-address.service';
+import { boxAddressFor } from './subscription-calendar';
 import type { SubscriptionDeps } from './subscription-deps';
 import { findSubscription } from './subscription-store';
 import type { SubscriptionView } from './subscription.schemas';
@@ -26,6 +31,7 @@ const UNDOABLE = [
   'subscription.cadence_changed',
   'subscription.charge_date_changed',
   'subscription.addon_added',
+  'subscription.box_address_set',
   'subscription.cancellation_scheduled',
 ] as const;
 
@@ -64,6 +70,15 @@ export async function undoChange(deps: SubscriptionDeps, merchantId: string, sub
       return changeChargeDate(deps, merchantId, subscriptionId, text('from'));
     case 'subscription.addon_added':
       return removeAddon(deps, merchantId, subscriptionId, text('lineId'));
+    case 'subscription.box_address_set': {
+      // The box goes back where it went before (`from`; null: the shopper's own address), unless it changed since.
+      const cycleKey = text('cycleKey');
+      const current = boxAddressFor(subscription, cycleKey);
+      const set = (data.address ?? null) as PostalAddress | null;
+      if (!isDeepStrictEqual(current === undefined ? null : storedAddress(current), set))
+        throw new InvalidStateError('The address of this box has changed since.');
+      return shipBoxTo(deps, merchantId, subscriptionId, { cycleKey, address: (data.from ?? null) as PostalAddress | null });
+    }
     case 'subscription.cancellation_scheduled':
       return reactivateSubscription(deps, merchantId, subscriptionId);
     default:

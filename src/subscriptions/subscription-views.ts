@@ -4,7 +4,7 @@ import type { Plan } from '../plans/plan.model';
 import { upcomingCycles, type Cycle } from '../shared/calendar';
 import { iso } from '../shared/schemas';
 import { boxContentsFor, plansOf } from './box-contents';
-import { boxFor, cycleState, firstBoxCycle, firstOpenCycle, nextChargedCycle, type CycleState } from './subscription-calendar';
+import { boxAddressFor, boxFor, cycleState, firstBoxCycle, firstOpenCycle, nextChargedCycle, type CycleState } from './subscription-calendar';
 import { runningPromoCode } from './subscription-discounts';
 import type { BoxSelection, Subscription } from './subscription.model';
 import type { SubscriptionView } from './subscription.schemas';
@@ -112,6 +112,14 @@ function promoCodeView(subscription: Subscription, now: Date): SubscriptionView[
   };
 }
 
+/** The address the next charged box goes to, when the shopper sent that box elsewhere. */
+function nextBoxAddressView(subscription: Subscription, nextCharge: SubscriptionView['nextCharge']): SubscriptionView['nextBoxAddress'] {
+  const address = nextCharge ? boxAddressFor(subscription, nextCharge.cycleKey) : undefined;
+  if (!nextCharge || !address) return null;
+  const { line2, region, ...rest } = address;
+  return { cycleKey: nextCharge.cycleKey, address: { ...rest, ...(line2 ? { line2 } : {}), ...(region ? { region } : {}) } };
+}
+
 async function viewOf(
   subscription: Subscription,
   now: Date,
@@ -135,6 +143,7 @@ async function viewOf(
       : null,
     secondChoiceVariantId: subscription.secondChoiceVariantId ?? null,
     nextCharge,
+    nextBoxAddress: nextBoxAddressView(subscription, nextCharge),
     upcomingCycles: upcoming,
     promoCode: promoCodeView(subscription, now),
     addons: subscription.addons.map((line) => ({

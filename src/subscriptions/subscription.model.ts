@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import type { PostalAddress } from '../customers/customer.model';
 import { factSource, type FactBearing } from '../events/fact-source';
 import type { BillingSchedule } from '../shared/calendar';
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-states';
@@ -82,6 +83,16 @@ export interface PromoCodeDiscount {
 
 export type SubscriptionDiscount = SaveOfferDiscount | PromoCodeDiscount;
 
+/**
+ * Where one box goes instead of the shopper's address (which every other box goes to): set for that cycle
+ * until its cut-off. The box is built and paid to this address.
+ */
+export interface BoxAddress {
+  cycleKey: string;
+  address: PostalAddress;
+  setAt: Date;
+}
+
 /** A subscription records the facts about itself in its own updates (src/events/fact-source.ts). */
 export interface Subscription extends Partial<FactBearing> {
   _id: string;
@@ -134,6 +145,8 @@ export interface Subscription extends Partial<FactBearing> {
    * boxes: from `cycleKey` to `untilCycleKey`, or on and on). See src/subscriptions/subscription-discounts.ts.
    */
   discounts: SubscriptionDiscount[];
+  /** Boxes sent to another address than the shopper's, one entry per cycle (absent on older records). */
+  boxAddresses?: BoxAddress[];
   stripe: {
     customerId: string;
     subscriptionId?: string;
@@ -252,6 +265,32 @@ const SubscriptionSchema = new Schema<Subscription>(
         { _id: false },
       ),
     ],
+    boxAddresses: {
+      type: [
+        new Schema<BoxAddress>(
+          {
+            cycleKey: { type: String, required: true },
+            address: {
+              type: new Schema<PostalAddress>(
+                {
+                  line1: { type: String, required: true },
+                  line2: { type: String },
+                  city: { type: String, required: true },
+                  region: { type: String },
+                  postalCode: { type: String, required: true },
+                  country: { type: String, required: true, match: /^[A-Z]{2}$/ },
+                },
+                { _id: false },
+              ),
+              required: true,
+            },
+            setAt: { type: Date, required: true },
+          },
+          { _id: false },
+        ),
+      ],
+      default: undefined,
+    },
     stripe: {
       type: new Schema(
         {

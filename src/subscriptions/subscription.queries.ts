@@ -6,7 +6,7 @@ import { SubscriptionModel, type Subscription } from './subscription.model';
  * questions (is this cycle charged, which is next, what is in a cycle's box). Nothing here writes; a change
  * of a subscription goes through the subscriptions service.
  */
-export { boxContentsFor, isCycleCharged, nextChargedCycle, type BoxLine } from './subscription.service';
+export { boxAddressFor, boxContentsFor, isCycleCharged, nextChargedCycle, type BoxLine } from './subscription.service';
 
 /** A subscription of the merchant (and of this shopper, when given). */
 export async function findSubscription(merchantId: string, subscriptionId: string, customerId?: string): Promise<Subscription | undefined> {

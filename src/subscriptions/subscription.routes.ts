@@ -20,6 +20,7 @@ import {
   SubscriptionAddonParams,
   AcceptSaveOfferBody,
   ApplyPromoCodeBody,
+  BoxAddressBody,
   SaveOfferList,
 } from './subscription.schemas';
 import {
@@ -40,6 +41,7 @@ import {
   skipBox,
   swapBox,
   setSecondChoice,
+  shipBoxTo,
   unskipBox,
   type SubscriptionDeps,
 } from './subscription.service';
@@ -224,6 +226,14 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
       handler: async ({ principal, params }) => ({ body: await removeAddon(asCaller(principal), principal!.merchantId, params.id, params.lineId) }),
     }),
+    action(
+      'shipBoxTo',
+      'box-address',
+      'Send one box to another address',
+      "The next box that can still change, or the cycle given, goes to this address instead of the shopper's (`nextBoxAddress` shows it); until that box's cut-off. The same address again changes nothing; `address: null` sends it to the shopper's address again. To move every box, change the customer's `shippingAddress`.",
+      BoxAddressBody,
+      (d, m, id, body: BoxAddressBody) => shipBoxTo(d, m, id, body),
+    ),
     defineRoute({
       operationId: 'listSaveOffers',
       method: 'get',

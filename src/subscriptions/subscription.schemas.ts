@@ -1,5 +1,6 @@
 import { SUBSCRIPTION_STATUSES } from './subscription-states';
 import { z } from 'zod';
+import { PostalAddressInput, PostalAddressView } from '../customers/customer.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant, LocalDate as LocalDateField } from '../shared/schemas';
 /** A promo code as typed (its letters in any case); the promotions domain says whether it can be used. */
@@ -95,6 +96,14 @@ export const AcceptSaveOfferBody = z
   })
   .meta({ id: 'AcceptSaveOfferRequest' });
 
+export const BoxAddressBody = z
+  .strictObject({
+    cycleKey: LocalDateField.optional().describe('The box (its charge date) to send elsewhere; the next box that can still change when absent'),
+    address: PostalAddressInput.nullable().describe("Where this box goes instead of the shopper's address; null: back to the shopper's address"),
+  })
+  .meta({ id: 'BoxAddressRequest' });
+export type BoxAddressBody = z.infer<typeof BoxAddressBody>;
+
 export const ApplyPromoCodeBody = z
   .strictObject({ code: PromoCodeText.describe("One of the merchant's promo codes, in any case") })
   .meta({ id: 'ApplyPromoCodeRequest' });
@@ -155,6 +164,10 @@ export const SubscriptionView = z
       .describe(
         'What the shopper will pay next, and when: the first box while Checkout is not paid (`incomplete`); null when nothing is due (paused without end, cancelled)',
       ),
+    nextBoxAddress: z
+      .strictObject({ cycleKey: z.string(), address: PostalAddressView })
+      .nullable()
+      .describe("Where the box of `nextCharge` goes when the shopper sent that box elsewhere; null: to the shopper's own address"),
     upcomingCycles: z
       .array(
         z.strictObject({

@@ -8,6 +8,7 @@
  *   subscribe.service.ts            subscribing (saved card or Checkout)
  *   subscription-changes.service.ts skip, pause, swap, cadence, charge date, add-ons, save offers, cancel…
  *   subscription-promo-code.service.ts applying a promo code to a subscription
+ *   subscription-box-address.service.ts one box sent to another address than the shopper's
  *   subscription-discounts.ts       the discounts on boxes (save offers, promo codes) and the stacking rule
  *   subscription-payments.service.ts what Stripe says: Checkout completed, payments failed or paid, status
  *   subscription-stripe-sync.service.ts keeping Stripe in line with our record
@@ -15,7 +16,7 @@
  */
 export type { PromoCodeTerms, SubscriptionDeps, SubscriptionQuestions, SubscriptionSyncDeps } from './subscription-deps';
 export { boxContentsFor, type BoxContents, type BoxLine } from './box-contents';
-export { boxFor, cycleOfPeriodStart, firstOpenCycle, isCycleCharged, nextChargedCycle } from './subscription-calendar';
+export { boxAddressFor, boxFor, cycleOfPeriodStart, firstOpenCycle, isCycleCharged, nextChargedCycle } from './subscription-calendar';
 export { createSubscription } from './subscribe.service';
 export {
   acceptSaveOffer,
@@ -47,6 +48,7 @@ export {
   skipCycleWithNothingToShip,
 } from './subscription-payments.service';
 export { applyPromoCode } from './subscription-promo-code.service';
+export { clearBoxAddress, shipBoxTo } from './subscription-box-address.service';
 export { runDueSubscriptionSync, syncDueSubscriptions, syncSubscriptionToStripe } from './subscription-stripe-sync.service';
 export { getSubscription, listSubscriptions } from './subscription-reads.service';
 export { armRenewalCheck, findForRenewal, retryRenewalCheckAt, subscriptionsDueForRenewal } from './subscription-renewal-check.service';

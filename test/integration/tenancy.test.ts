@@ -32,6 +32,10 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'get /stock-items/:sku': { resource: 'stockItem' },
   'post /stock-items/:sku/adjustments': { resource: 'stockItem', body: { adjustBy: -1, reason: 'theft' } },
   'post /subscriptions/:id/second-choice': { resource: 'subscription', body: { variantId: null } },
+  'post /subscriptions/:id/box-address': {
+    resource: 'subscription',
+    body: { address: { line1: '1 Elsewhere Rd', city: 'Salem', postalCode: '97301', country: 'US' } },
+  },
   'post /api-keys/:id/revoke': { resource: 'apiKey' },
   'get /customers/:id': { resource: 'customer' },
   'patch /customers/:id': { resource: 'customer', body: { name: 'Hijacked' } },
@@ -86,6 +90,11 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /promo-codes/:id/archive': { resource: 'promoCode' },
   'post /subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' } },
   'post /shopper/subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' }, as: 'shopper' },
+  'post /shopper/subscriptions/:id/box-address': {
+    resource: 'subscription',
+    body: { address: { line1: '1 Elsewhere Rd', city: 'Salem', postalCode: '97301', country: 'US' } },
+    as: 'shopper',
+  },
 };
 
 /**

@@ -4,11 +4,12 @@ import { findCustomer } from '../../customers/customer.queries';
 import { undoAddressChange, updateCustomer } from '../../customers/customer.service';
 import { findFact, latestFactOf } from '../../events/timeline.service';
 import { AppError, NotFoundError } from '../../shared/errors';
-import type { SubscriptionDeps } from '../../subscriptions/subscription.service';
+import { canDo, listSubscriptions, shipBoxTo, type SubscriptionDeps } from '../../subscriptions/subscription.service';
 import { errorsOf, readForm, type FieldErrors } from '../forms';
 import { ADDRESS_FIELDS, addressLine, addressOf, countries } from './address-form';
-import { portalPlace, type PortalPlace } from './portal-access';
-import { brandOf, localeOf } from './shop-view';
+import { asShopper, portalPlace, shopperSubscription, type PortalPlace } from './portal-access';
+import { toReceipt } from './portal-change';
+import { brandOf, localeOf, longDate } from './shop-view';
 
 /**
  * The shopper's shipping address (`/shop/<handle>/account/address`): where every box not paid yet goes. A
@@ -19,7 +20,11 @@ export interface AddressPageDeps {
   subscriptions: SubscriptionDeps;
 }
 
-const AddressForm = z.strictObject(ADDRESS_FIELDS);
+const AddressForm = z.strictObject({
+  ...ADDRESS_FIELDS,
+  /** `all`: the account's address (every box not paid yet); a subscription's id: only its next box. */
+  scope: z.union([z.literal('all'), z.string().regex(/^sub_[0-9a-z]{20}$/)], { error: 'Choose which boxes go there' }).default('all'),
+});
 const Receipt = z.string().regex(/^cust_[0-9a-z]{20}:\d{8}$/);
 const UndoForm = z.strictObject({ factId: Receipt });
 
@@ -32,6 +37,15 @@ export function addressPages(deps: AddressPageDeps): Router {
     const locale = localeOf(req);
     const customer = await findCustomer(place.store._id, place.shopper.customerId);
     if (!customer) throw new NotFoundError('There is no such account.');
+    // Each subscription whose next box can still be sent elsewhere: "only the next box of …".
+    const { data: mine } = await listSubscriptions(deps.subscriptions, place.store._id, { limit: 50, customerId: customer._id });
+    const nextBoxes = mine
+      .filter((view) => canDo(view.status, 'shipBoxElsewhere') && view.nextCharge && new Date(view.nextCharge.cutoffAt) > clock.now())
+      .map((view) => ({
+        id: view.id,
+        label: `Only the next ${view.box.planName} box (${longDate(view.nextCharge!.cycleKey, locale)})`,
+        goesTo: view.nextBoxAddress ? addressLine(view.nextBoxAddress.address, locale) : null,
+      }));
     const done = Receipt.safeParse(req.query.done);
     const fact = done.success ? await findFact(place.store._id, done.data) : undefined;
     const receipt =
@@ -50,6 +64,7 @@ export function addressPages(deps: AddressPageDeps): Router {
       values: values ?? { ...customer.shippingAddress },
       errors,
       countries: countries(locale),
+      nextBoxes,
       receipt,
       notice:
         req.query.undone === '1' ? 'Your previous address is back.' : req.query.unchanged === '1' ? 'That is already your address: nothing changed.' : null,
@@ -71,8 +86,15 @@ export function addressPages(deps: AddressPageDeps): Router {
     if (!form.ok) return show(req, res, place, 400, form.errors, values);
     const as = { ...deps.subscriptions, actor: { kind: 'shopper' as const, id: place.shopper.customerId } };
     const before = (await latestFactOf(place.store._id, place.shopper.customerId))?._id;
+    const { scope, ...fields } = form.value;
     try {
-      await updateCustomer(as, place.store._id, place.shopper.customerId, { shippingAddress: addressOf(form.value) });
+      if (scope !== 'all') {
+        // One box only: the subscription must be theirs (else not found), and the change ends on its page's receipt.
+        const view = await shopperSubscription(deps.subscriptions, place, scope);
+        await shipBoxTo(asShopper(deps.subscriptions, place), place.store._id, view.id, { address: addressOf(fields) });
+        return await toReceipt(res, place, view.id);
+      }
+      await updateCustomer(as, place.store._id, place.shopper.customerId, { shippingAddress: addressOf(fields) });
     } catch (error) {
       const fields = errorsOf(error);
       if (fields) return show(req, res, place, 400, fields, values);

@@ -74,6 +74,12 @@ export function describeFact(type: string, data: Record<string, unknown>, how: F
       const code = text('code') ? `the promo code ${text('code')}` : 'a promo code';
       return `${code} was applied: ${off}${on('fromCycleKey') ? ` from the box of ${on('fromCycleKey')}` : ''}`;
     }
+    case 'subscription.box_address_set': {
+      const to = (data.address ?? null) as { line1?: unknown; city?: unknown } | null;
+      return to && typeof to.line1 === 'string' && typeof to.city === 'string'
+        ? `${box()} was sent to ${to.line1}, ${to.city}`
+        : `${box()} was sent to the account's address again`;
+    }
     case 'subscription.price_migrated':
       return `the boxes moved to the store's current price${on('effectiveCycleKey') ? `, from the box of ${on('effectiveCycleKey')}` : ''}`;
     case 'subscription.cancellation_scheduled':

@@ -137,6 +137,7 @@ export function portalPages(deps: PortalDeps): Router {
             })),
             total: money(next.total.amountMinor, next.total.currency, locale),
             awaitingPayment: view.status === 'incomplete',
+            goesTo: view.nextBoxAddress?.cycleKey === next.cycleKey ? addressLine(view.nextBoxAddress.address, locale) : null,
           }
         : null,
       cycles: view.upcomingCycles.map((cycle) => ({

@@ -101,4 +101,36 @@ describe("the shopper's shipping address", () => {
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.location).toBe(`${base}/sign-in?next=${encodeURIComponent(page)}`);
   });
+
+  test('when a shopper sends only the next box elsewhere, then that box of that subscription goes there (theirs, with undo on its receipt) and their own address stays', async () => {
+    const { browser, customerId } = await signedIn('holiday@example.com');
+    const subscription = (await SubscriptionModel.findOne({ customerId }).lean())!;
+    const own = (await CustomerModel.findById(customerId).lean())!.shippingAddress;
+    const form = await browser.get(page);
+    expect(form.text).toContain(`name="scope" value="${subscription._id}"`);
+    const sent = await browser.post(page, { ...NEW, scope: subscription._id });
+    expect(sent.status).toBe(303);
+    const subscriptionPage = `${base}/subscriptions/${subscription._id}`;
+    expect(sent.headers.location).toMatch(new RegExp(`^${subscriptionPage}\\?done=sub_[0-9a-z]{20}%3A\\d{8}#receipt$`));
+    const receipt = await browser.get(sent.headers.location!);
+    expect(receipt.text).toMatch(/Done: the box of [^<]+ was sent to 12 O&#39;Neil Lane, Brooklyn\./);
+    expect(receipt.text).toContain('It goes to 12 O&#39;Neil Lane, Apt 4, 11201 Brooklyn, NY, United States (this box only).');
+    expect((await CustomerModel.findById(customerId).lean())!.shippingAddress).toEqual(own);
+    expect((await factsAbout({ subjectId: subscription._id })).at(-1)).toMatchObject({
+      type: 'subscription.box_address_set',
+      actor: { kind: 'shopper', id: customerId },
+      data: { address: NEW },
+    });
+
+    const factId = /name="factId" value="([^"]+)"/.exec(receipt.text)![1]!;
+    expect((await browser.post(`${subscriptionPage}/undo`, { factId })).status).toBe(303);
+    expect((await browser.get(subscriptionPage)).text).toContain('It goes to your address.');
+
+    // Someone else's subscription as the scope: not found, nothing changes.
+    const other = await signedIn('other-holiday@example.com');
+    const theirs = (await SubscriptionModel.findOne({ customerId: other.customerId }).lean())!;
+    await browser.get(page);
+    expect((await browser.post(page, { ...NEW, scope: theirs._id })).status).toBe(404);
+    expect((await factsAbout({ subjectId: theirs._id })).filter((f) => f.type === 'subscription.box_address_set')).toEqual([]);
+  });
 });

@@ -28,6 +28,11 @@ const SAMPLES: Record<(typeof FACT_TYPES)[number], Record<string, unknown>> = {
   'subscription.charge_date_changed': { from: '2026-05-18', to: '2026-05-21' },
   'subscription.addon_added': { lineId: 'sadd_1', addonId: 'addon_1', quantity: 1, kind: 'one_time', cycleKey: '2026-05-18' },
   'subscription.addon_removed': { addonId: 'addon_1', lineId: 'sadd_1' },
+  'subscription.box_address_set': {
+    cycleKey: '2026-05-18',
+    address: { line1: '2 New St', city: 'Salem', postalCode: '97301', country: 'US' },
+    from: null,
+  },
   'subscription.second_choice_set': { variantId: 'var_3' },
   'subscription.save_offer_accepted': { type: 'discount', percentOff: 20, cycleKey: '2026-05-18' },
   'subscription.promo_code_applied': {
