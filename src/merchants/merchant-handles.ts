@@ -52,7 +52,10 @@ export function handleFrom(name: string): string {
 export function handleCandidates(name: string, tries = 20): string[] {
   const base = handleFrom(name);
   const numbered = [base, ...[2, 3, 4, 5].map((n) => `${base}-${n}`)];
-  const random = Array.from({ length: Math.max(0, tries - numbered.length) }, () => `${base.slice(0, 32).replace(/-+$/, '')}-${randomBytes(4).readUInt32BE(0).toString(36)}`);
+  const random = Array.from(
+    { length: Math.max(0, tries - numbered.length) },
+    () => `${base.slice(0, 32).replace(/-+$/, '')}-${randomBytes(4).readUInt32BE(0).toString(36)}`,
+  );
   return [...numbered, ...random];
 }
 
