@@ -117,6 +117,7 @@ export function paymentPages(deps: PaymentPageDeps): Router {
       nextCharge: next && shown?.state !== 'ok' ? dateIn(next.chargeAt, tz, locale) : null,
       payNow: payNowOf(view),
       waitingForFirstPayment: view.status === 'incomplete',
+      simulated: deps.simulateCheckout,
       receipt: receiptOf(updated, card, shown),
     });
   });
