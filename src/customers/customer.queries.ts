@@ -47,3 +47,22 @@ export async function customersWithCardExpiring(
     .sort({ _id: 1 })
     .lean();
 }
+
+/** What the shopper's payment page shows: the card on file (never the number), and whether Stripe knows them yet. */
+export async function paymentDetailsOf(
+  merchantId: string,
+  customerId: string,
+): Promise<
+  | { card: { brand: string; last4: string; expMonth: number; expYear: number; stripePaymentMethodId: string } | null; stripeCustomerId: string | null }
+  | undefined
+> {
+  const customer = await CustomerModel.findOne({ _id: customerId, merchantId }, { card: 1, stripeCustomerId: 1 }).lean();
+  if (!customer) return undefined;
+  const card = customer.card;
+  return {
+    card: card
+      ? { brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear, stripePaymentMethodId: card.stripePaymentMethodId }
+      : null,
+    stripeCustomerId: customer.stripeCustomerId ?? null,
+  };
+}

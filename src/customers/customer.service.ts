@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type Stripe from 'stripe';
 import { fact, recordFacts } from '../events/fact-source';
@@ -253,4 +254,28 @@ export async function recordCustomerCard(
     { $set: { card: stored } },
   );
   return { merchantId: customer.merchantId, recorded: result.modifiedCount === 1 };
+}
+
+/** The shopper's Stripe customer id, the Stripe customer made first if it does not exist yet (a keyed write). */
+export async function stripeCustomerOf(deps: CustomerDeps, merchantId: string, customerId: string): Promise<string> {
+  return ensureStripeCustomer(deps, await findCustomer(merchantId, customerId));
+}
+
+/**
+ * The shopper asks to change the card they pay with: a Stripe billing portal session that opens on its
+ * payment-method flow (the new card reaches us as `payment_method.attached`). Keyed by the shopper, the minute
+ * and where it leads back, so a double press opens one session and a press later on a fresh one (a portal
+ * session's link is short-lived). Returns where to send the shopper.
+ */
+export async function startCardUpdate(
+  deps: CustomerDeps,
+  merchantId: string,
+  customerId: string,
+  urls: { returnUrl: string; completedUrl: string },
+): Promise<{ url: string }> {
+  const stripeCustomerId = await stripeCustomerOf(deps, merchantId, customerId);
+  const minute = Math.floor(deps.clock.now().getTime() / 60_000);
+  const where = createHash('sha256').update(`${urls.returnUrl}\n${urls.completedUrl}`).digest('hex').slice(0, 16);
+  const session = await deps.stripe.createCardUpdateSession({ customerId: stripeCustomerId, ...urls }, `customer:${customerId}:card-update:${minute}:${where}`);
+  return { url: session.url };
 }

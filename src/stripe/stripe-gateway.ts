@@ -43,6 +43,11 @@ export interface StripeGateway {
   cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
   createCheckoutSession(input: StripeCheckoutInput, idempotencyKey: string): Promise<{ id: string; url: string | null }>;
   /**
+   * A billing portal session that opens straight on Stripe's "update your payment method" flow; after it the
+   * shopper is sent to `completedUrl`, and the portal's way back leads to `returnUrl`.
+   */
+  createCardUpdateSession(input: { customerId: string; returnUrl: string; completedUrl: string }, idempotencyKey: string): Promise<{ id: string; url: string }>;
+  /**
    * A pending invoice item: billed on the subscription's next invoice. An add-on in the next box is billed
    * at its price; shipping, and amounts off (perks, offers, loyalty credit: negative), as an amount.
    */
@@ -322,6 +327,17 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
         customerId: typeof customer === 'string' ? customer : (customer?.id ?? undefined),
         card: method.card ? { brand: method.card.brand, last4: method.card.last4, expMonth: method.card.exp_month, expYear: method.card.exp_year } : undefined,
       };
+    },
+    async createCardUpdateSession(input, idempotencyKey) {
+      const session = await stripe.billingPortal.sessions.create(
+        {
+          customer: input.customerId,
+          return_url: input.returnUrl,
+          flow_data: { type: 'payment_method_update', after_completion: { type: 'redirect', redirect: { return_url: input.completedUrl } } },
+        },
+        { idempotencyKey },
+      );
+      return { id: session.id, url: session.url };
     },
     async createCheckoutSession(input, idempotencyKey) {
       const session = await stripe.checkout.sessions.create(

@@ -18,6 +18,7 @@ import { activityPages } from './shop/activity.pages';
 import { addressPages } from './shop/address.pages';
 import { ordersPages } from './shop/orders.pages';
 import { rewardsPages } from './shop/rewards.pages';
+import { paymentPages } from './shop/payment.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
@@ -77,6 +78,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(cancelPages({ subscriptions: deps.subscriptions }));
   router.use(ordersPages({ subscriptions: deps.subscriptions }));
   router.use(rewardsPages({ subscriptions: deps.subscriptions, publicUrl: deps.config.http.publicUrl }));
+  router.use(paymentPages({ subscriptions: deps.subscriptions, webhooks: deps.webhooks, simulateCheckout }));
   router.use(activityPages({ subscriptions: deps.subscriptions }));
   router.use(addressPages({ subscriptions: deps.subscriptions }));
   router.use(

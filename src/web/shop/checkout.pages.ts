@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { findCustomer } from '../../customers/customer.queries';
@@ -6,8 +5,9 @@ import { merchantByHandle, type MerchantProfile } from '../../merchants/merchant
 import { NotFoundError } from '../../shared/errors';
 import { checkoutSessionOf, getSubscription, type SubscriptionDeps } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import { acceptStripeDelivery, type StripeWebhookDeps } from '../../webhooks/stripe-webhook.routes';
+import type { StripeWebhookDeps } from '../../webhooks/stripe-webhook.routes';
 import { brandOf, localeOf, longDate, money } from './shop-view';
+import { deliverSimulatedEvent, simulatedId } from './stripe-simulation';
 
 /**
  * After the subscribe form: Stripe Checkout takes the payment and sends the shopper back to the welcome page.
@@ -93,28 +93,6 @@ export function checkoutPages(deps: CheckoutPageDeps): Router {
   return router;
 }
 
-/** A Stripe-like id for what the simulation stands in for, stable for the subscription (so a retry sends the same events). */
-function simulatedId(prefix: string, subscriptionId: string, what: string): string {
-  return `${prefix}_sim${createHash('sha256').update(`${subscriptionId}:${what}`).digest('hex').slice(0, 21)}`;
-}
-
-async function deliver(deps: StripeWebhookDeps, type: string, object: Record<string, unknown>, id: string, at: Date): Promise<void> {
-  const event = {
-    id,
-    object: 'event',
-    api_version: '2026-08-26.dahlia',
-    created: Math.floor(at.getTime() / 1000),
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    type,
-    data: { object },
-  };
-  const payload = JSON.stringify(event);
-  const header = deps.stripe.webhooks.generateTestHeaderString({ payload, secret: deps.webhookSecret!, timestamp: Math.floor(at.getTime() / 1000) });
-  await acceptStripeDelivery(deps, Buffer.from(payload), header);
-}
-
 /**
  * What Stripe sends when a shopper pays at Checkout: the session completed (with the Stripe subscription it
  * made), and — unless a trial starts — the first invoice paid for the amount the first box costs.
@@ -124,7 +102,7 @@ async function completeSimulatedCheckout(deps: CheckoutPageDeps, store: Merchant
   const stripeSubscriptionId = simulatedId('sub', subscription.id, 'subscription');
   const metadata = { boxcycle_merchant_id: store._id, boxcycle_subscription_id: subscription.id };
   const sessionId = (await checkoutSessionOf(store._id, subscription.id)) ?? simulatedId('cs', subscription.id, 'session');
-  await deliver(
+  await deliverSimulatedEvent(
     deps.webhooks,
     'checkout.session.completed',
     {
@@ -145,7 +123,7 @@ async function completeSimulatedCheckout(deps: CheckoutPageDeps, store: Merchant
   if (first && !trial) {
     const start = Math.floor(now.getTime() / 1000);
     const invoiceId = simulatedId('in', subscription.id, 'first-invoice');
-    await deliver(
+    await deliverSimulatedEvent(
       deps.webhooks,
       'invoice.paid',
       {

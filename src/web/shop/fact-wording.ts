@@ -75,8 +75,8 @@ export function describeFact(type: string, data: Record<string, unknown>, how: F
       return `${code} was applied: ${off}${on('fromCycleKey') ? ` from the box of ${on('fromCycleKey')}` : ''}`;
     }
     case 'subscription.box_address_set': {
-      const to = (data.address ?? null);
-      return to && typeof to.line1 === 'string' && typeof to.city === 'string'
+      const to: Record<string, unknown> = typeof data.address === 'object' && data.address !== null ? { ...data.address } : {};
+      return typeof to.line1 === 'string' && typeof to.city === 'string'
         ? `${box()} was sent to ${to.line1}, ${to.city}`
         : `${box()} was sent to the account's address again`;
     }

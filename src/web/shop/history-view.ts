@@ -4,7 +4,7 @@ import type { PortalPlace } from './portal-access';
 import { brandOf, type Brand } from './shop-view';
 
 /**
- * What the pages under a subscription (orders, rewards, activity) share: the way back, the subscription's
+ * What the pages under a subscription (orders, rewards, payment, activity) share: the way back, the subscription's
  * name, and its tabs with the current one marked.
  */
 export interface SubscriptionHeader {
@@ -23,7 +23,7 @@ const TABS = [
   { path: 'activity', label: 'Activity' },
 ] as const;
 
-export function subscriptionHeader(place: PortalPlace, view: SubscriptionView, current: 'orders' | 'rewards' | 'activity'): SubscriptionHeader {
+export function subscriptionHeader(place: PortalPlace, view: SubscriptionView, current: 'orders' | 'rewards' | 'payment' | 'activity'): SubscriptionHeader {
   const base = `/shop/${place.store.handle}/subscriptions/${view.id}`;
   return {
     brand: brandOf(place.store),
