@@ -50,6 +50,8 @@ export const listeners: ListenerTable = {
   'subscription.addon_added': [confirmSubscriptionChange],
   'subscription.addon_removed': [confirmSubscriptionChange],
   'subscription.reactivated': [confirmSubscriptionChange],
+  'subscription.box_address_set': [confirmSubscriptionChange], // one box sent elsewhere
+  'subscription.promo_code_applied': [confirmSubscriptionChange],
   'subscription.cancellation_scheduled': [tellCancelled], // with a link to keep it going
   'subscription.cancelled': [tellCancelled], // with a link to subscribe again
   'subscription.payment_failed': [tellPaymentFailed], // the first failure only, with the link to pay

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ListenerDeps } from '../events/dispatcher.service';
 import type { Fact } from '../events/fact.model';
+import { merchantProfile } from '../merchants/merchant.queries';
 import { actionLinkSecret, actionUrl, linkExpiry, type MessageAction } from './action-links';
 import { messageDepsOf, sendTemplate, type MessageDeps, type SendOutcome } from './message-sending.service';
 
@@ -13,9 +14,10 @@ export function dataOf<S extends z.ZodType>(schema: S, fact: Pick<Fact, '_id' | 
   return parsed.data;
 }
 
-/** Where a shopper manages a subscription (the shopper pages). */
-export function manageUrl(deps: MessageDeps, subscriptionId: string): string {
-  return `${deps.links.publicUrl}/shop/subscriptions/${subscriptionId}`;
+/** Where a shopper manages a subscription: its page in the store's portal (which asks them to sign in first). */
+export async function manageUrl(deps: MessageDeps, subscription: { merchantId: string; _id: string }): Promise<string> {
+  const handle = (await merchantProfile(subscription.merchantId))?.handle;
+  return handle ? `${deps.links.publicUrl}/shop/${handle}/subscriptions/${subscription._id}` : deps.links.publicUrl;
 }
 
 /**

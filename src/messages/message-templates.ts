@@ -89,8 +89,15 @@ export const SubscriptionChange = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('addon_removed'), addonName: Text }),
   z.strictObject({ kind: z.literal('reactivated') }),
   z.strictObject({ kind: z.literal('address_changed'), to: Address }),
+  z.strictObject({ kind: z.literal('box_address_set'), cycleKey: LocalDate, to: Address.nullable() }),
+  z.strictObject({ kind: z.literal('promo_code_applied'), code: Text, description: Text, fromCycleKey: LocalDate }),
 ]);
 export type SubscriptionChange = z.output<typeof SubscriptionChange>;
+
+/** An address on one line. */
+function addressWords(address: z.output<typeof Address>): string {
+  return [address.line1, address.line2, address.postalCode, address.city, address.region, address.country].filter(Boolean).join(', ');
+}
 
 /** What a change confirmation says: its subject and its sentence. */
 export function changeWords(change: SubscriptionChange, fmt: MessageFormat): { subject: string; sentence: string } {
@@ -145,10 +152,22 @@ export function changeWords(change: SubscriptionChange, fmt: MessageFormat): { s
       return { subject: 'An extra is removed from your box', sentence: `${change.addonName} is no longer in your coming boxes.` };
     case 'reactivated':
       return { subject: 'Your subscription continues', sentence: 'Your subscription will not end: it continues as before, with no gap.' };
+    case 'box_address_set':
+      return change.to
+        ? {
+            subject: 'Your box goes to another address',
+            sentence: `Your box of ${fmt.date(change.cycleKey)} will go to: ${addressWords(change.to)}. The boxes after it go to your usual address.`,
+          }
+        : { subject: 'Your box goes to your usual address', sentence: `Your box of ${fmt.date(change.cycleKey)} will go to your usual address.` };
+    case 'promo_code_applied':
+      return {
+        subject: 'Your promo code is applied',
+        sentence: `The promo code ${change.code} (${change.description}) applies from your box of ${fmt.date(change.fromCycleKey)}.`,
+      };
     case 'address_changed':
       return {
         subject: 'Your shipping address is changed',
-        sentence: `Boxes not paid yet will go to: ${[change.to.line1, change.to.line2, change.to.postalCode, change.to.city, change.to.region, change.to.country].filter(Boolean).join(', ')}.`,
+        sentence: `Boxes not paid yet will go to: ${addressWords(change.to)}.`,
       };
   }
 }
@@ -158,7 +177,7 @@ export function changeWords(change: SubscriptionChange, fmt: MessageFormat): { s
 // ---------------------------------------------------------------------------------------------------------
 
 const sampleLink = (publicUrl: string, what: string) => `${publicUrl}/a/sample-${what}`;
-const sampleManage = (publicUrl: string) => `${publicUrl}/shop/subscriptions/sub_sample`;
+const sampleManage = (publicUrl: string) => `${publicUrl}/shop/sample-store/subscriptions/sub_sample`;
 const USD = (amountMinor: number) => ({ amountMinor, currency: 'USD' });
 const SAMPLE_LINES = [
   { description: 'Coffee box: Whole bean', quantity: 1, amount: USD(2600) },

@@ -55,7 +55,7 @@ export const confirmSubscription: Listener = {
       trialEndsAt,
       firstBoxOffer: subscription.firstBoxOffer && subscription.firstBoxOffer.source !== 'plan' ? subscription.firstBoxOffer.description : null,
       cutoffDays: subscription.schedule.cutoffDays,
-      manageUrl: manageUrl(messages, subscription._id),
+      manageUrl: await manageUrl(messages, subscription),
     });
   },
 };
@@ -93,6 +93,16 @@ const CadenceChanged = z.object({ from: z.string(), to: z.string(), fromCycleKey
 const ChargeDateChanged = z.object({ from: z.string(), to: z.string() });
 const AddonAdded = z.object({ addonId: z.string(), quantity: z.number().int(), kind: z.string(), cycleKey: z.string() });
 const AddonRemoved = z.object({ addonId: z.string() });
+const PostalAddress = z.object({
+  line1: z.string(),
+  line2: z.string().optional(),
+  city: z.string(),
+  region: z.string().optional(),
+  postalCode: z.string(),
+  country: z.string(),
+});
+const BoxAddressSet = z.object({ cycleKey: z.string(), address: PostalAddress.nullable() });
+const PromoCodeApplied = z.object({ code: z.string(), description: z.string(), fromCycleKey: z.string() });
 
 type Undo = {
   action: 'subscription.unskip' | 'subscription.skip' | 'subscription.resume' | 'subscription.undo';
@@ -117,6 +127,8 @@ const CHANGE_FACTS = [
   'subscription.addon_added',
   'subscription.addon_removed',
   'subscription.reactivated',
+  'subscription.box_address_set',
+  'subscription.promo_code_applied',
 ] as const satisfies readonly FactType[];
 type ChangeFact = (typeof CHANGE_FACTS)[number];
 const isChangeFact = (type: FactType): type is ChangeFact => (CHANGE_FACTS as readonly FactType[]).includes(type);
@@ -211,6 +223,17 @@ async function changeOf(deps: MessageDeps, fact: Fact, subscription: Subscriptio
     }
     case 'subscription.reactivated':
       return { change: { kind: 'reactivated' } };
+    case 'subscription.box_address_set': {
+      const data = dataOf(BoxAddressSet, fact);
+      return {
+        change: { kind: 'box_address_set', cycleKey: data.cycleKey, to: data.address },
+        undo: { action: 'subscription.undo', data: { factId: fact._id }, until: cutoffOf(schedule, data.cycleKey) },
+      };
+    }
+    case 'subscription.promo_code_applied': {
+      const data = dataOf(PromoCodeApplied, fact);
+      return { change: { kind: 'promo_code_applied', code: data.code, description: data.description, fromCycleKey: data.fromCycleKey } };
+    }
   }
 }
 
@@ -239,7 +262,7 @@ export const confirmSubscriptionChange: Listener = {
       change: described.change,
       undoUrl: undo?.url ?? null,
       undoUntil: undo ? undo.expiresAt.toISOString() : null,
-      manageUrl: manageUrl(messages, subscription._id),
+      manageUrl: await manageUrl(messages, subscription),
     });
   },
 };

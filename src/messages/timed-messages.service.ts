@@ -308,7 +308,7 @@ export async function sendWinBacks(deps: TimedMessageDeps): Promise<number> {
             percentOff: offer.comeback!.percentOff ?? null,
             amountOff: offer.comeback!.amountOffMinor !== undefined ? { amountMinor: offer.comeback!.amountOffMinor, currency: offer.currency } : null,
             offerEndsAt: (comeBack?.expiresAt ?? offerEndsAt).toISOString(),
-            comeBackUrl: comeBack?.url ?? manageUrl(messages, subscription._id),
+            comeBackUrl: comeBack?.url ?? (await manageUrl(messages, subscription)),
           };
         },
       );
@@ -365,7 +365,7 @@ export async function remindYearlyTerms(deps: TimedMessageDeps): Promise<number>
               startedAt: subscription.createdAt.toISOString(),
               years: count,
               nextChargeAt: next ? next.chargeAt.toISOString() : null,
-              manageUrl: manageUrl(messages, subscription._id),
+              manageUrl: await manageUrl(messages, subscription),
             };
           },
         );

@@ -78,7 +78,9 @@ describe('scenario: the messages of a subscription', () => {
     expect(await last()).toMatchObject({ template: 'subscription.confirmation', key: `${subscription.id}:00000001`, category: 'transactional' });
     expect((await last()).text).toContain('Price: $26.00 per box');
     expect((await last()).text).toContain('Next charge: February 15, 2026 at 10:30 AM EST');
-    expect((await last()).text).toContain(`${TEST_LINKS.publicUrl}/shop/subscriptions/${subscription.id}`);
+    // The link to manage it is the subscription's page in the store's portal.
+    const { handle } = (await request(app).get('/api/v1/merchants/me').set(merchant.auth).expect(200)).body;
+    expect((await last()).text).toContain(`${TEST_LINKS.publicUrl}/shop/${handle}/subscriptions/${subscription.id}`);
     // The card it was made with is recorded (read from Stripe).
     expect((await request(app).get(`/api/v1/customers/${customer.id}`).set(merchant.auth).expect(200)).body.card).toEqual({
       brand: expect.any(String),

@@ -122,6 +122,11 @@ describe("the shopper's shipping address", () => {
       data: { address: NEW },
     });
 
+    await runWorker(testApp);
+    const [told] = await queuedMessages({ customerId, template: 'subscription.changed', subject: 'Your box goes to another address' });
+    expect(told?.text).toMatch(/Your box of .+ will go to: 12 O'Neil Lane, Apt 4, 11201, Brooklyn, NY, US\. The boxes after it go to your usual address\./);
+    expect(told?.text).toContain('/a/'); // its undo link
+
     const factId = /name="factId" value="([^"]+)"/.exec(receipt.text)![1]!;
     expect((await browser.post(`${subscriptionPage}/undo`, { factId })).status).toBe(303);
     expect((await browser.get(subscriptionPage)).text).toContain('It goes to your address.');
