@@ -6,10 +6,11 @@ import type { Clock } from '../shared/time';
 import { CaughtMailModel, type CaughtMail } from './caught-mail.model';
 
 /**
- * Whose caught mail a page may show: a merchant's (mail its store sent), or the platform's own mail (no store:
- * a sign-up to confirm) to one address. The two never mix.
+ * Whose caught mail a page may show: a merchant's (mail its store sent), or everything caught for one address
+ * (any store's, and the platform's own: a sign-up to confirm) — what the person at this machine receives, as
+ * their mailbox would show it (the pages that read it answer on this machine only).
  */
-export type CaughtMailScope = { merchantId: string } | { platformRecipient: string };
+export type CaughtMailScope = { merchantId: string } | { recipient: string };
 
 /** One caught message in a list. */
 export interface CaughtMailSummary {
@@ -46,7 +47,7 @@ export async function recordCaughtMail(clock: Clock, caught: CaughtMessage): Pro
 
 function scopeFilter(scope: CaughtMailScope): Record<string, unknown> {
   if ('merchantId' in scope) return { merchantId: scope.merchantId };
-  return { merchantId: { $exists: false }, to: scope.platformRecipient.trim().toLowerCase() };
+  return { to: scope.recipient.trim().toLowerCase() };
 }
 
 function toSummary(mail: CaughtMail): CaughtMailSummary {

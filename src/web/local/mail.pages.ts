@@ -31,7 +31,7 @@ export function localMailPages(deps: { mailCaught: boolean }): Router {
 
   router.get('/local/mail', onlyHere, async (req, res) => {
     const to = addressOf(req);
-    const mails = to ? (await listCaughtMail({ platformRecipient: to }, { limit: 50 })).data : [];
+    const mails = to ? (await listCaughtMail({ recipient: to }, { limit: 50 })).data : [];
     res.render('local/mail-list', {
       title: 'Mail on this machine',
       to: to ?? (typeof req.query.to === 'string' ? req.query.to.slice(0, 200) : ''),
@@ -44,14 +44,14 @@ export function localMailPages(deps: { mailCaught: boolean }): Router {
     const to = addressOf(req);
     if (!to) throw new NotFoundError('No such mail.');
     const id = idOf(req.params.id);
-    const mail = await getCaughtMail({ platformRecipient: to }, id);
+    const mail = await getCaughtMail({ recipient: to }, id);
     res.render('local/mail', { title: mail.subject ?? 'Mail', to, mail: mailDetail(mail, `/local/mail/${id}/html?to=${encodeURIComponent(to)}`) });
   });
 
   router.get('/local/mail/:id/html', onlyHere, async (req, res) => {
     const to = addressOf(req);
     if (!to) throw new NotFoundError('No such mail.');
-    sendMailHtml(res, await getCaughtMail({ platformRecipient: to }, idOf(req.params.id)));
+    sendMailHtml(res, await getCaughtMail({ recipient: to }, idOf(req.params.id)));
   });
   return router;
 }

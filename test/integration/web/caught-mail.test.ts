@@ -69,7 +69,7 @@ describe('the caught-mail pages', () => {
     expect((await pageClient(app).get('/merchant/mail')).status).toBe(303); // signed out: to sign-in
   });
 
-  test('when someone on this machine asks for an address, then they see the installation’s mail to it, and never a store’s', async () => {
+  test('when someone on this machine asks for an address, then they see everything caught for it (the installation’s and stores’), and nobody else’s', async () => {
     const form = await request(app).get('/local/mail').set('accept', 'text/html');
     expect(form.status).toBe(200);
     const list = await request(app).get('/local/mail?to=Owner@Shop.example').set('accept', 'text/html');
@@ -77,8 +77,11 @@ describe('the caught-mail pages', () => {
     const one = await request(app).get(`/local/mail/${ids.platform}?to=owner%40shop.example`).set('accept', 'text/html');
     expect(one.status).toBe(200);
     expect(one.text).toContain('Confirm your Boxcycle account: the text part');
-    expect((await request(app).get('/local/mail?to=ana@example.com').set('accept', 'text/html')).text).not.toContain('Your box ships today');
-    expect((await request(app).get(`/local/mail/${ids.mine}?to=ana%40example.com`).set('accept', 'text/html')).status).toBe(404);
+    // A shopper reads the mail a store sent them (their sign-in link) as their mailbox would show it.
+    expect((await request(app).get('/local/mail?to=ana@example.com').set('accept', 'text/html')).text).toContain('Your box ships today');
+    expect((await request(app).get(`/local/mail/${ids.mine}?to=ana%40example.com`).set('accept', 'text/html')).status).toBe(200);
+    expect((await request(app).get(`/local/mail/${ids.mine}?to=ben%40example.com`).set('accept', 'text/html')).status).toBe(404);
+    expect((await request(app).get('/local/mail?to=ben@example.com').set('accept', 'text/html')).text).not.toContain('Your box ships today');
     expect((await request(app).get(`/local/mail/${ids.platform}?to=someone%40else.example`).set('accept', 'text/html')).status).toBe(404);
     expect((await request(app).get('/local/mail?to=not-an-address').set('accept', 'text/html')).text).toContain('Enter an e-mail address');
   });
@@ -94,5 +97,16 @@ describe('the caught-mail pages', () => {
     const proxied = buildTestApp({ clock, mailCaught: true }).app;
     proxied.set('trust proxy', 'loopback');
     expect((await request(proxied).get('/local/mail').set('x-forwarded-for', '203.0.113.9').set('accept', 'text/html')).status).toBe(404);
+  });
+
+  test('when mail is caught, then the page that waits for the sign-in e-mail says where to read it; when it is sent, it does not', async () => {
+    const { handle } = (await request(app).get('/api/v1/merchants/me').set(store.auth).expect(200)).body;
+    const codePage = `/shop/${handle}/sign-in/code?request=ssi_${'a'.repeat(20)}`;
+    const caughtHere = await request(app).get(codePage).set('accept', 'text/html');
+    expect(caughtHere.status).toBe(200);
+    expect(caughtHere.text).toContain('<a href="/local/mail">read your e-mail here</a>');
+    const sent = await request(buildTestApp({ clock }).app).get(codePage).set('accept', 'text/html');
+    expect(sent.status).toBe(200);
+    expect(sent.text).not.toContain('/local/mail');
   });
 });
