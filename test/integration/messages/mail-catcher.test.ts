@@ -107,9 +107,7 @@ describe('the local mail catcher (no SMTP_URL)', () => {
 
     const mine = await listCaughtMail({ recipient: 'Owner@New-Store.example' }, { limit: 10 });
     expect(mine.data.map((mail) => mail.subject)).toEqual(['Confirm your address']);
-    expect((await getCaughtMail({ recipient: 'owner@new-store.example' }, mine.data[0]!.id)).headers.map((h) => h.name)).not.toContain(
-      'X-Boxcycle-Merchant',
-    );
+    expect((await getCaughtMail({ recipient: 'owner@new-store.example' }, mine.data[0]!.id)).headers.map((h) => h.name)).not.toContain('X-Boxcycle-Merchant');
     // A shopper's mail from a store is theirs to read too (their sign-in link, on this machine).
     const ana = (await listCaughtMail({ recipient: 'ana@example.com' }, { limit: 10 })).data;
     expect(ana.length).toBeGreaterThan(0);
