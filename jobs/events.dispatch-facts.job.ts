@@ -12,7 +12,9 @@ export const dispatchFactsJob: JobDefinition = {
   interval: '5 seconds',
   options: { concurrency: 1, lockLifetime: 300_000 },
   handler: (deps) => async () => {
-    const count = await drainFacts({ clock: deps.clock, stripe: deps.stripe, logger: deps.logger }, listeners, { maxRounds: 20 });
+    const count = await drainFacts({ clock: deps.clock, stripe: deps.stripe, logger: deps.logger, ...(deps.links ? { links: deps.links } : {}) }, listeners, {
+      maxRounds: 20,
+    });
     if (count > 0) deps.logger.debug({ count }, 'facts followed');
   },
 };

@@ -1,4 +1,6 @@
 import type { Job } from 'agenda';
+import type { MailDelivery } from '../src/messages/message-delivery.service';
+import type { LinkSettings } from '../src/events/dispatcher.service';
 import type { BoxExtras } from '../src/orders/order.service';
 import type { Logger } from '../src/shared/logger';
 import type { Clock } from '../src/shared/time';
@@ -13,6 +15,10 @@ export interface JobDeps {
   workerName: string;
   /** What the retention layer adds to each box built at its cut-off (handed in by the composition root, src/wiring.ts). */
   boxExtras?: BoxExtras;
+  /** Where mail goes (SMTP_URL, or the local catcher) and how it is signed and addressed: the delivery job sends with it. */
+  mail?: MailDelivery;
+  /** Where links in messages lead and what signs action links (the message listeners and timed messages need it). */
+  links?: LinkSettings;
 }
 
 export interface JobDefinition<Data = unknown> {

@@ -5,6 +5,13 @@ import { attachSurpriseGiftsJob } from './gifts.attach-surprise-gifts.job';
 import { recordHeartbeatJob } from './health.record-heartbeat.job';
 import type { JobDefinition, JobDeps } from './job-definition';
 import { maintainLoyaltyAccountsJob } from './loyalty.maintain-accounts.job';
+import { deliverMessagesJob } from './messages.deliver.job';
+import { notifyDelayedBoxesJob } from './messages.notify-delayed-boxes.job';
+import { remindUpcomingBoxesJob } from './messages.remind-upcoming-boxes.job';
+import { remindYearlyTermsJob } from './messages.remind-yearly-terms.job';
+import { requestBoxRatingsJob } from './messages.request-box-ratings.job';
+import { sendWinBacksJob } from './messages.send-win-backs.job';
+import { warnExpiringCardsJob } from './messages.warn-expiring-cards.job';
 import { grantYearlyRewardsJob } from './offers.grant-yearly-rewards.job';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
 import { prepareBoxesJob } from './renewals.prepare-boxes.job';
@@ -29,6 +36,13 @@ export const jobDefinitions: JobDefinition[] = [
   sweepRequestRecordsJob,
   maintainLoyaltyAccountsJob,
   grantYearlyRewardsJob,
+  deliverMessagesJob,
+  remindUpcomingBoxesJob,
+  notifyDelayedBoxesJob,
+  requestBoxRatingsJob,
+  warnExpiringCardsJob,
+  sendWinBacksJob,
+  remindYearlyTermsJob,
 ];
 
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {

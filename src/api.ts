@@ -7,9 +7,12 @@ import { addonRoutes } from './addons/addon.routes';
 import { customerRoutes } from './customers/customer.routes';
 import { giftRoutes } from './gifts/gift-campaign.routes';
 import { stockItemRoutes } from './inventory/stock-item.routes';
-import { notificationRoutes } from './notifications/notification.routes';
+import { messageRoutes } from './messages/message.routes';
+import { messageSettingsRoutes } from './messages/message-settings.routes';
+import { sendAccountMessage } from './messages/message-sending.service';
 import { orderRoutes } from './orders/order.routes';
 import { planRoutes } from './plans/plan.routes';
+import { promotionRoutes } from './promotions/promotion.routes';
 import { referralRoutes } from './referrals/referral.routes';
 import { subscriptionRoutes } from './subscriptions/subscription.routes';
 import type { Logger } from './shared/logger';
@@ -21,7 +24,6 @@ import { buildOpenApiDocument } from './shared/http/openapi';
 import type { RouteDefinition } from './shared/http/route';
 import type { Clock } from './shared/time';
 import { coreAnswers } from './wiring';
-import { queueAccountMessage } from './notifications/notification.service';
 
 export interface ApiDeps {
   clock: Clock;
@@ -29,14 +31,17 @@ export interface ApiDeps {
   stripe: StripeGateway;
   version: string;
   publicUrl: string;
+  /** Signs action links in messages (APP_SECRET); absent: the secret this installation made. */
+  appSecret?: string | undefined;
   checkResponses: boolean;
 }
 
 /** Every operation of the JSON API, in documentation order. */
 export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
   const answers = coreAnswers(deps);
+  const links = { publicUrl: deps.publicUrl, appSecret: deps.appSecret };
   return [
-    ...merchantRoutes({ ...deps, queueMessage: queueAccountMessage }),
+    ...merchantRoutes({ ...deps, queueMessage: (clock, message) => sendAccountMessage({ clock, links }, message) }),
     ...planRoutes(deps, deps),
     ...addonRoutes(deps),
     ...stockItemRoutes(deps),
@@ -46,10 +51,12 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...giftRoutes(deps),
     ...perkRoutes(deps),
     ...offerRoutes(deps),
+    ...promotionRoutes(deps),
     ...loyaltyRoutes(deps),
     ...referralRoutes(deps),
-    ...shopperRoutes(deps),
-    ...notificationRoutes(),
+    ...shopperRoutes({ ...deps, questions: answers.subscriptions }),
+    ...messageSettingsRoutes({ clock: deps.clock, links }),
+    ...messageRoutes(deps),
   ];
 }
 

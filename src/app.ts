@@ -7,6 +7,9 @@ import type mongoose from 'mongoose';
 import { pinoHttp } from 'pino-http';
 import type Stripe from 'stripe';
 import { api } from './api';
+import { webPages } from './web/web';
+import type { SignInMailer } from './web/shop/sign-in.pages';
+import { coreAnswers } from './wiring';
 import { enableInlineRelay } from './events/relay.service';
 import type { Config } from './config/config';
 import { apiReferencePages } from './docs/api-reference.pages';
@@ -14,6 +17,8 @@ import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
 import { homePages, type StripeMode } from './home/home.pages';
 import { projectRoot } from './local/project-paths';
+import { sendShopperSignIn } from './messages/message-sending.service';
+import { unsubscribeRoutes } from './messages/unsubscribe.routes';
 import type { Logger } from './shared/logger';
 import { jsonBody } from './shared/json-body';
 import { formatMoney } from './shared/money';
@@ -37,6 +42,10 @@ export interface AppDeps {
   isDraining?: () => boolean;
   /** The webhook signing secret in force (configured, or the offline one next to a local stripe-mock). */
   webhookSecret?: string | undefined;
+  /** Whether mail is caught on this machine (no SMTP_URL): pages say so and show it. */
+  mailCaught?: boolean;
+  /** Sends a shopper's sign-in e-mail (until the messages domain is wired in, tests hand it in). */
+  sendSignInMail?: SignInMailer;
   /** Queues a job (Agenda's `now`); without it, the inbox sweep picks new webhook events up. */
   enqueue?: (name: string, data: Record<string, unknown>) => Promise<void>;
 }
@@ -106,23 +115,26 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h', index: false }));
   // Before the JSON parser: the signature is checked on the raw body.
-  app.use(
-    stripeWebhookRoutes({
-      clock: deps.clock,
-      logger: deps.logger,
-      stripe: deps.stripe,
-      webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
-      livemode: deps.stripeMode === 'stripe-live',
-      enqueue: deps.enqueue ?? (() => Promise.resolve()),
-    }),
-  );
+  const webhooks = {
+    clock: deps.clock,
+    logger: deps.logger,
+    stripe: deps.stripe,
+    webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
+    livemode: deps.stripeMode === 'stripe-live',
+    enqueue: deps.enqueue ?? (() => Promise.resolve()),
+  };
+  app.use(stripeWebhookRoutes(webhooks));
+  // Unsubscribe links (RFC 8058 one-click POSTs are form-encoded): before the JSON parser, with a form parser of their own.
+  app.use(unsubscribeRoutes({ clock: deps.clock, appSecret: deps.config.appSecret }));
   app.use(jsonBody(deps.config.http.bodyLimit));
+  const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() });
+  const answers = coreAnswers({ clock: deps.clock });
   app.use(
     '/api/v1',
     api({
       clock: deps.clock,
       logger: deps.logger,
-      stripe: deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() }),
+      stripe: gateway,
       version,
       publicUrl: deps.config.http.publicUrl,
       checkResponses: deps.config.env !== 'production',
@@ -130,6 +142,25 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use(apiReferencePages());
   app.use(homePages({ stripeMode: deps.stripeMode }));
+  const services = { clock: deps.clock, stripe: gateway, logger: deps.logger };
+  app.use(
+    webPages({
+      clock: deps.clock,
+      config: deps.config,
+      mailCaught: deps.mailCaught ?? false,
+      sendSignInMail:
+        deps.sendSignInMail ??
+        (({ store, requestId, mail, link }) =>
+          sendShopperSignIn(
+            { clock: deps.clock, links: { publicUrl: deps.config.http.publicUrl, appSecret: deps.config.appSecret } },
+            { merchantId: store._id, customerId: mail.customerId, requestId, link, code: mail.code, expiresAt: mail.expiresAt },
+          )),
+      stripeMode: deps.stripeMode,
+      webhooks,
+      subscriptions: { ...services, publicUrl: deps.config.http.publicUrl, questions: answers.subscriptions },
+      renewals: { ...services, extras: answers.boxExtras },
+    }),
+  );
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

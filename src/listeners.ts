@@ -1,8 +1,31 @@
 import type { ListenerTable } from './events/dispatcher.service';
 import { deliverBoxGifts } from './gifts/gift.listeners';
 import { earnLoyaltyPoints } from './loyalty/loyalty.listeners';
-import { tellBoxAdjusted, tellBoxBackOrdered, tellBoxSkippedForStock } from './notifications/box-messages.listeners';
-import { tellPointsExpiring, tellReferrerRewarded, tellTierChanged, thankForGift } from './notifications/shopper-messages.listeners';
+import { recordCardOfNewSubscription } from './customers/customer-card.listeners';
+import {
+  sendReceipt,
+  tellBoxAdjusted,
+  tellBoxBackOrdered,
+  tellBoxSkippedForStock,
+  tellDelivered,
+  tellPerksUnlocked,
+  tellShipped,
+} from './messages/box-messages.listeners';
+import {
+  confirmAddressChange,
+  tellPointsExpiring,
+  tellReferrerRewarded,
+  tellRewardGranted,
+  tellTierChanged,
+  thankForGift,
+} from './messages/shopper-messages.listeners';
+import {
+  confirmSubscription,
+  confirmSubscriptionChange,
+  tellCancelled,
+  tellPaymentFailed,
+  tellPaymentRecovered,
+} from './messages/subscription-messages.listeners';
 import { rewardReferrer } from './referrals/referral.listeners';
 import { settleGrantsOfBuiltBox, settleGrantsOfEndedBox } from './retention/box-grants.listeners';
 
@@ -14,18 +37,43 @@ import { settleGrantsOfBuiltBox, settleGrantsOfEndedBox } from './retention/box-
  * a call inside a billing service.
  */
 export const listeners: ListenerTable = {
+  // A subscription: the confirmation with its terms, every change confirmed (with an undo while possible)
+  'subscription.created': [confirmSubscription, recordCardOfNewSubscription], // saved card: confirmed now, its card kept; Checkout: at activation
+  'subscription.activated': [confirmSubscription], // a Checkout paid
+  'subscription.skipped': [confirmSubscriptionChange],
+  'subscription.unskipped': [confirmSubscriptionChange],
+  'subscription.paused': [confirmSubscriptionChange],
+  'subscription.resumed': [confirmSubscriptionChange],
+  'subscription.swapped': [confirmSubscriptionChange],
+  'subscription.cadence_changed': [confirmSubscriptionChange],
+  'subscription.charge_date_changed': [confirmSubscriptionChange],
+  'subscription.addon_added': [confirmSubscriptionChange],
+  'subscription.addon_removed': [confirmSubscriptionChange],
+  'subscription.reactivated': [confirmSubscriptionChange],
+  'subscription.box_address_set': [confirmSubscriptionChange], // one box sent elsewhere
+  'subscription.promo_code_applied': [confirmSubscriptionChange],
+  'subscription.cancellation_scheduled': [tellCancelled], // with a link to keep it going
+  'subscription.cancelled': [tellCancelled], // with a link to subscribe again
+  'subscription.payment_failed': [tellPaymentFailed], // the first failure only, with the link to pay
+  'subscription.recovered': [tellPaymentRecovered],
+
   // A cycle's box
   'box.reserved': [settleGrantsOfBuiltBox], // what the retention engine granted is in the box, or goes back if left out
-  'box.adjusted': [tellBoxAdjusted], // the shopper hears what was substituted or left out
+  'box.adjusted': [tellBoxAdjusted], // the shopper hears what was substituted or left out, before the charge
   'box.back_ordered': [tellBoxBackOrdered],
-  'box.paid': [earnLoyaltyPoints, rewardReferrer], // points for the box; the referrer's reward for a friend's first box
-  'box.delivered': [deliverBoxGifts], // its surprise gift is delivered (gift.delivered)
+  'box.paid': [earnLoyaltyPoints, rewardReferrer, sendReceipt, tellPerksUnlocked], // points; the referrer's reward; the receipt; perks it unlocked
+  'box.shipped': [tellShipped], // carrier and tracking
+  'box.delivered': [deliverBoxGifts, tellDelivered], // its surprise gift is delivered (gift.delivered); the shopper is told
   'box.cancelled': [settleGrantsOfEndedBox, tellBoxSkippedForStock], // gift, free items and credit go back; out of stock: the shopper is told
   'box.refunded': [settleGrantsOfEndedBox],
 
-  // Loyalty, referrals, gifts
+  // A shopper
+  'customer.address_changed': [confirmAddressChange], // with an undo for a week
+
+  // Loyalty, referrals, rewards, gifts
   'loyalty.tier_changed': [tellTierChanged],
   'loyalty.points_expiring': [tellPointsExpiring],
   'referral.rewarded': [tellReferrerRewarded],
+  'reward.granted': [tellRewardGranted], // birthday and anniversary rewards
   'gift.delivered': [thankForGift],
 };

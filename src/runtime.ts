@@ -4,10 +4,14 @@ import { buildApp } from './app';
 import type { Config } from './config/config';
 import type { StripeMode } from './home/home.pages';
 import { startLocalDatabase } from './local/local-database';
+import { startMailCatcher } from './local/mail-catcher';
 import { startLocalStripeMock } from './local/local-stripe-mock';
+import { recordCaughtMail } from './messages/caught-mail.service';
+import { createMailTransport, describeSmtpUrl, type MailTransport } from './messages/mail-transport';
 import { seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
 import { migrateStoredSubscriptions } from './subscriptions/subscription-migrations.service';
+import { assignMissingHandles } from './merchants/merchant.service';
 import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
 import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
@@ -21,6 +25,9 @@ import { coreAnswers } from './wiring';
 export type Role = 'all' | 'web' | 'worker';
 export type WebhookSecretSource = 'configured' | 'offline' | 'none';
 
+/** Where this process sends mail (the worker role's): the configured SMTP server, or the local catcher. */
+export type MailMode = { mode: 'smtp'; target: string } | { mode: 'catcher'; target: string };
+
 export interface Runtime {
   role: Role;
   web?: WebServer;
@@ -29,6 +36,8 @@ export interface Runtime {
   stripeMode: StripeMode;
   /** Which secret verifies webhook signatures: STRIPE_WEBHOOK_SECRET, the offline one (local stripe-mock), or none (503). */
   webhookSecretSource: WebhookSecretSource;
+  /** Where mail goes; absent on the web role (the worker sends). */
+  mail?: MailMode;
   /** Stop accepting, drain jobs, close the database, stop local helpers. Safe to call twice. */
   stop(): Promise<void>;
   isDraining(): boolean;
@@ -66,6 +75,16 @@ export function startupBanner(runtime: Runtime, config: Config): string {
     );
   } else {
     lines.push(`  Stripe:   ${runtime.stripeMode === 'stripe-live' ? 'LIVE mode' : 'test mode'}`);
+  }
+  if (runtime.mail?.mode === 'catcher') {
+    lines.push(
+      `  Mail:     not leaving this machine: caught at ${runtime.mail.target} and kept in the database (caught_mail).`,
+      '            To send for real: SMTP_URL=smtps://user:password@smtp.example.com:465 MAIL_FROM="Store <hello@example.com>"',
+    );
+  } else if (runtime.mail?.mode === 'smtp') {
+    lines.push(
+      `  Mail:     sent through ${runtime.mail.target}, from ${config.mail.from.name ? `${config.mail.from.name} <${config.mail.from.address}>` : config.mail.from.address}`,
+    );
   }
   if (runtime.role !== 'worker') {
     const webhooks: Record<WebhookSecretSource, string> = {
@@ -130,6 +149,32 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cleanups.push(() => disconnectDatabase());
     await syncIndexes(connection);
     await migrateStoredSubscriptions(clock);
+    await assignMissingHandles();
+
+    // The worker sends mail: to SMTP_URL, or to a local catcher that keeps it in the database (stopped after the jobs drain).
+    let mail: MailMode | undefined;
+    let transport: MailTransport | undefined;
+    if (role !== 'web') {
+      let smtpUrl = config.mail.smtpUrl;
+      if (smtpUrl) {
+        mail = { mode: 'smtp', target: describeSmtpUrl(smtpUrl) };
+      } else {
+        const catcher = await startMailCatcher({
+          store: (message) => recordCaughtMail(clock, message),
+          onError: (error) => logger.debug({ err: error }, 'mail catcher connection error'),
+        });
+        cleanups.push(() => catcher.stop());
+        smtpUrl = catcher.url;
+        mail = { mode: 'catcher', target: catcher.url };
+        logger.info(`mail is not leaving this machine: caught at ${catcher.url} and kept in the database (caught_mail)`);
+      }
+      const opened = createMailTransport(smtpUrl);
+      transport = opened;
+      cleanups.push(() => {
+        opened.close();
+        return Promise.resolve();
+      });
+    }
 
     const workerName = `${os.hostname()}:${process.pid}`;
     const agenda = createAgenda(connection, config.worker, workerName);
@@ -156,6 +201,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           workerName,
           stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }),
           boxExtras: coreAnswers({ clock }).boxExtras,
+          ...(transport ? { mail: { transport, from: config.mail.from, publicUrl: config.http.publicUrl, appSecret: config.appSecret } } : {}),
+          links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret },
         },
         config.worker.heartbeatSeconds,
       );
@@ -172,6 +219,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stripeMode,
         isDraining: () => draining,
         webhookSecret,
+        // No SMTP_URL: this installation's workers catch mail locally; the pages show it.
+        mailCaught: !config.mail.smtpUrl,
         enqueue: async (name, data) => {
           await agenda.now(name, data);
         },
@@ -190,6 +239,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       databaseDescription,
       stripeMode,
       webhookSecretSource,
+      ...(mail ? { mail } : {}),
       isDraining: () => draining,
       stop: () => {
         draining = true;

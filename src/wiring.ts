@@ -6,11 +6,11 @@ import type { SubscriptionQuestions } from './subscriptions/subscription.service
 
 /**
  * Questions in: what the billing core asks of the retention layer, answered here, at the top of the house.
- * The core (subscriptions, orders, renewals) never imports perks, offers, referrals, gifts or loyalty; it is
+ * The core (subscriptions, orders, renewals) never imports perks, offers, referrals, gifts, loyalty or promotions; it is
  * handed these functions by the composition root (src/api.ts for the API, src/runtime.ts for the worker).
  */
 export interface CoreAnswers {
-  /** For subscriptions: first-box offers (referral, comeback) and early access to an add-on. */
+  /** For subscriptions: first-box offers (referral, comeback), early access to an add-on, and promo codes. */
   subscriptions: SubscriptionQuestions;
   /** For renewals: what goes in a box besides what the shopper chose (shipping, gift, perks, offers, credit). */
   boxExtras: BoxExtras;

@@ -48,6 +48,37 @@ const TrustProxySetting = z.string().transform((value, ctx): TrustProxy => {
   return z.NEVER;
 });
 
+/** `Name <address>` or a bare address: who mail comes from when a message names no sender. */
+export interface MailAddress {
+  name: string;
+  address: string;
+}
+
+const NAMED_ADDRESS = /^\s*"?([^"<>]*?)"?\s*<([^<>\s]+)>\s*$/;
+const MailFromSetting = z.string().transform((value, ctx): MailAddress => {
+  const named = NAMED_ADDRESS.exec(value);
+  const [name, address] = named ? [named[1]!.trim(), named[2]!] : ['', value.trim()];
+  if (z.email().safeParse(address).success && !/[\r\n]/.test(name)) return { name, address: address.toLowerCase() };
+  ctx.addIssue({ code: 'custom', message: 'must be an e-mail address, or a name and an address: Boxcycle <no-reply@example.com>' });
+  return z.NEVER;
+});
+
+/**
+ * Where mail goes: an smtp:// (STARTTLS when offered) or smtps:// (TLS from the start) URL with the server's
+ * host, optional port and credentials (percent-encoded: `smtps://user:p%40ss@smtp.example.com:465`).
+ */
+const SmtpUrlSetting = z.string().refine(
+  (value) => {
+    if (!URL.canParse(value)) return false;
+    const url = new URL(value);
+    return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '' && url.pathname.replace(/^\/+/, '') === '' && url.hash === '';
+  },
+  { error: 'must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:password@smtp.example.com:465' },
+);
+
+/** Variables whose value is a secret: an error names them but never prints what they hold. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['SMTP_URL', 'APP_SECRET']);
+
 /** Every environment variable the app reads. The README's table lists them; keep the two in step. */
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -81,6 +112,10 @@ export const EnvSchema = z.object({
   STRIPE_API_PORT: Port.optional(),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
 
+  SMTP_URL: SmtpUrlSetting.optional(),
+  MAIL_FROM: MailFromSetting.default({ name: 'Boxcycle', address: 'no-reply@boxcycle.localhost' }),
+  APP_SECRET: z.string().min(32, { error: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
+
   SEED_DEMO: Flag.default(true),
   BODY_LIMIT: z
     .string()
@@ -106,6 +141,10 @@ export interface Config {
     port: number | undefined;
     protocol: 'http' | 'https' | undefined;
   };
+  /** Outgoing mail: the SMTP server (none: a local catcher keeps every message on this machine) and the default sender. */
+  mail: { smtpUrl: string | undefined; from: MailAddress };
+  /** Signs action links (unsubscribe, skip…); without it the installation makes and keeps its own. */
+  appSecret: string | undefined;
   seedDemo: boolean;
   worker: {
     heartbeatSeconds: number;
@@ -134,7 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
         const value = present[name];
-        return `${name}: ${issue.message}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}`;
+        const shown = value !== undefined && !SECRET_VARIABLES.has(name) ? ` (got ${JSON.stringify(value)})` : '';
+        return `${name}: ${issue.message}${shown}`;
       }),
     );
   }
@@ -157,6 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.STRIPE_API_PORT,
       protocol: e.STRIPE_API_PROTOCOL,
     },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    appSecret: e.APP_SECRET,
     seedDemo: e.SEED_DEMO,
     worker: {
       heartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 
 export interface PostalAddress {
   line1: string;
@@ -10,8 +11,26 @@ export interface PostalAddress {
   country: string;
 }
 
-/** A merchant's shopper. The Stripe customer is created with a keyed write and recorded once. */
-export interface Customer {
+/**
+ * The card the shopper pays with, as Stripe last told us (a payment method attached, updated or replaced by
+ * the card network, or the one a subscription was made with). Never the number: brand, last 4, expiry.
+ */
+export interface CustomerCard {
+  stripePaymentMethodId: string;
+  brand: string;
+  last4: string;
+  /** 1 to 12. */
+  expMonth: number;
+  expYear: number;
+  /** When Stripe said so (the event's or the read's time): older news does not replace newer. */
+  seenAt: Date;
+}
+
+/**
+ * A merchant's shopper. The Stripe customer is created with a keyed write and recorded once. A shopper records
+ * the facts about itself (`customer.address_changed`) in the update that makes them true.
+ */
+export interface Customer extends Partial<FactBearing> {
   _id: string;
   merchantId: string;
   email: string;
@@ -20,6 +39,11 @@ export interface Customer {
   shippingAddress: PostalAddress;
   /** `MM-DD`, or `YYYY-MM-DD` when the year is known (birthday rewards use the month and day). */
   birthday?: string;
+  /** BCP 47, canonical (`de-DE`): how money and dates read in their messages; absent: the merchant's. */
+  locale?: string;
+  /** IANA: the zone their messages' dates are in (and their daytime); absent: the merchant's. */
+  timezone?: string;
+  card?: CustomerCard;
   marketingConsent: { granted: boolean; changedAt: Date };
   stripeCustomerId?: string;
   stripeSyncedRevision?: number;
@@ -49,6 +73,21 @@ const CustomerSchema = new Schema<Customer>(
     phone: { type: String },
     shippingAddress: { type: AddressSchema, required: true },
     birthday: { type: String },
+    locale: { type: String },
+    timezone: { type: String },
+    card: {
+      type: new Schema<CustomerCard>(
+        {
+          stripePaymentMethodId: { type: String, required: true },
+          brand: { type: String, required: true },
+          last4: { type: String, required: true },
+          expMonth: { type: Number, required: true, min: 1, max: 12 },
+          expYear: { type: Number, required: true },
+          seenAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+    },
     marketingConsent: {
       type: new Schema({ granted: { type: Boolean, required: true }, changedAt: { type: Date, required: true } }, { _id: false }),
       required: true,
@@ -63,5 +102,14 @@ const CustomerSchema = new Schema<Customer>(
 );
 CustomerSchema.index({ merchantId: 1, email: 1 }, { unique: true });
 CustomerSchema.index({ merchantId: 1, createdAt: -1 });
+// Stripe's payment method events name the Stripe customer.
+CustomerSchema.index({ stripeCustomerId: 1 });
+// The card-expiry reminder: shoppers whose card expires in a given month.
+CustomerSchema.index({ merchantId: 1, 'card.expYear': 1, 'card.expMonth': 1 });
+factSource(CustomerSchema, {
+  subjectType: 'customer',
+  linkFields: [],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc._id as string }),
+});
 
 export const CustomerModel = model<Customer>('Customer', CustomerSchema);

@@ -21,3 +21,48 @@ export async function birthdaysOf(merchantId: string, customerIds: string[]): Pr
   const customers = await CustomerModel.find({ merchantId, _id: { $in: customerIds }, birthday: { $exists: true } }, { birthday: 1 }).lean();
   return customers.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
 }
+
+/** The merchant's customer with this e-mail address, if any (addresses are stored lower case). */
+export async function findCustomerByEmail(merchantId: string, email: string): Promise<Customer | undefined> {
+  return (await CustomerModel.findOne({ merchantId, email: email.toLowerCase() }).lean()) ?? undefined;
+}
+
+/** Whether the shopper agreed to marketing (undefined: no such shopper of this merchant). Messages ask before any marketing mail. */
+export async function marketingConsentOf(merchantId: string, customerId: string): Promise<boolean | undefined> {
+  return (await CustomerModel.findOne({ _id: customerId, merchantId }, { marketingConsent: 1 }).lean())?.marketingConsent.granted;
+}
+
+/**
+ * The merchant's shoppers whose card expires in this month (`year`, `month` 1–12) and who are among
+ * `customerIds` (those it matters for), with what a message about it needs.
+ */
+export async function customersWithCardExpiring(
+  merchantId: string,
+  year: number,
+  month: number,
+  customerIds: readonly string[],
+): Promise<Array<Pick<Customer, '_id' | 'card'>>> {
+  if (customerIds.length === 0) return [];
+  return CustomerModel.find({ merchantId, 'card.expYear': year, 'card.expMonth': month, _id: { $in: [...customerIds] } }, { card: 1 })
+    .sort({ _id: 1 })
+    .lean();
+}
+
+/** What the shopper's payment page shows: the card on file (never the number), and whether Stripe knows them yet. */
+export async function paymentDetailsOf(
+  merchantId: string,
+  customerId: string,
+): Promise<
+  | { card: { brand: string; last4: string; expMonth: number; expYear: number; stripePaymentMethodId: string } | null; stripeCustomerId: string | null }
+  | undefined
+> {
+  const customer = await CustomerModel.findOne({ _id: customerId, merchantId }, { card: 1, stripeCustomerId: 1 }).lean();
+  if (!customer) return undefined;
+  const card = customer.card;
+  return {
+    card: card
+      ? { brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear, stripePaymentMethodId: card.stripePaymentMethodId }
+      : null,
+    stripeCustomerId: customer.stripeCustomerId ?? null,
+  };
+}

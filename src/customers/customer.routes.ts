@@ -1,5 +1,5 @@
 import { FactList, listTimeline, TimelineQuery } from '../events/timeline.service';
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
 import { CreateCustomerBody, CustomerList, CustomerParams, CustomerView, ListCustomersQuery, UpdateCustomerBody } from './customer.schemas';
 import { createCustomer, getCustomer, listCustomers, updateCustomer, type CustomerDeps } from './customer.service';
 
@@ -45,11 +45,15 @@ export function customerRoutes(deps: CustomerDeps): RouteDefinition[] {
       path: '/customers/:id',
       tag: 'Customers',
       summary: 'Change a customer',
+      description:
+        "A new shipping address is recorded as the fact `customer.address_changed` (the shopper is told, with a link to undo it). `locale` and `timezone` set how their messages read (null: the merchant's).",
       auth: 'merchant',
       params: CustomerParams,
       body: UpdateCustomerBody,
       response: { status: 200, description: 'The customer', schema: CustomerView },
-      handler: async ({ principal, params, body }) => ({ body: await updateCustomer(deps, principal!.merchantId, params.id, body) }),
+      handler: async ({ principal, params, body }) => ({
+        body: await updateCustomer({ ...deps, actor: actorFor(principal) }, principal!.merchantId, params.id, body),
+      }),
     }),
     defineRoute({
       operationId: 'listCustomerEvents',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { CountryCode, Email, Instant } from '../shared/schemas';
+import { CountryCode, Email, Instant, Timezone } from '../shared/schemas';
 
 export const PostalAddressInput = z.strictObject({
   line1: z.string().trim().min(1).max(200),
@@ -26,6 +26,26 @@ const Birthday = z
     { error: 'is not a real date' },
   );
 
+/** Whether `tag` is a well-formed BCP 47 language tag the platform can format money and dates for. */
+export function isSupportedLocale(tag: string): boolean {
+  try {
+    const [canonical] = Intl.getCanonicalLocales(tag);
+    return (
+      canonical !== undefined && Intl.DateTimeFormat.supportedLocalesOf(canonical).length === 1 && Intl.NumberFormat.supportedLocalesOf(canonical).length === 1
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** A BCP 47 language tag (`en-US`, `de-DE`, `ja-JP`), stored in its canonical spelling. */
+export const Locale = z
+  .string()
+  .max(35)
+  .refine(isSupportedLocale, { error: 'must be a BCP 47 language tag the platform knows, e.g. en-US, de-DE, ja-JP' })
+  .transform((tag) => Intl.getCanonicalLocales(tag)[0]!)
+  .describe('BCP 47 language tag: how money and dates read in messages (e.g. de-DE)');
+
 export const CreateCustomerBody = z
   .strictObject({
     email: Email,
@@ -36,6 +56,8 @@ export const CreateCustomerBody = z
       .optional(),
     shippingAddress: PostalAddressInput,
     birthday: Birthday.optional(),
+    locale: Locale.optional(),
+    timezone: Timezone.optional(),
     marketingConsent: z.boolean().default(false),
   })
   .meta({ id: 'CreateCustomerRequest' });
@@ -52,6 +74,8 @@ export const UpdateCustomerBody = z
       .optional(),
     shippingAddress: PostalAddressInput.optional(),
     birthday: Birthday.nullable().optional(),
+    locale: Locale.nullable().optional(),
+    timezone: Timezone.nullable().optional(),
     marketingConsent: z.boolean().optional(),
   })
   .meta({ id: 'UpdateCustomerRequest' });
@@ -69,6 +93,12 @@ export const CustomerView = z
     phone: z.string().nullable(),
     shippingAddress: PostalAddressView,
     birthday: z.string().nullable(),
+    locale: z.string().nullable().describe("The shopper's language tag for messages; null: the merchant's"),
+    timezone: z.string().nullable().describe("The shopper's IANA time zone for messages; null: the merchant's"),
+    card: z
+      .strictObject({ brand: z.string(), last4: z.string(), expMonth: z.number().int(), expYear: z.number().int() })
+      .nullable()
+      .describe('The card Stripe last told us the shopper pays with (never the number)'),
     marketingConsent: z.strictObject({ granted: z.boolean(), changedAt: Instant }),
     stripeCustomerId: z.string().nullable(),
     createdAt: Instant,

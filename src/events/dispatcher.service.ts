@@ -6,11 +6,19 @@ import { FactModel, type Fact } from './fact.model';
 import type { FactType } from './fact-types';
 import { relayPendingFacts } from './relay.service';
 
+/** Where links in messages lead (PUBLIC_URL) and what signs action links (APP_SECRET; absent: the installation's own). */
+export interface LinkSettings {
+  publicUrl: string;
+  appSecret?: string | undefined;
+}
+
 /** What a listener may use. */
 export interface ListenerDeps {
   clock: Clock;
   logger: Logger;
   stripe: StripeGateway;
+  /** For listeners that send messages: required by them (the worker and the test helper hand it in). */
+  links?: LinkSettings;
 }
 
 /** Something that follows a fact. Runs at least once per fact and is recorded done after it succeeds: idempotent. */

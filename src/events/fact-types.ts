@@ -18,7 +18,9 @@ export const FACT_TYPES = [
   'subscription.addon_added',
   'subscription.addon_removed',
   'subscription.second_choice_set',
+  'subscription.box_address_set',
   'subscription.save_offer_accepted',
+  'subscription.promo_code_applied',
   'subscription.price_migrated',
   'subscription.cancellation_scheduled',
   'subscription.cancelled',
@@ -37,6 +39,7 @@ export const FACT_TYPES = [
   'box.packed',
   'box.shipped',
   'box.delivered',
+  'box.rated',
   'box.cancelled',
   'box.refunded',
   'box.payment_refunded',
@@ -44,6 +47,8 @@ export const FACT_TYPES = [
   // Loyalty (subject: the shopper's loyalty account)
   'loyalty.tier_changed',
   'loyalty.points_expiring',
+  // Points turned into credit (subject: the ledger entry that records it)
+  'loyalty.points_redeemed',
   // Referrals (subject: the referral)
   'referral.attributed',
   'referral.held',
@@ -54,10 +59,14 @@ export const FACT_TYPES = [
   'gift.granted',
   'gift.delivered',
   'gift.returned',
+  // A shopper (subject: the customer)
+  'customer.address_changed',
+  // Birthday and anniversary rewards (subject: the box reward, or the loyalty ledger entry, that holds the grant)
+  'reward.granted',
 ] as const;
 export type FactType = (typeof FACT_TYPES)[number];
 
-export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'referral', 'gift_award'] as const;
+export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'referral', 'gift_award', 'customer', 'box_reward', 'loyalty_entry'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
 
 /** Who made a fact true. */

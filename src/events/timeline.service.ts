@@ -97,3 +97,13 @@ export async function listTimeline(
 export async function factsOfSubject(merchantId: string, subjectId: string): Promise<Fact[]> {
   return FactModel.find({ merchantId, subjectId }).sort({ seq: 1 }).lean();
 }
+
+/** One fact, if it is about this merchant's subject. */
+export async function findFact(merchantId: string, factId: string): Promise<Fact | undefined> {
+  return (await FactModel.findOne({ _id: factId, merchantId }).lean()) ?? undefined;
+}
+
+/** The newest fact about a subject (the change just made, for a receipt and its undo). */
+export async function latestFactOf(merchantId: string, subjectId: string): Promise<Fact | undefined> {
+  return (await FactModel.findOne({ merchantId, subjectId }).sort({ seq: -1 }).lean()) ?? undefined;
+}

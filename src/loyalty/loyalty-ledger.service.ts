@@ -1,3 +1,4 @@
+import { initialFacts, type PendingFact } from '../events/fact-source';
 import { isDuplicateKeyError } from '../shared/db';
 import { InsufficientBalanceError } from '../shared/errors';
 import { derivedId } from '../shared/ids';
@@ -17,6 +18,8 @@ export interface LedgerPosting {
   expiresAt?: Date;
   subscriptionId?: string;
   orderId?: string;
+  /** Facts the entry records in the insert that makes it (a reward granted, a redemption): once, with the entry. */
+  facts?: PendingFact[];
 }
 
 const MAX_ATTEMPTS = 25;
@@ -70,7 +73,7 @@ export async function postLedgerEntry(clock: Clock, posting: LedgerPosting, opti
       ...(posting.orderId ? { orderId: posting.orderId } : {}),
     };
     try {
-      await LoyaltyEntryModel.create(entry);
+      await LoyaltyEntryModel.create(posting.facts?.length ? { ...entry, ...initialFacts(...posting.facts) } : entry);
       return entry;
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;

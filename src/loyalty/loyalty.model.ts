@@ -51,13 +51,15 @@ export const LEDGER_KINDS = ['earn', 'bonus', 'referral', 'birthday', 'anniversa
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 /**
- * One movement of a shopper's points and credit. Its source (`invoice:<id>`, `referral:<id>`,
+ * One movement of a shopper's points and credit. An entry that grants a reward (a birthday, an anniversary)
+ * records the grant (`reward.granted`) in the insert that makes it. Its source (`invoice:<id>`, `referral:<id>`,
  * `birthday:<customer>:<year>`, `redeem:<key>`, `apply:<order>`...) is unique per merchant: a replayed event
  * or job finds the entry and adds nothing. Entries form a chain per shopper (`seq` unique), each carrying the
  * balances after it: the head is the balance, and two writers racing for the same `seq` cannot both win, so
- * a balance never goes below zero.
+ * a balance never goes below zero. An entry that is a shopper's or merchant's act (a redemption) records its
+ * fact (`loyalty.points_redeemed`) in its own insert.
  */
-export interface LoyaltyEntry {
+export interface LoyaltyEntry extends Partial<FactBearing> {
   _id: string;
   merchantId: string;
   customerId: string;
@@ -101,6 +103,15 @@ const LoyaltyEntrySchema = new Schema<LoyaltyEntry>(
 LoyaltyEntrySchema.index({ merchantId: 1, source: 1 }, { unique: true });
 LoyaltyEntrySchema.index({ merchantId: 1, customerId: 1, seq: 1 }, { unique: true });
 LoyaltyEntrySchema.index({ merchantId: 1, kind: 1, expiresAt: 1 });
+factSource(LoyaltyEntrySchema, {
+  subjectType: 'loyalty_entry',
+  linkFields: ['customerId', 'subscriptionId'],
+  links: (doc) => ({
+    merchantId: doc.merchantId as string,
+    customerId: doc.customerId as string,
+    ...(doc.subscriptionId ? { subscriptionId: doc.subscriptionId as string } : {}),
+  }),
+});
 
 export const LoyaltyEntryModel = model<LoyaltyEntry>('LoyaltyEntry', LoyaltyEntrySchema);
 

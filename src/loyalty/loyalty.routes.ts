@@ -1,5 +1,5 @@
 import { CustomerParams } from '../customers/customer.schemas';
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
 import {
   AdjustPointsBody,
   ListLoyaltyEntriesQuery,
@@ -77,7 +77,7 @@ export function loyaltyRoutes(deps: LoyaltyDeps): RouteDefinition[] {
       errors: [409],
       handler: async ({ principal, params, body, idempotencyKey }) => ({
         status: 201,
-        body: await redeemPoints(deps.clock, principal!.merchantId, params.id, body.points, idempotencyKey),
+        body: await redeemPoints(deps.clock, principal!.merchantId, params.id, body.points, idempotencyKey, { actor: actorFor(principal) }),
       }),
     }),
     defineRoute({

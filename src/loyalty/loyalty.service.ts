@@ -195,7 +195,10 @@ async function requireCustomer(merchantId: string, customerId: string): Promise<
 
 /**
  * Turns points into credit for the coming boxes, in whole blocks of the programme's rate. The credit is
- * applied at each cut-off, up to the box's total; what is left carries over to the next box.
+ * applied at each cut-off, up to the box's total; what is left carries over to the next box. The entry records
+ * `loyalty.points_redeemed` (who asked: the shopper or the merchant) in its insert; a retry with the same key
+ * finds the entry and records nothing again. From a subscription's page, the entry (and its fact) names that
+ * subscription, so the redemption shows on its timeline.
  */
 export async function redeemPoints(
   clock: Clock,
@@ -203,21 +206,25 @@ export async function redeemPoints(
   customerId: string,
   points: number,
   idempotencyKey: string | undefined,
+  options: { actor?: Actor; subscriptionId?: string } = {},
 ): Promise<LoyaltyEntryView> {
   await requireCustomer(merchantId, customerId);
   const program = await requireProgram(merchantId);
   if (points % program.redemption.points !== 0) {
     throw invalidInput('points', `must be a multiple of ${program.redemption.points}`);
   }
+  const creditMinor = (points / program.redemption.points) * program.redemption.creditMinor;
   const entry = await postLedgerEntry(clock, {
     merchantId,
     customerId,
     source: `redeem:${customerId}:${idempotencyKey ?? newId('rdm')}`,
     kind: 'redeem',
     points: -points,
-    creditMinor: (points / program.redemption.points) * program.redemption.creditMinor,
+    creditMinor,
     currency: program.currency,
     description: `${points} points redeemed`,
+    ...(options.subscriptionId ? { subscriptionId: options.subscriptionId } : {}),
+    facts: [fact('loyalty.points_redeemed', options.actor ?? actors.system(), clock.now(), { points, creditMinor, currency: program.currency })],
   });
   return toEntryView(entry!);
 }
@@ -509,6 +516,59 @@ export async function getLoyaltyAccount(clock: Clock, merchantId: string, custom
       reason: change.reason,
     })),
     expiringSoon: expiring,
+  };
+}
+
+/** Where a shopper stands in the programme: what points are worth, their tier, and how far the next one is. */
+export interface LoyaltyProgress {
+  currency: string;
+  /** Points per whole unit of the currency paid for a box, before the tier's multiplier. */
+  pointsPerUnit: number;
+  /** Every `points` redeemed give `creditMinor` of credit. */
+  redemption: { points: number; creditMinor: number };
+  /** What tiers are held by, over the last 12 months. */
+  basis: 'paid_boxes' | 'spend';
+  standing: { paidBoxes: number; spendMinor: number };
+  tier: { key: string; name: string; earnMultiplierPercent: number } | null;
+  /**
+   * The tier above the one held, and how much more of the basis reaches it (paid boxes, or minor units of
+   * spend); 0 when the standing reaches it already and the daily evaluation has yet to move the shopper up.
+   */
+  nextTier: { key: string; name: string; earnMultiplierPercent: number; threshold: number; remaining: number } | null;
+}
+
+/**
+ * The shopper's progress in the programme (for their rewards page); undefined when the merchant runs none.
+ * The tier is the one held (as evaluated daily); the standing is counted now.
+ */
+export async function getLoyaltyProgress(clock: Clock, merchantId: string, customerId: string): Promise<LoyaltyProgress | undefined> {
+  await requireCustomer(merchantId, customerId);
+  const program = await loyaltyProgramOf(merchantId);
+  if (!program) return undefined;
+  const [account, standing] = await Promise.all([
+    LoyaltyAccountModel.findOne({ _id: loyaltyAccountId(merchantId, customerId), merchantId }, { tierKey: 1 }).lean(),
+    twelveMonthStanding(merchantId, customerId, clock.now(), program.currency),
+  ]);
+  const held = program.tiers.findIndex((t) => t.key === account?.tierKey);
+  const tier = held >= 0 ? program.tiers[held]! : undefined;
+  const next = program.tiers[held + 1];
+  const metric = program.tierBasis === 'paid_boxes' ? standing.paidBoxes : standing.spendMinor;
+  return {
+    currency: program.currency,
+    pointsPerUnit: program.pointsPerUnit,
+    redemption: { points: program.redemption.points, creditMinor: program.redemption.creditMinor },
+    basis: program.tierBasis,
+    standing,
+    tier: tier ? { key: tier.key, name: tier.name, earnMultiplierPercent: tier.earnMultiplierPercent } : null,
+    nextTier: next
+      ? {
+          key: next.key,
+          name: next.name,
+          earnMultiplierPercent: next.earnMultiplierPercent,
+          threshold: next.threshold,
+          remaining: Math.max(0, next.threshold - metric),
+        }
+      : null,
   };
 }
 

@@ -6,6 +6,8 @@ import { ensureSeededPlan } from '../plans/plan.service';
 import type { Clock } from '../shared/time';
 
 export const DEMO_MERCHANT_EMAIL = 'demo@boxcycle.example';
+/** The demo store's storefront: /shop/demo-roasters. */
+export const DEMO_STORE_HANDLE = 'demo-roasters';
 
 const DEMO_PLANS: Array<CreatePlanBody & { slug: string }> = [
   {
@@ -57,6 +59,8 @@ export async function seedDemoMerchant(clock: Clock): Promise<DemoSeedResult> {
       $setOnInsert: {
         _id: newId('mer'),
         name: 'Demo Roasters & Co.',
+        handle: DEMO_STORE_HANDLE,
+        brand: { accentColor: '#7a3e1d' },
         defaultCurrency: 'USD',
         timezone: 'America/New_York',
         createdAt: clock.now(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { contrastWithWhite, Handle } from './merchant-handles';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordWeakness } from '../shared/password-policy';
 import { Currency, Email, Instant, Timezone, prefixedId } from '../shared/schemas';
 import { MAX_SHIPPING_FEE_UNITS, maxShippingFeeMinor } from './shipping-fees';
@@ -116,8 +117,34 @@ export const SubscriptionSettingsInput = z.strictObject({
     .optional(),
 });
 
+/** The store's look on the storefront, the shopper's pages and the e-mails. `null` clears a value. */
+const BrandInput = z.strictObject({
+  accentColor: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^#[0-9a-f]{6}$/, { error: 'must be a colour like #1e5bb0' })
+    .refine((colour) => contrastWithWhite(colour) >= 4.5, {
+      error: 'is too light for white text on it: choose a darker colour (contrast of at least 4.5 to 1)',
+    })
+    .nullable()
+    .optional()
+    .describe('The store’s colour (buttons, header): #rrggbb. Text on it is white, so it must be dark enough (contrast at least 4.5:1).'),
+  logoUrl: z
+    .url({ protocol: /^https$/, error: 'must be an https:// address of an image' })
+    .max(500)
+    .nullable()
+    .optional()
+    .describe('An https:// address of the store’s logo (shown at most 48 px high)'),
+});
+
 export const UpdateMerchantBody = z
-  .strictObject({ name: z.string().trim().min(1).max(100).optional(), subscriptionSettings: SubscriptionSettingsInput.optional() })
+  .strictObject({
+    name: z.string().trim().min(1).max(100).optional(),
+    handle: Handle.optional(),
+    brand: BrandInput.optional(),
+    subscriptionSettings: SubscriptionSettingsInput.optional(),
+  })
   .meta({ id: 'UpdateMerchantRequest' });
 export type UpdateMerchantBody = z.infer<typeof UpdateMerchantBody>;
 
@@ -127,6 +154,8 @@ export const MerchantView = z
     object: z.literal('merchant'),
     name: z.string(),
     email: z.string(),
+    handle: z.string().nullable().describe('The storefront is at /shop/<handle>'),
+    brand: z.strictObject({ accentColor: z.string().nullable(), logoUrl: z.string().nullable() }),
     defaultCurrency: z.string(),
     timezone: z.string(),
     subscriptionSettings: z.strictObject({

@@ -12,6 +12,7 @@ import { MerchantSignUpModel } from './merchant-sign-up.model';
 import { MerchantModel, type Merchant } from './merchant.model';
 import { subscriptionSettingsOf } from '../subscriptions/subscription-settings';
 import { shippingFeesOf } from './shipping-fees';
+import { handleCandidates } from './merchant-handles';
 import type {
   ApiKeyView,
   LogInBody,
@@ -41,6 +42,11 @@ function generateSecret(prefix = 'bxk_'): string {
 }
 
 /** Only said to whoever holds a confirmation token mailed to the address, never to a sign-up request. */
+export class HandleTakenError extends ConflictError {
+  override readonly code = 'handle_taken';
+  override readonly title = 'This store address is taken';
+}
+
 export class EmailTakenError extends ConflictError {
   override readonly code = 'email_taken';
   override readonly title = 'An account with this e-mail already exists';
@@ -67,6 +73,8 @@ export function toMerchantView(merchant: Merchant): MerchantView {
     object: 'merchant',
     name: merchant.name,
     email: merchant.email,
+    handle: merchant.handle ?? null,
+    brand: { accentColor: merchant.brand?.accentColor ?? null, logoUrl: merchant.brand?.logoUrl ?? null },
     defaultCurrency: merchant.defaultCurrency,
     timezone: merchant.timezone,
     subscriptionSettings: settingsViewOf(merchant),
@@ -113,34 +121,66 @@ export async function openMerchantAccount(clock: Clock, input: SignUpBody): Prom
   return createMerchantWithKey(clock, input, await hashPassword(input.password));
 }
 
+/**
+ * Writes a store under the first free handle made from its name (`bean-there`, then `bean-there-2` …). The
+ * unique indexes decide between concurrent sign-ups; a duplicate e-mail is a taken address.
+ */
+async function insertWithFreeHandle<T>(name: string, insert: (handle: string) => Promise<T>): Promise<T> {
+  for (const handle of handleCandidates(name)) {
+    if (await MerchantModel.exists({ handle })) continue;
+    try {
+      return await insert(handle);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      if (await MerchantModel.exists({ handle })) continue; // another store took it meanwhile
+      throw new EmailTakenError('This address already has a store: log in with it instead.');
+    }
+  }
+  throw new ConflictError('No free address could be made from this store name; choose another name.');
+}
+
+/** Gives a store made before handles existed its handle (at start; idempotent, safe with several processes). */
+export async function assignMissingHandles(): Promise<number> {
+  let assigned = 0;
+  for (const merchant of await MerchantModel.find({ handle: { $exists: false } }, { name: 1 }).lean()) {
+    for (const handle of handleCandidates(merchant.name)) {
+      if (await MerchantModel.exists({ handle })) continue;
+      try {
+        const result = await MerchantModel.updateOne({ _id: merchant._id, handle: { $exists: false } }, { $set: { handle } });
+        assigned += result.modifiedCount;
+        break;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+    }
+  }
+  return assigned;
+}
+
 async function createMerchantWithKey(
   clock: Clock,
   input: Omit<SignUpBody, 'password'>,
   passwordHash: string,
 ): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
-  let merchant: Merchant;
-  try {
-    merchant = (
-      await MerchantModel.create({
-        _id: newId('mer'),
-        name: input.name,
-        email: input.email,
-        defaultCurrency: input.defaultCurrency,
-        timezone: input.timezone,
-        passwordHash,
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
-      })
-    ).toObject();
-  } catch (error) {
-    if (isDuplicateKeyError(error)) throw new EmailTakenError('This address already has a store: log in with it instead.');
-    throw error;
-  }
+  if (await MerchantModel.exists({ email: input.email })) throw new EmailTakenError('This address already has a store: log in with it instead.');
+  const merchant = await insertWithFreeHandle(input.name, (handle) =>
+    MerchantModel.create({
+      _id: newId('mer'),
+      name: input.name,
+      email: input.email,
+      handle,
+      defaultCurrency: input.defaultCurrency,
+      timezone: input.timezone,
+      passwordHash,
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+    }).then((created) => created.toObject()),
+  );
   const apiKey = await issueApiKey(clock, merchant._id, 'secret', 'Default key');
   return { merchant: toMerchantView(merchant), apiKey };
 }
 
-/** A message to an address about its account (rendered from views/notifications/<type>.ejs). */
+/** A message to an address about its account (the messages domain renders it from views/emails/). */
 export interface AccountMessage {
   to: string;
   merchantId?: string;
@@ -231,6 +271,14 @@ export async function confirmMerchantSignUp(clock: Clock, token: string): Promis
   return opened;
 }
 
+/** Checks e-mail and password (taking as long for an unknown address); the merchant, or a 401 that says nothing more. */
+export async function authenticateMerchant(input: LogInBody): Promise<MerchantView> {
+  const merchant = await MerchantModel.findOne({ email: input.email }).lean();
+  const ok = merchant?.passwordHash ? await verifyPassword(input.password, merchant.passwordHash) : await verifyAgainstDummy(input.password);
+  if (!merchant || !ok) throw new UnauthorizedError('The e-mail or password is not right.');
+  return toMerchantView(merchant);
+}
+
 /** Checks e-mail and password and issues a session key that expires after 12 hours. */
 export async function logInMerchant(clock: Clock, input: LogInBody): Promise<{ merchant: MerchantView; apiKey: NewApiKeyView }> {
   const merchant = await MerchantModel.findOne({ email: input.email }).lean();
@@ -250,6 +298,15 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
   const changes: Record<string, unknown> = {};
   const removals: Record<string, 1> = {};
   if (input.name !== undefined) changes.name = input.name;
+  if (input.handle !== undefined) {
+    const owner = await MerchantModel.findOne({ handle: input.handle }, { _id: 1 }).lean();
+    if (owner && owner._id !== merchantId) throw new HandleTakenError('Another store has this address: choose another.');
+    changes.handle = input.handle;
+  }
+  for (const [key, value] of Object.entries(input.brand ?? {})) {
+    if (value === null) removals[`brand.${key}`] = 1;
+    else if (value !== undefined) changes[`brand.${key}`] = value;
+  }
   // Each setting is its own field, so changing one never resets another.
   for (const [key, value] of Object.entries(input.subscriptionSettings ?? {})) {
     if (key === 'saveOffers') {
@@ -262,14 +319,20 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
   }
   // The list of fees per currency replaces the one fee of before (see shippingFeesOf).
   if (input.subscriptionSettings?.shippingFees !== undefined) removals['subscriptionSettings.shippingFeeMinor'] = 1;
-  const merchant =
-    Object.keys(changes).length === 0
-      ? await MerchantModel.findById(merchantId).lean()
-      : await MerchantModel.findOneAndUpdate(
-          { _id: merchantId },
-          { $set: { ...changes, updatedAt: clock.now() }, ...(Object.keys(removals).length > 0 ? { $unset: removals } : {}) },
-          { returnDocument: 'after', lean: true },
-        );
+  let merchant: Merchant | null;
+  try {
+    merchant =
+      Object.keys(changes).length === 0 && Object.keys(removals).length === 0
+        ? await MerchantModel.findById(merchantId).lean()
+        : await MerchantModel.findOneAndUpdate(
+            { _id: merchantId },
+            { $set: { ...changes, updatedAt: clock.now() }, ...(Object.keys(removals).length > 0 ? { $unset: removals } : {}) },
+            { returnDocument: 'after', lean: true },
+          );
+  } catch (error) {
+    if (isDuplicateKeyError(error)) throw new HandleTakenError('Another store has this address: choose another.');
+    throw error;
+  }
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
 }

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { factSource, type FactBearing } from '../events/fact-source';
 import type { Eligibility } from '../perks/perk.model';
 
 /** A reward given once a year (birthday, anniversary): points, credit on the coming boxes, or a free add-on. */
@@ -77,9 +78,10 @@ export function thresholdTermsOf(offer: Pick<Offer, 'threshold'>): ThresholdTerm
 
 /**
  * A free add-on earned outside a box (a birthday, an anniversary), waiting for the shopper's next box.
- * One per source (`birthday:<customer>:<year>`): granted once however often the job runs.
+ * One per source (`birthday:<customer>:<year>`): granted once however often the job runs. It records the
+ * grant (`reward.granted`) in the insert that makes it.
  */
-export interface BoxReward {
+export interface BoxReward extends Partial<FactBearing> {
   _id: string;
   merchantId: string;
   customerId: string;
@@ -114,5 +116,10 @@ const BoxRewardSchema = new Schema<BoxReward>(
 );
 BoxRewardSchema.index({ merchantId: 1, source: 1 }, { unique: true });
 BoxRewardSchema.index({ subscriptionId: 1, status: 1 });
+factSource(BoxRewardSchema, {
+  subjectType: 'box_reward',
+  linkFields: ['customerId', 'subscriptionId'],
+  links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string, subscriptionId: doc.subscriptionId as string }),
+});
 
 export const BoxRewardModel = model<BoxReward>('BoxReward', BoxRewardSchema);

@@ -1,4 +1,6 @@
 import { findAddon } from '../addons/addon.queries';
+import { fact, initialFacts } from '../events/fact-source';
+import { actors } from '../events/fact-types';
 import { birthdaysOf } from '../customers/customer.queries';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
 import { ledgerEntryOf, postLedgerEntry } from '../loyalty/loyalty-ledger.service';
@@ -155,12 +157,36 @@ function occurrence(monthDay: string, year: number): string {
   return `${year}-${monthDay === '02-29' && !leap ? '02-28' : monthDay}`;
 }
 
+const GRANT_JOB = actors.job('offers.grant-yearly-rewards');
+
+/**
+ * The fact of a yearly reward granted, recorded with the grant (on the box reward or the ledger entry that
+ * holds it): the shopper's message follows it.
+ */
+function grantedFact(now: Date, offer: Offer, reason: string, years: number | undefined, currency: string | undefined) {
+  const reward = offer.reward!;
+  return fact('reward.granted', GRANT_JOB, now, {
+    occasion: offer.kind,
+    offerId: offer._id,
+    offerName: offer.name,
+    reason,
+    ...(years !== undefined ? { years } : {}),
+    reward:
+      reward.type === 'points'
+        ? { type: 'points', points: reward.points }
+        : reward.type === 'credit'
+          ? { type: 'credit', creditMinor: reward.creditMinor, currency }
+          : { type: 'free_addon', addonId: reward.addonId, quantity: reward.quantity },
+  });
+}
+
 async function grantYearlyReward(
   deps: { clock: Clock },
   offer: Offer,
   subscription: Pick<Subscription, '_id' | 'customerId'>,
   source: string,
   reason: string,
+  years?: number,
 ): Promise<boolean> {
   const reward = offer.reward!;
   if (reward.type === 'free_addon') {
@@ -177,6 +203,7 @@ async function grantYearlyReward(
           quantity: reward.quantity,
           status: 'pending',
           createdAt: deps.clock.now(),
+          ...initialFacts(grantedFact(deps.clock.now(), offer, reason, years, undefined)),
         },
       },
       { upsert: true },
@@ -197,6 +224,7 @@ async function grantYearlyReward(
     description: reason,
     subscriptionId: subscription._id,
     ...(expiresAt ? { expiresAt } : {}),
+    facts: [grantedFact(deps.clock.now(), offer, reason, years, program.currency)],
   });
   return entry !== undefined;
 }
@@ -233,6 +261,7 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
                 subscription,
                 `anniversary:${subscription._id}:${year}`,
                 `${offer.name}: ${years} year${years > 1 ? 's' : ''} with us`,
+                years,
               )
             )
               granted += 1;

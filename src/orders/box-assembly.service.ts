@@ -6,6 +6,7 @@ import type { Cycle } from '../shared/calendar';
 import { derivedId } from '../shared/ids';
 import type { Clock } from '../shared/time';
 import { boxContentsFor, type BoxLine } from '../subscriptions/box-contents';
+import { boxAddressFor } from '../subscriptions/subscription.queries';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { BoxOrderModel, type BoxOrder, type OmittedLine, type OrderLine, type OrderStatus } from './box-order.model';
 import { releaseOrderStock, reserveOrderLines, type ReservationMode } from './order-stock.service';
@@ -112,7 +113,8 @@ export async function insertBoxOrder(
         amountRefundedMinor: 0,
         creditNotes: [],
         currency: contents.currency,
-        shippingAddress: customer.shippingAddress,
+        // The box's own address when the shopper sent this one elsewhere, else theirs.
+        shippingAddress: boxAddressFor(subscription, cycle.cycleKey) ?? customer.shippingAddress,
         history: [{ status, at: now }],
         createdAt: now,
         ...fields,

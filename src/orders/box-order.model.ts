@@ -48,7 +48,7 @@ export interface OrderLine {
   holdId?: string;
   stock?: LineStock;
   /** The variant the shopper chose, when another was sent instead (out of stock at the cut-off). */
-  substitutedFor?: { sku: string; description: string; rule: 'second_choice' | 'merchant_rule' };
+  substitutedFor?: { sku: string; description: string; rule: 'second_choice' | 'merchant_rule' | 'shopper_choice' };
   /** Our price id the line is charged at. */
   priceId?: string;
   /** The pending Stripe invoice item billing this line on the cycle's invoice (add-ons, shipping, amounts off). */
@@ -107,6 +107,8 @@ export interface BoxOrder extends Partial<FactBearing> {
   /** When a worker took on recording the payment's effects (a claim older than 10 minutes can be taken over). */
   paymentClaimedAt?: Date;
   history: Array<{ status: OrderStatus; at: Date }>;
+  /** The shopper's rating of the box once delivered: 1 to 5, with an optional comment; rating again replaces it. */
+  rating?: { score: number; comment?: string; ratedAt: Date };
   /** Set once a box built at its cut-off has all its lines: the shopper's, reserved, and what the retention engine added. */
   assembledAt?: Date;
   createdAt: Date;
@@ -176,6 +178,12 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     paymentClaimedAt: { type: Date },
     history: [new Schema({ status: { type: String, enum: ORDER_STATUSES, required: true }, at: { type: Date, required: true } }, { _id: false })],
     assembledAt: { type: Date },
+    rating: {
+      type: new Schema(
+        { score: { type: Number, required: true, min: 1, max: 5 }, comment: { type: String, maxlength: 1000 }, ratedAt: { type: Date, required: true } },
+        { _id: false },
+      ),
+    },
     createdAt: { type: Date, required: true },
   },
   { collection: 'orders', versionKey: false, minimize: false },

@@ -13,7 +13,7 @@ import {
   type PaidInvoiceFields,
   type RefundedChargeFields,
 } from '../stripe/invoice-fields';
-import { cycleOfPeriodStart } from '../subscriptions/subscription-calendar';
+import { boxAddressFor, cycleOfPeriodStart } from '../subscriptions/subscription-calendar';
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription-deps';
 import { findByStripeSubscriptionId, isAwaitingCheckout, recordCyclePaid } from '../subscriptions/subscription-payments.service';
 import type { Subscription } from '../subscriptions/subscription.model';
@@ -72,6 +72,8 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
     return merchantId;
   }
   const customer = await findCustomer(merchantId, subscription.customerId);
+  // Paid boxes go to the address of the moment: this box's own, when the shopper sent it elsewhere, else theirs.
+  const shippingAddress = boxAddressFor(subscription, cycle.cycleKey) ?? customer?.shippingAddress;
   const now = deps.clock.now();
   const paidAt = invoice.status_transitions?.paid_at ? new Date(invoice.status_transitions.paid_at * 1000) : now;
   const payment = { stripeInvoiceId: invoice.id, amountPaidMinor: invoice.amount_paid, paidAt };
@@ -86,7 +88,7 @@ export async function recordPaidInvoice(deps: SubscriptionSyncDeps, invoice: Pai
         { _id: waiting._id, status: waiting.status, stripeInvoiceId: { $exists: false } },
         recordFacts(
           {
-            $set: { ...payment, status: 'paid', ...(customer ? { shippingAddress: customer.shippingAddress } : {}) },
+            $set: { ...payment, status: 'paid', ...(shippingAddress ? { shippingAddress } : {}) },
             $unset: { heldForInvoiceId: 1 },
             $push: { history: { status: 'paid', at: now } },
           },

@@ -80,3 +80,22 @@ export async function isInvoiceOfABox(stripeInvoiceId: string): Promise<boolean>
 export async function unpaidBoxesOf(merchantId: string, subscriptionId: string): Promise<BoxOrder[]> {
   return BoxOrderModel.find({ subscriptionId, merchantId, status: { $in: ['reserved', 'held'] } }).lean();
 }
+
+/** Paid boxes still not shipped whose ship date is on or before `shipOnOrBefore` (late boxes), oldest first. */
+export async function unshippedPaidBoxes(merchantId: string, shipOnOrBefore: string): Promise<BoxOrder[]> {
+  return BoxOrderModel.find({ merchantId, status: { $in: ['paid', 'packed'] }, shipOn: { $lte: shipOnOrBefore } })
+    .sort({ shipOn: 1, _id: 1 })
+    .lean();
+}
+
+/** Boxes delivered (and still counted as delivered) in (from, to], by when they were marked delivered. */
+export async function boxesDeliveredBetween(merchantId: string, from: Date, to: Date): Promise<BoxOrder[]> {
+  return BoxOrderModel.find({ merchantId, status: 'delivered', history: { $elemMatch: { status: 'delivered', at: { $gt: from, $lte: to } } } })
+    .sort({ _id: 1 })
+    .lean();
+}
+
+/** A subscription's paid boxes of cycles before `cycleKey` (its tenure before that box, however late it is asked). */
+export async function paidBoxCountBefore(merchantId: string, subscriptionId: string, cycleKey: string): Promise<number> {
+  return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES }, cycleKey: { $lt: cycleKey } });
+}

@@ -36,7 +36,7 @@ export const OrderView = z
         amountMinor: z.number().int(),
         stock: z.enum(LINE_STOCK_STATES).nullable().describe('Where the units stand; null for discounts'),
         substitutedFor: z
-          .strictObject({ sku: z.string(), description: z.string(), rule: z.enum(['second_choice', 'merchant_rule']) })
+          .strictObject({ sku: z.string(), description: z.string(), rule: z.enum(['second_choice', 'merchant_rule', 'shopper_choice']) })
           .nullable()
           .describe('The variant chosen, when another was sent because it was out of stock at the cut-off'),
         grantedBy: z
@@ -65,6 +65,10 @@ export const OrderView = z
     paidAt: Instant.nullable(),
     shipment: z.strictObject({ carrier: z.string(), trackingNumber: z.string(), trackingUrl: z.string().nullable(), shippedAt: Instant }).nullable(),
     cancellationReason: z.string().nullable(),
+    rating: z
+      .strictObject({ score: z.number().int().min(1).max(5), comment: z.string().nullable(), ratedAt: Instant })
+      .nullable()
+      .describe("The shopper's rating once the box was delivered"),
     history: z.array(z.strictObject({ status: Status, at: Instant })),
     createdAt: Instant,
   })
@@ -111,3 +115,20 @@ export const PickListView = z
   })
   .meta({ id: 'PickList' });
 export type PickListView = z.infer<typeof PickListView>;
+
+export const RateBoxBody = z
+  .strictObject({
+    score: z.coerce
+      .number({ error: 'Choose from 1 to 5 stars' })
+      .int({ error: 'Choose from 1 to 5 stars' })
+      .min(1, { error: 'Choose from 1 to 5 stars' })
+      .max(5, { error: 'Choose from 1 to 5 stars' }),
+    comment: z
+      .string()
+      .trim()
+      .max(1000, { error: 'Keep it under 1000 characters' })
+      .optional()
+      .transform((value) => (value ? value : undefined)),
+  })
+  .meta({ id: 'RateBoxRequest' });
+export type RateBoxBody = z.infer<typeof RateBoxBody>;

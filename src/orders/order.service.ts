@@ -18,6 +18,7 @@ import type { OrderView } from './order.schemas';
 export { assembleBoxAtCutoff, boxOrderId, insertBoxOrder, reserveBox, type BoxDraft, type BoxExtras } from './box-assembly.service';
 export { holdBoxForFailedInvoice, recordCreditNote, recordPaidInvoice, recordRefund, releaseBoxOfClosedInvoice } from './order-payments.service';
 export { cancelUnsentBox, settleOrderStock, settleUnsettledOrders } from './order-stock-settlement.service';
+export { chooseVariantForBox } from './box-changes.service';
 
 export function toOrderView(order: BoxOrder): OrderView {
   return {
@@ -63,6 +64,7 @@ export function toOrderView(order: BoxOrder): OrderView {
         }
       : null,
     cancellationReason: order.cancellationReason ?? null,
+    rating: order.rating ? { score: order.rating.score, comment: order.rating.comment ?? null, ratedAt: iso(order.rating.ratedAt) } : null,
     history: order.history.map((entry) => ({ status: entry.status, at: iso(entry.at) })),
     createdAt: iso(order.createdAt),
   };
@@ -98,6 +100,38 @@ export async function listOrders(
     .limit(query.limit + 1)
     .lean();
   return listPage(orders, query.limit, toOrderView);
+}
+
+/**
+ * The shopper rates a delivered box (1 to 5, and a comment): stored on the order (rating again replaces it),
+ * recorded as `box.rated` for the merchant's subscriber page and the box-service analytics.
+ */
+export async function rateBox(
+  deps: { clock: Clock; actor?: Actor | undefined },
+  merchantId: string,
+  orderId: string,
+  input: { score: number; comment?: string | undefined },
+): Promise<OrderView> {
+  const now = deps.clock.now();
+  const before = await BoxOrderModel.findOne({ _id: orderId, merchantId }, { status: 1, cycleKey: 1, rating: 1 }).lean();
+  if (!before) throw new NotFoundError('No order with this id.');
+  if (before.status !== 'delivered') throw new InvalidStateError('A box can be rated once it is delivered.');
+  const rating = { score: input.score, ...(input.comment ? { comment: input.comment } : {}), ratedAt: now };
+  const updated = await BoxOrderModel.findOneAndUpdate(
+    { _id: orderId, merchantId, status: 'delivered' },
+    recordFacts(
+      { $set: { rating } },
+      fact('box.rated', deps.actor ?? actors.system(), now, {
+        cycleKey: before.cycleKey,
+        score: input.score,
+        hasComment: Boolean(input.comment),
+        rerated: before.rating !== undefined,
+      }),
+    ),
+    { returnDocument: 'after', lean: true },
+  );
+  if (!updated) throw new InvalidStateError('A box can be rated once it is delivered.');
+  return toOrderView(updated);
 }
 
 /** A line of the box is on the coming Stripe invoice as this invoice item (so a retry never bills it twice). */

@@ -124,6 +124,47 @@ export async function getCustomerReferralCode(clock: Clock, merchantId: string, 
   return { object: 'referral_code', code: await referralCodeFor(clock, merchantId, customerId), customerId };
 }
 
+/** A referrer's side of the programme, for their rewards page. */
+export interface ReferrerStanding {
+  code: string;
+  /** The programme's terms now: what a friend gets off their first box, and what the referrer earns once it is paid. */
+  welcomeOffer: WelcomeOffer;
+  reward: ReferrerReward;
+  /** Friends who subscribed with the code: waiting for their first box to be paid (or for the store's review), rewarded, or not accepted. */
+  referrals: { total: number; waiting: number; rewarded: number; declined: number };
+  /** What the rewarded referrals earned, in the programme's currency. */
+  earned: { points: number; creditMinor: number; currency: string };
+}
+
+/**
+ * The shopper's code (made on first ask), the programme's terms and how their referrals stand; undefined
+ * when the merchant runs no referral programme.
+ */
+export async function referrerStandingOf(clock: Clock, merchantId: string, customerId: string): Promise<ReferrerStanding | undefined> {
+  const program = await ReferralProgramModel.findOne({ _id: merchantId, merchantId, enabled: true }).lean();
+  if (!program) return undefined;
+  const code = await referralCodeFor(clock, merchantId, customerId);
+  const referrals = await ReferralModel.find({ merchantId, referrerCustomerId: customerId }, { status: 1, reward: 1 }).lean();
+  const rewarded = referrals.filter((referral) => referral.status === 'rewarded');
+  const inCurrency = rewarded.filter((referral) => referral.reward.currency === program.currency);
+  return {
+    code,
+    welcomeOffer: copyOffer(program),
+    reward: copyReward(program),
+    referrals: {
+      total: referrals.length,
+      waiting: referrals.filter((referral) => referral.status === 'pending' || referral.status === 'held').length,
+      rewarded: rewarded.length,
+      declined: referrals.filter((referral) => referral.status === 'rejected').length,
+    },
+    earned: {
+      points: inCurrency.reduce((sum, referral) => sum + (referral.reward.type === 'points' ? referral.reward.points : 0), 0),
+      creditMinor: inCurrency.reduce((sum, referral) => sum + (referral.reward.type === 'credit' ? referral.reward.creditMinor : 0), 0),
+      currency: program.currency,
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Attribution
 // ---------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { BoxOrder, OrderLine } from '../orders/box-order.model';
 import { unpaidBoxesOf } from '../orders/order.queries';
 import { assembleBoxAtCutoff, cancelUnsentBox, recordInvoiceItem, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
 import { cycleByKey, type Cycle } from '../shared/calendar';
+import { InvalidStateError, NotFoundError } from '../shared/errors';
 import {
   armRenewalCheck,
   findForRenewal,
@@ -195,4 +196,26 @@ async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription
     if (cycle && isCycleCharged(subscription, cycle)) continue;
     await cancelBox(deps, order, subscription.status === 'cancelled' ? 'subscription_cancelled' : 'cycle_not_charged', ['reserved']);
   }
+}
+
+/** How long before its charge a shopper may still decline a box adjusted at its cut-off (Stripe drafts the invoice an hour before). */
+const DECLINE_BEFORE_CHARGE_MS = 2 * 3_600_000;
+
+/**
+ * A box adjusted at its cut-off (its variant substituted, an extra left out) may be declined by the shopper until
+ * shortly before its charge: the cycle is skipped (Stripe's invoice for it is voided: no charge) and the box
+ * cancelled, its stock and grants given back. An exception to the cut-off, because the box is not what they chose.
+ */
+export async function declineAdjustedBox(deps: RenewalDeps, merchantId: string, subscriptionId: string, cycleKey: string): Promise<void> {
+  const subscription = await findForRenewal(subscriptionId);
+  if (!subscription || subscription.merchantId !== merchantId) throw new NotFoundError('No subscription with this id.');
+  const order = (await unpaidBoxesOf(merchantId, subscriptionId)).find((box) => box.cycleKey === cycleKey);
+  if (!order || order.status !== 'reserved') throw new InvalidStateError('This box is already charged or on its way.');
+  const adjusted = order.lines.some((line) => line.substitutedFor) || (order.omittedLines ?? []).some((line) => line.reason === 'out_of_stock');
+  if (!adjusted) throw new InvalidStateError('This box is as you chose it; skip boxes before their cut-off.');
+  const cycle = cycleByKey(subscription.schedule, cycleKey);
+  if (!cycle || cycle.chargeAt.getTime() - deps.clock.now().getTime() < DECLINE_BEFORE_CHARGE_MS)
+    throw new InvalidStateError('This box is about to be charged: it can no longer be declined.');
+  await skipCycleWithNothingToShip(deps, subscriptionId, cycleKey, 'declined_adjusted_box');
+  await cancelBox(deps, order, 'declined_by_shopper', ['reserved']);
 }

@@ -3,13 +3,14 @@ import { standingOf } from '../loyalty/loyalty-standing.service';
 import { comebackOfferFor } from '../offers/offer.service';
 import { isEligible } from '../perks/eligibility';
 import { activePerks } from '../perks/perk.service';
+import { promoCodeFor } from '../promotions/promotion.service';
 import { attributeReferral } from '../referrals/referral.service';
 import type { SubscriptionQuestions } from '../subscriptions/subscription.service';
 import type { FirstBoxOffer } from '../subscriptions/subscription.model';
 
 /**
  * The retention layer's answers to what the subscriptions core asks (handed in by src/wiring.ts): the offers
- * that compete for a new subscription's first box, and whether a perk opens an add-on early.
+ * that compete for a new subscription's first box, whether a perk opens an add-on early, and a promo code.
  */
 export function subscriptionAnswers(deps: { clock: Clock }): SubscriptionQuestions {
   return {
@@ -50,6 +51,8 @@ export function subscriptionAnswers(deps: { clock: Clock }): SubscriptionQuestio
       }
       return offers;
     },
+    /** A promo code, by the promotions domain: its terms or a refusal; its use is counted when the core redeems it. */
+    promoCode: (input) => promoCodeFor(input),
     /** An active early-access perk the subscription is eligible for (at that box) opens the add-on before its release. */
     async hasEarlyAccess(subscription, addonId, cycle) {
       const perks = (await activePerks(subscription.merchantId)).filter(

@@ -64,6 +64,12 @@ export class UnauthorizedError extends AppError {
   readonly title = 'Authentication is required';
 }
 
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+  readonly title = 'This cannot be done from here';
+}
+
 export class NotFoundError extends AppError {
   readonly status = 404;
   readonly code = 'not_found';
@@ -119,6 +125,25 @@ export class ReferralRefusedError extends AppError {
   readonly status = 422;
   readonly code = 'referral_refused';
   readonly title = 'This referral code cannot be used';
+}
+
+/** Why a promo code cannot be used here, as a stable word for clients (the detail says it in words). */
+export type PromoCodeRefusal =
+  'unknown' | 'archived' | 'expired' | 'used_up' | 'first_box_only' | 'currency' | 'better_discount' | 'already_used' | 'one_at_a_time' | 'unavailable';
+
+/** A promo code that cannot be used on this subscription (unknown, expired, used up, for new subscribers only…). */
+export class PromoCodeRefusedError extends AppError {
+  readonly status = 422;
+  readonly code = 'promo_code_refused';
+  readonly title = 'This promo code cannot be used';
+
+  constructor(
+    detail: string,
+    readonly reason: PromoCodeRefusal,
+  ) {
+    super(detail);
+    this.extensions.reason = reason;
+  }
 }
 
 export class IdempotencyInProgressError extends AppError {

@@ -3,13 +3,17 @@ import { LoyaltyAccountView, LoyaltyEntryView } from '../loyalty/loyalty.schemas
 import { getLoyaltyAccount, redeemPoints } from '../loyalty/loyalty.service';
 import { NewShopperSessionView, ShopperSessionList, ShopperSessionParams, ShopperSessionView } from '../merchants/merchant.schemas';
 import { issueShopperSession, listShopperSessions, revokeShopperSession } from '../merchants/merchant.service';
-import { defineRoute, type RouteDefinition } from '../shared/http/route';
-import type { Clock } from '../shared/time';
+import { NotFoundError } from '../shared/errors';
+import { actorFor, defineRoute, type RouteDefinition } from '../shared/http/route';
+import { findSubscription } from '../subscriptions/subscription.queries';
+import { PROMO_CODE_REFUSED } from '../subscriptions/subscription.routes';
+import { ApplyPromoCodeBody, BoxAddressBody, SubscriptionParams, SubscriptionView } from '../subscriptions/subscription.schemas';
+import { applyPromoCode, shipBoxTo, type SubscriptionDeps } from '../subscriptions/subscription.service';
 import { getSubscriptionRewards } from './shopper-rewards.service';
 import { ShopperRedeemBody, SubscriptionRewardsParams, SubscriptionRewardsView } from './shopper.schemas';
 
 /** The merchant's view of a subscription's rewards, and the shopper-facing operations a shopper session may call. */
-export function shopperRoutes(deps: { clock: Clock }): RouteDefinition[] {
+export function shopperRoutes(deps: SubscriptionDeps): RouteDefinition[] {
   return [
     defineRoute({
       operationId: 'createShopperSession',
@@ -75,6 +79,43 @@ export function shopperRoutes(deps: { clock: Clock }): RouteDefinition[] {
       handler: async ({ principal, params }) => ({ body: await getSubscriptionRewards(deps.clock, principal!.merchantId, params.id, principal!.customerId) }),
     }),
     defineRoute({
+      operationId: 'applyMyPromoCode',
+      method: 'post',
+      path: '/shopper/subscriptions/:id/promo-code',
+      tag: 'Shoppers',
+      summary: 'Shopper: apply a promo code to my subscription',
+      description:
+        "From my first box whose cut-off has not passed: that box, the code's number of boxes, or every box. One code at a time; a code for new subscribers is refused here. Another shopper's subscription is 404.",
+      auth: 'shopper',
+      params: SubscriptionParams,
+      body: ApplyPromoCodeBody,
+      response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
+      errors: [PROMO_CODE_REFUSED],
+      handler: async ({ principal, params, body }) => {
+        const { merchantId, customerId } = principal!;
+        if (!(await findSubscription(merchantId, params.id, customerId))) throw new NotFoundError('No subscription with this id.');
+        return { body: await applyPromoCode({ ...deps, actor: actorFor(principal) }, merchantId, params.id, body.code) };
+      },
+    }),
+    defineRoute({
+      operationId: 'shipMyBoxTo',
+      method: 'post',
+      path: '/shopper/subscriptions/:id/box-address',
+      tag: 'Shoppers',
+      summary: 'Shopper: send one of my boxes to another address',
+      description:
+        "My next box that can still change, or the cycle given, goes to this address instead of mine, until its cut-off; `address: null` sends it to my address again. Another shopper's subscription is 404.",
+      auth: 'shopper',
+      params: SubscriptionParams,
+      body: BoxAddressBody,
+      response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
+      handler: async ({ principal, params, body }) => {
+        const { merchantId, customerId } = principal!;
+        if (!(await findSubscription(merchantId, params.id, customerId))) throw new NotFoundError('No subscription with this id.');
+        return { body: await shipBoxTo({ ...deps, actor: actorFor(principal) }, merchantId, params.id, body) };
+      },
+    }),
+    defineRoute({
       operationId: 'getMyLoyalty',
       method: 'get',
       path: '/shopper/loyalty',
@@ -96,7 +137,7 @@ export function shopperRoutes(deps: { clock: Clock }): RouteDefinition[] {
       errors: [409],
       handler: async ({ principal, body, idempotencyKey }) => ({
         status: 201,
-        body: await redeemPoints(deps.clock, principal!.merchantId, principal!.customerId!, body.points, idempotencyKey),
+        body: await redeemPoints(deps.clock, principal!.merchantId, principal!.customerId!, body.points, idempotencyKey, { actor: actorFor(principal) }),
       }),
     }),
   ];

@@ -26,14 +26,27 @@ export interface StripeGateway {
     idempotencyKey: string,
   ): Promise<{ id: string }>;
   updateCustomer(id: string, input: { email?: string; name?: string; shipping?: Stripe.CustomerUpdateParams.Shipping }, idempotencyKey: string): Promise<void>;
+  /** A coupon: for one invoice (`once`, the default) or until it is taken off the subscription (`forever`). */
   createCoupon(
-    input: { percentOff?: number; amountOffMinor?: number; currency?: string; name: string; metadata: Record<string, string> },
+    input: { percentOff?: number; amountOffMinor?: number; currency?: string; name: string; duration?: 'once' | 'forever'; metadata: Record<string, string> },
     idempotencyKey: string,
   ): Promise<{ id: string }>;
+  /**
+   * A promotion code for a coupon. Stripe makes up the customer-facing code (ours is in the metadata: a code is
+   * unique per merchant here, but per Stripe account there); we apply it by id.
+   */
+  createPromotionCode(input: { couponId: string; maxRedemptions?: number; metadata: Record<string, string> }, idempotencyKey: string): Promise<{ id: string }>;
+  /** A promotion code no one can redeem any more (discounts it gave stay). */
+  deactivatePromotionCode(id: string, idempotencyKey: string): Promise<void>;
   createSubscription(input: StripeSubscriptionInput, idempotencyKey: string): Promise<{ id: string; status: string; itemId: string }>;
   updateSubscription(id: string, input: StripeSubscriptionUpdate, idempotencyKey: string): Promise<void>;
   cancelSubscription(id: string, idempotencyKey: string): Promise<void>;
   createCheckoutSession(input: StripeCheckoutInput, idempotencyKey: string): Promise<{ id: string; url: string | null }>;
+  /**
+   * A billing portal session that opens straight on Stripe's "update your payment method" flow; after it the
+   * shopper is sent to `completedUrl`, and the portal's way back leads to `returnUrl`.
+   */
+  createCardUpdateSession(input: { customerId: string; returnUrl: string; completedUrl: string }, idempotencyKey: string): Promise<{ id: string; url: string }>;
   /**
    * A pending invoice item: billed on the subscription's next invoice. An add-on in the next box is billed
    * at its price; shipping, and amounts off (perks, offers, loyalty credit: negative), as an amount.
@@ -53,6 +66,14 @@ export interface StripeGateway {
   listEvents(input: { createdFrom: Date; types: string[] }): AsyncIterable<Stripe.Event>;
   /** The invoice a payment intent paid, if it paid one. */
   findInvoiceOfPaymentIntent(paymentIntentId: string): Promise<string | undefined>;
+  /** A payment method: its customer and, for a card, what we keep of it (never the number). */
+  retrievePaymentMethod(id: string): Promise<StripePaymentMethod>;
+}
+
+export interface StripePaymentMethod {
+  id: string;
+  customerId: string | undefined;
+  card: { brand: string; last4: string; expMonth: number; expYear: number } | undefined;
 }
 
 export type InvoiceItemInput = { customerId: string; subscriptionId: string; description: string; metadata: Record<string, string> } & (
@@ -65,8 +86,13 @@ export interface StripeSubscriptionInput {
   defaultPaymentMethod: string;
   trialEnd?: Date;
   couponId?: string;
+  /** A promotion code to redeem on the subscription (instead of `couponId`). */
+  promotionCodeId?: string;
   metadata: Record<string, string>;
 }
+
+/** One discount of a subscription: a coupon, or a promotion code (redeemed in Stripe when applied). */
+export type StripeDiscountRef = { couponId: string } | { promotionCodeId: string };
 
 /** The parts of a Stripe subscription we keep in step with our record. */
 export interface StripeSubscriptionUpdate {
@@ -78,6 +104,8 @@ export interface StripeSubscriptionUpdate {
   trialEnd?: Date;
   /** A once-coupon for the next invoice (a save offer's discount). */
   couponId?: string;
+  /** Every discount the subscription has from now on, replacing those it had (instead of `couponId`); empty: none. */
+  discounts?: StripeDiscountRef[];
   metadata?: Record<string, string>;
 }
 
@@ -88,8 +116,21 @@ export interface StripeCheckoutInput {
   cancelUrl: string;
   trialDays?: number;
   couponId?: string;
+  /** A promotion code to redeem on the subscription (instead of `couponId`). */
+  promotionCodeId?: string;
   clientReferenceId: string;
   metadata: Record<string, string>;
+}
+
+function discountParam(ref: StripeDiscountRef): { coupon: string } | { promotion_code: string } {
+  return 'couponId' in ref ? { coupon: ref.couponId } : { promotion_code: ref.promotionCodeId };
+}
+
+/** The discounts of a new subscription or Checkout Session: a promotion code, else a coupon, else none. */
+function firstDiscounts(input: { couponId?: string | undefined; promotionCodeId?: string | undefined }) {
+  if (input.promotionCodeId) return { discounts: [discountParam({ promotionCodeId: input.promotionCodeId })] };
+  if (input.couponId) return { discounts: [discountParam({ couponId: input.couponId })] };
+  return {};
 }
 
 export function createStripeGateway(stripe: Stripe, options: { readThrottle?: ReadThrottle } = {}): StripeGateway {
@@ -136,7 +177,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
     async createCoupon(input, idempotencyKey) {
       const coupon = await stripe.coupons.create(
         {
-          duration: 'once',
+          duration: input.duration ?? 'once',
           name: input.name,
           ...(input.percentOff !== undefined ? { percent_off: input.percentOff } : {}),
           ...(input.amountOffMinor !== undefined ? { amount_off: input.amountOffMinor, currency: input.currency!.toLowerCase() } : {}),
@@ -146,6 +187,20 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       );
       return { id: coupon.id };
     },
+    async createPromotionCode(input, idempotencyKey) {
+      const promotionCode = await stripe.promotionCodes.create(
+        {
+          promotion: { type: 'coupon', coupon: input.couponId },
+          ...(input.maxRedemptions !== undefined ? { max_redemptions: input.maxRedemptions } : {}),
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { id: promotionCode.id };
+    },
+    async deactivatePromotionCode(id, idempotencyKey) {
+      await stripe.promotionCodes.update(id, { active: false }, { idempotencyKey });
+    },
     async createSubscription(input, idempotencyKey) {
       const subscription = await stripe.subscriptions.create(
         {
@@ -153,7 +208,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
           items: [{ price: input.priceId, quantity: 1 }],
           default_payment_method: input.defaultPaymentMethod,
           ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000) } : {}),
-          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          ...firstDiscounts(input),
           payment_behavior: 'allow_incomplete',
           metadata: input.metadata,
         },
@@ -181,7 +236,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
             : {}),
           ...(input.cancelAtPeriodEnd !== undefined ? { cancel_at_period_end: input.cancelAtPeriodEnd } : {}),
           ...(input.trialEnd ? { trial_end: Math.floor(input.trialEnd.getTime() / 1000), proration_behavior: 'none' as const } : {}),
-          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          ...(input.discounts !== undefined
+            ? { discounts: input.discounts.length > 0 ? input.discounts.map(discountParam) : ('' as const) }
+            : input.couponId
+              ? { discounts: [{ coupon: input.couponId }] }
+              : {}),
           ...(input.metadata ? { metadata: input.metadata } : {}),
         },
         { idempotencyKey },
@@ -228,6 +287,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
         charge: (id) => stripe.charges.retrieve(id),
         credit_note: (id) => stripe.creditNotes.retrieve(id),
         'checkout.session': (id) => stripe.checkout.sessions.retrieve(id),
+        payment_method: (id) => stripe.paymentMethods.retrieve(id),
       };
       const read = retrieve[object.object ?? ''];
       if (!read) return undefined; // not an object any handler reads
@@ -258,6 +318,27 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       const invoice = payments.data[0]?.invoice;
       return typeof invoice === 'string' ? invoice : invoice?.id;
     },
+    async retrievePaymentMethod(id) {
+      await beforeRead();
+      const method = await stripe.paymentMethods.retrieve(id);
+      const customer = method.customer;
+      return {
+        id: method.id,
+        customerId: typeof customer === 'string' ? customer : (customer?.id ?? undefined),
+        card: method.card ? { brand: method.card.brand, last4: method.card.last4, expMonth: method.card.exp_month, expYear: method.card.exp_year } : undefined,
+      };
+    },
+    async createCardUpdateSession(input, idempotencyKey) {
+      const session = await stripe.billingPortal.sessions.create(
+        {
+          customer: input.customerId,
+          return_url: input.returnUrl,
+          flow_data: { type: 'payment_method_update', after_completion: { type: 'redirect', redirect: { return_url: input.completedUrl } } },
+        },
+        { idempotencyKey },
+      );
+      return { id: session.id, url: session.url };
+    },
     async createCheckoutSession(input, idempotencyKey) {
       const session = await stripe.checkout.sessions.create(
         {
@@ -267,7 +348,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
           success_url: input.successUrl,
           cancel_url: input.cancelUrl,
           client_reference_id: input.clientReferenceId,
-          ...(input.couponId ? { discounts: [{ coupon: input.couponId }] } : {}),
+          ...firstDiscounts(input),
           subscription_data: {
             metadata: input.metadata,
             ...(input.trialDays ? { trial_period_days: input.trialDays } : {}),

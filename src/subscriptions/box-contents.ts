@@ -5,6 +5,7 @@ import { findPlan, findPlans } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
 import { percentOf } from '../shared/money';
 import { addonsFor, boxFor } from './subscription-calendar';
+import { promoCodeDiscountFor, promoCodeOff, saveOfferDiscountFor } from './subscription-discounts';
 import type { BoxSelection, FirstBoxOffer, Subscription } from './subscription.model';
 
 /** One line of a box: what the shopper chose (plan, add-ons, their discounts) or what was granted to them. */
@@ -52,7 +53,8 @@ export async function plansOf(subscription: Pick<Subscription, 'merchantId' | 'b
 
 /**
  * What the shopper chose for a cycle's box, and what it costs: the plan variant at the subscriber's price, the
- * add-ons for that cycle, the first-box discount on the first charge and any one-time discount for that cycle.
+ * add-ons for that cycle, the first-box discount on the first charge (or a promo code that won it), a promo
+ * code's discount on the boxes it covers, and a save offer's one-time discount for that cycle.
  * All integer minor units. This is the one reading of "what is in my box" before the retention engine adds to
  * it at the cut-off (src/renewals builds the order from it).
  */
@@ -108,8 +110,11 @@ export async function boxContentsFor(
     }
   }
   const subtotal = (): number => lines.reduce((sum, line) => sum + line.unitAmountMinor * line.quantity, 0);
+  // One discount from sign-up offers and promo codes per box (src/subscriptions/subscription-discounts.ts):
+  // on the first box, a code that won it replaces the first-box offer.
+  const promo = promoCodeDiscountFor(subscription, cycle.cycleKey);
   const firstBox = subscription.firstBoxOffer ?? (plan.firstBoxDiscount ? planFirstBoxOffer(plan.firstBoxDiscount) : undefined);
-  if (cycle.cycleKey === subscription.firstChargeKey && firstBox) {
+  if (cycle.cycleKey === subscription.firstChargeKey && firstBox && !promo) {
     lines.push({
       kind: 'discount',
       key: 'discount:first-box',
@@ -118,13 +123,26 @@ export async function boxContentsFor(
       unitAmountMinor: -firstBoxOff(firstBox, price.amountMinor),
     });
   }
-  for (const discount of (subscription.discounts ?? []).filter((d) => d.cycleKey === cycle.cycleKey)) {
+  if (promo) {
+    const off = promoCodeOff(promo, subtotal(), price.currency);
+    if (off > 0) {
+      lines.push({
+        kind: 'discount',
+        key: `discount:${promo._id}`,
+        description: `Promo code ${promo.code}: ${promo.description}`,
+        quantity: 1,
+        unitAmountMinor: -off,
+      });
+    }
+  }
+  const saveOffer = saveOfferDiscountFor(subscription, cycle.cycleKey);
+  if (saveOffer) {
     lines.push({
       kind: 'discount',
-      key: `discount:${discount._id}`,
-      description: `${discount.percentOff}% off this box`,
+      key: `discount:${saveOffer._id}`,
+      description: `${saveOffer.percentOff}% off this box`,
       quantity: 1,
-      unitAmountMinor: -percentOf(subtotal(), discount.percentOff),
+      unitAmountMinor: -percentOf(subtotal(), saveOffer.percentOff),
     });
   }
   return { box, lines, totalMinor: subtotal(), currency: price.currency };

@@ -4,26 +4,29 @@ import { initialFacts } from '../events/fact-source';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { canFillPlanLine } from '../orders/order-stock.service';
 import { findPlan } from '../plans/plan.queries';
-import { localDateOf, localTimeOf, type BillingSchedule } from '../shared/calendar';
+import { cycleAt, localDateOf, localTimeOf, type BillingSchedule } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
-import { InvalidStateError, invalidInput, NotFoundError, OutOfStockError } from '../shared/errors';
+import { InvalidStateError, invalidInput, NotFoundError, OutOfStockError, PromoCodeRefusedError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import { firstBoxOff, planFirstBoxOffer } from './box-contents';
-import { actorOf, type SubscriptionDeps } from './subscription-deps';
+import { actorOf, type SubscriptionDeps, type SubscriptionQuestions } from './subscription-deps';
+import { beatsFirstBoxOffer, promoCodeDiscount, promoCodeSummary } from './subscription-discounts';
 import { subscriptionSettingsOf } from './subscription-settings';
 import { findSubscription, subscriptionFact } from './subscription-store';
 import { toSubscriptionView } from './subscription-views';
-import { SubscriptionModel, type BoxSelection, type FirstBoxOffer, type Subscription } from './subscription.model';
+import { SubscriptionModel, type BoxSelection, type FirstBoxOffer, type PromoCodeDiscount, type Subscription } from './subscription.model';
 import type { CreateSubscriptionBody, SubscriptionView } from './subscription.schemas';
-import { stripePriceOf } from './subscription-stripe-sync.service';
+import { PUSH_AFTER_CHARGE_MS, stripePriceOf } from './subscription-stripe-sync.service';
 
 const DAY_MS = 86_400_000;
 
 /**
  * Subscribes a customer: with a saved payment method the Stripe subscription is created now (its first
  * invoice charges the first box, or a trial starts); with `checkout: true` a Stripe Checkout Session is
- * created and the subscription waits, `incomplete`, for Stripe to confirm payment. Records
- * `subscription.created`.
+ * created and the subscription waits, `incomplete`, for Stripe to confirm payment. A promo code competes for
+ * the first box with the first-box offers (src/subscriptions/subscription-discounts.ts); its use is counted
+ * once it applies, and the Stripe subscription (or the Checkout Session) redeems its promotion code when it
+ * won the first box. Records `subscription.created`.
  */
 export async function createSubscription(
   deps: SubscriptionDeps,
@@ -83,6 +86,20 @@ export async function createSubscription(
   // The first box gets the best of the plan's discount and the offers the retention layer answers with
   // (a referral's welcome offer, a comeback offer): offers do not stack.
   const firstPriceMinor = plan.prices.find((p) => p._id === cadence.currentPriceId)?.amountMinor ?? 0;
+  // A promo code is looked up first (counted only once it applies, below): a code that cannot be used stops here.
+  let promo: Awaited<ReturnType<NonNullable<SubscriptionQuestions['promoCode']>>> | undefined;
+  if (input.promoCode) {
+    if (!deps.questions?.promoCode) throw invalidInput('promoCode', 'promo codes are not available');
+    promo = await deps.questions.promoCode({
+      merchantId,
+      code: input.promoCode,
+      subscriptionId: id,
+      customerId: customer._id,
+      currency: plan.currency,
+      signUp: true,
+      now,
+    });
+  }
   const offers: FirstBoxOffer[] = plan.firstBoxDiscount ? [planFirstBoxOffer(plan.firstBoxDiscount)] : [];
   if (deps.questions?.firstBoxOffers) {
     offers.push(
@@ -100,8 +117,24 @@ export async function createSubscription(
     throw invalidInput('referralCode', 'referrals are not available');
   }
   const firstBoxOffer = offers.sort((a, b) => firstBoxOff(b, firstPriceMinor) - firstBoxOff(a, firstPriceMinor))[0];
+  // A promo code competes for the first box too: the one worth most applies there (a box gets one discount);
+  // a code for one box that is worth less gives nothing, and is refused rather than silently unused. A code
+  // lasting several boxes counts the first among them and carries on after it.
+  let promoDiscount: PromoCodeDiscount | undefined;
+  if (promo) {
+    const winsFirstBox = beatsFirstBoxOffer(promo.terms, firstBoxOffer, firstPriceMinor);
+    if (!winsFirstBox && promo.terms.duration === 'once') {
+      throw new PromoCodeRefusedError(
+        `The first box already has a better discount (${firstBoxOffer!.description}); the promo code ${promo.terms.code} does not add to it.`,
+        'better_discount',
+      );
+    }
+    await promo.redeem();
+    promoDiscount = promoCodeDiscount(id, promo.terms, schedule, cycleAt(schedule, 0), { winsFirstBox, now });
+  }
+  const promotionCodeId = promoDiscount?.winsFirstBox ? promo!.terms.stripePromotionCodeId : undefined;
   let couponId: string | undefined;
-  if (firstBoxOffer) {
+  if (firstBoxOffer && !promotionCodeId) {
     couponId = (
       await deps.stripe.createCoupon(
         {
@@ -128,8 +161,10 @@ export async function createSubscription(
     firstChargeKey: schedule.anchorOn,
     ...(firstBoxOffer ? { firstBoxOffer } : {}),
     addons: [],
-    discounts: [],
+    discounts: promoDiscount ? [promoDiscount] : [],
     stripe: { customerId: stripeCustomerId, ...(couponId ? { couponId } : {}) },
+    // With a code, Stripe is brought in line after the first charge (the code's coupon for the boxes it covers).
+    ...(promoDiscount && !input.checkout ? { stripeSyncDueAt: new Date(firstChargeAt.getTime() + PUSH_AFTER_CHARGE_MS) } : {}),
     revision: 0,
     createdAt: now,
     updatedAt: now,
@@ -141,10 +176,11 @@ export async function createSubscription(
       {
         customerId: stripeCustomerId,
         priceId: stripePriceId,
-        successUrl: `${deps.publicUrl}/shop/subscriptions/${id}?checkout=success`,
-        cancelUrl: `${deps.publicUrl}/shop/subscriptions/${id}?checkout=cancelled`,
+        // Back to the store's pages: the welcome page waits for Stripe's word, the storefront says nothing was charged.
+        successUrl: `${deps.publicUrl}/shop/${merchant.handle ?? merchant._id}/welcome?subscription=${id}`,
+        cancelUrl: `${deps.publicUrl}/shop/${merchant.handle ?? merchant._id}?checkout=cancelled`,
         ...(plan.trialDays > 0 ? { trialDays: plan.trialDays } : {}),
-        ...(couponId ? { couponId } : {}),
+        ...(promotionCodeId ? { promotionCodeId } : couponId ? { couponId } : {}),
         clientReferenceId: id,
         metadata,
       },
@@ -159,7 +195,7 @@ export async function createSubscription(
         priceId: stripePriceId,
         defaultPaymentMethod: input.paymentMethodId!,
         ...(trialEnd ? { trialEnd } : {}),
-        ...(couponId ? { couponId } : {}),
+        ...(promotionCodeId ? { promotionCodeId } : couponId ? { couponId } : {}),
         metadata,
       },
       `subscription:${id}:create`,
@@ -178,7 +214,10 @@ export async function createSubscription(
     currency: plan.currency,
     status: base.status,
     via: input.checkout ? 'checkout' : 'payment_method',
+    // The saved card it was made with: the shopper's card is recorded from it (a listener reads it from Stripe).
+    ...(input.checkout ? {} : { paymentMethodId: input.paymentMethodId }),
     ...(firstBoxOffer ? { firstBoxOffer: { source: firstBoxOffer.source, description: firstBoxOffer.description } } : {}),
+    ...(promoDiscount ? { promoCode: { ...promoCodeSummary(promoDiscount), winsFirstBox: promoDiscount.winsFirstBox === true } } : {}),
     ...(trialEnd ? { trialEndsAt: trialEnd.toISOString() } : {}),
   });
   try {

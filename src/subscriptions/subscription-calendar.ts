@@ -1,4 +1,5 @@
 import { cycleAt, cycleByKey, isBeforeCutoff, localDateOf, localTimeOf, nextCycle, type BillingSchedule, type Cycle } from '../shared/calendar';
+import type { PostalAddress } from '../customers/customer.model';
 import type { BoxSelection, Subscription, SubscriptionAddon } from './subscription.model';
 import { isStatusIn, NOT_CHARGING } from './subscription-states';
 
@@ -105,10 +106,16 @@ export function addonsFor(subscription: Pick<Subscription, 'addons'>, cycle: Cyc
   return subscription.addons.filter((line) => (line.kind === 'one_time' ? line.fromCycleKey === cycle.cycleKey : line.fromCycleKey <= cycle.cycleKey));
 }
 
+/** Where a cycle's box goes when the shopper sent it elsewhere; undefined: to the shopper's own address. */
+export function boxAddressFor(subscription: Pick<Subscription, 'boxAddresses'>, cycleKey: string): PostalAddress | undefined {
+  return subscription.boxAddresses?.find((entry) => entry.cycleKey === cycleKey)?.address;
+}
+
 /**
  * What is keyed to a box follows it when the calendar moves from `from` on: the k-th box from `from` on the
  * old calendar is the k-th box of the new one (whose cycle 0 is `from` at its new date). A box's one-time
- * discount, its add-ons and the first-box offer stay with it wherever its date goes; so do its skip and a
+ * discount, its add-ons, the first-box offer and the boxes a promo code covers stay with them wherever their
+ * dates go, and so does the address a box was sent to; so do its skip and a
  * swap waiting for it when only the date moves (`sameRhythm`). When the cadence changes, later skips were
  * made for the old rhythm's dates and are dropped (the next box keeps its date, and its skip); a pending
  * swap is dropped by the caller. Boxes before `from` keep their dates.
@@ -126,8 +133,13 @@ export function boxKeysFollowing(
   const change = subscription.pendingChange;
   return {
     addons: subscription.addons.map((line) => ({ ...line, fromCycleKey: follow(line.fromCycleKey) })),
-    discounts: (subscription.discounts ?? []).map((discount) => ({ ...discount, cycleKey: follow(discount.cycleKey) })),
+    discounts: (subscription.discounts ?? []).map((discount) =>
+      discount.source === 'promo_code' && discount.untilCycleKey !== undefined
+        ? { ...discount, cycleKey: follow(discount.cycleKey), untilCycleKey: follow(discount.untilCycleKey) }
+        : { ...discount, cycleKey: follow(discount.cycleKey) },
+    ),
     firstChargeKey: follow(subscription.firstChargeKey),
+    ...(subscription.boxAddresses?.length ? { boxAddresses: subscription.boxAddresses.map((entry) => ({ ...entry, cycleKey: follow(entry.cycleKey) })) } : {}),
     skippedCycleKeys: options.sameRhythm ? subscription.skippedCycleKeys.map(follow) : subscription.skippedCycleKeys.filter((key) => key <= from.chargeOn),
     ...(options.sameRhythm && change ? { 'pendingChange.effectiveCycleKey': follow(change.effectiveCycleKey) } : {}),
   };

@@ -1,7 +1,7 @@
 import { findAddon } from '../addons/addon.queries';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { findPlan } from '../plans/plan.queries';
-import { cycleByKey, daysBetween, isBeforeCutoff, localDateOf, nextCycle, type BillingSchedule, type Cycle } from '../shared/calendar';
+import { addLocalDays, cycleByKey, daysBetween, isBeforeCutoff, localDateOf, nextCycle, type BillingSchedule, type Cycle } from '../shared/calendar';
 import { ConflictError, InvalidStateError, invalidInput, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import { iso } from '../shared/schemas';
@@ -37,21 +37,23 @@ const ACTION_WORDS: Record<SubscriptionAction, string> = {
   moveChargeDate: 'move its charge date',
   changeAddons: 'change its add-ons',
   acceptSaveOffer: 'take a save offer',
+  applyPromoCode: 'take a promo code',
+  shipBoxElsewhere: 'send a box to another address',
   cancel: 'be cancelled',
   migratePrice: 'move to a new price',
 };
 
-function requireCan(subscription: Subscription, action: SubscriptionAction): void {
+export function requireCan(subscription: Subscription, action: SubscriptionAction): void {
   if (!canDo(subscription.status, action)) throw new InvalidStateError(`A ${subscription.status} subscription cannot ${ACTION_WORDS[action]}.`);
 }
 
-async function changed(deps: SubscriptionDeps, updated: Subscription): Promise<SubscriptionView> {
+export async function changed(deps: SubscriptionDeps, updated: Subscription): Promise<SubscriptionView> {
   await syncSubscriptionToStripe(deps, updated);
   return toSubscriptionView(updated, deps.clock.now(), { history: true });
 }
 
 /** The cycle given (which must be open), or the first open box that will be charged. */
-function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
+export function changeableCycle(subscription: Subscription, now: Date, cycleKey: string | undefined): Cycle {
   if (!cycleKey) {
     const cycle = firstOpenChargedCycle(subscription, now);
     if (!cycle) throw new InvalidStateError('No upcoming box can change.');
@@ -298,12 +300,7 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
   const shift = daysBetween(next.chargeOn, date);
   if (shift === 0) throw new InvalidStateError(`The next charge is already on ${date}.`);
   if (Math.abs(shift) > limit) throw invalidInput('date', `must be within ${limit} days of the next charge (${next.chargeOn})`);
-  const schedule: BillingSchedule = {
-    ...subscription.schedule,
-    anchorOn: date,
-    ...(subscription.schedule.cadence.interval === 'month' ? { anchorDay: Number(date.slice(8, 10)) } : {}),
-  };
-  const moved = cycleByKey(schedule, date)!;
+  const { schedule, moved } = movedTo(subscription, date);
   if (!isBeforeCutoff(moved, now)) throw invalidInput('date', `is too soon: its box would already be locked (cut-off ${moved.cutoffAt.toISOString()})`);
   const updated = await applyChange(
     deps,
@@ -316,21 +313,67 @@ export async function changeChargeDate(deps: SubscriptionDeps, merchantId: strin
   return changed(deps, updated);
 }
 
+/** The calendar with its next charge moved to `date`, and the moved box's cycle. */
+function movedTo(subscription: Subscription, date: string): { schedule: BillingSchedule; moved: Cycle } {
+  const schedule: BillingSchedule = {
+    ...subscription.schedule,
+    anchorOn: date,
+    ...(subscription.schedule.cadence.interval === 'month' ? { anchorDay: Number(date.slice(8, 10)) } : {}),
+  };
+  return { schedule, moved: cycleByKey(schedule, date)! };
+}
+
+export interface ChargeDateWindow {
+  /** The next charge's date now. */
+  nextChargeOn: string;
+  /** The first and last dates changeChargeDate accepts now (local dates, inclusive; not the next charge's own date). */
+  earliest: string;
+  latest: string;
+  /** The merchant's limit, in days either way of the next charge. */
+  maxShiftDays: number;
+  /** Days before a charge that its box locks: the reason the earliest date may be later than the limit allows. */
+  cutoffDays: number;
+}
+
+/**
+ * The dates the next charge can move to now, by the same rules as changeChargeDate (for a date picker that
+ * says its range); null when the next charge cannot move at all now (the status, a cancellation, a locked
+ * or skipped next box, or a limit of 0 days).
+ */
+export async function chargeDateWindow(deps: SubscriptionDeps, merchantId: string, subscriptionId: string): Promise<ChargeDateWindow | null> {
+  const subscription = await findSubscription(merchantId, subscriptionId);
+  if (!canDo(subscription.status, 'moveChargeDate') || subscription.cancellation) return null;
+  const now = deps.clock.now();
+  const next = nextCycle(subscription.schedule, now);
+  if (!isOpen(subscription, next, now) || subscription.skippedCycleKeys.includes(next.cycleKey)) return null;
+  const limit = (await settingsFor(merchantId)).maxChargeDateShiftDays;
+  const latest = addLocalDays(next.chargeOn, limit);
+  let earliest = addLocalDays(next.chargeOn, -limit);
+  // A date whose box would already be locked is refused: the window starts at the first one still open.
+  while (earliest <= latest && !isBeforeCutoff(movedTo(subscription, earliest).moved, now)) earliest = addLocalDays(earliest, 1);
+  if (limit === 0 || earliest > latest || (earliest === latest && latest === next.chargeOn)) return null;
+  return { nextChargeOn: next.chargeOn, earliest, latest, maxShiftDays: limit, cutoffDays: subscription.schedule.cutoffDays };
+}
+
 /**
  * Puts an add-on in the box: a one-time extra in the next box that can still change, or a recurring one in
  * every box from it on. Billed on that cycle's invoice; stock is reserved when the box is built at cut-off.
+ * The add-on's kind is the default; a recurring add-on may also be taken for the next box only (`kind:
+ * 'one_time'`), while a one-time add-on (a limited edition, say) never comes in every box.
  * An add-on not released yet is open to subscribers a perk gives early access (asked of the retention layer).
  */
 export async function addAddon(
   deps: SubscriptionDeps,
   merchantId: string,
   subscriptionId: string,
-  input: { addonId: string; quantity: number },
+  input: { addonId: string; quantity: number; kind?: SubscriptionAddon['kind'] | undefined },
 ): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'changeAddons');
   const addon = await findAddon(merchantId, input.addonId);
   if (!addon || addon.status !== 'active') throw invalidInput('addonId', 'is not an add-on you offer');
+  const kind = input.kind ?? addon.kind;
+  if (kind === 'recurring' && addon.kind === 'one_time') throw invalidInput('kind', 'must be one_time: this add-on comes in one box only');
   const plan = await findPlan(merchantId, subscription.box.planId);
   if (plan && addon.currency !== plan.currency) throw invalidInput('addonId', `is priced in ${addon.currency}; this subscription pays in ${plan.currency}`);
   if (addon.stock.tracked && addon.stock.onHand < input.quantity) throw new InvalidStateError(`Only ${addon.stock.onHand} of this add-on left.`);
@@ -346,7 +389,7 @@ export async function addAddon(
     addonId: addon._id,
     priceId: addon.currentPriceId,
     quantity: input.quantity,
-    kind: addon.kind,
+    kind,
     fromCycleKey: cycle.cycleKey,
     addedAt: now,
   };
@@ -354,7 +397,7 @@ export async function addAddon(
     lineId: line._id,
     addonId: addon._id,
     quantity: input.quantity,
-    kind: addon.kind,
+    kind,
     cycleKey: cycle.cycleKey,
   });
   return changed(deps, updated);

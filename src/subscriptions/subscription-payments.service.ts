@@ -2,8 +2,10 @@ import type { z } from 'zod';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { isInvoiceOfABox } from '../orders/order.queries';
 import { billedPeriodStart, type CheckoutSessionFields, type FailedInvoiceFields, type StripeSubscriptionFields } from '../stripe/invoice-fields';
-import { anchoredScheduleAt, firstOpenCycle } from './subscription-calendar';
+import { cycleAt } from '../shared/calendar';
+import { anchoredScheduleAt, boxKeysFollowing, firstOpenCycle } from './subscription-calendar';
 import type { SubscriptionSyncDeps } from './subscription-deps';
+import { promoCodeDiscountsOf } from './subscription-discounts';
 import { subscriptionSettingsOf } from './subscription-settings';
 import { ACTIVATED_BY_PAYMENT, ENDS_DUNNING, ENTERS_DUNNING, isStatusIn, type SubscriptionStatus } from './subscription-states';
 import { changeWithRetry, subscriptionFact, writeIfUnchanged } from './subscription-store';
@@ -60,8 +62,12 @@ export async function activateFromCheckout(deps: SubscriptionSyncDeps, session: 
         status,
         'stripe.subscriptionId': current.id,
         ...(current.itemId ? { 'stripe.itemId': current.itemId } : {}),
-        // Nothing is keyed to the first box's date yet: an incomplete subscription takes no changes.
+        // Nothing is keyed to the first box's date yet but a promo code given at sign-up (an incomplete
+        // subscription takes no changes): its boxes follow the calendar's new dates.
         ...(schedule ? { schedule, firstChargeKey: schedule.anchorOn } : {}),
+        ...(schedule && promoCodeDiscountsOf(subscription).length > 0
+          ? { discounts: boxKeysFollowing(subscription, cycleAt(subscription.schedule, 0), schedule, { sameRhythm: true }).discounts }
+          : {}),
       },
     },
     [
@@ -261,6 +267,12 @@ export async function recordCyclePaid(
   });
 }
 
+/** The Checkout Session a subscription made with Checkout waits for (its completion must name it). */
+export async function checkoutSessionOf(merchantId: string, subscriptionId: string): Promise<string | undefined> {
+  const found = await SubscriptionModel.findOne({ _id: subscriptionId, merchantId }).lean();
+  return found?.stripe.checkoutSessionId;
+}
+
 /** Whether a subscription made with Checkout waits for Stripe to confirm it (its first invoice may come first). */
 export async function isAwaitingCheckout(merchantId: string, subscriptionId: string): Promise<boolean> {
   return (await SubscriptionModel.exists({ _id: subscriptionId, merchantId, status: 'incomplete', 'stripe.checkoutSessionId': { $exists: true } })) !== null;
@@ -270,13 +282,19 @@ export async function isAwaitingCheckout(merchantId: string, subscriptionId: str
  * Nothing can be sent for a cycle (out of stock at its cut-off): the cycle is skipped, so Stripe's invoice for
  * it is voided and nothing is charged. Idempotent: a cycle already skipped changes nothing.
  */
-export async function skipCycleWithNothingToShip(deps: SubscriptionSyncDeps, subscriptionId: string, cycleKey: string): Promise<void> {
+export async function skipCycleWithNothingToShip(
+  deps: SubscriptionSyncDeps,
+  subscriptionId: string,
+  cycleKey: string,
+  /** Why a locked box is not sent: nothing could be sent, or the shopper declined the box as it was adjusted. */
+  reason: 'out_of_stock' | 'declined_adjusted_box' = 'out_of_stock',
+): Promise<void> {
   await changeWithRetry(deps, subscriptionId, (current) =>
     current.skippedCycleKeys.includes(cycleKey)
       ? null
       : {
           update: { $addToSet: { skippedCycleKeys: cycleKey } },
-          facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason: 'out_of_stock' })],
+          facts: [subscriptionFact(deps, 'subscription.box_skipped', { cycleKey, reason })],
         },
   );
 }

@@ -32,6 +32,8 @@ export const SUBSCRIPTION_ACTIONS = {
   moveChargeDate: ['trialing', 'active'],
   changeAddons: ['trialing', 'active', 'paused'],
   acceptSaveOffer: ['trialing', 'active', 'paused'],
+  applyPromoCode: ['trialing', 'active', 'paused'],
+  shipBoxElsewhere: ['trialing', 'active', 'paused', 'past_due'],
   cancel: ['incomplete', 'trialing', 'active', 'paused', 'past_due'],
   migratePrice: ['trialing', 'active', 'paused', 'past_due'],
 } as const satisfies Record<string, readonly SubscriptionStatus[]>;

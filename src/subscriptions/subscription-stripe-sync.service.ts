@@ -1,10 +1,12 @@
 import { actors } from '../events/fact-types';
 import type { Plan } from '../plans/plan.model';
 import { findPlan } from '../plans/plan.queries';
-import { nextCycle } from '../shared/calendar';
+import { nextCycle, type Cycle } from '../shared/calendar';
 import { InvalidStateError } from '../shared/errors';
+import type { StripeDiscountRef } from '../stripe/stripe-gateway';
 import { boxFor, cycleState, firstCycleOnOrAfter, nextChargedCycle } from './subscription-calendar';
 import type { SubscriptionSyncDeps } from './subscription-deps';
+import { promoCodeDiscountFor, promoCodeDiscountsOf, saveOfferDiscountFor } from './subscription-discounts';
 import { setBookkeeping, subscriptionFact, writeIfUnchanged } from './subscription-store';
 import { SubscriptionModel, type Subscription } from './subscription.model';
 
@@ -15,7 +17,7 @@ const SYNC_RETRY_MS = 60_000;
  * renews at a fixed UTC instant, so across a DST change Stripe's invoice can come an hour after our
  * chargeAt. Pushing the following cycle's pause before that invoice exists would void it.
  */
-const PUSH_AFTER_CHARGE_MS = 3 * HOUR_MS;
+export const PUSH_AFTER_CHARGE_MS = 3 * HOUR_MS;
 
 export function stripePriceOf(plan: Plan, priceId: string): string {
   const price = plan.prices.find((p) => p._id === priceId);
@@ -27,7 +29,7 @@ export function stripePriceOf(plan: Plan, priceId: string): string {
  * Brings Stripe in line with our record, for the invoice Stripe will create next: collection paused while
  * that cycle is paused or skipped (its invoice is voided; collection resumes at the following box's
  * cut-off), the item on the price of the box charged next, cancellation at period end, a moved charge date,
- * a cancellation now. One update, keyed by the record revision and the cycle, so a repeat sends the same key.
+ * a cancellation now, the discounts of the box charged next (a save offer's, a promo code's). One update, keyed by the record revision and the cycle, so a repeat sends the same key.
  * It never fails the caller: on failure the push is due again in a minute, and the job retries it. On
  * success the next push is due after the next charge, when the following cycle becomes the one Stripe bills.
  */
@@ -66,7 +68,7 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
       item = { itemId: subscription.stripe.itemId, priceId: stripePriceOf(plan, box.priceId) };
     }
     let couponId: string | undefined;
-    const discount = charged && (subscription.discounts ?? []).find((d) => d.cycleKey === charged.cycleKey);
+    const discount = charged && saveOfferDiscountFor(subscription, charged.cycleKey);
     if (discount) {
       couponId =
         discount.stripeCouponId ??
@@ -82,10 +84,13 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
         ).id;
       await SubscriptionModel.updateOne({ _id: subscription._id, 'discounts._id': discount._id }, { $set: { 'discounts.$.stripeCouponId': couponId } });
     }
+    // With a promo code, Stripe is told every discount of the invoice it makes next, and so the code's coupon
+    // goes on for the boxes it covers and comes off after; otherwise only a save offer's once-coupon is added.
+    const discounts = promoCodeDiscountsOf(subscription).length > 0 ? stripeDiscountsFor(subscription, charged, couponId) : undefined;
     await deps.stripe.updateSubscription(
       stripeId,
       {
-        ...(couponId ? { couponId } : {}),
+        ...(discounts ? { discounts } : couponId ? { couponId } : {}),
         pauseCollection,
         cancelAtPeriodEnd: subscription.cancellation?.mode === 'period_end',
         ...(item ? { item } : {}),
@@ -101,6 +106,21 @@ export async function syncSubscriptionToStripe(deps: SubscriptionSyncDeps, subsc
       'stripe.lastSyncError': error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+/**
+ * The discounts Stripe's next invoice must carry, for a subscription with a promo code: the first box's
+ * (a promo code that won it, or the first-box coupon), a promo code's coupon on a box it covers, and a
+ * save offer's once-coupon. None when the next charged box has none.
+ */
+function stripeDiscountsFor(subscription: Subscription, charged: Cycle | undefined, saveOfferCouponId: string | undefined): StripeDiscountRef[] {
+  if (!charged) return [];
+  const refs: StripeDiscountRef[] = [];
+  const promo = promoCodeDiscountFor(subscription, charged.cycleKey);
+  if (promo) refs.push({ couponId: promo.stripeCouponId });
+  else if (charged.cycleKey === subscription.firstChargeKey && subscription.stripe.couponId) refs.push({ couponId: subscription.stripe.couponId });
+  if (saveOfferCouponId) refs.push({ couponId: saveOfferCouponId });
+  return refs;
 }
 
 const SYNC_JOB = actors.job('subscriptions.sync-to-stripe');

@@ -4,7 +4,8 @@ import type { Plan } from '../plans/plan.model';
 import { upcomingCycles, type Cycle } from '../shared/calendar';
 import { iso } from '../shared/schemas';
 import { boxContentsFor, plansOf } from './box-contents';
-import { boxFor, cycleState, firstBoxCycle, nextChargedCycle, type CycleState } from './subscription-calendar';
+import { boxAddressFor, boxFor, cycleState, firstBoxCycle, firstOpenCycle, nextChargedCycle, type CycleState } from './subscription-calendar';
+import { runningPromoCode } from './subscription-discounts';
 import type { BoxSelection, Subscription } from './subscription.model';
 import type { SubscriptionView } from './subscription.schemas';
 
@@ -74,6 +75,7 @@ export async function toSubscriptionView(
   if (subscription.status === 'incomplete') {
     return viewOf(
       subscription,
+      now,
       plans,
       options,
       first ? await nextChargeView(subscription, first.cycle, plans) : null,
@@ -91,11 +93,36 @@ export async function toSubscriptionView(
             .filter((cycle) => !subscription.cancellation || cycle.chargeAt < subscription.cancellation.effectiveAt)
             .map((cycle) => cycleView(cycle, cycleState(subscription, cycle))),
         ];
-  return viewOf(subscription, plans, options, nextCharge, upcoming);
+  return viewOf(subscription, now, plans, options, nextCharge, upcoming);
+}
+
+/** The code running from the first open box on, if any (a cancelled subscription has none). */
+function promoCodeView(subscription: Subscription, now: Date): SubscriptionView['promoCode'] {
+  const running = subscription.status === 'cancelled' ? undefined : runningPromoCode(subscription, firstOpenCycle(subscription, now));
+  if (!running) return null;
+  return {
+    code: running.code,
+    description: running.description,
+    percentOff: running.percentOff ?? null,
+    amountOff: running.amountOffMinor !== undefined ? { amountMinor: running.amountOffMinor, currency: running.currency! } : null,
+    duration: running.duration,
+    durationInBoxes: running.boxes ?? null,
+    fromCycleKey: running.cycleKey,
+    untilCycleKey: running.untilCycleKey ?? null,
+  };
+}
+
+/** The address the next charged box goes to, when the shopper sent that box elsewhere. */
+function nextBoxAddressView(subscription: Subscription, nextCharge: SubscriptionView['nextCharge']): SubscriptionView['nextBoxAddress'] {
+  const address = nextCharge ? boxAddressFor(subscription, nextCharge.cycleKey) : undefined;
+  if (!nextCharge || !address) return null;
+  const { line2, region, ...rest } = address;
+  return { cycleKey: nextCharge.cycleKey, address: { ...rest, ...(line2 ? { line2 } : {}), ...(region ? { region } : {}) } };
 }
 
 async function viewOf(
   subscription: Subscription,
+  now: Date,
   plans: Map<string, Plan>,
   options: { history: boolean; checkoutUrl?: string | null },
   nextCharge: SubscriptionView['nextCharge'],
@@ -116,7 +143,9 @@ async function viewOf(
       : null,
     secondChoiceVariantId: subscription.secondChoiceVariantId ?? null,
     nextCharge,
+    nextBoxAddress: nextBoxAddressView(subscription, nextCharge),
     upcomingCycles: upcoming,
+    promoCode: promoCodeView(subscription, now),
     addons: subscription.addons.map((line) => ({
       id: line._id,
       addonId: line.addonId,

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import type { PostalAddress } from '../customers/customer.model';
 import { factSource, type FactBearing } from '../events/fact-source';
 import type { BillingSchedule } from '../shared/calendar';
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-states';
@@ -33,6 +34,63 @@ export interface FirstBoxOffer {
   description: string;
   percentOff?: number;
   amountOffMinor?: number;
+}
+
+/** A one-time discount on one box: a save offer accepted instead of cancelling. */
+export interface SaveOfferDiscount {
+  _id: string;
+  source: 'save_offer';
+  /** The box it is for. */
+  cycleKey: string;
+  percentOff: number;
+  stripeCouponId?: string;
+  createdAt: Date;
+}
+
+/** How long a promo code's discount lasts: one box, a number of boxes, or every box. */
+export type PromoDuration = 'once' | 'repeating' | 'forever';
+
+/**
+ * A promo code applied to the subscription: a percentage or an amount off each box it covers, from the box
+ * `cycleKey` (the first open box when it was applied, or the first box at sign-up) to `untilCycleKey`
+ * (inclusive; absent for `forever`). The boxes are the calendar's: a box skipped or paused among them uses
+ * its place, as Stripe's repeating coupons count months, not invoices.
+ */
+export interface PromoCodeDiscount {
+  _id: string;
+  source: 'promo_code';
+  cycleKey: string;
+  untilCycleKey?: string;
+  promoCodeId: string;
+  /** The code as the shopper typed it, in upper case. */
+  code: string;
+  description: string;
+  percentOff?: number;
+  amountOffMinor?: number;
+  currency?: string;
+  duration: PromoDuration;
+  /** For `repeating`: how many boxes. */
+  boxes?: number;
+  /**
+   * Set when the code covers the first box and is worth more there than the first-box offer, which it then
+   * replaces (a box gets one of them). Decided when the code was applied, so our box and Stripe's agree.
+   */
+  winsFirstBox?: boolean;
+  /** The code's Stripe coupon: put on the Stripe subscription for the boxes it covers. */
+  stripeCouponId: string;
+  createdAt: Date;
+}
+
+export type SubscriptionDiscount = SaveOfferDiscount | PromoCodeDiscount;
+
+/**
+ * Where one box goes instead of the shopper's address (which every other box goes to): set for that cycle
+ * until its cut-off. The box is built and paid to this address.
+ */
+export interface BoxAddress {
+  cycleKey: string;
+  address: PostalAddress;
+  setAt: Date;
 }
 
 /** A subscription records the facts about itself in its own updates (src/events/fact-source.ts). */
@@ -82,8 +140,13 @@ export interface Subscription extends Partial<FactBearing> {
     lastFailureAt: Date;
     updatePaymentUrl?: string;
   };
-  /** One-time discounts on a given box (a save offer accepted instead of cancelling). */
-  discounts: Array<{ _id: string; cycleKey: string; percentOff: number; source: 'save_offer'; stripeCouponId?: string; createdAt: Date }>;
+  /**
+   * Discounts on given boxes: a save offer accepted instead of cancelling (one box), or a promo code (its
+   * boxes: from `cycleKey` to `untilCycleKey`, or on and on). See src/subscriptions/subscription-discounts.ts.
+   */
+  discounts: SubscriptionDiscount[];
+  /** Boxes sent to another address than the shopper's, one entry per cycle (absent on older records). */
+  boxAddresses?: BoxAddress[];
   stripe: {
     customerId: string;
     subscriptionId?: string;
@@ -185,14 +248,49 @@ const SubscriptionSchema = new Schema<Subscription>(
         {
           _id: { type: String, required: true },
           cycleKey: { type: String, required: true },
-          percentOff: { type: Number, required: true, min: 1, max: 100 },
-          source: { type: String, enum: ['save_offer'], required: true },
+          untilCycleKey: { type: String },
+          percentOff: { type: Number, min: 1, max: 100 },
+          amountOffMinor: { type: Number, min: 1, validate: Number.isSafeInteger },
+          currency: { type: String, match: /^[A-Z]{3}$/ },
+          source: { type: String, enum: ['save_offer', 'promo_code'], required: true },
+          promoCodeId: { type: String },
+          code: { type: String },
+          description: { type: String },
+          duration: { type: String, enum: ['once', 'repeating', 'forever'] },
+          boxes: { type: Number, min: 1 },
+          winsFirstBox: { type: Boolean },
           stripeCouponId: { type: String },
           createdAt: { type: Date, required: true },
         },
         { _id: false },
       ),
     ],
+    boxAddresses: {
+      type: [
+        new Schema<BoxAddress>(
+          {
+            cycleKey: { type: String, required: true },
+            address: {
+              type: new Schema<PostalAddress>(
+                {
+                  line1: { type: String, required: true },
+                  line2: { type: String },
+                  city: { type: String, required: true },
+                  region: { type: String },
+                  postalCode: { type: String, required: true },
+                  country: { type: String, required: true, match: /^[A-Z]{2}$/ },
+                },
+                { _id: false },
+              ),
+              required: true,
+            },
+            setAt: { type: Date, required: true },
+          },
+          { _id: false },
+        ),
+      ],
+      default: undefined,
+    },
     stripe: {
       type: new Schema(
         {

@@ -6,7 +6,7 @@ import { SubscriptionModel, type Subscription } from './subscription.model';
  * questions (is this cycle charged, which is next, what is in a cycle's box). Nothing here writes; a change
  * of a subscription goes through the subscriptions service.
  */
-export { boxContentsFor, isCycleCharged, nextChargedCycle, type BoxLine } from './subscription.service';
+export { boxAddressFor, boxContentsFor, isCycleCharged, nextChargedCycle, type BoxLine } from './subscription.service';
 
 /** A subscription of the merchant (and of this shopper, when given). */
 export async function findSubscription(merchantId: string, subscriptionId: string, customerId?: string): Promise<Subscription | undefined> {
@@ -44,4 +44,9 @@ export async function hasOtherSubscription(merchantId: string, customerId: strin
 /** The status and cancellation of each of the shopper's subscriptions (when did they last leave?). */
 export async function subscriptionEndingsOf(merchantId: string, customerId: string): Promise<Array<Pick<Subscription, '_id' | 'status' | 'cancellation'>>> {
   return SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
+}
+
+/** The merchants with a subscription in one of these statuses (jobs that go merchant by merchant). */
+export async function merchantsWithSubscriptionsIn(statuses: readonly SubscriptionStatus[]): Promise<string[]> {
+  return (await SubscriptionModel.distinct('merchantId', { status: { $in: [...statuses] } })).sort();
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FactList, listTimeline, TimelineQuery } from '../events/timeline.service';
 import { findSubscription } from './subscription-store';
-import { actorFor, defineRoute, type MerchantPrincipal, type RouteDefinition } from '../shared/http/route';
+import { actorFor, defineRoute, type MerchantPrincipal, type ProblemDoc, type RouteDefinition } from '../shared/http/route';
 import {
   CancelBody,
   CreateSubscriptionBody,
@@ -19,11 +19,14 @@ import {
   ChargeDateBody,
   SubscriptionAddonParams,
   AcceptSaveOfferBody,
+  ApplyPromoCodeBody,
+  BoxAddressBody,
   SaveOfferList,
 } from './subscription.schemas';
 import {
   acceptSaveOffer,
   addAddon,
+  applyPromoCode,
   cancelSubscription,
   listSaveOffers,
   changeCadence,
@@ -38,11 +41,19 @@ import {
   skipBox,
   swapBox,
   setSecondChoice,
+  shipBoxTo,
   unskipBox,
   type SubscriptionDeps,
 } from './subscription.service';
 
 const EmptyBody = z.strictObject({}).meta({ id: 'EmptyRequest' });
+
+/** Why applying a promo code to a subscription is refused (documented for the merchant's and the shopper's routes). */
+export const PROMO_CODE_REFUSED: ProblemDoc = {
+  status: 422,
+  code: 'promo_code_refused',
+  when: "The code cannot be used here; `reason` says why: `unknown`, `archived`, `expired`, `used_up`, `first_box_only` (for new subscribers, at sign-up), `currency`, `already_used` (once per subscription), `one_at_a_time` (another code is still running), `better_discount` (a one-box code worth less than the first box's offer).",
+};
 
 export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
   /** The services' dependencies for this caller: their changes are recorded as done by them. */
@@ -89,6 +100,11 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
           status: 422,
           code: 'referral_refused',
           when: "`referralCode` cannot be used: no referral programme is running, the code is not this shop's, it is the shopper's own, or the shopper was referred or subscribed before.",
+        },
+        {
+          status: 422,
+          code: 'promo_code_refused',
+          when: "`promoCode` cannot be used (`reason`): `unknown`, `archived`, `expired`, `used_up`, `currency` (an amount in another currency than the plan's), or `better_discount` (a one-box code worth less than the first-box offer).",
         },
       ],
       handler: async ({ principal, body, idempotencyKey }) => ({
@@ -193,9 +209,9 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       'addSubscriptionAddon',
       'addons',
       'Add an extra to the box',
-      'A one-time add-on goes into the next box that can still change; a recurring one into every box from it on.',
+      'A one-time add-on goes into the next box that can still change; a recurring one into every box from it on (or the next box only, with `kind: one_time`).',
       AddAddonBody,
-      (d, m, id, body: { addonId: string; quantity: number }) => addAddon(d, m, id, body),
+      (d, m, id, body: { addonId: string; quantity: number; kind?: 'one_time' | 'recurring' }) => addAddon(d, m, id, body),
     ),
     defineRoute({
       operationId: 'removeSubscriptionAddon',
@@ -210,6 +226,14 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
       handler: async ({ principal, params }) => ({ body: await removeAddon(asCaller(principal), principal!.merchantId, params.id, params.lineId) }),
     }),
+    action(
+      'shipBoxTo',
+      'box-address',
+      'Send one box to another address',
+      "The next box that can still change, or the cycle given, goes to this address instead of the shopper's (`nextBoxAddress` shows it); until that box's cut-off. The same address again changes nothing; `address: null` sends it to the shopper's address again. To move every box, change the customer's `shippingAddress`.",
+      BoxAddressBody,
+      (d, m, id, body: BoxAddressBody) => shipBoxTo(d, m, id, body),
+    ),
     defineRoute({
       operationId: 'listSaveOffers',
       method: 'get',
@@ -231,6 +255,23 @@ export function subscriptionRoutes(deps: SubscriptionDeps): RouteDefinition[] {
       AcceptSaveOfferBody,
       (d, m, id, body: { type: 'skip_next' | 'pause' | 'discount'; cycles?: number }) => acceptSaveOffer(d, m, id, body),
     ),
+    defineRoute({
+      operationId: 'applyPromoCode',
+      method: 'post',
+      path: '/subscriptions/:id/promo-code',
+      tag: 'Subscriptions',
+      summary: 'Apply a promo code',
+      description:
+        "From the first box whose cut-off has not passed and that will be charged: that box, the code's number of boxes, or every box; `nextCharge` shows it, and Stripe gets the code's coupon for those boxes. One code at a time, each code once per subscription; applying the code it has already changes nothing (its use counts once). A box gets one discount from sign-up offers and codes (a save offer adds to it).",
+      auth: 'merchant',
+      params: SubscriptionParams,
+      body: ApplyPromoCodeBody,
+      response: { status: 200, description: 'The subscription after the change', schema: SubscriptionView },
+      errors: [PROMO_CODE_REFUSED],
+      handler: async ({ principal, params, body }) => ({
+        body: await applyPromoCode(asCaller(principal), principal!.merchantId, params.id, body.code),
+      }),
+    }),
     action(
       'cancelSubscription',
       'cancel',

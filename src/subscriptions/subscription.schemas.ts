@@ -1,7 +1,13 @@
 import { SUBSCRIPTION_STATUSES } from './subscription-states';
 import { z } from 'zod';
+import { PostalAddressInput, PostalAddressView } from '../customers/customer.schemas';
 import { ListQuery, listSchema } from '../shared/pagination';
 import { Instant, LocalDate as LocalDateField } from '../shared/schemas';
+/** A promo code as typed (its letters in any case); the promotions domain says whether it can be used. */
+const PromoCodeText = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9-]{3,32}$/, { error: 'must be 3-32 letters, digits or dashes' });
 const CadenceKey = z.string().regex(/^(week|month)-\d{1,2}$/, { error: 'must be a cadence key such as month-1 or week-2' });
 
 export const CreateSubscriptionBody = z
@@ -22,6 +28,9 @@ export const CreateSubscriptionBody = z
       .max(20)
       .optional()
       .describe("A subscriber's referral code: the new shopper gets the welcome offer, and the referrer a reward once the first box is paid"),
+    promoCode: PromoCodeText.optional().describe(
+      "One of the merchant's promo codes (any case). On the first box it competes with the plan's first-box discount and the welcome or comeback offer: the one worth most on the plan's price applies (a one-box code worth less is refused with `/problems/promo_code_refused`); a code lasting several boxes carries on after it.",
+    ),
   })
   .refine((body) => (body.paymentMethodId === undefined) !== (body.checkout === undefined), {
     error: 'give either paymentMethodId or checkout: true',
@@ -70,7 +79,14 @@ export const ChargeDateBody = z
   .strictObject({ date: LocalDateField.describe("The new date of the next charge, in the merchant's time zone") })
   .meta({ id: 'ChangeChargeDateRequest' });
 export const AddAddonBody = z
-  .strictObject({ addonId: z.string().max(100), quantity: z.number().int().min(1).max(20).default(1) })
+  .strictObject({
+    addonId: z.string().max(100),
+    quantity: z.number().int().min(1).max(20).default(1),
+    kind: z
+      .enum(['one_time', 'recurring'])
+      .optional()
+      .describe("`one_time`: the next box only; `recurring`: every box. The add-on's own kind when absent; a one-time add-on cannot recur"),
+  })
   .meta({ id: 'AddSubscriptionAddonRequest' });
 
 export const AcceptSaveOfferBody = z
@@ -79,6 +95,18 @@ export const AcceptSaveOfferBody = z
     cycles: z.number().int().min(1).max(6).optional().describe('For a pause: how many boxes (up to the offer)'),
   })
   .meta({ id: 'AcceptSaveOfferRequest' });
+
+export const BoxAddressBody = z
+  .strictObject({
+    cycleKey: LocalDateField.optional().describe('The box (its charge date) to send elsewhere; the next box that can still change when absent'),
+    address: PostalAddressInput.nullable().describe("Where this box goes instead of the shopper's address; null: back to the shopper's address"),
+  })
+  .meta({ id: 'BoxAddressRequest' });
+export type BoxAddressBody = z.infer<typeof BoxAddressBody>;
+
+export const ApplyPromoCodeBody = z
+  .strictObject({ code: PromoCodeText.describe("One of the merchant's promo codes, in any case") })
+  .meta({ id: 'ApplyPromoCodeRequest' });
 
 export const SaveOfferList = z
   .strictObject({
@@ -136,6 +164,10 @@ export const SubscriptionView = z
       .describe(
         'What the shopper will pay next, and when: the first box while Checkout is not paid (`incomplete`); null when nothing is due (paused without end, cancelled)',
       ),
+    nextBoxAddress: z
+      .strictObject({ cycleKey: z.string(), address: PostalAddressView })
+      .nullable()
+      .describe("Where the box of `nextCharge` goes when the shopper sent that box elsewhere; null: to the shopper's own address"),
     upcomingCycles: z
       .array(
         z.strictObject({
@@ -151,6 +183,19 @@ export const SubscriptionView = z
     addons: z.array(
       z.strictObject({ id: z.string(), addonId: z.string(), quantity: z.number().int(), kind: z.enum(['one_time', 'recurring']), fromCycleKey: z.string() }),
     ),
+    promoCode: z
+      .strictObject({
+        code: z.string(),
+        description: z.string(),
+        percentOff: z.number().int().nullable(),
+        amountOff: Money.nullable(),
+        duration: z.enum(['once', 'repeating', 'forever']),
+        durationInBoxes: z.number().int().nullable(),
+        fromCycleKey: z.string().describe('The first box it covers'),
+        untilCycleKey: z.string().nullable().describe('The last box it covers; null: every box'),
+      })
+      .nullable()
+      .describe('The promo code still running from the first box that can change on (one at a time); null when none'),
     pause: z.strictObject({ pausedAt: Instant, startsOn: z.string(), resumeOn: z.string().nullable() }).nullable(),
     cancellation: z
       .strictObject({ requestedAt: Instant, reason: z.string(), comment: z.string().nullable(), mode: z.enum(['now', 'period_end']), effectiveAt: Instant })

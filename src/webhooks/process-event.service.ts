@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { recordCustomerCard } from '../customers/customer.service';
 import { actors } from '../events/fact-types';
 import { holdBoxForFailedInvoice, recordCreditNote, recordPaidInvoice, recordRefund, releaseBoxOfClosedInvoice } from '../orders/order.service';
 import {
@@ -20,6 +21,47 @@ function parse<S extends z.ZodType>(schema: S, object: unknown, event: WebhookEv
   const result = schema.safeParse(object);
   if (!result.success) throw new Error(`${event.type} ${event._id} lacks fields we need: ${result.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   return result.data;
+}
+
+/** `payment_method.*`: the Stripe customer it belongs to and, for a card, what we keep of it (never the number). */
+const PaymentMethodFields = z.object({
+  id: z.string(),
+  customer: z
+    .union([z.string(), z.object({ id: z.string() })])
+    .nullable()
+    .optional(),
+  card: z
+    .object({
+      brand: z.string().max(40),
+      last4: z.string().regex(/^\d{4}$/),
+      exp_month: z.number().int().min(1).max(12),
+      exp_year: z.number().int().min(2000).max(2200),
+    })
+    .nullable()
+    .optional(),
+});
+
+/**
+ * A card Stripe tells us about: the shopper's card is recorded (attached: it becomes their card; updated, or
+ * replaced by the card network: the one we keep changes). Not a card, or no customer: nothing to keep.
+ */
+async function recordCardOfEvent(event: WebhookEvent, object: unknown, replaces: boolean): Promise<string | undefined> {
+  const method = parse(PaymentMethodFields, object, event);
+  const customer = typeof method.customer === 'string' ? method.customer : method.customer?.id;
+  if (!customer || !method.card) return undefined;
+  const recorded = await recordCustomerCard(
+    { stripeCustomerId: customer },
+    {
+      stripePaymentMethodId: method.id,
+      brand: method.card.brand,
+      last4: method.card.last4,
+      expMonth: method.card.exp_month,
+      expYear: method.card.exp_year,
+      seenAt: event.stripeCreatedAt,
+    },
+    { replaces },
+  );
+  return recorded?.merchantId;
 }
 
 /**
@@ -55,6 +97,9 @@ export const HANDLERS: Record<string, Handler> = {
     applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
   'customer.subscription.deleted': (deps, event, object) =>
     applyStripeSubscriptionEvent(deps, event.stripeCreatedAt, parse(StripeSubscriptionFields, object, event)),
+  'payment_method.attached': (_deps, event, object) => recordCardOfEvent(event, object, true),
+  'payment_method.updated': (_deps, event, object) => recordCardOfEvent(event, object, false),
+  'payment_method.automatically_updated': (_deps, event, object) => recordCardOfEvent(event, object, false),
 };
 
 /**

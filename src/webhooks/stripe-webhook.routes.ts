@@ -33,38 +33,54 @@ export interface StripeWebhookDeps {
  * stale), check that the body is a Stripe event of our key's mode (400 and no side effect otherwise), store the event in the inbox keyed by its id (a repeated delivery is acknowledged as such),
  * queue its processing, and answer at once. The work happens in the `webhooks.process-event` job.
  */
+/**
+ * What the endpoint does with one delivery: verify, check, store, queue. Returns whether the event was new.
+ * The offline checkout (src/web/shop) delivers its simulated Stripe events through this same path.
+ */
+export async function acceptStripeDelivery(deps: StripeWebhookDeps, body: Buffer, signature: string | undefined): Promise<{ fresh: boolean }> {
+  if (!deps.webhookSecret) throw new ServiceUnavailableError('Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.');
+  if (!signature) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
+  let parsed: unknown;
+  try {
+    parsed = deps.stripe.webhooks.constructEvent(body, signature, deps.webhookSecret, SIGNATURE_TOLERANCE_SECONDS, undefined, deps.clock.now().getTime());
+  } catch (error) {
+    // The signature is checked first: a SyntaxError means a correctly signed body that is not JSON.
+    if (error instanceof SyntaxError) throw new MalformedBodyError('The webhook body is not valid JSON.');
+    throw new InvalidSignatureError(error instanceof Error ? error.message.split('\n')[0]! : 'The signature does not match.');
+  }
+  if (nestsDeeperThan(parsed, MAX_EVENT_DEPTH)) {
+    throw new ValidationError([{ field: 'body', message: `nests deeper than ${MAX_EVENT_DEPTH} levels: not a Stripe event` }]);
+  }
+  const envelope = validate(StripeEventEnvelope, parsed, 'body');
+  if (envelope.livemode !== deps.livemode) {
+    throw new LivemodeMismatchError(
+      deps.livemode
+        ? 'This installation uses a live-mode Stripe key; a test-mode event is refused. Send test events to a test installation.'
+        : 'This installation uses a test-mode Stripe key; a live-mode event is refused. Send live events to a live installation.',
+    );
+  }
+  const event = parsed as Stripe.Event;
+  const fresh = await receiveEvent(deps.clock, event);
+  if (fresh) {
+    await deps.enqueue('webhooks.process-event', { eventId: event.id }).catch((error: unknown) => {
+      deps.logger.warn({ err: error, eventId: event.id }, 'could not queue a webhook event; the inbox sweep will');
+    });
+  }
+  return { fresh };
+}
+
+/**
+ * `POST /webhooks/stripe`: verify the signature on the raw body (400 and no side effect when it is bad or
+ * stale), check that the body is a Stripe event of our key's mode (400 and no side effect otherwise), store the
+ * event in the inbox keyed by its id (a repeated delivery is acknowledged as such), queue its processing, and
+ * answer at once. The work happens in the `webhooks.process-event` job.
+ */
 export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
   const router = Router();
   router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
     if (!deps.webhookSecret) throw new ServiceUnavailableError('Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.');
-    const signature = req.get('stripe-signature');
-    if (!signature || !Buffer.isBuffer(req.body)) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
-    let parsed: unknown;
-    try {
-      parsed = deps.stripe.webhooks.constructEvent(req.body, signature, deps.webhookSecret, SIGNATURE_TOLERANCE_SECONDS, undefined, deps.clock.now().getTime());
-    } catch (error) {
-      // The signature is checked first: a SyntaxError means a correctly signed body that is not JSON.
-      if (error instanceof SyntaxError) throw new MalformedBodyError('The webhook body is not valid JSON.');
-      throw new InvalidSignatureError(error instanceof Error ? error.message.split('\n')[0]! : 'The signature does not match.');
-    }
-    if (nestsDeeperThan(parsed, MAX_EVENT_DEPTH)) {
-      throw new ValidationError([{ field: 'body', message: `nests deeper than ${MAX_EVENT_DEPTH} levels: not a Stripe event` }]);
-    }
-    const envelope = validate(StripeEventEnvelope, parsed, 'body');
-    if (envelope.livemode !== deps.livemode) {
-      throw new LivemodeMismatchError(
-        deps.livemode
-          ? 'This installation uses a live-mode Stripe key; a test-mode event is refused. Send test events to a test installation.'
-          : 'This installation uses a test-mode Stripe key; a live-mode event is refused. Send live events to a live installation.',
-      );
-    }
-    const event = parsed as Stripe.Event;
-    const fresh = await receiveEvent(deps.clock, event);
-    if (fresh) {
-      await deps.enqueue('webhooks.process-event', { eventId: event.id }).catch((error: unknown) => {
-        deps.logger.warn({ err: error, eventId: event.id }, 'could not queue a webhook event; the inbox sweep will');
-      });
-    }
+    if (!Buffer.isBuffer(req.body)) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
+    const { fresh } = await acceptStripeDelivery(deps, req.body, req.get('stripe-signature'));
     res.status(200).json({ received: true, duplicate: !fresh });
   });
   return router;

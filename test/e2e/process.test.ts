@@ -2,6 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildAppOnce, cleanEnv, startAppProcess, terminate, waitForOk } from '../helpers/app-process';
+import mongoose from 'mongoose';
+import { getCaughtMail } from '../../src/messages/caught-mail.service';
+import { MessageModel } from '../../src/messages/message.model';
+import { queueMessage } from '../../src/messages/message.service';
+import { connectDatabase, disconnectDatabase } from '../../src/shared/db';
+import { systemClock } from '../../src/shared/time';
+import { buildOutgoingMessage } from '../factories/message.factory';
 import { testMongoUri, testStripeTarget, uniqueDbName } from '../helpers/test-env';
 
 jest.setTimeout(120_000);
@@ -35,6 +42,7 @@ describe('the app process', () => {
         const [, port] = await app.waitFor(LISTENING);
         expect(app.output()).toContain('Stripe:   OFFLINE — calls go to a local stripe-mock');
         expect(app.output()).toContain('STRIPE_SECRET_KEY=sk_test_');
+        expect(app.output()).toMatch(/Mail: {5}not leaving this machine: caught at smtp:\/\/127\.0\.0\.1:\d+/);
         await waitForOk(`http://127.0.0.1:${port}/healthz`);
         const ready = (await waitForOk(`http://127.0.0.1:${port}/readyz`)) as { checks: Record<string, { status: string }> };
         expect(ready.checks).toMatchObject({ database: { status: 'ok' }, stripe: { status: 'ok' }, worker: { status: 'ok' } });
@@ -52,6 +60,43 @@ describe('the app process', () => {
       expect(merchantIds[1]).toBe(merchantIds[0]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('when the worker runs with no SMTP_URL, then it catches mail on this machine, says so, and a queued message is delivered into caught_mail', async () => {
+    const stripe = testStripeTarget();
+    const dbName = uniqueDbName('e2e');
+    const worker = startAppProcess(
+      'worker',
+      cleanEnv({
+        MONGODB_URI: testMongoUri(),
+        MONGODB_DB: dbName,
+        STRIPE_API_HOST: stripe.host,
+        STRIPE_API_PORT: String(stripe.port),
+        STRIPE_API_PROTOCOL: 'http',
+        LOG_FORMAT: 'json',
+      }),
+    );
+    try {
+      await worker.waitFor(/Boxcycle \(worker\)/);
+      expect(worker.output()).toMatch(/"msg":"mail is not leaving this machine: caught at smtp:\/\/127\.0\.0\.1:\d+/);
+      await connectDatabase(testMongoUri(), dbName);
+      const { id } = await queueMessage(
+        { clock: systemClock },
+        buildOutgoingMessage({ merchantId: 'mer_e2ecatcher', customerId: 'cust_e2e', to: 'shopper@example.com', subject: 'Caught, not sent' }),
+      );
+      await worker.waitFor(/"msg":"messages delivered"/, 30_000);
+
+      const message = await MessageModel.findById(id).lean();
+      expect(message).toMatchObject({ status: 'sent', providerMessageId: expect.stringMatching(/^cm_/) });
+      const caught = await getCaughtMail({ merchantId: 'mer_e2ecatcher' }, message!.providerMessageId!);
+      expect(caught).toMatchObject({ subject: 'Caught, not sent', to: ['shopper@example.com'], outboxMessageId: id });
+    } finally {
+      await mongoose.connection.db?.dropDatabase().catch(() => undefined);
+      await disconnectDatabase();
+      const stopped = await terminate(worker);
+      expect(stopped.code).toBe(0);
+      expectCleanShutdown(worker.output());
     }
   });
 

@@ -16,7 +16,7 @@ export async function buildAppOnce(): Promise<void> {
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(MONGODB_|STRIPE_|TEST_|LOCAL_DB|DATA_DIR|PORT|HOST|PUBLIC_URL|SEED_DEMO|LOG_|NODE_ENV|JEST_)/.test(key)) continue;
+    if (/^(MONGODB_|STRIPE_|SMTP_|MAIL_|APP_SECRET|TEST_|LOCAL_DB|DATA_DIR|PORT|HOST|PUBLIC_URL|SEED_DEMO|LOG_|NODE_ENV|JEST_)/.test(key)) continue;
     env[key] = value;
   }
   return { ...env, ...extra };

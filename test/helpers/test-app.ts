@@ -3,7 +3,9 @@ import mongoose from 'mongoose';
 import type Stripe from 'stripe';
 import { buildApp } from '../../src/app';
 import { FakeClock } from '../../src/shared/time';
+import type { StripeMode } from '../../src/home/home.pages';
 import type { StripeGateway } from '../../src/stripe/stripe-gateway';
+import type { SignInMailer } from '../../src/web/shop/sign-in.pages';
 import { TEST_WEBHOOK_SECRET } from './stripe-events';
 import { silentLogger, testConfig, testStripe } from './test-env';
 
@@ -31,8 +33,21 @@ export interface TestApp {
   queued: Array<{ name: string; data: Record<string, unknown> }>;
 }
 
-/** The real app on the test database and stripe-mock, with a clock the test moves. */
-export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: StripeGateway; webhookSecret?: string | null } = {}): TestApp {
+/**
+ * The real app on the test database and stripe-mock, with a clock the test moves. `stripeMode` (default
+ * `stripe-mock`) is what the app believes it runs against: `stripe-test` shows the pages that send shoppers to
+ * Stripe's own pages instead of the offline simulations (the calls still go to stripe-mock).
+ */
+export function buildTestApp(
+  options: {
+    clock?: FakeClock;
+    stripeGateway?: StripeGateway;
+    webhookSecret?: string | null;
+    sendSignInMail?: SignInMailer;
+    mailCaught?: boolean;
+    stripeMode?: StripeMode;
+  } = {},
+): TestApp {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const stripe = testStripe();
   const stripeCalls = recordStripeCalls(stripe);
@@ -48,7 +63,9 @@ export function buildTestApp(options: { clock?: FakeClock; stripeGateway?: Strip
     connection: mongoose.connection,
     stripe,
     ...(options.stripeGateway ? { stripeGateway: options.stripeGateway } : {}),
-    stripeMode: 'stripe-mock',
+    ...(options.sendSignInMail ? { sendSignInMail: options.sendSignInMail } : {}),
+    ...(options.mailCaught ? { mailCaught: true } : {}),
+    stripeMode: options.stripeMode ?? 'stripe-mock',
   });
   return { app, clock, stripe, stripeCalls, queued };
 }

@@ -3,10 +3,10 @@ import request from 'supertest';
 import { LoyaltyEntryModel } from '../../src/loyalty/loyalty.model';
 import { ApiKeyModel } from '../../src/merchants/api-key.model';
 import { MerchantSignUpModel } from '../../src/merchants/merchant-sign-up.model';
-import { NotificationModel } from '../../src/notifications/notification.model';
 import { FakeClock } from '../../src/shared/time';
 import { buildCustomerInput } from '../factories/catalog.factory';
 import { buildSignUp, createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { queuedMessages } from '../helpers/messages';
 import { buildTestApp } from '../helpers/test-app';
 import { useTestDatabase } from '../helpers/test-env';
 
@@ -41,7 +41,7 @@ describe('Idempotency-Key', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body).toEqual(first.body);
     expect(await MerchantSignUpModel.countDocuments({ email: input.email })).toBe(1);
-    expect(await NotificationModel.countDocuments({ to: input.email })).toBe(1);
+    expect(await queuedMessages({ to: input.email })).toHaveLength(1);
   });
 
   test('when two merchants use the same key, then their requests do not collide', async () => {

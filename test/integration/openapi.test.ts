@@ -108,7 +108,7 @@ describe('GET /api/v1/openapi.json', () => {
 
   test('when schemas with their own id are nested in several others, then each is a component of its own', () => {
     const schemas = document.components.schemas;
-    for (const id of ['Eligibility', 'PerkBenefit', 'GiftEligibility', 'GiftAward', 'Notification']) {
+    for (const id of ['Eligibility', 'PerkBenefit', 'GiftEligibility', 'GiftAward', 'Message']) {
       expect({ id, keys: Object.keys((schemas[id] ?? {}) as object).filter((key) => ['type', 'oneOf', 'anyOf'].includes(key)) }).toEqual({
         id,
         keys: [expect.any(String)],

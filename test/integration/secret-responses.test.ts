@@ -2,11 +2,11 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { z } from 'zod';
 import { apiRoutes } from '../../src/api';
-import { NotificationModel } from '../../src/notifications/notification.model';
 import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildCustomerInput } from '../factories/catalog.factory';
 import { buildSignUp, createMerchant } from '../factories/merchant.factory';
+import { queuedMessages } from '../helpers/messages';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -27,7 +27,7 @@ const CALLS: Record<string, (app: Express) => Promise<Call>> = {
   confirmMerchantSignUp: async (app) => {
     const input = buildSignUp();
     await request(app).post('/api/v1/merchants').send(input).expect(202);
-    const message = await NotificationModel.findOne({ to: input.email, type: 'merchant.sign_up_confirmation' }).lean();
+    const [message] = await queuedMessages({ to: input.email, template: 'merchant.sign_up_confirmation' });
     const token = /bxc_[A-Za-z0-9]{32}/.exec(message!.text)![0];
     const path = '/api/v1/merchants/confirmations';
     return { path, send: () => request(app).post(path).send({ token }) };

@@ -8,6 +8,8 @@ import { subscribeShopper } from '../factories/subscription.factory';
 import { buildPaidInvoice } from '../factories/invoice.factory';
 import { recordPaidInvoice } from '../../src/orders/order.service';
 import { attributeReferral } from '../../src/referrals/referral.service';
+import { queueMessage } from '../../src/messages/message.service';
+import { buildOutgoingMessage } from '../factories/message.factory';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -15,7 +17,8 @@ import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
  * Every route with an `:id`: another merchant gets 404 (never 403: existence is not revealed), and the
  * owner's resource is unchanged. A new `:id` route without an entry here fails the coverage test.
  */
-type Resource = 'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer';
+type Resource =
+  'plan' | 'addon' | 'stockItem' | 'apiKey' | 'customer' | 'subscription' | 'order' | 'referral' | 'giftCampaign' | 'perk' | 'offer' | 'message' | 'promoCode';
 /** `shopper`: the intruder calls with a shopper session of one of its own customers. */
 const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper' }> = {
   'get /plans/:id': { resource: 'plan' },
@@ -29,6 +32,10 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'get /stock-items/:sku': { resource: 'stockItem' },
   'post /stock-items/:sku/adjustments': { resource: 'stockItem', body: { adjustBy: -1, reason: 'theft' } },
   'post /subscriptions/:id/second-choice': { resource: 'subscription', body: { variantId: null } },
+  'post /subscriptions/:id/box-address': {
+    resource: 'subscription',
+    body: { address: { line1: '1 Elsewhere Rd', city: 'Salem', postalCode: '97301', country: 'US' } },
+  },
   'post /api-keys/:id/revoke': { resource: 'apiKey' },
   'get /customers/:id': { resource: 'customer' },
   'patch /customers/:id': { resource: 'customer', body: { name: 'Hijacked' } },
@@ -75,7 +82,26 @@ const MATRIX: Record<string, { resource: Resource; body?: unknown; as?: 'shopper
   'post /customers/:id/shopper-sessions/:sessionId/revoke': { resource: 'customer' },
   'get /subscriptions/:id/rewards': { resource: 'subscription' },
   'get /shopper/subscriptions/:id/rewards': { resource: 'subscription', as: 'shopper' },
+  'get /messages/:id': { resource: 'message' },
+  'get /customers/:id/message-preferences': { resource: 'customer' },
+  'put /customers/:id/message-preferences': { resource: 'customer', body: { reminder: false, marketing: false } },
+  'get /promo-codes/:id': { resource: 'promoCode' },
+  'get /promo-codes/:id/redemptions': { resource: 'promoCode' },
+  'post /promo-codes/:id/archive': { resource: 'promoCode' },
+  'post /subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' } },
+  'post /shopper/subscriptions/:id/promo-code': { resource: 'subscription', body: { code: 'WELCOME' }, as: 'shopper' },
+  'post /shopper/subscriptions/:id/box-address': {
+    resource: 'subscription',
+    body: { address: { line1: '1 Elsewhere Rd', city: 'Salem', postalCode: '97301', country: 'US' } },
+    as: 'shopper',
+  },
 };
+
+/**
+ * Routes whose path parameter names something every merchant has (a message template), not a resource of
+ * one merchant: what they answer is the caller's own (their brand, their address), checked below.
+ */
+const SCOPED_BY_KEY = ['get /message-templates/:name/preview', 'post /message-templates/:name/test'];
 
 describe('tenancy', () => {
   useTestDatabase();
@@ -97,6 +123,10 @@ describe('tenancy', () => {
     offer: (await request(app).get(`/api/v1/offers/${ids.offer}`).set(owner.auth).expect(200)).body,
     loyalty: (await request(app).get(`/api/v1/customers/${ids.customer}/loyalty/entries`).set(owner.auth).expect(200)).body,
     shopperSessions: (await request(app).get(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(200)).body,
+    message: (await request(app).get(`/api/v1/messages/${ids.message}`).set(owner.auth).expect(200)).body,
+    messagePreferences: (await request(app).get(`/api/v1/customers/${ids.customer}/message-preferences`).set(owner.auth).expect(200)).body,
+    promoCode: (await request(app).get(`/api/v1/promo-codes/${ids.promoCode}`).set(owner.auth).expect(200)).body,
+    redemptions: (await request(app).get(`/api/v1/promo-codes/${ids.promoCode}/redemptions`).set(owner.auth).expect(200)).body,
   });
   let ownerSessionId: string;
   let intruderShopper: { Authorization: string };
@@ -149,6 +179,11 @@ describe('tenancy', () => {
     ids.offer = (
       await request(app).post('/api/v1/offers').set(owner.auth).send({ kind: 'comeback', name: 'Welcome back', withinDays: 30, percentOff: 20 }).expect(201)
     ).body.id;
+    ids.promoCode = (
+      await request(app).post('/api/v1/promo-codes').set(owner.auth).send({ code: 'WELCOME', description: '10% off', percentOff: 10 }).expect(201)
+    ).body.id;
+    // The intruder has a code of the same name: applying it to the owner's subscription still finds nothing.
+    await request(app).post('/api/v1/promo-codes').set(intruder.auth).send({ code: 'WELCOME', description: '10% off', percentOff: 10 }).expect(201);
     await request(app)
       .put('/api/v1/loyalty-program')
       .set(owner.auth)
@@ -163,6 +198,9 @@ describe('tenancy', () => {
       })
       .expect(200);
     await request(app).post(`/api/v1/customers/${ids.customer}/loyalty/adjustments`).set(owner.auth).send({ points: 300, reason: 'Welcome' }).expect(201);
+    ids.message = (
+      await queueMessage({ clock: new FakeClock() }, buildOutgoingMessage({ merchantId: owner.id, customerId: ids.customer, to: 'tenancy@example.com' }))
+    ).id;
     ownerSessionId = (await request(app).post(`/api/v1/customers/${ids.customer}/shopper-sessions`).set(owner.auth).expect(201)).body.id;
     const theirs = (await request(app).post('/api/v1/customers').set(intruder.auth).send(buildCustomerInput()).expect(201)).body.id;
     intruderShopper = {
@@ -180,12 +218,12 @@ describe('tenancy', () => {
       checkResponses: true,
     });
     const withId = routes.filter((route) => route.path.includes(':')).map((route) => `${route.method} ${route.path}`);
-    expect(withId.sort()).toEqual(Object.keys(MATRIX).sort());
+    expect(withId.sort()).toEqual([...Object.keys(MATRIX), ...SCOPED_BY_KEY].sort());
   });
 
   test.each(Object.entries(MATRIX))("when another merchant calls %s on the owner's resource, then it is 404 and nothing changes", async (route, entry) => {
     const before = await snapshot();
-    const [method, path] = route.split(' ') as ['get' | 'post' | 'patch', string];
+    const [method, path] = route.split(' ') as ['get' | 'post' | 'patch' | 'put', string];
     const call = request(app)
       [method](
         `/api/v1${path
@@ -200,6 +238,23 @@ describe('tenancy', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  test("when another merchant previews or tests a message, then it is rendered with their own brand and sent to their own address, never the owner's", async () => {
+    await request(app).put('/api/v1/message-settings').set(owner.auth).send({ accentColor: '#aa0000', fromName: 'Owner Roasters' }).expect(200);
+    const ownerName = (await request(app).get('/api/v1/merchants/me').set(owner.auth).expect(200)).body.name as string;
+    const intruderName = (await request(app).get('/api/v1/merchants/me').set(intruder.auth).expect(200)).body.name as string;
+    const preview = (await request(app).get('/api/v1/message-templates/box.shipped/preview').set(intruder.auth).expect(200)).body;
+    expect(preview.html).toContain(intruderName);
+    expect(preview.html).not.toContain(ownerName);
+    expect(preview.html).not.toContain('#aa0000');
+    const sent = (await request(app).post('/api/v1/message-templates/box.shipped/test').set(intruder.auth).expect(202)).body;
+    expect(sent.to).toBe(intruder.email);
+    expect((await request(app).get('/api/v1/message-settings').set(owner.auth).expect(200)).body).toMatchObject({
+      accentColor: '#aa0000',
+      fromName: 'Owner Roasters',
+    });
+    expect((await request(app).get('/api/v1/message-settings').set(intruder.auth).expect(200)).body).toMatchObject({ accentColor: '#1f6f54', fromName: null });
+  });
+
   test("when another merchant lists plans and add-ons, then the owner's are not there", async () => {
     expect((await request(app).get('/api/v1/plans').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/addons').set(intruder.auth).expect(200)).body.data).toEqual([]);
@@ -207,7 +262,12 @@ describe('tenancy', () => {
     expect((await request(app).get('/api/v1/subscriptions').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/orders').set(intruder.auth).expect(200)).body.data).toEqual([]);
     expect((await request(app).get('/api/v1/stock-items').set(intruder.auth).expect(200)).body.data).toEqual([]);
-    expect((await request(app).get('/api/v1/notifications').set(intruder.auth).expect(200)).body.data).toEqual([]);
+    // the intruder's own test send (from the test above) may be there; nothing of the owner's is
+    const intruderMessages = (await request(app).get('/api/v1/messages').set(intruder.auth).expect(200)).body.data as { to: string }[];
+    expect(intruderMessages.filter((message) => message.to !== intruder.email)).toEqual([]);
+    expect((await request(app).get('/api/v1/promo-codes').set(intruder.auth).expect(200)).body.data.map((c: { id: string }) => c.id)).not.toContain(
+      ids.promoCode,
+    );
     const shipOn = (await request(app).get(`/api/v1/orders/${ids.order}`).set(owner.auth).expect(200)).body.shipOn;
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(intruder.auth).expect(200)).body).toMatchObject({ orderCount: 0, orders: [] });
     expect((await request(app).get(`/api/v1/pick-list?shipOn=${shipOn}`).set(owner.auth).expect(200)).body).toMatchObject({ orderCount: 1 });

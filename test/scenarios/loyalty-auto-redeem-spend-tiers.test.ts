@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { LoyaltyAccountModel, LoyaltyEntryModel } from '../../src/loyalty/loyalty.model';
 import { maintainLoyaltyAccounts } from '../../src/loyalty/loyalty.service';
-import { NotificationModel } from '../../src/notifications/notification.model';
 import { BoxOrderModel } from '../../src/orders/box-order.model';
 import { followFacts } from '../helpers/facts';
+import { queuedMessages } from '../helpers/messages';
 import { linesOf, retentionScenario } from '../helpers/retention-scenario';
 import { useTestDatabase } from '../helpers/test-env';
 
@@ -179,7 +179,7 @@ describe('scenario: loyalty', () => {
     });
 
     // Told once per move, in plain words (her name as written).
-    const notes = await NotificationModel.find({ customerId: ana.customerId, type: 'loyalty.tier_changed' }).sort({ createdAt: 1 }).lean();
+    const notes = await queuedMessages({ customerId: ana.customerId, template: 'loyalty.tier_changed' });
     expect(notes.map((note) => note.text)).toEqual([
       expect.stringContaining("Hello Ana O'Neil & <Co>,"),
       expect.stringContaining('you are now a Gold member'),

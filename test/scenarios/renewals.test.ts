@@ -1,6 +1,5 @@
 import request from 'supertest';
 import type { Express } from 'express';
-import { NotificationModel } from '../../src/notifications/notification.model';
 import { BoxOrderModel } from '../../src/orders/box-order.model';
 import { SubscriptionModel } from '../../src/subscriptions/subscription.model';
 import { FakeClock } from '../../src/shared/time';
@@ -9,6 +8,9 @@ import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factorie
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
 import { recordingGateway } from '../helpers/recording-gateway';
 import { renewalDriver } from '../helpers/renewal-driver';
+import { actionLinksIn, queuedMessages } from '../helpers/messages';
+import { TEST_LINKS } from '../helpers/facts';
+import { verifyActionToken } from '../../src/shared/action-tokens';
 import { buildTestApp } from '../helpers/test-app';
 import { testStripe, useTestDatabase } from '../helpers/test-env';
 
@@ -246,12 +248,29 @@ describe('scenario: renewals', () => {
     ]);
     expect((await request(app).get(`/api/v1/addons/${beans.id}`).set(merchant.auth).expect(200)).body.stock).toEqual({ tracked: true, onHand: 2, reserved: 2 });
 
-    const told = await NotificationModel.find({ subscriptionId: withoutSecondChoice.id }).lean();
-    expect(told).toEqual([expect.objectContaining({ type: 'box.adjusted', subject: 'A change to your next box' })]);
-    expect(told[0]!.text).toContain(`${plan.name}: Dark is out of stock, so we are sending ${plan.name}: Light instead.`);
-    expect(told[0]!.text).toContain('Mug (1) is out of stock: it is not in this box and you will not be charged for it.');
+    const told = await queuedMessages({ subscriptionId: withoutSecondChoice.id, template: 'box.stock_adjusted' });
+    expect(told).toEqual([expect.objectContaining({ subject: 'A change to your next box' })]);
+    expect(told[0]!.text).toContain(`${plan.name}: Dark is out of stock, so we will send ${plan.name}: Light instead.`);
+    expect(told[0]!.text).toContain('Mug is out of stock: it is not in this box, and you will not be charged for it.');
+    // Its links, to choose another variant or decline the box as adjusted (skip it), work until the box is charged.
+    const chargeAt = Date.parse(withoutSecondChoice.nextCharge.chargeAt) / 1000;
+    expect(actionLinksIn(told[0]!.text).map((token) => verifyActionToken(`action-links:${TEST_LINKS.appSecret}`, token, clock.now()))).toEqual([
+      {
+        ok: true,
+        claim: expect.objectContaining({
+          action: 'box.choose-variant',
+          subjectId: withoutSecondChoice.id,
+          data: { cycleKey: second!.cycleKey },
+          exp: chargeAt,
+        }),
+      },
+      {
+        ok: true,
+        claim: expect.objectContaining({ action: 'box.decline', subjectId: withoutSecondChoice.id, data: { cycleKey: second!.cycleKey }, exp: chargeAt }),
+      },
+    ]);
     await driver.runCutoffs();
-    expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(2); // told once each
+    expect(await queuedMessages({ merchantId: merchant.id, template: 'box.stock_adjusted' })).toHaveLength(2); // told once each
   });
 
   test('when nothing of the box can ship, then the cycle is skipped with no charge, its stock is given back, and the shopper is told', async () => {
@@ -280,8 +299,11 @@ describe('scenario: renewals', () => {
     const after = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
     expect(after.upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === next.cycleKey)).toMatchObject({ state: 'skipped' });
     expect(after.history.map((e: { type: string }) => e.type)).toContain('subscription.box_skipped');
-    expect(await NotificationModel.find({ subscriptionId: subscription.id }, { type: 1, text: 1, _id: 0 }).lean()).toEqual([
-      { type: 'box.skipped_out_of_stock', text: expect.stringContaining('You will not be charged for it.') },
+    expect(await queuedMessages({ subscriptionId: subscription.id, template: { $in: ['box.skipped_out_of_stock', 'box.stock_adjusted'] } })).toEqual([
+      expect.objectContaining({
+        template: 'box.skipped_out_of_stock',
+        text: expect.stringContaining('You will not be charged for it, and your subscription goes on'),
+      }),
     ]);
 
     // No charge: Stripe is told to pause collection for that cycle (its invoice is voided), keyed by revision and cycle.

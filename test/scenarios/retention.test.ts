@@ -2,7 +2,6 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { LoyaltyAccountModel, LoyaltyEntryModel } from '../../src/loyalty/loyalty.model';
 import { maintainLoyaltyAccounts } from '../../src/loyalty/loyalty.service';
-import { NotificationModel } from '../../src/notifications/notification.model';
 import { grantYearlyRewards } from '../../src/offers/offer.service';
 import { BoxOrderModel } from '../../src/orders/box-order.model';
 import { ReferralModel } from '../../src/referrals/referral.model';
@@ -11,8 +10,9 @@ import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
-import { followFacts } from '../helpers/facts';
+import { factsAbout, followFacts } from '../helpers/facts';
 import { recordingGateway } from '../helpers/recording-gateway';
+import { queuedMessages } from '../helpers/messages';
 import { renewalDriver } from '../helpers/renewal-driver';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
@@ -214,7 +214,7 @@ describe('scenario: retention over 24 months', () => {
     expect(moves.slice(0, 3)).toEqual(['null→silver', 'silver→gold', 'gold→silver']);
     expect(account!.tierHistory[0]!.reason).toMatch(/Reached Silver: 3 paid boxes in the last 12 months/);
     expect(account!.tierHistory[2]!.reason).toMatch(/Fell below/);
-    expect(await NotificationModel.countDocuments({ customerId: ana.customerId, type: 'loyalty.tier_changed' })).toBe(account!.tierHistory.length);
+    expect(await queuedMessages({ customerId: ana.customerId, template: 'loyalty.tier_changed' })).toHaveLength(account!.tierHistory.length);
 
     // Points: one earn entry per paid invoice; redemption once; credit applied with carry-over, never lost.
     const ledger = await LoyaltyEntryModel.find({ merchantId: merchant.id, customerId: ana.customerId }).sort({ seq: 1 }).lean();
@@ -244,13 +244,19 @@ describe('scenario: retention over 24 months', () => {
     // Expiry: points older than 12 months expired during the pause, with a notice first.
     const expired = ledger.filter((entry) => entry.kind === 'expire');
     expect(expired.length).toBeGreaterThan(0);
-    const notice = await NotificationModel.findOne({ customerId: ana.customerId, type: 'loyalty.points_expiring' }).sort({ createdAt: 1 }).lean();
-    expect(notice!.createdAt.getTime()).toBeLessThan(expired[0]!.at.getTime());
+    const [notice] = await queuedMessages({ customerId: ana.customerId, template: 'loyalty.points_expiring' });
+    const noticed = (await factsAbout({ customerId: ana.customerId })).find((fact) => fact._id === notice!.factId);
+    expect(noticed!.at.getTime()).toBeLessThan(expired[0]!.at.getTime());
+    // The birthday rewards were told, once each.
+    expect((await queuedMessages({ customerId: ana.customerId, template: 'reward.granted' })).map((m) => m.subject)).toEqual([
+      'Happy birthday: a gift for you',
+      'Happy birthday: a gift for you',
+    ]);
 
     // Referral: the friend's first box paid → Ana rewarded once, with a message.
     expect(ledger.filter((entry) => entry.kind === 'referral')).toEqual([expect.objectContaining({ creditMinor: 1500 })]);
     expect(await ReferralModel.findOne({ friendSubscriptionId: friend!.id }).lean()).toMatchObject({ status: 'rewarded' });
-    expect(await NotificationModel.countDocuments({ customerId: ana.customerId, type: 'referral.rewarded' })).toBe(1);
+    expect(await queuedMessages({ customerId: ana.customerId, template: 'referral.rewarded' })).toHaveLength(1);
 
     // The shopper sees it all, and only her own subscription.
     const asAna = await logIn();
@@ -267,7 +273,7 @@ describe('scenario: retention over 24 months', () => {
     const before = {
       ledger: await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id }),
       orders: await BoxOrderModel.find({ merchantId: merchant.id }).lean(),
-      notes: await NotificationModel.countDocuments({ merchantId: merchant.id }),
+      notes: (await queuedMessages({ merchantId: merchant.id })).length,
     };
     for (const invoice of paidInvoices)
       expect(await driver.pay(invoice.stripeSubscriptionId, invoice.periodStart, invoice.amount, invoice.invoiceId)).toBe(200);
@@ -277,6 +283,6 @@ describe('scenario: retention over 24 months', () => {
     await followFacts(clock);
     expect(await LoyaltyEntryModel.countDocuments({ merchantId: merchant.id })).toBe(before.ledger);
     expect(await BoxOrderModel.find({ merchantId: merchant.id }).lean()).toEqual(before.orders);
-    expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(before.notes);
+    expect(await queuedMessages({ merchantId: merchant.id })).toHaveLength(before.notes);
   }, 240_000);
 });

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config/config';
+import { describeSmtpUrl } from '../../src/messages/mail-transport';
 import { startupBanner, stripeModeOf, type Runtime } from '../../src/runtime';
 import { OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY } from '../../src/stripe/stripe-client';
 
@@ -50,6 +51,26 @@ describe('startupBanner', () => {
   test('when only the worker runs, then nothing is said about webhooks', () => {
     const banner = startupBanner(runtimeWith({ role: 'worker', stripeMode: 'stripe-test', webhookSecretSource: 'none' }), loadConfig({}));
     expect(banner).not.toMatch(/webhook/i);
+  });
+});
+
+describe('startupBanner: mail', () => {
+  test('when no SMTP_URL is set, then it says mail is not leaving this machine and where it is caught', () => {
+    const banner = startupBanner(runtimeWith({ mail: { mode: 'catcher', target: 'smtp://127.0.0.1:2525' } }), loadConfig({}));
+    expect(banner).toContain('Mail:     not leaving this machine: caught at smtp://127.0.0.1:2525');
+    expect(banner).toContain('To send for real: SMTP_URL=');
+  });
+
+  test('when SMTP_URL is set, then it names the server and the sender, never the credentials', () => {
+    const config = loadConfig({ SMTP_URL: 'smtps://apikey:s3cret@smtp.example.com:465', MAIL_FROM: 'Bean <hello@bean.example>' });
+    const banner = startupBanner(runtimeWith({ mail: { mode: 'smtp', target: describeSmtpUrl(config.mail.smtpUrl!) } }), config);
+    expect(banner).toContain('Mail:     sent through smtps://smtp.example.com:465, from Bean <hello@bean.example>');
+    expect(banner).not.toMatch(/s3cret|apikey/);
+    expect(banner).not.toContain('not leaving this machine');
+  });
+
+  test('when only the web role runs, then nothing is said about mail (the worker sends it)', () => {
+    expect(startupBanner(runtimeWith({ role: 'web' }), loadConfig({}))).not.toMatch(/Mail:/);
   });
 });
 

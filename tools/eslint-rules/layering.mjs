@@ -12,7 +12,7 @@ import path from 'node:path';
 export const LAYERS = {
   infrastructure: ['shared', 'events', 'stripe', 'config', 'local'],
   core: ['merchants', 'customers', 'plans', 'addons', 'catalog', 'inventory', 'subscriptions', 'orders', 'renewals'],
-  reacting: ['perks', 'loyalty', 'offers', 'referrals', 'gifts', 'retention', 'notifications', 'messages', 'analytics', 'shoppers'],
+  reacting: ['perks', 'loyalty', 'offers', 'referrals', 'gifts', 'retention', 'messages', 'analytics', 'shoppers', 'promotions'],
 };
 const RANK = { infrastructure: 0, core: 1, reacting: 2, top: 3 };
 

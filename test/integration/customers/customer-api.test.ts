@@ -88,4 +88,49 @@ describe('customers', () => {
     expect(online.stripeCalls.map((c) => c.idempotencyKey)).toEqual([`customer:${created.id}:create`]);
     expect((await CustomerModel.findById(created.id).lean())?.stripeSyncedRevision).toBe(1);
   });
+
+  test('when a customer says their language and time zone, then they are kept in canonical form, refused when unknown, and cleared with null', async () => {
+    const { app } = buildTestApp();
+    const merchant = await createMerchant();
+    const created = await request(app)
+      .post('/api/v1/customers')
+      .set(merchant.auth)
+      .send(buildCustomerInput({ locale: 'de-de', timezone: 'Europe/Berlin' }))
+      .expect(201);
+    expect(created.body).toMatchObject({ locale: 'de-DE', timezone: 'Europe/Berlin', card: null });
+    for (const [body, field] of [
+      [{ locale: 'not a language!' }, 'body.locale'],
+      [{ locale: 'x'.repeat(40) }, 'body.locale'],
+      [{ timezone: 'Mars/Olympus_Mons' }, 'body.timezone'],
+    ] as const) {
+      const refused = await request(app).patch(`/api/v1/customers/${created.body.id}`).set(merchant.auth).send(body).expect(400);
+      expect([...new Set(refused.body.errors.map((error: { field: string }) => error.field))]).toEqual([field]);
+    }
+    const changed = await request(app).patch(`/api/v1/customers/${created.body.id}`).set(merchant.auth).send({ locale: 'ja-JP', timezone: null }).expect(200);
+    expect(changed.body).toMatchObject({ locale: 'ja-JP', timezone: null });
+  });
+
+  test('when the shipping address changes, then the shopper records customer.address_changed once, with the old and the new; the same address again records nothing', async () => {
+    const { app } = buildTestApp();
+    const merchant = await createMerchant();
+    const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
+    const before = customer.shippingAddress;
+    const after = { line1: '2 High St', line2: '', city: 'Springfield', postalCode: '62702', country: 'US' };
+    await request(app).patch(`/api/v1/customers/${customer.id}`).set(merchant.auth).send({ shippingAddress: after, name: 'Ana New' }).expect(200);
+    await request(app)
+      .patch(`/api/v1/customers/${customer.id}`)
+      .set(merchant.auth)
+      .send({ shippingAddress: { ...after, line2: undefined } })
+      .expect(200);
+    await request(app).patch(`/api/v1/customers/${customer.id}`).set(merchant.auth).send({ name: 'Ana Newer' }).expect(200);
+    const timeline = (await request(app).get(`/api/v1/customers/${customer.id}/events`).set(merchant.auth).expect(200)).body.data;
+    expect(timeline).toEqual([
+      expect.objectContaining({
+        type: 'customer.address_changed',
+        subject: { type: 'customer', id: customer.id },
+        actor: expect.objectContaining({ kind: 'merchant' }),
+        data: { from: before, to: { line1: '2 High St', city: 'Springfield', postalCode: '62702', country: 'US' } },
+      }),
+    ]);
+  });
 });

@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { MerchantSignUpModel } from '../../../src/merchants/merchant-sign-up.model';
 import { MerchantModel } from '../../../src/merchants/merchant.model';
-import { NotificationModel } from '../../../src/notifications/notification.model';
 import { FakeClock } from '../../../src/shared/time';
 import { buildSignUp, createMerchant } from '../../factories/merchant.factory';
+import { queuedMessages } from '../../helpers/messages';
 import { buildTestApp } from '../../helpers/test-app';
 import { useTestDatabase } from '../../helpers/test-env';
 
@@ -12,8 +12,8 @@ describe('merchant accounts and API keys', () => {
 
   /** The confirmation token the sign-up message to this address carries (mail goes to the outbox for now). */
   async function tokenSentTo(email: string): Promise<string> {
-    const messages = await NotificationModel.find({ to: email.toLowerCase(), type: 'merchant.sign_up_confirmation' }).sort({ createdAt: -1 }).lean();
-    const token = /bxc_[A-Za-z0-9]{32}/.exec(messages[0]?.text ?? '')?.[0];
+    const messages = await queuedMessages({ to: email.toLowerCase(), template: 'merchant.sign_up_confirmation' });
+    const token = /bxc_[A-Za-z0-9]{32}/.exec(messages.at(-1)?.text ?? '')?.[0];
     if (!token) throw new Error(`no confirmation was sent to ${email}`);
     return token;
   }
@@ -25,15 +25,17 @@ describe('merchant accounts and API keys', () => {
     expect(accepted.body).toEqual({ object: 'merchant_sign_up', email: 'owner@example.com', detail: expect.stringContaining('within 24 hours') });
     expect(await MerchantModel.countDocuments({ email: 'owner@example.com' })).toBe(0);
 
-    const message = await NotificationModel.findOne({ to: 'owner@example.com' }).lean();
+    const [message] = await queuedMessages({ to: 'owner@example.com' });
     expect(message).toMatchObject({
       audience: 'merchant',
-      type: 'merchant.sign_up_confirmation',
-      status: 'queued',
+      template: 'merchant.sign_up_confirmation',
+      category: 'transactional',
       subject: expect.stringContaining('Confirm'),
     });
+    expect(message).not.toHaveProperty('merchantId'); // no store yet
     expect(message!.text).toContain('/api/v1/merchants/confirmations');
-    expect(message!.text).not.toContain(input.password);
+    expect(message!.html).toContain('/api/v1/merchants/confirmations');
+    expect(`${message!.text}${message!.html}`).not.toContain(input.password);
     const signUp = await MerchantSignUpModel.findOne({ email: 'owner@example.com' }).lean();
     expect(signUp!.passwordHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(signUp)).not.toContain(await tokenSentTo('owner@example.com')); // only its hash is kept
@@ -62,8 +64,8 @@ describe('merchant accounts and API keys', () => {
     expect(keys.body.data).toHaveLength(1);
     expect(keys.body.data[0]).not.toHaveProperty('secret');
     expect(JSON.stringify(keys.body)).not.toContain(res.body.apiKey.secret);
-    // The message to the merchant's address is not one of the shoppers' notifications.
-    const listed = await request(app).get('/api/v1/notifications').set('Authorization', `Bearer ${res.body.apiKey.secret}`).expect(200);
+    // The confirmation to the merchant's address is the installation's mail, not one of the store's messages.
+    const listed = await request(app).get('/api/v1/messages').set('Authorization', `Bearer ${res.body.apiKey.secret}`).expect(200);
     expect(listed.body.data).toEqual([]);
     await request(app).post('/api/v1/merchants/login').send({ email: input.email, password: input.password }).expect(201);
   });
@@ -125,9 +127,14 @@ describe('merchant accounts and API keys', () => {
     expect(await MerchantModel.countDocuments({ email: existing.email })).toBe(1);
     expect(await MerchantSignUpModel.countDocuments({ email: existing.email })).toBe(0);
     await request(app).post('/api/v1/merchants/login').send({ email: existing.email, password: existing.password }).expect(201);
-    const told = await NotificationModel.find({ to: existing.email }).lean();
+    const told = await queuedMessages({ to: existing.email });
     expect(told).toEqual([
-      expect.objectContaining({ audience: 'merchant', merchantId: existing.id, type: 'merchant.sign_up_attempted', text: expect.stringContaining('log in') }),
+      expect.objectContaining({
+        audience: 'merchant',
+        merchantId: existing.id,
+        template: 'merchant.sign_up_attempted',
+        text: expect.stringContaining('log in'),
+      }),
     ]);
     expect(told[0]!.text).not.toMatch(/bxc_/);
 
@@ -136,7 +143,7 @@ describe('merchant accounts and API keys', () => {
       .post('/api/v1/merchants')
       .send(buildSignUp({ email: existing.email }))
       .expect(202);
-    expect(await NotificationModel.countDocuments({ to: existing.email })).toBe(1);
+    expect(await queuedMessages({ to: existing.email })).toHaveLength(1);
   });
 
   test.each([
@@ -153,7 +160,7 @@ describe('merchant accounts and API keys', () => {
     const res = await request(app).post('/api/v1/merchants').send(input).expect(400);
     expect(res.body.errors).toEqual([{ field: 'body.password', message: expect.stringContaining(reason) }]);
     expect(await MerchantSignUpModel.countDocuments({ email: input.email })).toBe(0);
-    expect(await NotificationModel.countDocuments({ to: input.email })).toBe(0);
+    expect(await queuedMessages({ to: input.email })).toEqual([]);
   });
 
   test.each([

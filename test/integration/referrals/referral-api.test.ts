@@ -3,7 +3,6 @@ import request from 'supertest';
 import { CustomerModel } from '../../../src/customers/customer.model';
 import { postLedgerEntry } from '../../../src/loyalty/loyalty-ledger.service';
 import { LoyaltyEntryModel } from '../../../src/loyalty/loyalty.model';
-import { NotificationModel } from '../../../src/notifications/notification.model';
 import { BoxOrderModel, type OrderStatus } from '../../../src/orders/box-order.model';
 import { ReferralCodeModel, ReferralModel } from '../../../src/referrals/referral.model';
 import { attributeReferral, referralCodeFor, rewardReferrerForPaidBox } from '../../../src/referrals/referral.service';
@@ -16,6 +15,7 @@ import { buildCustomerInput } from '../../factories/catalog.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
 import { factsAbout, followFacts } from '../../helpers/facts';
+import { queuedMessages } from '../../helpers/messages';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
@@ -80,7 +80,7 @@ async function setUp(program: object = POINTS_PROGRAM, merchantOverrides: { defa
   /** The referrer's messages, once the listeners of the facts so far have run (a message follows `referral.rewarded`). */
   const notifications = async () => {
     await followFacts(clock);
-    return NotificationModel.find({ merchantId: merchant.id, customerId: referrer.id }).lean();
+    return queuedMessages({ merchantId: merchant.id, customerId: referrer.id });
   };
   const view = async (referralId: string) => (await request(app).get(`/api/v1/referrals/${referralId}`).set(merchant.auth).expect(200)).body;
   const review = (referralId: string, action: 'approve' | 'reject', body: object = {}) =>
@@ -358,8 +358,8 @@ describe('referrals', () => {
         expect.objectContaining({ kind: 'referral', source: `referral:${referralId}`, points: 500, creditMinor: 0, balancePoints: 500, currency: 'USD' }),
       ]);
       const messages = await notifications();
-      expect(messages).toEqual([expect.objectContaining({ type: 'referral.rewarded', subject: expect.any(String), status: 'queued' })]);
-      expect(messages[0]!.text).toMatch(/^Hello Ana Referrer,/);
+      expect(messages).toEqual([expect.objectContaining({ template: 'referral.rewarded', subject: expect.any(String), category: 'transactional' })]);
+      expect(messages[0]!.text).toContain('Hello Ana Referrer,');
       expect(messages[0]!.text).toContain('500 points');
       expect(await view(referralId)).toMatchObject({ status: 'rewarded', rewardedAt: '2026-03-02T15:31:00.000Z' });
       // Another subscription of nobody referred: nothing happens.
@@ -469,9 +469,9 @@ describe('referrals', () => {
       });
       expect(facts[3]!.at).toEqual(new Date('2026-03-02T15:32:00.000Z'));
 
-      expect(await notifications()).toEqual([expect.objectContaining({ type: 'referral.rewarded', customerId: referrer.id })]);
+      expect(await notifications()).toEqual([expect.objectContaining({ template: 'referral.rewarded', customerId: referrer.id })]);
       await followFacts(clock);
-      expect(await NotificationModel.countDocuments({ merchantId: merchant.id })).toBe(1);
+      expect(await queuedMessages({ merchantId: merchant.id })).toHaveLength(1);
       expect((await factsAbout({ subjectId: referralId })).every((f) => f.state === 'succeeded')).toBe(true);
     });
 

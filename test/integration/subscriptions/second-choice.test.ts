@@ -10,6 +10,7 @@ import { createMerchant, type TestMerchant } from '../../factories/merchant.fact
 import { subscribeShopper } from '../../factories/subscription.factory';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
+import { queuedMessages } from '../../helpers/messages';
 
 const THREE_VARIANTS = {
   variants: [
@@ -146,8 +147,8 @@ describe('POST /api/v1/subscriptions/:id/second-choice', () => {
     ]);
     expect((await request(app).get('/api/v1/stock-items/SC-LIGHT').set(merchant.auth).expect(200)).body).toMatchObject({ onHand: 2, reserved: 1 });
     await followFacts(clock); // the message follows the box's fact
-    const notifications = (await request(app).get(`/api/v1/notifications?customerId=${customerId}`).set(merchant.auth).expect(200)).body.data;
-    expect(notifications).toEqual([expect.objectContaining({ type: 'box.adjusted', subscriptionId: subscription.id })]);
+    const told = await queuedMessages({ customerId, template: 'box.stock_adjusted' });
+    expect(told).toEqual([expect.objectContaining({ subscriptionId: subscription.id, text: expect.stringContaining('(your second choice)') })]);
 
     // The cut-off job again: nothing is taken twice.
     await prepareDueBoxes(deps);

@@ -10,6 +10,8 @@ import { subscribeShopper } from '../../factories/subscription.factory';
 import { buildEvent, signEvent } from '../../helpers/stripe-events';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
+import { followFacts } from '../../helpers/facts';
+import { queuedMessages } from '../../helpers/messages';
 
 const post = (app: Parameters<typeof request>[0], signed: { payload: string; header: string }) =>
   request(app).post('/webhooks/stripe').set('stripe-signature', signed.header).set('content-type', 'application/json').send(signed.payload);
@@ -87,6 +89,12 @@ describe('Stripe events drive the subscription lifecycle', () => {
     expect(res.body).toMatchObject({ status: 'active', stripeSubscriptionId: expect.stringMatching(/^sub_/), nextCharge: { total: { amountMinor: 2600 } } });
     expect(res.body.history.map((e: { type: string }) => e.type)).toEqual(['subscription.created', 'subscription.activated']);
     expect(await WebhookEventModel.findById(event.id).lean()).toMatchObject({ state: 'succeeded', attempts: 1, merchantId: merchant.id });
+    // The shopper is told the terms once they have paid, not when the Checkout opened.
+    await followFacts(clock);
+    await followFacts(clock);
+    expect((await queuedMessages({ customerId: customer.id })).map((message) => [message.template, message.factId])).toEqual([
+      ['subscription.confirmation', `${created.id}:00000002`],
+    ]);
   });
 
   test('when a cancellation and an older update arrive out of order, then the older one changes nothing', async () => {

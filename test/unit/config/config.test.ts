@@ -80,3 +80,64 @@ describe('TRUST_PROXY', () => {
     },
   );
 });
+
+describe('mail settings', () => {
+  test('when neither SMTP_URL nor MAIL_FROM is set, then mail is caught locally and comes from Boxcycle <no-reply@boxcycle.localhost>', () => {
+    expect(loadConfig({}).mail).toEqual({ smtpUrl: undefined, from: { name: 'Boxcycle', address: 'no-reply@boxcycle.localhost' } });
+  });
+
+  test.each([
+    'smtp://smtp.example.com',
+    'smtp://smtp.example.com:587',
+    'smtps://user:p%40ss@smtp.example.com:465',
+    'smtps://apikey:secret@smtp.sendgrid.net:465/',
+    'smtp://127.0.0.1:2525?ignoreTLS=true',
+  ])('when SMTP_URL is %j, then it is used as given', (url) => {
+    expect(loadConfig({ SMTP_URL: url }).mail.smtpUrl).toBe(url);
+  });
+
+  test.each(['smtp.example.com', 'http://smtp.example.com', 'smtp://', 'smtp:///nohost', 'smtp://host:99999', 'smtp://host/path', 'smtp:host'])(
+    'when SMTP_URL is %j, then start-up fails naming SMTP_URL without printing it (it may hold a password)',
+    (url) => {
+      try {
+        loadConfig({ SMTP_URL: url });
+        throw new Error('expected a ConfigError');
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([
+          'SMTP_URL: must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:password@smtp.example.com:465',
+        ]);
+      }
+    },
+  );
+
+  test.each([
+    ['Roastery <hello@roastery.example>', { name: 'Roastery', address: 'hello@roastery.example' }],
+    ['"Bean & Co" <Hello@Bean.example>', { name: 'Bean & Co', address: 'hello@bean.example' }],
+    ['orders@shop.example', { name: '', address: 'orders@shop.example' }],
+  ])('when MAIL_FROM is %j, then the sender is %j', (value, expected) => {
+    expect(loadConfig({ MAIL_FROM: value }).mail.from).toEqual(expected);
+  });
+
+  test.each(['Roastery', 'Roastery <not an address>', 'a@b@c', 'Name <a@example.com> trailing'])(
+    'when MAIL_FROM is %j, then start-up fails naming it',
+    (value) => {
+      expect(() => loadConfig({ MAIL_FROM: value })).toThrow(/MAIL_FROM: must be an e-mail address, or a name and an address/);
+    },
+  );
+});
+
+describe('APP_SECRET', () => {
+  test('when it is not set, then the installation makes its own (none is configured)', () => {
+    expect(loadConfig({}).appSecret).toBeUndefined();
+  });
+
+  test('when it is long enough, then it is used', () => {
+    expect(loadConfig({ APP_SECRET: 'x'.repeat(32) }).appSecret).toBe('x'.repeat(32));
+  });
+
+  test('when it is too short, then start-up fails naming it, without printing it', () => {
+    expect(() => loadConfig({ APP_SECRET: 'short-secret' })).toThrow(/APP_SECRET: must be at least 32 characters/);
+    expect(() => loadConfig({ APP_SECRET: 'short-secret' })).not.toThrow(/short-secret/);
+  });
+});

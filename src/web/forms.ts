@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import { InvalidInputError, ValidationError } from '../shared/errors';
+
+/**
+ * Forms on pages are checked with the same Zod schemas as the API; a refusal is shown beside its field, in
+ * the schema's words, with what was typed kept in the form.
+ */
+export type FieldErrors = Record<string, string>;
+
+export type FormResult<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
+
+/** A form's fields (urlencoded strings) checked by a schema; the CSRF token is not a field. */
+export function readForm<S extends z.ZodType>(schema: S, body: unknown): FormResult<z.output<S>> {
+  const { _csrf: _token, ...fields } = (body ?? {}) as Record<string, unknown>;
+  const parsed = schema.safeParse(fields);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const errors: FieldErrors = {};
+  for (const issue of parsed.error.issues) {
+    const field = issue.code === 'unrecognized_keys' ? '_form' : issue.path.map(String).join('.') || '_form';
+    errors[field] ??= issue.code === 'unrecognized_keys' ? 'This form has fields it should not have.' : issue.message;
+  }
+  return { ok: false, errors };
+}
+
+/** A service's refusal of an input, placed beside the form's field of the same name. */
+export function errorsOf(error: unknown): FieldErrors | undefined {
+  if (error instanceof InvalidInputError || error instanceof ValidationError) {
+    return Object.fromEntries(error.issues.map((issue) => [issue.field.replace(/^(body|query|params)\./, ''), issue.message]));
+  }
+  return undefined;
+}
+
+/** A path on this site to go back to (never another site: no open redirect). */
+export function localPath(value: unknown, fallback: string, prefix = '/'): string {
+  return typeof value === 'string' && value.startsWith(prefix) && !value.startsWith('//') && !value.includes('\\') && value.length < 500 ? value : fallback;
+}

@@ -1,0 +1,57 @@
+import type { NextFunction, Request, Response } from 'express';
+import { getMerchant } from '../../merchants/merchant.service';
+import type { Clock } from '../../shared/time';
+import { clearCookie, readCookie, setCookie, type CookieFlags } from '../cookies';
+import { endWebSession, findWebSession, startWebSession } from '../web-session.service';
+
+/** The merchant's browser session: its cookie, and what pages know of who is signed in. */
+export const MERCHANT_COOKIE = 'bx_m';
+
+export interface SignedInMerchant {
+  merchantId: string;
+  name: string;
+  email: string;
+  sessionId: string;
+}
+
+/** `res.locals.merchant` for every merchant page; a page that needs it sends others to sign in. */
+export function loadMerchant(clock: Clock) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const session = await findWebSession(clock, 'merchant', readCookie(req, MERCHANT_COOKIE));
+    if (session) {
+      const merchant = await getMerchant(session.merchantId).catch(() => undefined);
+      if (merchant)
+        res.locals.merchant = { merchantId: merchant.id, name: merchant.name, email: session.email, sessionId: session._id } satisfies SignedInMerchant;
+    }
+    next();
+  };
+}
+
+/** Only for a signed-in merchant: others go to the sign-in page, and come back here after. */
+export function requireMerchant(req: Request, res: Response, next: NextFunction): void {
+  if (res.locals.merchant) return next();
+  const back = req.method === 'GET' ? req.originalUrl : '/merchant';
+  res.redirect(303, `/merchant/sign-in?next=${encodeURIComponent(back)}`);
+}
+
+export function signedInMerchant(res: Response): SignedInMerchant {
+  return res.locals.merchant as SignedInMerchant;
+}
+
+export async function signInMerchantBrowser(
+  clock: Clock,
+  flags: CookieFlags,
+  req: Request,
+  res: Response,
+  merchant: { id: string; email: string },
+): Promise<void> {
+  // A new session (and token) at every sign-in: whatever the browser held before is not carried over.
+  await endWebSession(clock, readCookie(req, MERCHANT_COOKIE));
+  const { token } = await startWebSession(clock, { audience: 'merchant', merchantId: merchant.id, email: merchant.email, userAgent: req.get('user-agent') });
+  setCookie(res, flags, MERCHANT_COOKIE, token);
+}
+
+export async function signOutMerchantBrowser(clock: Clock, flags: CookieFlags, req: Request, res: Response): Promise<void> {
+  await endWebSession(clock, readCookie(req, MERCHANT_COOKIE));
+  clearCookie(res, flags, MERCHANT_COOKIE);
+}
