@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ListenerDeps } from '../events/dispatcher.service';
 import type { Fact } from '../events/fact.model';
 import { merchantProfile } from '../merchants/merchant.queries';
@@ -13,6 +13,16 @@ export function dataOf<S extends z.ZodType>(schema: S, fact: Pick<Fact, '_id' | 
   if (!parsed.success) throw new Error(`${fact.type} ${fact._id} lacks what its message needs: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   return parsed.data;
 }
+
+/** A postal address as facts record it (`customer.address_changed`, `subscription.box_address_set`). */
+export const FactAddress = z.object({
+  line1: z.string(),
+  line2: z.string().optional(),
+  city: z.string(),
+  region: z.string().optional(),
+  postalCode: z.string(),
+  country: z.string(),
+});
 
 /** Where a shopper manages a subscription: its page in the store's portal (which asks them to sign in first). */
 export async function manageUrl(deps: MessageDeps, subscription: { merchantId: string; _id: string }): Promise<string> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { findAddon } from '../addons/addon.queries';
 import type { Listener } from '../events/dispatcher.service';
 import { giftForThanks } from '../gifts/gift.service';
-import { dataOf, linkFor, messagesOf, sendAboutFact } from './fact-messages';
+import { dataOf, FactAddress, linkFor, messagesOf, sendAboutFact } from './fact-messages';
 
 /**
  * The messages a shopper gets after a fact of the reacting domains (loyalty, referrals, rewards, gifts) or of
@@ -116,15 +116,7 @@ export const thankForGift: Listener = {
   },
 };
 
-const Address = z.object({
-  line1: z.string(),
-  line2: z.string().optional(),
-  city: z.string(),
-  region: z.string().optional(),
-  postalCode: z.string(),
-  country: z.string(),
-});
-const AddressChanged = z.object({ from: Address, to: Address });
+const AddressChanged = z.object({ from: FactAddress, to: FactAddress });
 
 /** How long the undo of an address change is offered: boxes paid after it go to the new address. */
 const ADDRESS_UNDO_MS = 7 * 86_400_000;

@@ -10,7 +10,7 @@ import { cycleByKey, type BillingSchedule } from '../shared/calendar';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { findSubscription, nextChargedCycle } from '../subscriptions/subscription.queries';
 import { boxTermsOf } from './box-terms';
-import { dataOf, linkFor, manageUrl, messagesOf, sendAboutFact } from './fact-messages';
+import { dataOf, FactAddress, linkFor, manageUrl, messagesOf, sendAboutFact } from './fact-messages';
 import type { MessageDeps } from './message-sending.service';
 import type { SubscriptionChange } from './message-templates';
 
@@ -93,15 +93,7 @@ const CadenceChanged = z.object({ from: z.string(), to: z.string(), fromCycleKey
 const ChargeDateChanged = z.object({ from: z.string(), to: z.string() });
 const AddonAdded = z.object({ addonId: z.string(), quantity: z.number().int(), kind: z.string(), cycleKey: z.string() });
 const AddonRemoved = z.object({ addonId: z.string() });
-const PostalAddress = z.object({
-  line1: z.string(),
-  line2: z.string().optional(),
-  city: z.string(),
-  region: z.string().optional(),
-  postalCode: z.string(),
-  country: z.string(),
-});
-const BoxAddressSet = z.object({ cycleKey: z.string(), address: PostalAddress.nullable() });
+const BoxAddressSet = z.object({ cycleKey: z.string(), address: FactAddress.nullable() });
 const PromoCodeApplied = z.object({ code: z.string(), description: z.string(), fromCycleKey: z.string() });
 
 type Undo = {

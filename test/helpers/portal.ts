@@ -1,7 +1,9 @@
 import { catalogKinds } from '../../src/catalog/catalog-kinds';
 import { syncPendingCatalogItems } from '../../src/catalog/catalog-sync-job.service';
 import { seedDemoMerchant } from '../../src/merchants/demo-seed.service';
+import type { Express } from 'express';
 import type { FakeClock } from '../../src/shared/time';
+import type { SignInMailer } from '../../src/web/shop/sign-in.pages';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { processWebhookEvent } from '../../src/webhooks/process-event.service';
 import { followFacts } from './facts';
@@ -50,4 +52,30 @@ export async function subscribeOnStorefront(testApp: TestApp, who: { email: stri
   await browser.post(simulation, {});
   await runWorker(testApp);
   return { subscriptionId: /sub_[0-9a-z]{20}/.exec(simulation)![0] };
+}
+
+/** The sign-in mail a test app "sends": kept here instead of going through the outbox, newest last. */
+export function signInMailbox() {
+  const sent: Array<{ to: string; link: string; code: string }> = [];
+  const sendSignInMail: SignInMailer = async ({ mail, link }) => {
+    sent.push({ to: mail.email, link, code: mail.code });
+  };
+  return { sent, sendSignInMail };
+}
+
+/**
+ * A shopper signs in at the demo store in a browser of their own, as a person does: asks for a link, opens
+ * the latest one they were sent, presses its button. Answers that browser.
+ */
+export async function signedInShopper(app: Express, mailbox: ReturnType<typeof signInMailbox>, email: string) {
+  const base = `/shop/${DEMO_HANDLE}`;
+  const browser = pageClient(app);
+  await browser.get(`${base}/sign-in`);
+  const asked = await browser.post(`${base}/sign-in`, { email });
+  if (asked.status !== 303) throw new Error(`asking to sign in answered ${asked.status}`);
+  const link = new URL(mailbox.sent.filter((m) => m.to === email).at(-1)!.link);
+  await browser.get(link.pathname + link.search);
+  const done = await browser.post(link.pathname, { next: `${base}/account` });
+  if (done.status !== 303) throw new Error(`signing in answered ${done.status}`);
+  return browser;
 }

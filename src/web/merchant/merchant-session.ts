@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { actors, type Actor } from '../../events/fact-types';
 import { getMerchant } from '../../merchants/merchant.service';
 import type { Clock } from '../../shared/time';
 import { clearCookie, readCookie, setCookie, type CookieFlags } from '../cookies';
@@ -36,6 +37,11 @@ export function requireMerchant(req: Request, res: Response, next: NextFunction)
 
 export function signedInMerchant(res: Response): SignedInMerchant {
   return res.locals.merchant as SignedInMerchant;
+}
+
+/** Who a change made from the merchant's pages is recorded as: the merchant, through this browser session. */
+export function merchantActor(res: Response): Actor {
+  return actors.merchant(signedInMerchant(res).sessionId);
 }
 
 export async function signInMerchantBrowser(

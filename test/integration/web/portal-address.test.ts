@@ -1,11 +1,10 @@
 import { CustomerModel } from '../../../src/customers/customer.model';
 import { FakeClock } from '../../../src/shared/time';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
-import type { SignInMailer } from '../../../src/web/shop/sign-in.pages';
 import { factsAbout } from '../../helpers/facts';
 import { queuedMessages } from '../../helpers/messages';
 import { pageClient } from '../../helpers/pages';
-import { DEMO_HANDLE, demoStore, runWorker, subscribeOnStorefront } from '../../helpers/portal';
+import { DEMO_HANDLE, demoStore, runWorker, signedInShopper, signInMailbox, subscribeOnStorefront } from '../../helpers/portal';
 import { buildTestApp } from '../../helpers/test-app';
 import { useTestDatabase } from '../../helpers/test-env';
 
@@ -14,10 +13,8 @@ describe("the shopper's shipping address", () => {
   useTestDatabase();
 
   const clock = new FakeClock('2026-05-04T14:00:00Z');
-  const sent: Array<{ to: string; link: string }> = [];
-  const sendSignInMail: SignInMailer = async ({ mail, link }) => {
-    sent.push({ to: mail.email, link });
-  };
+  const mailbox = signInMailbox();
+  const { sendSignInMail } = mailbox;
   const testApp = buildTestApp({ clock, sendSignInMail });
   const { app } = testApp;
   const base = `/shop/${DEMO_HANDLE}`;
@@ -30,12 +27,7 @@ describe("the shopper's shipping address", () => {
 
   async function signedIn(email: string) {
     const { subscriptionId } = await subscribeOnStorefront(testApp, { email }, planId);
-    const browser = pageClient(app);
-    await browser.get(`${base}/sign-in`);
-    await browser.post(`${base}/sign-in`, { email });
-    const link = new URL(sent.filter((m) => m.to === email).at(-1)!.link);
-    await browser.get(link.pathname + link.search);
-    expect((await browser.post(link.pathname, { next: `${base}/account` })).status).toBe(303);
+    const browser = await signedInShopper(app, mailbox, email);
     const customerId = (await SubscriptionModel.findById(subscriptionId).lean())!.customerId;
     return { browser, customerId };
   }

@@ -10,10 +10,9 @@ import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
 import { DEFAULT_SUBSCRIPTION_SETTINGS } from '../../../src/subscriptions/subscription-settings';
 import { offerFor, reasonWords } from '../../../src/web/shop/cancel.pages';
-import type { SignInMailer } from '../../../src/web/shop/sign-in.pages';
 import { factsAbout } from '../../helpers/facts';
 import { pageClient } from '../../helpers/pages';
-import { DEMO_HANDLE, demoStore, subscribeOnStorefront } from '../../helpers/portal';
+import { DEMO_HANDLE, demoStore, signedInShopper, signInMailbox, subscribeOnStorefront } from '../../helpers/portal';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
@@ -25,10 +24,8 @@ describe("the shopper's box changes and cancellation", () => {
   useTestDatabase();
 
   const clock = new FakeClock('2026-05-04T14:00:00Z'); // 10:00 in New York
-  const sent: Array<{ to: string; link: string }> = [];
-  const sendSignInMail: SignInMailer = async ({ mail, link }) => {
-    sent.push({ to: mail.email, link });
-  };
+  const mailbox = signInMailbox();
+  const { sendSignInMail } = mailbox;
   const testApp = buildTestApp({ clock, sendSignInMail });
   const { app } = testApp;
   const base = `/shop/${DEMO_HANDLE}`;
@@ -60,17 +57,10 @@ describe("the shopper's box changes and cancellation", () => {
     other = (await subscribeOnStorefront(testApp, { email: 'other@example.com' }, coffee._id)).subscriptionId;
   });
 
-  const pathOf = (link: string) => new URL(link).pathname + new URL(link).search;
-
   /** A new shopper subscribed to the coffee box, signed in at the store in their own browser. */
   async function shopper(email: string) {
     const { subscriptionId } = await subscribeOnStorefront(testApp, { email }, coffee._id);
-    const browser = pageClient(app);
-    await browser.get(`${base}/sign-in`);
-    expect((await browser.post(`${base}/sign-in`, { email })).status).toBe(303);
-    const mail = sent.filter((m) => m.to === email).at(-1)!;
-    await browser.get(pathOf(mail.link));
-    expect((await browser.post(new URL(mail.link).pathname, { next: `${base}/account` })).status).toBe(303);
+    const browser = await signedInShopper(app, mailbox, email);
     return { browser, id: subscriptionId, page: `${base}/subscriptions/${subscriptionId}` };
   }
 

@@ -11,10 +11,9 @@ import { saveReferralProgram } from '../../../src/referrals/referral.service';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { skipBox, unskipBox } from '../../../src/subscriptions/subscription.service';
-import type { SignInMailer } from '../../../src/web/shop/sign-in.pages';
 import { factsAbout } from '../../helpers/facts';
 import { pageClient } from '../../helpers/pages';
-import { DEMO_HANDLE, demoStore, subscribeOnStorefront } from '../../helpers/portal';
+import { DEMO_HANDLE, demoStore, signedInShopper, signInMailbox, subscribeOnStorefront } from '../../helpers/portal';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
@@ -27,10 +26,8 @@ describe("the portal's orders, rewards and activity pages", () => {
   useTestDatabase();
 
   const clock = new FakeClock('2026-05-04T14:00:00Z');
-  const sent: Array<{ to: string; link: string }> = [];
-  const sendSignInMail: SignInMailer = async ({ mail, link }) => {
-    sent.push({ to: mail.email, link });
-  };
+  const mailbox = signInMailbox();
+  const { sendSignInMail } = mailbox;
   const testApp = buildTestApp({ clock, sendSignInMail });
   const { app } = testApp;
   const base = `/shop/${DEMO_HANDLE}`;
@@ -43,15 +40,7 @@ describe("the portal's orders, rewards and activity pages", () => {
   let boBrowser: ReturnType<typeof pageClient>;
   const pages = (id: string) => ['orders', 'rewards', 'activity'].map((page) => `${base}/subscriptions/${id}/${page}`);
 
-  async function signedIn(email: string) {
-    const browser = pageClient(app);
-    await browser.get(`${base}/sign-in`);
-    expect((await browser.post(`${base}/sign-in`, { email })).status).toBe(303);
-    const link = sent.filter((m) => m.to === email).at(-1)!.link;
-    await browser.get(new URL(link).pathname);
-    expect((await browser.post(new URL(link).pathname, { next: `${base}/account` })).status).toBe(303);
-    return browser;
-  }
+  const signedIn = (email: string) => signedInShopper(app, mailbox, email);
 
   async function anaOrder() {
     return (await BoxOrderModel.findOne({ subscriptionId: ana }).lean())!;

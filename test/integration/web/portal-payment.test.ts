@@ -4,10 +4,9 @@ import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway, type StripeGateway } from '../../../src/stripe/stripe-gateway';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
 import { simulatedId } from '../../../src/web/shop/stripe-simulation';
-import type { SignInMailer } from '../../../src/web/shop/sign-in.pages';
 import { WebhookEventModel } from '../../../src/webhooks/webhook-event.model';
 import { pageClient } from '../../helpers/pages';
-import { DEMO_HANDLE, demoStore, runWorker, subscribeOnStorefront } from '../../helpers/portal';
+import { DEMO_HANDLE, demoStore, runWorker, signedInShopper, signInMailbox, subscribeOnStorefront } from '../../helpers/portal';
 import { renewalDriver } from '../../helpers/renewal-driver';
 import { buildTestApp, recordStripeCalls, type TestApp } from '../../helpers/test-app';
 import { testConfig, testStripe, useTestDatabase } from '../../helpers/test-env';
@@ -22,10 +21,8 @@ describe("the shopper's portal: Payment", () => {
   useTestDatabase();
 
   const clock = new FakeClock('2026-05-04T14:00:00Z');
-  const sent: Array<{ to: string; link: string }> = [];
-  const sendSignInMail: SignInMailer = async ({ mail, link }) => {
-    sent.push({ to: mail.email, link });
-  };
+  const mailbox = signInMailbox();
+  const { sendSignInMail } = mailbox;
   const testApp = buildTestApp({ clock, sendSignInMail });
   const base = `/shop/${DEMO_HANDLE}`;
   let merchantId: string;
@@ -41,15 +38,7 @@ describe("the shopper's portal: Payment", () => {
     bo = (await subscribeOnStorefront(testApp, { email: 'bo@example.com' }, plans[0]!._id)).subscriptionId;
   });
 
-  async function signedIn(app: TestApp['app'], email: string) {
-    const browser = pageClient(app);
-    await browser.get(`${base}/sign-in`);
-    expect((await browser.post(`${base}/sign-in`, { email })).status).toBe(303);
-    const link = new URL(sent.filter((m) => m.to === email).at(-1)!.link);
-    await browser.get(link.pathname + link.search);
-    expect((await browser.post(link.pathname, { next: `${base}/account` })).status).toBe(303);
-    return browser;
-  }
+  const signedIn = (app: TestApp['app'], email: string) => signedInShopper(app, mailbox, email);
 
   const customerOf = async (subscriptionId: string) => (await SubscriptionModel.findById(subscriptionId).lean())!.customerId;
   const paymentPath = (subscriptionId: string) => `${base}/subscriptions/${subscriptionId}/payment`;
