@@ -192,8 +192,8 @@ export interface AccountMessage {
 
 export interface SignUpDeps {
   clock: Clock;
-  /** The API's public base URL (`…/api/v1`), for the messages. */
-  apiUrl: string;
+  /** The installation's public address: the messages link to its pages (`/merchant/confirm`) and its API (`/api/v1`). */
+  publicUrl: string;
   /** Queues a message to the address (handed in by the composition: the core does not import messages). */
   queueMessage: (clock: Clock, message: AccountMessage) => Promise<void>;
 }
@@ -218,7 +218,7 @@ export async function requestMerchantSignUp(deps: SignUpDeps, input: SignUpBody)
       merchantId: existing._id,
       type: 'merchant.sign_up_attempted',
       aboutKey: now.toISOString().slice(0, 10),
-      data: { apiUrl: deps.apiUrl },
+      data: { apiUrl: `${deps.publicUrl}/api/v1`, signInUrl: `${deps.publicUrl}/merchant/sign-in` },
     });
   } else {
     const token = generateSecret('bxc_');
@@ -238,7 +238,13 @@ export async function requestMerchantSignUp(deps: SignUpDeps, input: SignUpBody)
       to: input.email,
       type: 'merchant.sign_up_confirmation',
       aboutKey: signUp._id,
-      data: { token, expiresAt: iso(expiresAt), apiUrl: deps.apiUrl },
+      data: {
+        token,
+        expiresAt: iso(expiresAt),
+        apiUrl: `${deps.publicUrl}/api/v1`,
+        // The page asks before it acts (a mail scanner opens links): its button opens the store.
+        confirmUrl: `${deps.publicUrl}/merchant/confirm?token=${encodeURIComponent(token)}`,
+      },
     });
   }
   return {

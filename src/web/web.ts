@@ -6,6 +6,7 @@ import type { CookieFlags } from './cookies';
 import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
+import { merchantSignUpPages } from './merchant/sign-up.pages';
 import { merchantMailPages } from './merchant/mail.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
@@ -20,6 +21,7 @@ import { ordersPages } from './shop/orders.pages';
 import { rewardsPages } from './shop/rewards.pages';
 import { paymentPages } from './shop/payment.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
+import { sendAccountMessage } from '../messages/message-sending.service';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
 import type { RenewalDeps } from '../renewals/renewal.service';
@@ -64,6 +66,15 @@ export function webPages(deps: WebDeps): Router {
   });
   router.use('/merchant', loadMerchant(deps.clock));
   router.use(merchantSignInPages({ clock: deps.clock, cookies }));
+  const links = { publicUrl: deps.config.http.publicUrl, appSecret: deps.config.appSecret };
+  router.use(
+    merchantSignUpPages({
+      clock: deps.clock,
+      cookies,
+      mailCaught: deps.mailCaught,
+      signUp: { publicUrl: links.publicUrl, queueMessage: (clock, message) => sendAccountMessage({ clock, links }, message) },
+    }),
+  );
   router.get('/merchant', requireMerchant, (_req, res) => {
     res.render('merchant/home', { title: signedInMerchant(res).name });
   });
