@@ -71,14 +71,12 @@ export function merchantSignUpPages(deps: MerchantSignUpDeps): Router {
   router.get('/merchant/confirm', (req, res) => {
     const form = readForm(TokenForm, { token: req.query.token });
     if (!form.ok)
-      return res
-        .status(400)
-        .render('merchant/confirm', {
-          title: 'Open your store',
-          token: null,
-          errors: {},
-          message: 'This link is not complete: open it again from the e-mail.',
-        });
+      return res.status(400).render('merchant/confirm', {
+        title: 'Open your store',
+        token: null,
+        errors: {},
+        message: 'This link is not complete: open it again from the e-mail.',
+      });
     res.render('merchant/confirm', { title: 'Open your store', token: form.value.token, errors: {}, message: null });
   });
 
