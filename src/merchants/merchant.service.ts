@@ -5,6 +5,7 @@ import { ConflictError, invalidInput, NotFoundError, UnauthorizedError } from '.
 import type { MerchantPrincipal } from '../shared/http/route';
 import { newId } from '../shared/ids';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../shared/password';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordWeakness } from '../shared/password-policy';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { ApiKeyModel, type ApiKey } from './api-key.model';
@@ -341,6 +342,26 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
   }
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
+}
+
+/**
+ * A new password for the store's account, given the current one (a 401 that says nothing more otherwise); the
+ * new one follows the sign-up's rules (length, not common or leaked, not the e-mail or the store's name).
+ * API keys stay valid; log-in session keys (12 hours) are revoked, so every log-in after uses the new password.
+ */
+export async function changeMerchantPassword(clock: Clock, merchantId: string, input: { currentPassword: string; newPassword: string }): Promise<void> {
+  const merchant = await MerchantModel.findById(merchantId).lean();
+  if (!merchant) throw new NotFoundError('This merchant does not exist.');
+  const ok = merchant.passwordHash ? await verifyPassword(input.currentPassword, merchant.passwordHash) : await verifyAgainstDummy(input.currentPassword);
+  if (!ok) throw invalidInput('currentPassword', 'is not your current password');
+  if (input.newPassword.length < PASSWORD_MIN_LENGTH) throw invalidInput('newPassword', `must be at least ${PASSWORD_MIN_LENGTH} characters`);
+  if (input.newPassword.length > PASSWORD_MAX_LENGTH) throw invalidInput('newPassword', `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  const weakness = passwordWeakness(input.newPassword, { email: merchant.email, names: [merchant.name] });
+  if (weakness) throw invalidInput('newPassword', weakness);
+  const passwordHash = await hashPassword(input.newPassword);
+  const now = clock.now();
+  await MerchantModel.updateOne({ _id: merchantId }, { $set: { passwordHash, updatedAt: now } });
+  await ApiKeyModel.updateMany({ merchantId, kind: 'session', revokedAt: { $exists: false } }, { $set: { revokedAt: now } });
 }
 
 export async function createApiKey(clock: Clock, merchantId: string, name: string): Promise<NewApiKeyView> {

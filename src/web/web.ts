@@ -7,6 +7,7 @@ import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
 import { merchantSignUpPages } from './merchant/sign-up.pages';
+import { merchantAccountPages } from './merchant/account.pages';
 import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
 import { localMailPages } from './local/mail.pages';
@@ -81,6 +82,7 @@ export function webPages(deps: WebDeps): Router {
   });
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
   router.use(merchantSettingsPages({ clock: deps.clock }));
+  router.use(merchantAccountPages({ clock: deps.clock, cookies }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
