@@ -99,3 +99,8 @@ export async function boxesDeliveredBetween(merchantId: string, from: Date, to: 
 export async function paidBoxCountBefore(merchantId: string, subscriptionId: string, cycleKey: string): Promise<number> {
   return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES }, cycleKey: { $lt: cycleKey } });
 }
+
+/** How many built boxes are due to ship from `fromShipOn` to before `toShipOn` (local dates) and not shipped yet. */
+export async function boxesToShipCount(merchantId: string, fromShipOn: string, toShipOn: string): Promise<number> {
+  return BoxOrderModel.countDocuments({ merchantId, shipOn: { $gte: fromShipOn, $lt: toShipOn }, status: { $in: ['reserved', 'paid', 'packed'] } });
+}

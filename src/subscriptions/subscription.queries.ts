@@ -50,3 +50,12 @@ export async function subscriptionEndingsOf(merchantId: string, customerId: stri
 export async function merchantsWithSubscriptionsIn(statuses: readonly SubscriptionStatus[]): Promise<string[]> {
   return (await SubscriptionModel.distinct('merchantId', { status: { $in: [...statuses] } })).sort();
 }
+
+/** How many of the merchant's subscriptions are in each status (statuses with none are absent). */
+export async function subscriptionCountsByStatus(merchantId: string): Promise<Partial<Record<SubscriptionStatus, number>>> {
+  const rows = await SubscriptionModel.aggregate<{ _id: SubscriptionStatus; count: number }>([
+    { $match: { merchantId } },
+    { $group: { _id: '$status', count: { $sum: 1 } } },
+  ]);
+  return Object.fromEntries(rows.map((row) => [row._id, row.count]));
+}

@@ -4,9 +4,10 @@ import { installationSecret } from '../shared/installation-secret';
 import type { Clock } from '../shared/time';
 import type { CookieFlags } from './cookies';
 import { csrfToken, requireCsrf } from './csrf';
-import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
+import { loadMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
 import { merchantSignUpPages } from './merchant/sign-up.pages';
+import { merchantHomePages } from './merchant/home.pages';
 import { merchantAccountPages } from './merchant/account.pages';
 import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
@@ -77,9 +78,7 @@ export function webPages(deps: WebDeps): Router {
       signUp: { publicUrl: links.publicUrl, queueMessage: (clock, message) => sendAccountMessage({ clock, links }, message) },
     }),
   );
-  router.get('/merchant', requireMerchant, (_req, res) => {
-    res.render('merchant/home', { title: signedInMerchant(res).name });
-  });
+  router.use(merchantHomePages({ subscriptions: deps.subscriptions }));
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
   router.use(merchantSettingsPages({ clock: deps.clock }));
   router.use(merchantAccountPages({ clock: deps.clock, cookies }));
