@@ -11,6 +11,7 @@ import { merchantHomePages } from './merchant/home.pages';
 import { merchantAccountPages } from './merchant/account.pages';
 import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
+import { subscriberPages } from './merchant/subscribers.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -82,6 +83,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
   router.use(merchantSettingsPages({ clock: deps.clock }));
   router.use(merchantAccountPages({ clock: deps.clock, cookies }));
+  router.use(subscriberPages({ subscriptions: deps.subscriptions }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
