@@ -7,6 +7,7 @@ import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
 import { merchantMailPages } from './merchant/mail.pages';
+import { catalogPages } from './merchant/catalog.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -68,6 +69,7 @@ export function webPages(deps: WebDeps): Router {
     res.render('merchant/home', { title: signedInMerchant(res).name });
   });
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
+  router.use(catalogPages({ subscriptions: deps.subscriptions }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
