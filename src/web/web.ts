@@ -12,6 +12,7 @@ import { merchantAccountPages } from './merchant/account.pages';
 import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
 import { subscriberPages } from './merchant/subscribers.pages';
+import { catalogPages } from './merchant/catalog.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -84,6 +85,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(merchantSettingsPages({ clock: deps.clock }));
   router.use(merchantAccountPages({ clock: deps.clock, cookies }));
   router.use(subscriberPages({ subscriptions: deps.subscriptions }));
+  router.use(catalogPages({ subscriptions: deps.subscriptions }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
