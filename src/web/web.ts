@@ -7,6 +7,7 @@ import { csrfToken, requireCsrf } from './csrf';
 import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
 import { merchantMailPages } from './merchant/mail.pages';
+import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -53,6 +54,7 @@ export function webPages(deps: WebDeps): Router {
   const cookies: CookieFlags = { secure: deps.config.http.publicUrl.startsWith('https://') };
   const formSecret = () => installationSecret('forms', deps.config.appSecret, deps.clock.now());
   const router = Router();
+  router.use('/merchant/fulfilment', fulfilmentFormBodies);
   router.use(PAGE_PATHS, express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   router.use(PAGE_PATHS, csrfToken(formSecret, cookies));
   router.use(PAGE_PATHS, requireCsrf(formSecret));
@@ -68,6 +70,7 @@ export function webPages(deps: WebDeps): Router {
     res.render('merchant/home', { title: signedInMerchant(res).name });
   });
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
+  router.use(fulfilmentPages({ clock: deps.clock }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
