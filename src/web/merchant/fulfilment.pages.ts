@@ -1,11 +1,12 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import multer from 'multer';
 import { z } from 'zod';
 import { merchantProfile } from '../../merchants/merchant.queries';
 import { boxesNeedingAttention, type BoxState } from '../../orders/order.queries';
 import { PickListQuery } from '../../orders/order.schemas';
 import { buildPickList, pickListCsv } from '../../orders/pick-list.service';
 import { addLocalDays, localDateOf } from '../../shared/calendar';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../shared/errors';
 import { LocalDate } from '../../shared/schemas';
 import type { Clock } from '../../shared/time';
 import { readForm, type FieldErrors } from '../forms';
@@ -27,11 +28,32 @@ export interface FulfilmentPageDeps {
 
 const BASE = '/merchant/fulfilment';
 
+/** The largest pasted text or uploaded CSV file: 2,000 rows with long tracking URLs fit. */
+const MAX_ROWS_BYTES = 1_000_000;
+
+const shipUpload = multer({
+  storage: multer.memoryStorage(),
+  limits: { files: 1, fileSize: MAX_ROWS_BYTES, fields: 5, fieldSize: MAX_ROWS_BYTES, parts: 6 },
+}).single('file');
+
 /**
- * Bulk forms are larger than other pages' (500 rows of tracking with URLs, 2,000 ticked boxes): this route's
- * own body limits, mounted before the pages' general parser (which then leaves the parsed body alone).
+ * Bulk forms are larger than other pages' (500 rows of tracking with URLs, 2,000 ticked boxes), and the ship
+ * form uploads a CSV file (multipart): this route's own body parsers and limits, mounted before the pages'
+ * general parser (which then leaves the parsed body alone) and before the CSRF check (which reads the token
+ * from the parsed fields, multipart ones included). An upload over the limits is a 413, a malformed one a 400.
  */
-export const fulfilmentFormBodies = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: MAX_BULK_ROWS + 10 });
+export const fulfilmentFormBodies = Router();
+fulfilmentFormBodies.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: MAX_BULK_ROWS + 10 }));
+fulfilmentFormBodies.post('/ship', (req: Request, res: Response, next: NextFunction) => {
+  if (!req.is('multipart/form-data')) return next();
+  shipUpload(req, res, (error: unknown) => {
+    if (!error) return next();
+    if (error instanceof multer.MulterError && /LIMIT_(FILE|FIELD|PART)/.test(error.code)) {
+      return next(new PayloadTooLargeError('The file is too large: send at most 2,000 rows (1 MB) at a time.'));
+    }
+    next(new ValidationError([{ field: 'body.file', message: 'The upload could not be read: choose the CSV file again.' }]));
+  });
+});
 
 /** A list shown at most this long (the newest first); the rest say how to narrow it. */
 const LIST_LIMIT = 200;
@@ -54,10 +76,14 @@ const Rows = z
   .max(1_000_000, { error: 'This is too long: send at most 2,000 rows at a time' })
   .refine((text) => rowCount(text) <= MAX_BULK_ROWS + 1, { error: `Send at most ${MAX_BULK_ROWS} rows at a time: split the file` });
 
-const ShipForm = z.strictObject({
-  rows: Rows.refine((text) => text.trim() !== '', { error: 'Paste at least one row: order id, carrier, tracking number' }),
-  confirm: Confirm,
-});
+const ShipForm = z.strictObject({ rows: Rows.optional().default(''), confirm: Confirm });
+
+/** The uploaded CSV file's text (UTF-8, a byte-order mark dropped), when one was chosen. */
+function uploadedText(req: Request): string | undefined {
+  const file = (req as Request & { file?: { buffer: Buffer; size: number } }).file;
+  if (!file || file.size === 0) return undefined;
+  return file.buffer.toString('utf8').replace(/^\uFEFF/, '');
+}
 
 const DeliverForm = z
   .strictObject({ orderId: OrderIds, rows: Rows.optional().default(''), confirm: Confirm })
@@ -234,17 +260,24 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
   router.post(`${BASE}/ship`, async (req, res) => {
     const { merchantId } = await store(res);
     const form = readForm(ShipForm, req.body);
-    if (!form.ok) {
-      const body = req.body as Record<string, unknown>;
+    const file = uploadedText(req);
+    const errors: FieldErrors = form.ok ? {} : { ...form.errors };
+    const pasted = form.ok ? form.value.rows : '';
+    if (form.ok && file === undefined && pasted.trim() === '')
+      errors.rows = 'Paste at least one row (order id, carrier, tracking number), or choose a CSV file';
+    if (file !== undefined && pasted.trim() !== '') errors.rows = 'Paste rows or choose a file, not both';
+    if (file !== undefined && rowCount(file) > MAX_BULK_ROWS + 1) errors.file = `Send at most ${MAX_BULK_ROWS} rows at a time: split the file`;
+    if (!form.ok || Object.keys(errors).length > 0) {
+      const body = (req.body ?? {}) as Record<string, unknown>;
       res.status(400).render('merchant/fulfilment/ship', {
         title: 'Fulfilment · Ship',
         tabs: tabs(`${BASE}/ship`),
-        values: { rows: typeof body.rows === 'string' ? body.rows.slice(0, 1_000_000) : '', confirm: body.confirm === 'yes' },
-        errors: form.errors,
+        values: { rows: typeof body.rows === 'string' ? body.rows.slice(0, MAX_ROWS_BYTES) : '', confirm: body.confirm === 'yes' },
+        errors,
       });
       return;
     }
-    const reports = await applyBulkMove({ clock: deps.clock, actor: merchantActor(res) }, merchantId, 'shipped', readShipRows(form.value.rows));
+    const reports = await applyBulkMove({ clock: deps.clock, actor: merchantActor(res) }, merchantId, 'shipped', readShipRows(file ?? pasted));
     showReport(req, res, 'shipped', reports, `${BASE}/ship`);
   });
 

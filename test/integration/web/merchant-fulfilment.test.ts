@@ -213,6 +213,37 @@ describe('the merchant fulfilment pages', () => {
     expect((await BoxOrderModel.findById(id).lean())!.status).toBe('paid');
   });
 
+  test('when the rows come as an uploaded CSV file, then they ship the same way; a file too large is a 413, a forged token a 403, a file with pasted rows a 400', async () => {
+    const merchant = await createMerchant({}, clock);
+    const [a, b] = await boxesOf(merchant, 2);
+    const browser = await signedIn(merchant);
+    const form = await browser.get('/merchant/fulfilment/ship');
+    expect(form.text).toContain('enctype="multipart/form-data"');
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
+    const upload = (file: Buffer, fields: Record<string, string> = {}) => {
+      let req = browser.agent.post('/merchant/fulfilment/ship').set('accept', 'text/html');
+      for (const [name, value] of Object.entries({ _csrf: token, confirm: 'yes', ...fields })) req = req.field(name, value);
+      return req.attach('file', file, { filename: 'tracking.csv', contentType: 'text/csv' });
+    };
+    const file = Buffer.from(`\uFEFFOrder ID,Carrier,Tracking number\r\n${a},USPS,9400100000000000000001\r\n${b},USPS,9400100000000000000002\r\n`);
+
+    const both = await upload(file, { rows: `${a},UPS,1Z1` });
+    expect(both.status).toBe(400);
+    expect(both.text).toContain('Paste rows or choose a file, not both');
+    const forged = await upload(file, { _csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    const tooLarge = await upload(Buffer.alloc(1_100_000, 'x'));
+    expect(tooLarge.status).toBe(413);
+    expect((await BoxOrderModel.findById(a).lean())!.status).toBe('paid');
+
+    const shipped = await upload(file);
+    expect(shipped.status).toBe(200);
+    expect(shipped.text).toMatch(/<strong>2<\/strong> boxes shipped now, of 2 rows/);
+    expect((await BoxOrderModel.findById(b).lean())!.shipment).toMatchObject({ carrier: 'USPS', trackingNumber: '9400100000000000000002' });
+    const again = await upload(file);
+    expect(again.text).toMatch(/<strong>0<\/strong> boxes shipped now, of 2 rows\.\s*2 already shipped: nothing changed\./);
+  });
+
   test('when shipped boxes are ticked as delivered, then they are delivered once; the held boxes page lists held ones with their subscriber', async () => {
     const merchant = await createMerchant({}, clock);
     const [a, b] = await boxesOf(merchant, 2);
