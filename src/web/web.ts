@@ -13,6 +13,7 @@ import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
 import { subscriberPages } from './merchant/subscribers.pages';
 import { catalogPages } from './merchant/catalog.pages';
+import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -60,6 +61,7 @@ export function webPages(deps: WebDeps): Router {
   const cookies: CookieFlags = { secure: deps.config.http.publicUrl.startsWith('https://') };
   const formSecret = () => installationSecret('forms', deps.config.appSecret, deps.clock.now());
   const router = Router();
+  router.use('/merchant/fulfilment', fulfilmentFormBodies);
   router.use(PAGE_PATHS, express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   router.use(PAGE_PATHS, csrfToken(formSecret, cookies));
   router.use(PAGE_PATHS, requireCsrf(formSecret));
@@ -86,6 +88,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(merchantAccountPages({ clock: deps.clock, cookies }));
   router.use(subscriberPages({ subscriptions: deps.subscriptions }));
   router.use(catalogPages({ subscriptions: deps.subscriptions }));
+  router.use(fulfilmentPages({ clock: deps.clock }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));
