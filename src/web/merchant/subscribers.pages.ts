@@ -31,7 +31,7 @@ import {
   type SubscriptionDeps,
 } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import { errorsOf, readForm, type FieldErrors } from '../forms';
+import { errorsOf, PauseForm, readForm, type FieldErrors } from '../forms';
 import { addressLine } from '../shop/address-form';
 import { reasonWords } from '../shop/cancel.pages';
 import { describeFact } from '../shop/fact-wording';
@@ -89,28 +89,6 @@ const ListQuery = z.object({
 type ListQuery = z.output<typeof ListQuery>;
 
 const CycleForm = z.strictObject({ cycleKey: LocalDateField });
-const PauseForm = z
-  .strictObject({
-    how: z.enum(['cycles', 'until'], { error: 'Choose how long' }),
-    cycles: z.string().optional(),
-    until: z.string().optional(),
-  })
-  .transform((form, ctx) => {
-    if (form.how === 'cycles') {
-      const cycles = Number(form.cycles);
-      if (!/^\d{1,2}$/.test(form.cycles ?? '') || cycles < 1 || cycles > 12) {
-        ctx.addIssue({ code: 'custom', path: ['cycles'], message: 'Choose from 1 to 12 boxes' });
-        return z.NEVER;
-      }
-      return { cycles };
-    }
-    const until = LocalDateField.safeParse(form.until);
-    if (!until.success) {
-      ctx.addIssue({ code: 'custom', path: ['until'], message: 'Choose a date' });
-      return z.NEVER;
-    }
-    return { until: until.data };
-  });
 const SwapForm = z.strictObject({
   variantId: z.string({ error: 'Choose a variant' }).regex(/^[a-z]+_[0-9a-z]{1,40}$/, { error: 'Choose a variant' }),
 });
