@@ -525,10 +525,13 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
   change('resume', z.strictObject({}), (as, merchantId, view) => resumeSubscription(as, merchantId, view.id));
   change('reactivate', z.strictObject({}), (as, merchantId, view) => reactivateSubscription(as, merchantId, view.id));
   change('swap', SwapForm, (as, merchantId, view, input) => swapBox(as, merchantId, view.id, { planId: view.box.planId, variantId: input.variantId }));
-  change('points', PointsForm, async (_as, merchantId, view, input) => {
+  change('points', PointsForm, async (as, merchantId, view, input) => {
     try {
       // The form's attempt keys the entry: pressing twice adjusts once.
-      const entry = await adjustPoints(clock, merchantId, view.customerId, { points: input.points, reason: input.reason }, `page:${input.attempt}`);
+      const entry = await adjustPoints(clock, merchantId, view.customerId, { points: input.points, reason: input.reason }, `page:${input.attempt}`, {
+        ...(as.actor ? { actor: as.actor } : {}),
+        subscriptionId: view.id,
+      });
       return entry.id;
     } catch (error) {
       if (error instanceof InsufficientBalanceError) throw new FieldRefusal({ points: `${error.message} Take away at most that many.` });
