@@ -8,7 +8,7 @@ import { startMailCatcher } from './local/mail-catcher';
 import { startLocalStripeMock } from './local/local-stripe-mock';
 import { recordCaughtMail } from './messages/caught-mail.service';
 import { createMailTransport, describeSmtpUrl, type MailTransport } from './messages/mail-transport';
-import { seedDemoMerchant } from './merchants/demo-seed.service';
+import { demoPassword, seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
 import { migrateStoredSubscriptions } from './subscriptions/subscription-migrations.service';
 import { assignMissingHandles } from './merchants/merchant.service';
@@ -38,6 +38,8 @@ export interface Runtime {
   webhookSecretSource: WebhookSecretSource;
   /** Where mail goes; absent on the web role (the worker sends). */
   mail?: MailMode;
+  /** Offline with the demo seeded: how to sign in to the demo store's pages. */
+  demo?: { email: string; password: string; storefront: string };
   /** Stop accepting, drain jobs, close the database, stop local helpers. Safe to call twice. */
   stop(): Promise<void>;
   isDraining(): boolean;
@@ -67,6 +69,12 @@ export function startupBanner(runtime: Runtime, config: Config): string {
     ...(runtime.web ? [`  Web:      ${config.http.publicUrl}  (listening on ${config.http.host}:${runtime.web.port})`] : []),
     `  Database: ${runtime.databaseDescription}`,
   ];
+  if (runtime.demo && runtime.web) {
+    lines.push(
+      `  Demo:     storefront ${runtime.demo.storefront}`,
+      `            merchant pages ${config.http.publicUrl}/merchant — sign in as ${runtime.demo.email} with ${runtime.demo.password}`,
+    );
+  }
   if (runtime.stripeMode === 'stripe-mock') {
     lines.push(
       '  Stripe:   OFFLINE — calls go to a local stripe-mock; no real payment is made.',
@@ -187,9 +195,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (result.timedOut) logger.warn({ running: result.running }, 'jobs still running at shutdown; their locks will expire and they will run again');
     });
 
+    let demo: Runtime['demo'];
     if (role !== 'worker' && config.seedDemo) {
-      const seeded = await seedDemoMerchant(clock);
+      // Offline only (stripe-mock): the demo store gets a password, printed below, so its pages can be tried.
+      const password = stripeMode === 'stripe-mock' ? await demoPassword(config.appSecret, clock.now()) : undefined;
+      const seeded = await seedDemoMerchant(clock, password ? { password } : {});
       logger.info({ merchantId: seeded.merchant._id, plans: seeded.plans.length }, 'demo merchant ready');
+      if (password) demo = { email: seeded.merchant.email, password, storefront: `${config.http.publicUrl}/shop/${seeded.merchant.handle ?? ''}` };
     }
 
     if (role !== 'web') {
@@ -240,6 +252,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       stripeMode,
       webhookSecretSource,
       ...(mail ? { mail } : {}),
+      ...(demo ? { demo } : {}),
       isDraining: () => draining,
       stop: () => {
         draining = true;

@@ -35,6 +35,12 @@ export interface Customer extends Partial<FactBearing> {
   merchantId: string;
   email: string;
   name: string;
+  /**
+   * The name's words, lower case and without accents (`['ana', 'muller']` for "Ana Müller"): the merchant's
+   * search by name looks them up by prefix through an index. Written with the name by the customers service;
+   * absent on customers saved before it existed (they are found by e-mail until their name is saved again).
+   */
+  nameWords?: string[];
   phone?: string;
   shippingAddress: PostalAddress;
   /** `MM-DD`, or `YYYY-MM-DD` when the year is known (birthday rewards use the month and day). */
@@ -70,6 +76,7 @@ const CustomerSchema = new Schema<Customer>(
     merchantId: { type: String, required: true },
     email: { type: String, required: true, lowercase: true, trim: true },
     name: { type: String, required: true },
+    nameWords: { type: [String], default: undefined },
     phone: { type: String },
     shippingAddress: { type: AddressSchema, required: true },
     birthday: { type: String },
@@ -102,6 +109,8 @@ const CustomerSchema = new Schema<Customer>(
 );
 CustomerSchema.index({ merchantId: 1, email: 1 }, { unique: true });
 CustomerSchema.index({ merchantId: 1, createdAt: -1 });
+// The merchant's search by name: a prefix of one of the name's words (multikey).
+CustomerSchema.index({ merchantId: 1, nameWords: 1 });
 // Stripe's payment method events name the Stripe customer.
 CustomerSchema.index({ stripeCustomerId: 1 });
 // The card-expiry reminder: shoppers whose card expires in a given month.

@@ -66,3 +66,48 @@ export async function paymentDetailsOf(
     stripeCustomerId: customer.stripeCustomerId ?? null,
   };
 }
+
+/** A name's words as the search finds them: lower case, accents taken off, split on anything not a letter or digit. */
+export function nameWordsOf(name: string): string[] {
+  const words = name
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+  return [...new Set(words)].slice(0, 20);
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface CustomerMatch {
+  _id: string;
+  name: string;
+  email: string;
+}
+
+/**
+ * The merchant's shoppers whose e-mail starts with the text, or whose name has words starting with each of
+ * its words ("ana mu" finds "Ana Müller"), at most `limit`. Both are prefix look-ups in an index
+ * (`{ merchantId, email }`, `{ merchantId, nameWords }`), never a scan: a name is found for shoppers whose
+ * name was saved since `nameWords` exists; every shopper is found by e-mail.
+ */
+export async function searchCustomers(merchantId: string, text: string, limit: number): Promise<CustomerMatch[]> {
+  const typed = text.trim().toLowerCase();
+  if (!typed) return [];
+  const words = nameWordsOf(typed);
+  const byEmail = { merchantId, email: { $regex: `^${escapeRegex(typed)}` } };
+  const byName =
+    words.length > 0 && !typed.includes('@') ? { merchantId, nameWords: { $all: words.map((word) => new RegExp(`^${escapeRegex(word)}`)) } } : undefined;
+  return CustomerModel.find(byName ? { $or: [byEmail, byName] } : byEmail, { name: 1, email: 1 })
+    .limit(limit)
+    .lean();
+}
+
+/** These shoppers' names and e-mails (the merchant's only). */
+export async function customersByIds(merchantId: string, customerIds: readonly string[]): Promise<CustomerMatch[]> {
+  if (customerIds.length === 0) return [];
+  return CustomerModel.find({ merchantId, _id: { $in: [...new Set(customerIds)] } }, { name: 1, email: 1 }).lean();
+}

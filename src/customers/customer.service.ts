@@ -13,6 +13,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { CustomerModel, type Customer, type CustomerCard, type PostalAddress } from './customer.model';
+import { nameWordsOf } from './customer.queries';
 import type { CreateCustomerBody, CustomerView, UpdateCustomerBody } from './customer.schemas';
 
 export interface CustomerDeps {
@@ -114,6 +115,7 @@ export async function createCustomer(deps: CustomerDeps, merchantId: string, inp
     merchantId,
     email: input.email,
     name: input.name,
+    nameWords: nameWordsOf(input.name),
     ...(input.phone ? { phone: input.phone } : {}),
     shippingAddress: input.shippingAddress,
     ...(input.birthday ? { birthday: input.birthday } : {}),
@@ -153,7 +155,10 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   const set: Record<string, unknown> = {};
   const unset: Record<string, 1> = {};
   if (input.email !== undefined) set.email = input.email;
-  if (input.name !== undefined) set.name = input.name;
+  if (input.name !== undefined) {
+    set.name = input.name;
+    set.nameWords = nameWordsOf(input.name);
+  }
   // The address is compared as stored (without empty optional lines), so sending it again changes nothing.
   const address = input.shippingAddress === undefined ? undefined : storedAddress(input.shippingAddress);
   const addressChanged = address !== undefined && !isDeepStrictEqual(address, storedAddress(customer.shippingAddress));

@@ -153,6 +153,7 @@ factSource(LoyaltyAccountSchema, {
   links: (doc) => ({ merchantId: doc.merchantId as string, customerId: doc.customerId as string }),
 });
 LoyaltyAccountSchema.index({ merchantId: 1, customerId: 1 }, { unique: true });
-LoyaltyAccountSchema.index({ merchantId: 1, tierKey: 1 });
+// The merchant's list of subscribers filtered by tier walks a tier's shoppers in customer order.
+LoyaltyAccountSchema.index({ merchantId: 1, tierKey: 1, customerId: 1 });
 
 export const LoyaltyAccountModel = model<LoyaltyAccount>('LoyaltyAccount', LoyaltyAccountSchema);

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { newId } from '../shared/ids';
+import { installationSecret } from '../shared/installation-secret';
+import { hashPassword } from '../shared/password';
 import { MerchantModel, type Merchant } from './merchant.model';
 import type { Plan } from '../plans/plan.model';
 import type { CreatePlanBody } from '../plans/plan.schemas';
@@ -52,7 +55,16 @@ export interface DemoSeedResult {
  * slug), so a second run finds them and changes nothing. The plans start `pending` with Stripe; the catalog
  * sync job mirrors them.
  */
-export async function seedDemoMerchant(clock: Clock): Promise<DemoSeedResult> {
+/**
+ * The demo store's password on an offline installation: derived from the installation's own secret, so every
+ * process and restart agrees on it without storing it in clear. Never APP_SECRET itself.
+ */
+export async function demoPassword(appSecret: string | undefined, now: Date): Promise<string> {
+  const secret = await installationSecret('demo-store', appSecret, now);
+  return `demo-${createHash('sha256').update(secret).digest('base64url').slice(0, 16)}`;
+}
+
+export async function seedDemoMerchant(clock: Clock, options: { password?: string } = {}): Promise<DemoSeedResult> {
   const merchant = await MerchantModel.findOneAndUpdate(
     { email: DEMO_MERCHANT_EMAIL },
     {
@@ -69,6 +81,9 @@ export async function seedDemoMerchant(clock: Clock): Promise<DemoSeedResult> {
     },
     { upsert: true, returnDocument: 'after', lean: true },
   ).orFail();
+
+  // Offline, the demo store's pages open with a password the installation prints at start (set again at each start).
+  if (options.password) await MerchantModel.updateOne({ _id: merchant._id }, { $set: { passwordHash: await hashPassword(options.password) } });
 
   const plans: Plan[] = [];
   for (const seed of DEMO_PLANS) plans.push(await ensureSeededPlan(clock, merchant._id, merchant.defaultCurrency, seed));

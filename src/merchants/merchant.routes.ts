@@ -37,7 +37,7 @@ function withoutSecret<T extends { apiKey: { secret: string | null } }>(body: T)
 
 export function merchantRoutes(deps: { clock: Clock; publicUrl: string; queueMessage: SignUpDeps['queueMessage'] }): RouteDefinition[] {
   const { clock } = deps;
-  const signUpDeps: SignUpDeps = { clock, apiUrl: `${deps.publicUrl}/api/v1`, queueMessage: deps.queueMessage };
+  const signUpDeps: SignUpDeps = { clock, publicUrl: deps.publicUrl, queueMessage: deps.queueMessage };
   return [
     defineRoute({
       operationId: 'signUpMerchant',

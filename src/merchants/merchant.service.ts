@@ -5,6 +5,7 @@ import { ConflictError, invalidInput, NotFoundError, UnauthorizedError } from '.
 import type { MerchantPrincipal } from '../shared/http/route';
 import { newId } from '../shared/ids';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../shared/password';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordWeakness } from '../shared/password-policy';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { ApiKeyModel, type ApiKey } from './api-key.model';
@@ -192,8 +193,8 @@ export interface AccountMessage {
 
 export interface SignUpDeps {
   clock: Clock;
-  /** The API's public base URL (`…/api/v1`), for the messages. */
-  apiUrl: string;
+  /** The installation's public address: the messages link to its pages (`/merchant/confirm`) and its API (`/api/v1`). */
+  publicUrl: string;
   /** Queues a message to the address (handed in by the composition: the core does not import messages). */
   queueMessage: (clock: Clock, message: AccountMessage) => Promise<void>;
 }
@@ -218,7 +219,7 @@ export async function requestMerchantSignUp(deps: SignUpDeps, input: SignUpBody)
       merchantId: existing._id,
       type: 'merchant.sign_up_attempted',
       aboutKey: now.toISOString().slice(0, 10),
-      data: { apiUrl: deps.apiUrl },
+      data: { apiUrl: `${deps.publicUrl}/api/v1`, signInUrl: `${deps.publicUrl}/merchant/sign-in` },
     });
   } else {
     const token = generateSecret('bxc_');
@@ -238,7 +239,13 @@ export async function requestMerchantSignUp(deps: SignUpDeps, input: SignUpBody)
       to: input.email,
       type: 'merchant.sign_up_confirmation',
       aboutKey: signUp._id,
-      data: { token, expiresAt: iso(expiresAt), apiUrl: deps.apiUrl },
+      data: {
+        token,
+        expiresAt: iso(expiresAt),
+        apiUrl: `${deps.publicUrl}/api/v1`,
+        // The page asks before it acts (a mail scanner opens links): its button opens the store.
+        confirmUrl: `${deps.publicUrl}/merchant/confirm?token=${encodeURIComponent(token)}`,
+      },
     });
   }
   return {
@@ -335,6 +342,26 @@ export async function updateMerchant(clock: Clock, merchantId: string, input: Up
   }
   if (!merchant) throw new NotFoundError('This merchant does not exist.');
   return toMerchantView(merchant);
+}
+
+/**
+ * A new password for the store's account, given the current one (a 401 that says nothing more otherwise); the
+ * new one follows the sign-up's rules (length, not common or leaked, not the e-mail or the store's name).
+ * API keys stay valid; log-in session keys (12 hours) are revoked, so every log-in after uses the new password.
+ */
+export async function changeMerchantPassword(clock: Clock, merchantId: string, input: { currentPassword: string; newPassword: string }): Promise<void> {
+  const merchant = await MerchantModel.findById(merchantId).lean();
+  if (!merchant) throw new NotFoundError('This merchant does not exist.');
+  const ok = merchant.passwordHash ? await verifyPassword(input.currentPassword, merchant.passwordHash) : await verifyAgainstDummy(input.currentPassword);
+  if (!ok) throw invalidInput('currentPassword', 'is not your current password');
+  if (input.newPassword.length < PASSWORD_MIN_LENGTH) throw invalidInput('newPassword', `must be at least ${PASSWORD_MIN_LENGTH} characters`);
+  if (input.newPassword.length > PASSWORD_MAX_LENGTH) throw invalidInput('newPassword', `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  const weakness = passwordWeakness(input.newPassword, { email: merchant.email, names: [merchant.name] });
+  if (weakness) throw invalidInput('newPassword', weakness);
+  const passwordHash = await hashPassword(input.newPassword);
+  const now = clock.now();
+  await MerchantModel.updateOne({ _id: merchantId }, { $set: { passwordHash, updatedAt: now } });
+  await ApiKeyModel.updateMany({ merchantId, kind: 'session', revokedAt: { $exists: false } }, { $set: { revokedAt: now } });
 }
 
 export async function createApiKey(clock: Clock, merchantId: string, name: string): Promise<NewApiKeyView> {

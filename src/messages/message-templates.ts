@@ -555,18 +555,23 @@ export const TEMPLATES: readonly TemplateDefinition[] = [
     audience: 'merchant',
     category: 'transactional',
     summary: 'To an address that asked to open a store: the confirmation token.',
-    data: z.strictObject({ token: z.string().min(1).max(200), expiresAt: Instant, apiUrl: Url }),
+    data: z.strictObject({ token: z.string().min(1).max(200), expiresAt: Instant, apiUrl: Url, confirmUrl: Url }),
     subject: () => 'Confirm your e-mail address to open your Boxcycle store',
-    sample: ({ publicUrl }) => ({ token: 'bxc_sampleTokenForPreviewsOnly0000000', expiresAt: '2026-05-02T13:00:00.000Z', apiUrl: `${publicUrl}/api/v1` }),
+    sample: ({ publicUrl }) => ({
+      token: 'bxc_sampleTokenForPreviewsOnly0000000',
+      expiresAt: '2026-05-02T13:00:00.000Z',
+      apiUrl: `${publicUrl}/api/v1`,
+      confirmUrl: `${publicUrl}/merchant/confirm?token=bxc_sampleTokenForPreviewsOnly0000000`,
+    }),
   }),
   defineTemplate({
     name: 'merchant.sign_up_attempted',
     audience: 'merchant',
     category: 'transactional',
     summary: 'To an address that already has a store, when someone tries to sign up with it.',
-    data: z.strictObject({ apiUrl: Url }),
+    data: z.strictObject({ apiUrl: Url, signInUrl: Url }),
     subject: () => 'Someone tried to sign up with your e-mail address',
-    sample: ({ publicUrl }) => ({ apiUrl: `${publicUrl}/api/v1` }),
+    sample: ({ publicUrl }) => ({ apiUrl: `${publicUrl}/api/v1`, signInUrl: `${publicUrl}/merchant/sign-in` }),
   }),
 ];
 

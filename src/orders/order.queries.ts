@@ -99,3 +99,61 @@ export async function boxesDeliveredBetween(merchantId: string, from: Date, to: 
 export async function paidBoxCountBefore(merchantId: string, subscriptionId: string, cycleKey: string): Promise<number> {
   return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES }, cycleKey: { $lt: cycleKey } });
 }
+
+/** How many built boxes are due to ship from `fromShipOn` to before `toShipOn` (local dates) and not shipped yet. */
+export async function boxesToShipCount(merchantId: string, fromShipOn: string, toShipOn: string): Promise<number> {
+  return BoxOrderModel.countDocuments({ merchantId, shipOn: { $gte: fromShipOn, $lt: toShipOn }, status: { $in: ['reserved', 'paid', 'packed'] } });
+}
+
+/** What the fulfilment pages read of a box: its cycle, ship date, state, lines and tracking. */
+export type BoxState = Pick<
+  BoxOrder,
+  '_id' | 'subscriptionId' | 'customerId' | 'cycleKey' | 'shipOn' | 'status' | 'lines' | 'shipment' | 'cancellationReason' | 'shippingAddress'
+>;
+const BOX_STATE = {
+  subscriptionId: 1,
+  customerId: 1,
+  cycleKey: 1,
+  shipOn: 1,
+  status: 1,
+  lines: 1,
+  shipment: 1,
+  cancellationReason: 1,
+  shippingAddress: 1,
+} as const;
+
+/** Every box due to ship from `fromOn` to `toOn` (local dates, both included), in any status (index: merchant, ship date). */
+export async function boxesShippingBetween(merchantId: string, fromOn: string, toOn: string): Promise<BoxState[]> {
+  return BoxOrderModel.find({ merchantId, shipOn: { $gte: fromOn, $lte: toOn } }, BOX_STATE)
+    .sort({ shipOn: 1, _id: 1 })
+    .lean();
+}
+
+/** These boxes of the merchant (another merchant's ids, or ids that are no box, are simply not there). */
+export async function boxStatesOf(merchantId: string, orderIds: readonly string[]): Promise<BoxState[]> {
+  if (orderIds.length === 0) return [];
+  return BoxOrderModel.find({ _id: { $in: [...new Set(orderIds)] }, merchantId }, BOX_STATE).lean();
+}
+
+/**
+ * Boxes a person should look at, newest first (index: merchant, status, creation), at most `limit`:
+ * `held` (the payment is failing), `back_ordered` (paid, with a line short of stock), `out_of_stock`
+ * (cancelled at the cut-off for want of stock), `shipped` (on their way, not delivered yet).
+ */
+export async function boxesNeedingAttention(
+  merchantId: string,
+  kind: 'held' | 'back_ordered' | 'out_of_stock' | 'shipped',
+  limit: number,
+): Promise<BoxState[]> {
+  const filters: Record<typeof kind, Record<string, unknown>> = {
+    held: { status: 'held' },
+    back_ordered: { status: { $in: ['paid', 'packed'] }, 'lines.stock': 'short' },
+    out_of_stock: { status: 'cancelled', cancellationReason: 'out_of_stock' },
+    shipped: { status: 'shipped' },
+  };
+  const filter = filters[kind];
+  return BoxOrderModel.find({ merchantId, ...filter }, BOX_STATE)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(limit)
+    .lean();
+}

@@ -21,6 +21,19 @@ export function toDecimalString(amountMinor: number, currency: string): string {
   return digits === 0 ? `${sign}${abs}` : `${sign}${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
 }
 
+/**
+ * The minor units a person's decimal amount stands for, exactly (done on the string): "24" or "24.00" USD → 2400,
+ * "500" JPY → 500. Undefined when it is not a plain non-negative amount with at most the currency's digits
+ * ("24.005" USD, "1e3", "-1", "12,50").
+ */
+export function fromDecimalString(text: string, currency: string): number | undefined {
+  const digits = minorDigits(currency);
+  const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match || (match[2] !== undefined && (digits === 0 || match[2].length > digits))) return undefined;
+  const minor = Number(match[1]! + (match[2] ?? '').padEnd(digits, '0'));
+  return Number.isSafeInteger(minor) ? minor : undefined;
+}
+
 /** For people: "$24.00", "€24,00" (locale-aware), exact for any safe integer amount. */
 export function formatMoney(amountMinor: number, currency: string, locale = 'en-US'): string {
   const decimal = toDecimalString(amountMinor, currency) as `${number}`;

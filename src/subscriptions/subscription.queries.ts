@@ -1,3 +1,4 @@
+import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import type { SubscriptionStatus } from './subscription-states';
 import { SubscriptionModel, type Subscription } from './subscription.model';
 
@@ -49,4 +50,62 @@ export async function subscriptionEndingsOf(merchantId: string, customerId: stri
 /** The merchants with a subscription in one of these statuses (jobs that go merchant by merchant). */
 export async function merchantsWithSubscriptionsIn(statuses: readonly SubscriptionStatus[]): Promise<string[]> {
   return (await SubscriptionModel.distinct('merchantId', { status: { $in: [...statuses] } })).sort();
+}
+
+/** How many of the merchant's subscriptions are in each status (statuses with none are absent). */
+export async function subscriptionCountsByStatus(merchantId: string): Promise<Partial<Record<SubscriptionStatus, number>>> {
+  const rows = await SubscriptionModel.aggregate<{ _id: SubscriptionStatus; count: number }>([
+    { $match: { merchantId } },
+    { $group: { _id: '$status', count: { $sum: 1 } } },
+  ]);
+  return Object.fromEntries(rows.map((row) => [row._id, row.count]));
+}
+
+/** What the merchant's list of subscribers narrows by, besides the shopper: each served by an index that starts with `merchantId`. */
+export interface SubscriberFilter {
+  status?: SubscriptionStatus | undefined;
+  planId?: string | undefined;
+  /** Started in [startedFrom, startedBefore): tenure in months since the start, as a range of `createdAt`. */
+  startedFrom?: Date | undefined;
+  startedBefore?: Date | undefined;
+}
+
+function subscriberFilter(merchantId: string, filter: SubscriberFilter): Record<string, unknown> {
+  const created = { ...(filter.startedFrom ? { $gte: filter.startedFrom } : {}), ...(filter.startedBefore ? { $lt: filter.startedBefore } : {}) };
+  return {
+    merchantId,
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.planId ? { 'box.planId': filter.planId } : {}),
+    ...(Object.keys(created).length > 0 ? { createdAt: created } : {}),
+  };
+}
+
+/**
+ * A page of the merchant's subscriptions, newest first, with cursor pagination (`src/shared/pagination.ts`),
+ * optionally only those of some shoppers (a search's matches, a bounded set). Indexes: `{ merchantId, createdAt }`
+ * alone or with a tenure range; `{ merchantId, status, createdAt }`; `{ merchantId, box.planId, createdAt }`;
+ * `{ merchantId, status, box.planId, createdAt }`; `{ merchantId, customerId }` for a set of shoppers.
+ */
+export async function subscriptionsPage(
+  merchantId: string,
+  filter: SubscriberFilter & { customerIds?: readonly string[] | undefined },
+  page: { limit: number; startingAfter?: string | undefined },
+) {
+  const subscriptions = await SubscriptionModel.find({
+    ...subscriberFilter(merchantId, filter),
+    ...(filter.customerIds ? { customerId: { $in: [...filter.customerIds] } } : {}),
+    ...afterCursor(decodeCursor(page.startingAfter)),
+  })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(page.limit + 1)
+    .lean();
+  return listPage(subscriptions, page.limit, (subscription) => subscription);
+}
+
+/** The subscriptions of these shoppers (a tier's, walked a batch at a time) that pass the filter, by shopper then newest first. */
+export async function subscriptionsOfCustomers(merchantId: string, customerIds: readonly string[], filter: SubscriberFilter): Promise<Subscription[]> {
+  if (customerIds.length === 0) return [];
+  return SubscriptionModel.find({ ...subscriberFilter(merchantId, filter), customerId: { $in: [...customerIds] } })
+    .sort({ customerId: 1, createdAt: -1, _id: -1 })
+    .lean();
 }

@@ -4,9 +4,16 @@ import { installationSecret } from '../shared/installation-secret';
 import type { Clock } from '../shared/time';
 import type { CookieFlags } from './cookies';
 import { csrfToken, requireCsrf } from './csrf';
-import { loadMerchant, requireMerchant, signedInMerchant } from './merchant/merchant-session';
+import { loadMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
+import { merchantSignUpPages } from './merchant/sign-up.pages';
+import { merchantHomePages } from './merchant/home.pages';
+import { merchantAccountPages } from './merchant/account.pages';
+import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
+import { subscriberPages } from './merchant/subscribers.pages';
+import { catalogPages } from './merchant/catalog.pages';
+import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -20,6 +27,7 @@ import { ordersPages } from './shop/orders.pages';
 import { rewardsPages } from './shop/rewards.pages';
 import { paymentPages } from './shop/payment.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
+import { sendAccountMessage } from '../messages/message-sending.service';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import type { StripeMode } from '../home/home.pages';
 import type { RenewalDeps } from '../renewals/renewal.service';
@@ -53,6 +61,7 @@ export function webPages(deps: WebDeps): Router {
   const cookies: CookieFlags = { secure: deps.config.http.publicUrl.startsWith('https://') };
   const formSecret = () => installationSecret('forms', deps.config.appSecret, deps.clock.now());
   const router = Router();
+  router.use('/merchant/fulfilment', fulfilmentFormBodies);
   router.use(PAGE_PATHS, express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   router.use(PAGE_PATHS, csrfToken(formSecret, cookies));
   router.use(PAGE_PATHS, requireCsrf(formSecret));
@@ -64,10 +73,22 @@ export function webPages(deps: WebDeps): Router {
   });
   router.use('/merchant', loadMerchant(deps.clock));
   router.use(merchantSignInPages({ clock: deps.clock, cookies }));
-  router.get('/merchant', requireMerchant, (_req, res) => {
-    res.render('merchant/home', { title: signedInMerchant(res).name });
-  });
+  const links = { publicUrl: deps.config.http.publicUrl, appSecret: deps.config.appSecret };
+  router.use(
+    merchantSignUpPages({
+      clock: deps.clock,
+      cookies,
+      mailCaught: deps.mailCaught,
+      signUp: { publicUrl: links.publicUrl, queueMessage: (clock, message) => sendAccountMessage({ clock, links }, message) },
+    }),
+  );
+  router.use(merchantHomePages({ subscriptions: deps.subscriptions }));
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
+  router.use(merchantSettingsPages({ clock: deps.clock }));
+  router.use(merchantAccountPages({ clock: deps.clock, cookies }));
+  router.use(subscriberPages({ subscriptions: deps.subscriptions }));
+  router.use(catalogPages({ subscriptions: deps.subscriptions }));
+  router.use(fulfilmentPages({ clock: deps.clock }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));

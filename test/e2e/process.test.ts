@@ -37,6 +37,7 @@ describe('the app process', () => {
     const env = cleanEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_FORMAT: 'json' });
     try {
       const merchantIds: Array<string | undefined> = [];
+      const demoPasswords: Array<string | undefined> = [];
       for (let run = 0; run < 2; run += 1) {
         const app = startAppProcess('all', env);
         const [, port] = await app.waitFor(LISTENING);
@@ -50,6 +51,15 @@ describe('the app process', () => {
         expect(home).toContain('Single-origin coffee box');
         expect(home).toContain('Daily vitamin box');
         merchantIds.push(seededMerchantId(app.output()));
+        // Offline, the demo store's pages open with the password the banner prints (the same after a restart).
+        const demo = /sign in as (demo@boxcycle\.example) with (demo-[A-Za-z0-9_-]{16})/.exec(app.output());
+        demoPasswords.push(demo?.[2]);
+        const login = await fetch(`http://127.0.0.1:${port}/api/v1/merchants/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: demo?.[1], password: demo?.[2] }),
+        });
+        expect(login.status).toBe(201);
 
         const stopped = await terminate(app);
         expect(stopped.code).toBe(0);
@@ -58,6 +68,8 @@ describe('the app process', () => {
       }
       expect(merchantIds[0]).toMatch(/^mer_/);
       expect(merchantIds[1]).toBe(merchantIds[0]);
+      expect(demoPasswords[0]).toBeDefined();
+      expect(demoPasswords[1]).toBe(demoPasswords[0]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

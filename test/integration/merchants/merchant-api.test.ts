@@ -133,7 +133,7 @@ describe('merchant accounts and API keys', () => {
         audience: 'merchant',
         merchantId: existing.id,
         template: 'merchant.sign_up_attempted',
-        text: expect.stringContaining('log in'),
+        text: expect.stringContaining('sign in with this address and your password'),
       }),
     ]);
     expect(told[0]!.text).not.toMatch(/bxc_/);

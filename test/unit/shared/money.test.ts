@@ -1,4 +1,4 @@
-import { formatMoney, minorDigits, toDecimalString } from '../../../src/shared/money';
+import { formatMoney, fromDecimalString, minorDigits, toDecimalString } from '../../../src/shared/money';
 
 describe('money formatting', () => {
   test.each([
@@ -24,5 +24,39 @@ describe('money formatting', () => {
   test('when an amount is not a safe integer, then it is refused', () => {
     expect(() => toDecimalString(12.5, 'USD')).toThrow(RangeError);
     expect(() => toDecimalString(2 ** 53, 'USD')).toThrow(RangeError);
+  });
+});
+
+describe('fromDecimalString', () => {
+  test.each([
+    ['24', 'USD', 2400],
+    ['24.00', 'USD', 2400],
+    ['24.5', 'USD', 2450],
+    [' 0.05 ', 'USD', 5],
+    ['500', 'JPY', 500],
+    ['1.234', 'KWD', 1234],
+  ])('when %s %s is typed, then it is %i minor units', (text, currency, minor) => {
+    expect(fromDecimalString(text, currency)).toBe(minor);
+  });
+  test.each([
+    ['24.005', 'USD'],
+    ['5.5', 'JPY'],
+    ['-1', 'USD'],
+    ['1e3', 'USD'],
+    ['12,50', 'EUR'],
+    ['', 'USD'],
+    ['9999999999999999', 'USD'],
+  ])('when %s %s is typed, then it is not an amount', (text, currency) => {
+    expect(fromDecimalString(text, currency)).toBeUndefined();
+  });
+  test('when an amount goes through the decimal string and back, then it is the same', () => {
+    for (const [minor, currency] of [
+      [2400, 'USD'],
+      [5, 'USD'],
+      [500, 'JPY'],
+      [1234, 'KWD'],
+    ] as const) {
+      expect(fromDecimalString(toDecimalString(minor, currency), currency)).toBe(minor);
+    }
   });
 });
