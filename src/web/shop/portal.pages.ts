@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { findCustomer } from '../../customers/customer.queries';
+import { getSubscriptionRewards } from '../../shoppers/shopper-rewards.service';
 import { findFact, latestFactOf } from '../../events/timeline.service';
 import { AppError } from '../../shared/errors';
 import { LocalDate as LocalDateField } from '../../shared/schemas';
@@ -112,6 +113,13 @@ export function portalPages(deps: PortalDeps): Router {
     const receiptId = Receipt.safeParse(req.query.done);
     const receipt = receiptId.success ? await receiptOf(place, view, receiptId.data) : null;
     const next = view.nextCharge;
+    const [customer, rewards] = await Promise.all([
+      findCustomer(place.store._id, place.shopper.customerId),
+      next ? getSubscriptionRewards(clock, place.store._id, view.id, place.shopper.customerId) : undefined,
+    ]);
+    // A box is named by its date in the store's calendar; the moments (charge, cut-off) are in the shopper's own zone.
+    const shopperTz = customer?.timezone ?? tz;
+    const credit = rewards?.loyalty?.credit;
     res.status(status).render('shop/subscription', {
       title: view.box.planName,
       brand: brandOf(place.store),
@@ -127,8 +135,11 @@ export function portalPages(deps: PortalDeps): Router {
       nextBox: next
         ? {
             date: dateIn(next.chargeAt, tz, locale),
-            chargeAt: dateTimeIn(next.chargeAt, tz, locale),
-            cutoffAt: dateTimeIn(next.cutoffAt, tz, locale),
+            chargeAt: dateTimeIn(next.chargeAt, shopperTz, locale),
+            cutoffAt: dateTimeIn(next.cutoffAt, shopperTz, locale),
+            // What the box builder will add at the cut-off, as the box is now (a surprise gift stays a surprise).
+            perks: (rewards?.perks ?? []).filter((perk) => perk.inNextBox).map((perk) => perk.name),
+            credit: credit && credit.amountMinor > 0 ? money(credit.amountMinor, credit.currency, locale) : null,
             cutoffIn: countdown(next.cutoffAt, now),
             lines: next.lines.map((line) => ({
               description: line.description,

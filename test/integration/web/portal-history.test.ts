@@ -3,7 +3,8 @@ import { FactModel, factId } from '../../../src/events/fact.model';
 import { actors } from '../../../src/events/fact-types';
 import { LoyaltyEntryModel } from '../../../src/loyalty/loyalty.model';
 import { evaluateTier, loyaltyProgramOf, putLoyaltyProgram } from '../../../src/loyalty/loyalty.service';
-import { createApiKey } from '../../../src/merchants/merchant.service';
+import { createApiKey, updateMerchant } from '../../../src/merchants/merchant.service';
+import { updateCustomer } from '../../../src/customers/customer.service';
 import { BoxOrderModel } from '../../../src/orders/box-order.model';
 import { moveOrder } from '../../../src/orders/order.service';
 import { createPerk } from '../../../src/perks/perk.service';
@@ -226,6 +227,21 @@ describe("the portal's orders, rewards and activity pages", () => {
     ]);
     // Another shopper's entry is no receipt here.
     expect((await anaBrowser.get(`${pages(ana)[1]}?redeemed=lye_00000000000000000000`)).text).not.toContain('Done:');
+    // The credit shows on the next box's card, to come off at its cut-off.
+    expect((await anaBrowser.get(`${base}/subscriptions/${ana}`)).text).toContain('Your credit of $5.00 comes off its total at the cut-off');
+  });
+
+  test("when a perk will be in the next box and the shopper has a time zone of their own, then the next box's card names the perk and gives its charge and cut-off in the shopper's zone", async () => {
+    const card = async () => (await anaBrowser.get(`${base}/subscriptions/${ana}`)).text;
+    expect(await card()).not.toContain('Your perks in it');
+    expect(await card()).toMatch(/Charged on [^<]*(EDT|EST)\./);
+    await updateMerchant(clock, merchantId, { subscriptionSettings: { shippingFees: [{ currency: 'USD', amountMinor: 500 }] } });
+    await createPerk(clock, merchantId, { name: 'Free shipping', eligibility: {}, benefit: { kind: 'free_shipping' } });
+    await updateCustomer({ clock, stripe: createStripeGateway(testStripe()), logger: silentLogger }, merchantId, anaCustomer, { timezone: 'Europe/Berlin' });
+    const shown = await card();
+    expect(shown).toContain('Your perks in it: Free shipping.');
+    expect(shown).toMatch(/Charged on [^<]*GMT\+[12]\./);
+    expect(shown).toMatch(/You can change it until [^<]*GMT\+[12]/);
   });
 
   test('when the shopper opens the activity, then each fact reads who did what and when, newest first, a page at a time; a surprise stays out', async () => {
