@@ -49,6 +49,7 @@ export const FACT_TYPES = [
   'loyalty.points_expiring',
   // Points turned into credit (subject: the ledger entry that records it)
   'loyalty.points_redeemed',
+  'loyalty.points_adjusted',
   // Referrals (subject: the referral)
   'referral.attributed',
   'referral.held',

@@ -93,7 +93,7 @@ export function loyaltyRoutes(deps: LoyaltyDeps): RouteDefinition[] {
       errors: [409],
       handler: async ({ principal, params, body, idempotencyKey }) => ({
         status: 201,
-        body: await adjustPoints(deps.clock, principal!.merchantId, params.id, body, idempotencyKey),
+        body: await adjustPoints(deps.clock, principal!.merchantId, params.id, body, idempotencyKey, { actor: actorFor(principal) }),
       }),
     }),
   ];

@@ -155,13 +155,18 @@ export async function earnPointsForPaidBox(deps: LoyaltyDeps, order: BoxOrder, p
   });
 }
 
-/** Points the merchant grants for an action of their choosing (a review, a survey) or takes back. */
+/**
+ * Points the merchant grants for an action of their choosing (a review, a survey) or takes back. The entry
+ * records `loyalty.points_adjusted` (who did it, the points, the reason) in its insert; a retry with the same
+ * key finds the entry and records nothing again.
+ */
 export async function adjustPoints(
   clock: Clock,
   merchantId: string,
   customerId: string,
   input: { points: number; reason: string },
   idempotencyKey: string | undefined,
+  options: { actor?: Actor; subscriptionId?: string } = {},
 ): Promise<LoyaltyEntryView> {
   await requireCustomer(merchantId, customerId);
   const program = await requireProgram(merchantId);
@@ -175,6 +180,8 @@ export async function adjustPoints(
     currency: program.currency,
     description: input.reason,
     ...(expiresAt ? { expiresAt } : {}),
+    ...(options.subscriptionId ? { subscriptionId: options.subscriptionId } : {}),
+    facts: [fact('loyalty.points_adjusted', options.actor ?? actors.system(), clock.now(), { points: input.points, reason: input.reason })],
   });
   return toEntryView(entry!);
 }

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InvalidInputError, ValidationError } from '../shared/errors';
+import { LocalDate as LocalDateField } from '../shared/schemas';
 
 /**
  * Forms on pages are checked with the same Zod schemas as the API; a refusal is shown beside its field, in
@@ -34,3 +35,30 @@ export function errorsOf(error: unknown): FieldErrors | undefined {
 export function localPath(value: unknown, fallback: string, prefix = '/'): string {
   return typeof value === 'string' && value.startsWith(prefix) && !value.startsWith('//') && !value.includes('\\') && value.length < 500 ? value : fallback;
 }
+
+/**
+ * A pause as a person chooses it on a page (the shopper's portal, a merchant acting for them): for a number of
+ * boxes (1 to 12) or until a date; the answer is what the pause service takes.
+ */
+export const PauseForm = z
+  .strictObject({
+    how: z.enum(['cycles', 'until'], { error: 'Choose how long' }),
+    cycles: z.string().optional(),
+    until: z.string().optional(),
+  })
+  .transform((form, ctx) => {
+    if (form.how === 'cycles') {
+      const cycles = Number(form.cycles);
+      if (!/^\d{1,2}$/.test(form.cycles ?? '') || cycles < 1 || cycles > 12) {
+        ctx.addIssue({ code: 'custom', path: ['cycles'], message: 'Choose from 1 to 12 boxes' });
+        return z.NEVER;
+      }
+      return { cycles };
+    }
+    const until = LocalDateField.safeParse(form.until);
+    if (!until.success) {
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'Choose a date' });
+      return z.NEVER;
+    }
+    return { until: until.data };
+  });

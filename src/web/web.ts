@@ -8,6 +8,7 @@ import { loadMerchant } from './merchant/merchant-session';
 import { merchantSignInPages } from './merchant/sign-in.pages';
 import { merchantSignUpPages } from './merchant/sign-up.pages';
 import { merchantHomePages } from './merchant/home.pages';
+import { stripeEventPages } from './merchant/stripe-events.pages';
 import { merchantAccountPages } from './merchant/account.pages';
 import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
@@ -83,6 +84,7 @@ export function webPages(deps: WebDeps): Router {
     }),
   );
   router.use(merchantHomePages({ subscriptions: deps.subscriptions }));
+  router.use(stripeEventPages({ subscriptions: deps.subscriptions }));
   router.use(merchantMailPages({ mailCaught: deps.mailCaught }));
   router.use(merchantSettingsPages({ clock: deps.clock }));
   router.use(merchantAccountPages({ clock: deps.clock, cookies }));

@@ -5,7 +5,9 @@ export type WebhookEventState = 'pending' | 'processing' | 'succeeded' | 'failed
 /**
  * The inbox: every Stripe event we accepted, keyed by Stripe's event id (a second delivery collides on
  * `_id` and is recognised as seen). Processing happens in a job; state, attempts and the last error are kept.
- * A platform record (events arrive before we know whose they are); `merchantId` is filled in once resolved.
+ * A platform record: `merchantId` is recorded at receipt when the event itself names our merchant (the
+ * `boxcycle_merchant_id` metadata we put on Stripe objects), else filled in when processing resolves it; an
+ * event of no merchant stays the platform's. A merchant sees their own failed events and can replay them.
  */
 export interface WebhookEvent {
   _id: string;
@@ -22,6 +24,9 @@ export interface WebhookEvent {
   processedAt?: Date;
   nextAttemptAt?: Date;
   merchantId?: string;
+  /** How often a person put the event back after it failed (its attempts start again from 0 each time). */
+  replays?: number;
+  replayedAt?: Date;
 }
 
 const WebhookEventSchema = new Schema<WebhookEvent>(
@@ -39,10 +44,14 @@ const WebhookEventSchema = new Schema<WebhookEvent>(
     processedAt: { type: Date },
     nextAttemptAt: { type: Date },
     merchantId: { type: String },
+    replays: { type: Number },
+    replayedAt: { type: Date },
   },
   { collection: 'webhook_events', versionKey: false, minimize: false },
 );
 WebhookEventSchema.index({ state: 1, nextAttemptAt: 1 });
 WebhookEventSchema.index({ state: 1, claimedAt: 1 });
+// A merchant's failed events, newest first (the billing health page).
+WebhookEventSchema.index({ merchantId: 1, state: 1, receivedAt: -1, _id: -1 });
 
 export const WebhookEventModel = model<WebhookEvent>('WebhookEvent', WebhookEventSchema);

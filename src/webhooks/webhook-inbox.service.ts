@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { z } from 'zod';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Clock } from '../shared/time';
 import { createWorkQueue, exponentialBackoff } from '../shared/work-queue';
@@ -23,8 +24,37 @@ export const inbox = createWorkQueue<WebhookEvent>(WebhookEventModel, {
   pendingGraceMs: 60_000,
 });
 
-/** Stores a verified event; `false` when this event id was already received (a repeated delivery). */
+const MerchantId = z.string().regex(/^mer_[A-Za-z0-9]{1,64}$/);
+const WithMetadata = z.object({ metadata: z.record(z.string(), z.unknown()).nullable().optional() });
+const InvoiceWithMetadata = z.object({
+  parent: z.object({ subscription_details: WithMetadata.nullable().optional() }).nullable().optional(),
+});
+
+/**
+ * The merchant an event concerns, when the event itself says so: our Stripe objects carry
+ * `metadata.boxcycle_merchant_id` (subscriptions, Checkout Sessions, payment intents…), and an invoice carries
+ * its subscription's metadata under `parent.subscription_details.metadata`. Read from the parsed event, with
+ * no query; undefined for a platform event (or one whose object names no merchant of ours).
+ */
+export function merchantNamedBy(event: { data?: { object?: unknown } }): string | undefined {
+  const object = event.data?.object;
+  const own = WithMetadata.safeParse(object);
+  const invoice = InvoiceWithMetadata.safeParse(object);
+  const candidates = [own.success ? own.data.metadata?.boxcycle_merchant_id : undefined];
+  if (invoice.success) candidates.push(invoice.data.parent?.subscription_details?.metadata?.boxcycle_merchant_id);
+  for (const candidate of candidates) {
+    const parsed = MerchantId.safeParse(candidate);
+    if (parsed.success) return parsed.data;
+  }
+  return undefined;
+}
+
+/**
+ * Stores a verified event; `false` when this event id was already received (a repeated delivery). One insert,
+ * which also names the merchant the event concerns when the event itself tells (see merchantNamedBy).
+ */
 export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<boolean> {
+  const merchantId = merchantNamedBy(event);
   try {
     await WebhookEventModel.create({
       _id: event.id,
@@ -35,6 +65,7 @@ export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<b
       state: 'pending',
       attempts: 0,
       receivedAt: clock.now(),
+      ...(merchantId ? { merchantId } : {}),
     });
     return true;
   } catch (error) {

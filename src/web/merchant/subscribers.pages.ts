@@ -31,7 +31,7 @@ import {
   type SubscriptionDeps,
 } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import { errorsOf, readForm, type FieldErrors } from '../forms';
+import { errorsOf, PauseForm, readForm, type FieldErrors } from '../forms';
 import { addressLine } from '../shop/address-form';
 import { reasonWords } from '../shop/cancel.pages';
 import { describeFact } from '../shop/fact-wording';
@@ -89,28 +89,6 @@ const ListQuery = z.object({
 type ListQuery = z.output<typeof ListQuery>;
 
 const CycleForm = z.strictObject({ cycleKey: LocalDateField });
-const PauseForm = z
-  .strictObject({
-    how: z.enum(['cycles', 'until'], { error: 'Choose how long' }),
-    cycles: z.string().optional(),
-    until: z.string().optional(),
-  })
-  .transform((form, ctx) => {
-    if (form.how === 'cycles') {
-      const cycles = Number(form.cycles);
-      if (!/^\d{1,2}$/.test(form.cycles ?? '') || cycles < 1 || cycles > 12) {
-        ctx.addIssue({ code: 'custom', path: ['cycles'], message: 'Choose from 1 to 12 boxes' });
-        return z.NEVER;
-      }
-      return { cycles };
-    }
-    const until = LocalDateField.safeParse(form.until);
-    if (!until.success) {
-      ctx.addIssue({ code: 'custom', path: ['until'], message: 'Choose a date' });
-      return z.NEVER;
-    }
-    return { until: until.data };
-  });
 const SwapForm = z.strictObject({
   variantId: z.string({ error: 'Choose a variant' }).regex(/^[a-z]+_[0-9a-z]{1,40}$/, { error: 'Choose a variant' }),
 });
@@ -547,10 +525,13 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
   change('resume', z.strictObject({}), (as, merchantId, view) => resumeSubscription(as, merchantId, view.id));
   change('reactivate', z.strictObject({}), (as, merchantId, view) => reactivateSubscription(as, merchantId, view.id));
   change('swap', SwapForm, (as, merchantId, view, input) => swapBox(as, merchantId, view.id, { planId: view.box.planId, variantId: input.variantId }));
-  change('points', PointsForm, async (_as, merchantId, view, input) => {
+  change('points', PointsForm, async (as, merchantId, view, input) => {
     try {
       // The form's attempt keys the entry: pressing twice adjusts once.
-      const entry = await adjustPoints(clock, merchantId, view.customerId, { points: input.points, reason: input.reason }, `page:${input.attempt}`);
+      const entry = await adjustPoints(clock, merchantId, view.customerId, { points: input.points, reason: input.reason }, `page:${input.attempt}`, {
+        ...(as.actor ? { actor: as.actor } : {}),
+        subscriptionId: view.id,
+      });
       return entry.id;
     } catch (error) {
       if (error instanceof InsufficientBalanceError) throw new FieldRefusal({ points: `${error.message} Take away at most that many.` });

@@ -136,6 +136,11 @@ export function describeFact(type: string, data: Record<string, unknown>, how: F
       return text('tier') ? `your tier is now ${text('tier')}` : 'your tier has lapsed for now';
     case 'loyalty.points_expiring':
       return `${points(num('points'))} expire on ${on('expiresAt') ?? on('expiresOn') ?? 'a coming date'}`;
+    case 'loyalty.points_adjusted': {
+      const n = num('points');
+      const why = text('reason') ? ` (${text('reason')})` : '';
+      return n !== undefined && n < 0 ? `${points(-n)} were taken off${why}` : `${points(n)} were added${why}`;
+    }
     case 'loyalty.points_redeemed':
       return `${points(num('points'))} were turned into ${amount('creditMinor') ?? 'credit'} of credit for the coming boxes`;
 

@@ -18,7 +18,7 @@ import {
   type SubscriptionDeps,
 } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import { errorsOf, readForm, type FieldErrors } from '../forms';
+import { errorsOf, PauseForm, readForm, type FieldErrors } from '../forms';
 import { openWebSessions } from '../web-session.service';
 import { addressLine } from './address-form';
 import { describeFact } from './fact-wording';
@@ -46,28 +46,6 @@ const STATUS_LABELS: Record<string, string> = {
 };
 
 const CycleForm = z.strictObject({ cycleKey: LocalDateField });
-const PauseForm = z
-  .strictObject({
-    how: z.enum(['cycles', 'until'], { error: 'Choose how long' }),
-    cycles: z.string().optional(),
-    until: z.string().optional(),
-  })
-  .transform((form, ctx) => {
-    if (form.how === 'cycles') {
-      const cycles = Number(form.cycles);
-      if (!Number.isInteger(cycles) || cycles < 1 || cycles > 12) {
-        ctx.addIssue({ code: 'custom', path: ['cycles'], message: 'Choose from 1 to 12 boxes' });
-        return z.NEVER;
-      }
-      return { cycles };
-    }
-    const until = LocalDateField.safeParse(form.until);
-    if (!until.success) {
-      ctx.addIssue({ code: 'custom', path: ['until'], message: 'Choose a date' });
-      return z.NEVER;
-    }
-    return { until: until.data };
-  });
 const UndoForm = z.strictObject({ factId: z.string().regex(/^sub_[0-9a-z]{20}:\d{8}$/) });
 const Receipt = z.string().regex(/^sub_[0-9a-z]{20}:\d{8}$/);
 

@@ -211,6 +211,9 @@ describe("the merchant's subscribers pages", () => {
     const bo = (await SubscriptionModel.findById(subs.bo).lean())!;
     const adjustments = await LoyaltyEntryModel.find({ merchantId, customerId: bo.customerId, kind: 'adjust' }).lean();
     expect(adjustments.map((entry) => [entry.points, entry.description])).toEqual([[50, 'Sorry for the late box']]);
+    // Recorded as the merchant's, once, on the subscription's timeline.
+    const facts = (await factsAbout({ customerId: bo.customerId })).filter((f) => f.type === 'loyalty.points_adjusted');
+    expect(facts.map((f) => [f.actor.kind, f.subscriptionId, f.data])).toEqual([['merchant', subs.bo, { points: 50, reason: 'Sorry for the late box' }]]);
   });
 
   test('when a form has a bad value (unknown reason, points not a number, no confirmation), then it answers 400 beside the field, never a 5xx', async () => {

@@ -69,6 +69,7 @@ const SAMPLES: Record<(typeof FACT_TYPES)[number], Record<string, unknown>> = {
   'loyalty.tier_changed': { from: null, to: 'gold', direction: 'promoted', tier: 'Gold', reason: 'Reached Gold' },
   'loyalty.points_expiring': { points: 1200, expiresAt: '2026-05-18T14:00:00.000Z', expiresOn: '2026-05-18' },
   'loyalty.points_redeemed': { points: 200, creditMinor: 1000, currency: 'USD' },
+  'loyalty.points_adjusted': { points: -50, reason: 'Returned a damaged box' },
   'referral.attributed': { code: 'ABCDEFGH', referrerCustomerId: 'cust_1', friendCustomerId: 'cust_2', friendSubscriptionId: 'sub_1' },
   'referral.held': { code: 'ABCDEFGH', reasons: ['same_shipping_address'] },
   'referral.approved': { code: 'ABCDEFGH', note: null },
