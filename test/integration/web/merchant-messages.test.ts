@@ -115,6 +115,7 @@ describe("the merchant's messages pages", () => {
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('<p class="field-error" id="days:upcomingBoxDaysBeforeCutoff-error">Enter a number of days from 1 to 14</p>');
     expect(refused.text).toMatch(/id="days:upcomingBoxDaysBeforeCutoff"[^>]*value="40"/);
+    expect(refused.text).toContain('Nothing was saved: see the fields marked below.');
     const addressRefused = await browser.post('/merchant/messages', { ...form, fromAddress: 'not-an-address' });
     expect(addressRefused.status).toBe(400);
     expect(addressRefused.text).toContain('<p class="field-error" id="fromAddress-error">Enter an e-mail address such as hello@yourshop.com</p>');
