@@ -17,6 +17,7 @@ import { DAY_SETTINGS, TEMPLATES, type DaySetting } from '../../messages/message
 import { MessageView, type MessageDetailView } from '../../messages/message.schemas';
 import { getMessage, listMessages } from '../../messages/message.service';
 import { NotFoundError, ValidationError } from '../../shared/errors';
+import { consumeRateLimit } from '../../shared/http/rate-limit';
 import type { Clock } from '../../shared/time';
 import { errorsOf, readForm, type FieldErrors } from '../forms';
 import { sendSandboxedHtml } from '../mail-view';
@@ -368,7 +369,10 @@ export function messagePages(deps: MessagePagesDeps): Router {
 
   router.post('/merchant/messages/:name/test', requireMerchant, async (req, res) => {
     const name = templateOf(req.params.name);
-    await sendTestMessage(messageDeps, signedInMerchant(res).merchantId, name);
+    const merchantId = signedInMerchant(res).merchantId;
+    // As many as the API allows: each press sends a real message.
+    await consumeRateLimit(deps.clock, { name: 'message-test-page', limit: 20, windowSeconds: 3600 }, merchantId);
+    await sendTestMessage(messageDeps, merchantId, name);
     res.redirect(303, `/merchant/messages/${name}?sent=1#receipt`);
   });
 

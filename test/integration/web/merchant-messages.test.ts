@@ -157,6 +157,12 @@ describe("the merchant's messages pages", () => {
     const receipt = await browser.get('/merchant/messages/box.receipt?sent=1');
     expect(receipt.text).toContain(`A test of this message is on its way to <strong>${merchant.email}</strong>`);
     expect((await browser.post('/merchant/messages/no.such/test', {})).status).toBe(404);
+    // Each press sends a real message: twenty an hour, as through the API.
+    for (let i = 1; i < 20; i++) expect((await browser.post('/merchant/messages/box.receipt/test', {})).status).toBe(303);
+    const tooMany = await browser.post('/merchant/messages/box.receipt/test', {});
+    expect(tooMany.status).toBe(429);
+    expect(tooMany.text).not.toContain('stack');
+    expect(await queuedMessages({ merchantId: merchant.id })).toHaveLength(20);
   });
 
   test("when a merchant reads the sent log, then it lists only their store's messages, newest first, filtered by status, message and shopper", async () => {
