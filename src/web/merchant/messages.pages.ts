@@ -15,7 +15,7 @@ import {
 } from '../../messages/message-settings.service';
 import { DAY_SETTINGS, TEMPLATES, type DaySetting } from '../../messages/message-templates';
 import { MessageView, type MessageDetailView } from '../../messages/message.schemas';
-import { getMessage, listMessages } from '../../messages/message.service';
+import { getMessage, listMessages, SIGN_IN_TEMPLATE } from '../../messages/message.service';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { consumeRateLimit } from '../../shared/http/rate-limit';
 import type { Clock } from '../../shared/time';
@@ -80,15 +80,6 @@ const EVENT_WORDS: Record<string, string> = {
   deferred: 'Deferred (will be tried again)',
   failed: 'Failed',
 };
-
-/** The message that signs a shopper in: its link and code are a key to their account. */
-const SIGN_IN_TEMPLATE = 'shopper.sign_in';
-export const HIDDEN_LINK = '[sign-in link hidden]';
-
-/** A sign-in message's text with every URL (and the 6-digit code) hidden. */
-export function redactSignIn(text: string): string {
-  return text.replace(/https?:\/\/[^\s<>"')\]]+/g, HIDDEN_LINK).replace(/\b\d{6}\b/g, '[code hidden]');
-}
 
 const onField = (name: string) => `on:${name}`;
 const dayField = (setting: string) => `days:${setting}`;
@@ -301,14 +292,14 @@ export function messagePages(deps: MessagePagesDeps): Router {
       title: signIn ? 'Sign-in message' : message.subject,
       message: {
         ...logRow(message, store, (customerId) => `/merchant/messages/log?customer=${encodeURIComponent(customerId)}`),
-        subject: signIn ? redactSignIn(message.subject) : message.subject,
+        subject: message.subject,
         from: message.from ? `${message.from.name} <${message.from.address}>` : 'The installation’s sender (MAIL_FROM)',
         replyTo: message.replyTo,
         category: CATEGORY_WORDS[message.category].label,
         attempts: message.attempts,
         lastError: message.lastError,
         sentAt: message.sentAt ? dateTimeIn(message.sentAt, store.timezone, store.locale) : null,
-        text: signIn ? redactSignIn(message.text) : message.text,
+        text: message.text,
         htmlHref: signIn ? null : `/merchant/messages/log/${message.id}/html`,
         hidden: signIn,
         history: message.history.map((entry) => ({
@@ -387,11 +378,10 @@ function wordsFor(field: string, message: string): string {
 }
 
 function logRow(message: MessageView, store: { timezone: string; locale: string }, shopperHref: (customerId: string) => string) {
-  const signIn = message.template === SIGN_IN_TEMPLATE;
   return {
     id: message.id,
     href: `/merchant/messages/log/${message.id}`,
-    subject: signIn ? redactSignIn(message.subject) : message.subject,
+    subject: message.subject,
     template: message.template,
     to: message.to,
     status: message.status,
