@@ -104,6 +104,17 @@ export async function queueMessage(deps: QueueMessageDeps, message: OutgoingMess
   return { id, queued: false, status: stored?.status ?? fields.status };
 }
 
+/** The message that signs a shopper in: its link and code are a key to their account, for their eyes only. */
+export const SIGN_IN_TEMPLATE = 'shopper.sign_in';
+export const HIDDEN_LINK = '[sign-in link hidden]';
+
+/** A sign-in message's words with every URL and the 6-digit code hidden (what the store and its API see of it). */
+export function redactSignIn(text: string): string {
+  return text.replace(/https?:\/\/[^\s<>"')\]]+/g, HIDDEN_LINK).replace(/\b\d{6}\b/g, '[code hidden]');
+}
+
+const shownText = (message: Message, text: string): string => (message.template === SIGN_IN_TEMPLATE ? redactSignIn(text) : text);
+
 function toMessageView(message: Message): MessageView {
   return {
     id: message._id,
@@ -116,7 +127,7 @@ function toMessageView(message: Message): MessageView {
     subscriptionId: message.subscriptionId ?? null,
     factId: message.factId ?? null,
     to: message.to,
-    subject: message.subject,
+    subject: shownText(message, message.subject),
     status: message.status,
     suppressedReason: message.suppressedReason ?? null,
     attempts: message.attempts,
@@ -135,8 +146,8 @@ function toMessageDetailView(message: Message): MessageDetailView {
     from: message.from ? { name: message.from.name, address: message.from.address } : null,
     replyTo: message.replyTo ?? null,
     timezone: message.timezone,
-    text: message.text,
-    html: message.html,
+    text: shownText(message, message.text),
+    html: message.template === SIGN_IN_TEMPLATE ? `<p>${HIDDEN_LINK}: this message signs a shopper in, so only they see it.</p>` : message.html,
     headers: message.headers ?? null,
     providerResponse: message.providerResponse ?? null,
     history: message.history.map((entry) => ({

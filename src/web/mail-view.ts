@@ -36,10 +36,15 @@ export function mailDetail(mail: CaughtMailDetail, htmlHref: string) {
 
 /** The message's HTML as its own document, under a policy of its own (sandboxed, no script, no network but images). */
 export function sendMailHtml(res: Response, mail: CaughtMailDetail): void {
+  sendSandboxedHtml(res, mail.html ?? '');
+}
+
+/** Any message's HTML (a caught mail, a preview, a sent message) as its own sandboxed document. */
+export function sendSandboxedHtml(res: Response, html: string): void {
   res
     .status(200)
     .set('content-type', 'text/html; charset=utf-8')
     .set('content-security-policy', "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; frame-ancestors 'self'")
     .set('x-frame-options', 'SAMEORIGIN')
-    .send(mail.html ?? '');
+    .send(html);
 }

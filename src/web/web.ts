@@ -12,6 +12,7 @@ import { stripeEventPages } from './merchant/stripe-events.pages';
 import { merchantAccountPages } from './merchant/account.pages';
 import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
+import { messagePages } from './merchant/messages.pages';
 import { subscriberPages } from './merchant/subscribers.pages';
 import { catalogPages } from './merchant/catalog.pages';
 import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
@@ -91,6 +92,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(subscriberPages({ subscriptions: deps.subscriptions }));
   router.use(catalogPages({ subscriptions: deps.subscriptions }));
   router.use(fulfilmentPages({ clock: deps.clock }));
+  router.use(messagePages({ clock: deps.clock, links }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
   router.use(storefrontPages({ subscriptions: deps.subscriptions, simulateCheckout }));

@@ -1,3 +1,5 @@
+import request from 'supertest';
+import { createApiKey } from '../../../src/merchants/merchant.service';
 import { createMailTransport } from '../../../src/messages/mail-transport';
 import { deliverDueMessages } from '../../../src/messages/message-delivery.service';
 import { FakeClock } from '../../../src/shared/time';
@@ -75,5 +77,26 @@ describe("a shopper's sign-in mail, through the outbox and SMTP", () => {
     await browser.post(`${base}/sign-in`, { email: 'ana@example.com' });
     expect((await deliver()).filter((m) => /sign-in code/.test(m.parsed.subject ?? ''))).toHaveLength(2);
     expect(await deliver()).toHaveLength(0);
+  });
+
+  test('when the store reads its message log through the API, then a sign-in message shows neither its link nor its code', async () => {
+    const browser = pageClient(testApp.app);
+    await browser.get(`${base}/sign-in`);
+    await browser.post(`${base}/sign-in`, { email: 'ana@example.com' });
+    const [queued] = await queuedMessages({ template: 'shopper.sign_in' });
+    const key = await createApiKey(clock, queued!.merchantId!, 'log reader');
+    const auth = { Authorization: `Bearer ${key.secret}` };
+    const listed = (await request(testApp.app).get('/api/v1/messages?template=shopper.sign_in').set(auth).expect(200)).body.data as Array<{
+      id: string;
+      subject: string;
+    }>;
+    expect(listed.length).toBeGreaterThan(0);
+    for (const message of listed) {
+      expect(message.subject).toBe('Your sign-in code is [code hidden]');
+      const detail = (await request(testApp.app).get(`/api/v1/messages/${message.id}`).set(auth).expect(200)).body;
+      expect(detail.text).not.toMatch(/https?:\/\/|\b\d{6}\b/);
+      expect(detail.text).toContain('[sign-in link hidden]');
+      expect(detail.html).not.toMatch(/sign-in\/|\b\d{6}\b/);
+    }
   });
 });
