@@ -1,13 +1,11 @@
 import request from 'supertest';
 import { FakeClock } from '../../src/shared/time';
 import { createMerchant } from '../factories/merchant.factory';
-import { checkAccessibility, DESKTOP, screenshot, startBrowser, type BrowserRun } from '../helpers/browser';
+import { type BrowserRun, checkAccessibility, DESKTOP, screenshot, startBrowser, TABLET } from '../helpers/browser';
 import { buildTestApp } from '../helpers/test-app';
 import { useTestDatabase } from '../helpers/test-env';
 
 jest.setTimeout(120_000);
-
-const TABLET = { width: 820, height: 1180 };
 
 describe('the merchant builds their catalog, in Chromium', () => {
   useTestDatabase();

@@ -4,14 +4,13 @@ import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { buildPaidInvoice } from '../factories/invoice.factory';
 import { createMerchant } from '../factories/merchant.factory';
 import { subscribeShopper } from '../factories/subscription.factory';
-import { checkAccessibility, DESKTOP, screenshot, startBrowser, type BrowserRun } from '../helpers/browser';
+import { type BrowserRun, checkAccessibility, DESKTOP, screenshot, startBrowser, TABLET } from '../helpers/browser';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
 jest.setTimeout(120_000);
 
 /** A tablet held upright: the fulfilment pages are used on the packing bench. */
-const TABLET = { width: 820, height: 1180 };
 
 describe('the merchant ships a box from the fulfilment pages, in Chromium', () => {
   useTestDatabase();

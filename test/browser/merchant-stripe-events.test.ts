@@ -3,14 +3,12 @@ import { FakeClock } from '../../src/shared/time';
 import { createStripeGateway } from '../../src/stripe/stripe-gateway';
 import { processWebhookEvent } from '../../src/webhooks/process-event.service';
 import { createMerchant } from '../factories/merchant.factory';
-import { checkAccessibility, DESKTOP, screenshot, startBrowser, type BrowserRun } from '../helpers/browser';
+import { type BrowserRun, checkAccessibility, DESKTOP, screenshot, startBrowser, TABLET } from '../helpers/browser';
 import { buildEvent, signEvent } from '../helpers/stripe-events';
 import { buildTestApp } from '../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../helpers/test-env';
 
 jest.setTimeout(120_000);
-
-const TABLET = { width: 820, height: 1180 };
 
 describe('a merchant replays a failed Stripe event, in Chromium', () => {
   useTestDatabase();

@@ -3,14 +3,12 @@ import type { Plan } from '../../src/plans/plan.model';
 import { hashPassword } from '../../src/shared/password';
 import { FakeClock } from '../../src/shared/time';
 import { factsAbout } from '../helpers/facts';
-import { checkAccessibility, DESKTOP, screenshot, startBrowser, type BrowserRun } from '../helpers/browser';
+import { type BrowserRun, checkAccessibility, DESKTOP, screenshot, startBrowser, TABLET } from '../helpers/browser';
 import { demoStore, subscribeOnStorefront } from '../helpers/portal';
 import { buildTestApp } from '../helpers/test-app';
 import { useTestDatabase } from '../helpers/test-env';
 
 jest.setTimeout(120_000);
-
-const TABLET = { width: 820, height: 1180 };
 
 describe("the merchant's subscribers, in Chromium", () => {
   useTestDatabase();

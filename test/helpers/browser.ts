@@ -17,6 +17,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(os.tmpdir(), 'boxcycle-screenshots');
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 900 };
+/** A tablet held upright: the merchant's pages are checked at it and at DESKTOP. */
+export const TABLET = { width: 820, height: 1180 };
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 export interface BrowserRun {

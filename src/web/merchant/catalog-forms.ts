@@ -46,11 +46,6 @@ export function minorUnitsOf(text: string, currency: string): { ok: true; value:
   return { ok: true, value };
 }
 
-/** An amount of minor units as the form shows it to be typed again ("24.00"). */
-export function decimalOf(amountMinor: number, currency: string): string {
-  return toDecimalString(amountMinor, currency);
-}
-
 /** The form's fields as strings (a field sent twice, or not a string, is refused), only those `allowed`. */
 function fieldsOf(body: unknown, allowed: (name: string) => boolean): { values: FormValues; problem?: string } {
   const { _csrf: _token, ...fields } = (body ?? {}) as Record<string, unknown>;
@@ -233,8 +228,8 @@ export function planEditValues(plan: PlanView): FormValues {
     description: plan.description,
     trialDays: String(plan.trialDays),
     discountType: discount?.type ?? 'none',
-    discountValue: discount ? (discount.type === 'percent' ? String(discount.percentOff) : decimalOf(discount.amountOffMinor, plan.currency)) : '',
-    ...Object.fromEntries(plan.cadences.map((cadence) => [`price.${cadence.key}`, decimalOf(cadence.price.amountMinor, plan.currency)])),
+    discountValue: discount ? (discount.type === 'percent' ? String(discount.percentOff) : toDecimalString(discount.amountOffMinor, plan.currency)) : '',
+    ...Object.fromEntries(plan.cadences.map((cadence) => [`price.${cadence.key}`, toDecimalString(cadence.price.amountMinor, plan.currency)])),
   };
 }
 
@@ -361,7 +356,7 @@ export function addonEditValues(addon: AddonView): FormValues {
   return {
     name: addon.name,
     description: addon.description,
-    price: decimalOf(addon.price.amountMinor, addon.price.currency),
+    price: toDecimalString(addon.price.amountMinor, addon.price.currency),
     releasesOn: addon.releasesOn ?? '',
   };
 }

@@ -271,7 +271,8 @@ export function catalogPages(deps: CatalogPagesDeps): Router {
   router.get(`${BASE}/plans/:id`, async (req, res) => {
     const plan = await ownPlan(res, idOf(req.params.id));
     const page = planPage(plan, await profileOf(res), localeOf(req));
-    res.render('merchant/catalog/plan', { title: page.name, tab: 'plans', plan: page, receipt: receiptOf(req) });
+    const receipt = receiptOf(req);
+    res.render('merchant/catalog/plan', { title: page.name, tab: 'plans', plan: page, receipt });
   });
 
   function renderPlanEdit(res: Response, plan: PlanView, locale: string, values: FormValues, errors: FieldErrors, status = 200): void {
@@ -430,14 +431,16 @@ export function catalogPages(deps: CatalogPagesDeps): Router {
   });
 
   function renderAddon(req: Request, res: Response, addon: AddonView, forms: { edit?: FormValues; stock?: FormValues }, errors: FieldErrors, status = 200) {
+    const locale = localeOf(req);
+    const receipt = status === 200 ? receiptOf(req) : null;
     res.status(status).render('merchant/catalog/addon', {
       title: addon.name,
       tab: 'addons',
-      addon: { ...addonRow(addon, localeOf(req)), description: addon.description, currency: addon.price.currency },
+      addon: { ...addonRow(addon, locale), description: addon.description, currency: addon.price.currency },
       values: { ...addonEditValues(addon), ...forms.edit },
       stockValues: forms.stock ?? {},
       errors,
-      receipt: status === 200 ? receiptOf(req) : null,
+      receipt,
     });
   }
 
@@ -511,12 +514,13 @@ export function catalogPages(deps: CatalogPagesDeps): Router {
 
   async function renderStock(req: Request, res: Response, failed: { sku: string; values: FormValues; errors: FieldErrors } | null, status = 200) {
     const done = typeof req.query.sku === 'string' ? req.query.sku : null;
+    const receipt = status === 200 && done ? receiptOf(req) : null;
     res.status(status).render('merchant/catalog/stock', {
       title: 'Stock',
       tab: 'stock',
       rows: await stockRows(signedInMerchant(res).merchantId),
       failed,
-      receipt: status === 200 && receiptOf(req) && done ? `${done}: ${receiptOf(req)}` : null,
+      receipt: receipt ? `${done}: ${receipt}` : null,
     });
   }
 

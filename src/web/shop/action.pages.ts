@@ -265,8 +265,9 @@ export function actionPages(deps: ActionPageDeps): Router {
   router.get('/a/:token', async (req, res) => {
     const claim = await claimOf(req);
     if ('problem' in claim) return invalid(res, claim.status, claim.problem);
+    const locale = localeOf(req);
     try {
-      res.render('shop/action', await describe(claim, req.params.token, localeOf(req)));
+      res.render('shop/action', await describe(claim, req.params.token, locale));
     } catch (error) {
       if (error instanceof AppError && error.status < 500) return invalid(res, error.status === 404 ? 404 : 409, error.message);
       throw error;
@@ -277,6 +278,7 @@ export function actionPages(deps: ActionPageDeps): Router {
     const claim = await claimOf(req);
     if ('problem' in claim) return invalid(res, claim.status, claim.problem);
     const token = req.params.token;
+    const locale = localeOf(req);
     const customerId = SHOPPER_ACTIONS.includes(claim.action as Action)
       ? (await customerExists(claim.merchantId, claim.subjectId))
         ? claim.subjectId
@@ -288,8 +290,8 @@ export function actionPages(deps: ActionPageDeps): Router {
     const as = { ...deps.subscriptions, actor };
     const data = claim.data ?? {};
     try {
-      const done = await perform(claim.action as Action, claim, data, req.body, { as, actor, locale: localeOf(req) });
-      if ('errors' in done) return res.status(400).render('shop/action', { ...(await describe(claim, token, localeOf(req))), errors: done.errors });
+      const done = await perform(claim.action as Action, claim, data, req.body, { as, actor, locale });
+      if ('errors' in done) return res.status(400).render('shop/action', { ...(await describe(claim, token, locale)), errors: done.errors });
       res.render('shop/action-done', {
         title: 'Done',
         storeName: (await merchantProfile(claim.merchantId))?.name ?? 'Your store',
@@ -298,7 +300,7 @@ export function actionPages(deps: ActionPageDeps): Router {
       });
     } catch (error) {
       const fieldErrors = errorsOf(error);
-      if (fieldErrors) return res.status(400).render('shop/action', { ...(await describe(claim, token, localeOf(req))), errors: fieldErrors });
+      if (fieldErrors) return res.status(400).render('shop/action', { ...(await describe(claim, token, locale)), errors: fieldErrors });
       if (error instanceof AppError && error.status < 500) return invalid(res, error.status === 404 ? 404 : 409, error.message);
       throw error;
     }

@@ -93,15 +93,15 @@ export function cancelPages(deps: CancelDeps): Router {
     if (!reasonsOf(place).includes(form.reason)) throw new FormRefusal(400, { reason: 'Choose one of the reasons shown' });
   }
 
-  function render(
-    req: Request,
+  /** Shows one step of cancelling, in the shopper's language. */
+  function showStep(
+    locale: string,
     res: Response,
     place: PortalPlace,
     view: SubscriptionView,
     step: Step,
     options: { status?: number; errors?: FieldErrors; values?: Record<string, unknown>; offer?: SaveOffer | undefined } = {},
   ): void {
-    const locale = localeOf(req);
     const tz = place.store.timezone;
     const now = clock.now();
     const values = options.values ?? {};
@@ -154,7 +154,7 @@ export function cancelPages(deps: CancelDeps): Router {
   router.get('/shop/:handle/subscriptions/:id/cancel', async (req, res) => {
     const place = await portalPlace(clock, req, res);
     if (!place) return;
-    render(req, res, place, await shopperSubscription(subscriptions, place, req.params.id), 'reason');
+    showStep(localeOf(req), res, place, await shopperSubscription(subscriptions, place, req.params.id), 'reason');
   });
 
   /** A step that shows the next page (nothing changes): check the reason, then show the offer or the confirmation. */
@@ -165,11 +165,11 @@ export function cancelPages(deps: CancelDeps): Router {
       const view = await shopperSubscription(subscriptions, place, req.params.id);
       const values = { ...((req.body ?? {}) as Record<string, unknown>) };
       const form = readForm(ReasonForm, req.body);
-      if (!form.ok) return render(req, res, place, view, 'reason', { status: 400, errors: form.errors, values });
+      if (!form.ok) return showStep(localeOf(req), res, place, view, 'reason', { status: 400, errors: form.errors, values });
       try {
         checkReason(place, form.value);
       } catch (error) {
-        if (error instanceof FormRefusal) return render(req, res, place, view, 'reason', { status: error.status, errors: error.errors, values });
+        if (error instanceof FormRefusal) return showStep(localeOf(req), res, place, view, 'reason', { status: error.status, errors: error.errors, values });
         throw error;
       }
       await show(req, res, place, view, form.value);
@@ -180,11 +180,11 @@ export function cancelPages(deps: CancelDeps): Router {
     const values = { reason: form.reason, comment: form.comment ?? '' };
     const offers = await listSaveOffers(subscriptions, place.store._id, view.id);
     const offer = offerFor(form.reason, offers);
-    render(req, res, place, view, offer ? 'offer' : 'confirm', { values, offer });
+    showStep(localeOf(req), res, place, view, offer ? 'offer' : 'confirm', { values, offer });
   });
 
   step('cancel/confirm', (req, res, place, view, form) => {
-    render(req, res, place, view, 'confirm', { values: { reason: form.reason, comment: form.comment ?? '' } });
+    showStep(localeOf(req), res, place, view, 'confirm', { values: { reason: form.reason, comment: form.comment ?? '' } });
   });
 
   /** Taking the offer instead of cancelling: the offer's own change (a skip, a pause, the discount) with its receipt. */
@@ -193,7 +193,7 @@ export function cancelPages(deps: CancelDeps): Router {
     schema: SaveForm,
     show: (req, res, place, view, refusal) => {
       const errors = refusal.errors._form ? refusal.errors : { _form: 'This offer is not available any more.' };
-      render(req, res, place, view, 'reason', { status: refusal.status, errors, values: refusal.values });
+      showStep(localeOf(req), res, place, view, 'reason', { status: refusal.status, errors, values: refusal.values });
     },
     act: async (as, place, view, input) => acceptSaveOffer(as, place.store._id, view.id, { type: input.type }),
   });
@@ -202,7 +202,7 @@ export function cancelPages(deps: CancelDeps): Router {
   portalChange(router, subscriptions, {
     path: 'cancel',
     schema: ReasonForm,
-    show: (req, res, place, view, refusal) => render(req, res, place, view, 'reason', refusal),
+    show: (req, res, place, view, refusal) => showStep(localeOf(req), res, place, view, 'reason', refusal),
     act: async (as, place, view, input) => {
       checkReason(place, input);
       // At the end of the period paid for (a subscription never paid ends now: the service decides that).
