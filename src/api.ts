@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { loyaltyRoutes } from './loyalty/loyalty.routes';
+import { metricsRoutes } from './analytics/metrics.routes';
 import { offerRoutes } from './offers/offer.routes';
 import { perkRoutes } from './perks/perk.routes';
 import { shopperRoutes } from './shoppers/shopper.routes';
@@ -57,6 +58,7 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...shopperRoutes({ ...deps, questions: answers.subscriptions }),
     ...messageSettingsRoutes({ clock: deps.clock, links }),
     ...messageRoutes(deps),
+    ...metricsRoutes(deps),
   ];
 }
 

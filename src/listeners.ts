@@ -1,4 +1,6 @@
 import type { ListenerTable } from './events/dispatcher.service';
+import { ANALYTICS_FACTS } from './analytics/analytics-projection.service';
+import { projectSubscriptionMetrics } from './analytics/analytics.listeners';
 import { deliverBoxGifts } from './gifts/gift.listeners';
 import { earnLoyaltyPoints } from './loyalty/loyalty.listeners';
 import { recordCardOfNewSubscription } from './customers/customer-card.listeners';
@@ -77,3 +79,7 @@ export const listeners: ListenerTable = {
   'reward.granted': [tellRewardGranted], // birthday and anniversary rewards
   'gift.delivered': [thankForGift],
 };
+
+// Analytics: each subscription fact that changes MRR or who is a subscriber updates the projections
+// (src/analytics/analytics-projection.service.ts), after the rows above.
+for (const type of ANALYTICS_FACTS) listeners[type] = [...(listeners[type] ?? []), projectSubscriptionMetrics];

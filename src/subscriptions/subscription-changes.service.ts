@@ -279,6 +279,7 @@ export async function changeCadence(deps: SubscriptionDeps, merchantId: string, 
       fromCycleKey: next.cycleKey,
       fromPriceId: subscription.box.priceId,
       toPriceId: cadence.currentPriceId,
+      planId: subscription.box.planId, // the plan the new price belongs to (a waiting swap to another plan is dropped)
     },
   );
   return changed(deps, updated);
