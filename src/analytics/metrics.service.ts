@@ -236,7 +236,7 @@ export function metricsCsv(report: { currencies: Array<{ currency: string; month
   const first = report.currencies.find((c) => c.months.length > 0)?.months[0];
   const columns = first ? Object.keys(first) : ['month'];
   const cell = (value: unknown): string => {
-    const text = value === null || value === undefined ? '' : String(value);
+    const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   const lines = [['currency', ...columns].join(',')];

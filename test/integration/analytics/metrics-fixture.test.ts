@@ -178,6 +178,9 @@ describe('analytics: a hand-written quarter of a store', () => {
       S12: 'trialing',
       S13: 'paused',
     });
+    // The cadence change names the plan its new price belongs to (added to the fact for the projection).
+    const cadence = (await factsAbout({ subjectId: subs.S6!.id })).find((f) => f.type === 'subscription.cadence_changed');
+    expect(cadence!.data).toMatchObject({ from: 'week-2', to: 'month-1', planId: plans.E.id });
   });
 
   // MRR per month, by hand (USD):
@@ -552,6 +555,21 @@ describe('analytics: a hand-written quarter of a store', () => {
       await metrics('churn'),
       await metrics('mrr', `plan=${plans.A.id}&from=2026-01&to=2026-03`),
     ]).toEqual(before);
-    expect((await metrics('mrr')).currencies.map((c: { mrrMinor: number }) => c.mrrMinor)).toEqual([6000, 10400]);
+    expect((await metrics('mrr')).currencies).toEqual([
+      { currency: 'EUR', mrrMinor: 6000, months: eurMrr },
+      { currency: 'USD', mrrMinor: 10400, months: usdMrr },
+    ]);
+  });
+
+  test('when several workers follow the same new fact at once, then it is counted once', async () => {
+    const [created] = await factsAbout({ subjectId: subs.S1!.id });
+    await MetricBucketModel.deleteMany({ merchantId: merchant.id });
+    await SubscriptionMrrModel.deleteMany({ merchantId: merchant.id });
+    await Promise.all([1, 2, 3, 4].map(() => applyFactToAnalytics(created!)));
+    // S1 alone: new 2600 on January 5th, once.
+    expect((await metrics('mrr', 'from=2026-01&to=2026-01')).currencies).toEqual([
+      { currency: 'USD', mrrMinor: 2600, months: [expect.objectContaining({ newMinor: 2600, endMrrMinor: 2600 })] },
+    ]);
+    expect(await SubscriptionMrrModel.countDocuments({ merchantId: merchant.id })).toBe(1);
   });
 });
