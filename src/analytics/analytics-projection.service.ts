@@ -5,6 +5,7 @@ import { merchantProfile } from '../merchants/merchant.queries';
 import { findPlan } from '../plans/plan.queries';
 import { localDateOf } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
+import type { Logger } from '../shared/logger';
 import { MetricBucketModel, SubscriptionMrrModel, type SubscriptionMrr } from './analytics.model';
 import { contribution, discountedBox, monthlyAmount, movementOf, recurrenceOf, type CountedStatus, type LastingDiscount } from './mrr-rules';
 
@@ -120,11 +121,11 @@ function nextState(before: State | undefined, fact: Fact): State | undefined {
 }
 
 /** The box's price per 30 days after its lasting discount, and its currency (prices never change: a new amount is a new price). */
-async function priceOf(state: State): Promise<{ monthlyMinor: number; currency: string }> {
+async function priceOf(state: State): Promise<{ monthlyMinor: number; currency: string } | undefined> {
   const plan = await findPlan(state.merchantId, state.planId);
   const price = plan?.prices.find((p) => p._id === state.priceId);
   const recurrence = price ? recurrenceOf(price.cadenceKey) : undefined;
-  if (!price || !recurrence) throw new Error(`analytics: price ${state.priceId} of plan ${state.planId} not found`);
+  if (!price || !recurrence) return undefined;
   return { monthlyMinor: monthlyAmount(discountedBox(price.amountMinor, state.lastingDiscount), recurrence), currency: price.currency };
 }
 
@@ -175,7 +176,7 @@ function add(changes: BucketChange[], currency: string, planId: string, field: s
  * Applies one subscription fact to the projections, once. Facts of a subscription arrive in their order
  * (the dispatcher follows each subject in sequence; a rebuild reads them in order).
  */
-export async function applyFactToAnalytics(fact: Fact): Promise<void> {
+export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'warn'>): Promise<void> {
   if (fact.subjectType !== 'subscription' || !(ANALYTICS_FACTS as readonly string[]).includes(fact.type)) return;
   const stored = await SubscriptionMrrModel.findById(fact.subjectId).lean();
   if (stored && stored.lastSeq >= fact.seq) return;
@@ -189,7 +190,12 @@ export async function applyFactToAnalytics(fact: Fact): Promise<void> {
   const merchant = await merchantProfile(fact.merchantId);
   const day = localDateOf(fact.at, merchant?.timezone ?? 'UTC');
 
-  const { monthlyMinor, currency } = await priceOf(draft);
+  // A price the catalog does not have (never expected: prices are never removed) counts what it counted
+  // before, logged; throwing would hold back every later fact of the subscription and its messages.
+  const priced = await priceOf(draft);
+  if (!priced) logger?.warn({ factId: fact._id, planId: draft.planId, priceId: draft.priceId }, 'analytics: price not found; MRR unchanged');
+  const monthlyMinor = priced?.monthlyMinor ?? (before && before.priceId === draft.priceId ? before.monthlyMinor : 0);
+  const currency = priced?.currency ?? draft.currency;
   const after: State = { ...draft, monthlyMinor, currency };
   after.mrrMinor = contribution(monthlyMinor, after.status, draft.billedBefore);
   after.billedBefore = draft.billedBefore || after.mrrMinor > 0;
