@@ -134,6 +134,8 @@ async function hadCancelledBefore(state: State, subscriptionId: string, at: Date
     merchantId: state.merchantId,
     customerId: state.customerId,
     _id: { $ne: subscriptionId },
+    // It was a subscriber (an abandoned Checkout never was) and it ended before this fact.
+    subscriberSince: { $exists: true },
     cancelledAt: { $lt: at },
   });
   return earlier !== null;
