@@ -14,6 +14,7 @@ import { merchantSettingsPages } from './merchant/settings.pages';
 import { merchantMailPages } from './merchant/mail.pages';
 import { messagePages } from './merchant/messages.pages';
 import { subscriberPages } from './merchant/subscribers.pages';
+import { analyticsPages } from './merchant/analytics.pages';
 import { catalogPages } from './merchant/catalog.pages';
 import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
 import { localMailPages } from './local/mail.pages';
@@ -90,6 +91,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(merchantSettingsPages({ clock: deps.clock }));
   router.use(merchantAccountPages({ clock: deps.clock, cookies }));
   router.use(subscriberPages({ subscriptions: deps.subscriptions }));
+  router.use(analyticsPages({ clock: deps.clock }));
   router.use(catalogPages({ subscriptions: deps.subscriptions }));
   router.use(fulfilmentPages({ clock: deps.clock }));
   router.use(messagePages({ clock: deps.clock, links }));
