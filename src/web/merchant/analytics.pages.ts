@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { movementsBehindMonth } from '../../analytics/movement-facts.service';
 import type { ChurnReport, MetricsQuery, MrrReport, SubscriberReport } from '../../analytics/metrics.schemas';
 import { churnReport, metricsCsv, mrrReport, subscriberReport } from '../../analytics/metrics.service';
+import { customersByIds } from '../../customers/customer.queries';
 import { merchantProfile } from '../../merchants/merchant.queries';
 import { activePlansOf, findPlans } from '../../plans/plan.queries';
 import { NotFoundError } from '../../shared/errors';
@@ -148,7 +149,8 @@ function netTransfers(entry: MrrCurrency): MrrCurrency {
 function mrrSection(entry: MrrCurrency, currency: string, locale: string, links: (month: string) => string) {
   const fmt = (v: number) => money(v, currency, locale);
   const labels = entry.months.map((m) => monthShort(m.month, locale));
-  const used = MOVEMENTS.filter((k) => !k.key.startsWith('transfer') || entry.months.some((m) => m[k.key] !== 0));
+  // Kinds that moved nothing in the range are left out of the chart and the table (the definitions still say them).
+  const used = MOVEMENTS.filter((k) => entry.months.some((m) => m[k.key] !== 0));
   const series: BarSeries[] = used.map((k) => ({ name: k.label, direction: k.direction, values: entry.months.map((m) => m[k.key]) }));
   const first = entry.months[0]!;
   const last = entry.months.at(-1)!;
@@ -182,9 +184,14 @@ function mrrSection(entry: MrrCurrency, currency: string, locale: string, links:
   };
 }
 
-function subscriberSection(entry: SubscriberCurrency | undefined, months: string[], locale: string) {
+function subscriberSection(entry: SubscriberCurrency | undefined, months: string[], locale: string, netted: boolean) {
+  const net = (m: SubscriberCurrency['months'][number]) => {
+    const moved = m.transferIn - m.transferOut;
+    return netted ? { ...m, transferIn: Math.max(0, moved), transferOut: Math.max(0, -moved) } : m;
+  };
   const rows =
-    entry?.months ?? months.map((month) => ({ month, startCount: 0, new: 0, reactivated: 0, cancelled: 0, transferIn: 0, transferOut: 0, endCount: 0 }));
+    entry?.months.map(net) ??
+    months.map((month) => ({ month, startCount: 0, new: 0, reactivated: 0, cancelled: 0, transferIn: 0, transferOut: 0, endCount: 0 }));
   const current = entry?.current ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 };
   const count = (v: number) => v.toLocaleString(locale);
   const labels = rows.map((m) => monthShort(m.month, locale));
@@ -199,6 +206,7 @@ function subscriberSection(entry: SubscriberCurrency | undefined, months: string
     ],
     line: lineChart({
       id: 'chart-subscribers',
+      integers: true,
       title: 'Subscribers at the end of each month',
       desc: `From ${count(first.endCount)} at the end of ${monthLong(first.month, locale)} to ${count(last.endCount)} at the end of ${monthLong(last.month, locale)}. The table below has every month.`,
       format: count,
@@ -207,6 +215,7 @@ function subscriberSection(entry: SubscriberCurrency | undefined, months: string
     }),
     flow: barChart({
       id: 'chart-subscriber-flow',
+      integers: true,
       title: 'New and cancelled subscribers per month',
       desc: 'For each month, new subscribers above the axis (first-time and returning shoppers apart) and cancelled subscribers below it. The table below has every figure.',
       format: count,
@@ -217,13 +226,14 @@ function subscriberSection(entry: SubscriberCurrency | undefined, months: string
         { name: 'Cancelled', direction: 'down', values: rows.map((m) => m.cancelled) },
       ],
     }),
+    moved: rows.some((m) => m.transferIn || m.transferOut),
     rows: rows.map((m) => ({
       month: monthLong(m.month, locale),
       start: count(m.startCount),
       new: count(m.new),
       reactivated: count(m.reactivated),
       cancelled: count(m.cancelled),
-      moved: m.transferIn || m.transferOut ? `+${count(m.transferIn)} / −${count(m.transferOut)}` : '',
+      moved: m.transferIn || m.transferOut ? `+${count(m.transferIn)} / −${count(m.transferOut)}` : '—',
       end: count(m.endCount),
     })),
   };
@@ -250,6 +260,7 @@ function churnSection(entry: ChurnCurrency | undefined, currency: string, locale
     }),
     causes: barChart({
       id: 'chart-churn-causes',
+      integers: true,
       title: 'Cancelled subscribers per month, voluntary and involuntary',
       desc: 'For each month, subscribers cancelled by the shopper or the store (voluntary) and cancelled because dunning ended unpaid (involuntary), stacked. The table below has every figure.',
       format: count,
@@ -355,7 +366,7 @@ export function analyticsPages(deps: { clock: Clock }): Router {
           locale,
           (month) => `/merchant/analytics/movements/${month}${queryString({ currency, plan })}`,
         ),
-        subscribers: subscriberSection(subsEntry, months, locale),
+        subscribers: subscriberSection(subsEntry, months, locale, !plan),
         churn: churnSection(
           churn.currencies.find((c) => c.currency === currency),
           currency,
@@ -409,6 +420,9 @@ export function analyticsPages(deps: { clock: Clock }): Router {
     const row = entry ? (plan ? entry : netTransfers(entry)).months[0] : undefined;
     const fmt = (v: number) => money(v, currency, locale);
     const plans = new Map((await findPlans(me.merchantId, [...new Set(behind.days.map((d) => d.planId))])).map((p) => [p._id, p.name]));
+    const shoppers = new Map(
+      (await customersByIds(me.merchantId, behind.days.flatMap((d) => d.facts.map((f) => f.customerId ?? '')).filter(Boolean))).map((c) => [c._id, c.name]),
+    );
     const title = `MRR movements, ${monthLong(month.data, locale)}`;
     res.render('merchant/analytics/movements', {
       title,
@@ -440,7 +454,7 @@ export function analyticsPages(deps: { clock: Clock }): Router {
         ),
         facts: d.facts.map((f) => {
           const words = describeFact(f.type, f.data, { locale, timezone: mrr.timezone });
-          return { href: `/merchant/subscribers/${f.subjectId}`, text: words.charAt(0).toUpperCase() + words.slice(1) };
+          return { href: `/merchant/subscribers/${f.subjectId}`, shopper: shoppers.get(f.customerId ?? '') ?? 'A shopper', text: words };
         }),
       })),
       truncated: behind.truncated,

@@ -19,6 +19,9 @@ describe('charts: scales', () => {
     expect(niceTicks(-2600, 4000)).toEqual([-4000, -2000, 0, 2000, 4000]);
     expect(niceTicks(0.01, 0.0525)).toEqual([0, 0.02, 0.04, 0.06]);
     expect(niceTicks(0, 0)).toEqual([0, 1]);
+    // Counts step by whole numbers, however few.
+    expect(niceTicks(-1, 2, 5, true)).toEqual([-1, 0, 1, 2]);
+    expect(niceTicks(0, 1, 5, false)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
   });
 
   test('when a value is scaled, then the domain maps linearly onto the range, inverted for SVG', () => {

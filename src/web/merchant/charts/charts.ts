@@ -14,6 +14,8 @@ export interface ChartText {
   desc: string;
   /** How a value is written on the axis and in tooltips ($1,200.00, 5%, 12). */
   format: (value: number) => string;
+  /** Values are counts: the axis steps by whole numbers. */
+  integers?: boolean;
 }
 
 export interface LineSeries {
@@ -42,8 +44,8 @@ const LEFT = 84;
 const RIGHT = 12;
 const BOTTOM = 34;
 const LINE_HEIGHT = 18;
-/** Okabe–Ito: told apart by people with the common colour-vision deficiencies. */
-const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#444444', '#F0E442', '#999999'];
+/** Okabe–Ito (its yellow darkened, and a grey, for 3:1 against white): told apart by people with the common colour-vision deficiencies. */
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#444444', '#8C6D00', '#6B6B6B'];
 const WATERFALL = { total: '#444444', up: '#009E73', down: '#D55E00' };
 const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
 
@@ -62,11 +64,11 @@ function n(value: number): string {
  * "Nice" axis values covering [min, max] (steps of 1, 2 or 5 × 10^k), always including 0; [0, 1] when there is
  * nothing but zeros.
  */
-export function niceTicks(min: number, max: number, count = 5): number[] {
+export function niceTicks(min: number, max: number, count = 5, integers = false): number[] {
   const lo = Math.min(0, min);
   const hi = Math.max(0, max);
   if (lo === hi) return [0, 1];
-  const raw = (hi - lo) / count;
+  const raw = integers ? Math.max(1, (hi - lo) / count) : (hi - lo) / count;
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
   const first = Math.floor(lo / step) * step;
@@ -143,7 +145,7 @@ export function lineChart(options: ChartText & { labels: string[]; series: LineS
   if (labels.length === 0 || values.length === 0) return empty(options);
   const key = legend(series.map((s, i) => ({ name: s.name, swatch: (x, y) => lineSwatch(i, x, y) })));
   const top = key.height;
-  const ticks = niceTicks(Math.min(...values), Math.max(...values));
+  const ticks = niceTicks(Math.min(...values), Math.max(...values), 5, options.integers);
   const y = linearScale([ticks[0]!, ticks.at(-1)!], [HEIGHT - BOTTOM, top + 8]);
   const band = (WIDTH - LEFT - RIGHT) / labels.length;
   const x = (i: number) => LEFT + band * (i + 0.5);
@@ -203,7 +205,7 @@ export function barChart(options: ChartText & { labels: string[]; series: BarSer
   const downs = labels.map((_, j) => series.filter((s) => s.direction === 'down').reduce((sum, s) => sum + Math.max(0, s.values[j] ?? 0), 0));
   const key = legend(series.map((s, i) => ({ name: s.name, swatch: (x, y) => barSwatch(i, x, y) })));
   const top = key.height;
-  const ticks = niceTicks(-Math.max(...downs), Math.max(...ups));
+  const ticks = niceTicks(-Math.max(...downs), Math.max(...ups), 5, options.integers);
   const y = linearScale([ticks[0]!, ticks.at(-1)!], [HEIGHT - BOTTOM, top + 8]);
   const band = (WIDTH - LEFT - RIGHT) / labels.length;
   const barWidth = Math.min(48, band * 0.7);

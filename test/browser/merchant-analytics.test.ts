@@ -1,0 +1,73 @@
+import { FakeClock } from '../../src/shared/time';
+import { createMerchant, type TestMerchant } from '../factories/merchant.factory';
+import { driveAnalyticsHistory } from '../helpers/analytics-history';
+import { type BrowserRun, checkAccessibility, DESKTOP, screenshot, startBrowser, TABLET } from '../helpers/browser';
+import { buildTestApp } from '../helpers/test-app';
+import { useTestDatabase } from '../helpers/test-env';
+
+jest.setTimeout(180_000);
+
+describe("the merchant's analytics, in Chromium", () => {
+  useTestDatabase();
+  let run: BrowserRun;
+  const clock = new FakeClock('2026-01-02T15:00:00Z');
+  const testApp = buildTestApp({ clock });
+  let merchant: TestMerchant;
+  let history: Awaited<ReturnType<typeof driveAnalyticsHistory>>;
+
+  beforeAll(async () => {
+    merchant = await createMerchant({ name: 'Numbers Coffee', timezone: 'America/New_York', defaultCurrency: 'USD' }, clock);
+    history = await driveAnalyticsHistory(testApp, merchant);
+    run = await startBrowser(testApp.app);
+  }, 150_000);
+  afterAll(async () => run?.close());
+
+  test('when the merchant opens Analytics, then charts and their tables render, clean for axe at laptop and tablet widths and readable in forced colours; a month opens the facts behind it', async () => {
+    const { page, problems, context } = await run.newVisitor(DESKTOP);
+    await page.goto('/merchant/analytics');
+    await page.getByLabel('E-mail').fill(merchant.email);
+    await page.getByLabel('Password').fill(merchant.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/merchant/analytics');
+
+    // Choose the months of the history, as a person would, without JavaScript of ours.
+    await page.getByLabel('From month').fill('2026-01');
+    await page.getByLabel('To month').fill('2026-04');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL('**/merchant/analytics?from=2026-01&to=2026-04*');
+    const charts = page.getByRole('img');
+    expect(await charts.count()).toBe(6);
+    expect(await page.getByRole('img', { name: /^MRR in USD at the end of each month/ }).count()).toBe(1);
+    expect(await page.getByRole('table').count()).toBe(4); // and one in a closed <details>
+    await page.getByText('MRR per month, as a table').click();
+    expect(await page.getByRole('table').count()).toBe(5);
+    expect(await page.getByRole('row', { name: /February 2026 \$66\.00 \$106\.00/ }).count()).toBe(1);
+    for (const viewport of [DESKTOP, TABLET]) {
+      await page.setViewportSize(viewport);
+      expect(await checkAccessibility(page)).toEqual([]);
+      await screenshot(page, 'merchant-analytics');
+    }
+    await page.emulateMedia({ forcedColors: 'active' });
+    await screenshot(page, 'merchant-analytics-forced-colours');
+    await page.emulateMedia({ forcedColors: 'none' });
+
+    await page.getByLabel('Currency').selectOption('EUR');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL('**currency=EUR*');
+    expect(await page.locator('.figure .number').textContent()).toBe('€30.00');
+
+    await page.goto('/merchant/analytics?from=2026-01&to=2026-04&currency=USD');
+    await page.getByRole('link', { name: 'February 2026' }).click();
+    await page.waitForURL('**/merchant/analytics/movements/2026-02?currency=USD');
+    expect(await page.getByRole('img', { name: /^MRR movements, February 2026/ }).count()).toBe(1);
+
+    expect(await page.locator(`a[href="/merchant/subscribers/${history.subs.S1}"]`).count()).toBeGreaterThan(0);
+    for (const viewport of [DESKTOP, TABLET]) {
+      await page.setViewportSize(viewport);
+      expect(await checkAccessibility(page)).toEqual([]);
+      await screenshot(page, 'merchant-analytics-month');
+    }
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
