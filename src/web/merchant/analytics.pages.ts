@@ -43,6 +43,12 @@ export const DEFINITIONS = {
     'Voluntary: cancelled by the shopper or the store. Involuntary: cancelled because dunning ended unpaid, counted when dunning ends, never at the first failed payment.',
 } as const;
 
+/** The metrics service's refusals of a range, in the words of this form's fields. */
+const SERVICE_WORDS: Record<string, string> = {
+  'must not be after to': 'Choose a first month no later than the last one',
+  'the range can be at most 36 months': 'Choose at most 36 months',
+};
+
 const blank = (value: unknown) => (value === '' ? undefined : value);
 const Month = z
   .string({ error: 'Type a month as YYYY-MM' })
@@ -298,8 +304,9 @@ export function analyticsPages(deps: { clock: Clock }): Router {
     return { plans: plans.map((p) => ({ value: p._id, label: `${p.name} (${p.currency})` })), currencies };
   }
 
-  async function refuse(res: Response, merchantId: string, errors: FieldErrors, typed: Record<string, string | undefined>): Promise<void> {
+  async function refuse(res: Response, merchantId: string, refused: FieldErrors, typed: Record<string, string | undefined>): Promise<void> {
     const { plans, currencies } = await choices(merchantId);
+    const errors = Object.fromEntries(Object.entries(refused).map(([field, message]) => [field, SERVICE_WORDS[message] ?? message]));
     res.status(400).render('merchant/analytics/index', {
       title: 'Analytics',
       form: { from: typed.from ?? '', to: typed.to ?? '', currency: typed.currency ?? '', plan: typed.plan ?? '', plans, currencies },
