@@ -49,7 +49,7 @@ describe("the merchant's analytics, in Chromium", () => {
     }
     await page.emulateMedia({ forcedColors: 'active' });
     // In forced colours the charts take the system's colours: text as text, and stacked series told apart (solid, outline).
-    const forced = (await page.evaluate(`(() => {
+    const forced = await page.evaluate<{ text: string; body: string; solid: string; outline: string }>(`(() => {
       const style = (selector) => getComputedStyle(document.querySelector(selector));
       return {
         text: style('#chart-movements text.tick').fill,
@@ -57,7 +57,7 @@ describe("the merchant's analytics, in Chromium", () => {
         solid: style('#chart-movements rect.bar.s0.up').fill,
         outline: style('#chart-movements rect.bar.s1.up').fill,
       };
-    })()`)) as { text: string; body: string; solid: string; outline: string };
+    })()`);
     expect(forced.text).toBe(forced.body);
     expect(forced.solid).not.toBe(forced.outline);
     await screenshot(page, 'merchant-analytics-forced-colours');
