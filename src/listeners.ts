@@ -1,6 +1,8 @@
 import type { ListenerTable } from './events/dispatcher.service';
 import { ANALYTICS_FACTS } from './analytics/analytics-projection.service';
 import { projectSubscriptionMetrics } from './analytics/analytics.listeners';
+import { projectBoxKpis } from './analytics/box-kpis.listeners';
+import { BOX_KPI_FACTS } from './analytics/box-kpis.service';
 import { deliverBoxGifts } from './gifts/gift.listeners';
 import { earnLoyaltyPoints } from './loyalty/loyalty.listeners';
 import { recordCardOfNewSubscription } from './customers/customer-card.listeners';
@@ -83,3 +85,7 @@ export const listeners: ListenerTable = {
 // Analytics: each subscription fact that changes MRR or who is a subscriber updates the projections
 // (src/analytics/analytics-projection.service.ts), after the rows above.
 for (const type of ANALYTICS_FACTS) listeners[type] = [...(listeners[type] ?? []), projectSubscriptionMetrics];
+
+// Analytics, box service: shipping on time, fill per SKU, ratings, gift cost, time to the first box
+// (src/analytics/box-kpis.service.ts), after the rows above.
+for (const type of BOX_KPI_FACTS) listeners[type] = [...(listeners[type] ?? []), projectBoxKpis];

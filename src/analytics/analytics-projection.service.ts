@@ -6,6 +6,7 @@ import { findPlan } from '../plans/plan.queries';
 import { localDateOf } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Logger } from '../shared/logger';
+import { BOX_KPI_FACTS, rebuildBoxKpis } from './box-kpis.service';
 import { MetricBucketModel, SubscriptionMrrModel, type SubscriptionMrr } from './analytics.model';
 import { contribution, discountedBox, monthlyAmount, movementOf, recurrenceOf, type CountedStatus, type LastingDiscount } from './mrr-rules';
 
@@ -267,7 +268,9 @@ export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'wa
  * twice over the replay's shoulder — each only once, but a later fact before an earlier one is ignored.
  */
 export async function rebuildAnalytics(options: { merchantId?: string } = {}): Promise<{ merchants: number; facts: number }> {
-  const merchants = options.merchantId ? [options.merchantId] : await merchantsWithFacts(ANALYTICS_FACTS);
+  const merchants = options.merchantId
+    ? [options.merchantId]
+    : [...new Set([...(await merchantsWithFacts(ANALYTICS_FACTS)), ...(await merchantsWithFacts(BOX_KPI_FACTS))])].sort();
   let facts = 0;
   for (const merchantId of merchants) {
     await SubscriptionMrrModel.deleteMany({ merchantId });
@@ -276,6 +279,7 @@ export async function rebuildAnalytics(options: { merchantId?: string } = {}): P
       await applyFactToAnalytics(fact);
       facts += 1;
     }
+    await rebuildBoxKpis(merchantId); // the box-service KPIs (src/analytics/box-kpis.service.ts), from their own facts
   }
   return { merchants: merchants.length, facts };
 }

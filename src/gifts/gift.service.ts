@@ -259,7 +259,11 @@ async function grantCampaignGifts(deps: GiftDeps, campaign: GiftCampaign): Promi
  * another campaign gifted first, or whose gift was given back for good, returns this grant; a box built
  * meanwhile is settled against its order. Returns how many grants were given back.
  */
-async function recordAward(deps: GiftDeps, campaign: Pick<GiftCampaign, '_id' | 'merchantId' | 'unitCostMinor'>, grant: GiftGrant): Promise<number> {
+async function recordAward(
+  deps: GiftDeps,
+  campaign: Pick<GiftCampaign, '_id' | 'merchantId' | 'unitCostMinor' | 'currency'>,
+  grant: GiftGrant,
+): Promise<number> {
   const addon = await findAddon(campaign.merchantId, grant.addonId);
   const now = deps.clock.now();
   const description = addon?.name ?? 'A surprise gift';
@@ -275,7 +279,17 @@ async function recordAward(deps: GiftDeps, campaign: Pick<GiftCampaign, '_id' | 
     sku: addon?.sku ?? '',
     status: 'granted',
     createdAt: now,
-    ...initialFacts(fact('gift.granted', GIFTS_JOB, now, { campaignId: campaign._id, cycleKey: grant.cycleKey, addonId: grant.addonId, description })),
+    ...initialFacts(
+      fact('gift.granted', GIFTS_JOB, now, {
+        campaignId: campaign._id,
+        cycleKey: grant.cycleKey,
+        addonId: grant.addonId,
+        description,
+        // What the gift costs the merchant (the campaign's unit cost), for the gift-cost analytics.
+        unitCostMinor: campaign.unitCostMinor,
+        currency: campaign.currency,
+      }),
+    ),
   });
   if (award.campaignId !== campaign._id || award.status === 'returned') {
     return (await returnGrant(campaign, grant.key)) ? 1 : 0;
@@ -330,14 +344,22 @@ async function returnGrant(campaign: Pick<GiftCampaign, '_id' | 'unitCostMinor'>
  * is finished next time: the award is still open, and the grant is given back once).
  */
 async function returnAward(deps: { clock: Clock }, award: GiftAward, reason: string, actor: Actor, orderId?: string): Promise<boolean> {
-  const campaign = await GiftCampaignModel.findById(award.campaignId, { unitCostMinor: 1 }).lean();
+  const campaign = await GiftCampaignModel.findById(award.campaignId, { unitCostMinor: 1, currency: 1 }).lean();
   const given = campaign ? await returnGrant(campaign, award._id) : false;
   const now = deps.clock.now();
   await GiftAwardModel.updateOne(
     { _id: award._id, status: { $in: ['granted', 'in_box'] } },
     recordFacts(
       { $set: { status: 'returned', returnReason: reason, returnedAt: now, ...(orderId ? { orderId } : {}) } },
-      fact('gift.returned', actor, now, { campaignId: award.campaignId, cycleKey: award.cycleKey, reason, orderId: orderId ?? null }),
+      fact('gift.returned', actor, now, {
+        campaignId: award.campaignId,
+        cycleKey: award.cycleKey,
+        reason,
+        orderId: orderId ?? null,
+        // The cost that goes back to the campaign (null when the campaign is gone), for the gift-cost analytics.
+        unitCostMinor: campaign?.unitCostMinor ?? null,
+        currency: campaign?.currency ?? null,
+      }),
     ),
   );
   return given;

@@ -1,4 +1,4 @@
-import { LoyaltyAccountModel, LoyaltyProgramModel } from './loyalty.model';
+import { LoyaltyAccountModel, LoyaltyEntryModel, LoyaltyProgramModel } from './loyalty.model';
 
 /** What other parts may read of the loyalty programme: narrow, merchant-scoped reads. Nothing here writes. */
 
@@ -35,4 +35,18 @@ export async function tierKeysOf(merchantId: string, customerIds: readonly strin
   if (customerIds.length === 0) return new Map();
   const accounts = await LoyaltyAccountModel.find({ merchantId, customerId: { $in: [...customerIds] } }, { customerId: 1, tierKey: 1 }).lean();
   return new Map(accounts.flatMap((account) => (account.tierKey ? [[account.customerId, account.tierKey] as const] : [])));
+}
+
+/**
+ * What the store owes its shoppers now: the points not yet redeemed or expired and the credit not yet applied,
+ * per currency (each ledger entry moves a shopper's balances, so the sum of a store's entries is the sum of its
+ * shoppers' balances). For the loyalty-liability analytics: the ledger is the only record of every movement
+ * (points earned on a paid box are not a fact of their own).
+ */
+export async function loyaltyLiabilityOf(merchantId: string): Promise<Array<{ currency: string; points: number; creditMinor: number }>> {
+  const rows = await LoyaltyEntryModel.aggregate<{ _id: string; points: number; creditMinor: number }>([
+    { $match: { merchantId } },
+    { $group: { _id: '$currency', points: { $sum: '$points' }, creditMinor: { $sum: '$creditMinor' } } },
+  ]);
+  return rows.map((row) => ({ currency: row._id, points: row.points, creditMinor: row.creditMinor })).sort((a, b) => a.currency.localeCompare(b.currency));
 }

@@ -163,14 +163,21 @@ export function adjustmentsOf(order: Pick<BoxOrder, 'lines' | 'omittedLines'>) {
   return {
     substituted: order.lines
       .filter((line) => line.substitutedFor)
-      .map((line) => ({ chosen: line.substitutedFor!.description, sent: line.description, sku: line.sku ?? null, rule: line.substitutedFor!.rule })),
+      .map((line) => ({
+        chosen: line.substitutedFor!.description,
+        chosenSku: line.substitutedFor!.sku,
+        sent: line.description,
+        sku: line.sku ?? null,
+        rule: line.substitutedFor!.rule,
+      })),
     omitted: (order.omittedLines ?? [])
       .filter((line) => line.reason === 'out_of_stock')
       .map((line) => ({ description: line.description, sku: line.sku, quantity: line.quantity, reason: line.reason })),
   };
 }
 
-function boxSummary(order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'lines' | 'currency'>, amountDueMinor: number) {
+/** What `box.reserved` says of the box: its lines as built, and (for the fill-rate analytics) what each line was chosen as and what was left out. */
+export function boxSummary(order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'lines' | 'currency' | 'omittedLines'>, amountDueMinor: number) {
   return {
     cycleKey: order.cycleKey,
     shipOn: order.shipOn,
@@ -183,7 +190,13 @@ function boxSummary(order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'lines' | 'cur
       quantity: line.quantity,
       amountMinor: line.amountMinor,
       ...(line.grantedBy ? { grantedBy: line.grantedBy.source } : {}),
+      // The SKU the shopper chose, when another was sent instead.
+      ...(line.substitutedFor ? { chosenSku: line.substitutedFor.sku } : {}),
     })),
+    // Lines out of stock at the cut-off, left out (not sent, not charged).
+    omitted: (order.omittedLines ?? [])
+      .filter((line) => line.reason === 'out_of_stock')
+      .map((line) => ({ description: line.description, sku: line.sku, quantity: line.quantity })),
   };
 }
 

@@ -50,7 +50,15 @@ export async function chooseVariantForBox(
         cycleKey,
         shipOn: order.shipOn,
         chosenByShopper: true,
-        substituted: [{ chosen: chosen.substitutedFor.description, sent: chosen.description, sku: chosen.sku, rule: 'shopper_choice' }],
+        substituted: [
+          {
+            chosen: chosen.substitutedFor.description,
+            chosenSku: chosen.substitutedFor.sku,
+            sent: chosen.description,
+            sku: chosen.sku,
+            rule: 'shopper_choice',
+          },
+        ],
         omitted: [],
       }),
     ),

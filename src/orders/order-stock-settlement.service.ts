@@ -60,6 +60,9 @@ export async function cancelUnsentBox(
         paid: order.stripeInvoiceId !== undefined,
         // What the shopper chose (before any substitution), for the message that tells them.
         description: plan?.substitutedFor?.description ?? plan?.description ?? null,
+        // …and its SKU and units, for the out-of-stock analytics.
+        sku: plan?.substitutedFor?.sku ?? plan?.sku ?? null,
+        quantity: plan?.quantity ?? null,
       }),
     ),
     { returnDocument: 'after', lean: true },

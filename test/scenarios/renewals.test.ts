@@ -9,7 +9,7 @@ import { createMerchant, type TestMerchant } from '../factories/merchant.factory
 import { recordingGateway } from '../helpers/recording-gateway';
 import { renewalDriver } from '../helpers/renewal-driver';
 import { actionLinksIn, queuedMessages } from '../helpers/messages';
-import { TEST_LINKS } from '../helpers/facts';
+import { factsAbout, TEST_LINKS } from '../helpers/facts';
 import { verifyActionToken } from '../../src/shared/action-tokens';
 import { buildTestApp } from '../helpers/test-app';
 import { testStripe, useTestDatabase } from '../helpers/test-env';
@@ -242,6 +242,13 @@ describe('scenario: renewals', () => {
       [light, 'reserved', 'merchant_rule'],
       [beans.sku, 'reserved', null],
     ]);
+    // box.reserved says which SKU was chosen for a substituted line and what was left out (the fill-rate analytics read it).
+    const built = (await factsAbout({ subjectId: second!._id })).find((f) => f.type === 'box.reserved')!;
+    expect((built.data.lines as Array<{ sku: string; chosenSku?: string }>).map((l) => [l.sku, l.chosenSku ?? null])).toEqual([
+      [light, dark],
+      [beans.sku, null],
+    ]);
+    expect(built.data.omitted).toEqual([{ description: 'Mug', sku: mugs.sku, quantity: 1 }]);
     // Only the reserved add-on is put on the coming invoice, keyed by its line.
     expect(invoiceItems.map((item) => [item.key, 'quantity' in item.input ? item.input.quantity : null, item.input.subscriptionId])).toEqual([
       [`invoice-item:${second!._id}:addon:${second!.lines[1]!.holdId!.split(':addon:')[1]}:create`, 2, withoutSecondChoice.stripeSubscriptionId],
@@ -299,6 +306,9 @@ describe('scenario: renewals', () => {
     const after = (await request(app).get(`/api/v1/subscriptions/${subscription.id}`).set(merchant.auth).expect(200)).body;
     expect(after.upcomingCycles.find((c: { cycleKey: string }) => c.cycleKey === next.cycleKey)).toMatchObject({ state: 'skipped' });
     expect(after.history.map((e: { type: string }) => e.type)).toContain('subscription.box_skipped');
+    // The cancellation names the SKU that was out of stock and its units, for the fill-rate analytics.
+    const cancelled = (await factsAbout({ subscriptionId: subscription.id })).filter((f) => f.type === 'box.cancelled');
+    expect(cancelled.map((f) => [f.data.reason, f.data.sku, f.data.quantity])).toEqual([['out_of_stock', a!.sku, 1]]);
     expect(await queuedMessages({ subscriptionId: subscription.id, template: { $in: ['box.skipped_out_of_stock', 'box.stock_adjusted'] } })).toEqual([
       expect.objectContaining({
         template: 'box.skipped_out_of_stock',

@@ -363,6 +363,11 @@ describe('surprise-gift campaigns', () => {
       ['gift.granted', 'job', second.customerId, second._id, null],
       ['gift.delivered', 'system', second.customerId, second._id, 'delivered'],
     ]);
+    // A grant and its return carry the campaign's unit cost, for the gift-cost analytics.
+    expect((await factsAbout({ subjectId: giftAwardId(first._id, '2026-04-01') })).map((f) => [f.type, f.data.unitCostMinor, f.data.currency])).toEqual([
+      ['gift.granted', 400, 'USD'],
+      ['gift.returned', 400, 'USD'],
+    ]);
     // The thank-you follows the fact: once, however often the listeners run.
     expect(await queuedMessages({ merchantId: setup.merchant.id, template: 'gift.thank_you' })).toEqual([]);
     await Promise.all([followFacts(setup.clock), followFacts(setup.clock)]);

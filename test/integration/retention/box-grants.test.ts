@@ -285,7 +285,7 @@ describe('after the facts of a box: what the retention engine granted follows it
     expect(restored).toEqual([expect.objectContaining({ source: `restore:${orderId}`, creditMinor: 700, balanceCreditMinor: 700, orderId })]);
     expect((await FactModel.findById(factId(order._id, 1)).lean())!).toMatchObject({
       state: 'succeeded',
-      done: ['retention.settle-grants-of-ended-box', 'messages.box-skipped-out-of-stock'],
+      done: ['retention.settle-grants-of-ended-box', 'messages.box-skipped-out-of-stock', 'analytics.project-box-kpis'],
     });
   });
 

@@ -1,0 +1,268 @@
+import type { Fact } from '../events/fact.model';
+import type { FactType } from '../events/fact-types';
+import { factsInOrder } from '../events/fact-replay';
+import { merchantProfile } from '../merchants/merchant.queries';
+import { daysBetween, localDateOf } from '../shared/calendar';
+import { isDuplicateKeyError } from '../shared/db';
+import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, type BoxKpiFamily, type BoxKpiOrder } from './box-kpis.model';
+
+/**
+ * The box-service KPIs (docs/analytics.md, "Box service"), kept from the facts by the `analytics.project-box-kpis`
+ * listener and rebuilt by replaying them:
+ * - shipping: each `box.shipped`, on time or late against the box's promised `shipOn`, on the local day it shipped;
+ * - SKUs: the units each box asked for at its cut-off (`box.reserved`: sent as chosen, substituted, left out;
+ *   a box cancelled there for want of stock, `box.cancelled` `out_of_stock`), and units back-ordered at payment;
+ * - ratings: each box delivered, and its rating now, on the local day it was delivered;
+ * - gifts: each campaign's gifts granted, delivered and given back, with their cost;
+ * - the first box: from a subscription's creation to its first box shipped.
+ * Every write is a single-document update a replayed fact leaves alone: a bucket is guarded on the fact's id, a
+ * box's state on the fact's place in its sequence, the first box by `$min`. Buckets are written first, the box's
+ * state last, so a worker that dies in between leaves the fact to its retry, which adds nothing twice.
+ */
+
+export const BOX_KPI_FACTS = [
+  'subscription.created',
+  'box.reserved',
+  'box.back_ordered',
+  'box.cancelled',
+  'box.shipped',
+  'box.delivered',
+  'box.rated',
+  'gift.granted',
+  'gift.delivered',
+  'gift.returned',
+] as const satisfies readonly FactType[];
+
+const ORDER_FACTS: readonly string[] = ['box.reserved', 'box.back_ordered', 'box.cancelled', 'box.delivered', 'box.rated'];
+
+interface Change {
+  family: BoxKpiFamily;
+  key: string;
+  currency: string;
+  day: string;
+  inc: Record<string, number>;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function int(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+}
+
+function add(changes: Change[], where: Omit<Change, 'inc'>, field: string, amount: number): void {
+  if (amount === 0) return;
+  let change = changes.find((c) => c.family === where.family && c.key === where.key && c.currency === where.currency && c.day === where.day);
+  if (!change) {
+    change = { ...where, inc: {} };
+    changes.push(change);
+  }
+  change.inc[`n.${field}`] = (change.inc[`n.${field}`] ?? 0) + amount;
+}
+
+/** Adds a fact's effect to one bucket, once: the update is guarded on the fact's absence from it. */
+async function applyToBucket(merchantId: string, factId: string, change: Change): Promise<void> {
+  const _id = `${merchantId}:${change.day}:${change.family}:${change.key}:${change.currency}`;
+  try {
+    await BoxKpiBucketModel.updateOne(
+      { _id, factIds: { $ne: factId } },
+      {
+        $inc: change.inc,
+        $push: { factIds: factId },
+        $setOnInsert: { merchantId, day: change.day, month: change.day.slice(0, 7), family: change.family, key: change.key, currency: change.currency },
+      },
+      { upsert: true },
+    );
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error; // the bucket has this fact already
+  }
+}
+
+interface DemandLine {
+  sku: string;
+  quantity: number;
+  outcome: 'filled' | 'substituted' | 'outOfStock';
+}
+
+/** What a box built at its cut-off asked for, per line with a SKU: sent as chosen, substituted, or left out. */
+function demandOfReservedBox(data: Record<string, unknown>): DemandLine[] {
+  const lines = Array.isArray(data.lines) ? (data.lines as Array<Record<string, unknown>>) : [];
+  const omitted = Array.isArray(data.omitted) ? (data.omitted as Array<Record<string, unknown>>) : [];
+  const demand: DemandLine[] = [];
+  for (const line of lines) {
+    const sku = str(line.chosenSku) ?? str(line.sku);
+    const quantity = int(line.quantity);
+    if (!sku || !quantity || quantity <= 0) continue;
+    demand.push({ sku, quantity, outcome: str(line.chosenSku) ? 'substituted' : 'filled' });
+  }
+  for (const line of omitted) {
+    const sku = str(line.sku);
+    const quantity = int(line.quantity);
+    if (sku && quantity && quantity > 0) demand.push({ sku, quantity, outcome: 'outOfStock' });
+  }
+  return demand;
+}
+
+/** The changes a box's fact makes, given the box's state before it; and the state after. */
+function orderChanges(fact: Fact, day: string, before: BoxKpiOrder | null): { changes: Change[]; after: Partial<BoxKpiOrder> } {
+  const changes: Change[] = [];
+  const after: Partial<BoxKpiOrder> = {};
+  const data = fact.data;
+  const sku = (key: string) => ({ family: 'sku' as const, key, currency: '', day });
+  switch (fact.type) {
+    case 'box.reserved':
+      if (before?.demandCounted) break;
+      for (const line of demandOfReservedBox(data)) {
+        add(changes, sku(line.sku), 'requestedUnits', line.quantity);
+        add(changes, sku(line.sku), `${line.outcome}Units`, line.quantity);
+      }
+      after.demandCounted = true;
+      break;
+    case 'box.cancelled': {
+      // Nothing of the plan could be sent at the cut-off: the box was skipped for want of stock.
+      const unitSku = str(data.sku);
+      const quantity = int(data.quantity);
+      if (data.reason !== 'out_of_stock' || before?.demandCounted || !unitSku || !quantity) break;
+      add(changes, sku(unitSku), 'requestedUnits', quantity);
+      add(changes, sku(unitSku), 'outOfStockUnits', quantity);
+      after.demandCounted = true;
+      break;
+    }
+    case 'box.back_ordered':
+      for (const line of Array.isArray(data.short) ? (data.short as Array<Record<string, unknown>>) : []) {
+        const unitSku = str(line.sku);
+        const quantity = int(line.quantity);
+        if (unitSku && quantity) add(changes, sku(unitSku), 'backOrderedUnits', quantity);
+      }
+      break;
+    case 'box.delivered':
+      if (before?.deliveredOn) break;
+      add(changes, { family: 'rating', key: 'all', currency: '', day }, 'delivered', 1);
+      after.deliveredOn = day;
+      break;
+    case 'box.rated': {
+      const score = int(data.score);
+      // A box delivered before the projection followed its facts has no day to count its rating on.
+      if (!before?.deliveredOn || score === undefined) break;
+      const where = { family: 'rating' as const, key: 'all', currency: '', day: before.deliveredOn };
+      if (before.score === undefined) add(changes, where, 'rated', 1);
+      add(changes, where, 'scoreSum', score - (before.score ?? 0));
+      after.score = score;
+      break;
+    }
+    default:
+      break;
+  }
+  return { changes, after };
+}
+
+/** A box fact: the buckets first, then the box's state (guarded on its sequence). */
+async function applyOrderFact(fact: Fact, day: string): Promise<void> {
+  const before = await BoxKpiOrderModel.findById(fact.subjectId).lean();
+  if (before && before.lastSeq >= fact.seq) return;
+  const { changes, after } = orderChanges(fact, day, before);
+  for (const change of changes) await applyToBucket(fact.merchantId, fact._id, change);
+  try {
+    await BoxKpiOrderModel.updateOne(
+      { _id: fact.subjectId, lastSeq: { $lt: fact.seq } },
+      {
+        $set: { ...after, lastSeq: fact.seq },
+        $setOnInsert: { merchantId: fact.merchantId, ...(after.demandCounted === undefined ? { demandCounted: false } : {}) },
+      },
+      { upsert: true },
+    );
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error; // applied meanwhile
+  }
+}
+
+/** Shipped on or before the promised local date is on time; later is late, by so many days. */
+function shippingChanges(fact: Fact, day: string): Change[] {
+  const changes: Change[] = [];
+  const where = { family: 'shipping' as const, key: 'all', currency: '', day };
+  const promised = str(fact.data.shipOn);
+  add(changes, where, 'shipped', 1);
+  if (!promised) return changes;
+  const late = daysBetween(promised, day);
+  if (late <= 0) add(changes, where, 'onTime', 1);
+  else {
+    add(changes, where, 'late', 1);
+    add(changes, where, 'daysLateSum', late);
+  }
+  return changes;
+}
+
+function giftChanges(fact: Fact, day: string): Change[] {
+  const changes: Change[] = [];
+  const campaignId = str(fact.data.campaignId);
+  if (!campaignId) return changes;
+  const currency = str(fact.data.currency) ?? '';
+  const cost = int(fact.data.unitCostMinor) ?? 0;
+  const where = { family: 'gift' as const, key: campaignId, currency, day };
+  if (fact.type === 'gift.granted') {
+    add(changes, where, 'granted', 1);
+    add(changes, where, 'grantedCostMinor', cost);
+  } else if (fact.type === 'gift.delivered') {
+    // Delivered carries no cost: it is counted on the campaign with no currency, and read by campaign.
+    add(changes, where, 'delivered', 1);
+  } else if (fact.type === 'gift.returned') {
+    add(changes, where, 'returned', 1);
+    add(changes, where, 'returnedCostMinor', cost);
+  }
+  return changes;
+}
+
+/** The first box: sign-up and first shipment by `$min`, then the days between once both are known. */
+async function applyFirstBox(fact: Fact, timezone: string): Promise<void> {
+  const subscriptionId = fact.type === 'subscription.created' ? fact.subjectId : fact.subscriptionId;
+  if (!subscriptionId) return;
+  const day = localDateOf(fact.at, timezone);
+  const update =
+    fact.type === 'subscription.created'
+      ? { $min: { signedUpAt: fact.at }, $set: { signedUpOn: day, signedUpMonth: day.slice(0, 7) } }
+      : { $min: { firstShippedAt: fact.at } };
+  let doc;
+  try {
+    doc = await FirstBoxModel.findOneAndUpdate(
+      { _id: subscriptionId },
+      { ...update, $setOnInsert: { merchantId: fact.merchantId } },
+      { upsert: true, returnDocument: 'after', lean: true },
+    );
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error; // made by another worker meanwhile: once more, as an update
+    doc = await FirstBoxModel.findOneAndUpdate({ _id: subscriptionId }, update, { returnDocument: 'after', lean: true });
+  }
+  if (!doc?.signedUpOn || !doc.firstShippedAt) return;
+  const days = daysBetween(doc.signedUpOn, localDateOf(doc.firstShippedAt, timezone));
+  if (doc.daysToFirstShip !== days) await FirstBoxModel.updateOne({ _id: subscriptionId }, { $set: { daysToFirstShip: days } });
+}
+
+/** Applies one fact to the box-service projections, once (replays and retries change nothing). */
+export async function applyFactToBoxKpis(fact: Fact): Promise<void> {
+  if (!(BOX_KPI_FACTS as readonly string[]).includes(fact.type)) return;
+  const merchant = await merchantProfile(fact.merchantId);
+  const timezone = merchant?.timezone ?? 'UTC';
+  const day = localDateOf(fact.at, timezone);
+  if (fact.type === 'subscription.created') return applyFirstBox(fact, timezone);
+  if (fact.type === 'box.shipped') {
+    for (const change of shippingChanges(fact, day)) await applyToBucket(fact.merchantId, fact._id, change);
+    return applyFirstBox(fact, timezone);
+  }
+  if (fact.type.startsWith('gift.')) {
+    for (const change of giftChanges(fact, day)) await applyToBucket(fact.merchantId, fact._id, change);
+    return;
+  }
+  if (ORDER_FACTS.includes(fact.type)) await applyOrderFact(fact, day);
+}
+
+/** Drops a store's box-service projections and replays their facts in order; returns how many facts it replayed. */
+export async function rebuildBoxKpis(merchantId: string): Promise<number> {
+  await Promise.all([BoxKpiBucketModel.deleteMany({ merchantId }), BoxKpiOrderModel.deleteMany({ merchantId }), FirstBoxModel.deleteMany({ merchantId })]);
+  let facts = 0;
+  for await (const fact of factsInOrder(merchantId, BOX_KPI_FACTS)) {
+    await applyFactToBoxKpis(fact);
+    facts += 1;
+  }
+  return facts;
+}
