@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { loyaltyRoutes } from './loyalty/loyalty.routes';
 import { metricsRoutes } from './analytics/metrics.routes';
+import { retentionMetricsRoutes } from './analytics/metrics-retention.routes';
 import { offerRoutes } from './offers/offer.routes';
 import { perkRoutes } from './perks/perk.routes';
 import { shopperRoutes } from './shoppers/shopper.routes';
@@ -59,6 +60,7 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...messageSettingsRoutes({ clock: deps.clock, links }),
     ...messageRoutes(deps),
     ...metricsRoutes(deps),
+    ...retentionMetricsRoutes(deps),
   ];
 }
 

@@ -1,6 +1,8 @@
 import type { ListenerTable } from './events/dispatcher.service';
 import { ANALYTICS_FACTS } from './analytics/analytics-projection.service';
 import { projectSubscriptionMetrics } from './analytics/analytics.listeners';
+import { RETENTION_FACTS } from './analytics/retention-projection.service';
+import { projectRetentionMetrics } from './analytics/retention.listeners';
 import { deliverBoxGifts } from './gifts/gift.listeners';
 import { earnLoyaltyPoints } from './loyalty/loyalty.listeners';
 import { recordCardOfNewSubscription } from './customers/customer-card.listeners';
@@ -83,3 +85,7 @@ export const listeners: ListenerTable = {
 // Analytics: each subscription fact that changes MRR or who is a subscriber updates the projections
 // (src/analytics/analytics-projection.service.ts), after the rows above.
 for (const type of ANALYTICS_FACTS) listeners[type] = [...(listeners[type] ?? []), projectSubscriptionMetrics];
+
+// Analytics, retention: cohorts, reasons for leaving, save offers and dunning recovery
+// (src/analytics/retention-projection.service.ts), after the MRR projection.
+for (const type of RETENTION_FACTS) listeners[type] = [...(listeners[type] ?? []), projectRetentionMetrics];
