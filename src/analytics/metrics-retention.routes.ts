@@ -67,7 +67,7 @@ export function retentionMetricsRoutes(deps: { clock: Clock }): RouteDefinition[
       path: '/metrics/cancellations',
       tag: 'Metrics',
       summary: 'Why subscribers leave: cancellations by reason, save offers, saved subscribers 90 days on',
-      description: `Per month: cancellations (voluntary and involuntary) by reason; save offers accepted; subscriptions saved that month, and of those saved 90 days ago or more, how many were not cancelled 90 days after. Save offers shown are not recorded yet (null). ${RANGE}`,
+      description: `Per month: cancellations (voluntary and involuntary) by reason; save offers shown and accepted; subscriptions saved that month, and of those saved 90 days ago or more, how many were not cancelled 90 days after. Save offers shown are those of the shopper portal's cancel flow. ${RANGE}`,
       auth: 'merchant',
       query: RetentionMetricsQuery,
       response: {

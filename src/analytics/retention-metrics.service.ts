@@ -237,7 +237,7 @@ export async function cancellationReport(clock: Clock, merchantId: string, query
           voluntary: buckets.reduce((n, b) => n + (b.cancellations?.voluntary ?? 0), 0),
           involuntary: buckets.reduce((n, b) => n + (b.cancellations?.involuntary ?? 0), 0),
           reasons: sumCounts(buckets.map((b) => b.reasons)),
-          saveOffersShown: null,
+          saveOffersShown: buckets.reduce((n, b) => n + (b.saveOffers?.shown ?? 0), 0),
           saveOffersAccepted: buckets.reduce((n, b) => n + (b.saveOffers?.accepted ?? 0), 0),
           saved: saved.length,
           savedMatured: matured.length,

@@ -19,7 +19,10 @@ export const RETENTION_FACTS = [
   'subscription.swapped',
   'subscription.cadence_changed',
   'subscription.cancelled',
+  'subscription.save_offer_shown',
   'subscription.save_offer_accepted',
+  'subscription.skipped',
+  'subscription.paused',
   'subscription.payment_failed',
   'subscription.recovered',
   'subscription.dunning_ended',
@@ -89,8 +92,14 @@ function effectOf(fact: Fact, before: RetentionSubscription): { inc: Record<stri
         update: {},
       };
     }
+    case 'subscription.save_offer_shown':
+      return { inc: { 'saveOffers.shown': 1 }, update: {} };
     case 'subscription.save_offer_accepted':
       return { inc: { 'saveOffers.accepted': 1 }, update: {} };
+    case 'subscription.skipped':
+    case 'subscription.paused':
+      // A skip or a pause taken as a save offer is an offer accepted; any other is not about leaving.
+      return typeof data.saveOffer === 'string' ? { inc: { 'saveOffers.accepted': 1 }, update: {} } : undefined;
     case 'subscription.payment_failed': {
       const attempt = positiveInt(data.attempt);
       const inc: Record<string, number> = { 'dunning.failedAttempts': 1 };
@@ -147,7 +156,7 @@ export async function applyFactToRetention(fact: Fact): Promise<void> {
   const update = { ...effect.update };
   if (fact.type === 'subscription.cancelled') update.$set = { cancelledOn: day, cancelledAt: fact.at };
   // The first save counts: $min keeps the earliest whatever the order.
-  if (fact.type === 'subscription.save_offer_accepted') update.$min = { savedAt: fact.at, savedOn: day };
+  if (fact.type !== 'subscription.save_offer_shown' && effect.inc['saveOffers.accepted']) update.$min = { savedAt: fact.at, savedOn: day };
   await updateSubscription(fact, subscriptionId, update);
 }
 

@@ -22,14 +22,17 @@ import { silentLogger, useTestDatabase } from '../../helpers/test-env';
  * The store is in New York; every day and month is New York's. Plan A (USD) is 26.00 a month (MRR 2600),
  * plan E (EUR) 30.00 a month (MRR 3000). "Paid" is a `box.paid` fact with what was paid. Now is June 20.
  *
- *   S1 A  created Jan 5; paid Jan 5, Feb 5, Mar 5, Apr 5, May 5, Jun 5 (2600 each); save offer accepted Jun 1
+ *   S1 A  created Jan 5; paid Jan 5, Feb 5, Mar 5, Apr 5, May 5, Jun 5 (2600 each); shown the skip offer Jun 1 and
+ *         took it (a skip taken as the offer: `subscription.skipped` with `saveOffer`)
  *   S2 A  created Jan 10; paid Jan 10; payment fails Feb 10 (attempt 1, dunning starts); recovered Feb 13 by payment
- *         after 1 failed attempt, paid Feb 13; paid Mar 10; cancelled Mar 20, reason too_expensive
+ *         after 1 failed attempt, paid Feb 13; paid Mar 10; shown the discount Mar 19, declined it; cancelled Mar 20,
+ *         reason too_expensive
  *   S3 A  created Feb 28; paid Feb 28; fails Mar 28 (attempt 1, starts) and Mar 31 (attempt 2); recovered Apr 2 by
- *         Stripe's status (no attempt in the fact: the last failed attempt, 2, counts), paid Apr 2; paid Apr 28, May 28
- *   S4 A  created Feb 15; paid Feb 15; save offer accepted Mar 1 (a discount); paid Mar 15 2080 (20% off),
+ *         Stripe's status (no attempt in the fact: the last failed attempt, 2, counts), paid Apr 2; paid Apr 28, May 28;
+ *         skipped a box May 10 (an ordinary skip, not a save)
+ *   S4 A  created Feb 15; paid Feb 15; shown and took the discount offer Mar 1; paid Mar 15 2080 (20% off),
  *         Apr 15, May 15, Jun 15 (2600) — never cancelled: still active 90 days after the save (May 30)
- *   S5 A  created Mar 2; paid Mar 2; save offer accepted Mar 20; paid Apr 2; cancelled 2026-05-01T02:00Z =
+ *   S5 A  created Mar 2; paid Mar 2; shown and took the discount offer Mar 20; paid Apr 2; cancelled 2026-05-01T02:00Z =
  *         April 30 in New York, reason moving — cancelled before the 90th day after its save (June 18)
  *   S6 A  created Mar 8; paid Mar 8; fails Apr 8 (attempt 1, starts), Apr 11 (2), Apr 14 (3); dunning ended
  *         unpaid Apr 20, cancelled (reason payment_failed, involuntary)
@@ -108,7 +111,8 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
 
     created('S1', A, '2026-01-05');
     for (const day of ['2026-01-05', '2026-02-05', '2026-03-05', '2026-04-05', '2026-05-05', '2026-06-05']) paid('S1', day, 2600);
-    on('S1', 'save_offer_accepted', '2026-06-01', { type: 'discount', percentOff: 20, cycleKey: '2026-06' });
+    on('S1', 'save_offer_shown', '2026-06-01T14:00:00Z', { type: 'skip_next', reason: 'too_much_product' });
+    on('S1', 'skipped', '2026-06-01', { cycleKey: '2026-07-05', saveOffer: 'skip_next' });
 
     created('S2', A, '2026-01-10');
     paid('S2', '2026-01-10', 2600);
@@ -116,6 +120,7 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     on('S2', 'recovered', '2026-02-13', { by: 'payment', stripeInvoiceId: 'in_s2', cycleKey: '2026-02', amountPaidMinor: 2600, attempts: 1 });
     paid('S2', '2026-02-13', 2600);
     paid('S2', '2026-03-10', 2600);
+    on('S2', 'save_offer_shown', '2026-03-19', { type: 'discount', reason: 'too_expensive' });
     on('S2', 'cancelled', '2026-03-20', { reason: 'too_expensive', mode: 'now', from: 'active' });
 
     created('S3', A, '2026-02-28');
@@ -125,16 +130,19 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     on('S3', 'recovered', '2026-04-02', { by: 'stripe_status', stripeInvoiceId: 'in_s3', stripeStatus: 'active' });
     paid('S3', '2026-04-02', 2600);
     paid('S3', '2026-04-28', 2600);
+    on('S3', 'skipped', '2026-05-10', { cycleKey: '2026-06-28' });
     paid('S3', '2026-05-28', 2600);
 
     created('S4', A, '2026-02-15');
     paid('S4', '2026-02-15', 2600);
+    on('S4', 'save_offer_shown', '2026-03-01T14:00:00Z', { type: 'discount', reason: 'too_expensive' });
     on('S4', 'save_offer_accepted', '2026-03-01', { type: 'discount', percentOff: 20, cycleKey: '2026-03' });
     paid('S4', '2026-03-15', 2080);
     for (const day of ['2026-04-15', '2026-05-15', '2026-06-15']) paid('S4', day, 2600);
 
     created('S5', A, '2026-03-02');
     paid('S5', '2026-03-02', 2600);
+    on('S5', 'save_offer_shown', '2026-03-20T14:00:00Z', { type: 'discount', reason: 'too_expensive' });
     on('S5', 'save_offer_accepted', '2026-03-20', { type: 'discount', percentOff: 20, cycleKey: '2026-04' });
     paid('S5', '2026-04-02', 2600);
     on('S5', 'cancelled', '2026-05-01T02:00:00Z', { reason: 'moving', mode: 'now', from: 'active' });
@@ -338,16 +346,17 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     ]);
   });
 
-  // Why they leave, by hand (USD): March — S2 too_expensive (S8's abandoned Checkout is not counted); saves accepted
-  // S4 (Mar 1) and S5 (Mar 20), both 90 days old by June 20 (May 30, June 18): S4 never cancelled → still active;
+  // Why they leave, by hand (USD): March — S2 too_expensive (S8's abandoned Checkout is not counted); offers shown to
+  // S2, S4 and S5 (3), accepted by S4 (Mar 1) and S5 (Mar 20) (2), both 90 days old by June 20 (May 30, June 18): S4 never cancelled → still active;
   // S5 cancelled April 30 → not. April — S5 moving (voluntary, on April 30 in New York), S6 payment_failed
-  // (involuntary). June — S1 saved June 1: not 90 days old yet (August 30). EUR: March — S7 moving.
+  // (involuntary). May — S3's skip is not a save. June — S1 shown the skip and took it, June 1: not 90 days old yet
+  // (August 30). EUR: March — S7 moving.
   const noLeaving = {
     cancelled: 0,
     voluntary: 0,
     involuntary: 0,
     reasons: {},
-    saveOffersShown: null,
+    saveOffersShown: 0,
     saveOffersAccepted: 0,
     saved: 0,
     savedMatured: 0,
@@ -362,6 +371,7 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
       cancelled: 1,
       voluntary: 1,
       reasons: { too_expensive: 1 },
+      saveOffersShown: 3,
       saveOffersAccepted: 2,
       saved: 2,
       savedMatured: 2,
@@ -369,13 +379,13 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     },
     { ...noLeaving, month: '2026-04', cancelled: 2, voluntary: 1, involuntary: 1, reasons: { moving: 1, payment_failed: 1 } },
     { ...noLeaving, month: '2026-05' },
-    { ...noLeaving, month: '2026-06', saveOffersAccepted: 1, saved: 1 },
+    { ...noLeaving, month: '2026-06', saveOffersShown: 1, saveOffersAccepted: 1, saved: 1 },
   ];
   const eurCancellations = ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06'].map((month) =>
     month === '2026-03' ? { ...noLeaving, month, cancelled: 1, voluntary: 1, reasons: { moving: 1 } } : { ...noLeaving, month },
   );
 
-  test('when the cancellations are read, then each month has its reasons, save offers accepted and saved subscribers still active 90 days on', async () => {
+  test('when the cancellations are read, then each month has its reasons, save offers shown and accepted, and saved subscribers still active 90 days on', async () => {
     expect(await read('cancellations')).toEqual({
       object: 'cancellation_report',
       timezone: 'America/New_York',
@@ -430,8 +440,8 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     expect(res.text).toBe(
       [
         'currency,month,cancelled,voluntary,involuntary,reasons.too_expensive,saveOffersShown,saveOffersAccepted,saved,savedMatured,savedStillActiveAfter90Days,reasons.moving,reasons.payment_failed',
-        'USD,2026-03,1,1,0,1,,2,2,2,1,0,0',
-        'USD,2026-04,2,1,1,0,,0,0,0,0,1,1',
+        'USD,2026-03,1,1,0,1,3,2,2,2,1,0,0',
+        'USD,2026-04,2,1,1,0,0,0,0,0,0,1,1',
         '',
       ].join('\r\n'),
     );
