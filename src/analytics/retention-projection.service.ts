@@ -42,29 +42,41 @@ export function reasonKey(reason: unknown): string {
   return typeof reason === 'string' && /^[a-z][a-z0-9_]{0,40}$/.test(reason) ? reason : 'other';
 }
 
+/**
+ * An upsert guarded on the fact's absence, once. Its insert collides with the document when the document has
+ * the fact already, or when another fact's upsert inserted it meanwhile (two workers): so it tries again once,
+ * and then either applies or finds the fact there.
+ */
+export async function upsertOnce(run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+    try {
+      await run();
+    } catch (again) {
+      if (!isDuplicateKeyError(again)) throw again;
+    }
+  }
+}
+
 /** Adds a fact's counts to one day's bucket, once (guarded on the fact's absence, like the MRR buckets). */
 async function addToBucket(fact: Fact, day: string, currency: string, planId: string, inc: Record<string, number>): Promise<void> {
   const _id = `${fact.merchantId}:${day}:${currency}:${planId}`;
-  try {
-    await RetentionBucketModel.updateOne(
+  await upsertOnce(() =>
+    RetentionBucketModel.updateOne(
       { _id, factIds: { $ne: fact._id } },
       { $inc: inc, $push: { factIds: fact._id }, $setOnInsert: { merchantId: fact.merchantId, day, month: day.slice(0, 7), currency, planId } },
       { upsert: true },
-    );
-  } catch (error) {
-    if (!isDuplicateKeyError(error)) throw error; // the bucket has this fact already
-  }
+    ),
+  );
 }
 
 /** Applies an update to the subscription's document, once per fact. */
 async function updateSubscription(fact: Fact, subscriptionId: string, update: Record<string, unknown>): Promise<void> {
   const push = { factIds: fact._id };
   const withFact = { ...update, $push: push, $setOnInsert: { merchantId: fact.merchantId, ...((update.$setOnInsert as object) ?? {}) } };
-  try {
-    await RetentionSubscriptionModel.updateOne({ _id: subscriptionId, factIds: { $ne: fact._id } }, withFact, { upsert: true });
-  } catch (error) {
-    if (!isDuplicateKeyError(error)) throw error;
-  }
+  await upsertOnce(() => RetentionSubscriptionModel.updateOne({ _id: subscriptionId, factIds: { $ne: fact._id } }, withFact, { upsert: true }));
 }
 
 /** The bucket counts a subscription fact adds, and what it changes on the subscription. */
