@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { loyaltyRoutes } from './loyalty/loyalty.routes';
 import { metricsRoutes } from './analytics/metrics.routes';
 import { boxMetricsRoutes } from './analytics/metrics-box.routes';
+import { retentionMetricsRoutes } from './analytics/metrics-retention.routes';
 import { offerRoutes } from './offers/offer.routes';
 import { perkRoutes } from './perks/perk.routes';
 import { shopperRoutes } from './shoppers/shopper.routes';
@@ -61,6 +62,7 @@ export function apiRoutes(deps: ApiDeps): RouteDefinition[] {
     ...messageRoutes(deps),
     ...metricsRoutes(deps),
     ...boxMetricsRoutes(deps),
+    ...retentionMetricsRoutes(deps),
   ];
 }
 

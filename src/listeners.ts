@@ -3,6 +3,8 @@ import { ANALYTICS_FACTS } from './analytics/analytics-projection.service';
 import { projectSubscriptionMetrics } from './analytics/analytics.listeners';
 import { projectBoxKpis } from './analytics/box-kpis.listeners';
 import { BOX_KPI_FACTS } from './analytics/box-kpis.service';
+import { RETENTION_FACTS } from './analytics/retention-projection.service';
+import { projectRetentionMetrics } from './analytics/retention.listeners';
 import { deliverBoxGifts } from './gifts/gift.listeners';
 import { earnLoyaltyPoints } from './loyalty/loyalty.listeners';
 import { recordCardOfNewSubscription } from './customers/customer-card.listeners';
@@ -89,3 +91,7 @@ for (const type of ANALYTICS_FACTS) listeners[type] = [...(listeners[type] ?? []
 // Analytics, box service: shipping on time, fill per SKU, ratings, gift cost, time to the first box
 // (src/analytics/box-kpis.service.ts), after the rows above.
 for (const type of BOX_KPI_FACTS) listeners[type] = [...(listeners[type] ?? []), projectBoxKpis];
+
+// Analytics, retention: cohorts, reasons for leaving, save offers and dunning recovery
+// (src/analytics/retention-projection.service.ts), after the MRR projection.
+for (const type of RETENTION_FACTS) listeners[type] = [...(listeners[type] ?? []), projectRetentionMetrics];

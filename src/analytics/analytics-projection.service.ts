@@ -8,6 +8,7 @@ import { isDuplicateKeyError } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import { BOX_KPI_FACTS, rebuildBoxKpis } from './box-kpis.service';
 import { MetricBucketModel, SubscriptionMrrModel, type SubscriptionMrr } from './analytics.model';
+import { applyFactToRetention, dropRetentionProjections, RETENTION_FACTS } from './retention-projection.service';
 import { contribution, discountedBox, monthlyAmount, movementOf, recurrenceOf, type CountedStatus, type LastingDiscount } from './mrr-rules';
 
 /**
@@ -262,21 +263,35 @@ export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'wa
   }
 }
 
+/** A projection the rebuild drops and replays along with the MRR one (one row per projection). */
+interface ReplayedProjector {
+  facts: readonly FactType[];
+  drop: (merchantId: string) => Promise<void>;
+  apply: (fact: Fact) => Promise<void>;
+}
+const REPLAYED_PROJECTORS: readonly ReplayedProjector[] = [
+  { facts: RETENTION_FACTS, drop: dropRetentionProjections, apply: applyFactToRetention }, // cohorts, LTV, reasons, save offers, dunning
+];
+
 /**
  * Drops a store's projections and replays its facts in order (every store when none is named): the same
  * numbers as the listeners kept. Run it with the workers stopped, or facts followed meanwhile may be applied
  * twice over the replay's shoulder — each only once, but a later fact before an earlier one is ignored.
  */
 export async function rebuildAnalytics(options: { merchantId?: string } = {}): Promise<{ merchants: number; facts: number }> {
+  const types = [...new Set<FactType>([...ANALYTICS_FACTS, ...REPLAYED_PROJECTORS.flatMap((p) => p.facts)])];
   const merchants = options.merchantId
     ? [options.merchantId]
-    : [...new Set([...(await merchantsWithFacts(ANALYTICS_FACTS)), ...(await merchantsWithFacts(BOX_KPI_FACTS))])].sort();
+    : [...new Set([...(await merchantsWithFacts(types)), ...(await merchantsWithFacts(BOX_KPI_FACTS))])].sort();
   let facts = 0;
   for (const merchantId of merchants) {
     await SubscriptionMrrModel.deleteMany({ merchantId });
     await MetricBucketModel.deleteMany({ merchantId });
-    for await (const fact of factsInOrder(merchantId, ANALYTICS_FACTS)) {
+    for (const projector of REPLAYED_PROJECTORS) await projector.drop(merchantId);
+    for await (const fact of factsInOrder(merchantId, types)) {
       await applyFactToAnalytics(fact);
+      // The other projections, after the MRR one (as their listener rows follow it).
+      for (const projector of REPLAYED_PROJECTORS) if ((projector.facts as readonly string[]).includes(fact.type)) await projector.apply(fact);
       facts += 1;
     }
     await rebuildBoxKpis(merchantId); // the box-service KPIs (src/analytics/box-kpis.service.ts), from their own facts

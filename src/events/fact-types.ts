@@ -20,6 +20,7 @@ export const FACT_TYPES = [
   'subscription.second_choice_set',
   'subscription.box_address_set',
   'subscription.save_offer_accepted',
+  'subscription.save_offer_shown',
   'subscription.promo_code_applied',
   'subscription.price_migrated',
   'subscription.cancellation_scheduled',

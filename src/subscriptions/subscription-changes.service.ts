@@ -9,7 +9,7 @@ import { boxFor, boxKeysFollowing, firstCycleOnOrAfter, firstOpenChargedCycle, f
 import type { SubscriptionDeps } from './subscription-deps';
 import { subscriptionSettingsOf, type SubscriptionSettings } from './subscription-settings';
 import { canDo, SUBSCRIPTION_ACTIONS, type SubscriptionAction } from './subscription-states';
-import { applyChange, findSubscription } from './subscription-store';
+import { applyChange, changeWithRetry, findSubscription, subscriptionFact } from './subscription-store';
 import { syncSubscriptionToStripe } from './subscription-stripe-sync.service';
 import { toSubscriptionView } from './subscription-views';
 import { SubscriptionModel, type BoxSelection, type Subscription, type SubscriptionAddon } from './subscription.model';
@@ -68,13 +68,21 @@ export function changeableCycle(subscription: Subscription, now: Date, cycleKey:
   return cycle;
 }
 
-export async function skipBox(deps: SubscriptionDeps, merchantId: string, subscriptionId: string, cycleKey: string | undefined): Promise<SubscriptionView> {
+export async function skipBox(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  cycleKey: string | undefined,
+  /** Taken as a save offer instead of cancelling: the fact says so (`saveOffer`), for the analytics. */
+  asSaveOffer = false,
+): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'skip');
   const cycle = changeableCycle(subscription, deps.clock.now(), cycleKey);
   if (subscription.skippedCycleKeys.includes(cycle.cycleKey)) throw new InvalidStateError(`The box of ${cycle.cycleKey} is already skipped.`);
   const updated = await applyChange(deps, subscription, { $addToSet: { skippedCycleKeys: cycle.cycleKey } }, 'subscription.skipped', {
     cycleKey: cycle.cycleKey,
+    ...(asSaveOffer ? { saveOffer: 'skip_next' } : {}),
   });
   return changed(deps, updated);
 }
@@ -93,6 +101,8 @@ export async function pauseSubscription(
   merchantId: string,
   subscriptionId: string,
   input: { cycles?: number | undefined; until?: string | undefined },
+  /** Taken as a save offer instead of cancelling: the fact says so (`saveOffer`), for the analytics. */
+  asSaveOffer = false,
 ): Promise<SubscriptionView> {
   const subscription = await findSubscription(merchantId, subscriptionId);
   requireCan(subscription, 'pause');
@@ -114,6 +124,7 @@ export async function pauseSubscription(
     startsOn,
     resumeOn,
     ...(input.cycles ? { cycles: input.cycles } : { until: input.until }),
+    ...(asSaveOffer ? { saveOffer: 'pause' } : {}),
   });
   return changed(deps, updated);
 }
@@ -455,6 +466,24 @@ export async function listSaveOffers(deps: SubscriptionDeps, merchantId: string,
   return offers;
 }
 
+/**
+ * The shopper about to cancel was shown this offer instead (the portal's cancel flow), recorded as a fact for
+ * the save-offer metrics; nothing else changes (no push to Stripe).
+ */
+export async function recordSaveOfferShown(
+  deps: SubscriptionDeps,
+  merchantId: string,
+  subscriptionId: string,
+  shown: { type: SaveOffer['type']; reason: string },
+): Promise<void> {
+  await findSubscription(merchantId, subscriptionId);
+  await changeWithRetry(deps, subscriptionId, () => ({
+    update: {},
+    facts: [subscriptionFact(deps, 'subscription.save_offer_shown', { type: shown.type, reason: shown.reason })],
+    pushToStripe: false,
+  }));
+}
+
 /** Accepts one of the offers listed by listSaveOffers; an offer not on that list is refused. */
 export async function acceptSaveOffer(
   deps: SubscriptionDeps,
@@ -464,11 +493,11 @@ export async function acceptSaveOffer(
 ): Promise<SubscriptionView> {
   const offer = (await listSaveOffers(deps, merchantId, subscriptionId)).find((o) => o.type === input.type);
   if (!offer) throw new InvalidStateError(`The ${input.type} offer is not available for this subscription.`);
-  if (offer.type === 'skip_next') return skipBox(deps, merchantId, subscriptionId, offer.cycleKey);
+  if (offer.type === 'skip_next') return skipBox(deps, merchantId, subscriptionId, offer.cycleKey, true);
   if (offer.type === 'pause') {
     const cycles = input.cycles ?? offer.cycles!;
     if (cycles > offer.cycles!) throw invalidInput('cycles', `must be at most ${offer.cycles}`);
-    return pauseSubscription(deps, merchantId, subscriptionId, { cycles });
+    return pauseSubscription(deps, merchantId, subscriptionId, { cycles }, true);
   }
   const subscription = await findSubscription(merchantId, subscriptionId);
   const discount = { _id: newId('sdis'), cycleKey: offer.cycleKey!, percentOff: offer.percentOff!, source: 'save_offer' as const, createdAt: deps.clock.now() };

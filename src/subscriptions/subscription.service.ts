@@ -29,6 +29,7 @@ export {
   migrateSubscribersToCurrentPrice,
   pauseSubscription,
   reactivateSubscription,
+  recordSaveOfferShown,
   removeAddon,
   resumeSubscription,
   setSecondChoice,

@@ -1,10 +1,18 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { acceptSaveOffer, canDo, cancelSubscription, listSaveOffers, type SaveOffer, type SubscriptionDeps } from '../../subscriptions/subscription.service';
+import {
+  acceptSaveOffer,
+  canDo,
+  cancelSubscription,
+  listSaveOffers,
+  recordSaveOfferShown,
+  type SaveOffer,
+  type SubscriptionDeps,
+} from '../../subscriptions/subscription.service';
 import { AcceptSaveOfferBody, CancelBody, type SubscriptionView } from '../../subscriptions/subscription.schemas';
 import { subscriptionSettingsOf } from '../../subscriptions/subscription-settings';
 import { readForm, type FieldErrors } from '../forms';
-import { portalPlace, shopperSubscription, type PortalPlace } from './portal-access';
+import { asShopper, portalPlace, shopperSubscription, type PortalPlace } from './portal-access';
 import { FormRefusal, portalChange, subscriptionPath } from './portal-change';
 import { dateIn } from './portal-format';
 import { brandOf, localeOf, longDate } from './shop-view';
@@ -180,6 +188,8 @@ export function cancelPages(deps: CancelDeps): Router {
     const values = { reason: form.reason, comment: form.comment ?? '' };
     const offers = await listSaveOffers(subscriptions, place.store._id, view.id);
     const offer = offerFor(form.reason, offers);
+    // The offer shown is recorded (a fact, for the save-offer metrics); nothing else changes.
+    if (offer) await recordSaveOfferShown(asShopper(subscriptions, place), place.store._id, view.id, { type: offer.type, reason: form.reason });
     showStep(localeOf(req), res, place, view, offer ? 'offer' : 'confirm', { values, offer });
   });
 

@@ -69,6 +69,8 @@ export function describeFact(type: string, data: Record<string, unknown>, how: F
       return data.variantId === null ? 'the second choice was removed' : 'a second choice was set, for when the first is out of stock';
     case 'subscription.save_offer_accepted':
       return num('percentOff') !== undefined ? `${num('percentOff')}% off ${box()} was taken, to stay` : 'an offer to stay was taken';
+    case 'subscription.save_offer_shown':
+      return 'an offer to stay was shown, on the way to cancelling';
     case 'subscription.promo_code_applied': {
       const off = num('percentOff') !== undefined ? `${num('percentOff')}% off` : amount('amountOffMinor') ? `${amount('amountOffMinor')} off` : 'a discount';
       const code = text('code') ? `the promo code ${text('code')}` : 'a promo code';

@@ -303,7 +303,13 @@ describe("the shopper's box changes and cancellation", () => {
     expect(confirm.status).toBe(200);
     expect(confirm.text).toContain('Your subscription ends on <strong>Monday, May 18</strong>. That box and later ones are not charged or sent.');
     expect(confirm.text).toContain('Boxes you have already paid for still come.');
-    expect((await lastFact(id)).type).toBe('subscription.activated'); // nothing has changed yet
+    // Nothing has changed yet: the offer shown is recorded, for the save-offer metrics, and that is all.
+    expect(await lastFact(id)).toMatchObject({
+      type: 'subscription.save_offer_shown',
+      actor: { kind: 'shopper' },
+      data: { type: 'discount', reason: 'too_expensive' },
+    });
+    expect((await SubscriptionModel.findById(id).lean())!.cancellation).toBeUndefined();
 
     const cancelled = await browser.post(`${page}/cancel`, { reason: 'too_expensive', comment: 'Beans got pricey' });
     expect(await receiptOf(browser, cancelled, page)).toBe('Done: the subscription was set to end on May 18, 2026.');
@@ -329,7 +335,11 @@ describe("the shopper's box changes and cancellation", () => {
     expect(offer.text).toContain('Skip your box of Monday, May 18, 2026 instead');
     const taken = await browser.post(`${page}/cancel/save`, { type: 'skip_next', reason: 'too_much_product', comment: '' });
     expect(await receiptOf(browser, taken, page)).toBe('Done: the box of May 18, 2026 was skipped.');
-    expect(await lastFact(id)).toMatchObject({ type: 'subscription.skipped', actor: { kind: 'shopper' }, data: { cycleKey: '2026-05-18' } });
+    expect(await lastFact(id)).toMatchObject({
+      type: 'subscription.skipped',
+      actor: { kind: 'shopper' },
+      data: { cycleKey: '2026-05-18', saveOffer: 'skip_next' },
+    });
 
     // The discount, then: once per subscription; a second try is refused readably.
     expect((await browser.post(`${page}/cancel/save`, { type: 'discount', reason: 'too_expensive' })).status).toBe(303);

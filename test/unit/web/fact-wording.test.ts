@@ -35,6 +35,7 @@ const SAMPLES: Record<(typeof FACT_TYPES)[number], Record<string, unknown>> = {
   },
   'subscription.second_choice_set': { variantId: 'var_3' },
   'subscription.save_offer_accepted': { type: 'discount', percentOff: 20, cycleKey: '2026-05-18' },
+  'subscription.save_offer_shown': { type: 'discount', reason: 'too_expensive' },
   'subscription.promo_code_applied': {
     promoCodeId: 'promo_1',
     code: 'WELCOME10',

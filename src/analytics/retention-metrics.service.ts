@@ -1,0 +1,307 @@
+import { merchantProfile } from '../merchants/merchant.queries';
+import { addLocalDays, localDateOf } from '../shared/calendar';
+import { invalidInput, NotFoundError } from '../shared/errors';
+import type { Clock } from '../shared/time';
+import { churnReport, mrrReport, subscriberReport } from './metrics.service';
+import { rate } from './mrr-rules';
+import { RetentionBucketModel, RetentionSubscriptionModel, type RetentionBucket, type RetentionSubscription } from './retention.model';
+import type { CancellationReport, CohortReport, DunningReport, LtvReport, RetentionMetricsQuery } from './retention-metrics.schemas';
+
+/**
+ * Cohorts, LTV, reasons for leaving and dunning recovery, read from the retention projections (and, for
+ * LTV, the MRR and churn reports): docs/analytics.md defines each. Months are the store's local months;
+ * every amount stays in its currency.
+ */
+
+const MAX_MONTHS = 36;
+/** Predicted LTV divides by the average subscriber churn of this many months, ending with the month. */
+export const LTV_WINDOW_MONTHS = 3;
+/** A saved subscriber is still active if not cancelled this many days after the save. */
+export const SAVED_DAYS = 90;
+
+function shiftMonth(month: string, by: number): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const index = y * 12 + (m - 1) + by;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+}
+
+function monthsBetween(from: string, to: string): string[] {
+  const months: string[] = [];
+  for (let m = from; m <= to; m = shiftMonth(m, 1)) months.push(m);
+  return months;
+}
+
+interface Range {
+  timezone: string;
+  today: string;
+  from: string;
+  to: string;
+  months: string[];
+}
+
+async function rangeOf(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<Range> {
+  const merchant = await merchantProfile(merchantId);
+  if (!merchant) throw new NotFoundError('No such store.');
+  const today = localDateOf(clock.now(), merchant.timezone);
+  const to = query.to ?? today.slice(0, 7);
+  const from = query.from ?? shiftMonth(to, -11);
+  if (from > to) throw invalidInput('from', 'must not be after to');
+  const months = monthsBetween(from, to);
+  if (months.length > MAX_MONTHS) throw invalidInput('from', `the range can be at most ${MAX_MONTHS} months`);
+  return { timezone: merchant.timezone, today, from, to, months };
+}
+
+function members(merchantId: string, query: RetentionMetricsQuery, planField: 'firstPlanId' | 'planId') {
+  return RetentionSubscriptionModel.find(
+    { merchantId, currency: { $exists: true }, ...(query.currency ? { currency: query.currency } : {}), ...(query.plan ? { [planField]: query.plan } : {}) },
+    { factIds: 0 },
+  ).lean<Array<Omit<RetentionSubscription, 'factIds'>>>();
+}
+
+/** A subscription's cohort: the month of its first paid box (none: not in a cohort). */
+function cohortOf(s: Pick<RetentionSubscription, 'paid'>): string | undefined {
+  return Object.keys(s.paid ?? {})
+    .filter((m) => (s.paid[m]?.boxes ?? 0) > 0)
+    .sort()[0];
+}
+
+function sortedEntries<V>(map: Map<string, V>): Array<[string, V]> {
+  return [...map.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+interface CohortFigures {
+  cohort: string;
+  size: number;
+  revenueToDateMinor: number;
+  realisedLtvMinor: number;
+  subscriptions: Array<Omit<RetentionSubscription, 'factIds'>>;
+}
+
+/** Per currency, the cohorts whose month is in the range, with what they paid to date. */
+async function cohortsOf(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, CohortFigures[]>> {
+  const byCurrency = new Map<string, Map<string, CohortFigures>>();
+  for (const s of await members(merchantId, query, 'firstPlanId')) {
+    const cohort = cohortOf(s);
+    if (!cohort || cohort < range.from || cohort > range.to) continue;
+    const cohorts = byCurrency.get(s.currency!) ?? new Map<string, CohortFigures>();
+    byCurrency.set(s.currency!, cohorts);
+    const figures = cohorts.get(cohort) ?? { cohort, size: 0, revenueToDateMinor: 0, realisedLtvMinor: 0, subscriptions: [] };
+    cohorts.set(cohort, figures);
+    figures.size += 1;
+    figures.revenueToDateMinor += Object.values(s.paid).reduce((n, p) => n + (p.revenueMinor ?? 0), 0);
+    figures.subscriptions.push(s);
+  }
+  const result = new Map<string, CohortFigures[]>();
+  for (const [currency, cohorts] of sortedEntries(byCurrency)) {
+    result.set(
+      currency,
+      sortedEntries(cohorts).map(([, f]) => ({ ...f, realisedLtvMinor: Math.round(f.revenueToDateMinor / f.size) })),
+    );
+  }
+  return result;
+}
+
+export async function cohortReport(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<CohortReport> {
+  const range = await rangeOf(clock, merchantId, query);
+  const cohorts = await cohortsOf(merchantId, query, range);
+  return {
+    object: 'cohort_report',
+    timezone: range.timezone,
+    from: range.from,
+    to: range.to,
+    currencies: [...cohorts.entries()].map(([currency, list]) => ({
+      currency,
+      cohorts: list.map(({ subscriptions, ...figures }) => ({
+        ...figures,
+        months: monthsBetween(figures.cohort, range.to).map((month, offset) => {
+          const active = subscriptions.filter((s) => !s.cancelledOn || s.cancelledOn.slice(0, 7) > month).length;
+          return {
+            month,
+            offset,
+            active,
+            activeRate: rate(active, figures.size),
+            paying: subscriptions.filter((s) => (s.paid[month]?.boxes ?? 0) > 0).length,
+            revenueMinor: subscriptions.reduce((n, s) => n + (s.paid[month]?.revenueMinor ?? 0), 0),
+          };
+        }),
+      })),
+    })),
+  };
+}
+
+export async function ltvReport(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<LtvReport> {
+  const range = await rangeOf(clock, merchantId, query);
+  const q = { ...query, from: range.from, to: range.to };
+  const [mrr, subscribers, churn, churnBefore, cohorts] = await Promise.all([
+    mrrReport(clock, merchantId, q),
+    subscriberReport(clock, merchantId, q),
+    churnReport(clock, merchantId, q),
+    churnReport(clock, merchantId, { ...q, from: shiftMonth(range.from, 1 - LTV_WINDOW_MONTHS), to: shiftMonth(range.from, -1) }),
+    cohortsOf(merchantId, query, range),
+  ]);
+  const currencies = [...new Set([...mrr.currencies.map((c) => c.currency), ...cohorts.keys()])].sort();
+  return {
+    object: 'ltv_report',
+    timezone: range.timezone,
+    from: range.from,
+    to: range.to,
+    method: `predicted LTV = ARPA (MRR ÷ subscribers at the month's end) ÷ the average monthly subscriber churn of the ${LTV_WINDOW_MONTHS} months ending with the month (cancelled ÷ subscribers at the start, added up over the window); null when that churn is 0. Realised LTV per cohort = what the cohort paid to date ÷ its size.`,
+    windowMonths: LTV_WINDOW_MONTHS,
+    currencies: currencies.map((currency) => {
+      const churnRows = [
+        ...(churnBefore.currencies.find((c) => c.currency === currency)?.months ?? []),
+        ...(churn.currencies.find((c) => c.currency === currency)?.months ?? []),
+      ];
+      const mrrRows = mrr.currencies.find((c) => c.currency === currency)?.months ?? [];
+      const subscriberRows = subscribers.currencies.find((c) => c.currency === currency)?.months ?? [];
+      return {
+        currency,
+        months: range.months.map((month) => {
+          const mrrMinor = mrrRows.find((r) => r.month === month)?.endMrrMinor ?? 0;
+          const count = subscriberRows.find((r) => r.month === month)?.endCount ?? 0;
+          const window = churnRows.filter((r) => r.month > shiftMonth(month, -LTV_WINDOW_MONTHS) && r.month <= month);
+          const cancelled = window.reduce((n, r) => n + r.cancelled - r.cancelledSameMonth, 0);
+          const atStart = window.reduce((n, r) => n + r.subscribersAtStart, 0);
+          const arpaMinor = count > 0 ? Math.round(mrrMinor / count) : null;
+          return {
+            month,
+            mrrMinor,
+            subscribers: count,
+            arpaMinor,
+            trailingCancelled: cancelled,
+            trailingSubscribersAtStart: atStart,
+            trailingChurnRate: rate(cancelled, atStart),
+            // ARPA ÷ (cancelled ÷ at start), without rounding the rate first.
+            predictedLtvMinor: arpaMinor !== null && cancelled > 0 ? Math.round((arpaMinor * atStart) / cancelled) : null,
+          };
+        }),
+        cohorts: (cohorts.get(currency) ?? []).map(({ cohort, size, revenueToDateMinor, realisedLtvMinor }) => ({
+          cohort,
+          size,
+          revenueToDateMinor,
+          realisedLtvMinor,
+        })),
+      };
+    }),
+  };
+}
+
+/** Per currency and month of the range: the retention buckets added up. */
+async function bucketMonths(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, Map<string, RetentionBucket[]>>> {
+  const buckets = await RetentionBucketModel.find(
+    {
+      merchantId,
+      month: { $gte: range.from, $lte: range.to },
+      ...(query.currency ? { currency: query.currency } : {}),
+      ...(query.plan ? { planId: query.plan } : {}),
+    },
+    { factIds: 0 },
+  ).lean<RetentionBucket[]>();
+  const result = new Map<string, Map<string, RetentionBucket[]>>();
+  for (const b of buckets) {
+    const months = result.get(b.currency) ?? new Map<string, RetentionBucket[]>();
+    result.set(b.currency, months);
+    months.set(b.month, [...(months.get(b.month) ?? []), b]);
+  }
+  return result;
+}
+
+function sumCounts(records: Array<Record<string, number> | undefined>): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const r of records) for (const [k, v] of Object.entries(r ?? {})) if (v) total[k] = (total[k] ?? 0) + v;
+  return Object.fromEntries(Object.entries(total).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+}
+
+export async function cancellationReport(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<CancellationReport> {
+  const range = await rangeOf(clock, merchantId, query);
+  const byCurrency = await bucketMonths(merchantId, query, range);
+  const saves = (await members(merchantId, query, 'planId')).filter(
+    (s) => s.savedOn && s.savedOn.slice(0, 7) >= range.from && s.savedOn.slice(0, 7) <= range.to,
+  );
+  const currencies = [...new Set([...byCurrency.keys(), ...saves.map((s) => s.currency!)])].sort();
+  return {
+    object: 'cancellation_report',
+    timezone: range.timezone,
+    from: range.from,
+    to: range.to,
+    currencies: currencies.map((currency) => ({
+      currency,
+      months: range.months.map((month) => {
+        const buckets = byCurrency.get(currency)?.get(month) ?? [];
+        const saved = saves.filter((s) => s.currency === currency && s.savedOn!.slice(0, 7) === month);
+        // Matured: the 90th day after the save has come; still active: not cancelled by then.
+        const matured = saved.filter((s) => addLocalDays(s.savedOn!, SAVED_DAYS) <= range.today);
+        return {
+          month,
+          cancelled: buckets.reduce((n, b) => n + (b.cancellations?.total ?? 0), 0),
+          voluntary: buckets.reduce((n, b) => n + (b.cancellations?.voluntary ?? 0), 0),
+          involuntary: buckets.reduce((n, b) => n + (b.cancellations?.involuntary ?? 0), 0),
+          reasons: sumCounts(buckets.map((b) => b.reasons)),
+          saveOffersShown: buckets.reduce((n, b) => n + (b.saveOffers?.shown ?? 0), 0),
+          saveOffersAccepted: buckets.reduce((n, b) => n + (b.saveOffers?.accepted ?? 0), 0),
+          saved: saved.length,
+          savedMatured: matured.length,
+          savedStillActiveAfter90Days: matured.filter((s) => !s.cancelledOn || s.cancelledOn > addLocalDays(s.savedOn!, SAVED_DAYS)).length,
+        };
+      }),
+    })),
+  };
+}
+
+export async function dunningReport(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<DunningReport> {
+  const range = await rangeOf(clock, merchantId, query);
+  const byCurrency = await bucketMonths(merchantId, query, range);
+  return {
+    object: 'dunning_report',
+    timezone: range.timezone,
+    from: range.from,
+    to: range.to,
+    currencies: sortedEntries(byCurrency)
+      .filter(([, months]) => [...months.values()].flat().some((b) => Object.values(b.dunning ?? {}).some((n) => n > 0)))
+      .map(([currency, months]) => ({
+        currency,
+        months: range.months.map((month) => {
+          const buckets = months.get(month) ?? [];
+          const d = sumCounts(buckets.map((b) => b.dunning as unknown as Record<string, number>));
+          const started = d.started ?? 0;
+          const recovered = d.recovered ?? 0;
+          const endedUnpaid = d.endedUnpaid ?? 0;
+          return {
+            month,
+            started,
+            failedAttempts: d.failedAttempts ?? 0,
+            recovered,
+            endedUnpaid,
+            recoveryRate: rate(recovered, started),
+            resolvedRecoveryRate: rate(recovered, recovered + endedUnpaid),
+            recoveredByAttempt: sumCounts(buckets.map((b) => b.recoveredByAttempt)),
+          };
+        }),
+      })),
+  };
+}
+
+/**
+ * CSV of flat rows: nested counts become one column per key (`reasons.moving`), the header the union of them
+ * (`whenEmpty` when there are no rows).
+ */
+export function rowsCsv(rows: Array<Record<string, unknown>>, whenEmpty: readonly string[] = ['currency', 'month']): string {
+  const flat = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) for (const [sub, n] of Object.entries(v)) out[`${k}.${sub}`] = n;
+      else out[k] = v;
+    }
+    return out;
+  });
+  const columns: string[] = [];
+  for (const row of flat) for (const k of Object.keys(row)) if (!columns.includes(k)) columns.push(k);
+  const cell = (value: unknown): string => {
+    const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
+    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [(columns.length > 0 ? columns : whenEmpty).join(',')];
+  // A count a row does not have is 0 (an absent reason); a missing plain value stays empty.
+  for (const row of flat) lines.push(columns.map((k) => (k in row ? cell(row[k]) : k.includes('.') ? '0' : '')).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
