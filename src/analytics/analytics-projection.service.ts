@@ -7,6 +7,7 @@ import { localDateOf } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import { BOX_KPI_FACTS, rebuildBoxKpis } from './box-kpis.service';
+import { upsertOnce } from './upsert-once';
 import { MetricBucketModel, SubscriptionMrrModel, type SubscriptionMrr } from './analytics.model';
 import { applyFactToRetention, dropRetentionProjections, RETENTION_FACTS } from './retention-projection.service';
 import { contribution, discountedBox, monthlyAmount, movementOf, recurrenceOf, type CountedStatus, type LastingDiscount } from './mrr-rules';
@@ -150,8 +151,8 @@ function bucketId(merchantId: string, day: string, currency: string, planId: str
 /** Adds a fact's effect to one bucket, once: the update is guarded on the fact's absence from it. */
 async function applyToBucket(merchantId: string, day: string, factId: string, change: BucketChange): Promise<void> {
   const _id = bucketId(merchantId, day, change.currency, change.planId);
-  try {
-    await MetricBucketModel.updateOne(
+  await upsertOnce(() =>
+    MetricBucketModel.updateOne(
       { _id, factIds: { $ne: factId } },
       {
         $inc: change.inc,
@@ -159,11 +160,8 @@ async function applyToBucket(merchantId: string, day: string, factId: string, ch
         $setOnInsert: { merchantId, day, month: day.slice(0, 7), currency: change.currency, planId: change.planId },
       },
       { upsert: true },
-    );
-  } catch (error) {
-    // The bucket exists and has this fact already: the upsert's insert collided with it.
-    if (!isDuplicateKeyError(error)) throw error;
-  }
+    ),
+  );
 }
 
 function add(changes: BucketChange[], currency: string, planId: string, field: string, amount: number): void {

@@ -4,6 +4,7 @@ import { factsInOrder } from '../events/fact-replay';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { daysBetween, localDateOf } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
+import { upsertOnce } from './upsert-once';
 import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, type BoxKpiFamily, type BoxKpiOrder } from './box-kpis.model';
 
 /**
@@ -64,8 +65,8 @@ function add(changes: Change[], where: Omit<Change, 'inc'>, field: string, amoun
 /** Adds a fact's effect to one bucket, once: the update is guarded on the fact's absence from it. */
 async function applyToBucket(merchantId: string, factId: string, change: Change): Promise<void> {
   const _id = `${merchantId}:${change.day}:${change.family}:${change.key}:${change.currency}`;
-  try {
-    await BoxKpiBucketModel.updateOne(
+  await upsertOnce(() =>
+    BoxKpiBucketModel.updateOne(
       { _id, factIds: { $ne: factId } },
       {
         $inc: change.inc,
@@ -73,10 +74,8 @@ async function applyToBucket(merchantId: string, factId: string, change: Change)
         $setOnInsert: { merchantId, day: change.day, month: change.day.slice(0, 7), family: change.family, key: change.key, currency: change.currency },
       },
       { upsert: true },
-    );
-  } catch (error) {
-    if (!isDuplicateKeyError(error)) throw error; // the bucket has this fact already
-  }
+    ),
+  );
 }
 
 interface DemandLine {

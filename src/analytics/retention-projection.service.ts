@@ -2,7 +2,7 @@ import type { Fact } from '../events/fact.model';
 import type { FactType } from '../events/fact-types';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { localDateOf } from '../shared/calendar';
-import { isDuplicateKeyError } from '../shared/db';
+import { upsertOnce } from './upsert-once';
 import { RetentionBucketModel, RetentionSubscriptionModel, type RetentionSubscription } from './retention.model';
 
 /**
@@ -40,24 +40,6 @@ function positiveInt(value: unknown): number | undefined {
 /** A reason code as a field name: the merchant's codes are lower_snake_case; anything else is `other`. */
 export function reasonKey(reason: unknown): string {
   return typeof reason === 'string' && /^[a-z][a-z0-9_]{0,40}$/.test(reason) ? reason : 'other';
-}
-
-/**
- * An upsert guarded on the fact's absence, once. Its insert collides with the document when the document has
- * the fact already, or when another fact's upsert inserted it meanwhile (two workers): so it tries again once,
- * and then either applies or finds the fact there.
- */
-export async function upsertOnce(run: () => Promise<unknown>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    if (!isDuplicateKeyError(error)) throw error;
-    try {
-      await run();
-    } catch (again) {
-      if (!isDuplicateKeyError(again)) throw again;
-    }
-  }
 }
 
 /** Adds a fact's counts to one day's bucket, once (guarded on the fact's absence, like the MRR buckets). */

@@ -1,4 +1,4 @@
-import { upsertOnce } from '../../../src/analytics/retention-projection.service';
+import { upsertOnce } from '../../../src/analytics/upsert-once';
 
 const duplicate = () => Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
 
