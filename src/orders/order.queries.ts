@@ -35,6 +35,16 @@ export async function paidBoxCount(merchantId: string, subscriptionId: string): 
   return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } });
 }
 
+/** How many paid boxes each of these subscriptions has had (one query for a page of them; absent ones have none). */
+export async function paidBoxCounts(merchantId: string, subscriptionIds: readonly string[]): Promise<Map<string, number>> {
+  if (subscriptionIds.length === 0) return new Map();
+  const rows = await BoxOrderModel.aggregate<{ _id: string; count: number }>([
+    { $match: { subscriptionId: { $in: [...subscriptionIds] }, merchantId, status: { $in: PAID_BOX_STATUSES } } },
+    { $group: { _id: '$subscriptionId', count: { $sum: 1 } } },
+  ]);
+  return new Map(rows.map((row) => [row._id, row.count]));
+}
+
 /** Whether a subscription has a paid box. */
 export async function hasPaidBox(merchantId: string, subscriptionId: string): Promise<boolean> {
   return (await BoxOrderModel.exists({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } })) !== null;

@@ -7,7 +7,7 @@ import { adjustPoints, getLoyaltyAccount, listLoyaltyEntries } from '../../loyal
 import { customersInTier, loyaltyTiersOf, tierKeysOf, whichHoldTier } from '../../loyalty/loyalty.queries';
 import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
 import { listMessages } from '../../messages/message.service';
-import { paidBoxCount } from '../../orders/order.queries';
+import { paidBoxCounts } from '../../orders/order.queries';
 import { listOrders } from '../../orders/order.service';
 import { activePlansOf, findPlan, findPlans } from '../../plans/plan.queries';
 import { referralCodeOf, referralsMadeBy } from '../../referrals/referral.queries';
@@ -284,11 +284,11 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
       customersByIds(merchantId, customerIds),
       findPlans(merchantId, [...new Set(rows.map((row) => row.box.planId))]),
       tierKeysOf(merchantId, customerIds),
-      Promise.all(rows.map((row) => paidBoxCount(merchantId, row._id))),
+      paidBoxCounts(merchantId, rows.map((row) => row._id)),
     ]);
     const customerOf = new Map(customers.map((customer) => [customer._id, customer]));
     const planOf = new Map(plans.map((plan) => [plan._id, plan]));
-    return rows.map((row, index) => {
+    return rows.map((row) => {
       const customer = customerOf.get(row.customerId);
       const plan = planOf.get(row.box.planId);
       const next = row.status === 'cancelled' ? undefined : nextChargedCycle(row, now);
@@ -303,7 +303,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
         status: row.status,
         statusLabel: STATUS_LABELS[row.status] ?? row.status,
         next: next ? dateIn(next.chargeAt, store.timezone, locale) : '—',
-        tenure: `${paidBoxWords(paidBoxes[index] ?? 0)} · ${months < 1 ? 'under a month' : plural(months, 'month')}`,
+        tenure: `${paidBoxWords(paidBoxes.get(row._id) ?? 0)} · ${months < 1 ? 'under a month' : plural(months, 'month')}`,
         tier: tierKey ? (tiers.find((tier) => tier.key === tierKey)?.name ?? tierKey) : null,
       };
     });
