@@ -32,7 +32,6 @@ import { buildCustomerInput, buildPlanInput } from '../test/factories/catalog.fa
 import { createMerchant, type TestMerchant } from '../test/factories/merchant.factory';
 import { renewalDriver } from '../test/helpers/renewal-driver';
 import { buildTestApp, type TestApp } from '../test/helpers/test-app';
-import { testStripe } from '../test/helpers/test-env';
 import { describeCode, describeMachine, percentiles, SettingsError, startServices, type Services } from './bench-support';
 
 const log = (message: string): void => {
