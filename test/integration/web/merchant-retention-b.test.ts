@@ -355,6 +355,17 @@ describe('the merchant’s perks, loyalty and offers pages', () => {
     expect(kind.status).toBe(400);
     expect(kind.text).toContain(fieldError('kind', 'Choose the kind of offer'));
     expect((await api(merchant, '/offers').expect(200)).body.data).toEqual([]);
+
+    // Typed by hand: a field sent twice, an unknown kind or status, a cursor that is not ours — answered, never a 5xx.
+    const twice = await browser.agent
+      .post('/merchant/retention/offers')
+      .set('accept', 'text/html')
+      .type('form')
+      .send(`_csrf=${encodeURIComponent(/name="_csrf" value="([^"]+)"/.exec(kind.text)![1]!)}&name=a&name=b&kind=comeback`);
+    expect(twice.status).toBe(400);
+    expect(twice.text).toContain('This form has fields it should not have.');
+    expect((await browser.get('/merchant/retention/offers?kind=lottery&after=not-a-cursor')).status).toBe(200);
+    expect((await browser.get('/merchant/retention/perks?status=deleted&after=%00%00')).status).toBe(200);
   });
 
   test('when another store’s merchant asks for a perk or an offer, then every page and form is not found and nothing changes; their programme is their own', async () => {
