@@ -12,7 +12,8 @@ import { longDate } from '../shop/shop-view';
 import { minorUnitsOf, placeRefusal as placeCatalogRefusal, type FieldOf } from './catalog-forms';
 
 /**
- * What the merchant's perks, loyalty and offers pages share (the gifts, referrals and promo-code pages share retention-forms.ts): src/web/merchant/{perks,loyalty,offers}.pages.ts):
+ * What the merchant's perks, loyalty and offers pages share (src/web/merchant/{perks,loyalty,offers}.pages.ts; the gifts, referrals and
+ * promo-code pages share retention-forms.ts):
  * flat urlencoded fields read into the API's own request bodies and checked by the same Zod schemas, each
  * refusal placed beside its field in words a merchant reads ("Must be at most 100", not Zod's wording), the
  * eligibility fields perks and offers share, and how an eligibility reads in words.

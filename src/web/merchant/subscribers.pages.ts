@@ -284,7 +284,10 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
       customersByIds(merchantId, customerIds),
       findPlans(merchantId, [...new Set(rows.map((row) => row.box.planId))]),
       tierKeysOf(merchantId, customerIds),
-      paidBoxCounts(merchantId, rows.map((row) => row._id)),
+      paidBoxCounts(
+        merchantId,
+        rows.map((row) => row._id),
+      ),
     ]);
     const customerOf = new Map(customers.map((customer) => [customer._id, customer]));
     const planOf = new Map(plans.map((plan) => [plan._id, plan]));
