@@ -9,7 +9,6 @@ import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-en
 function eventSource(clock: FakeClock, failWith?: string): StripeGateway {
   return {
     ...createStripeGateway(testStripe()),
-    // eslint-disable-next-line require-yield
     listEvents: async function* () {
       clock.advance(90_000);
       if (failWith) throw new Error(failWith);
