@@ -16,6 +16,7 @@ import { messagePages } from './merchant/messages.pages';
 import { subscriberPages } from './merchant/subscribers.pages';
 import { catalogPages } from './merchant/catalog.pages';
 import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
+import { makeGoodPages } from './merchant/make-good.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -92,6 +93,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(subscriberPages({ subscriptions: deps.subscriptions }));
   router.use(catalogPages({ subscriptions: deps.subscriptions }));
   router.use(fulfilmentPages({ clock: deps.clock }));
+  router.use(makeGoodPages({ clock: deps.clock }));
   router.use(messagePages({ clock: deps.clock, links }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
