@@ -158,7 +158,7 @@ export function makeGoodPages(deps: MakeGoodPageDeps): Router {
   function pickWords(view: MakeGoodView, locale: string): string {
     const { fromOn, toOn, sku } = view.selection;
     const dates = fromOn === toOn ? `shipping on ${shortDate(fromOn, locale)}` : `shipping from ${shortDate(fromOn, locale)} to ${shortDate(toOn, locale)}`;
-    return [`Boxes ${dates}`, sku ? `with SKU ${sku}` : '', view.planName ? `of the plan ${view.planName}` : ''].filter(Boolean).join(', ');
+    return [`boxes ${dates}`, sku ? `with SKU ${sku}` : '', view.planName ? `of the plan ${view.planName}` : ''].filter(Boolean).join(', ');
   }
 
   async function showForm(req: Request, res: Response, status: number, values: Values, errors: FieldErrors) {
