@@ -156,6 +156,9 @@ describe("the merchant's make-good pages", () => {
     const given = (await factsAbout({ subscriptionId: subs.ana })).filter((f) => f.type === 'make_good.given');
     expect(given).toHaveLength(1);
     expect(given[0]!.actor.kind).toBe('merchant');
+    // The subscriber's page shows it on the timeline.
+    const subscriber = await browser.get(`/merchant/subscribers/${subs.ana}`);
+    expect(subscriber.text).toContain('<strong>You</strong>: The store apologised (&#34;Sorry about your April box&#34;) and gave 150 points.');
     // The form sent again after it went out opens its report.
     const resent = await browser.post('/merchant/fulfilment/make-good', fields);
     expect(resent.headers.location).toBe(`${previewPath}/report`);
