@@ -106,7 +106,7 @@ export async function draftMakeGood(deps: MakeGoodDeps, merchantId: string, atte
       { _id, merchantId, status: 'draft' },
       {
         $set: { selection, gift: input.gift, apology: input.apology, updatedAt: now },
-        $setOnInsert: { status: 'draft', runs: 0, createdBy: deps.actor, createdAt: now },
+        $setOnInsert: { runs: 0, createdBy: deps.actor, createdAt: now }, // _id, merchantId and status come from the filter
       },
       { upsert: true },
     );
