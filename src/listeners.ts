@@ -13,6 +13,7 @@ import {
 } from './messages/box-messages.listeners';
 import {
   confirmAddressChange,
+  sendMakeGoodApology,
   tellPointsExpiring,
   tellReferrerRewarded,
   tellRewardGranted,
@@ -76,4 +77,7 @@ export const listeners: ListenerTable = {
   'referral.rewarded': [tellReferrerRewarded],
   'reward.granted': [tellRewardGranted], // birthday and anniversary rewards
   'gift.delivered': [thankForGift],
+
+  // A merchant owning a mistake
+  'make_good.given': [sendMakeGoodApology], // the store's apology, with the make-good it gives
 };

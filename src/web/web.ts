@@ -20,6 +20,7 @@ import { loyaltyPages } from './merchant/loyalty.pages';
 import { offerPages } from './merchant/offers.pages';
 import { fulfilmentFormBodies, fulfilmentPages } from './merchant/fulfilment.pages';
 import { retentionPages } from './merchant/retention.pages';
+import { makeGoodPages } from './merchant/make-good.pages';
 import { localMailPages } from './local/mail.pages';
 import { actionPages } from './shop/action.pages';
 import { storefrontPages } from './shop/storefront.pages';
@@ -100,6 +101,7 @@ export function webPages(deps: WebDeps): Router {
   router.use(offerPages({ clock: deps.clock }));
   router.use(fulfilmentPages({ clock: deps.clock }));
   router.use(retentionPages(deps.subscriptions));
+  router.use(makeGoodPages({ clock: deps.clock }));
   router.use(messagePages({ clock: deps.clock, links }));
   router.use(localMailPages({ mailCaught: deps.mailCaught }));
   const simulateCheckout = deps.stripeMode === 'stripe-mock';
