@@ -403,6 +403,8 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
         ? {
             chargeAt: dateTimeIn(next.chargeAt, tz, locale),
             cutoffAt: dateTimeIn(next.cutoffAt, tz, locale),
+            // Past its cut-off (or the first box, charged at sign-up), the box's contents are fixed.
+            changeable: new Date(next.cutoffAt) > now,
             lines: next.lines.map((line) => ({
               description: line.description,
               quantity: line.quantity,
