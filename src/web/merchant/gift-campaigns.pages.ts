@@ -20,7 +20,7 @@ import type { Clock } from '../../shared/time';
 import { errorsOf, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf, longDate } from '../shop/shop-view';
-import { requireMerchant, signedInMerchant } from './merchant-session';
+import { requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 import {
   afterOf,
   firstPageOnBadCursor,
@@ -29,7 +29,6 @@ import {
   placeRefusal,
   plural,
   receiptOf,
-  storeOf,
   stringFields,
   typedAmount,
   typedWhole,
@@ -268,7 +267,7 @@ export function giftCampaignPages(deps: { clock: Clock }): Router {
 
   async function renderNew(res: Response, values: FormValues, errors: FieldErrors, status = 200): Promise<void> {
     const merchantId = signedInMerchant(res).merchantId;
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     const [addons, plans] = await Promise.all([
       listAddons(merchantId, { limit: 100, status: 'active' }),
       listPlans(merchantId, { limit: 100, status: 'active' }),
@@ -288,7 +287,7 @@ export function giftCampaignPages(deps: { clock: Clock }): Router {
   });
 
   router.post(BASE, async (req, res) => {
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     const form = readGiftCampaignForm(req.body, profile.defaultCurrency);
     if (!form.ok) return renderNew(res, form.values, form.errors, 400);
     try {
@@ -304,7 +303,7 @@ export function giftCampaignPages(deps: { clock: Clock }): Router {
   router.get(`${BASE}/:id`, async (req, res) => {
     const merchantId = signedInMerchant(res).merchantId;
     const campaign = await getGiftCampaign(merchantId, idOf(req.params.id));
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     const locale = localeOf(req);
     const days = horizonOf(req);
     const [names, plans, dryRun, awards] = await Promise.all([
@@ -354,7 +353,7 @@ export function giftCampaignPages(deps: { clock: Clock }): Router {
     const campaign = await getGiftCampaign(merchantId, idOf(req.params.id));
     if (campaign.status !== 'draft') return res.redirect(303, `${BASE}/${campaign.id}`);
     const dryRun = await dryRunGiftCampaign(deps.clock, merchantId, campaign.id, {});
-    const view = await dryRunView(dryRun, campaign, await storeOf(res), localeOf(req));
+    const view = await dryRunView(dryRun, campaign, await signedInStore(res), localeOf(req));
     res.render('merchant/catalog/confirm', {
       title: `Activate ${campaign.name}?`,
       heading: `Activate ${campaign.name}?`,

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { customersInTier } from '../../loyalty/loyalty.queries';
 import { LoyaltyProgramBody, type LoyaltyProgramView } from '../../loyalty/loyalty.schemas';
 import { getLoyaltyProgram, putLoyaltyProgram } from '../../loyalty/loyalty.service';
-import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
+import type { MerchantProfile } from '../../merchants/merchant.queries';
 import { activePerks } from '../../perks/perk.service';
 import { NotFoundError } from '../../shared/errors';
 import { formatMoney, minorDigits } from '../../shared/money';
@@ -23,7 +23,7 @@ import {
   type RetentionForm,
   type RetentionValues,
 } from './perk-offer-forms';
-import { requireMerchant, signedInMerchant } from './merchant-session';
+import { requireMerchant, signedInStore } from './merchant-session';
 
 /**
  * The merchant's loyalty programme and tiers (`/merchant/retention/loyalty`): the programme as it is (earning,
@@ -182,12 +182,6 @@ async function programOf(merchantId: string): Promise<LoyaltyProgramView | null>
   });
 }
 
-async function profileOf(res: Response): Promise<MerchantProfile> {
-  const profile = await merchantProfile(signedInMerchant(res).merchantId);
-  if (!profile) throw new NotFoundError('This store does not exist.');
-  return profile;
-}
-
 function multiplierWords(percent: number): string {
   return percent === 100 ? 'The base rate' : `${(percent / 100).toLocaleString('en-US', { maximumFractionDigits: 2 })}× points`;
 }
@@ -234,7 +228,7 @@ export function loyaltyPages(deps: { clock: Clock }): Router {
   router.use(BASE, requireMerchant);
 
   router.get(BASE, async (req: Request, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const program = await programOf(profile._id);
     res.render('merchant/retention/loyalty', {
       title: 'Loyalty programme',
@@ -257,13 +251,13 @@ export function loyaltyPages(deps: { clock: Clock }): Router {
   }
 
   router.get(`${BASE}/edit`, async (_req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const program = await programOf(profile._id);
     renderForm(res, program !== null, profile.defaultCurrency, formValuesOf(program, profile.defaultCurrency), {});
   });
 
   router.post(BASE, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const exists = (await programOf(profile._id)) !== null;
     const form = readLoyaltyForm(req.body, profile.defaultCurrency);
     if (!form.ok) return renderForm(res, exists, profile.defaultCurrency, form.values, form.errors, 400);

@@ -1,9 +1,9 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
+import type { MerchantProfile } from '../../merchants/merchant.queries';
 import { CreateOfferBody, type OfferView } from '../../offers/offer.schemas';
 import { archiveOffer, createOffer, getOffer, listOffers } from '../../offers/offer.service';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 import type { Clock } from '../../shared/time';
 import { errorsOf, type FieldErrors } from '../forms';
@@ -29,7 +29,7 @@ import {
   type RetentionForm,
   type RetentionValues,
 } from './perk-offer-forms';
-import { requireMerchant, signedInMerchant } from './merchant-session';
+import { requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 
 /**
  * The merchant's offers (`/merchant/retention/offers`): the list by kind (threshold, comeback, birthday,
@@ -192,18 +192,12 @@ async function namesOfOffers(merchantId: string, offers: OfferView[]): Promise<N
   });
 }
 
-async function profileOf(res: Response): Promise<MerchantProfile> {
-  const profile = await merchantProfile(signedInMerchant(res).merchantId);
-  if (!profile) throw new NotFoundError('This store does not exist.');
-  return profile;
-}
-
 export function offerPages(deps: { clock: Clock }): Router {
   const router = Router();
   router.use(BASE, requireMerchant);
 
   router.get(BASE, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const query = ListQuery.parse(req.query);
     const read = (startingAfter: string | undefined) => listOffers(profile._id, { limit: PAGE_SIZE, kind: query.kind, startingAfter });
     const page = await read(query.after).catch((error: unknown) => {
@@ -238,11 +232,11 @@ export function offerPages(deps: { clock: Clock }): Router {
 
   router.get(`${BASE}/new`, async (req, res) => {
     const kind = KINDS.find((k) => k === req.query.kind);
-    await renderNew(res, await profileOf(res), kind ? { kind } : {}, {});
+    await renderNew(res, await signedInStore(res), kind ? { kind } : {}, {});
   });
 
   router.post(BASE, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const form = readOfferForm(req.body, profile.defaultCurrency);
     if (!form.ok) return renderNew(res, profile, form.values, form.errors, 400);
     try {
@@ -256,7 +250,7 @@ export function offerPages(deps: { clock: Clock }): Router {
   });
 
   router.get(`${BASE}/:id`, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const offer = await getOffer(profile._id, idOf(req.params.id));
     const done = typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : null;
     res.render('merchant/retention/offers-show', {
@@ -272,7 +266,7 @@ export function offerPages(deps: { clock: Clock }): Router {
   });
 
   router.get(`${BASE}/:id/archive`, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const offer = await getOffer(profile._id, idOf(req.params.id));
     res.render('merchant/retention/offers-archive', {
       title: `Archive ${offer.name}?`,

@@ -1,9 +1,9 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
+import type { MerchantProfile } from '../../merchants/merchant.queries';
 import { CreatePerkBody, type PerkView } from '../../perks/perk.schemas';
 import { archivePerk, createPerk, getPerk, listPerks } from '../../perks/perk.service';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 import type { Clock } from '../../shared/time';
 import { errorsOf, type FieldErrors } from '../forms';
@@ -30,7 +30,7 @@ import {
   type RetentionForm,
   type RetentionValues,
 } from './perk-offer-forms';
-import { requireMerchant, signedInMerchant } from './merchant-session';
+import { requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 
 /**
  * The merchant's perks (`/merchant/retention/perks`): the list (on offer or archived, what each gives and to
@@ -215,18 +215,12 @@ function perkRow(perk: PerkView, names: Names, profile: MerchantProfile, locale:
   };
 }
 
-async function profileOf(res: Response): Promise<MerchantProfile> {
-  const profile = await merchantProfile(signedInMerchant(res).merchantId);
-  if (!profile) throw new NotFoundError('This store does not exist.');
-  return profile;
-}
-
 export function perkPages(deps: { clock: Clock }): Router {
   const router = Router();
   router.use(BASE, requireMerchant);
 
   router.get(BASE, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const query = ListQuery.parse(req.query);
     const read = (startingAfter: string | undefined) => listPerks(profile._id, { limit: PAGE_SIZE, status: query.status, startingAfter });
     const page = await read(query.after).catch((error: unknown) => {
@@ -256,11 +250,11 @@ export function perkPages(deps: { clock: Clock }): Router {
   }
 
   router.get(`${BASE}/new`, async (_req, res) => {
-    await renderNew(res, await profileOf(res), {}, {});
+    await renderNew(res, await signedInStore(res), {}, {});
   });
 
   router.post(BASE, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const form = readPerkForm(req.body, profile.defaultCurrency);
     if (!form.ok) return renderNew(res, profile, form.values, form.errors, 400);
     try {
@@ -274,7 +268,7 @@ export function perkPages(deps: { clock: Clock }): Router {
   });
 
   router.get(`${BASE}/:id`, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const perk = await getPerk(profile._id, idOf(req.params.id));
     const locale = localeOf(req);
     const done = typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : null;
@@ -287,7 +281,7 @@ export function perkPages(deps: { clock: Clock }): Router {
   });
 
   router.get(`${BASE}/:id/archive`, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const perk = await getPerk(profile._id, idOf(req.params.id));
     res.render('merchant/retention/perks-archive', {
       title: `Archive ${perk.name}?`,

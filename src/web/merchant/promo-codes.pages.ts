@@ -16,7 +16,7 @@ import { formatMoney, isCurrency } from '../../shared/money';
 import { errorsOf, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
-import { requireMerchant, signedInMerchant } from './merchant-session';
+import { requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 import {
   afterOf,
   firstPageOnBadCursor,
@@ -25,7 +25,6 @@ import {
   placeRefusal,
   plural,
   receiptOf,
-  storeOf,
   stringFields,
   typedAmount,
   typedWhole,
@@ -158,7 +157,7 @@ export function promoCodePages(deps: PromotionSyncDeps): Router {
     const merchantId = signedInMerchant(res).merchantId;
     const status = req.query.status === 'active' || req.query.status === 'archived' ? req.query.status : undefined;
     const [profile, page] = await Promise.all([
-      storeOf(res),
+      signedInStore(res),
       firstPageOnBadCursor((startingAfter) => listPromoCodes(deps.clock, merchantId, { limit: PAGE_SIZE, startingAfter, status }), afterOf(req)),
     ]);
     const locale = localeOf(req);
@@ -171,7 +170,7 @@ export function promoCodePages(deps: PromotionSyncDeps): Router {
   });
 
   async function renderNew(res: Response, values: FormValues, errors: FieldErrors, status = 200): Promise<void> {
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     res.status(status).render('merchant/retention/promo-code-new', {
       title: 'New promo code',
       currency: profile.defaultCurrency,
@@ -185,7 +184,7 @@ export function promoCodePages(deps: PromotionSyncDeps): Router {
   });
 
   router.post(BASE, async (req, res) => {
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     const form = readPromoCodeForm(req.body, profile);
     if (!form.ok) return renderNew(res, form.values, form.errors, 400);
     try {
@@ -203,7 +202,7 @@ export function promoCodePages(deps: PromotionSyncDeps): Router {
     const merchantId = signedInMerchant(res).merchantId;
     const code = await getPromoCode(deps.clock, merchantId, idOf(req.params.id));
     const [profile, redemptions] = await Promise.all([
-      storeOf(res),
+      signedInStore(res),
       firstPageOnBadCursor((startingAfter) => listPromoCodeRedemptions(merchantId, code.id, { limit: PAGE_SIZE, startingAfter }), afterOf(req)),
     ]);
     const locale = localeOf(req);

@@ -15,14 +15,13 @@ import { formatMoney, toDecimalString } from '../../shared/money';
 import { readForm, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
-import { merchantActor, requireMerchant, signedInMerchant } from './merchant-session';
+import { merchantActor, requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 import {
   afterOf,
   firstPageOnBadCursor,
   idOf,
   placeIssues,
   receiptOf,
-  storeOf,
   stringFields,
   typedAmount,
   typedWhole,
@@ -175,7 +174,7 @@ export function referralPages(deps: ReferralDeps): Router {
     const merchantId = signedInMerchant(res).merchantId;
     const status = STATUSES.find((s) => s === req.query.status);
     const [profile, program, page] = await Promise.all([
-      storeOf(res),
+      signedInStore(res),
       programOf(merchantId),
       firstPageOnBadCursor((startingAfter) => listReferrals(merchantId, { limit: PAGE_SIZE, startingAfter, status }), afterOf(req)),
     ]);
@@ -192,7 +191,7 @@ export function referralPages(deps: ReferralDeps): Router {
   });
 
   async function renderProgram(res: Response, values: FormValues | null, errors: FieldErrors, status = 200): Promise<void> {
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     const program = await programOf(profile._id);
     res.status(status).render('merchant/retention/referral-program', {
       title: 'Referral programme',
@@ -207,7 +206,7 @@ export function referralPages(deps: ReferralDeps): Router {
   });
 
   router.post(`${BASE}/programme`, async (req, res) => {
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     // Amounts are in the store's default currency (what the service saves the programme in).
     const form = readProgramForm(req.body, profile.defaultCurrency);
     if (!form.ok) return renderProgram(res, form.values, form.errors, 400);
@@ -228,7 +227,7 @@ export function referralPages(deps: ReferralDeps): Router {
   });
 
   async function renderReject(req: Request, res: Response, referral: ReferralView, values: FormValues, errors: FieldErrors, status = 200) {
-    const profile = await storeOf(res);
+    const profile = await signedInStore(res);
     const [row] = await referralRows(profile._id, [referral], profile.timezone, localeOf(req));
     res.status(status).render('merchant/retention/referral-reject', { title: 'Reject this referral?', referral: row, values, errors });
   }

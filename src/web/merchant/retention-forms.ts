@@ -1,10 +1,8 @@
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import type { z } from 'zod';
-import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import type { FieldErrors } from '../forms';
 import { minorUnitsOf, type FormValues } from './catalog-forms';
-import { signedInMerchant } from './merchant-session';
 
 /**
  * What the retention pages (gift campaigns, referrals, promo codes) share: flat urlencoded fields read as
@@ -80,12 +78,6 @@ export function placeRefusal(refused: FieldErrors, fieldOf: Record<string, strin
 
 export function sentence(message: string): string {
   return message.charAt(0).toUpperCase() + message.slice(1);
-}
-
-export async function storeOf(res: Response): Promise<MerchantProfile> {
-  const profile = await merchantProfile(signedInMerchant(res).merchantId);
-  if (!profile) throw new NotFoundError('This store does not exist.');
-  return profile;
 }
 
 /** An id from the path; anything that could not be an id is simply not found. */

@@ -38,7 +38,7 @@ import { describeFact } from '../shop/fact-wording';
 import { sentence } from '../shop/history-view';
 import { dateIn, dateTimeIn } from '../shop/portal-format';
 import { localeOf, longDate, money } from '../shop/shop-view';
-import { merchantActor, requireMerchant, signedInMerchant } from './merchant-session';
+import { merchantActor, requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 
 /**
  * The merchant's subscribers (`/merchant/subscribers`): a list searched and filtered on the server (by name or
@@ -164,19 +164,13 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
   const clock = subscriptions.clock;
   const pathOf = (id: string) => `/merchant/subscribers/${id}`;
 
-  async function storeOf(res: Response): Promise<MerchantProfile> {
-    const store = await merchantProfile(signedInMerchant(res).merchantId);
-    if (!store) throw new NotFoundError('No such store.');
-    return store;
-  }
-
   // ---------------------------------------------------------------------------------------------------------
   // The list
   // ---------------------------------------------------------------------------------------------------------
 
   router.get('/merchant/subscribers', requireMerchant, async (req, res) => {
     const merchantId = signedInMerchant(res).merchantId;
-    const store = await storeOf(res);
+    const store = await signedInStore(res);
     const locale = localeOf(req);
     const now = clock.now();
     const parsed = ListQuery.safeParse(req.query);
@@ -331,7 +325,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
 
   async function showSubscriber(req: Request, res: Response, view: SubscriptionView, problem?: Problem): Promise<void> {
     const merchantId = signedInMerchant(res).merchantId;
-    const store = await storeOf(res);
+    const store = await signedInStore(res);
     const locale = localeOf(req);
     const tz = store.timezone;
     const now = clock.now();
@@ -546,7 +540,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
 
   // Cancelling asks first: its own page, with the merchant's reasons and a box to tick.
   async function showCancel(req: Request, res: Response, view: SubscriptionView, problem?: Problem): Promise<void> {
-    const store = await storeOf(res);
+    const store = await signedInStore(res);
     const locale = localeOf(req);
     const values = problem?.values ?? {};
     const text = (key: string) => (typeof values[key] === 'string' ? values[key] : '');
