@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { LOCAL_DB_ENGINES, startLocalDatabase, type LocalDbEngine } from '../src/local/local-database';
+import { startLocalStripeMock } from '../src/local/local-stripe-mock';
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings
@@ -433,3 +435,35 @@ export const fmt = {
     `machine ${share.machinePct.toFixed(0)} % of ${share.cores * 100} % = server ${share.targetPct.toFixed(0)} % + bench process ${share.benchPct.toFixed(0)} % + database ${share.databasePct.toFixed(0)} % + stripe-mock ${share.stripeMockPct.toFixed(0)} % + other ${share.otherPct.toFixed(0)} %; stolen by the hypervisor ${share.stealPct.toFixed(0)} %`,
   pct: (part: number, whole: number): string => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : '0 %'),
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// The database and stripe-mock
+// ---------------------------------------------------------------------------------------------------------
+
+export interface Services {
+  mongoUri: string;
+  databaseDescription: string;
+  stripeHost: string;
+  stripePort: number;
+  stop(): Promise<void>;
+}
+
+/** The database and stripe-mock, as the tests' global setup gets them (test/helpers/global-setup.ts). */
+export async function startServices(log: (message: string) => void): Promise<Services> {
+  const engine = process.env.LOCAL_DB || 'auto';
+  if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
+  const [database, stripeMock] = await Promise.all([
+    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log }),
+    process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(log),
+  ]);
+  const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);
+  return {
+    mongoUri: database?.uri ?? process.env.MONGODB_URI!,
+    databaseDescription: database ? `local ${database.engine} (${database.storage})` : 'MONGODB_URI',
+    stripeHost: stripeMock?.host ?? process.env.STRIPE_API_HOST!,
+    stripePort: stripeMock?.port ?? Number(process.env.STRIPE_API_PORT || 12111),
+    stop: async () => {
+      await Promise.all(stops.map((stop) => stop()));
+    },
+  };
+}

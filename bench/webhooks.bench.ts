@@ -21,8 +21,6 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import mongoose from 'mongoose';
 import type Stripe from 'stripe';
-import { LOCAL_DB_ENGINES, startLocalDatabase, type LocalDbEngine } from '../src/local/local-database';
-import { startLocalStripeMock } from '../src/local/local-stripe-mock';
 import { projectRoot } from '../src/local/project-paths';
 import { BoxOrderModel } from '../src/orders/box-order.model';
 import { connectDatabase, disconnectDatabase, syncIndexes } from '../src/shared/db';
@@ -47,6 +45,7 @@ import {
   readSettings,
   SettingsError,
   sleep,
+  startServices,
   startTarget,
   waitForQuietMachine,
   waitUntil,
@@ -56,6 +55,7 @@ import {
   type E2eMode,
   type Percentiles,
   type PostOutcome,
+  type Services,
   type Target,
   type TargetEnv,
   type TargetRole,
@@ -68,34 +68,6 @@ const log = (message: string): void => {
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
-
-interface Services {
-  mongoUri: string;
-  databaseDescription: string;
-  stripeHost: string;
-  stripePort: number;
-  stop(): Promise<void>;
-}
-
-/** The database and stripe-mock, as the tests' global setup gets them (test/helpers/global-setup.ts). */
-async function startServices(): Promise<Services> {
-  const engine = process.env.LOCAL_DB || 'auto';
-  if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
-  const [database, stripeMock] = await Promise.all([
-    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log }),
-    process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(log),
-  ]);
-  const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);
-  return {
-    mongoUri: database?.uri ?? process.env.MONGODB_URI!,
-    databaseDescription: database ? `local ${database.engine} (${database.storage})` : 'MONGODB_URI',
-    stripeHost: stripeMock?.host ?? process.env.STRIPE_API_HOST!,
-    stripePort: stripeMock?.port ?? Number(process.env.STRIPE_API_PORT || 12111),
-    stop: async () => {
-      await Promise.all(stops.map((stop) => stop()));
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. Acknowledgement throughput
@@ -622,7 +594,7 @@ async function main(): Promise<void> {
 
   try {
     log('starting the database and stripe-mock (MONGODB_URI / STRIPE_API_HOST when set)…');
-    services = await startServices();
+    services = await startServices(log);
     // The test helpers (stripe-mock client, config) read these, as under jest's global setup.
     process.env.TEST_MONGODB_URI = services.mongoUri;
     process.env.TEST_STRIPE_HOST = services.stripeHost;

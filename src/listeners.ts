@@ -19,6 +19,7 @@ import {
 } from './messages/box-messages.listeners';
 import {
   confirmAddressChange,
+  sendMakeGoodApology,
   tellPointsExpiring,
   tellReferrerRewarded,
   tellRewardGranted,
@@ -82,6 +83,9 @@ export const listeners: ListenerTable = {
   'referral.rewarded': [tellReferrerRewarded],
   'reward.granted': [tellRewardGranted], // birthday and anniversary rewards
   'gift.delivered': [thankForGift],
+
+  // A merchant owning a mistake
+  'make_good.given': [sendMakeGoodApology], // the store's apology, with the make-good it gives
 };
 
 // Analytics: each subscription fact that changes MRR or who is a subscriber updates the projections

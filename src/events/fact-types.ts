@@ -63,12 +63,24 @@ export const FACT_TYPES = [
   'gift.returned',
   // A shopper (subject: the customer)
   'customer.address_changed',
+  // A merchant's make-good for a mistake: the apology and what was given (subject: the make-good's grant to one subscription)
+  'make_good.given',
   // Birthday and anniversary rewards (subject: the box reward, or the loyalty ledger entry, that holds the grant)
   'reward.granted',
 ] as const;
 export type FactType = (typeof FACT_TYPES)[number];
 
-export const SUBJECT_TYPES = ['subscription', 'box', 'loyalty_account', 'referral', 'gift_award', 'customer', 'box_reward', 'loyalty_entry'] as const;
+export const SUBJECT_TYPES = [
+  'subscription',
+  'box',
+  'loyalty_account',
+  'referral',
+  'gift_award',
+  'customer',
+  'box_reward',
+  'loyalty_entry',
+  'make_good',
+] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
 
 /** Who made a fact true. */

@@ -186,6 +186,36 @@ export async function adjustPoints(
   return toEntryView(entry!);
 }
 
+/**
+ * Credit the merchant gives a shopper for their coming boxes (a make-good for a mistake), in the programme's
+ * currency: taken at the next cut-off up to the box's total, the rest carried over, like redeemed credit.
+ * Once per source (the caller's key, e.g. `make-good:<action>:<subscription>`): a retry finds the entry.
+ */
+export async function grantLoyaltyCredit(
+  clock: Clock,
+  merchantId: string,
+  customerId: string,
+  input: { creditMinor: number; currency: string; reason: string },
+  source: string,
+  options: { subscriptionId?: string } = {},
+): Promise<LoyaltyEntryView> {
+  await requireCustomer(merchantId, customerId);
+  const program = await requireProgram(merchantId);
+  if (input.currency !== program.currency) throw invalidInput('currency', `must be ${program.currency}, the loyalty programme's currency`);
+  if (!Number.isSafeInteger(input.creditMinor) || input.creditMinor <= 0) throw invalidInput('creditMinor', 'must be a positive amount');
+  const entry = await postLedgerEntry(clock, {
+    merchantId,
+    customerId,
+    source,
+    kind: 'adjust',
+    creditMinor: input.creditMinor,
+    currency: program.currency,
+    description: input.reason,
+    ...(options.subscriptionId ? { subscriptionId: options.subscriptionId } : {}),
+  });
+  return toEntryView(entry!);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Redeeming and applying credit
 // ---------------------------------------------------------------------------------------------------------

@@ -504,6 +504,27 @@ export const TEMPLATES: readonly TemplateDefinition[] = [
     sample: () => ({ occasion: 'birthday', years: null, offerName: 'Birthday treat', reward: { type: 'points', points: 500 } }),
   }),
   defineTemplate({
+    name: 'make_good.apology',
+    audience: 'shopper',
+    category: 'transactional',
+    summary:
+      'When the store owns a mistake with a box: its apology in its own words, and the make-good it gives (points, credit on the next box, or a free extra).',
+    data: z.strictObject({ subject: z.string().min(1).max(150), body: z.string().min(1).max(2000), gift: Reward }),
+    subject: (d) => d.subject,
+    words: (d, f) => ({
+      giftText: rewardWords(d.gift, f),
+      paragraphs: d.body
+        .split(/\r?\n\s*\r?\n/)
+        .map((p) => p.trim())
+        .filter(Boolean),
+    }),
+    sample: () => ({
+      subject: 'Sorry about your last box',
+      body: 'Some of last week’s boxes left us with the wrong beans. That is on us, and we are sorry.\n\nTo make it up to you, here is something from us.',
+      gift: { type: 'credit', credit: USD(500) },
+    }),
+  }),
+  defineTemplate({
     name: 'gift.thank_you',
     audience: 'shopper',
     category: 'transactional',

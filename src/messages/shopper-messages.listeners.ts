@@ -149,3 +149,33 @@ export const confirmAddressChange: Listener = {
     );
   },
 };
+
+const MakeGoodGiven = z.object({
+  subject: z.string(),
+  body: z.string(),
+  gift: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('points'), points: z.number().int() }),
+    z.object({ type: z.literal('credit'), creditMinor: z.number().int(), currency: z.string() }),
+    z.object({ type: z.literal('free_addon'), addonName: z.string(), quantity: z.number().int() }),
+  ]),
+});
+
+/** After `make_good.given`: the store's apology in its own words, with what it gives (once per subscription's grant). */
+export const sendMakeGoodApology: Listener = {
+  name: 'messages.send-make-good-apology',
+  run: async (deps, fact) => {
+    const data = dataOf(MakeGoodGiven, fact);
+    if (!fact.customerId) return;
+    const gift = data.gift;
+    await sendAboutFact(messagesOf(deps), fact, 'make_good.apology', {
+      subject: data.subject,
+      body: data.body,
+      gift:
+        gift.type === 'points'
+          ? { type: 'points', points: gift.points }
+          : gift.type === 'credit'
+            ? { type: 'credit', credit: { amountMinor: gift.creditMinor, currency: gift.currency } }
+            : { type: 'free_addon', addonName: gift.addonName, quantity: gift.quantity },
+    });
+  },
+};

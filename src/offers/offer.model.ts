@@ -77,7 +77,7 @@ export function thresholdTermsOf(offer: Pick<Offer, 'threshold'>): ThresholdTerm
 }
 
 /**
- * A free add-on earned outside a box (a birthday, an anniversary), waiting for the shopper's next box.
+ * A free add-on earned outside a box (a birthday, an anniversary, a merchant's make-good), waiting for the shopper's next box.
  * One per source (`birthday:<customer>:<year>`): granted once however often the job runs. It records the
  * grant (`reward.granted`) in the insert that makes it.
  */
@@ -88,7 +88,10 @@ export interface BoxReward extends Partial<FactBearing> {
   subscriptionId: string;
   source: string;
   reason: string;
-  offerId: string;
+  /** The birthday or anniversary offer that granted it; absent for a merchant's make-good. */
+  offerId?: string;
+  /** The merchant's make-good (an apology for a mistake) that granted it. */
+  makeGoodId?: string;
   addonId: string;
   quantity: number;
   /** `pending` until a box is built with it; back to `pending` if that box is not sent. */
@@ -105,7 +108,8 @@ const BoxRewardSchema = new Schema<BoxReward>(
     subscriptionId: { type: String, required: true },
     source: { type: String, required: true },
     reason: { type: String, required: true },
-    offerId: { type: String, required: true },
+    offerId: { type: String },
+    makeGoodId: { type: String },
     addonId: { type: String, required: true },
     quantity: { type: Number, required: true },
     status: { type: String, enum: ['pending', 'in_box'], required: true },

@@ -320,6 +320,44 @@ export async function claimBoxRewards(subscription: Pick<Subscription, '_id' | '
   return claimed;
 }
 
+/**
+ * A free add-on the merchant gives a shopper outside any offer (a make-good for a mistake), waiting for the
+ * subscription's next box like a birthday's. Once per source (`make-good:<action>:<subscription>`): giving it
+ * again finds it and adds nothing. Answers whether this call gave it. The caller records the occasion's fact.
+ */
+export async function grantFreeAddon(
+  clock: Clock,
+  grant: {
+    merchantId: string;
+    customerId: string;
+    subscriptionId: string;
+    source: string;
+    reason: string;
+    addonId: string;
+    quantity: number;
+    makeGoodId: string;
+  },
+): Promise<boolean> {
+  const result = await BoxRewardModel.updateOne(
+    { merchantId: grant.merchantId, source: grant.source },
+    {
+      $setOnInsert: {
+        _id: derivedId('rwd', `${grant.merchantId}:${grant.source}`),
+        customerId: grant.customerId,
+        subscriptionId: grant.subscriptionId,
+        reason: grant.reason,
+        makeGoodId: grant.makeGoodId,
+        addonId: grant.addonId,
+        quantity: grant.quantity,
+        status: 'pending',
+        createdAt: clock.now(),
+      },
+    },
+    { upsert: true },
+  );
+  return result.upsertedCount === 1;
+}
+
 export async function pendingBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>) {
   return BoxRewardModel.find({ merchantId: subscription.merchantId, subscriptionId: subscription._id, status: 'pending' })
     .sort({ createdAt: 1, _id: 1 })

@@ -193,7 +193,7 @@ BoxOrderSchema.index({ subscriptionId: 1, cycleKey: 1 }, { unique: true });
 BoxOrderSchema.index({ stripeInvoiceId: 1 }, { unique: true, sparse: true });
 BoxOrderSchema.index({ merchantId: 1, createdAt: -1 });
 BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
-BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1 });
+BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1, _id: 1 });
 // The renewal job's settlement sweep: orders whose stock does not follow their status yet.
 BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });
 factSource(BoxOrderSchema, {

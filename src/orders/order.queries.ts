@@ -35,6 +35,16 @@ export async function paidBoxCount(merchantId: string, subscriptionId: string): 
   return BoxOrderModel.countDocuments({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } });
 }
 
+/** How many paid boxes each of these subscriptions has had (one query for a page of them; absent ones have none). */
+export async function paidBoxCounts(merchantId: string, subscriptionIds: readonly string[]): Promise<Map<string, number>> {
+  if (subscriptionIds.length === 0) return new Map();
+  const rows = await BoxOrderModel.aggregate<{ _id: string; count: number }>([
+    { $match: { subscriptionId: { $in: [...subscriptionIds] }, merchantId, status: { $in: PAID_BOX_STATUSES } } },
+    { $group: { _id: '$subscriptionId', count: { $sum: 1 } } },
+  ]);
+  return new Map(rows.map((row) => [row._id, row.count]));
+}
+
 /** Whether a subscription has a paid box. */
 export async function hasPaidBox(merchantId: string, subscriptionId: string): Promise<boolean> {
   return (await BoxOrderModel.exists({ merchantId, subscriptionId, status: { $in: PAID_BOX_STATUSES } })) !== null;
@@ -156,4 +166,66 @@ export async function boxesNeedingAttention(
     .sort({ createdAt: -1, _id: -1 })
     .limit(limit)
     .lean();
+}
+
+/**
+ * Boxes a merchant picks as affected by a mistake: due to ship from `fromOn` to `toOn` (local dates, both
+ * included; index: merchant, ship date), narrowed to a SKU on any of their lines and to a plan. Boxes
+ * cancelled before they were sent are not affected.
+ */
+export interface AffectedBoxFilter {
+  fromOn: string;
+  toOn: string;
+  sku?: string | undefined;
+  planId?: string | undefined;
+}
+
+function affectedQuery(merchantId: string, filter: AffectedBoxFilter): Record<string, unknown> {
+  return {
+    merchantId,
+    shipOn: { $gte: filter.fromOn, $lte: filter.toOn },
+    status: { $ne: 'cancelled' },
+    ...(filter.sku ? { 'lines.sku': filter.sku } : {}),
+    ...(filter.planId ? { planId: filter.planId } : {}),
+  };
+}
+
+export type AffectedBox = Pick<BoxOrder, '_id' | 'subscriptionId' | 'customerId' | 'planId' | 'shipOn' | 'status' | 'currency'>;
+const AFFECTED_BOX = { subscriptionId: 1, customerId: 1, planId: 1, shipOn: 1, status: 1, currency: 1 } as const;
+
+/** One page of the affected boxes, by ship date then id; `after` is the last box of the page before. */
+export async function affectedBoxesPage(
+  merchantId: string,
+  filter: AffectedBoxFilter,
+  page: { limit: number; after?: { shipOn: string; id: string } | undefined },
+): Promise<{ boxes: AffectedBox[]; hasMore: boolean }> {
+  const after = page.after ? { $or: [{ shipOn: { $gt: page.after.shipOn } }, { shipOn: page.after.shipOn, _id: { $gt: page.after.id } }] } : {};
+  const boxes = await BoxOrderModel.find({ ...affectedQuery(merchantId, filter), ...after }, AFFECTED_BOX)
+    .sort({ shipOn: 1, _id: 1 })
+    .limit(page.limit + 1)
+    .lean();
+  return { boxes: boxes.slice(0, page.limit), hasMore: boxes.length > page.limit };
+}
+
+/**
+ * The subscriptions whose boxes are affected, each once with its affected boxes (by ship date) and the
+ * currency of the latest of them; at most `limit` + 1 subscriptions are read (more means: narrow it).
+ */
+export async function affectedSubscriptions(
+  merchantId: string,
+  filter: AffectedBoxFilter,
+  limit: number,
+): Promise<{ boxCount: number; subscriptions: Array<{ subscriptionId: string; customerId: string; currency: string; orderIds: string[] }> }> {
+  const boxes = await BoxOrderModel.find(affectedQuery(merchantId, filter), AFFECTED_BOX).sort({ shipOn: 1, _id: 1 }).lean();
+  const bySubscription = new Map<string, { subscriptionId: string; customerId: string; currency: string; orderIds: string[] }>();
+  for (const box of boxes) {
+    const row = bySubscription.get(box.subscriptionId);
+    if (row) {
+      row.orderIds.push(box._id);
+      row.currency = box.currency;
+    } else if (bySubscription.size <= limit) {
+      bySubscription.set(box.subscriptionId, { subscriptionId: box.subscriptionId, customerId: box.customerId, currency: box.currency, orderIds: [box._id] });
+    }
+  }
+  return { boxCount: boxes.length, subscriptions: [...bySubscription.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1)) };
 }

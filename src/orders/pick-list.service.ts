@@ -4,37 +4,64 @@ import type { PickListView } from './order.schemas';
 /** Boxes to pick for a ship date: paid or packed, not yet shipped. */
 const TO_PICK: BoxOrder['status'][] = ['paid', 'packed'];
 
-/** The pick list of a ship date: units per SKU, and each order's lines with where to send it. */
-export async function buildPickList(merchantId: string, shipOn: string): Promise<PickListView> {
-  const orders = await BoxOrderModel.find({ merchantId, shipOn, status: { $in: TO_PICK } })
-    .sort({ _id: 1 })
-    .lean();
-  const totals = new Map<string, { sku: string; description: string; quantity: number; shortQuantity: number }>();
-  for (const order of orders) {
-    for (const line of order.lines) {
-      if (line.kind === 'discount' || !line.sku) continue;
-      const total = totals.get(line.sku) ?? { sku: line.sku, description: line.description, quantity: 0, shortQuantity: 0 };
-      total.quantity += line.quantity;
-      if (line.stock === 'short') total.shortQuantity += line.quantity;
-      totals.set(line.sku, total);
-    }
-  }
+const toPick = (merchantId: string, shipOn: string) => ({ merchantId, shipOn, status: { $in: TO_PICK } });
+
+type PickListOrder = PickListView['orders'][number];
+type PickListTotal = PickListView['skus'][number];
+
+function pickListOrder(order: BoxOrder): PickListOrder {
   return {
-    object: 'pick_list',
-    shipOn,
-    orderCount: orders.length,
-    skus: [...totals.values()].sort((a, b) => a.sku.localeCompare(b.sku)),
-    orders: orders.map((order) => ({
-      orderId: order._id,
-      subscriptionId: order.subscriptionId,
-      customerId: order.customerId,
-      status: order.status,
-      shippingAddress: order.shippingAddress,
-      lines: order.lines
-        .filter((line) => line.kind !== 'discount' && line.sku)
-        .map((line) => ({ sku: line.sku!, description: line.description, quantity: line.quantity, stock: line.stock ?? null })),
-    })),
+    orderId: order._id,
+    subscriptionId: order.subscriptionId,
+    customerId: order.customerId,
+    status: order.status,
+    shippingAddress: order.shippingAddress,
+    lines: order.lines
+      .filter((line) => line.kind !== 'discount' && line.sku)
+      .map((line) => ({ sku: line.sku!, description: line.description, quantity: line.quantity, stock: line.stock ?? null })),
   };
+}
+
+/** Units per SKU of a ship date's boxes to pick, counted in the database (the boxes themselves are not read here). */
+export async function pickListTotals(merchantId: string, shipOn: string): Promise<{ orderCount: number; skus: PickListTotal[] }> {
+  const [orderCount, skus] = await Promise.all([
+    BoxOrderModel.countDocuments(toPick(merchantId, shipOn)),
+    BoxOrderModel.aggregate<PickListTotal>([
+      { $match: toPick(merchantId, shipOn) },
+      { $unwind: '$lines' },
+      { $match: { 'lines.kind': { $ne: 'discount' }, 'lines.sku': { $type: 'string', $ne: '' } } },
+      {
+        $group: {
+          _id: '$lines.sku',
+          description: { $first: '$lines.description' },
+          quantity: { $sum: '$lines.quantity' },
+          shortQuantity: { $sum: { $cond: [{ $eq: ['$lines.stock', 'short'] }, '$lines.quantity', 0] } },
+        },
+      },
+      { $project: { _id: 0, sku: '$_id', description: 1, quantity: 1, shortQuantity: 1 } },
+    ]),
+  ]);
+  return { orderCount, skus: skus.sort((a, b) => a.sku.localeCompare(b.sku)) };
+}
+
+/** A page of a ship date's boxes to pick, in id order after `afterOrderId` (index `{ merchantId, shipOn, status, _id }`). */
+export async function pickListOrders(
+  merchantId: string,
+  shipOn: string,
+  page: { limit: number; afterOrderId?: string | undefined },
+): Promise<{ orders: PickListOrder[]; nextAfter: string | null }> {
+  const orders = await BoxOrderModel.find({ ...toPick(merchantId, shipOn), ...(page.afterOrderId ? { _id: { $gt: page.afterOrderId } } : {}) })
+    .sort({ _id: 1 })
+    .limit(page.limit + 1)
+    .lean();
+  const shown = orders.slice(0, page.limit);
+  return { orders: shown.map(pickListOrder), nextAfter: orders.length > page.limit ? shown[shown.length - 1]!._id : null };
+}
+
+/** The whole pick list of a ship date (the API and the CSV): units per SKU, and each order's lines with where to send it. */
+export async function buildPickList(merchantId: string, shipOn: string): Promise<PickListView> {
+  const [totals, orders] = await Promise.all([pickListTotals(merchantId, shipOn), BoxOrderModel.find(toPick(merchantId, shipOn)).sort({ _id: 1 }).lean()]);
+  return { object: 'pick_list', shipOn, orderCount: totals.orderCount, skus: totals.skus, orders: orders.map(pickListOrder) };
 }
 
 /** A spreadsheet cell: quoted when needed, and never read as a formula (a value starting with = + - @ is prefixed). */

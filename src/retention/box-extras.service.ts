@@ -45,7 +45,7 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
       quantity: reward.quantity,
       unitAmountMinor: 0,
       addonId: addon._id,
-      grantedBy: { source: 'reward', id: reward.offerId, reason: reward.reason },
+      grantedBy: { source: 'reward', id: reward.offerId ?? reward.makeGoodId ?? reward._id, reason: reward.reason },
     });
   }
   extras = await applyPerksToBox(clock, draft, standing, extras);

@@ -325,6 +325,8 @@ SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1, createdAt: -1 });
 SubscriptionSchema.index({ merchantId: 1, status: 1, 'box.planId': 1, createdAt: -1 });
 SubscriptionSchema.index({ stripeSyncDueAt: 1 });
 SubscriptionSchema.index({ renewalDueAt: 1 });
+// A store's subscriptions with a box to build soon (the fulfilment forecast).
+SubscriptionSchema.index({ merchantId: 1, renewalDueAt: 1 });
 
 /**
  * Every change of a subscription bumps its revision; each such change also re-arms the renewal check (the

@@ -32,6 +32,22 @@ export async function subscriptionsIn(
     .lean();
 }
 
+/**
+ * The merchant's subscriptions in these statuses that may have a box to build by `by`: the renewal check is
+ * armed at the next box's cut-off (before its charge), or unarmed after a change (`renewalDueAt` absent), so
+ * a subscription whose next box is charged by then is among these, and the rest of the store is not read.
+ * Index: `{ merchantId, renewalDueAt }`.
+ */
+export async function subscriptionsRenewingBy(merchantId: string, statuses: readonly SubscriptionStatus[], by: Date): Promise<Subscription[]> {
+  return SubscriptionModel.find({
+    merchantId,
+    $or: [{ renewalDueAt: { $lte: by } }, { renewalDueAt: null }],
+    status: { $in: statuses },
+  })
+    .sort({ _id: 1 })
+    .lean();
+}
+
 /** Every shopper of the merchant who has (or had) a subscription. */
 export async function subscribedCustomerIds(merchantId: string): Promise<string[]> {
   return SubscriptionModel.distinct('customerId', { merchantId });

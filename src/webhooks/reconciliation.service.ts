@@ -1,7 +1,9 @@
 import { model, Schema } from 'mongoose';
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 import { HANDLERS, processWebhookEvent } from './process-event.service';
+import { newId } from '../shared/ids';
 import { STRIPE_API_VERSION } from '../stripe/stripe-client';
+import { ReconciliationRunModel, type ReconciliationRun } from './reconciliation-run.model';
 import { WebhookEventModel } from './webhook-event.model';
 import { receiveEvent } from './webhook-inbox.service';
 
@@ -27,13 +29,46 @@ const ReconciliationCursorModel = model<ReconciliationCursor>(
 
 const CURSOR_ID = 'stripe-events';
 
+/** How long an error is kept on a run (the full one is in the worker's log). */
+const MAX_ERROR_LENGTH = 500;
+
 /**
- * The webhooks.reconcile-events job: lists the Stripe events of the types we handle since the last one seen
+ * The webhooks.reconcile-events job: each run is recorded (`reconciliation_runs`: started, then finished with
+ * what was listed and recovered, or failed with its error, which is thrown on for the job's own retry).
+ * See `findMissedStripeEvents` for what it does.
+ */
+export async function reconcileStripeEvents(deps: SubscriptionSyncDeps): Promise<{ listed: number; recovered: number }> {
+  const _id = newId('rcn');
+  await ReconciliationRunModel.create({ _id, status: 'running', startedAt: deps.clock.now() });
+  try {
+    const result = await findMissedStripeEvents(deps);
+    await ReconciliationRunModel.updateOne(
+      { _id, status: 'running' },
+      { $set: { status: 'succeeded', finishedAt: deps.clock.now(), listed: result.listed, recovered: result.recovered } },
+    );
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await ReconciliationRunModel.updateOne(
+      { _id, status: 'running' },
+      { $set: { status: 'failed', finishedAt: deps.clock.now(), error: message.slice(0, MAX_ERROR_LENGTH) } },
+    ).catch((recordError: unknown) => deps.logger.warn({ err: recordError, runId: _id }, 'reconciliation run not recorded as failed'));
+    throw error;
+  }
+}
+
+/** The latest reconciliation runs, newest first (a platform record: every store sees the same runs). */
+export async function recentReconciliationRuns(limit: number): Promise<ReconciliationRun[]> {
+  return ReconciliationRunModel.find({}).sort({ startedAt: -1, _id: -1 }).limit(limit).lean();
+}
+
+/**
+ * What the reconciliation does: lists the Stripe events of the types we handle since the last one seen
  * (with an overlap), and feeds any the endpoint never received into the inbox, processing them at once.
  * Events already in the inbox are recognised by id, so running it twice changes nothing.
  * Returns how many missing events it found.
  */
-export async function reconcileStripeEvents(deps: SubscriptionSyncDeps): Promise<{ listed: number; recovered: number }> {
+async function findMissedStripeEvents(deps: SubscriptionSyncDeps): Promise<{ listed: number; recovered: number }> {
   const now = deps.clock.now();
   const cursor = await ReconciliationCursorModel.findById(CURSOR_ID).lean();
   const oldest = now.getTime() - STRIPE_EVENT_RETENTION_MS;

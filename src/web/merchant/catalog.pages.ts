@@ -4,7 +4,7 @@ import type { AddonView } from '../../addons/addon.schemas';
 import { adjustAddonStock, createAddon, getAddon, listAddons, updateAddon, SkuTakenError } from '../../addons/addon.service';
 import { adjustVariantStock, listStockItems } from '../../inventory/stock-item.service';
 import type { StockItemView } from '../../inventory/stock-item.schemas';
-import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
+import type { MerchantProfile } from '../../merchants/merchant.queries';
 import type { Plan } from '../../plans/plan.model';
 import { findPlan } from '../../plans/plan.queries';
 import type { PlanView } from '../../plans/plan.schemas';
@@ -29,7 +29,7 @@ import {
   MAX_ROWS,
   type FormValues,
 } from './catalog-forms';
-import { merchantActor, requireMerchant, signedInMerchant } from './merchant-session';
+import { merchantActor, requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 
 /**
  * The merchant's catalog (`/merchant/catalog/…`): plans (variants, cadences and their prices, the older prices
@@ -163,12 +163,6 @@ async function firstPageOnBadCursor<T>(read: (after: string | undefined) => Prom
   });
 }
 
-async function profileOf(res: Response): Promise<MerchantProfile> {
-  const profile = await merchantProfile(signedInMerchant(res).merchantId);
-  if (!profile) throw new NotFoundError('This store does not exist.');
-  return profile;
-}
-
 async function ownPlan(res: Response, planId: string): Promise<Plan> {
   const plan = await findPlan(signedInMerchant(res).merchantId, planId);
   if (!plan) throw new NotFoundError('No plan with this id.');
@@ -242,11 +236,11 @@ export function catalogPages(deps: CatalogPagesDeps): Router {
   }
 
   router.get(`${BASE}/plans/new`, async (_req, res) => {
-    renderNewPlan(res, await profileOf(res), {}, {});
+    renderNewPlan(res, await signedInStore(res), {}, {});
   });
 
   router.post(`${BASE}/plans`, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     // "More rows" re-renders the form with what was typed and two more empty rows of that kind.
     if (body.more === 'variants' || body.more === 'cadences') {
@@ -270,7 +264,7 @@ export function catalogPages(deps: CatalogPagesDeps): Router {
 
   router.get(`${BASE}/plans/:id`, async (req, res) => {
     const plan = await ownPlan(res, idOf(req.params.id));
-    const page = planPage(plan, await profileOf(res), localeOf(req));
+    const page = planPage(plan, await signedInStore(res), localeOf(req));
     const receipt = receiptOf(req);
     res.render('merchant/catalog/plan', { title: page.name, tab: 'plans', plan: page, receipt });
   });
@@ -412,11 +406,11 @@ export function catalogPages(deps: CatalogPagesDeps): Router {
   }
 
   router.get(`${BASE}/addons/new`, async (_req, res) => {
-    renderNewAddon(res, await profileOf(res), {}, {});
+    renderNewAddon(res, await signedInStore(res), {}, {});
   });
 
   router.post(`${BASE}/addons`, async (req, res) => {
-    const profile = await profileOf(res);
+    const profile = await signedInStore(res);
     const form = readNewAddonForm(req.body, profile.defaultCurrency);
     if (!form.ok) return renderNewAddon(res, profile, form.values, form.errors, 400);
     try {

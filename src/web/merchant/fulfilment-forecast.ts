@@ -5,7 +5,7 @@ import { boxesShippingBetween, type BoxState } from '../../orders/order.queries'
 import { findPlans } from '../../plans/plan.queries';
 import { addLocalDays, localDateOf, toInstant, upcomingCycles } from '../../shared/calendar';
 import { LIVE_STATUSES } from '../../subscriptions/subscription-states';
-import { boxContentsFor, isCycleCharged, subscriptionsIn, type BoxLine } from '../../subscriptions/subscription.queries';
+import { boxContentsFor, isCycleCharged, subscriptionsRenewingBy, type BoxLine } from '../../subscriptions/subscription.queries';
 
 /**
  * The coming days of a store, for its fulfilment page: per ship date, the boxes built (reserved at the cut-off,
@@ -96,8 +96,10 @@ export async function comingDays(merchantId: string, timezone: string, now: Date
     countBuiltBox(box, needs);
   }
 
-  // Boxes not built yet: each live subscription's charged cycles in the window whose box does not exist.
-  const subscriptions = await subscriptionsIn(merchantId, LIVE_STATUSES);
+  // Boxes not built yet: the charged cycles in the window whose box does not exist, of the live
+  // subscriptions whose next box is due by the window's end (not the whole store).
+  const endOfWindow = toInstant(addLocalDays(toOn, 1), '00:00', timezone);
+  const subscriptions = await subscriptionsRenewingBy(merchantId, LIVE_STATUSES, endOfWindow);
   const plans = new Map(
     (await findPlans(merchantId, [...new Set(subscriptions.flatMap((s) => [s.box.planId, ...(s.pendingChange ? [s.pendingChange.planId] : [])]))])).map(
       (plan) => [plan._id, plan],

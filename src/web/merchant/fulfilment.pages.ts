@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { merchantProfile } from '../../merchants/merchant.queries';
 import { boxesNeedingAttention, type BoxState } from '../../orders/order.queries';
 import { PickListQuery } from '../../orders/order.schemas';
-import { buildPickList, pickListCsv } from '../../orders/pick-list.service';
+import { buildPickList, pickListCsv, pickListOrders, pickListTotals } from '../../orders/pick-list.service';
 import { addLocalDays, localDateOf } from '../../shared/calendar';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../shared/errors';
 import { LocalDate } from '../../shared/schemas';
@@ -57,6 +57,10 @@ fulfilmentFormBodies.post('/ship', (req: Request, res: Response, next: NextFunct
 
 /** A list shown at most this long (the newest first); the rest say how to narrow it. */
 const LIST_LIMIT = 200;
+/** Boxes shown per page of a pick list. */
+const PICK_LIST_PAGE = 100;
+/** A pick list page starts after this box (anything else: the first page). */
+const ORDER_ID = /^ord_[0-9a-z]{20}$/;
 
 const OrderIds = z
   .union([z.string().max(100), z.array(z.string().max(100)).max(MAX_BULK_ROWS, { error: `Tick at most ${MAX_BULK_ROWS} boxes at a time` })])
@@ -178,7 +182,11 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
     const locale = localeOf(req);
     const { shipOn, typed, errors } = shipOnOf(req, timezone);
     const bad = Object.keys(errors).length > 0;
-    const pickList = bad ? null : await buildPickList(merchantId, shipOn);
+    const after = typeof req.query.after === 'string' && ORDER_ID.test(req.query.after) ? req.query.after : undefined;
+    const [totals, page] = bad
+      ? [null, null]
+      : await Promise.all([pickListTotals(merchantId, shipOn), pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, afterOrderId: after })]);
+    const pickList = totals && page ? { ...totals, orders: page.orders } : null;
     res.status(bad ? 400 : 200).render('merchant/fulfilment/pick-list', {
       title: `Fulfilment · Pick list`,
       tabs: tabs(`${BASE}/pick-list`),
@@ -189,6 +197,10 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
       next: `${BASE}/pick-list?shipOn=${addLocalDays(shipOn, 1)}`,
       shipOn,
       csv: { lines: `${BASE}/pick-list.csv?shipOn=${shipOn}&part=lines`, totals: `${BASE}/pick-list.csv?shipOn=${shipOn}&part=totals` },
+      // The boxes a page at a time (a ship date of a big store has thousands); the totals and the CSV cover them all.
+      more: page?.nextAfter ? `${BASE}/pick-list?shipOn=${shipOn}&after=${page.nextAfter}` : null,
+      firstPage: after ? `${BASE}/pick-list?shipOn=${shipOn}` : null,
+      pageSize: PICK_LIST_PAGE,
       pickList: pickList && {
         orderCount: pickList.orderCount,
         skus: pickList.skus,

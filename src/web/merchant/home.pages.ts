@@ -7,6 +7,8 @@ import { boxesToShipCount } from '../../orders/order.queries';
 import { addLocalDays, localDateOf } from '../../shared/calendar';
 import { subscriptionCountsByStatus } from '../../subscriptions/subscription.queries';
 import { listSubscriptions, type SubscriptionDeps } from '../../subscriptions/subscription.service';
+import type { ReconciliationRun } from '../../webhooks/reconciliation-run.model';
+import { recentReconciliationRuns } from '../../webhooks/reconciliation.service';
 import { dateIn, dateTimeIn } from '../shop/portal-format';
 import { localeOf, money } from '../shop/shop-view';
 import { requireMerchant, signedInMerchant } from './merchant-session';
@@ -17,6 +19,37 @@ import { requireMerchant, signedInMerchant } from './merchant-session';
  * page (`/merchant/billing`): the dunning queue, the subscriptions whose renewal payment is failing.
  */
 const Cursor = z.string().max(200).optional();
+
+/** Reconciliation runs shown on billing health (the job runs every 15 minutes: about the last two hours). */
+const RECENT_RUNS = 8;
+/** A run still marked running after its job's lock lifetime (10 minutes) is one whose worker stopped. */
+const RUN_LOCK_MS = 600_000;
+
+/**
+ * A reconciliation run in words. Its error stays in the installation's records and logs: it may name the
+ * installation's own hosts, and it is not the store's to act on.
+ */
+export function reconciliationRunInWords(run: ReconciliationRun, now: Date): { outcome: string; status: 'ok' | 'failed' | 'running' } {
+  if (run.status === 'succeeded') {
+    const recovered = run.recovered ?? 0;
+    const listed = run.listed ?? 0;
+    return {
+      status: 'ok',
+      outcome: `${listed} event${listed === 1 ? '' : 's'} checked, ${recovered === 0 ? 'none' : recovered} missing${recovered > 0 ? ': recovered and processed' : ''}`,
+    };
+  }
+  if (run.status === 'failed') {
+    return {
+      status: 'failed',
+      outcome: /Stripe|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|rate limit/i.test(run.error ?? '')
+        ? 'Failed: Stripe could not be reached or refused the request. The next run tries again.'
+        : 'Failed. The next run tries again.',
+    };
+  }
+  return now.getTime() - run.startedAt.getTime() > RUN_LOCK_MS
+    ? { status: 'failed', outcome: 'Stopped before it finished (its worker stopped). The next run tries again.' }
+    : { status: 'running', outcome: 'Running now' };
+}
 
 export function merchantHomePages(deps: { subscriptions: SubscriptionDeps }): Router {
   const router = Router();
@@ -68,9 +101,17 @@ export function merchantHomePages(deps: { subscriptions: SubscriptionDeps }): Ro
         payLink: s.dunning?.updatePaymentUrl ?? null,
       })),
     );
+    const now = clock.now();
+    const runs = (await recentReconciliationRuns(RECENT_RUNS)).map((run) => ({
+      started: dateTimeIn(run.startedAt, merchant.timezone, locale),
+      finished: run.finishedAt ? dateTimeIn(run.finishedAt, merchant.timezone, locale) : null,
+      ...reconciliationRunInWords(run, now),
+    }));
     res.render('merchant/billing', {
       title: 'Billing health',
       rows,
+      runs,
+      timezone: merchant.timezone,
       next: page.hasMore && page.nextCursor ? `/merchant/billing?after=${encodeURIComponent(page.nextCursor)}` : null,
       outcome: merchant.subscriptionSettings.dunningOutcome,
     });

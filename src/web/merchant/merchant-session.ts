@@ -1,6 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { actors, type Actor } from '../../events/fact-types';
+import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
 import { getMerchant } from '../../merchants/merchant.service';
+import { NotFoundError } from '../../shared/errors';
 import type { Clock } from '../../shared/time';
 import { clearCookie, readCookie, setCookie, type CookieFlags } from '../cookies';
 import { endWebSession, findWebSession, startWebSession } from '../web-session.service';
@@ -37,6 +39,13 @@ export function requireMerchant(req: Request, res: Response, next: NextFunction)
 
 export function signedInMerchant(res: Response): SignedInMerchant {
   return res.locals.merchant as SignedInMerchant;
+}
+
+/** The signed-in merchant's store as pages read it (name, zone, currency, settings). */
+export async function signedInStore(res: Response): Promise<MerchantProfile> {
+  const store = await merchantProfile(signedInMerchant(res).merchantId);
+  if (!store) throw new NotFoundError('This store does not exist.');
+  return store;
 }
 
 /** Who a change made from the merchant's pages is recorded as: the merchant, through this browser session. */

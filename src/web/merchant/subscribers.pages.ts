@@ -7,7 +7,7 @@ import { adjustPoints, getLoyaltyAccount, listLoyaltyEntries } from '../../loyal
 import { customersInTier, loyaltyTiersOf, tierKeysOf, whichHoldTier } from '../../loyalty/loyalty.queries';
 import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
 import { listMessages } from '../../messages/message.service';
-import { paidBoxCount } from '../../orders/order.queries';
+import { paidBoxCounts } from '../../orders/order.queries';
 import { listOrders } from '../../orders/order.service';
 import { activePlansOf, findPlan, findPlans } from '../../plans/plan.queries';
 import { referralCodeOf, referralsMadeBy } from '../../referrals/referral.queries';
@@ -38,7 +38,7 @@ import { describeFact } from '../shop/fact-wording';
 import { sentence } from '../shop/history-view';
 import { dateIn, dateTimeIn } from '../shop/portal-format';
 import { localeOf, longDate, money } from '../shop/shop-view';
-import { merchantActor, requireMerchant, signedInMerchant } from './merchant-session';
+import { merchantActor, requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 
 /**
  * The merchant's subscribers (`/merchant/subscribers`): a list searched and filtered on the server (by name or
@@ -164,19 +164,13 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
   const clock = subscriptions.clock;
   const pathOf = (id: string) => `/merchant/subscribers/${id}`;
 
-  async function storeOf(res: Response): Promise<MerchantProfile> {
-    const store = await merchantProfile(signedInMerchant(res).merchantId);
-    if (!store) throw new NotFoundError('No such store.');
-    return store;
-  }
-
   // ---------------------------------------------------------------------------------------------------------
   // The list
   // ---------------------------------------------------------------------------------------------------------
 
   router.get('/merchant/subscribers', requireMerchant, async (req, res) => {
     const merchantId = signedInMerchant(res).merchantId;
-    const store = await storeOf(res);
+    const store = await signedInStore(res);
     const locale = localeOf(req);
     const now = clock.now();
     const parsed = ListQuery.safeParse(req.query);
@@ -284,11 +278,14 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
       customersByIds(merchantId, customerIds),
       findPlans(merchantId, [...new Set(rows.map((row) => row.box.planId))]),
       tierKeysOf(merchantId, customerIds),
-      Promise.all(rows.map((row) => paidBoxCount(merchantId, row._id))),
+      paidBoxCounts(
+        merchantId,
+        rows.map((row) => row._id),
+      ),
     ]);
     const customerOf = new Map(customers.map((customer) => [customer._id, customer]));
     const planOf = new Map(plans.map((plan) => [plan._id, plan]));
-    return rows.map((row, index) => {
+    return rows.map((row) => {
       const customer = customerOf.get(row.customerId);
       const plan = planOf.get(row.box.planId);
       const next = row.status === 'cancelled' ? undefined : nextChargedCycle(row, now);
@@ -303,7 +300,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
         status: row.status,
         statusLabel: STATUS_LABELS[row.status] ?? row.status,
         next: next ? dateIn(next.chargeAt, store.timezone, locale) : '—',
-        tenure: `${paidBoxWords(paidBoxes[index] ?? 0)} · ${months < 1 ? 'under a month' : plural(months, 'month')}`,
+        tenure: `${paidBoxWords(paidBoxes.get(row._id) ?? 0)} · ${months < 1 ? 'under a month' : plural(months, 'month')}`,
         tier: tierKey ? (tiers.find((tier) => tier.key === tierKey)?.name ?? tierKey) : null,
       };
     });
@@ -328,7 +325,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
 
   async function showSubscriber(req: Request, res: Response, view: SubscriptionView, problem?: Problem): Promise<void> {
     const merchantId = signedInMerchant(res).merchantId;
-    const store = await storeOf(res);
+    const store = await signedInStore(res);
     const locale = localeOf(req);
     const tz = store.timezone;
     const now = clock.now();
@@ -400,6 +397,8 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
         ? {
             chargeAt: dateTimeIn(next.chargeAt, tz, locale),
             cutoffAt: dateTimeIn(next.cutoffAt, tz, locale),
+            // Past its cut-off (or the first box, charged at sign-up), the box's contents are fixed.
+            changeable: new Date(next.cutoffAt) > now,
             lines: next.lines.map((line) => ({
               description: line.description,
               quantity: line.quantity,
@@ -541,7 +540,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
 
   // Cancelling asks first: its own page, with the merchant's reasons and a box to tick.
   async function showCancel(req: Request, res: Response, view: SubscriptionView, problem?: Problem): Promise<void> {
-    const store = await storeOf(res);
+    const store = await signedInStore(res);
     const locale = localeOf(req);
     const values = problem?.values ?? {};
     const text = (key: string) => (typeof values[key] === 'string' ? values[key] : '');

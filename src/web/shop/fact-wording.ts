@@ -168,6 +168,19 @@ export function describeFact(type: string, data: Record<string, unknown>, how: F
     // A shopper
     case 'customer.address_changed':
       return 'the shipping address was changed';
+    // A merchant's make-good for a mistake: the apology's subject and what was given
+    case 'make_good.given': {
+      const gift = (data.gift ?? {}) as Record<string, unknown>;
+      const what =
+        gift.type === 'points' && typeof gift.points === 'number'
+          ? points(gift.points)
+          : gift.type === 'credit' && typeof gift.creditMinor === 'number' && typeof gift.currency === 'string' && isCurrency(gift.currency.toUpperCase())
+            ? `${formatMoney(gift.creditMinor, gift.currency.toUpperCase(), locale)} of credit on the next box`
+            : gift.type === 'free_addon'
+              ? `${typeof gift.addonName === 'string' ? gift.addonName : 'an extra'}, free in the next box`
+              : 'a make-good';
+      return text('subject') ? `the store apologised ("${text('subject')}") and gave ${what}` : `the store apologised and gave ${what}`;
+    }
     // A birthday or anniversary reward
     case 'reward.granted': {
       const reward = (data.reward ?? {}) as Record<string, unknown>;

@@ -1,11 +1,13 @@
 import request from 'supertest';
 import { BoxOrderModel } from '../../../src/orders/box-order.model';
 import { insertBoxOrder, recordPaidInvoice } from '../../../src/orders/order.service';
+import { buildPickList, pickListOrders, pickListTotals } from '../../../src/orders/pick-list.service';
 import { cycleAt } from '../../../src/shared/calendar';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { findSubscription } from '../../../src/subscriptions/subscription.queries';
 import { buildPaidInvoice } from '../../factories/invoice.factory';
+import { buildCustomerInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
 import { factsAbout } from '../../helpers/facts';
@@ -97,6 +99,51 @@ describe('the merchant fulfilment pages', () => {
     const stocked = await browser.get('/merchant/fulfilment');
     expect(stocked.text).not.toContain('short-by');
     expect(stocked.text).toContain('Nothing will be short for the coming boxes.');
+  });
+
+  test("when a ship date has more boxes than a page, then the pick list's boxes come a page at a time and its totals still count them all", async () => {
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const shoppers = [await subscribeShopper(app, merchant, {}, 'month-1')];
+    const planId = shoppers[0]!.planId;
+    for (let i = 0; i < 2; i += 1) {
+      const customer = (await request(app).post('/api/v1/customers').set(merchant.auth).send(buildCustomerInput()).expect(201)).body;
+      const subscription = (
+        await request(app)
+          .post('/api/v1/subscriptions')
+          .set(merchant.auth)
+          .send({ customerId: customer.id, planId, variantId: shoppers[0]!.variantIds[0], cadence: 'month-1', paymentMethodId: 'pm_card_visa' })
+          .expect(201)
+      ).body;
+      shoppers.push({ ...shoppers[0]!, customerId: customer.id, subscription });
+    }
+    for (const shopper of shoppers) {
+      await recordPaidInvoice(stripeDeps(), buildPaidInvoice(shopper.subscription.stripeSubscriptionId as string, clock.now(), 2600));
+    }
+    const whole = await buildPickList(merchant.id, '2026-03-02');
+    expect(whole.orderCount).toBe(3);
+
+    // A page of one box at a time: each box once, in the whole list's order, then no further page.
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 3; page += 1) {
+      const { orders, nextAfter } = await pickListOrders(merchant.id, '2026-03-02', { limit: 1, afterOrderId: after });
+      expect(orders).toHaveLength(1);
+      seen.push(orders[0]!.orderId);
+      expect(nextAfter === null).toBe(page === 2);
+      after = nextAfter ?? undefined;
+    }
+    expect(seen).toEqual(whole.orders.map((order) => order.orderId));
+    // The totals are counted in the database, for every box of the day.
+    expect(await pickListTotals(merchant.id, '2026-03-02')).toEqual({ orderCount: 3, skus: whole.skus });
+    expect(whole.skus).toEqual([expect.objectContaining({ quantity: 3, shortQuantity: 0 })]);
+
+    // The screen: a page starting after a box shows the boxes after it, and a link back to the first.
+    const browser = await signedIn(merchant);
+    const second = await browser.get(`/merchant/fulfilment/pick-list?shipOn=2026-03-02&after=${seen[0]}`);
+    expect(second.text).not.toContain(`<code>${seen[0]}</code>`);
+    expect(second.text).toContain(`<code>${seen[1]}</code>`);
+    expect(second.text).toContain('First 100 boxes');
+    expect(second.text).toMatch(/Paid and packed boxes to ship that day: <strong>3<\/strong>/);
   });
 
   test("when the merchant opens a day's pick list, then the screen shows the service's lines and the CSV downloads are the API's, byte for byte", async () => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
+import { ReconciliationRunModel } from '../../../src/webhooks/reconciliation-run.model';
 import { FakeClock } from '../../../src/shared/time';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
@@ -62,6 +63,45 @@ describe("the merchant's home and billing pages", () => {
     const theirs = await signedIn(other);
     expect(numberOf((await theirs.get('/merchant')).text, 'active subscribers')).toBe(1);
     expect((await theirs.get('/merchant/billing')).text).toContain('No payment is failing.');
+  });
+
+  test("when reconciliation ran, then billing health lists the recent runs as the whole installation's, in the store's time zone, with a failure in words and no raw error", async () => {
+    await ReconciliationRunModel.deleteMany({});
+    const merchant = await createMerchant({ name: 'Runs', timezone: 'Europe/Berlin' }, clock);
+    await ReconciliationRunModel.create([
+      {
+        _id: 'rcn_ok',
+        status: 'succeeded',
+        startedAt: new Date('2026-03-02T14:00:00Z'),
+        finishedAt: new Date('2026-03-02T14:00:05Z'),
+        listed: 12,
+        recovered: 2,
+      },
+      {
+        _id: 'rcn_failed',
+        status: 'failed',
+        startedAt: new Date('2026-03-02T14:15:00Z'),
+        finishedAt: new Date('2026-03-02T14:15:01Z'),
+        error: 'connect ECONNREFUSED 10.0.0.7:443',
+      },
+      { _id: 'rcn_stuck', status: 'running', startedAt: new Date('2026-03-02T14:30:00Z') },
+      { _id: 'rcn_now', status: 'running', startedAt: new Date('2026-03-02T15:29:00Z') },
+    ]);
+
+    const billing = await (await signedIn(merchant)).get('/merchant/billing');
+
+    expect(billing.status).toBe(200);
+    expect(billing.text).toContain('Stripe event reconciliation (whole installation)');
+    const rows = [...billing.text.matchAll(/<tr class="run-(\w+)">\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>/g)].map((m) =>
+      m.slice(1).map((c) => c.trim()),
+    );
+    expect(rows.map((row) => row[0])).toEqual(['running', 'failed', 'failed', 'ok']);
+    expect(rows[3]![1]).toBe('Monday, March 2 at 3:00 PM GMT+1'); // 14:00 UTC is 15:00 in Berlin
+    expect(rows[3]![3]).toBe('12 events checked, 2 missing: recovered and processed');
+    expect(rows[2]![3]).toMatch(/^Failed: Stripe could not be reached/);
+    expect(rows[1]![3]).toMatch(/^Stopped before it finished/);
+    expect(rows[0]![3]).toBe('Running now');
+    expect(billing.text).not.toContain('10.0.0.7');
   });
 
   test('when nobody is signed in, then both pages send to sign-in', async () => {

@@ -87,6 +87,13 @@ const SAMPLES: Record<(typeof FACT_TYPES)[number], Record<string, unknown>> = {
   },
   'gift.returned': { campaignId: 'gc_1', cycleKey: '2026-05-18', reason: 'out_of_stock', orderId: null },
   'customer.address_changed': { from: { line1: '1 Old St' }, to: { line1: '2 New St' } },
+  'make_good.given': {
+    makeGoodId: 'mkg_1',
+    subject: 'Sorry about your March box',
+    body: 'The beans were stale.',
+    gift: { type: 'credit', creditMinor: 500, currency: 'USD' },
+    boxes: 1,
+  },
   'reward.granted': { occasion: 'birthday', offerId: 'offer_1', offerName: 'Birthday', reason: 'birthday', reward: { type: 'points', points: 300 } },
 };
 
