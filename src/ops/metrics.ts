@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type Stripe from 'stripe';
 import { countFactsInState, oldestFactAt, UNDISPATCHED_FACT_STATES } from '../events/fact-backlog.queries';
 import { countMessagesInState, oldestDueMessageAt, OUTBOX_STATES } from '../messages/message-outbox.queries';
+import { oldestDueRenewalAt } from '../subscriptions/subscription.queries';
 import { countOrdersInStatus, estimatedOrderCount, OPEN_ORDER_STATUSES } from '../orders/order.queries';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
@@ -279,6 +280,19 @@ export function registerStateGauges(metrics: Metrics, deps: { clock: Clock; logg
         outboxAge,
         () => oldestDueMessageAt(deps.clock.now()),
         (at) => outboxAge.set(ageSeconds(at)),
+        false,
+      )(),
+  });
+  const renewalAge: Gauge = new Gauge({
+    name: 'boxcycle_renewals_oldest_due_age_seconds',
+    help: 'Cut-off lag: how long the earliest cut-off that has come has waited for its box to be built (0 when none waits).',
+    registers,
+    collect: () =>
+      reading(
+        'renewals_age',
+        renewalAge,
+        () => oldestDueRenewalAt(deps.clock.now()),
+        (at) => renewalAge.set(ageSeconds(at)),
         false,
       )(),
   });

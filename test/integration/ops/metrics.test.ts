@@ -113,7 +113,26 @@ describe('Prometheus metrics', () => {
     expect(await sample(metrics, 'boxcycle_orders_stored')).toBe(1);
     expect(await sample(metrics, 'boxcycle_message_outbox', { state: 'pending' })).toBe(1);
     expect(await sample(metrics, 'boxcycle_message_outbox_oldest_due_age_seconds')).toBe(90);
+    // The subscription's next cut-off is weeks away: no box waits to be built.
+    expect(await sample(metrics, 'boxcycle_renewals_oldest_due_age_seconds')).toBe(0);
     expect(await sample(metrics, 'boxcycle_metrics_collect_errors_total', { reading: 'orders' })).toBeUndefined();
+  });
+
+  test('when cut-offs have come and their boxes are not built yet, then the renewal lag is the age of the earliest', async () => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const subscriptions = mongoose.connection.db!.collection('subscriptions');
+    await subscriptions.deleteMany({});
+    const at = (secondsAgo: number) => new Date(clock.now().getTime() - secondsAgo * 1000);
+    await subscriptions.insertMany([
+      { _id: 'sub_lag1' as never, renewalDueAt: at(30) },
+      { _id: 'sub_lag2' as never, renewalDueAt: at(120) },
+      { _id: 'sub_lag3' as never, renewalDueAt: at(-3600) },
+      { _id: 'sub_lag4' as never },
+    ]);
+    const metrics = createMetrics({ defaultMetrics: false });
+    registerStateGauges(metrics, { clock, logger: silentLogger });
+
+    expect(await sample(metrics, 'boxcycle_renewals_oldest_due_age_seconds')).toBe(120);
   });
 
   test('when a reading fails during a scrape, then its gauge reads NaN, the failure is counted, and the other gauges are still served', async () => {
