@@ -2,6 +2,7 @@ import type { Job } from 'agenda';
 import type { MailDelivery } from '../src/messages/message-delivery.service';
 import type { LinkSettings } from '../src/events/dispatcher.service';
 import type { BoxExtras } from '../src/orders/order.service';
+import type { Metrics } from '../src/ops/metrics';
 import type { Logger } from '../src/shared/logger';
 import type { Clock } from '../src/shared/time';
 import type { StripeGateway } from '../src/stripe/stripe-gateway';
@@ -19,6 +20,8 @@ export interface JobDeps {
   mail?: MailDelivery;
   /** Where links in messages lead and what signs action links (the message listeners and timed messages need it). */
   links?: LinkSettings;
+  /** The process's metrics: every run is counted and timed by the registry; a job may add its own counts. */
+  metrics?: Metrics;
 }
 
 export interface JobDefinition<Data = unknown> {

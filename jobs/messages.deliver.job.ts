@@ -15,6 +15,9 @@ export const deliverMessagesJob: JobDefinition = {
       return;
     }
     const counts = await deliverDueMessages({ clock: deps.clock, logger: deps.logger, ...deps.mail });
+    for (const outcome of ['sent', 'deferred', 'failed', 'suppressed'] as const) {
+      if (counts[outcome] > 0) deps.metrics?.messageDeliveries.inc({ outcome }, counts[outcome]);
+    }
     if (counts.sent + counts.deferred + counts.failed + counts.suppressed > 0) deps.logger.info(counts, 'messages delivered');
   },
 };

@@ -1,4 +1,5 @@
-import type { Agenda } from 'agenda';
+import type { Agenda, Job } from 'agenda';
+import { withLogContext, type LogFields } from '../src/shared/log-context';
 import { syncCatalogToStripeJob } from './catalog.sync-to-stripe.job';
 import { dispatchFactsJob } from './events.dispatch-facts.job';
 import { attachSurpriseGiftsJob } from './gifts.attach-surprise-gifts.job';
@@ -45,9 +46,47 @@ export const jobDefinitions: JobDefinition[] = [
   remindYearlyTermsJob,
 ];
 
+/** What a run's log lines and metrics say about it: the job, its id, and the event or store its data names. */
+function runFields(name: string, job: Job<unknown>): LogFields {
+  const data = (typeof job.attrs.data === 'object' && job.attrs.data !== null ? job.attrs.data : {}) as Record<string, unknown>;
+  return {
+    job: name,
+    ...(job.attrs._id !== undefined ? { jobId: String(job.attrs._id) } : {}),
+    ...(typeof data.eventId === 'string' ? { eventId: data.eventId } : {}),
+    ...(typeof data.merchantId === 'string' ? { merchantId: data.merchantId } : {}),
+  };
+}
+
+/**
+ * A job's handler as the worker runs it: inside a log context (every line it logs names the job, the run and
+ * the event or store it is about), counted and timed by outcome, and closed by one line with its duration.
+ * The handler's error goes on to Agenda unchanged (it records the failure and any retry).
+ */
+export function instrumentedHandler(
+  definition: JobDefinition,
+  deps: JobDeps,
+  now: () => bigint = () => process.hrtime.bigint(),
+): (job: Job<unknown>) => Promise<void> {
+  const handler = definition.handler(deps);
+  return (job) =>
+    withLogContext(runFields(definition.name, job), async () => {
+      const started = now();
+      let outcome: 'succeeded' | 'failed' = 'failed';
+      try {
+        await handler(job);
+        outcome = 'succeeded';
+      } finally {
+        const seconds = Number(now() - started) / 1e9;
+        deps.metrics?.jobRuns.inc({ job: definition.name, outcome });
+        deps.metrics?.jobDuration.observe({ job: definition.name, outcome }, seconds);
+        deps.logger[outcome === 'succeeded' ? 'info' : 'warn']({ outcome, durationMs: Math.round(seconds * 1000) }, 'job run');
+      }
+    });
+}
+
 export function defineJobs(agenda: Agenda, deps: JobDeps): void {
   for (const definition of jobDefinitions) {
-    agenda.define(definition.name, definition.handler(deps), definition.options);
+    agenda.define(definition.name, instrumentedHandler(definition, deps), definition.options);
   }
 }
 

@@ -21,6 +21,9 @@ import { sendShopperSignIn } from './messages/message-sending.service';
 import { unsubscribeRoutes } from './messages/unsubscribe.routes';
 import type { Logger } from './shared/logger';
 import { jsonBody } from './shared/json-body';
+import { runInLogContext, type LogFields } from './shared/log-context';
+import { httpMetrics } from './ops/http-metrics';
+import { createMetrics, throttleWaitRecorder, type Metrics } from './ops/metrics';
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
@@ -48,6 +51,8 @@ export interface AppDeps {
   sendSignInMail?: SignInMailer;
   /** Queues a job (Agenda's `now`); without it, the inbox sweep picks new webhook events up. */
   enqueue?: (name: string, data: Record<string, unknown>) => Promise<void>;
+  /** The process's metrics (src/ops/metrics.ts); without them the app keeps a registry of its own. */
+  metrics?: Metrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -84,15 +89,23 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
 
+  // The request id, on the answer and on every line logged while serving it (with the store once known).
+  const logContext = (res: express.Response): LogFields => res.locals.logContext as LogFields;
+  app.use((req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.id = id;
+    res.setHeader('x-request-id', id);
+    res.locals.logContext = { reqId: id } satisfies LogFields;
+    runInLogContext(logContext(res), next);
+  });
+  const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
+  app.use(httpMetrics(metrics));
+
   app.use(
     pinoHttp({
       logger: deps.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
+      genReqId: (_req, res) => logContext(res).reqId ?? randomUUID(),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
     }),
@@ -121,13 +134,19 @@ export function buildApp(deps: AppDeps): Express {
     stripe: deps.stripe,
     webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
     livemode: deps.stripeMode === 'stripe-live',
-    enqueue: deps.enqueue ?? (() => Promise.resolve()),
+    // Called once per new event (a duplicate delivery queues nothing).
+    enqueue: async (name: string, data: Record<string, unknown>) => {
+      if (name === 'webhooks.process-event') metrics.webhookEventsQueued.inc();
+      await (deps.enqueue ?? (() => Promise.resolve()))(name, data);
+    },
   };
   app.use(stripeWebhookRoutes(webhooks));
   // Unsubscribe links (RFC 8058 one-click POSTs are form-encoded): before the JSON parser, with a form parser of their own.
   app.use(unsubscribeRoutes({ clock: deps.clock, appSecret: deps.config.appSecret }));
   app.use(jsonBody(deps.config.http.bodyLimit));
-  const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle() });
+  // A body parser's stream callbacks lose the async context: take the request's back.
+  app.use((_req, res, next) => runInLogContext(logContext(res), next));
+  const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle({ onWait: throttleWaitRecorder(metrics) }) });
   const answers = coreAnswers({ clock: deps.clock });
   app.use(
     '/api/v1',

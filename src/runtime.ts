@@ -20,6 +20,8 @@ import { createStripeClient, OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY, stripeTarg
 import { databaseReadThrottle } from './stripe/read-throttle';
 import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
+import { createMetrics, instrumentStripe, registerStateGauges, throttleWaitRecorder } from './ops/metrics';
+import { startMetricsServer } from './ops/metrics-server';
 import { coreAnswers } from './wiring';
 
 export type Role = 'all' | 'web' | 'worker';
@@ -149,6 +151,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ? { secretKey: STRIPE_MOCK_KEY, host: localStripe.host, port: localStripe.port, protocol: 'http' }
       : configuredStripe!;
     const stripe = createStripeClient(stripeTarget);
+    const metrics = createMetrics();
+    instrumentStripe(stripe, metrics);
     const stripeMode = stripeModeOf(stripeTarget, localStripe !== undefined);
     const webhookSecret = config.stripe.webhookSecret ?? (localStripe ? OFFLINE_WEBHOOK_SECRET : undefined);
     const webhookSecretSource: WebhookSecretSource = config.stripe.webhookSecret ? 'configured' : webhookSecret ? 'offline' : 'none';
@@ -211,7 +215,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           clock,
           logger,
           workerName,
-          stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle() }),
+          stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle({ onWait: throttleWaitRecorder(metrics) }) }),
+          metrics,
           boxExtras: coreAnswers({ clock }).boxExtras,
           ...(transport ? { mail: { transport, from: config.mail.from, publicUrl: config.http.publicUrl, appSecret: config.appSecret } } : {}),
           links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret },
@@ -236,11 +241,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         enqueue: async (name, data) => {
           await agenda.now(name, data);
         },
+        metrics,
       });
       web = await listen(app, config.http.port, config.http.host);
       const server = web;
       // First of the cleanups to run: stop taking requests before anything they need goes away.
       cleanups.push(() => server.close());
+    }
+
+    // Prometheus metrics on their own port; the database's state (inbox, facts, orders, outbox) from the web role.
+    if (role !== 'worker') registerStateGauges(metrics, { clock, logger });
+    if (config.metrics.port !== undefined) {
+      const metricsServer = await startMetricsServer(metrics, { port: config.metrics.port, host: config.metrics.host, token: config.metrics.token, logger });
+      cleanups.push(() => metricsServer.close());
+      logger.info({ port: metricsServer.port, token: config.metrics.token !== undefined }, 'metrics served at /metrics');
     }
 
     let stopping: Promise<void> | undefined;

@@ -77,57 +77,73 @@ const SmtpUrlSetting = z.string().refine(
 );
 
 /** Variables whose value is a secret: an error names them but never prints what they hold. */
-const SECRET_VARIABLES: ReadonlySet<string> = new Set(['SMTP_URL', 'APP_SECRET']);
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['SMTP_URL', 'APP_SECRET', 'METRICS_TOKEN']);
 
 /** Every environment variable the app reads. The README's table lists them; keep the two in step. */
-export const EnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  PORT: Port.default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PUBLIC_URL: z.url({ error: 'must be an absolute URL' }).optional(),
-  TRUST_PROXY: TrustProxySetting.default(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+export const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: Port.default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PUBLIC_URL: z.url({ error: 'must be an absolute URL' }).optional(),
+    TRUST_PROXY: TrustProxySetting.default(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 
-  MONGODB_URI: z
-    .string()
-    .regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' })
-    .optional(),
-  MONGODB_DB: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a database name' })
-    .default('boxcycle'),
-  LOCAL_DB: z.enum(LOCAL_DB_ENGINES).default('auto'),
-  DATA_DIR: z.string().min(1).default(defaultDataDir),
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, { error: 'must be a mongodb:// or mongodb+srv:// URI' })
+      .optional(),
+    MONGODB_DB: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a database name' })
+      .default('boxcycle'),
+    LOCAL_DB: z.enum(LOCAL_DB_ENGINES).default('auto'),
+    DATA_DIR: z.string().min(1).default(defaultDataDir),
 
-  STRIPE_SECRET_KEY: z
-    .string()
-    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, { error: 'must be a Stripe secret key (sk_test_… or rk_test_…)' })
-    .optional(),
-  STRIPE_WEBHOOK_SECRET: z
-    .string()
-    .regex(/^whsec_/, { error: 'must start with whsec_' })
-    .optional(),
-  STRIPE_API_HOST: z.string().min(1).optional(),
-  STRIPE_API_PORT: Port.optional(),
-  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+    STRIPE_SECRET_KEY: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, { error: 'must be a Stripe secret key (sk_test_… or rk_test_…)' })
+      .optional(),
+    STRIPE_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_/, { error: 'must start with whsec_' })
+      .optional(),
+    STRIPE_API_HOST: z.string().min(1).optional(),
+    STRIPE_API_PORT: Port.optional(),
+    STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
 
-  SMTP_URL: SmtpUrlSetting.optional(),
-  MAIL_FROM: MailFromSetting.default({ name: 'Boxcycle', address: 'no-reply@boxcycle.localhost' }),
-  APP_SECRET: z.string().min(32, { error: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
+    SMTP_URL: SmtpUrlSetting.optional(),
+    MAIL_FROM: MailFromSetting.default({ name: 'Boxcycle', address: 'no-reply@boxcycle.localhost' }),
+    APP_SECRET: z.string().min(32, { error: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
 
-  SEED_DEMO: Flag.default(true),
-  BODY_LIMIT: z
-    .string()
-    .regex(/^\d+(b|kb|mb)$/, { error: 'must be a size such as 100kb' })
-    .default('100kb'),
-  WORKER_HEARTBEAT_SECONDS: PositiveInt.default(10),
-  WORKER_STALE_SECONDS: PositiveInt.default(60),
-  AGENDA_PROCESS_EVERY_MS: PositiveInt.default(1000),
-  AGENDA_MAX_CONCURRENCY: PositiveInt.default(20),
-  AGENDA_LOCK_LIMIT: PositiveInt.default(20),
-  SHUTDOWN_TIMEOUT_MS: PositiveInt.default(8000),
-});
+    SEED_DEMO: Flag.default(true),
+    BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/, { error: 'must be a size such as 100kb' })
+      .default('100kb'),
+    WORKER_HEARTBEAT_SECONDS: PositiveInt.default(10),
+    WORKER_STALE_SECONDS: PositiveInt.default(60),
+    AGENDA_PROCESS_EVERY_MS: PositiveInt.default(1000),
+    AGENDA_MAX_CONCURRENCY: PositiveInt.default(20),
+    AGENDA_LOCK_LIMIT: PositiveInt.default(20),
+    SHUTDOWN_TIMEOUT_MS: PositiveInt.default(8000),
+
+    // Prometheus metrics (GET /metrics) on a port of their own, never the public one; unset: not served at all.
+    // METRICS_TOKEN adds a bearer token on top (for a metrics port a network policy cannot keep private).
+    METRICS_PORT: Port.optional(),
+    METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, { error: 'must be 16 to 256 visible ASCII characters (e.g. openssl rand -hex 32)' })
+      .optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT)
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must not be PORT: metrics are never served on the public port' });
+    if (env.METRICS_TOKEN !== undefined && env.METRICS_PORT === undefined)
+      ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'protects the metrics port: set METRICS_PORT too (metrics are not served without it)' });
+  });
 
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -154,6 +170,8 @@ export interface Config {
     lockLimit: number;
   };
   shutdownTimeoutMs: number;
+  /** Prometheus metrics: GET /metrics on `port` (not served when unset), asking for a bearer token when `token` is set. */
+  metrics: { port: number | undefined; host: string; token: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -208,5 +226,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockLimit: e.AGENDA_LOCK_LIMIT,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
   };
 }

@@ -228,4 +228,19 @@ export async function affectedSubscriptions(
     }
   }
   return { boxCount: boxes.length, subscriptions: [...bySubscription.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1)) };
+
+/** Orders still in front of the warehouse or the payment: built, held in dunning, paid, packed. */
+export const OPEN_ORDER_STATUSES = ['reserved', 'held', 'paid', 'packed'] as const satisfies readonly OrderStatus[];
+
+/**
+ * How many orders of every store are in a status (operations metrics, read at scrape time; the one read here
+ * that spans stores). Served by the `{ status, lines.stock }` index: a count of index keys, no document read.
+ */
+export function countOrdersInStatus(status: OrderStatus): Promise<number> {
+  return BoxOrderModel.countDocuments({ status });
+}
+
+/** All orders ever stored, from the collection's metadata (no scan). */
+export function estimatedOrderCount(): Promise<number> {
+  return BoxOrderModel.estimatedDocumentCount();
 }

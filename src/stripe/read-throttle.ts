@@ -15,7 +15,15 @@ export const STRIPE_READS_PER_SECOND = 25;
  * runs on real time, not the injected clock: it is about how fast requests really leave for Stripe.
  * Old windows are removed by the ops.sweep-request-records job.
  */
-export function databaseReadThrottle(options: { perSecond?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {}): ReadThrottle {
+export function databaseReadThrottle(
+  options: {
+    perSecond?: number;
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+    /** Told each time a read must wait, and how long (operations metrics). */
+    onWait?: (ms: number) => void;
+  } = {},
+): ReadThrottle {
   const perSecond = options.perSecond ?? STRIPE_READS_PER_SECOND;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -39,7 +47,9 @@ export function databaseReadThrottle(options: { perSecond?: number; now?: () => 
         const at = now();
         const second = Math.floor(at / 1000);
         if ((await countIn(second)) <= perSecond) return;
-        await sleep((second + 1) * 1000 - at);
+        const wait = (second + 1) * 1000 - at;
+        options.onWait?.(wait);
+        await sleep(wait);
       }
     },
   };

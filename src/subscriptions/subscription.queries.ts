@@ -125,3 +125,15 @@ export async function subscriptionsOfCustomers(merchantId: string, customerIds: 
     .sort({ customerId: 1, createdAt: -1, _id: -1 })
     .lean();
 }
+
+/**
+ * The renewal job's lag, for operations metrics (read at scrape time, across stores): the earliest cut-off
+ * that has come and whose box is not built yet (undefined when none waits). One key of the `{ renewalDueAt }`
+ * index; subscriptions re-armed by a change (`renewalDueAt` unset) are not counted: they are looked at first.
+ */
+export async function oldestDueRenewalAt(now: Date): Promise<Date | undefined> {
+  const oldest = await SubscriptionModel.findOne({ renewalDueAt: { $lte: now } }, { _id: 0, renewalDueAt: 1 })
+    .sort({ renewalDueAt: 1 })
+    .lean();
+  return oldest?.renewalDueAt ?? undefined;
+}

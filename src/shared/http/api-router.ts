@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { addToLogContext } from '../log-context';
 import { AppError, InvalidInputError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import type { Clock } from '../time';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem';
@@ -70,9 +71,13 @@ function runRoute(route: RouteDefinition, deps: ApiRouterDeps) {
   const rateLimits = route.rateLimit === undefined ? [] : Array.isArray(route.rateLimit) ? route.rateLimit : [route.rateLimit];
   return async (req: Request, res: Response): Promise<void> => {
     if (deps.checkResponses) watchAnswer(route, res);
+    // The route's pattern for the request metrics (never the raw URL, whose ids would make a label each).
+    res.locals.routePattern = `${req.baseUrl}${route.path}`;
     // First, so that every answer of the route, refusals and replays too, carries it.
     if (route.secret) res.set(NO_STORE);
     const principal = route.auth === 'none' ? undefined : await principalOf(req, deps);
+    // From here on, every line logged for this request names the store.
+    if (principal) addToLogContext({ merchantId: principal.merchantId });
     if (principal && route.auth === 'merchant' && principal.customerId)
       throw new UnauthorizedError('A shopper session cannot call merchant operations: use a secret API key.');
     if (principal && route.auth === 'shopper' && !principal.customerId)

@@ -1,3 +1,4 @@
+import { addToLogContext } from '../../shared/log-context';
 import type { NextFunction, Request, Response } from 'express';
 import { actors, type Actor } from '../../events/fact-types';
 import { merchantProfile, type MerchantProfile } from '../../merchants/merchant.queries';
@@ -23,8 +24,10 @@ export function loadMerchant(clock: Clock) {
     const session = await findWebSession(clock, 'merchant', readCookie(req, MERCHANT_COOKIE));
     if (session) {
       const merchant = await getMerchant(session.merchantId).catch(() => undefined);
-      if (merchant)
+      if (merchant) {
         res.locals.merchant = { merchantId: merchant.id, name: merchant.name, email: session.email, sessionId: session._id } satisfies SignedInMerchant;
+        addToLogContext({ merchantId: merchant.id });
+      }
     }
     next();
   };

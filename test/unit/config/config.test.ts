@@ -141,3 +141,28 @@ describe('APP_SECRET', () => {
     expect(() => loadConfig({ APP_SECRET: 'short-secret' })).not.toThrow(/short-secret/);
   });
 });
+
+describe('METRICS_PORT and METRICS_TOKEN', () => {
+  test('when neither is set, then metrics are not served', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: undefined, host: '0.0.0.0', token: undefined });
+  });
+
+  test('when a port of its own and a token are set, then metrics are served there and ask for the token', () => {
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: 'a'.repeat(32) }).metrics).toEqual({ port: 9464, host: '0.0.0.0', token: 'a'.repeat(32) });
+  });
+
+  test.each([
+    [{ METRICS_PORT: 'nine' }, /METRICS_PORT: must be a whole number from 0 to 65535 \(got "nine"\)/],
+    [{ METRICS_PORT: '70000' }, /METRICS_PORT: must be a whole number from 0 to 65535/],
+    [{ PORT: '8080', METRICS_PORT: '8080' }, /METRICS_PORT: must not be PORT: metrics are never served on the public port/],
+    [{ METRICS_PORT: '3000' }, /METRICS_PORT: must not be PORT/],
+    [{ METRICS_TOKEN: 'b'.repeat(32) }, /METRICS_TOKEN: protects the metrics port: set METRICS_PORT too/],
+  ])('when %j, then start-up fails naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test.each(['too-short', 'has spaces in it, sixteen+ chars', 'x'.repeat(257)])('when the token is %j, then start-up fails without printing it', (token) => {
+    expect(() => loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: token })).toThrow(/METRICS_TOKEN: must be 16 to 256 visible ASCII characters/);
+    expect(() => loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: token })).not.toThrow(token);
+  });
+});
