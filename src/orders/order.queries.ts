@@ -228,6 +228,7 @@ export async function affectedSubscriptions(
     }
   }
   return { boxCount: boxes.length, subscriptions: [...bySubscription.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1)) };
+}
 
 /** Orders still in front of the warehouse or the payment: built, held in dunning, paid, packed. */
 export const OPEN_ORDER_STATUSES = ['reserved', 'held', 'paid', 'packed'] as const satisfies readonly OrderStatus[];
