@@ -4,14 +4,18 @@ import mongoose from 'mongoose';
 // edge: every input is parsed by a strict Zod schema into scalars before it reaches a query.
 mongoose.set('strictQuery', true);
 
-/** Connects the shared Mongoose connection (Agenda uses the same one). */
-export async function connectDatabase(uri: string, dbName: string): Promise<mongoose.Connection> {
+/**
+ * Connects the shared Mongoose connection (Agenda uses the same one). `monitorCommands` makes the driver emit
+ * an event per command (the tests record query shapes from them); it is off in the product.
+ */
+export async function connectDatabase(uri: string, dbName: string, options: { monitorCommands?: boolean } = {}): Promise<mongoose.Connection> {
   await mongoose.connect(uri, {
     dbName,
     serverSelectionTimeoutMS: 10_000,
     // Collections and indexes are created once, in order, by syncIndexes() — not raced at model compile time.
     autoIndex: false,
     autoCreate: false,
+    ...(options.monitorCommands ? { monitorCommands: true } : {}),
   });
   return mongoose.connection;
 }
