@@ -233,12 +233,17 @@ export function boundPrefix(fields: FieldOps, index: DeclaredIndex): string[] {
 /**
  * Whether the index returns documents already in the sort's order: past the keys the filter pins to one
  * value, the next index keys are the sort's fields, all in its directions or all reversed.
+ *
+ * A key filtered with `$in` before the sort's fields also counts: its values are points, and MongoDB scans
+ * the index once per value and merges the sorted scans (SORT_MERGE, the planner's "explode for sort", up to
+ * 200 scans — a few statuses or kinds, never a list of ids). A range before the sort's fields does not.
  */
 export function sortServedBy(fields: FieldOps, sort: SortSpec, index: DeclaredIndex): boolean {
   const wanted = sort.filter(([field]) => fields[field] !== 'eq');
   if (wanted.length === 0) return true;
+  const isPoint = (op: FieldOp | undefined): boolean => op === 'eq' || op === 'in';
   let position = 0;
-  while (position < index.keys.length && fields[index.keys[position]![0]] === 'eq' && index.keys[position]![0] !== wanted[0]![0]) position++;
+  while (position < index.keys.length && isPoint(fields[index.keys[position]![0]]) && index.keys[position]![0] !== wanted[0]![0]) position++;
   const segment = index.keys.slice(position, position + wanted.length);
   if (segment.length < wanted.length) return false;
   const same = segment.every(([key, direction], i) => key === wanted[i]![0] && direction === wanted[i]![1]);

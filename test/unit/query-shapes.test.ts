@@ -104,6 +104,18 @@ describe('whether a declared index serves a shape', () => {
     ).toBe(true);
   });
 
+  it('when an $in before the sort names a few values, then the index scans each and merges them in order (SORT_MERGE); a range there does not', () => {
+    const declared = indexes([{ merchantId: 1, status: 1, createdAt: -1, _id: -1 }]);
+    const sort = new Map([
+      ['createdAt', 1],
+      ['_id', 1],
+    ]);
+    expect(verdictFor(shape({ find: 'subscriptions', filter: { merchantId: 'm', status: { $in: ['active', 'paused'] } }, sort }), declared).served).toBe(true);
+    expect(verdictFor(shape({ find: 'subscriptions', filter: { merchantId: 'm', status: { $gte: 'active' } }, sort }), declared).reason).toMatch(
+      /^sorted in memory/,
+    );
+  });
+
   it('when equalities, a range and the sort follow an index in order, then it is served; a range outside the prefix is not', () => {
     const declared = indexes([{ state: 1, nextAttemptAt: 1 }]);
     expect(
