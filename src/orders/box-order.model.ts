@@ -191,8 +191,8 @@ const BoxOrderSchema = new Schema<BoxOrder>(
 BoxOrderSchema.index({ subscriptionId: 1, cycleKey: 1 }, { unique: true });
 // Sparse: a box reserved before its payment has no invoice yet (not a partial index: stand-ins read those wrongly).
 BoxOrderSchema.index({ stripeInvoiceId: 1 }, { unique: true, sparse: true });
-BoxOrderSchema.index({ merchantId: 1, createdAt: -1 });
-BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+BoxOrderSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
 BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1 });
 // The renewal job's settlement sweep: orders whose stock does not follow their status yet.
 BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });

@@ -89,8 +89,8 @@ const PromoCodeSchema = new Schema<PromoCode>(
   { collection: 'promo_codes', versionKey: false, minimize: false },
 );
 PromoCodeSchema.index({ merchantId: 1, code: 1 }, { unique: true });
-PromoCodeSchema.index({ merchantId: 1, createdAt: -1 });
-PromoCodeSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+PromoCodeSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+PromoCodeSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
 PromoCodeSchema.index({ 'stripe.state': 1, 'stripe.attemptedAt': 1 });
 PromoCodeSchema.index({ expiresAt: 1 });
 

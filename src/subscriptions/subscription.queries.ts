@@ -82,9 +82,9 @@ function subscriberFilter(merchantId: string, filter: SubscriberFilter): Record<
 
 /**
  * A page of the merchant's subscriptions, newest first, with cursor pagination (`src/shared/pagination.ts`),
- * optionally only those of some shoppers (a search's matches, a bounded set). Indexes: `{ merchantId, createdAt }`
- * alone or with a tenure range; `{ merchantId, status, createdAt }`; `{ merchantId, box.planId, createdAt }`;
- * `{ merchantId, status, box.planId, createdAt }`; `{ merchantId, customerId }` for a set of shoppers.
+ * optionally only those of some shoppers (a search's matches, a bounded set). Indexes: `{ merchantId, createdAt, _id }`
+ * alone or with a tenure range; `{ merchantId, status, createdAt, _id }`; `{ merchantId, box.planId, createdAt, _id }`;
+ * `{ merchantId, status, box.planId, createdAt, _id }`; `{ merchantId, customerId }` for a set of shoppers.
  */
 export async function subscriptionsPage(
   merchantId: string,
