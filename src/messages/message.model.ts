@@ -132,8 +132,10 @@ const MessageSchema = new Schema<Message>(
 MessageSchema.index({ state: 1, sendAfter: 1, _id: 1 });
 MessageSchema.index({ state: 1, nextAttemptAt: 1, _id: 1 });
 MessageSchema.index({ state: 1, claimedAt: 1 });
-// The message log: a merchant's messages, newest first, by customer or status.
+// The message log: a merchant's messages, newest first, by customer, status or template (src/messages/message.service.ts).
 MessageSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 MessageSchema.index({ merchantId: 1, customerId: 1, createdAt: -1 });
+MessageSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+MessageSchema.index({ merchantId: 1, template: 1, status: 1, createdAt: -1, _id: -1 });
 
 export const MessageModel = model<Message>('Message', MessageSchema);
