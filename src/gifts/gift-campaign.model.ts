@@ -118,6 +118,7 @@ const GiftCampaignSchema = new Schema<GiftCampaign>(
 GiftCampaignSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 // A store's campaigns of a status, oldest or newest first.
 GiftCampaignSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
-GiftCampaignSchema.index({ status: 1 });
+// The job: active campaigns of every store, oldest first.
+GiftCampaignSchema.index({ status: 1, createdAt: -1, _id: -1 });
 
 export const GiftCampaignModel = model<GiftCampaign>('GiftCampaign', GiftCampaignSchema);
