@@ -6,8 +6,9 @@ const TO_PICK: BoxOrder['status'][] = ['paid', 'packed'];
 
 /** The pick list of a ship date: units per SKU, and each order's lines with where to send it. */
 export async function buildPickList(merchantId: string, shipOn: string): Promise<PickListView> {
+  // Oldest first, in the order of `{ merchantId, shipOn, status, createdAt, _id }` (one scan per status, merged).
   const orders = await BoxOrderModel.find({ merchantId, shipOn, status: { $in: TO_PICK } })
-    .sort({ _id: 1 })
+    .sort({ createdAt: 1, _id: 1 })
     .lean();
   const totals = new Map<string, { sku: string; description: string; quantity: number; shortQuantity: number }>();
   for (const order of orders) {

@@ -15,20 +15,21 @@ export async function findSubscription(merchantId: string, subscriptionId: strin
 }
 
 /**
- * The merchant's subscriptions in these statuses (on these plans, when given), oldest first by creation or
- * by id: a stable order for jobs that go through them.
+ * The merchant's subscriptions in these statuses (on these plans, when given), oldest first: a stable order
+ * for jobs that go through them, read in the order of `{ merchantId, status, createdAt, _id }` (or with
+ * `box.planId`), one scan per status (and plan) merged.
  */
 export async function subscriptionsIn(
   merchantId: string,
   statuses: readonly SubscriptionStatus[],
-  options: { planIds?: string[] | undefined; orderBy?: 'id' | 'created' } = {},
+  options: { planIds?: string[] | undefined } = {},
 ): Promise<Subscription[]> {
   return SubscriptionModel.find({
     merchantId,
     status: { $in: statuses },
     ...(options.planIds?.length ? { 'box.planId': { $in: options.planIds } } : {}),
   })
-    .sort(options.orderBy === 'created' ? { createdAt: 1, _id: 1 } : { _id: 1 })
+    .sort({ createdAt: 1, _id: 1 })
     .lean();
 }
 
