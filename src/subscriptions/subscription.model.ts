@@ -337,6 +337,8 @@ SubscriptionSchema.pre(['findOneAndUpdate', 'updateOne', 'updateMany'], function
   }
 });
 SubscriptionSchema.index({ 'stripe.subscriptionId': 1 });
+// The reconciliation with Stripe: live subscriptions of every store, in id order (one scan per status, merged).
+SubscriptionSchema.index({ status: 1, _id: 1 });
 factSource(SubscriptionSchema, {
   subjectType: 'subscription',
   linkFields: ['customerId'],

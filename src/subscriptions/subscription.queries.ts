@@ -1,3 +1,4 @@
+import { merchantIds } from '../merchants/merchant.queries';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import type { SubscriptionStatus } from './subscription-states';
 import { SubscriptionModel, type Subscription } from './subscription.model';
@@ -48,9 +49,16 @@ export async function subscriptionEndingsOf(merchantId: string, customerId: stri
   return SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
 }
 
-/** The merchants with a subscription in one of these statuses (jobs that go merchant by merchant). */
+/**
+ * The merchants with a subscription in one of these statuses (jobs that go merchant by merchant): each store
+ * asked by `{ merchantId, status, … }`, rather than a `distinct` that reads every subscription of every store.
+ */
 export async function merchantsWithSubscriptionsIn(statuses: readonly SubscriptionStatus[]): Promise<string[]> {
-  return (await SubscriptionModel.distinct('merchantId', { status: { $in: [...statuses] } })).sort();
+  const found: string[] = [];
+  for (const merchantId of await merchantIds()) {
+    if (await SubscriptionModel.exists({ merchantId, status: { $in: [...statuses] } })) found.push(merchantId);
+  }
+  return found;
 }
 
 /** How many of the merchant's subscriptions are in each status (statuses with none are absent). */

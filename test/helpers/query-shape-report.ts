@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../src/local/project-paths';
-import { describeUnserved, shapesDir, type FileRecord, type RecordedShape } from './query-shape-recorder';
+import { allowanceFor, describeUnserved, shapesDir, type FileRecord, type RecordedShape } from './query-shape-recorder';
 import { verdictFor, declaredIndexes, type DeclaredIndex } from './query-shapes';
 
 /** Where the last run's shapes are kept for `npm run bench:indexes` (git-ignored, like the type-check cache). */
@@ -39,7 +39,11 @@ export function mergeRecords(records: FileRecord[]): ShapesReport {
   return {
     files: records.length,
     shapes: [...shapes.values()]
-      .map((shape) => ({ ...shape, ...verdictFor(shape.shape, indexes[shape.shape.collection] ?? declaredIndexes([])) }))
+      .map((shape) => {
+        const verdict = verdictFor(shape.shape, indexes[shape.shape.collection] ?? declaredIndexes([]));
+        const allowance = verdict.served ? undefined : allowanceFor(shape);
+        return { ...shape, ...(allowance ? { served: true, reason: `allowed: ${allowance.reason}` } : verdict) };
+      })
       .sort((a, b) => a.key.localeCompare(b.key)),
     excluded,
     documents,

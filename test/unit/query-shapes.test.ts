@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../src/local/project-paths';
-import { originOf } from '../helpers/query-shape-recorder';
+import { allowanceFor, ALLOWED_SHAPES, originOf } from '../helpers/query-shape-recorder';
 import { mergeRecords } from '../helpers/query-shape-report';
 import { declaredIndexes, shapeKey, shapesOfCommand, verdictFor, type DeclaredIndex } from '../helpers/query-shapes';
 
@@ -153,6 +154,19 @@ describe('whether a declared index serves a shape', () => {
 });
 
 describe('the recorder', () => {
+  it('when an allowed shape is sent by the file it is allowed for, then it passes; the same shape from another file, or another shape, does not', () => {
+    const key = 'subscriptions find {factCount:missing}';
+    const from = 'src/subscriptions/subscription-migrations.service.ts';
+    expect(allowanceFor({ key, origins: [`${from}:28`] })?.reason).toMatch(/migration/);
+    expect(allowanceFor({ key, origins: [`${from}:28`, 'src/subscriptions/subscription.service.ts:10'] })).toBeUndefined();
+    expect(allowanceFor({ key: 'subscriptions find {factCount:eq}', origins: [`${from}:28`] })).toBeUndefined();
+    // Every allowance names a real file and says why.
+    for (const allowance of ALLOWED_SHAPES) {
+      expect(existsSync(path.join(projectRoot, allowance.from))).toBe(true);
+      expect(allowance.reason.length).toBeGreaterThan(20);
+    }
+  });
+
   it('when a stack is read, then the innermost frame of this project outside node_modules is the origin', () => {
     const stack = [
       'Error',
