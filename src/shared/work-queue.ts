@@ -65,13 +65,12 @@ export interface WorkQueue<T extends WorkItem> {
 }
 
 /**
- * Each work collection declares, so that every read of the queue follows an index in its order (the two
+ * A work queue over a collection. Each such collection declares, so that every read of the queue follows an index in its order (the two
  * states are read apart, never as one `$or` whose sort no index gives):
  *  - `{ state: 1, <pendingSince>: 1, _id: 1 }`: pending items, oldest first (or the caller's own pending index);
  *  - `{ state: 1, nextAttemptAt: 1, _id: 1 }`: failed items whose backoff passed;
  *  - `{ state: 1, claimedAt: 1 }`: claims older than `stuckAfterMs` (the sweep).
  */
-
 export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: WorkQueueOptions): WorkQueue<T> {
   const claimableFilter = (now: Date): Record<string, unknown> => ({
     $or: [{ state: 'pending' }, { state: 'failed', attempts: { $lt: options.maxAttempts }, nextAttemptAt: { $lte: now } }],
@@ -141,7 +140,7 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
 }
 
 /** Oldest first, as MongoDB sorts: dates and numbers by value, a missing value first. */
-export function compareValues(a: unknown, b: unknown): number {
+function compareValues(a: unknown, b: unknown): number {
   const key = (value: unknown): number | string =>
     value instanceof Date ? value.getTime() : typeof value === 'number' || typeof value === 'string' ? value : -Infinity;
   const x = key(a);
