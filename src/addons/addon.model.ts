@@ -49,6 +49,10 @@ const AddonSchema = new Schema<Addon>(
   { collection: 'addons', timestamps: false, versionKey: false, minimize: false },
 );
 AddonSchema.index({ merchantId: 1, sku: 1 }, { unique: true });
-AddonSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+AddonSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+// The merchant's list, newest first, of every status.
+AddonSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+// The catalog's Stripe sync: the oldest attempt first among those of a state.
+AddonSchema.index({ 'stripe.state': 1, 'stripe.attemptedAt': 1 });
 
 export const AddonModel = model<Addon>('Addon', AddonSchema);

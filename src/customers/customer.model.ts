@@ -108,7 +108,7 @@ const CustomerSchema = new Schema<Customer>(
   { collection: 'customers', timestamps: false, versionKey: false },
 );
 CustomerSchema.index({ merchantId: 1, email: 1 }, { unique: true });
-CustomerSchema.index({ merchantId: 1, createdAt: -1 });
+CustomerSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 // The merchant's search by name: a prefix of one of the name's words (multikey).
 CustomerSchema.index({ merchantId: 1, nameWords: 1 });
 // Stripe's payment method events name the Stripe customer.

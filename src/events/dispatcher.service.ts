@@ -83,10 +83,15 @@ export async function dispatchFact(deps: ListenerDeps, table: ListenerTable, fac
  */
 export async function dispatchDueFacts(deps: ListenerDeps, table: ListenerTable, options: { batchSize?: number } = {}): Promise<number> {
   await factQueue.releaseStuck(deps.clock);
-  const due = await FactModel.find(factQueue.claimableFilter(deps.clock.now()), { _id: 1, subjectId: 1, seq: 1 })
-    .sort({ at: 1, subjectId: 1, seq: 1 })
-    .limit(options.batchSize ?? 500)
-    .lean();
+  const limit = options.batchSize ?? 500;
+  // Pending facts in the order of `{ state, at, subjectId, seq }`, failed ones whose backoff passed by `{ state, nextAttemptAt, _id }`.
+  const [pending, retryable] = await Promise.all([
+    FactModel.find({ state: 'pending' }, { _id: 1, at: 1, subjectId: 1, seq: 1 }).sort({ at: 1, subjectId: 1, seq: 1 }).limit(limit).lean(),
+    factQueue.retryable<Pick<Fact, 'at' | 'subjectId' | 'seq'>>(deps.clock.now(), limit, { _id: 1, at: 1, subjectId: 1, seq: 1 }),
+  ]);
+  const due = [...pending, ...retryable]
+    .sort((a, b) => a.at.getTime() - b.at.getTime() || (a.subjectId < b.subjectId ? -1 : a.subjectId > b.subjectId ? 1 : a.seq - b.seq))
+    .slice(0, limit);
   const bySubject = new Map<string, Array<Pick<Fact, '_id' | 'subjectId' | 'seq'>>>();
   for (const fact of due) {
     const list = bySubject.get(fact.subjectId) ?? [];

@@ -57,8 +57,9 @@ const GiftAwardSchema = new Schema<GiftAward>(
 );
 GiftAwardSchema.index({ subscriptionId: 1, cycleKey: 1 }, { unique: true });
 GiftAwardSchema.index({ merchantId: 1, campaignId: 1, createdAt: -1 });
-// The job's sweep: awards whose box may have moved on, least recently looked at first.
-GiftAwardSchema.index({ status: 1, sweptAt: 1 });
+// The job's sweep: awards whose box may have moved on, least recently looked at first (of every store, or of one).
+GiftAwardSchema.index({ status: 1, sweptAt: 1, _id: 1 });
+GiftAwardSchema.index({ merchantId: 1, status: 1, sweptAt: 1, _id: 1 });
 factSource(GiftAwardSchema, {
   subjectType: 'gift_award',
   linkFields: ['customerId', 'subscriptionId'],

@@ -115,7 +115,10 @@ const GiftCampaignSchema = new Schema<GiftCampaign>(
   },
   { collection: 'gift_campaigns', versionKey: false, minimize: false },
 );
-GiftCampaignSchema.index({ merchantId: 1, createdAt: -1 });
-GiftCampaignSchema.index({ status: 1 });
+GiftCampaignSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+// A store's campaigns of a status, oldest or newest first.
+GiftCampaignSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+// The job: active campaigns of every store, oldest first.
+GiftCampaignSchema.index({ status: 1, createdAt: -1, _id: -1 });
 
 export const GiftCampaignModel = model<GiftCampaign>('GiftCampaign', GiftCampaignSchema);

@@ -59,7 +59,7 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
   const addon = chooseGiftAddon(campaign.giftAddonIds, addons);
 
   // Subscriptions whose boxes are built on schedule; a paused one's first box after its pause counts.
-  const subscriptions = await subscriptionsIn(merchantId, BUILDING_STATUSES, { planIds: eligibility.planIds, orderBy: 'id' });
+  const subscriptions = await subscriptionsIn(merchantId, BUILDING_STATUSES, { planIds: eligibility.planIds });
 
   let boxes: CandidateBox[] = [];
   for (const subscription of subscriptions) {

@@ -26,7 +26,7 @@ const StockItemSchema = new Schema<StockItem>(
   { collection: 'stock_items', versionKey: false, minimize: false },
 );
 StockItemSchema.index({ merchantId: 1, sku: 1 }, { unique: true });
-StockItemSchema.index({ merchantId: 1, createdAt: -1 });
+StockItemSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 
 export const StockItemModel = model<StockItem>('StockItem', StockItemSchema);
 

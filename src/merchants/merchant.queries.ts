@@ -6,6 +6,11 @@ export type MerchantProfile = Pick<Merchant, '_id' | 'name' | 'handle' | 'brand'
 
 const PROFILE = { name: 1, handle: 1, brand: 1, defaultCurrency: 1, timezone: 1, subscriptionSettings: 1 } as const;
 
+/** Every merchant's id, in order (jobs that go merchant by merchant: stores are few, their shoppers many). */
+export async function merchantIds(): Promise<string[]> {
+  return (await MerchantModel.find({}, { _id: 1 }).sort({ _id: 1 }).lean()).map((merchant) => merchant._id);
+}
+
 /** The merchant's name, currency, time zone and subscription settings (shipping fees among them). */
 export async function merchantProfile(merchantId: string): Promise<MerchantProfile | undefined> {
   return (await MerchantModel.findById(merchantId, PROFILE).lean()) ?? undefined;

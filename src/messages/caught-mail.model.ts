@@ -57,6 +57,6 @@ const CaughtMailSchema = new Schema<CaughtMail>(
   { collection: 'caught_mail', versionKey: false },
 );
 CaughtMailSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
-CaughtMailSchema.index({ to: 1, createdAt: -1 });
+CaughtMailSchema.index({ to: 1, createdAt: -1, _id: -1 });
 
 export const CaughtMailModel = model<CaughtMail>('CaughtMail', CaughtMailSchema);

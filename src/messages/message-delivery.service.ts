@@ -179,11 +179,15 @@ export async function deliverMessage(deps: DeliveryDeps, id: string): Promise<De
   return 'sent';
 }
 
-/** Messages whose worker died on their last attempt: given back by the sweep with nothing left to try. */
+/**
+ * Messages whose worker died on their last attempt: given back by the sweep with nothing left to try. Only a
+ * queued message is failed with a next attempt (a settled failure drops it), so `{ state, nextAttemptAt }`
+ * finds them without reading every message that ever failed.
+ */
 async function settleExhausted(clock: Clock): Promise<void> {
   const now = clock.now();
   await MessageModel.updateMany(
-    { status: 'queued', state: 'failed', attempts: { $gte: MAX_DELIVERY_ATTEMPTS } },
+    { state: 'failed', nextAttemptAt: { $lte: now }, attempts: { $gte: MAX_DELIVERY_ATTEMPTS } },
     { $set: { status: 'failed', failedAt: now }, $unset: { nextAttemptAt: 1 }, $push: { history: event(now, 'failed', 'gave up: the last attempt was lost') } },
   );
 }
@@ -200,13 +204,10 @@ export async function deliverDueMessages(deps: DeliveryDeps, options: { batchSiz
   await outbox.releaseStuck(deps.clock);
   await settleExhausted(deps.clock);
   for (let batch = 0; batch < (options.maxBatches ?? 20); batch += 1) {
-    const now = deps.clock.now();
-    const due = await MessageModel.find({ ...outbox.claimableFilter(now), sendAfter: { $lte: now } }, { _id: 1 })
-      .sort({ sendAfter: 1, _id: 1 })
-      .limit(options.batchSize ?? 50)
-      .lean();
+    // Pending messages whose sendAfter passed and failed ones whose backoff passed (a retry's sendAfter is past too).
+    const due = await outbox.dueIds(deps.clock, options.batchSize ?? 50);
     let worked = 0;
-    for (const { _id } of due) {
+    for (const _id of due) {
       const outcome = await deliverMessage(deps, _id);
       if (outcome === 'not_claimed') continue;
       counts[outcome] += 1;

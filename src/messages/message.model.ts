@@ -127,10 +127,15 @@ const MessageSchema = new Schema<Message>(
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );
-// What the delivery job looks for: due messages, oldest first.
-MessageSchema.index({ state: 1, sendAfter: 1 });
-// The message log: a merchant's messages, newest first, by customer or status.
+// What the delivery job looks for (src/shared/work-queue.ts): pending messages due, oldest first; failed ones
+// whose backoff passed; stuck claims.
+MessageSchema.index({ state: 1, sendAfter: 1, _id: 1 });
+MessageSchema.index({ state: 1, nextAttemptAt: 1, _id: 1 });
+MessageSchema.index({ state: 1, claimedAt: 1 });
+// The message log: a merchant's messages, newest first, by customer, status or template (src/messages/message.service.ts).
 MessageSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 MessageSchema.index({ merchantId: 1, customerId: 1, createdAt: -1 });
+MessageSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+MessageSchema.index({ merchantId: 1, template: 1, status: 1, createdAt: -1, _id: -1 });
 
 export const MessageModel = model<Message>('Message', MessageSchema);

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/time';
 import type { MessageCategory, OutgoingMessage, QueuedMessage, QueueMessage } from './message-contract';
 import { isUnsubscribed } from './message-preference.service';
 import { suppressionOf } from './message-suppression.service';
-import { MessageModel, type Message, type SuppressedReason } from './message.model';
+import { MESSAGE_STATUSES, MessageModel, type Message, type SuppressedReason } from './message.model';
 import { OutgoingMessageInput, type ListMessagesQuery, type MessageDetailView, type MessageView } from './message.schemas';
 import { earliestSendAt } from './quiet-hours';
 
@@ -159,13 +159,18 @@ function toMessageDetailView(message: Message): MessageDetailView {
   };
 }
 
-/** The merchant's message log, newest first: filter by customer, status, template. */
+/**
+ * The merchant's message log, newest first: filter by customer, status, template. Indexes: `{ merchantId,
+ * createdAt, _id }`; `{ merchantId, customerId, createdAt }`; `{ merchantId, status, createdAt, _id }`;
+ * `{ merchantId, template, status, createdAt, _id }` for a template, with or without a status (without one,
+ * every status is asked for: MongoDB reads the index once per status and merges them in order).
+ */
 export async function listMessages(merchantId: string, query: ListMessagesQuery) {
   const messages = await MessageModel.find(
     {
       merchantId,
       ...(query.customerId ? { customerId: query.customerId } : {}),
-      ...(query.status ? { status: query.status } : {}),
+      ...(query.status ? { status: query.status } : query.template ? { status: { $in: [...MESSAGE_STATUSES] } } : {}),
       ...(query.template ? { template: query.template } : {}),
       ...afterCursor(decodeCursor(query.startingAfter)),
     },

@@ -101,7 +101,7 @@ export async function remindUpcomingBoxes(deps: TimedMessageDeps): Promise<numbe
   return eachMerchant(deps, merchantsSending('subscription.upcoming_box', LIVE_STATUSES), async ({ merchant, settings }) => {
     const before = settings.days.upcomingBoxDaysBeforeCutoff * DAY_MS;
     let sent = 0;
-    for (const subscription of await subscriptionsIn(merchant._id, LIVE_STATUSES, { orderBy: 'id' })) {
+    for (const subscription of await subscriptionsIn(merchant._id, LIVE_STATUSES)) {
       const cycle = firstOpenChargedCycle(subscription, now);
       if (!cycle || now.getTime() < cycle.cutoffAt.getTime() - before) continue;
       const link = async (action: 'subscription.skip' | 'subscription.swap' | 'subscription.add-extra') =>
@@ -225,7 +225,7 @@ export async function warnExpiringCards(deps: TimedMessageDeps): Promise<number>
   const now = deps.clock.now();
   return eachMerchant(deps, merchantsSending('payment.card_expiring', LIVE_STATUSES), async ({ merchant }) => {
     const [year, month] = localDateOf(now, merchant.timezone).split('-').map(Number) as [number, number];
-    const live = await subscriptionsIn(merchant._id, LIVE_STATUSES, { orderBy: 'id' });
+    const live = await subscriptionsIn(merchant._id, LIVE_STATUSES);
     const customerIds = [...new Set(live.map((subscription) => subscription.customerId))];
     let sent = 0;
     for (const customer of await customersWithCardExpiring(merchant._id, year, month, customerIds)) {
@@ -268,7 +268,7 @@ export async function sendWinBacks(deps: TimedMessageDeps): Promise<number> {
   const now = deps.clock.now();
   return eachMerchant(deps, merchantsSending('subscription.win_back', ['cancelled']), async ({ merchant, settings }) => {
     const until = now.getTime() - settings.days.winBackDaysAfterCancelling * DAY_MS;
-    const ended = (await subscriptionsIn(merchant._id, ['cancelled'], { orderBy: 'id' })).filter((subscription) => {
+    const ended = (await subscriptionsIn(merchant._id, ['cancelled'])).filter((subscription) => {
       const at = subscription.cancellation?.effectiveAt.getTime();
       return at !== undefined && at <= until && at > until - CATCH_UP_MS;
     });
@@ -341,7 +341,7 @@ export async function remindYearlyTerms(deps: TimedMessageDeps): Promise<number>
     const days = Array.from({ length: 8 }, (_, index) => addLocalDays(today, -index));
     const years = [...new Set(days.map((day) => Number(day.slice(0, 4))))];
     let sent = 0;
-    for (const subscription of await subscriptionsIn(merchant._id, LIVE_STATUSES, { orderBy: 'id' })) {
+    for (const subscription of await subscriptionsIn(merchant._id, LIVE_STATUSES)) {
       const started = localDateOf(subscription.createdAt, merchant.timezone);
       for (const year of years) {
         const count = year - Number(started.slice(0, 4));

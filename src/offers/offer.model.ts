@@ -62,8 +62,10 @@ const OfferSchema = new Schema<Offer>(
   },
   { collection: 'offers', versionKey: false, minimize: false },
 );
-OfferSchema.index({ merchantId: 1, status: 1, kind: 1 });
-OfferSchema.index({ merchantId: 1, createdAt: -1 });
+OfferSchema.index({ merchantId: 1, status: 1, kind: 1, createdAt: -1, _id: -1 });
+OfferSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+// The yearly rewards job: active birthday and anniversary offers of every store.
+OfferSchema.index({ status: 1, kind: 1 });
 
 export const OfferModel = model<Offer>('Offer', OfferSchema);
 

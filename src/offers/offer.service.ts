@@ -244,7 +244,7 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
     if (!merchant) continue;
     const today = localDateOf(now, merchant.timezone);
     const days = recentDays(today, YEARLY_CATCH_UP_DAYS + 1); // the day itself, and the 7 after it
-    const live = await subscriptionsIn(offer.merchantId, LIVE_STATUSES, { orderBy: 'created' });
+    const live = await subscriptionsIn(offer.merchantId, LIVE_STATUSES);
     const eligible = async (subscription: Subscription) => isEligible(offer.eligibility, await standingOf(subscription, today));
     try {
       if (offer.kind === 'anniversary') {

@@ -191,9 +191,24 @@ const BoxOrderSchema = new Schema<BoxOrder>(
 BoxOrderSchema.index({ subscriptionId: 1, cycleKey: 1 }, { unique: true });
 // Sparse: a box reserved before its payment has no invoice yet (not a partial index: stand-ins read those wrongly).
 BoxOrderSchema.index({ stripeInvoiceId: 1 }, { unique: true, sparse: true });
-BoxOrderSchema.index({ merchantId: 1, createdAt: -1 });
-BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
-BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1, _id: 1 });
+// The merchant's lists, newest first (src/orders/order.service.ts `listOrders`, the fulfilment pages): all, by
+// status, by ship date, by plan, by both; without a status they ask for every status (`ORDER_STATUSES`), so
+// these read one scan per status, merged in order.
+BoxOrderSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+BoxOrderSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+BoxOrderSchema.index({ merchantId: 1, shipOn: 1, status: 1, createdAt: -1, _id: -1 });
+BoxOrderSchema.index({ merchantId: 1, planId: 1, status: 1, createdAt: -1, _id: -1 });
+BoxOrderSchema.index({ merchantId: 1, planId: 1, shipOn: 1, status: 1, createdAt: -1, _id: -1 });
+// Boxes a person should look at: back-ordered (a line short of stock), cancelled for want of stock.
+BoxOrderSchema.index({ merchantId: 1, 'lines.stock': 1, status: 1, createdAt: -1, _id: -1 });
+BoxOrderSchema.index({ merchantId: 1, status: 1, cancellationReason: 1, createdAt: -1, _id: -1 });
+// Spend over a period (loyalty tiers, analytics): paid boxes by when they were paid; one shopper's boxes.
+BoxOrderSchema.index({ merchantId: 1, status: 1, paidAt: 1 });
+BoxOrderSchema.index({ merchantId: 1, customerId: 1 });
+// The rating request: boxes delivered in a window (the history entry that says so).
+BoxOrderSchema.index({ merchantId: 1, status: 1, 'history.status': 1, 'history.at': 1 });
+// A held box waits for its invoice (`invoice.voided` finds it); most boxes never wait.
+BoxOrderSchema.index({ heldForInvoiceId: 1 }, { sparse: true });
 // The renewal job's settlement sweep: orders whose stock does not follow their status yet.
 BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });
 factSource(BoxOrderSchema, {

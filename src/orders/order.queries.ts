@@ -93,16 +93,15 @@ export async function unpaidBoxesOf(merchantId: string, subscriptionId: string):
 
 /** Paid boxes still not shipped whose ship date is on or before `shipOnOrBefore` (late boxes), oldest first. */
 export async function unshippedPaidBoxes(merchantId: string, shipOnOrBefore: string): Promise<BoxOrder[]> {
+  // In the order of `{ merchantId, shipOn, status, createdAt, _id }`: by ship date, then status, newest first.
   return BoxOrderModel.find({ merchantId, status: { $in: ['paid', 'packed'] }, shipOn: { $lte: shipOnOrBefore } })
-    .sort({ shipOn: 1, _id: 1 })
+    .sort({ shipOn: 1, status: 1, createdAt: -1, _id: -1 })
     .lean();
 }
 
 /** Boxes delivered (and still counted as delivered) in (from, to], by when they were marked delivered. */
 export async function boxesDeliveredBetween(merchantId: string, from: Date, to: Date): Promise<BoxOrder[]> {
-  return BoxOrderModel.find({ merchantId, status: 'delivered', history: { $elemMatch: { status: 'delivered', at: { $gt: from, $lte: to } } } })
-    .sort({ _id: 1 })
-    .lean();
+  return BoxOrderModel.find({ merchantId, status: 'delivered', history: { $elemMatch: { status: 'delivered', at: { $gt: from, $lte: to } } } }).lean();
 }
 
 /** A subscription's paid boxes of cycles before `cycleKey` (its tenure before that box, however late it is asked). */
@@ -134,8 +133,9 @@ const BOX_STATE = {
 
 /** Every box due to ship from `fromOn` to `toOn` (local dates, both included), in any status (index: merchant, ship date). */
 export async function boxesShippingBetween(merchantId: string, fromOn: string, toOn: string): Promise<BoxState[]> {
+  // In the order of `{ merchantId, shipOn, status, createdAt, _id }`.
   return BoxOrderModel.find({ merchantId, shipOn: { $gte: fromOn, $lte: toOn } }, BOX_STATE)
-    .sort({ shipOn: 1, _id: 1 })
+    .sort({ shipOn: 1, status: 1, createdAt: -1, _id: -1 })
     .lean();
 }
 

@@ -4,7 +4,7 @@ import { InvalidStateError, NotFoundError } from '../shared/errors';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import { BoxOrderModel, type BoxOrder, type OrderStatus } from './box-order.model';
+import { BoxOrderModel, ORDER_STATUSES, type BoxOrder, type OrderStatus } from './box-order.model';
 import { settleOrderStock } from './order-stock-settlement.service';
 import type { OrderView } from './order.schemas';
 
@@ -87,9 +87,12 @@ export async function listOrders(
     shipOn?: string | undefined;
   },
 ) {
+  // With a ship date or a plan and no status, every status is asked for: `{ merchantId, shipOn | planId, status,
+  // createdAt, _id }` is then read once per status, merged newest first (see box-order.model.ts).
+  const everyStatus = !query.status && !query.subscriptionId && (query.planId || query.shipOn);
   const filter = {
     merchantId,
-    ...(query.status ? { status: query.status } : {}),
+    ...(query.status ? { status: query.status } : everyStatus ? { status: { $in: [...ORDER_STATUSES] } } : {}),
     ...(query.subscriptionId ? { subscriptionId: query.subscriptionId } : {}),
     ...(query.planId ? { planId: query.planId } : {}),
     ...(query.shipOn ? { shipOn: query.shipOn } : {}),

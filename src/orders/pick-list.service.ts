@@ -1,4 +1,5 @@
 import { BoxOrderModel, type BoxOrder } from './box-order.model';
+import { decodeCursor, encodeCursor, type Cursor } from '../shared/pagination';
 import type { PickListView } from './order.schemas';
 
 /** Boxes to pick for a ship date: paid or packed, not yet shipped. */
@@ -44,23 +45,36 @@ export async function pickListTotals(merchantId: string, shipOn: string): Promis
   return { orderCount, skus: skus.sort((a, b) => a.sku.localeCompare(b.sku)) };
 }
 
-/** A page of a ship date's boxes to pick, in id order after `afterOrderId` (index `{ merchantId, shipOn, status, _id }`). */
+/** After a box of the list (oldest first: `{ createdAt, _id }`), for the next page. */
+function afterBox(cursor: Cursor | undefined): Record<string, unknown> {
+  if (!cursor) return {};
+  return { $or: [{ createdAt: { $gt: cursor.createdAt } }, { createdAt: cursor.createdAt, _id: { $gt: cursor.id } }] };
+}
+
+/**
+ * A page of a ship date's boxes to pick, oldest first after `after` (a cursor this function gave), in the
+ * order of the index `{ merchantId, shipOn, status, createdAt, _id }` (one scan per status, merged).
+ */
 export async function pickListOrders(
   merchantId: string,
   shipOn: string,
-  page: { limit: number; afterOrderId?: string | undefined },
+  page: { limit: number; after?: string | undefined },
 ): Promise<{ orders: PickListOrder[]; nextAfter: string | null }> {
-  const orders = await BoxOrderModel.find({ ...toPick(merchantId, shipOn), ...(page.afterOrderId ? { _id: { $gt: page.afterOrderId } } : {}) })
-    .sort({ _id: 1 })
+  const orders = await BoxOrderModel.find({ ...toPick(merchantId, shipOn), ...afterBox(decodeCursor(page.after)) })
+    .sort({ createdAt: 1, _id: 1 })
     .limit(page.limit + 1)
     .lean();
   const shown = orders.slice(0, page.limit);
-  return { orders: shown.map(pickListOrder), nextAfter: orders.length > page.limit ? shown[shown.length - 1]!._id : null };
+  const last = shown[shown.length - 1];
+  return { orders: shown.map(pickListOrder), nextAfter: orders.length > page.limit && last ? encodeCursor(last) : null };
 }
 
-/** The whole pick list of a ship date (the API and the CSV): units per SKU, and each order's lines with where to send it. */
+/** The whole pick list of a ship date (the API and the CSV), in the same order: units per SKU, and each order's lines with where to send it. */
 export async function buildPickList(merchantId: string, shipOn: string): Promise<PickListView> {
-  const [totals, orders] = await Promise.all([pickListTotals(merchantId, shipOn), BoxOrderModel.find(toPick(merchantId, shipOn)).sort({ _id: 1 }).lean()]);
+  const [totals, orders] = await Promise.all([
+    pickListTotals(merchantId, shipOn),
+    BoxOrderModel.find(toPick(merchantId, shipOn)).sort({ createdAt: 1, _id: 1 }).lean(),
+  ]);
   return { object: 'pick_list', shipOn, orderCount: totals.orderCount, skus: totals.skus, orders: orders.map(pickListOrder) };
 }
 

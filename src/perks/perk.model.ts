@@ -56,7 +56,7 @@ const PerkSchema = new Schema<Perk>(
   },
   { collection: 'perks', versionKey: false, minimize: false },
 );
-PerkSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
-PerkSchema.index({ merchantId: 1, createdAt: -1 });
+PerkSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+PerkSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 
 export const PerkModel = model<Perk>('Perk', PerkSchema);

@@ -95,6 +95,10 @@ const PlanSchema = new Schema<Plan>(
   { collection: 'plans', timestamps: false, versionKey: false, minimize: false },
 );
 PlanSchema.index({ merchantId: 1, slug: 1 }, { unique: true });
-PlanSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+PlanSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+// The merchant's list, newest first, of every status.
+PlanSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+// The catalog's Stripe sync: the oldest attempt first among those of a state.
+PlanSchema.index({ 'stripe.state': 1, 'stripe.attemptedAt': 1 });
 
 export const PlanModel = model<Plan>('Plan', PlanSchema);

@@ -78,18 +78,15 @@ export async function syncPromoCodeToStripe(deps: PromotionSyncDeps, promoCodeId
  */
 export async function syncPendingPromoCodes(deps: PromotionSyncDeps, batchSize = 50): Promise<number> {
   const now = deps.clock.now();
-  const due = await PromoCodeModel.find(
-    {
-      $or: [
-        { 'stripe.state': 'pending' },
-        { expiresAt: { $lte: now }, 'stripe.promotionCodeId': { $exists: true }, 'stripe.deactivatedAt': { $exists: false } },
-      ],
-    },
+  // Two reads, each by its own index: `{ stripe.state, stripe.attemptedAt }` and `{ stripe.deactivatedAt, expiresAt }`.
+  const pending = await PromoCodeModel.find({ 'stripe.state': 'pending' }, { _id: 1 }).sort({ 'stripe.attemptedAt': 1 }).limit(batchSize).lean();
+  const expired = await PromoCodeModel.find(
+    { 'stripe.deactivatedAt': { $exists: false }, expiresAt: { $lte: now }, 'stripe.promotionCodeId': { $exists: true } },
     { _id: 1 },
   )
-    .sort({ 'stripe.attemptedAt': 1 })
     .limit(batchSize)
     .lean();
-  for (const code of due) await syncPromoCodeToStripe(deps, code._id);
+  const due = [...new Set([...pending, ...expired].map((code) => code._id))];
+  for (const id of due) await syncPromoCodeToStripe(deps, id);
   return due.length;
 }

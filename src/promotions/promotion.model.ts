@@ -89,10 +89,12 @@ const PromoCodeSchema = new Schema<PromoCode>(
   { collection: 'promo_codes', versionKey: false, minimize: false },
 );
 PromoCodeSchema.index({ merchantId: 1, code: 1 }, { unique: true });
-PromoCodeSchema.index({ merchantId: 1, createdAt: -1 });
-PromoCodeSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+PromoCodeSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+PromoCodeSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+// The catalog sync job (src/promotions/promotion-stripe-sync.service.ts): codes pending with Stripe, oldest
+// attempt first; expired codes whose promotion code was not deactivated yet (the others drop out of the scan).
 PromoCodeSchema.index({ 'stripe.state': 1, 'stripe.attemptedAt': 1 });
-PromoCodeSchema.index({ expiresAt: 1 });
+PromoCodeSchema.index({ 'stripe.deactivatedAt': 1, expiresAt: 1 });
 
 export const PromoCodeModel = model<PromoCode>('PromoCode', PromoCodeSchema);
 

@@ -123,8 +123,8 @@ const ReferralSchema = new Schema<Referral>(
   { collection: 'referrals', versionKey: false, minimize: false },
 );
 ReferralSchema.index({ merchantId: 1, friendCustomerId: 1 }, { unique: true });
-ReferralSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
-ReferralSchema.index({ merchantId: 1, createdAt: -1 });
+ReferralSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
+ReferralSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 ReferralSchema.index({ merchantId: 1, friendSubscriptionId: 1 });
 // The velocity rule: a referrer's referrals over the last 30 days.
 ReferralSchema.index({ merchantId: 1, referrerCustomerId: 1, createdAt: -1 });

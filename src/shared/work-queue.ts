@@ -54,14 +54,33 @@ export interface WorkQueue<T extends WorkItem> {
   releaseStuck(clock: Clock): Promise<number>;
   /** Items to (re)process now, oldest first: failed ones whose backoff passed and pending ones nobody took. */
   dueIds(clock: Clock, limit: number): Promise<string[]>;
-  /** The filter of items that can be claimed now (for callers that select work themselves). */
+  /** The filter of items that can be claimed now (the claim's guard). */
   claimableFilter(now: Date): Record<string, unknown>;
+  /**
+   * Failed items whose backoff passed, first due first, up to `limit`: read by `{ state, nextAttemptAt, _id }`
+   * (every work collection declares it). Callers that select work themselves read their pending items by
+   * their own index and merge the two.
+   */
+  retryable<P extends Record<string, unknown>>(now: Date, limit: number, projection: Record<string, 1>): Promise<Array<P & { _id: string }>>;
 }
 
+/**
+ * A work queue over a collection. Each such collection declares, so that every read of the queue follows an index in its order (the two
+ * states are read apart, never as one `$or` whose sort no index gives):
+ *  - `{ state: 1, <pendingSince>: 1, _id: 1 }`: pending items, oldest first (or the caller's own pending index);
+ *  - `{ state: 1, nextAttemptAt: 1, _id: 1 }`: failed items whose backoff passed;
+ *  - `{ state: 1, claimedAt: 1 }`: claims older than `stuckAfterMs` (the sweep).
+ */
 export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: WorkQueueOptions): WorkQueue<T> {
   const claimableFilter = (now: Date): Record<string, unknown> => ({
     $or: [{ state: 'pending' }, { state: 'failed', attempts: { $lt: options.maxAttempts }, nextAttemptAt: { $lte: now } }],
   });
+  const retryable = async <P extends Record<string, unknown>>(now: Date, limit: number, projection: Record<string, 1>) =>
+    (await model
+      .find({ state: 'failed', attempts: { $lt: options.maxAttempts }, nextAttemptAt: { $lte: now } }, projection)
+      .sort({ nextAttemptAt: 1, _id: 1 })
+      .limit(limit)
+      .lean()) as unknown as Array<P & { _id: string }>;
   return {
     options,
     claimableFilter,
@@ -99,22 +118,32 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
       );
       return result.modifiedCount;
     },
+    retryable,
     async dueIds(clock, limit) {
       const now = clock.now();
-      const due = await model
-        .find(
-          {
-            $or: [
-              { state: 'pending', [options.pendingSince]: { $lte: new Date(now.getTime() - options.pendingGraceMs) } },
-              { state: 'failed', attempts: { $lt: options.maxAttempts }, nextAttemptAt: { $lte: now } },
-            ],
-          },
-          { _id: 1 },
-        )
-        .sort({ [options.orderBy]: 1, _id: 1 })
-        .limit(limit)
-        .lean();
-      return (due as unknown as Array<{ _id: unknown }>).map((item) => String(item._id));
+      const { orderBy, pendingSince } = options;
+      const [pending, failed] = await Promise.all([
+        model
+          .find({ state: 'pending', [pendingSince]: { $lte: new Date(now.getTime() - options.pendingGraceMs) } }, { _id: 1, [orderBy]: 1 })
+          .sort({ [pendingSince]: 1, _id: 1 })
+          .limit(limit)
+          .lean(),
+        retryable<Record<string, unknown>>(now, limit, { _id: 1, [orderBy]: 1 }),
+      ]);
+      const items = [...(pending as unknown as Array<Record<string, unknown>>), ...failed];
+      return items
+        .sort((a, b) => compareValues(a[orderBy], b[orderBy]) || compareValues(String(a._id), String(b._id)))
+        .slice(0, limit)
+        .map((item) => String(item._id));
     },
   };
+}
+
+/** Oldest first, as MongoDB sorts: dates and numbers by value, a missing value first. */
+function compareValues(a: unknown, b: unknown): number {
+  const key = (value: unknown): number | string =>
+    value instanceof Date ? value.getTime() : typeof value === 'number' || typeof value === 'string' ? value : -Infinity;
+  const x = key(a);
+  const y = key(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }

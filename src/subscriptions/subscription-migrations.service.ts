@@ -24,9 +24,17 @@ export async function migrateStoredSubscriptions(clock: Clock): Promise<void> {
   const db = mongoose.connection.db;
   if (!db) return;
   const legacy = db.collection<{ subscriptionId: string; revision: number; type: string; at: Date; data: Record<string, unknown> }>('subscription_events');
+  // A whole-collection read at each start (allowed, with its reason, in test/helpers/query-shape-recorder.ts):
+  // an index on `factCount` would serve this migration alone. Each subscription it finds reads its history by
+  // `{ subscriptionId, revision }`, made here on the legacy collection before the first read.
   const cursor = SubscriptionModel.collection.find({ factCount: { $exists: false } }, { projection: { _id: 1, merchantId: 1, customerId: 1 } });
+  let legacyIndexed = false;
   for await (const subscription of cursor) {
     const id = subscription._id as unknown as string;
+    if (!legacyIndexed) {
+      await legacy.createIndex({ subscriptionId: 1, revision: 1 });
+      legacyIndexed = true;
+    }
     const history = await legacy.find({ subscriptionId: id }).sort({ revision: 1 }).toArray();
     const facts = history
       .map((entry) => ({ type: LEGACY_TYPES[entry.type] ?? entry.type, at: entry.at, data: entry.data ?? {} }))

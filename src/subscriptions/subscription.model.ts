@@ -316,13 +316,13 @@ const SubscriptionSchema = new Schema<Subscription>(
   },
   { collection: 'subscriptions', timestamps: false, versionKey: false, minimize: false },
 );
-SubscriptionSchema.index({ merchantId: 1, createdAt: -1 });
-SubscriptionSchema.index({ merchantId: 1, status: 1, createdAt: -1 });
+SubscriptionSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
+SubscriptionSchema.index({ merchantId: 1, status: 1, createdAt: -1, _id: -1 });
 SubscriptionSchema.index({ merchantId: 1, customerId: 1 });
 // By plan, newest first (the merchant's list of subscribers filtered by plan; jobs going through a plan's subscribers).
-SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1, createdAt: -1 });
+SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1, createdAt: -1, _id: -1 });
 // By status and plan, newest first (the list filtered by both).
-SubscriptionSchema.index({ merchantId: 1, status: 1, 'box.planId': 1, createdAt: -1 });
+SubscriptionSchema.index({ merchantId: 1, status: 1, 'box.planId': 1, createdAt: -1, _id: -1 });
 SubscriptionSchema.index({ stripeSyncDueAt: 1 });
 SubscriptionSchema.index({ renewalDueAt: 1 });
 // A store's subscriptions with a box to build soon (the fulfilment forecast).
@@ -339,6 +339,8 @@ SubscriptionSchema.pre(['findOneAndUpdate', 'updateOne', 'updateMany'], function
   }
 });
 SubscriptionSchema.index({ 'stripe.subscriptionId': 1 });
+// The reconciliation with Stripe: live subscriptions of every store, in id order (one scan per status, merged).
+SubscriptionSchema.index({ status: 1, _id: 1 });
 factSource(SubscriptionSchema, {
   subjectType: 'subscription',
   linkFields: ['customerId'],

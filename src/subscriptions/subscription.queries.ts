@@ -1,3 +1,4 @@
+import { merchantIds } from '../merchants/merchant.queries';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import type { SubscriptionStatus } from './subscription-states';
 import { SubscriptionModel, type Subscription } from './subscription.model';
@@ -15,20 +16,21 @@ export async function findSubscription(merchantId: string, subscriptionId: strin
 }
 
 /**
- * The merchant's subscriptions in these statuses (on these plans, when given), oldest first by creation or
- * by id: a stable order for jobs that go through them.
+ * The merchant's subscriptions in these statuses (on these plans, when given), oldest first: a stable order
+ * for jobs that go through them, read in the order of `{ merchantId, status, createdAt, _id }` (or with
+ * `box.planId`), one scan per status (and plan) merged.
  */
 export async function subscriptionsIn(
   merchantId: string,
   statuses: readonly SubscriptionStatus[],
-  options: { planIds?: string[] | undefined; orderBy?: 'id' | 'created' } = {},
+  options: { planIds?: string[] | undefined } = {},
 ): Promise<Subscription[]> {
   return SubscriptionModel.find({
     merchantId,
     status: { $in: statuses },
     ...(options.planIds?.length ? { 'box.planId': { $in: options.planIds } } : {}),
   })
-    .sort(options.orderBy === 'created' ? { createdAt: 1, _id: 1 } : { _id: 1 })
+    .sort({ createdAt: 1, _id: 1 })
     .lean();
 }
 
@@ -43,9 +45,7 @@ export async function subscriptionsRenewingBy(merchantId: string, statuses: read
     merchantId,
     $or: [{ renewalDueAt: { $lte: by } }, { renewalDueAt: null }],
     status: { $in: statuses },
-  })
-    .sort({ _id: 1 })
-    .lean();
+  }).lean();
 }
 
 /** Every shopper of the merchant who has (or had) a subscription. */
@@ -63,9 +63,16 @@ export async function subscriptionEndingsOf(merchantId: string, customerId: stri
   return SubscriptionModel.find({ merchantId, customerId }, { status: 1, cancellation: 1 }).lean();
 }
 
-/** The merchants with a subscription in one of these statuses (jobs that go merchant by merchant). */
+/**
+ * The merchants with a subscription in one of these statuses (jobs that go merchant by merchant): each store
+ * asked by `{ merchantId, status, … }`, rather than a `distinct` that reads every subscription of every store.
+ */
 export async function merchantsWithSubscriptionsIn(statuses: readonly SubscriptionStatus[]): Promise<string[]> {
-  return (await SubscriptionModel.distinct('merchantId', { status: { $in: [...statuses] } })).sort();
+  const found: string[] = [];
+  for (const merchantId of await merchantIds()) {
+    if (await SubscriptionModel.exists({ merchantId, status: { $in: [...statuses] } })) found.push(merchantId);
+  }
+  return found;
 }
 
 /** How many of the merchant's subscriptions are in each status (statuses with none are absent). */
@@ -98,9 +105,9 @@ function subscriberFilter(merchantId: string, filter: SubscriberFilter): Record<
 
 /**
  * A page of the merchant's subscriptions, newest first, with cursor pagination (`src/shared/pagination.ts`),
- * optionally only those of some shoppers (a search's matches, a bounded set). Indexes: `{ merchantId, createdAt }`
- * alone or with a tenure range; `{ merchantId, status, createdAt }`; `{ merchantId, box.planId, createdAt }`;
- * `{ merchantId, status, box.planId, createdAt }`; `{ merchantId, customerId }` for a set of shoppers.
+ * optionally only those of some shoppers (a search's matches, a bounded set). Indexes: `{ merchantId, createdAt, _id }`
+ * alone or with a tenure range; `{ merchantId, status, createdAt, _id }`; `{ merchantId, box.planId, createdAt, _id }`;
+ * `{ merchantId, status, box.planId, createdAt, _id }`; `{ merchantId, customerId }` for a set of shoppers.
  */
 export async function subscriptionsPage(
   merchantId: string,

@@ -49,7 +49,9 @@ const WebhookEventSchema = new Schema<WebhookEvent>(
   },
   { collection: 'webhook_events', versionKey: false, minimize: false },
 );
-WebhookEventSchema.index({ state: 1, nextAttemptAt: 1 });
+// The inbox's sweep (src/shared/work-queue.ts): pending events nobody took, failed ones whose backoff passed, stuck claims.
+WebhookEventSchema.index({ state: 1, receivedAt: 1, _id: 1 });
+WebhookEventSchema.index({ state: 1, nextAttemptAt: 1, _id: 1 });
 WebhookEventSchema.index({ state: 1, claimedAt: 1 });
 // A merchant's failed events, newest first (the billing health page).
 WebhookEventSchema.index({ merchantId: 1, state: 1, receivedAt: -1, _id: -1 });

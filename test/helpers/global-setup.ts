@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startLocalDatabase, type LocalDbEngine } from '../../src/local/local-database';
 import { startLocalStripeMock } from '../../src/local/local-stripe-mock';
 
@@ -40,5 +43,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEST_STRIPE_HOST = process.env.STRIPE_API_HOST;
     process.env.TEST_STRIPE_PORT = process.env.STRIPE_API_PORT;
   }
+  // Each test file writes the query shapes it recorded here; the global teardown merges and checks them.
+  process.env.BOXCYCLE_QUERY_SHAPES_DIR = mkdtempSync(path.join(os.tmpdir(), 'boxcycle-query-shapes-'));
   log(`database: ${process.env.TEST_DB_ENGINE}; stripe-mock: ${process.env.TEST_STRIPE_HOST}:${process.env.TEST_STRIPE_PORT}`);
 }

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config/config';
 import { connectDatabase, disconnectDatabase, syncIndexes } from '../../src/shared/db';
 import { createLogger, type Logger } from '../../src/shared/logger';
 import { createStripeClient, STRIPE_MOCK_KEY } from '../../src/stripe/stripe-client';
+import { describeUnserved, QueryShapeRecorder, writeFileRecord } from './query-shape-recorder';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -42,13 +43,21 @@ export const silentLogger: Logger = createLogger({ level: 'silent', pretty: fals
  */
 export function useTestDatabase(): { connection: () => mongoose.Connection; dbName: string } {
   const dbName = uniqueDbName();
+  const shapes = new QueryShapeRecorder(dbName);
   beforeAll(async () => {
-    await connectDatabase(testMongoUri(), dbName);
+    await connectDatabase(testMongoUri(), dbName, { monitorCommands: true });
+    shapes.attach(mongoose.connection.getClient());
     await syncIndexes(mongoose.connection);
   });
   afterAll(async () => {
+    // Every query and update the code sent must be served by a declared index (test/helpers/query-shape-recorder.ts).
+    const { record, unserved } = shapes.finish(expect.getState().testPath ?? 'unknown', mongoose.connection);
     await mongoose.connection.db?.dropDatabase().catch(() => undefined);
     await disconnectDatabase();
+    writeFileRecord(record);
+    if (unserved.length > 0) {
+      throw new Error(`Queries no declared index serves (add the index to the domain's model, or change the query):\n${describeUnserved(unserved)}`);
+    }
   });
   return { connection: () => mongoose.connection, dbName };
 }

@@ -59,8 +59,8 @@ fulfilmentFormBodies.post('/ship', (req: Request, res: Response, next: NextFunct
 const LIST_LIMIT = 200;
 /** Boxes shown per page of a pick list. */
 const PICK_LIST_PAGE = 100;
-/** A pick list page starts after this box (anything else: the first page). */
-const ORDER_ID = /^ord_[0-9a-z]{20}$/;
+/** A pick list page starts after the box its cursor names (a cursor of ours: base64url, short). */
+const PAGE_CURSOR = /^[A-Za-z0-9_-]{1,120}$/;
 
 const OrderIds = z
   .union([z.string().max(100), z.array(z.string().max(100)).max(MAX_BULK_ROWS, { error: `Tick at most ${MAX_BULK_ROWS} boxes at a time` })])
@@ -182,10 +182,15 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
     const locale = localeOf(req);
     const { shipOn, typed, errors } = shipOnOf(req, timezone);
     const bad = Object.keys(errors).length > 0;
-    const after = typeof req.query.after === 'string' && ORDER_ID.test(req.query.after) ? req.query.after : undefined;
+    const after = typeof req.query.after === 'string' && PAGE_CURSOR.test(req.query.after) ? req.query.after : undefined;
+    // A cursor that is not ours (edited by hand) shows the first page.
+    const boxes = (from: string | undefined) => pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, after: from });
     const [totals, page] = bad
       ? [null, null]
-      : await Promise.all([pickListTotals(merchantId, shipOn), pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, afterOrderId: after })]);
+      : await Promise.all([
+          pickListTotals(merchantId, shipOn),
+          boxes(after).catch((error: unknown) => (error instanceof ValidationError ? boxes(undefined) : Promise.reject(error))),
+        ]);
     const pickList = totals && page ? { ...totals, orders: page.orders } : null;
     res.status(bad ? 400 : 200).render('merchant/fulfilment/pick-list', {
       title: `Fulfilment · Pick list`,

@@ -8,7 +8,9 @@ import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-en
 
 describe('readiness', () => {
   const db = useTestDatabase();
-  beforeEach(() => WorkerHeartbeatModel.deleteMany({}));
+  beforeEach(async () => {
+    await WorkerHeartbeatModel.deleteMany({}).exec();
+  });
 
   test('when no worker has run the heartbeat job, then the worker check fails and says so', async () => {
     const clock = new FakeClock('2026-05-01T12:00:00Z');

@@ -219,6 +219,20 @@ describe('message delivery over SMTP', () => {
     expect(await suppressionOf(merchantId, customer.email)).toBeUndefined();
   });
 
+  test('when a worker died during the last attempt, then the sweep fails the message with nothing sent; one that died earlier is tried again', async () => {
+    const last = await queueMessage({ clock }, message({ key: 'died-on-last' }));
+    const earlier = await queueMessage({ clock }, message({ key: 'died-earlier' }));
+    const claimedAt = new Date(clock.now().getTime() - 11 * MINUTE);
+    await MessageModel.updateOne({ _id: last.id }, { $set: { state: 'processing', attempts: MAX_DELIVERY_ATTEMPTS, claimedAt } });
+    await MessageModel.updateOne({ _id: earlier.id }, { $set: { state: 'processing', attempts: 3, claimedAt } });
+    await deliverDueMessages(deps());
+    expect(await stored(last.id)).toMatchObject({ status: 'failed', state: 'failed', attempts: MAX_DELIVERY_ATTEMPTS });
+    expect((await stored(last.id)).nextAttemptAt).toBeUndefined();
+    expect((await stored(last.id)).history.at(-1)).toMatchObject({ event: 'failed', detail: 'gave up: the last attempt was lost' });
+    expect(await stored(earlier.id)).toMatchObject({ status: 'sent', attempts: 4 });
+    expect(mailbox().received).toHaveLength(1);
+  });
+
   describe('a permanent failure (SMTP 5xx)', () => {
     test('when the server refuses the mailbox (550 to RCPT TO), then the message fails, the address is suppressed, and the next reminder and receipt to it are suppressed', async () => {
       mailbox().failNext(1, { code: 550, message: '5.1.1 No such user here', stage: 'rcpt' });
