@@ -183,14 +183,16 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
     const { shipOn, typed, errors } = shipOnOf(req, timezone);
     const bad = Object.keys(errors).length > 0;
     const after = typeof req.query.after === 'string' && PAGE_CURSOR.test(req.query.after) ? req.query.after : undefined;
-    // A cursor that is not ours (edited by hand) shows the first page.
-    const boxes = (from: string | undefined) => pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, after: from });
-    const [totals, page] = bad
-      ? [null, null]
-      : await Promise.all([
-          pickListTotals(merchantId, shipOn),
-          boxes(after).catch((error: unknown) => (error instanceof ValidationError ? boxes(undefined) : Promise.reject(error))),
-        ]);
+    const boxes = async (from: string | undefined) => {
+      try {
+        return await pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, after: from });
+      } catch (error) {
+        // A cursor that is not ours (edited by hand) shows the first page.
+        if (error instanceof ValidationError) return pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE });
+        throw error;
+      }
+    };
+    const [totals, page] = bad ? [null, null] : await Promise.all([pickListTotals(merchantId, shipOn), boxes(after)]);
     const pickList = totals && page ? { ...totals, orders: page.orders } : null;
     res.status(bad ? 400 : 200).render('merchant/fulfilment/pick-list', {
       title: `Fulfilment · Pick list`,
