@@ -138,5 +138,10 @@ const MetricBucketSchema = new Schema<MetricBucket>(
   { collection: 'analytics_daily', versionKey: false, minimize: false },
 );
 MetricBucketSchema.index({ merchantId: 1, day: 1 });
+// The reports narrowed to a currency (and a plan), or to a plan in every currency.
+MetricBucketSchema.index({ merchantId: 1, currency: 1, planId: 1, day: 1 });
+MetricBucketSchema.index({ merchantId: 1, planId: 1, day: 1 });
+// A month's movements in one currency, day by day and plan by plan (the Analytics page's month).
+MetricBucketSchema.index({ merchantId: 1, currency: 1, day: 1, planId: 1 });
 
 export const MetricBucketModel = model<MetricBucket>('AnalyticsMetricBucket', MetricBucketSchema);

@@ -93,5 +93,8 @@ const RetentionBucketSchema = new Schema<RetentionBucket>(
   { collection: 'analytics_retention_daily', versionKey: false, minimize: false },
 );
 RetentionBucketSchema.index({ merchantId: 1, day: 1 });
+// The reports read a range of months, in every currency or one.
+RetentionBucketSchema.index({ merchantId: 1, month: 1 });
+RetentionBucketSchema.index({ merchantId: 1, currency: 1, month: 1 });
 
 export const RetentionBucketModel = model<RetentionBucket>('AnalyticsRetentionBucket', RetentionBucketSchema);

@@ -65,7 +65,7 @@ FactSchema.index({ subjectId: 1, seq: 1 }, { unique: true });
 FactSchema.index({ merchantId: 1, subscriptionId: 1, at: -1, _id: -1 });
 FactSchema.index({ merchantId: 1, customerId: 1, at: -1, _id: -1 });
 // Replays and projections by type and time.
-FactSchema.index({ merchantId: 1, type: 1, at: 1 });
+FactSchema.index({ merchantId: 1, type: 1, at: 1, subjectId: 1, seq: 1 });
 // The dispatcher (src/shared/work-queue.ts): pending facts in order, failed ones whose backoff passed, stuck claims.
 FactSchema.index({ state: 1, at: 1, subjectId: 1, seq: 1 });
 FactSchema.index({ state: 1, nextAttemptAt: 1, _id: 1 });

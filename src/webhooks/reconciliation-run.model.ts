@@ -27,6 +27,7 @@ const ReconciliationRunSchema = new Schema<ReconciliationRun>(
   },
   { collection: 'reconciliation_runs', versionKey: false },
 );
-ReconciliationRunSchema.index({ startedAt: -1 });
+// The recent runs, newest first (the billing page).
+ReconciliationRunSchema.index({ startedAt: -1, _id: -1 });
 
 export const ReconciliationRunModel = model<ReconciliationRun>('ReconciliationRun', ReconciliationRunSchema);

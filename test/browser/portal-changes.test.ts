@@ -132,6 +132,7 @@ describe('a shopper changes their box and cancels, in Chromium', () => {
       'subscription.created', // on the storefront
       'subscription.swapped',
       'subscription.addon_added',
+      'subscription.save_offer_shown', // the cancel flow showed the offer, which was declined
       'subscription.cancellation_scheduled',
       'subscription.reactivated',
     ]);
