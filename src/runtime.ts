@@ -212,7 +212,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         const started = performance.now();
         log('demo store: making its made-up year of history in the background; the worker starts when it is done');
         demoHistory = seedDemoHistory(
-          { clock, logger, stripe, stripeMode, webhookSecret, publicUrl: config.http.publicUrl, links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret } },
+          {
+            clock,
+            logger,
+            stripe,
+            stripeMode,
+            webhookSecret,
+            publicUrl: config.http.publicUrl,
+            links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret },
+          },
           { merchantId: seeded.merchant._id, plans: seeded.plans },
           { signal: stop.signal },
         ).then(
@@ -244,7 +252,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
     };
     if (demoHistory) {
-      void demoHistory.then(() => (draining ? undefined : startTheWorker())).catch((error: unknown) => logger.error({ err: error }, 'the worker did not start'));
+      void demoHistory
+        .then(() => (draining ? undefined : startTheWorker()))
+        .catch((error: unknown) => logger.error({ err: error }, 'the worker did not start'));
     } else {
       await startTheWorker();
     }

@@ -9,7 +9,6 @@ import { activateGiftCampaign, createGiftCampaign } from '../gifts/gift-campaign
 import { attachSurpriseGifts } from '../gifts/gift.service';
 import { adjustVariantStock } from '../inventory/stock-item.service';
 import { listeners } from '../listeners';
-import { DEMO_MERCHANT_EMAIL } from '../merchants/demo-seed.service';
 import { boxOrderId, getOrder, listOrders, moveOrder, rateBox } from '../orders/order.service';
 import type { Plan } from '../plans/plan.model';
 import { prepareDueBoxes, type RenewalDeps } from '../renewals/renewal.service';
@@ -476,9 +475,7 @@ export async function seedDemoHistory(
   return { made: true, ...made };
 }
 
-/** Whether this store's data is made up (the demo store): its pages say so. */
-export async function isDemoStore(merchant: { _id?: string; id?: string; email?: string }): Promise<boolean> {
-  if (merchant.email === DEMO_MERCHANT_EMAIL) return true;
-  const id = merchant._id ?? merchant.id;
-  return id ? (await DemoHistoryModel.exists({ merchantId: id })) !== null : false;
+/** Whether this store's data was made up by the demo history (the demo store): its pages say so. */
+export async function isDemoStore(merchantId: string): Promise<boolean> {
+  return (await DemoHistoryModel.exists({ merchantId })) !== null;
 }
