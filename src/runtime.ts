@@ -214,7 +214,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         demoHistory = seedDemoHistory(
           {
             clock,
-            logger,
+            // The walk's own services log what they do each made-up day: only its warnings reach the log.
+            logger: logger.child({ component: 'demo-history' }, { level: 'warn' }),
             stripe,
             stripeMode,
             webhookSecret,
