@@ -469,7 +469,6 @@ export async function seedDemoHistory(
   }
 
   deps.logger.debug({ spent }, 'demo history: time per phase (ms)');
-  if (process.env.DEMO_HISTORY_TIMINGS) console.log(spent);
   const made = { customers: shoppers.length, subscriptions: shoppers.length, paidBoxes, ms: Math.round(performance.now() - startedAt) };
   await DemoHistoryModel.updateOne({ _id: markerId }, { $set: { status: 'done', finishedAt: deps.clock.now(), made } });
   return { made: true, ...made };
