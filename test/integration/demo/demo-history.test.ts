@@ -24,7 +24,6 @@ describe('the demo store: a made-up year made through the real services', () => 
   const now = '2026-12-05T12:00:00Z';
   let merchantId: string;
   let deps: DemoHistoryDeps;
-  let seconds = 0;
 
   beforeAll(async () => {
     const clock = new FakeClock(now);
@@ -41,14 +40,10 @@ describe('the demo store: a made-up year made through the real services', () => 
     };
     const started = performance.now();
     const outcome = await seedDemoHistory(deps, { merchantId, plans });
-    seconds = (performance.now() - started) / 1000;
+    // How long it takes here (about 40–50 s on 2 shared cores), for whoever reads the run.
+    console.log(`demo history made in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     expect(outcome).toMatchObject({ made: true });
   }, 180_000);
-
-  test('when the demo history is made, then it says how long it took (for the report)', () => {
-    console.log(`demo history made in ${seconds.toFixed(1)} s`);
-    expect(seconds).toBeGreaterThan(0);
-  });
 
   test('when the demo store is seeded again, then nothing is added', async () => {
     const before = await counts();
