@@ -8,6 +8,7 @@ import { startMailCatcher } from './local/mail-catcher';
 import { startLocalStripeMock } from './local/local-stripe-mock';
 import { recordCaughtMail } from './messages/caught-mail.service';
 import { createMailTransport, describeSmtpUrl, type MailTransport } from './messages/mail-transport';
+import { seedDemoHistory } from './demo/demo-history.service';
 import { demoPassword, seedDemoMerchant } from './merchants/demo-seed.service';
 import { createAgenda } from './shared/agenda';
 import { migrateStoredSubscriptions } from './subscriptions/subscription-migrations.service';
@@ -200,15 +201,47 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
 
     let demo: Runtime['demo'];
+    let demoHistory: Promise<unknown> | undefined;
     if (role !== 'worker' && config.seedDemo) {
       // Offline only (stripe-mock): the demo store gets a password, printed below, so its pages can be tried.
       const password = stripeMode === 'stripe-mock' ? await demoPassword(config.appSecret, clock.now()) : undefined;
       const seeded = await seedDemoMerchant(clock, password ? { password } : {});
       logger.info({ merchantId: seeded.merchant._id, plans: seeded.plans.length }, 'demo merchant ready');
       if (password) demo = { email: seeded.merchant.email, password, storefront: `${config.http.publicUrl}/shop/${seeded.merchant.handle ?? ''}` };
+      // Offline, web and worker in one process: the demo store's made-up year, walked once in the background
+      // (tens of seconds) while the pages are served; the worker starts after it, so no job of the real clock
+      // meets a store still being walked forward. See src/demo/demo-history.service.ts.
+      if (config.seedDemoHistory && stripeMode === 'stripe-mock' && role === 'all') {
+        const stop = new AbortController();
+        const started = performance.now();
+        log('demo store: making its made-up year of history in the background; the worker starts when it is done');
+        demoHistory = seedDemoHistory(
+          {
+            clock,
+            // The walk's own services log what they do each made-up day: only its warnings reach the log.
+            logger: logger.child({ component: 'demo-history' }, { level: 'warn' }),
+            stripe,
+            stripeMode,
+            webhookSecret,
+            publicUrl: config.http.publicUrl,
+            links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret },
+          },
+          { merchantId: seeded.merchant._id, plans: seeded.plans },
+          { signal: stop.signal },
+        ).then(
+          (outcome) => logger.info({ outcome, ms: Math.round(performance.now() - started) }, 'demo history'),
+          (error: unknown) => logger.error({ err: error }, 'demo history failed'),
+        );
+        const walking = demoHistory;
+        cleanups.push(async () => {
+          stop.abort();
+          await walking;
+        });
+      }
     }
 
-    if (role !== 'web') {
+    const startTheWorker = async () => {
+      if (role === 'web') return;
       await startWorker(
         agenda,
         {
@@ -223,6 +256,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         },
         config.worker.heartbeatSeconds,
       );
+    };
+    if (demoHistory) {
+      void demoHistory
+        .then(() => (draining ? undefined : startTheWorker()))
+        .catch((error: unknown) => logger.error({ err: error }, 'the worker did not start'));
+    } else {
+      await startTheWorker();
     }
 
     let web: WebServer | undefined;

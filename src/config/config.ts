@@ -118,6 +118,7 @@ export const EnvSchema = z
     APP_SECRET: z.string().min(32, { error: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
 
     SEED_DEMO: Flag.default(true),
+    SEED_DEMO_HISTORY: Flag.default(true),
     BODY_LIMIT: z
       .string()
       .regex(/^\d+(b|kb|mb)$/, { error: 'must be a size such as 100kb' })
@@ -162,6 +163,8 @@ export interface Config {
   /** Signs action links (unsubscribe, skip…); without it the installation makes and keeps its own. */
   appSecret: string | undefined;
   seedDemo: boolean;
+  /** Offline, with the demo store: give it a made-up year of history at its first start (src/demo). */
+  seedDemoHistory: boolean;
   worker: {
     heartbeatSeconds: number;
     staleSeconds: number;
@@ -218,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     appSecret: e.APP_SECRET,
     seedDemo: e.SEED_DEMO,
+    seedDemoHistory: e.SEED_DEMO_HISTORY,
     worker: {
       heartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,
       staleSeconds: e.WORKER_STALE_SECONDS,

@@ -12,6 +12,7 @@ import { barChart, lineChart, waterfallChart, type BarSeries } from './charts/ch
 import { errorsOf, type FieldErrors } from '../forms';
 import { describeFact } from '../shop/fact-wording';
 import { localeOf, money } from '../shop/shop-view';
+import { demoNote } from './demo-note';
 import { requireMerchant, signedInMerchant } from './merchant-session';
 
 /**
@@ -317,7 +318,7 @@ export function analyticsPages(deps: { clock: Clock }): Router {
     });
   }
 
-  router.get('/merchant/analytics', requireMerchant, async (req: Request, res: Response) => {
+  router.get('/merchant/analytics', requireMerchant, demoNote, async (req: Request, res: Response) => {
     const me = signedInMerchant(res);
     const locale = localeOf(req);
     const form = readQuery(req.query);

@@ -38,6 +38,7 @@ import { describeFact } from '../shop/fact-wording';
 import { sentence } from '../shop/history-view';
 import { dateIn, dateTimeIn } from '../shop/portal-format';
 import { localeOf, longDate, money } from '../shop/shop-view';
+import { demoNote } from './demo-note';
 import { merchantActor, requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 
 /**
@@ -168,7 +169,7 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
   // The list
   // ---------------------------------------------------------------------------------------------------------
 
-  router.get('/merchant/subscribers', requireMerchant, async (req, res) => {
+  router.get('/merchant/subscribers', requireMerchant, demoNote, async (req, res) => {
     const merchantId = signedInMerchant(res).merchantId;
     const store = await signedInStore(res);
     const locale = localeOf(req);
