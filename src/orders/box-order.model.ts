@@ -209,8 +209,11 @@ BoxOrderSchema.index({ merchantId: 1, customerId: 1 });
 BoxOrderSchema.index({ merchantId: 1, status: 1, 'history.status': 1, 'history.at': 1 });
 // A held box waits for its invoice (`invoice.voided` finds it); most boxes never wait.
 BoxOrderSchema.index({ heldForInvoiceId: 1 }, { sparse: true });
-// Boxes picked as affected by a mistake (make-good): a range of ship dates in (shipOn, _id) order, read a page at a time.
+// Boxes picked as affected by a mistake (make-good): a range of ship dates in (shipOn, _id) order, read a page
+// at a time, narrowed to a SKU on one of their lines or to a plan.
 BoxOrderSchema.index({ merchantId: 1, shipOn: 1, _id: 1 });
+BoxOrderSchema.index({ merchantId: 1, 'lines.sku': 1, shipOn: 1, _id: 1 });
+BoxOrderSchema.index({ merchantId: 1, planId: 1, shipOn: 1, _id: 1 });
 // The renewal job's settlement sweep: orders whose stock does not follow their status yet.
 BoxOrderSchema.index({ status: 1, 'lines.stock': 1 });
 factSource(BoxOrderSchema, {

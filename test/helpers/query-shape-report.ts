@@ -4,7 +4,7 @@ import { projectRoot } from '../../src/local/project-paths';
 import { allowanceFor, describeUnserved, shapesDir, type FileRecord, type RecordedShape } from './query-shape-recorder';
 import { verdictFor, declaredIndexes, type DeclaredIndex } from './query-shapes';
 
-/** Where the last run's shapes are kept for `npm run bench:indexes` (git-ignored, like the type-check cache). */
+/** Where the last run's shapes are kept (git-ignored, like the type-check cache). */
 export const QUERY_SHAPES_FILE = path.join(projectRoot, 'node_modules', '.cache', 'boxcycle', 'query-shapes.json');
 
 export interface ShapesReport {
@@ -52,7 +52,7 @@ export function mergeRecords(records: FileRecord[]): ShapesReport {
 }
 
 /**
- * Run by the global teardown: merges the run's records, keeps them for `npm run bench:indexes` and prints
+ * Run by the global teardown: merges the run's records, keeps them and prints
  * one summary. (Each test file has already failed on its own unserved shapes.)
  */
 export function reportQueryShapes(log: (message: string) => void): void {
