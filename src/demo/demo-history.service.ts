@@ -27,7 +27,7 @@ import {
 } from '../subscriptions/subscription.service';
 import type { SubscriptionView } from '../subscriptions/subscription.schemas';
 import type { StripeMode } from '../home/home.pages';
-import { acceptStripeDelivery, type StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
+import { deliverSimulatedEvent, type StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import { processWebhookEvent } from '../webhooks/process-event.service';
 import { coreAnswers } from '../wiring';
 import { DemoHistoryModel } from './demo-history.model';
@@ -159,21 +159,7 @@ export async function seedDemoHistory(
   /** Signs `object` as the Stripe event `type` and sends it through the webhook path, then processes it as the job would. */
   async function stripeSends(type: string, object: Record<string, unknown>): Promise<void> {
     eventCount += 1;
-    const at = clock.now();
-    const event = {
-      id: `evt_demo${String(eventCount).padStart(6, '0')}${merchantId.slice(-8)}`,
-      object: 'event',
-      api_version: '2026-08-26.dahlia',
-      created: Math.floor(at.getTime() / 1000),
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type,
-      data: { object },
-    };
-    const payload = JSON.stringify(event);
-    const header = deps.stripe.webhooks.generateTestHeaderString({ payload, secret: deps.webhookSecret!, timestamp: event.created });
-    await acceptStripeDelivery(webhookDeps, Buffer.from(payload), header);
+    await deliverSimulatedEvent(webhookDeps, type, object, `evt_demo${String(eventCount).padStart(6, '0')}${merchantId.slice(-8)}`, clock.now());
     while (queued.length > 0) await processWebhookEvent(renewalDeps, queued.shift()!);
   }
 

@@ -85,3 +85,25 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
   });
   return router;
 }
+
+/**
+ * Signs `object` as the event `type` Stripe would send at `at` and delivers it to our own webhook path (verify,
+ * inbox, queue), as the offline simulations (checkout, card update) and the demo store's made-up year do, so
+ * the same code completes the change as in production.
+ */
+export async function deliverSimulatedEvent(deps: StripeWebhookDeps, type: string, object: Record<string, unknown>, id: string, at: Date): Promise<void> {
+  const event = {
+    id,
+    object: 'event',
+    api_version: '2026-08-26.dahlia',
+    created: Math.floor(at.getTime() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  };
+  const payload = JSON.stringify(event);
+  const header = deps.stripe.webhooks.generateTestHeaderString({ payload, secret: deps.webhookSecret!, timestamp: event.created });
+  await acceptStripeDelivery(deps, Buffer.from(payload), header);
+}

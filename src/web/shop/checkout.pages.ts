@@ -5,9 +5,9 @@ import { merchantByHandle, type MerchantProfile } from '../../merchants/merchant
 import { NotFoundError } from '../../shared/errors';
 import { checkoutSessionOf, getSubscription, type SubscriptionDeps } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import type { StripeWebhookDeps } from '../../webhooks/stripe-webhook.routes';
+import { deliverSimulatedEvent, type StripeWebhookDeps } from '../../webhooks/stripe-webhook.routes';
 import { brandOf, localeOf, longDate, money } from './shop-view';
-import { deliverSimulatedEvent, simulatedId } from './stripe-simulation';
+import { simulatedId } from './stripe-simulation';
 
 /**
  * After the subscribe form: Stripe Checkout takes the payment and sends the shopper back to the welcome page.

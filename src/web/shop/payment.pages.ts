@@ -6,12 +6,12 @@ import { localDateOf } from '../../shared/calendar';
 import { NotFoundError } from '../../shared/errors';
 import type { SubscriptionDeps } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import type { StripeWebhookDeps } from '../../webhooks/stripe-webhook.routes';
+import { deliverSimulatedEvent, type StripeWebhookDeps } from '../../webhooks/stripe-webhook.routes';
 import { readForm, type FieldErrors } from '../forms';
 import { subscriptionHeader } from './history-view';
 import { portalPlace, shopperSubscription, type PortalPlace } from './portal-access';
 import { dateIn } from './portal-format';
-import { deliverSimulatedEvent, simulatedId } from './stripe-simulation';
+import { simulatedId } from './stripe-simulation';
 import { localeOf } from './shop-view';
 
 /**
