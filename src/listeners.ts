@@ -92,10 +92,10 @@ export const listeners: ListenerTable = {
 // (src/analytics/analytics-projection.service.ts), after the rows above.
 for (const type of ANALYTICS_FACTS) listeners[type] = [...(listeners[type] ?? []), projectSubscriptionMetrics];
 
-// Analytics, box service: shipping on time, fill per SKU, ratings, gift cost, time to the first box
-// (src/analytics/box-kpis.service.ts), after the rows above.
-for (const type of BOX_KPI_FACTS) listeners[type] = [...(listeners[type] ?? []), projectBoxKpis];
-
 // Analytics, retention: cohorts, reasons for leaving, save offers and dunning recovery
 // (src/analytics/retention-projection.service.ts), after the MRR projection.
 for (const type of RETENTION_FACTS) listeners[type] = [...(listeners[type] ?? []), projectRetentionMetrics];
+
+// Analytics, box service: shipping on time, fill per SKU, ratings, gift cost, time to the first box
+// (src/analytics/box-kpis.service.ts), last.
+for (const type of BOX_KPI_FACTS) listeners[type] = [...(listeners[type] ?? []), projectBoxKpis];
