@@ -266,8 +266,10 @@ export function actionPages(deps: ActionPageDeps): Router {
     const claim = await claimOf(req);
     if ('problem' in claim) return invalid(res, claim.status, claim.problem);
     const locale = localeOf(req);
+    const token = req.params.token;
     try {
-      res.render('shop/action', await describe(claim, req.params.token, locale));
+      const view = await describe(claim, token, locale);
+      res.render('shop/action', view);
     } catch (error) {
       if (error instanceof AppError && error.status < 500) return invalid(res, error.status === 404 ? 404 : 409, error.message);
       throw error;
