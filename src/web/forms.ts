@@ -62,3 +62,16 @@ export const PauseForm = z
     }
     return { until: until.data };
   });
+
+/**
+ * A page of a list read after a cursor: a cursor that is not one of ours (typed or edited by hand, so the
+ * list refuses it) shows the first page instead of an error.
+ */
+export async function firstPageOnBadCursor<T>(read: (after: string | undefined) => Promise<T>, after: string | undefined): Promise<T> {
+  try {
+    return await read(after);
+  } catch (error) {
+    if (error instanceof ValidationError) return read(undefined);
+    throw error;
+  }
+}

@@ -9,10 +9,10 @@ import type { Plan } from '../../plans/plan.model';
 import { findPlan } from '../../plans/plan.queries';
 import type { PlanView } from '../../plans/plan.schemas';
 import { createPlan, listPlans, setPlanStatus, toPlanView, updatePlan } from '../../plans/plan.service';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../../shared/errors';
+import { ConflictError, InvalidStateError, NotFoundError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 import { migrateSubscribersToCurrentPrice, type SubscriptionDeps } from '../../subscriptions/subscription.service';
-import { errorsOf, type FieldErrors } from '../forms';
+import { errorsOf, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateIn } from '../shop/portal-format';
 import { localeOf, longDate } from '../shop/shop-view';
 import {
@@ -153,14 +153,6 @@ function addonRow(addon: AddonView, locale: string) {
     releasesOn: addon.releasesOn ? longDate(addon.releasesOn, locale) : null,
     stripe: stripeWords(addon.stripe),
   };
-}
-
-/** A cursor typed by hand (not one of ours) shows the first page. */
-async function firstPageOnBadCursor<T>(read: (after: string | undefined) => Promise<T>, after: string | undefined): Promise<T> {
-  return read(after).catch((error: unknown) => {
-    if (error instanceof ValidationError) return read(undefined);
-    throw error;
-  });
 }
 
 async function ownPlan(res: Response, planId: string): Promise<Plan> {

@@ -9,7 +9,7 @@ import { addLocalDays, localDateOf } from '../../shared/calendar';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../shared/errors';
 import { LocalDate } from '../../shared/schemas';
 import type { Clock } from '../../shared/time';
-import { readForm, type FieldErrors } from '../forms';
+import { readForm, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
 import { applyBulkMove, MAX_BULK_ROWS, readOrderIds, readShipRows, tally, type RowReport } from './bulk-fulfilment';
@@ -183,16 +183,8 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
     const { shipOn, typed, errors } = shipOnOf(req, timezone);
     const bad = Object.keys(errors).length > 0;
     const after = typeof req.query.after === 'string' && PAGE_CURSOR.test(req.query.after) ? req.query.after : undefined;
-    const boxes = async (from: string | undefined) => {
-      try {
-        return await pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, after: from });
-      } catch (error) {
-        // A cursor that is not ours (edited by hand) shows the first page.
-        if (error instanceof ValidationError) return pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE });
-        throw error;
-      }
-    };
-    const [totals, page] = bad ? [null, null] : await Promise.all([pickListTotals(merchantId, shipOn), boxes(after)]);
+    const boxes = () => firstPageOnBadCursor((from) => pickListOrders(merchantId, shipOn, { limit: PICK_LIST_PAGE, after: from }), after);
+    const [totals, page] = bad ? [null, null] : await Promise.all([pickListTotals(merchantId, shipOn), boxes()]);
     const pickList = totals && page ? { ...totals, orders: page.orders } : null;
     res.status(bad ? 400 : 200).render('merchant/fulfilment/pick-list', {
       title: `Fulfilment · Pick list`,

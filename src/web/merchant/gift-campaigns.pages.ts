@@ -17,13 +17,12 @@ import { listPlans } from '../../plans/plan.service';
 import { InvalidStateError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 import type { Clock } from '../../shared/time';
-import { errorsOf, type FieldErrors } from '../forms';
+import { errorsOf, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf, longDate } from '../shop/shop-view';
 import { requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 import {
   afterOf,
-  firstPageOnBadCursor,
   idOf,
   placeIssues,
   placeRefusal,

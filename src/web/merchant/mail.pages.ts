@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { getCaughtMail, listCaughtMail } from '../../messages/caught-mail.service';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { NotFoundError } from '../../shared/errors';
 import { mailDetail, mailRow, sendMailHtml } from '../mail-view';
+import { firstPageOnBadCursor } from '../forms';
 import { requireMerchant, signedInMerchant } from './merchant-session';
 
 const MailId = z.string().regex(/^cm_[0-9a-z]{20}$/);
@@ -26,11 +27,10 @@ export function merchantMailPages(deps: { mailCaught: boolean }): Router {
     const merchant = signedInMerchant(res);
     const query = Page.safeParse(req.query);
     const scope = { merchantId: merchant.merchantId };
-    // A cursor that is not ours (edited by hand) shows the first page.
-    const page = await listCaughtMail(scope, { limit: 50, startingAfter: query.success ? query.data.after : undefined }).catch((error: unknown) => {
-      if (error instanceof ValidationError) return listCaughtMail(scope, { limit: 50 });
-      throw error;
-    });
+    const page = await firstPageOnBadCursor(
+      (startingAfter) => listCaughtMail(scope, { limit: 50, startingAfter }),
+      query.success ? query.data.after : undefined,
+    );
     res.render('merchant/mail-list', {
       title: 'Mail',
       mailCaught: deps.mailCaught,

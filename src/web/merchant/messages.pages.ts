@@ -16,10 +16,10 @@ import {
 import { DAY_SETTINGS, TEMPLATES, type DaySetting } from '../../messages/message-templates';
 import { MessageView, type MessageDetailView } from '../../messages/message.schemas';
 import { getMessage, listMessages, SIGN_IN_TEMPLATE } from '../../messages/message.service';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { NotFoundError } from '../../shared/errors';
 import { consumeRateLimit } from '../../shared/http/rate-limit';
 import type { Clock } from '../../shared/time';
-import { errorsOf, readForm, type FieldErrors } from '../forms';
+import { errorsOf, readForm, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { sendSandboxedHtml } from '../mail-view';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
@@ -253,11 +253,10 @@ export function messagePages(deps: MessagePagesDeps): Router {
       ...(filters.template ? { template: filters.template } : {}),
       ...(filters.customer ? { customerId: filters.customer } : {}),
     };
-    // A cursor that is not ours (edited by hand) shows the first page.
-    const page = await listMessages(merchantId, { ...query, ...(filters.after ? { startingAfter: filters.after } : {}) }).catch((error: unknown) => {
-      if (error instanceof ValidationError) return listMessages(merchantId, query);
-      throw error;
-    });
+    const page = await firstPageOnBadCursor(
+      (startingAfter) => listMessages(merchantId, { ...query, ...(startingAfter ? { startingAfter } : {}) }),
+      filters.after,
+    );
     const customer = filters.customer ? await findCustomer(merchantId, filters.customer) : undefined;
     const search = (extra: Record<string, string | undefined>) => {
       const params = new URLSearchParams();

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { MerchantProfile } from '../../merchants/merchant.queries';
 import { CreateOfferBody, type OfferView } from '../../offers/offer.schemas';
 import { archiveOffer, createOffer, getOffer, listOffers } from '../../offers/offer.service';
-import { ValidationError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 import type { Clock } from '../../shared/time';
-import { errorsOf, type FieldErrors } from '../forms';
+import { errorsOf, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
 import type { FieldOf } from './catalog-forms';
@@ -200,10 +199,7 @@ export function offerPages(deps: { clock: Clock }): Router {
     const profile = await signedInStore(res);
     const query = ListQuery.parse(req.query);
     const read = (startingAfter: string | undefined) => listOffers(profile._id, { limit: PAGE_SIZE, kind: query.kind, startingAfter });
-    const page = await read(query.after).catch((error: unknown) => {
-      if (error instanceof ValidationError) return read(undefined);
-      throw error;
-    });
+    const page = await firstPageOnBadCursor(read, query.after);
     const locale = localeOf(req);
     const names = await namesOfOffers(profile._id, page.data);
     const rows = page.data.map((offer) => offerRow(offer, names, profile, locale));

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { MerchantProfile } from '../../merchants/merchant.queries';
 import { CreatePerkBody, type PerkView } from '../../perks/perk.schemas';
 import { archivePerk, createPerk, getPerk, listPerks } from '../../perks/perk.service';
-import { ValidationError } from '../../shared/errors';
 import { formatMoney } from '../../shared/money';
 import type { Clock } from '../../shared/time';
-import { errorsOf, type FieldErrors } from '../forms';
+import { errorsOf, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
 import type { FieldOf } from './catalog-forms';
@@ -223,10 +222,7 @@ export function perkPages(deps: { clock: Clock }): Router {
     const profile = await signedInStore(res);
     const query = ListQuery.parse(req.query);
     const read = (startingAfter: string | undefined) => listPerks(profile._id, { limit: PAGE_SIZE, status: query.status, startingAfter });
-    const page = await read(query.after).catch((error: unknown) => {
-      if (error instanceof ValidationError) return read(undefined); // a cursor typed by hand: the first page
-      throw error;
-    });
+    const page = await firstPageOnBadCursor(read, query.after);
     const locale = localeOf(req);
     const names = await namesOfPerks(profile._id, page.data);
     res.render('merchant/retention/perks', {

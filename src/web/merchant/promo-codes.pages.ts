@@ -13,13 +13,12 @@ import {
 import { addLocalDays, isLocalDate, toInstant } from '../../shared/calendar';
 import { InvalidStateError } from '../../shared/errors';
 import { formatMoney, isCurrency } from '../../shared/money';
-import { errorsOf, type FieldErrors } from '../forms';
+import { errorsOf, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
 import { requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
 import {
   afterOf,
-  firstPageOnBadCursor,
   idOf,
   placeIssues,
   placeRefusal,

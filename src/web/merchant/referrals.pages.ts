@@ -12,22 +12,11 @@ import {
 } from '../../referrals/referral.service';
 import { InvalidStateError, NotFoundError } from '../../shared/errors';
 import { formatMoney, toDecimalString } from '../../shared/money';
-import { readForm, type FieldErrors } from '../forms';
+import { readForm, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
 import { merchantActor, requireMerchant, signedInMerchant, signedInStore } from './merchant-session';
-import {
-  afterOf,
-  firstPageOnBadCursor,
-  idOf,
-  placeIssues,
-  receiptOf,
-  stringFields,
-  typedAmount,
-  typedWhole,
-  type FormValues,
-  type RetentionForm,
-} from './retention-forms';
+import { afterOf, idOf, placeIssues, receiptOf, stringFields, typedAmount, typedWhole, type FormValues, type RetentionForm } from './retention-forms';
 
 /**
  * Referrals (`/merchant/retention/referrals`): the programme (the API's GET/PUT /referral-program), the

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { z } from 'zod';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { NotFoundError } from '../../shared/errors';
 import type { FieldErrors } from '../forms';
 import { minorUnitsOf, type FormValues } from './catalog-forms';
 
@@ -90,13 +90,6 @@ export function idOf(value: unknown): string {
 export function afterOf(req: Request): string | undefined {
   const after = req.query.after;
   return typeof after === 'string' && after.length > 0 && after.length <= 200 ? after : undefined;
-}
-
-export async function firstPageOnBadCursor<T>(read: (after: string | undefined) => Promise<T>, after: string | undefined): Promise<T> {
-  return read(after).catch((error: unknown) => {
-    if (error instanceof ValidationError) return read(undefined);
-    throw error;
-  });
 }
 
 /** The receipt named by `?done=` (only the page's own words, never what the link says). */

@@ -11,7 +11,7 @@ import { paidBoxCounts } from '../../orders/order.queries';
 import { listOrders } from '../../orders/order.service';
 import { activePlansOf, findPlan, findPlans } from '../../plans/plan.queries';
 import { referralCodeOf, referralsMadeBy } from '../../referrals/referral.queries';
-import { AppError, InsufficientBalanceError, NotFoundError, ValidationError } from '../../shared/errors';
+import { AppError, InsufficientBalanceError, NotFoundError } from '../../shared/errors';
 import { LocalDate as LocalDateField } from '../../shared/schemas';
 import type { Subscription } from '../../subscriptions/subscription.model';
 import { subscriptionsOfCustomers, subscriptionsPage, type SubscriberFilter } from '../../subscriptions/subscription.queries';
@@ -31,7 +31,7 @@ import {
   type SubscriptionDeps,
 } from '../../subscriptions/subscription.service';
 import type { SubscriptionView } from '../../subscriptions/subscription.schemas';
-import { errorsOf, PauseForm, readForm, type FieldErrors } from '../forms';
+import { errorsOf, PauseForm, readForm, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { addressLine } from '../shop/address-form';
 import { reasonWords } from '../shop/cancel.pages';
 import { describeFact } from '../shop/fact-wording';
@@ -234,15 +234,8 @@ export function subscriberPages(deps: SubscriberPagesDeps): Router {
     query: ListQuery,
     filter: SubscriberFilter,
   ): Promise<{ rows: Subscription[]; next: string | null; note: string | null }> {
-    const page = async (customerIds?: string[]) => {
-      try {
-        return await subscriptionsPage(merchantId, { ...filter, customerIds }, { limit: PAGE_SIZE, startingAfter: query.after });
-      } catch (error) {
-        // A cursor that is not ours (edited by hand) shows the first page.
-        if (error instanceof ValidationError) return subscriptionsPage(merchantId, { ...filter, customerIds }, { limit: PAGE_SIZE });
-        throw error;
-      }
-    };
+    const page = (customerIds?: string[]) =>
+      firstPageOnBadCursor((startingAfter) => subscriptionsPage(merchantId, { ...filter, customerIds }, { limit: PAGE_SIZE, startingAfter }), query.after);
     if (query.q) {
       // The shoppers first (by e-mail prefix or name words, through their indexes), then their subscriptions.
       const matches = await searchCustomers(merchantId, query.q, SEARCH_LIMIT + 1);
