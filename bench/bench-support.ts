@@ -452,8 +452,10 @@ export interface Services {
 export async function startServices(log: (message: string) => void): Promise<Services> {
   const engine = process.env.LOCAL_DB || 'auto';
   if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
+  const javaHeap = process.env.LOCAL_DB_JAVA_HEAP || undefined;
+  if (javaHeap && !/^\d{1,3}[mg]$/.test(javaHeap)) throw new Error('LOCAL_DB_JAVA_HEAP must look like 12g or 4096m');
   const [database, stripeMock] = await Promise.all([
-    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log }),
+    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log, ...(javaHeap ? { javaHeap } : {}) }),
     process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(log),
   ]);
   const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);

@@ -23,6 +23,8 @@ export interface LocalDatabaseOptions {
   /** Keep data in this folder across restarts; without it the data lives in memory or a temp folder. */
   dataDir?: string;
   log: (message: string) => void;
+  /** mongo-java-server only: the Java heap's maximum (`-Xmx`), e.g. `12g`, for benchmarks with big stores; the JVM's default otherwise. */
+  javaHeap?: string;
 }
 
 /**
@@ -61,7 +63,19 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
       service = await spawnService({
         name: 'mongo-java-server',
         command: tool.java,
-        args: ['-Xss4m', '-XX:+UseSerialGC', '-cp', tool.classpath, 'Launcher', ...backendArgs, '--host', '127.0.0.1', '--port', String(port)],
+        args: [
+          '-Xss4m',
+          '-XX:+UseSerialGC',
+          ...(options.javaHeap ? [`-Xmx${options.javaHeap}`] : []),
+          '-cp',
+          tool.classpath,
+          'Launcher',
+          ...backendArgs,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+        ],
         readyWhen: { line: /LISTENING [\d.]+:(\d+)/ },
         watchesStdin: true,
       });
