@@ -15,7 +15,8 @@ import type { Config } from './config/config';
 import { apiReferencePages } from './docs/api-reference.pages';
 import { healthRoutes } from './health/health.routes';
 import { createReadinessCheck, type Readiness } from './health/health.service';
-import { homePages, type StripeMode } from './home/home.pages';
+import { homePages } from './home/home.pages';
+import type { StripeMode } from './stripe/stripe-client';
 import { projectRoot } from './local/project-paths';
 import { sendShopperSignIn } from './messages/message-sending.service';
 import { unsubscribeRoutes } from './messages/unsubscribe.routes';
@@ -27,7 +28,7 @@ import { createMetrics, throttleWaitRecorder, type Metrics } from './ops/metrics
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
-import { databaseReadThrottle } from './stripe/read-throttle';
+import { stripeThrottles } from './stripe/stripe-throttle';
 import { createStripeGateway, type StripeGateway } from './stripe/stripe-gateway';
 import { stripeWebhookRoutes } from './webhooks/stripe-webhook.routes';
 
@@ -146,7 +147,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(jsonBody(deps.config.http.bodyLimit));
   // A body parser's stream callbacks lose the async context: take the request's back.
   app.use((_req, res, next) => runInLogContext(logContext(res), next));
-  const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, { readThrottle: databaseReadThrottle({ onWait: throttleWaitRecorder(metrics) }) });
+  const gateway = deps.stripeGateway ?? createStripeGateway(deps.stripe, stripeThrottles(deps.stripeMode, throttleWaitRecorder(metrics)));
   const answers = coreAnswers({ clock: deps.clock });
   app.use(
     '/api/v1',

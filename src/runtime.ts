@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Agenda } from 'agenda';
 import { buildApp } from './app';
 import type { Config } from './config/config';
-import type { StripeMode } from './home/home.pages';
+
 import { startLocalDatabase } from './local/local-database';
 import { startMailCatcher } from './local/mail-catcher';
 import { startLocalStripeMock } from './local/local-stripe-mock';
@@ -17,8 +17,15 @@ import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
 import type { Logger } from './shared/logger';
 import type { Clock } from './shared/time';
 import { listen, type WebServer } from './server';
-import { createStripeClient, OFFLINE_WEBHOOK_SECRET, STRIPE_MOCK_KEY, stripeTargetFromConfig, type StripeTarget } from './stripe/stripe-client';
-import { databaseReadThrottle } from './stripe/read-throttle';
+import {
+  createStripeClient,
+  OFFLINE_WEBHOOK_SECRET,
+  STRIPE_MOCK_KEY,
+  stripeTargetFromConfig,
+  type StripeMode,
+  type StripeTarget,
+} from './stripe/stripe-client';
+import { stripeThrottles } from './stripe/stripe-throttle';
 import { createStripeGateway } from './stripe/stripe-gateway';
 import { startWorker } from './worker';
 import { createMetrics, instrumentStripe, registerStateGauges, throttleWaitRecorder } from './ops/metrics';
@@ -248,7 +255,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           clock,
           logger,
           workerName,
-          stripe: createStripeGateway(stripe, { readThrottle: databaseReadThrottle({ onWait: throttleWaitRecorder(metrics) }) }),
+          stripe: createStripeGateway(stripe, stripeThrottles(stripeMode, throttleWaitRecorder(metrics))),
           metrics,
           boxExtras: coreAnswers({ clock }).boxExtras,
           ...(transport ? { mail: { transport, from: config.mail.from, publicUrl: config.http.publicUrl, appSecret: config.appSecret } } : {}),

@@ -26,7 +26,7 @@ import {
   type SubscriptionDeps,
 } from '../subscriptions/subscription.service';
 import type { SubscriptionView } from '../subscriptions/subscription.schemas';
-import type { StripeMode } from '../home/home.pages';
+import type { StripeMode } from '../stripe/stripe-client';
 import { deliverSimulatedEvent, type StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
 import { processWebhookEvent } from '../webhooks/process-event.service';
 import { coreAnswers } from '../wiring';

@@ -3,13 +3,12 @@ import { DEMO_MERCHANT_EMAIL } from '../merchants/demo-seed.service';
 import { merchantProfileByEmail } from '../merchants/merchant.queries';
 import { activePlansOf } from '../plans/plan.queries';
 import { toPlanView } from '../plans/plan.service';
+import type { StripeMode } from '../stripe/stripe-client';
 import { renderStorefront } from '../web/shop/storefront.pages';
 
 export interface HomePageDeps {
   stripeMode: StripeMode;
 }
-
-export type StripeMode = 'stripe-mock' | 'stripe-test' | 'stripe-live';
 
 /** The front page: the demo store's storefront (with what this installation runs against), or, with no demo store, a page that says where to start. */
 export function homePages(deps: HomePageDeps): Router {

@@ -25,8 +25,8 @@ export interface Metrics {
   stripeRequests: Counter<'method' | 'path'>;
   stripeResponses: Counter<'method' | 'path' | 'status'>;
   stripeRequestDuration: Histogram<'method' | 'path'>;
-  stripeThrottleWaits: Counter;
-  stripeThrottleWaitSeconds: Counter;
+  stripeThrottleWaits: Counter<'kind'>;
+  stripeThrottleWaitSeconds: Counter<'kind'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -93,13 +93,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     stripeThrottleWaits: new Counter({
-      name: 'boxcycle_stripe_read_throttle_waits_total',
-      help: 'Stripe reads that waited for the next second because every process together had used the read budget.',
+      name: 'boxcycle_stripe_throttle_waits_total',
+      help: 'Stripe calls (kind: read or write) that waited for the next second because every process together had used that budget.',
+      labelNames: ['kind'] as const,
       registers,
     }),
     stripeThrottleWaitSeconds: new Counter({
-      name: 'boxcycle_stripe_read_throttle_wait_seconds_total',
-      help: 'Time Stripe reads spent waiting on the shared read throttle.',
+      name: 'boxcycle_stripe_throttle_wait_seconds_total',
+      help: 'Time Stripe calls (kind: read or write) spent waiting on the shared throttle.',
+      labelNames: ['kind'] as const,
       registers,
     }),
   };
@@ -132,11 +134,11 @@ export function instrumentStripe(stripe: StripeRequestEvents, metrics: Metrics):
   });
 }
 
-/** What the read throttle calls when a read must wait (`databaseReadThrottle({ onWait })`). */
-export function throttleWaitRecorder(metrics: Metrics): (waitMs: number) => void {
-  return (waitMs) => {
-    metrics.stripeThrottleWaits.inc();
-    metrics.stripeThrottleWaitSeconds.inc(waitMs / 1000);
+/** What the Stripe throttles call when a call must wait (`stripeThrottles(mode, onWait)`). */
+export function throttleWaitRecorder(metrics: Metrics): (kind: 'read' | 'write', waitMs: number) => void {
+  return (kind, waitMs) => {
+    metrics.stripeThrottleWaits.inc({ kind });
+    metrics.stripeThrottleWaitSeconds.inc({ kind }, waitMs / 1000);
   };
 }
 

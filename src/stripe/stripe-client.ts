@@ -17,6 +17,9 @@ export const OFFLINE_WEBHOOK_SECRET = 'whsec_boxcycle_offline_local_only';
 /** The key stripe-mock accepts; it never reaches Stripe. */
 export const STRIPE_MOCK_KEY = 'sk_test_BoxcycleOfflineStripeMock';
 
+/** What Stripe calls reach: the local stripe-mock, Stripe in test mode, or Stripe in live mode. */
+export type StripeMode = 'stripe-mock' | 'stripe-test' | 'stripe-live';
+
 export interface StripeTarget {
   secretKey: string;
   host?: string | undefined;

@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { ReadThrottle } from './read-throttle';
+import type { StripeThrottle } from './stripe-throttle';
 import { STRIPE_API_VERSION } from './stripe-client';
 
 /**
@@ -55,6 +55,7 @@ export interface StripeGateway {
   /** Removes a pending invoice item (the box it billed will not be sent). */
   deleteInvoiceItem(id: string, idempotencyKey: string): Promise<void>;
   // Reads: no idempotency key; they go through the read throttle (Stripe's rate limit, shared by all processes).
+  // Writes above go through the write throttle when one is given (against Stripe itself, not stripe-mock).
   /** The current truth of a Stripe subscription; `billingCycleAnchor` is the instant its charges are counted from. */
   retrieveSubscription(id: string): Promise<{ id: string; status: string; itemId: string | undefined; billingCycleAnchor?: Date }>;
   /**
@@ -133,12 +134,16 @@ function firstDiscounts(input: { couponId?: string | undefined; promotionCodeId?
   return {};
 }
 
-export function createStripeGateway(stripe: Stripe, options: { readThrottle?: ReadThrottle } = {}): StripeGateway {
+export function createStripeGateway(stripe: Stripe, options: { readThrottle?: StripeThrottle; writeThrottle?: StripeThrottle } = {}): StripeGateway {
   const beforeRead = async () => {
     await options.readThrottle?.acquire();
   };
+  const beforeWrite = async () => {
+    await options.writeThrottle?.acquire();
+  };
   return {
     async createProduct(input, idempotencyKey) {
+      await beforeWrite();
       const product = await stripe.products.create(
         { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: input.metadata },
         { idempotencyKey },
@@ -146,9 +151,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: product.id };
     },
     async updateProduct(id, input, idempotencyKey) {
+      await beforeWrite();
       await stripe.products.update(id, input, { idempotencyKey });
     },
     async createPrice(input, idempotencyKey) {
+      await beforeWrite();
       const price = await stripe.prices.create(
         {
           product: input.productId,
@@ -162,9 +169,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: price.id };
     },
     async deactivatePrice(id, idempotencyKey) {
+      await beforeWrite();
       await stripe.prices.update(id, { active: false }, { idempotencyKey });
     },
     async createCustomer(input, idempotencyKey) {
+      await beforeWrite();
       const customer = await stripe.customers.create(
         { email: input.email, name: input.name, ...(input.shipping ? { shipping: input.shipping } : {}), metadata: input.metadata },
         { idempotencyKey },
@@ -172,9 +181,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: customer.id };
     },
     async updateCustomer(id, input, idempotencyKey) {
+      await beforeWrite();
       await stripe.customers.update(id, input, { idempotencyKey });
     },
     async createCoupon(input, idempotencyKey) {
+      await beforeWrite();
       const coupon = await stripe.coupons.create(
         {
           duration: input.duration ?? 'once',
@@ -188,6 +199,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: coupon.id };
     },
     async createPromotionCode(input, idempotencyKey) {
+      await beforeWrite();
       const promotionCode = await stripe.promotionCodes.create(
         {
           promotion: { type: 'coupon', coupon: input.couponId },
@@ -199,9 +211,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: promotionCode.id };
     },
     async deactivatePromotionCode(id, idempotencyKey) {
+      await beforeWrite();
       await stripe.promotionCodes.update(id, { active: false }, { idempotencyKey });
     },
     async createSubscription(input, idempotencyKey) {
+      await beforeWrite();
       const subscription = await stripe.subscriptions.create(
         {
           customer: input.customerId,
@@ -219,6 +233,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: subscription.id, status: subscription.status, itemId: item.id };
     },
     async updateSubscription(id, input, idempotencyKey) {
+      await beforeWrite();
       await stripe.subscriptions.update(
         id,
         {
@@ -247,9 +262,11 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       );
     },
     async cancelSubscription(id, idempotencyKey) {
+      await beforeWrite();
       await stripe.subscriptions.cancel(id, { prorate: false }, { idempotencyKey });
     },
     async createInvoiceItem(input, idempotencyKey) {
+      await beforeWrite();
       const item = await stripe.invoiceItems.create(
         {
           customer: input.customerId,
@@ -265,6 +282,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: item.id };
     },
     async deleteInvoiceItem(id, idempotencyKey) {
+      await beforeWrite();
       await stripe.invoiceItems.del(id, {}, { idempotencyKey });
     },
     async retrieveSubscription(id) {
@@ -329,6 +347,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       };
     },
     async createCardUpdateSession(input, idempotencyKey) {
+      await beforeWrite();
       const session = await stripe.billingPortal.sessions.create(
         {
           customer: input.customerId,
@@ -340,6 +359,7 @@ export function createStripeGateway(stripe: Stripe, options: { readThrottle?: Re
       return { id: session.id, url: session.url };
     },
     async createCheckoutSession(input, idempotencyKey) {
+      await beforeWrite();
       const session = await stripe.checkout.sessions.create(
         {
           mode: 'subscription',

@@ -37,7 +37,7 @@ import { paymentPages } from './shop/payment.pages';
 import { shopperSignInPages, type SignInMailer } from './shop/sign-in.pages';
 import { sendAccountMessage } from '../messages/message-sending.service';
 import type { StripeWebhookDeps } from '../webhooks/stripe-webhook.routes';
-import type { StripeMode } from '../home/home.pages';
+import type { StripeMode } from '../stripe/stripe-client';
 import type { RenewalDeps } from '../renewals/renewal.service';
 import type { SubscriptionDeps } from '../subscriptions/subscription.service';
 

@@ -3,7 +3,7 @@ import mongoose from 'mongoose';
 import type Stripe from 'stripe';
 import { buildApp } from '../../src/app';
 import { FakeClock } from '../../src/shared/time';
-import type { StripeMode } from '../../src/home/home.pages';
+import type { StripeMode } from '../../src/stripe/stripe-client';
 import type { StripeGateway } from '../../src/stripe/stripe-gateway';
 import type { SignInMailer } from '../../src/web/shop/sign-in.pages';
 import { TEST_WEBHOOK_SECRET } from './stripe-events';

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { buildApp } from '../../../src/app';
 import { queueMessage } from '../../../src/messages/message.service';
 import { createMetrics, instrumentStripe, registerStateGauges, throttleWaitRecorder, type Metrics } from '../../../src/ops/metrics';
-import { databaseReadThrottle } from '../../../src/stripe/read-throttle';
+import { databaseReadThrottle } from '../../../src/stripe/stripe-throttle';
 import { recordPaidInvoice } from '../../../src/orders/order-payments.service';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
@@ -185,7 +185,7 @@ describe('Prometheus metrics', () => {
     await throttle.acquire();
 
     const scrape = await metrics.registry.metrics();
-    expect(await sample(scrape, 'boxcycle_stripe_read_throttle_waits_total')).toBe(1);
-    expect(await sample(scrape, 'boxcycle_stripe_read_throttle_wait_seconds_total')).toBe(0.75);
+    expect(await sample(scrape, 'boxcycle_stripe_throttle_waits_total', { kind: 'read' })).toBe(1);
+    expect(await sample(scrape, 'boxcycle_stripe_throttle_wait_seconds_total', { kind: 'read' })).toBe(0.75);
   });
 });

@@ -1,6 +1,14 @@
 import { RateLimitWindowModel } from '../../../src/shared/http/rate-limit.model';
-import { databaseReadThrottle, STRIPE_READS_PER_SECOND } from '../../../src/stripe/read-throttle';
-import { useTestDatabase } from '../../helpers/test-env';
+import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
+import {
+  databaseReadThrottle,
+  databaseThrottle,
+  STRIPE_READS_PER_SECOND,
+  stripeThrottles,
+  stripeWritesPerSecond,
+  type StripeThrottle,
+} from '../../../src/stripe/stripe-throttle';
+import { testStripe, useTestDatabase } from '../../helpers/test-env';
 
 /**
  * A time the test holds still. `sleep` records the wait and parks the caller; `wake()` moves time to the
@@ -134,5 +142,59 @@ describe('databaseReadThrottle', () => {
     });
     for (let i = 0; i < 26; i += 1) await throttle.acquire();
     expect(waits).toEqual([1]);
+  });
+});
+
+describe('the Stripe write throttle', () => {
+  useTestDatabase();
+
+  test('when the read budget of a second is spent, then writes in that second still pass, and each kind waits only for its own budget', async () => {
+    const t = 7_000_100;
+    const waits: Array<{ kind: string; ms: number }> = [];
+    const clock = { now: () => t, sleep: () => Promise.reject(new Error('must not wait')) };
+    const reads = databaseThrottle({ kind: 'read', perSecond: 2, ...clock, onWait: (kind, ms) => waits.push({ kind, ms }) });
+    const writes = databaseThrottle({ kind: 'write', perSecond: 2, ...clock, onWait: (kind, ms) => waits.push({ kind, ms }) });
+
+    await reads.acquire();
+    await reads.acquire();
+    await writes.acquire();
+    await writes.acquire();
+    await expect(writes.acquire()).rejects.toThrow('must not wait');
+
+    expect(waits).toEqual([{ kind: 'write', ms: 900 }]);
+    expect((await RateLimitWindowModel.findById('stripe-read:7000').lean())?.count).toBe(2);
+    expect((await RateLimitWindowModel.findById('stripe-write:7000').lean())?.count).toBe(3);
+  });
+
+  test("when Stripe itself answers, then writes are paced at 80 a second live and 20 in test mode (a fifth of Stripe's limits kept for people's changes); stripe-mock has no limit and no write throttle", () => {
+    expect(stripeWritesPerSecond('stripe-live')).toBe(80);
+    expect(stripeWritesPerSecond('stripe-test')).toBe(20);
+    expect(stripeWritesPerSecond('stripe-mock')).toBeUndefined();
+    expect(stripeThrottles('stripe-mock', () => undefined).writeThrottle).toBeUndefined();
+    expect(stripeThrottles('stripe-test', () => undefined).writeThrottle).toBeDefined();
+    expect(stripeThrottles('stripe-live', () => undefined).readThrottle).toBeDefined();
+  });
+
+  test('when the gateway has a write throttle, then every write waits on it once and reads do not', async () => {
+    const counted = (): StripeThrottle & { calls: number } => {
+      const throttle = {
+        calls: 0,
+        acquire: () => {
+          throttle.calls += 1;
+          return Promise.resolve();
+        },
+      };
+      return throttle;
+    };
+    const readThrottle = counted();
+    const writeThrottle = counted();
+    const gateway = createStripeGateway(testStripe(), { readThrottle, writeThrottle });
+
+    const customer = await gateway.createCustomer({ email: 'throttle@example.com', name: 'Tess', metadata: {} }, 'throttle-test:customer');
+    await gateway.updateCustomer(customer.id, { name: 'Tess T.' }, 'throttle-test:customer:update');
+    await gateway.retrievePaymentMethod('pm_card_visa');
+
+    expect(writeThrottle.calls).toBe(2);
+    expect(readThrottle.calls).toBe(1);
   });
 });
