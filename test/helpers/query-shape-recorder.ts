@@ -68,7 +68,7 @@ export interface RecordedShape {
   count: number;
   /** Up to three places in src/ or jobs/ that sent it (`src/orders/order.service.ts:98`). */
   origins: string[];
-  /** The first command of this shape, as MongoDB Extended JSON (for an `explain()` of it on a real MongoDB: issue 16, not built yet). */
+  /** The first command of this shape, as MongoDB Extended JSON (what `npm run bench:explain` explains on a real MongoDB). */
   sample: string;
 }
 
@@ -77,7 +77,7 @@ export interface FileRecord {
   shapes: RecordedShape[];
   /** Commands left out, by reason. */
   excluded: Record<string, number>;
-  /** One stored document per collection (Extended JSON), for that explain run to clone. */
+  /** One stored document per collection (Extended JSON), for `npm run bench:explain` to store with copies. */
   documents: Record<string, string>;
   /** The indexes each collection's schema declares. */
   indexes: Record<string, DeclaredIndex[]>;
@@ -109,7 +109,7 @@ function toExtendedJson(value: Record<string, unknown>): string {
 }
 
 /**
- * What that explain run would explain for each shape of a command: the read it selects documents with
+ * What `npm run bench:explain` explains for each shape of a command: the read it selects documents with
  * (`{ find, filter, sort }`, `{ aggregate, pipeline }` or `{ count, query }`); an update, delete or
  * findAndModify selects as a find with its filter and sort does.
  */

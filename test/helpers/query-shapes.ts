@@ -1,7 +1,7 @@
 /**
  * The shape of a database query, and whether a declared index serves it. Pure functions: the recorder
- * (test/helpers/query-shape-recorder.ts) feeds them the commands the driver sends while the tests run. (An
- * `explain()` of each recorded shape against a real MongoDB, from what the recorder writes, is not built yet.)
+ * (test/helpers/query-shape-recorder.ts) feeds them the commands the driver sends while the tests run.
+ * `npm run bench:explain` asks a real MongoDB (MONGODB_URI) for the `explain()` of each recorded shape.
  *
  * A shape keeps what decides index use and drops the values: the collection, the operation, each filtered
  * field with its operator normalised (eq, in, range, exists, missing, regex, ne, other), the `$or` branches,
