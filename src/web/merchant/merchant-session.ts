@@ -6,6 +6,7 @@ import { getMerchant } from '../../merchants/merchant.service';
 import { NotFoundError } from '../../shared/errors';
 import type { Clock } from '../../shared/time';
 import { clearCookie, readCookie, setCookie, type CookieFlags } from '../cookies';
+import { SHOPPER_COOKIE } from '../shop/shopper-session';
 import { endWebSession, findWebSession, startWebSession } from '../web-session.service';
 
 /** The merchant's browser session: its cookie, and what pages know of who is signed in. */
@@ -18,16 +19,26 @@ export interface SignedInMerchant {
   sessionId: string;
 }
 
-/** `res.locals.merchant` for every merchant page; a page that needs it sends others to sign in. */
+/**
+ * `res.locals.merchant` for every merchant page; a page that needs it sends others to sign in. A shopper's
+ * session has no business here: a request that carries one (as the shopper's cookie, or put in the
+ * merchant's) and no merchant session is answered 404 on every merchant page, as an unknown page is. A
+ * browser only sends one here on purpose: the shopper's cookie is scoped to its store's `/shop/<handle>`.
+ */
 export function loadMerchant(clock: Clock) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const session = await findWebSession(clock, 'merchant', readCookie(req, MERCHANT_COOKIE));
+    const token = readCookie(req, MERCHANT_COOKIE);
+    const session = await findWebSession(clock, 'merchant', token);
     if (session) {
       const merchant = await getMerchant(session.merchantId).catch(() => undefined);
       if (merchant) {
         res.locals.merchant = { merchantId: merchant.id, name: merchant.name, email: session.email, sessionId: session._id } satisfies SignedInMerchant;
         addToLogContext({ merchantId: merchant.id });
+        return next();
       }
+    }
+    for (const shopperToken of [readCookie(req, SHOPPER_COOKIE), token]) {
+      if (shopperToken && (await findWebSession(clock, 'shopper', shopperToken))) throw new NotFoundError('No such page.');
     }
     next();
   };
