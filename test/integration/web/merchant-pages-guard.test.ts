@@ -4,6 +4,7 @@ import { FakeClock } from '../../../src/shared/time';
 import { startWebSession } from '../../../src/web/web-session.service';
 import { createMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
+import { pageClient } from '../../helpers/pages';
 import { buildTestApp } from '../../helpers/test-app';
 import { useTestDatabase } from '../../helpers/test-env';
 
@@ -17,7 +18,7 @@ function merchantRoutes(app: Express): Array<{ method: 'get' | 'post'; path: str
   const found: Array<{ method: 'get' | 'post'; path: string }> = [];
   const walk = (stack: Layer[] | undefined) => {
     for (const layer of stack ?? []) {
-      if (layer.route && typeof layer.route.path === 'string' && layer.route.path.startsWith('/merchant')) {
+      if (layer.route && typeof layer.route.path === 'string' && /^\/merchant(\/|$)/.test(layer.route.path)) {
         // A parameter becomes an id no store has; an optional part is kept.
         const path = layer.route.path.replace(/[{}]/g, '').replace(/:(\w+)/g, 'unknown_$1');
         for (const method of ['get', 'post'] as const) if (layer.route.methods[method]) found.push({ method, path });
@@ -29,7 +30,7 @@ function merchantRoutes(app: Express): Array<{ method: 'get' | 'post'; path: str
   return found;
 }
 
-/** The merchant's side has nothing for a shopper: every merchant page answers a shopper's session 404. */
+/** Every merchant page the app mounts (found by walking its routes): nothing for a shopper session, no form without its CSRF token. */
 describe("a shopper's session on the merchant's pages", () => {
   useTestDatabase();
   const clock = new FakeClock('2026-03-02T15:30:00Z');
@@ -77,5 +78,20 @@ describe("a shopper's session on the merchant's pages", () => {
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/merchant/sign-in?next=%2Fmerchant%2Fsubscribers');
     }
+  });
+
+  test('when a signed-in merchant sends any merchant form with a bad or missing CSRF token, then every one is refused with 403', async () => {
+    const merchant = await createMerchant({ name: 'Guarded Roasters' }, clock);
+    const browser = pageClient(app);
+    await browser.get('/merchant/sign-in');
+    expect((await browser.post('/merchant/sign-in', { email: merchant.email, password: merchant.password, next: '/merchant' })).status).toBe(303);
+    const posts = merchantRoutes(app).filter((route) => route.method === 'post');
+    expect(posts.length).toBeGreaterThan(30);
+
+    const refused = new Map<string, number>();
+    for (const route of posts) {
+      for (const csrf of ['forged-token', null]) refused.set(`${route.path} (${csrf ?? 'none'})`, (await browser.post(route.path, {}, { csrf })).status);
+    }
+    expect([...refused].filter(([, status]) => status !== 403)).toEqual([]);
   });
 });
