@@ -1,4 +1,5 @@
 import { findAddons } from '../addons/addon.queries';
+import { merchantProfile } from '../merchants/merchant.queries';
 import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
 import type { Clock } from '../shared/time';
@@ -16,12 +17,21 @@ export interface PerkBoxDraft {
   subscriptionId: string;
   /** The shopper's own lines. */
   lines: BoxLine[];
+  currency: string;
 }
 
 /** The catalog and programme facts `applyPerk` needs about a merchant's perks. */
-export async function perkBoxContext(merchantId: string, perks: readonly Perk[]): Promise<Pick<PerkBox, 'addons' | 'loyaltyProgram'>> {
-  const [addons, program] = await Promise.all([findAddons(merchantId, addonIdsGivenBy(perks)), loyaltyProgramOf(merchantId)]);
-  return { addons: new Map(addons.map((addon) => [addon._id, { name: addon.name, sku: addon.sku }])), loyaltyProgram: program !== undefined };
+export async function perkBoxContext(merchantId: string, perks: readonly Perk[]): Promise<Pick<PerkBox, 'addons' | 'loyaltyProgram' | 'storeCurrency'>> {
+  const [addons, program, merchant] = await Promise.all([
+    findAddons(merchantId, addonIdsGivenBy(perks)),
+    loyaltyProgramOf(merchantId),
+    merchantProfile(merchantId),
+  ]);
+  return {
+    addons: new Map(addons.map((addon) => [addon._id, { name: addon.name, sku: addon.sku }])),
+    loyaltyProgram: program !== undefined,
+    storeCurrency: merchant?.defaultCurrency ?? '',
+  };
 }
 
 /**
@@ -34,7 +44,13 @@ export async function applyPerksToBox(clock: Clock, draft: PerkBoxDraft, standin
   const perks = await activePerks(draft.merchantId);
   if (perks.length === 0) return extras;
   const boxNumber = standing.paidBoxes + 1;
-  const applied = applyPerks(perks, standing, { boxNumber, lines: draft.lines, extras, ...(await perkBoxContext(draft.merchantId, perks)) });
+  const applied = applyPerks(perks, standing, {
+    boxNumber,
+    lines: draft.lines,
+    extras,
+    currency: draft.currency,
+    ...(await perkBoxContext(draft.merchantId, perks)),
+  });
   for (const { perk, outcome } of applied.outcomes) {
     if (!outcome.gives || !outcome.bonusPoints) continue;
     const program = await loyaltyProgramOf(draft.merchantId);

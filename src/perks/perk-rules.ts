@@ -13,6 +13,7 @@
  * - `early_access`: nothing in the box (it opens add-ons before their release, when the shopper adds one);
  * - `milestone_bonus`: in the listed box numbers only: a free add-on, an amount off what is left to pay, or
  *   points (with a loyalty programme running; the box says so on a free line).
+ * An amount off is given only to a box in the amount's currency (a percentage to any box).
  */
 import type { LineGrant } from '../orders/box-order.model';
 import { percentOf } from '../shared/money';
@@ -32,6 +33,10 @@ export interface PerkBox {
   addons: ReadonlyMap<string, { name: string; sku: string }>;
   /** Whether a loyalty programme runs, so that bonus points can be granted. */
   loyaltyProgram: boolean;
+  /** The box's currency: an amount in another one is not given. */
+  currency: string;
+  /** The store's default currency: the currency of an amount stored without one. */
+  storeCurrency: string;
 }
 
 /** What one perk does to a box: the lines it adds or changes, and points to grant with it; or why nothing. */
@@ -68,6 +73,10 @@ export function applyPerk(perk: Perk, standing: Standing, box: PerkBox): PerkOut
     if (!addon) return none('its add-on is no longer in the catalog');
     return adds({ kind: 'perk', key, description: `${addon.name} (free)`, sku: addon.sku, quantity, unitAmountMinor: 0, addonId, grantedBy });
   };
+  const otherCurrency = (currency: string | undefined): string | undefined => {
+    const amountIn = currency ?? box.storeCurrency;
+    return amountIn === box.currency ? undefined : `its amount is in ${amountIn} and this box is in ${box.currency}`;
+  };
   const benefit = perk.benefit;
   switch (benefit.kind) {
     case 'free_addon': {
@@ -77,6 +86,8 @@ export function applyPerk(perk: Perk, standing: Standing, box: PerkBox): PerkOut
     case 'addon_discount': {
       const addons = sum(box.lines, (line) => line.kind === 'addon');
       if (addons <= 0) return none('for boxes with add-ons: this one has none');
+      const elsewhere = benefit.amountOffMinor !== undefined ? otherCurrency(benefit.currency) : undefined;
+      if (elsewhere) return none(elsewhere);
       const off = benefit.percentOff !== undefined ? percentOf(addons, benefit.percentOff) : Math.min(benefit.amountOffMinor ?? 0, addons);
       if (off <= 0) return none('nothing to take off these add-ons');
       return adds({ kind: 'perk', key, description: `${perk.name}: off your add-ons`, quantity: 1, unitAmountMinor: -off, grantedBy });
@@ -99,6 +110,8 @@ export function applyPerk(perk: Perk, standing: Standing, box: PerkBox): PerkOut
         case 'free_addon':
           return freeAddon(bonus.addonId, bonus.quantity);
         case 'amount_off': {
+          const elsewhere = otherCurrency(bonus.currency);
+          if (elsewhere) return none(elsewhere);
           const off = Math.min(bonus.amountOffMinor, sum([...box.lines, ...box.extras]));
           if (off <= 0) return none('nothing left to pay on this box');
           return adds({ kind: 'perk', key, description: `${perk.name}: box ${box.boxNumber}`, quantity: 1, unitAmountMinor: -off, grantedBy });

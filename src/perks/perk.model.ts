@@ -18,16 +18,22 @@ export interface Eligibility {
  * - `free_shipping`: the merchant's shipping fee for the box's currency waived (nothing to waive when none is set for it);
  * - `early_access`: these add-ons can be added before their release date (checked when adding, not at build);
  * - `milestone_bonus`: once, in the box that is the 3rd, 6th, 12th… paid: points, a free add-on or an amount off.
+ *
+ * An amount is in its `currency` and only given to boxes in that currency (¥500 is not $5.00). Perks stored
+ * before amounts had a currency have none: theirs is the store's default currency.
  */
 export type PerkBenefit =
   | { kind: 'free_addon'; addonId: string; quantity: number; everyNthBox: number }
-  | { kind: 'addon_discount'; percentOff?: number; amountOffMinor?: number }
+  | { kind: 'addon_discount'; percentOff?: number; amountOffMinor?: number; currency?: string }
   | { kind: 'free_shipping' }
   | { kind: 'early_access'; addonIds: string[] }
   | {
       kind: 'milestone_bonus';
       boxNumbers: number[];
-      bonus: { type: 'points'; points: number } | { type: 'free_addon'; addonId: string; quantity: number } | { type: 'amount_off'; amountOffMinor: number };
+      bonus:
+        | { type: 'points'; points: number }
+        | { type: 'free_addon'; addonId: string; quantity: number }
+        | { type: 'amount_off'; amountOffMinor: number; currency?: string };
     };
 
 export interface Perk {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ListQuery, listSchema } from '../shared/pagination';
-import { Instant, LocalDate } from '../shared/schemas';
+import { Currency, Instant, LocalDate } from '../shared/schemas';
 
 const Id = z.string().min(1).max(100);
 
@@ -26,9 +26,17 @@ export const PerkBenefitInput = z
       .strictObject({
         kind: z.literal('addon_discount'),
         percentOff: z.number().int().min(1).max(100).optional(),
-        amountOffMinor: z.number().int().min(1).max(100_000_000).optional().describe("In the box's currency; never more than the add-ons cost"),
+        amountOffMinor: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000_000)
+          .optional()
+          .describe('In `currency`; never more than the add-ons cost. Boxes in another currency get none'),
+        currency: Currency.optional().describe("The amount's currency; the store's default currency when left out. Only with amountOffMinor"),
       })
-      .refine((b) => (b.percentOff === undefined) !== (b.amountOffMinor === undefined), 'give either percentOff or amountOffMinor'),
+      .refine((b) => (b.percentOff === undefined) !== (b.amountOffMinor === undefined), 'give either percentOff or amountOffMinor')
+      .refine((b) => b.currency === undefined || b.amountOffMinor !== undefined, { path: ['currency'], message: 'only goes with amountOffMinor' }),
     z.strictObject({ kind: z.literal('free_shipping') }),
     z.strictObject({ kind: z.literal('early_access'), addonIds: z.array(Id).min(1).max(50) }),
     z.strictObject({
@@ -37,7 +45,11 @@ export const PerkBenefitInput = z
       bonus: z.discriminatedUnion('type', [
         z.strictObject({ type: z.literal('points'), points: z.number().int().min(1).max(10_000_000) }),
         z.strictObject({ type: z.literal('free_addon'), addonId: Id, quantity: z.number().int().min(1).max(10).default(1) }),
-        z.strictObject({ type: z.literal('amount_off'), amountOffMinor: z.number().int().min(1).max(100_000_000) }),
+        z.strictObject({
+          type: z.literal('amount_off'),
+          amountOffMinor: z.number().int().min(1).max(100_000_000).describe('In `currency`. Boxes in another currency get none'),
+          currency: Currency.optional().describe("The amount's currency; the store's default currency when left out"),
+        }),
       ]),
     }),
   ])

@@ -1,4 +1,5 @@
 import { addonsNotOf } from '../addons/addon.queries';
+import { merchantProfile } from '../merchants/merchant.queries';
 import { plansNotOf } from '../plans/plan.queries';
 import { invalidInput, InvalidStateError, NotFoundError } from '../shared/errors';
 import { newId } from '../shared/ids';
@@ -44,10 +45,20 @@ function addonIdsOf(benefit: PerkBenefit): string[] {
   return [];
 }
 
+/** The benefit with every amount's currency written down: the one given, else the store's default. */
+export function withAmountCurrency(benefit: CreatePerkBody['benefit'], defaultCurrency: string): PerkBenefit {
+  if (benefit.kind === 'addon_discount' && benefit.amountOffMinor !== undefined) return { ...benefit, currency: benefit.currency ?? defaultCurrency };
+  if (benefit.kind === 'milestone_bonus' && benefit.bonus.type === 'amount_off')
+    return { ...benefit, bonus: { ...benefit.bonus, currency: benefit.bonus.currency ?? defaultCurrency } };
+  return benefit;
+}
+
 export async function createPerk(clock: Clock, merchantId: string, input: CreatePerkBody): Promise<PerkView> {
   checkDateWindow(input.eligibility, 'eligibility');
   await checkCatalogRefs(merchantId, { planIds: input.eligibility.planIds }, 'eligibility');
   await checkCatalogRefs(merchantId, { addonIds: addonIdsOf(input.benefit) }, 'benefit');
+  const merchant = await merchantProfile(merchantId);
+  if (!merchant) throw new NotFoundError('No such merchant.');
   const now = clock.now();
   const perk: Perk = {
     _id: newId('prk'),
@@ -56,7 +67,7 @@ export async function createPerk(clock: Clock, merchantId: string, input: Create
     ...(input.description ? { description: input.description } : {}),
     status: 'active',
     eligibility: input.eligibility,
-    benefit: input.benefit,
+    benefit: withAmountCurrency(input.benefit, merchant.defaultCurrency),
     createdAt: now,
     updatedAt: now,
   };

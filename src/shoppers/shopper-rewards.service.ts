@@ -49,7 +49,13 @@ export async function getSubscriptionRewards(clock: Clock, merchantId: string, s
     ]);
     const fee = merchant ? shippingFeeFor(merchant, contents.currency) : 0;
     const extras: BoxLine[] = fee > 0 ? [{ kind: 'shipping', key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: fee }] : [];
-    for (const { perk, outcome } of applyPerks(perks, standing, { boxNumber: nextNumber, lines: contents.lines, extras, ...context }).outcomes)
+    for (const { perk, outcome } of applyPerks(perks, standing, {
+      boxNumber: nextNumber,
+      lines: contents.lines,
+      extras,
+      currency: contents.currency,
+      ...context,
+    }).outcomes)
       outcomes.set(perk._id, outcome);
   }
 

@@ -155,19 +155,19 @@ export function benefitWords(benefit: Record<string, unknown>, names: Names, cur
     case 'addon_discount':
       return typeof b.percentOff === 'number'
         ? `${b.percentOff}% off the add-ons in each box`
-        : `${formatMoney(b.amountOffMinor as number, currency, locale)} off the add-ons in each box`;
+        : `${formatMoney(b.amountOffMinor as number, (b.currency as string | undefined) ?? currency, locale)} off the add-ons in each box (boxes in ${(b.currency as string | undefined) ?? currency})`;
     case 'free_shipping':
       return 'Free shipping on each box';
     case 'early_access':
       return `Early access to ${(b.addonIds as string[]).map((id) => names.addon(id)).join(', ')} before its release`;
     case 'milestone_bonus': {
-      const bonus = b.bonus as { type: string; points?: number; addonId?: string; quantity?: number; amountOffMinor?: number };
+      const bonus = b.bonus as { type: string; points?: number; addonId?: string; quantity?: number; amountOffMinor?: number; currency?: string };
       const what =
         bonus.type === 'points'
           ? `${bonus.points!.toLocaleString(locale)} points`
           : bonus.type === 'free_addon'
             ? `a free ${names.addon(bonus.addonId!)}${times(bonus.quantity)}`
-            : `${formatMoney(bonus.amountOffMinor!, currency, locale)} off`;
+            : `${formatMoney(bonus.amountOffMinor!, bonus.currency ?? currency, locale)} off (boxes in ${bonus.currency ?? currency})`;
       return `${sentenceCase(what)} in paid box ${(b.boxNumbers as number[]).join(', ')}`;
     }
     default:

@@ -32,6 +32,23 @@ describe('the merchant’s perks, loyalty and offers pages', () => {
   const post = (merchant: TestMerchant, path: string, body: object) => request(app).post(`/api/v1${path}`).set(merchant.auth).send(body);
   const fieldError = (field: string, words: string) => `<p class="field-error" id="${field}-error">${words}</p>`;
 
+  test('when a perk gives an amount, then the amount keeps its currency (the store default unless given), a currency without an amount is refused, and the page says which boxes get it', async () => {
+    const merchant = await createMerchant({ name: 'Two currencies' }, clock);
+    const inDefault = await post(merchant, '/perks', { name: '$5 off add-ons', benefit: { kind: 'addon_discount', amountOffMinor: 500 } }).expect(201);
+    expect(inDefault.body.benefit).toEqual({ kind: 'addon_discount', amountOffMinor: 500, currency: 'USD' });
+    const inEuros = await post(merchant, '/perks', {
+      name: '€3 off box 6',
+      benefit: { kind: 'milestone_bonus', boxNumbers: [6], bonus: { type: 'amount_off', amountOffMinor: 300, currency: 'EUR' } },
+    }).expect(201);
+    expect(inEuros.body.benefit.bonus).toEqual({ type: 'amount_off', amountOffMinor: 300, currency: 'EUR' });
+    const refused = await post(merchant, '/perks', { name: '10% off', benefit: { kind: 'addon_discount', percentOff: 10, currency: 'EUR' } }).expect(400);
+    expect(JSON.stringify(refused.body)).toContain('only goes with amountOffMinor');
+
+    const list = await (await signedIn(merchant)).get('/merchant/retention/perks');
+    expect(list.text).toContain('$5.00 off the add-ons in each box (boxes in USD)');
+    expect(list.text).toContain('€3.00 off (boxes in EUR) in paid box 6');
+  });
+
   test('when a merchant creates a perk from the form, then it is the perk the API shows, listed with what it gives and to whom; archiving asks first, then stops it', async () => {
     const merchant = await createMerchant({ name: 'Bean There' }, clock);
     const plan = (await post(merchant, '/plans', buildPlanInput({ name: 'House box' })).expect(201)).body;

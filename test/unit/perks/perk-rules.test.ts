@@ -24,6 +24,8 @@ const box = (overrides: Partial<PerkBox> = {}): PerkBox => ({
   extras: [shipping],
   addons: new Map([['addon_tin', { name: 'Tin', sku: 'TIN' }]]),
   loyaltyProgram: true,
+  currency: 'USD',
+  storeCurrency: 'USD',
   ...overrides,
 });
 const grant = (id: string) => ({ source: 'perk', id, reason: `Perk ${id}` });
@@ -62,6 +64,22 @@ describe('perk rules: what a perk gives a box', () => {
     });
     const amount = applyPerk(perk('p', { kind: 'addon_discount', amountOffMinor: 5000 }), standing, box({ lines: [plan, mug] }));
     expect(amount.gives && amount.added[0]!.unitAmountMinor).toBe(-1200);
+  });
+
+  test('when an amount off is in another currency than the box, then it gives nothing and says so; an amount stored without a currency is in the store default; a percentage is given in any currency', () => {
+    const inEuros = perk('p', { kind: 'addon_discount', amountOffMinor: 500, currency: 'EUR' });
+    expect(applyPerk(inEuros, standing, box({ lines: [plan, mug] }))).toEqual({ gives: false, whyNot: 'its amount is in EUR and this box is in USD' });
+    expect(applyPerk(inEuros, standing, box({ lines: [plan, mug], currency: 'EUR' })).gives).toBe(true);
+
+    const stored = perk('p', { kind: 'milestone_bonus', boxNumbers: [3], bonus: { type: 'amount_off', amountOffMinor: 500 } });
+    expect(applyPerk(stored, standing, box({ currency: 'JPY', storeCurrency: 'USD' }))).toEqual({
+      gives: false,
+      whyNot: 'its amount is in USD and this box is in JPY',
+    });
+    expect(applyPerk(stored, standing, box({ currency: 'JPY', storeCurrency: 'JPY' })).gives).toBe(true);
+
+    const percent = perk('p', { kind: 'addon_discount', percentOff: 10 });
+    expect(applyPerk(percent, standing, box({ lines: [plan, mug], currency: 'JPY' })).gives).toBe(true);
   });
 
   test('when free shipping meets a box with a fee, then the shipping line is waived and says why; with no fee or one waived already, nothing', () => {
