@@ -112,6 +112,18 @@ export async function storeComputedForecast(
   return result.modifiedCount === 1;
 }
 
+/**
+ * A run gives its lease back: no refresh is due any more if the forecast is fresh; still stale (a fact marked
+ * it at the run's very start, or a newer run wrote first), a refresh is due after the delay. A mark or a
+ * request during the run already moved `refreshDueAt` off the lease: nothing to do then.
+ */
+async function releaseLease(merchantId: string, lease: Date, startedAt: Date): Promise<void> {
+  const fresh = await FulfilmentForecastModel.updateOne({ merchantId, refreshDueAt: lease, staleSince: { $exists: false } }, { $unset: { refreshDueAt: 1 } });
+  if (fresh.matchedCount === 0) {
+    await FulfilmentForecastModel.updateOne({ merchantId, refreshDueAt: lease }, { $set: { refreshDueAt: new Date(startedAt.getTime() + FORECAST_REFRESH_DELAY_MS) } });
+  }
+}
+
 export type RefreshOutcome = 'refreshed' | 'not_due' | 'superseded' | 'no_store';
 
 /**
@@ -140,7 +152,7 @@ export async function refreshForecast(deps: { clock: Clock }, merchantId: string
   if (written) {
     await FulfilmentForecastModel.updateOne({ merchantId, staleMarkedAt: { $lt: startedAt } }, { $unset: { staleSince: 1, staleMarkedAt: 1 } });
   }
-  await FulfilmentForecastModel.updateOne({ merchantId, refreshDueAt: lease }, { $unset: { refreshDueAt: 1 } });
+  await releaseLease(merchantId, lease, startedAt);
   return written ? 'refreshed' : 'superseded';
 }
 
