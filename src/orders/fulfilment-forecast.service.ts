@@ -100,11 +100,7 @@ export async function requestForecastRefresh(clock: Clock, merchantId: string): 
  * Writes a computed forecast, unless a run that began later (or at the same time) already wrote one: an older,
  * slower run never overwrites a newer result. True when written.
  */
-export async function storeComputedForecast(
-  merchantId: string,
-  computed: Awaited<ReturnType<typeof comingNeeds>>,
-  startedAt: Date,
-): Promise<boolean> {
+export async function storeComputedForecast(merchantId: string, computed: Awaited<ReturnType<typeof comingNeeds>>, startedAt: Date): Promise<boolean> {
   const result = await FulfilmentForecastModel.updateOne(
     { merchantId, $or: [{ computedAt: null }, { computedAt: { $lt: startedAt } }] },
     { $set: { fromOn: computed.fromOn, toOn: computed.toOn, days: computed.days, needs: computed.needs, computedAt: startedAt } },
@@ -120,7 +116,10 @@ export async function storeComputedForecast(
 async function releaseLease(merchantId: string, lease: Date, startedAt: Date): Promise<void> {
   const fresh = await FulfilmentForecastModel.updateOne({ merchantId, refreshDueAt: lease, staleSince: { $exists: false } }, { $unset: { refreshDueAt: 1 } });
   if (fresh.matchedCount === 0) {
-    await FulfilmentForecastModel.updateOne({ merchantId, refreshDueAt: lease }, { $set: { refreshDueAt: new Date(startedAt.getTime() + FORECAST_REFRESH_DELAY_MS) } });
+    await FulfilmentForecastModel.updateOne(
+      { merchantId, refreshDueAt: lease },
+      { $set: { refreshDueAt: new Date(startedAt.getTime() + FORECAST_REFRESH_DELAY_MS) } },
+    );
   }
 }
 
