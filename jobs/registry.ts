@@ -15,6 +15,7 @@ import { sendWinBacksJob } from './messages.send-win-backs.job';
 import { warnExpiringCardsJob } from './messages.warn-expiring-cards.job';
 import { grantYearlyRewardsJob } from './offers.grant-yearly-rewards.job';
 import { sweepRequestRecordsJob } from './ops.sweep-request-records.job';
+import { refreshForecastsJob } from './orders.refresh-forecasts.job';
 import { prepareBoxesJob } from './renewals.prepare-boxes.job';
 import { reconcileSubscriptionsJob } from './subscriptions.reconcile-with-stripe.job';
 import { syncSubscriptionsToStripeJob } from './subscriptions.sync-to-stripe.job';
@@ -44,6 +45,7 @@ export const jobDefinitions: JobDefinition[] = [
   warnExpiringCardsJob,
   sendWinBacksJob,
   remindYearlyTermsJob,
+  refreshForecastsJob,
 ];
 
 /** What a run's log lines and metrics say about it: the job, its id, and the event or store its data names. */

@@ -33,6 +33,8 @@ import {
   tellPaymentFailed,
   tellPaymentRecovered,
 } from './messages/subscription-messages.listeners';
+import { markFulfilmentForecastStale } from './orders/fulfilment-forecast.listeners';
+import { FORECAST_FACTS } from './orders/fulfilment-forecast.service';
 import { rewardReferrer } from './referrals/referral.listeners';
 import { settleGrantsOfBuiltBox, settleGrantsOfEndedBox } from './retention/box-grants.listeners';
 
@@ -87,6 +89,10 @@ export const listeners: ListenerTable = {
   // A merchant owning a mistake
   'make_good.given': [sendMakeGoodApology], // the store's apology, with the make-good it gives
 };
+
+// Fulfilment: each fact that changes the coming boxes marks the store's stored forecast stale and asks for a
+// refresh a minute later (src/orders/fulfilment-forecast.service.ts), after the rows above.
+for (const type of FORECAST_FACTS) listeners[type] = [...(listeners[type] ?? []), markFulfilmentForecastStale];
 
 // Analytics: each subscription fact that changes MRR or who is a subscriber updates the projections
 // (src/analytics/analytics-projection.service.ts), after the rows above.

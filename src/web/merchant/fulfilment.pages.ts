@@ -2,6 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import multer from 'multer';
 import { z } from 'zod';
 import { merchantProfile } from '../../merchants/merchant.queries';
+import { forecastForPage, requestForecastRefresh } from '../../orders/fulfilment-forecast.service';
 import { boxesNeedingAttention, type BoxState } from '../../orders/order.queries';
 import { PickListQuery } from '../../orders/order.schemas';
 import { buildPickList, pickListCsv, pickListOrders, pickListTotals } from '../../orders/pick-list.service';
@@ -13,7 +14,6 @@ import { readForm, firstPageOnBadCursor, type FieldErrors } from '../forms';
 import { dateTimeIn } from '../shop/portal-format';
 import { localeOf } from '../shop/shop-view';
 import { applyBulkMove, MAX_BULK_ROWS, readOrderIds, readShipRows, tally, type RowReport } from './bulk-fulfilment';
-import { comingDays } from './fulfilment-forecast';
 import { merchantActor, requireMerchant, signedInMerchant } from './merchant-session';
 
 /**
@@ -146,24 +146,40 @@ export function fulfilmentPages(deps: FulfilmentPageDeps): Router {
       { href: `${BASE}/attention`, label: 'Held and out of stock' },
     ].map((tab) => ({ ...tab, current: tab.href === current }));
 
+  // The stored forecast (one document, and the stock of its SKUs now), as of when it was computed; none yet or
+  // from an earlier day: a refresh is asked for, and the page says so rather than show figures it does not have.
   router.get(BASE, async (req, res) => {
     const { merchantId, timezone } = await store(res);
     const locale = localeOf(req);
-    const coming = await comingDays(merchantId, timezone, deps.clock.now());
+    const forecast = await forecastForPage(deps.clock, merchantId, timezone);
+    const coming = forecast.state === 'stored' ? forecast.coming : null;
     res.render('merchant/fulfilment/coming-days', {
       title: 'Fulfilment · Coming days',
       tabs: tabs(BASE),
-      from: shortDate(coming.fromOn, locale),
-      to: shortDate(coming.toOn, locale),
-      days: coming.days.map((day) => ({
+      receipt: req.query.refresh === 'asked' ? 'A new forecast is being computed: reload this page in a minute.' : null,
+      forecast: forecast.state === 'stored' && {
+        asOf: dateTimeIn(forecast.computedAt, timezone, locale),
+        staleSince: forecast.staleSince && dateTimeIn(forecast.staleSince, timezone, locale),
+        outOfDate: forecast.outOfDate,
+      },
+      from: coming && shortDate(coming.fromOn, locale),
+      to: coming && shortDate(coming.toOn, locale),
+      days: (coming?.days ?? []).map((day) => ({
         ...day,
         date: shortDate(day.shipOn, locale),
         pickList: `${BASE}/pick-list?shipOn=${day.shipOn}`,
         paid: day.built.paid + day.built.packed,
       })),
-      skus: coming.skus,
-      shortCount: coming.skus.filter((sku) => sku.short > 0).length,
+      skus: coming?.skus ?? [],
+      shortCount: (coming?.skus ?? []).filter((sku) => sku.short > 0).length,
     });
+  });
+
+  // "Refresh now": the forecast's refresh is due now (the worker runs it within half a minute); idempotent.
+  router.post(`${BASE}/refresh`, async (_req, res) => {
+    const { merchantId } = await store(res);
+    await requestForecastRefresh(deps.clock, merchantId);
+    res.redirect(303, `${BASE}?refresh=asked#receipt`);
   });
 
   /** The ship date asked for, today by default; a date that is not one is said beside the field. */

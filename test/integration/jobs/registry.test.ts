@@ -28,6 +28,7 @@ const EXPECTED = [
   { name: 'messages.warn-expiring-cards', every: '1 day', everyMs: 24 * HOUR, concurrency: 1, lockLifetime: 1_800_000 },
   { name: 'offers.grant-yearly-rewards', every: '6 hours', everyMs: 6 * HOUR, concurrency: 1, lockLifetime: 1_800_000 },
   { name: 'ops.sweep-request-records', every: '1 hour', everyMs: HOUR, concurrency: 1, lockLifetime: 120_000 },
+  { name: 'orders.refresh-forecasts', every: '30 seconds', everyMs: 30_000, concurrency: 1, lockLifetime: 600_000 },
   { name: 'renewals.prepare-boxes', every: '5 minutes', everyMs: 5 * MINUTE, concurrency: 1, lockLifetime: 600_000 },
   { name: 'subscriptions.reconcile-with-stripe', every: '6 hours', everyMs: 6 * HOUR, concurrency: 1, lockLifetime: 3_600_000 },
   { name: 'subscriptions.sync-to-stripe', every: '1 minute', everyMs: MINUTE, concurrency: 1, lockLifetime: 300_000 },

@@ -285,7 +285,12 @@ describe('after the facts of a box: what the retention engine granted follows it
     expect(restored).toEqual([expect.objectContaining({ source: `restore:${orderId}`, creditMinor: 700, balanceCreditMinor: 700, orderId })]);
     expect((await FactModel.findById(factId(order._id, 1)).lean())!).toMatchObject({
       state: 'succeeded',
-      done: ['retention.settle-grants-of-ended-box', 'messages.box-skipped-out-of-stock', 'analytics.project-box-kpis'],
+      done: [
+        'retention.settle-grants-of-ended-box',
+        'messages.box-skipped-out-of-stock',
+        'orders.mark-fulfilment-forecast-stale',
+        'analytics.project-box-kpis',
+      ],
     });
   });
 

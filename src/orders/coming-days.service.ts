@@ -1,14 +1,14 @@
-import { findAddons } from '../../addons/addon.queries';
-import type { StockLevel } from '../../inventory/stock';
-import { stockOfSkus } from '../../inventory/stock-item.queries';
-import { boxesShippingBetween, type BoxState } from '../../orders/order.queries';
-import { findPlans } from '../../plans/plan.queries';
-import { addLocalDays, localDateOf, toInstant, upcomingCycles } from '../../shared/calendar';
-import { LIVE_STATUSES } from '../../subscriptions/subscription-states';
-import { boxContentsFor, isCycleCharged, subscriptionsRenewingBy, type BoxLine } from '../../subscriptions/subscription.queries';
+import { findAddons } from '../addons/addon.queries';
+import type { StockLevel } from '../inventory/stock';
+import { stockOfSkus } from '../inventory/stock-item.queries';
+import { findPlans } from '../plans/plan.queries';
+import { addLocalDays, localDateOf, toInstant, upcomingCycles } from '../shared/calendar';
+import { LIVE_STATUSES } from '../subscriptions/subscription-states';
+import { boxContentsFor, isCycleCharged, subscriptionsRenewingBy, type BoxLine } from '../subscriptions/subscription.queries';
+import { boxesShippingBetween, type BoxState } from './order.queries';
 
 /**
- * The coming days of a store, for its fulfilment page: per ship date, the boxes built (reserved at the cut-off,
+ * The coming days of a store, for its fulfilment page (through its stored forecast, fulfilment-forecast.service.ts): per ship date, the boxes built (reserved at the cut-off,
  * paid, packed, held while a payment fails) and the boxes not built yet whose charge falls that day; and per
  * SKU, the units those boxes need against the stock that can still be promised.
  *
@@ -51,7 +51,8 @@ export interface ComingDays {
   skus: SkuNeed[];
 }
 
-type Need = Omit<SkuNeed, 'available' | 'short'> & { addonId?: string };
+/** A SKU's units in the coming boxes, before the stock is read: the add-on it belongs to, if any, says where its stock is. */
+export type Need = Omit<SkuNeed, 'available' | 'short'> & { addonId?: string };
 
 function needOf(needs: Map<string, Need>, line: { sku: string; description: string; addonId?: string | undefined }): Need {
   let need = needs.get(line.sku);
@@ -76,7 +77,8 @@ function countBuiltBox(box: BoxState, needs: Map<string, Need>): void {
   }
 }
 
-export async function comingDays(merchantId: string, timezone: string, now: Date): Promise<ComingDays> {
+/** The coming days' boxes and each SKU's units in them, without the stock: what a stored forecast keeps. */
+export async function comingNeeds(merchantId: string, timezone: string, now: Date): Promise<Omit<ComingDays, 'skus'> & { needs: Need[] }> {
   const fromOn = localDateOf(now, timezone);
   const toOn = addLocalDays(fromOn, COMING_DAYS - 1);
   const days = new Map<string, ComingDay>();
@@ -126,24 +128,34 @@ export async function comingDays(merchantId: string, timezone: string, now: Date
     }
   }
 
-  const all = [...needs.values()];
+  return { fromOn, toOn, days: [...days.values()], needs: [...needs.values()] };
+}
+
+/** Each SKU's needs against its stock now (what can still be promised): available, and how many will be short. */
+export async function againstStock(merchantId: string, needs: readonly Need[]): Promise<SkuNeed[]> {
   const variantStock = await stockOfSkus(
     merchantId,
-    all.filter((need) => !need.addonId).map((need) => need.sku),
+    needs.filter((need) => !need.addonId).map((need) => need.sku),
   );
   const addonStock = new Map(
     (
       await findAddons(
         merchantId,
-        all.flatMap((need) => (need.addonId ? [need.addonId] : [])),
+        needs.flatMap((need) => (need.addonId ? [need.addonId] : [])),
       )
     ).map((addon) => [addon._id, addon.stock]),
   );
-  const skus = all.map(({ addonId, ...need }): SkuNeed => {
+  const skus = needs.map(({ addonId, ...need }): SkuNeed => {
     const stock: StockLevel | undefined = addonId ? addonStock.get(addonId) : variantStock.get(need.sku);
     const available = stock?.tracked ? stock.onHand : null;
     return { ...need, available, short: available === null ? 0 : Math.max(0, need.stillNeeded - available) };
   });
   skus.sort((a, b) => b.short - a.short || a.sku.localeCompare(b.sku));
-  return { fromOn, toOn, days: [...days.values()], skus };
+  return skus;
+}
+
+/** The coming days of a store, computed now: reads every coming box and every subscription due in the window. */
+export async function comingDays(merchantId: string, timezone: string, now: Date): Promise<ComingDays> {
+  const { needs, ...window } = await comingNeeds(merchantId, timezone, now);
+  return { ...window, skus: await againstStock(merchantId, needs) };
 }
