@@ -1,17 +1,32 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import { movementsBehindMonth } from '../../analytics/movement-facts.service';
 import type { ChurnReport, MetricsQuery, MrrReport, SubscriberReport } from '../../analytics/metrics.schemas';
 import { churnReport, metricsCsv, mrrReport, subscriberReport } from '../../analytics/metrics.service';
 import { customersByIds } from '../../customers/customer.queries';
 import { merchantProfile } from '../../merchants/merchant.queries';
-import { activePlansOf, findPlans } from '../../plans/plan.queries';
+import { findPlans } from '../../plans/plan.queries';
 import { NotFoundError } from '../../shared/errors';
 import type { Clock } from '../../shared/time';
 import { barChart, lineChart, waterfallChart, type BarSeries } from './charts/charts';
 import { errorsOf, type FieldErrors } from '../forms';
 import { describeFact } from '../shop/fact-wording';
 import { localeOf, money } from '../shop/shop-view';
+import {
+  AnalyticsForm,
+  analyticsNav,
+  ALL_FIELDS,
+  dayLong,
+  Month,
+  monthLong,
+  monthShort,
+  percent,
+  queryString,
+  readQuery,
+  SERVICE_WORDS,
+  storeChoices,
+} from './analytics-view';
+import { analyticsBoxPages } from './analytics-box.pages';
+import { analyticsRetentionPages } from './analytics-retention.pages';
 import { demoNote } from './demo-note';
 import { requireMerchant, signedInMerchant } from './merchant-session';
 
@@ -21,7 +36,9 @@ import { requireMerchant, signedInMerchant } from './merchant-session';
  * Each figure is read from the same services as `GET /api/v1/metrics/*`, drawn as an SVG chart with the table
  * of its figures beside it and the definition next to each number (docs/analytics.md). The CSV links answer
  * what the API answers with `format=csv`, byte for byte, through the merchant's session (never an API key).
- * `/merchant/analytics/movements/<month>` shows what moved MRR in one month, day by day, with the facts.
+ * `/merchant/analytics/movements/<month>` shows what moved MRR in one month, day by day, with the facts (the
+ * month names in the table and the month's bars in the movements chart link to it). The other analytics pages
+ * (cohorts, LTV, why they leave, dunning, box service) are mounted here from their own files.
  */
 
 /** The definitions shown beside the numbers: docs/analytics.md, shortened. */
@@ -43,77 +60,6 @@ export const DEFINITIONS = {
   causes:
     'Voluntary: cancelled by the shopper or the store. Involuntary: cancelled because dunning ended unpaid, counted when dunning ends, never at the first failed payment.',
 } as const;
-
-/** The metrics service's refusals of a range, in the words of this form's fields. */
-const SERVICE_WORDS: Record<string, string> = {
-  'must not be after to': 'Choose a first month no later than the last one',
-  'the range can be at most 36 months': 'Choose at most 36 months',
-};
-
-const blank = (value: unknown) => (value === '' ? undefined : value);
-const Month = z
-  .string({ error: 'Type a month as YYYY-MM' })
-  .regex(/^(20[0-9]{2}|21[0-9]{2})-(0[1-9]|1[0-2])$/, { error: 'Type a month as YYYY-MM, e.g. 2026-03' });
-
-export const AnalyticsForm = z.strictObject({
-  from: z.preprocess(blank, Month.optional()),
-  to: z.preprocess(blank, Month.optional()),
-  currency: z.preprocess(
-    blank,
-    z
-      .string({ error: 'Choose a currency from the list' })
-      .regex(/^[A-Z]{3}$/, { error: 'Choose a currency from the list' })
-      .optional(),
-  ),
-  plan: z.preprocess(
-    blank,
-    z
-      .string({ error: 'Choose a plan from the list' })
-      .regex(/^plan_[0-9a-z]{1,40}$/, { error: 'Choose a plan from the list' })
-      .optional(),
-  ),
-});
-export type AnalyticsForm = z.output<typeof AnalyticsForm>;
-
-/** The query's fields as a form reads them: a repeated field or an unknown one is refused, never a 5xx. */
-function readQuery(query: unknown): { ok: true; value: AnalyticsForm } | { ok: false; errors: FieldErrors; typed: Record<string, string> } {
-  const raw = (query ?? {}) as Record<string, unknown>;
-  const typed = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : '']));
-  const parsed = AnalyticsForm.safeParse(raw);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  const errors: FieldErrors = {};
-  for (const issue of parsed.error.issues) {
-    const field = issue.code === 'unrecognized_keys' ? '_form' : issue.path.map(String).join('.') || '_form';
-    errors[field] ??= issue.code === 'unrecognized_keys' ? 'This address has fields the page does not know: choose again below.' : issue.message;
-  }
-  return { ok: false, errors, typed };
-}
-
-function queryString(fields: Record<string, string | undefined>): string {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(fields)) if (v) params.set(k, v);
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
-function monthShort(month: string, locale: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return new Intl.DateTimeFormat(locale, { month: 'short', year: '2-digit', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
-}
-
-function monthLong(month: string, locale: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return new Intl.DateTimeFormat(locale, { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
-}
-
-function dayLong(day: string, locale: string): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, d));
-}
-
-function percent(value: number | null, locale: string): string {
-  return value === null ? '—' : new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 }).format(value);
-}
 
 /** The kinds of MRR movement, as the page names them; `down` kinds take MRR away. */
 const MOVEMENTS = [
@@ -174,10 +120,11 @@ function mrrSection(entry: MrrCurrency, currency: string, locale: string, links:
     movements: barChart({
       id: 'chart-movements',
       title: `MRR movements in ${currency} per month`,
-      desc: 'For each month, MRR gained stacked above the axis (new, reactivation, expansion, resumed) and MRR lost below it (contraction, churn, paused). The table below has every figure.',
+      desc: 'For each month, MRR gained stacked above the axis (new, reactivation, expansion, resumed) and MRR lost below it (contraction, churn, paused); each month’s bars open the facts behind them. The table below has every figure.',
       format: fmt,
       labels,
       series,
+      links: entry.months.map((m) => ({ href: links(m.month), name: `${monthLong(m.month, locale)}: the MRR movements and the facts behind them` })),
     }),
     columns: used.map((k) => ({ label: k.label, direction: k.direction })),
     rows: entry.months.map((m) => ({
@@ -298,19 +245,24 @@ export function analyticsPages(deps: { clock: Clock }): Router {
   const router = Router();
   const { clock } = deps;
 
-  /** The store's choices: its plans and the currencies it sells or has figures in. */
-  async function choices(merchantId: string, extraCurrencies: string[] = []) {
-    const plans = await activePlansOf(merchantId);
-    const currencies = [...new Set([...plans.map((p) => p.currency), ...extraCurrencies])].sort();
-    return { plans: plans.map((p) => ({ value: p._id, label: `${p.name} (${p.currency})` })), currencies };
-  }
+  const choices = storeChoices;
 
   async function refuse(res: Response, merchantId: string, refused: FieldErrors, typed: Record<string, string | undefined>): Promise<void> {
     const { plans, currencies } = await choices(merchantId);
     const errors = Object.fromEntries(Object.entries(refused).map(([field, message]) => [field, SERVICE_WORDS[message] ?? message]));
     res.status(400).render('merchant/analytics/index', {
       title: 'Analytics',
-      form: { from: typed.from ?? '', to: typed.to ?? '', currency: typed.currency ?? '', plan: typed.plan ?? '', plans, currencies },
+      nav: analyticsNav('overview'),
+      form: {
+        from: typed.from ?? '',
+        to: typed.to ?? '',
+        currency: typed.currency ?? '',
+        plan: typed.plan ?? '',
+        plans,
+        currencies,
+        fields: ALL_FIELDS,
+        action: '/merchant/analytics',
+      },
       errors,
       report: null,
       empty: null,
@@ -341,8 +293,18 @@ export function analyticsPages(deps: { clock: Clock }): Router {
     const merchant = await merchantProfile(me.merchantId);
     const withData = mrr.currencies.map((c) => c.currency);
     const currency = asked ?? (withData.includes(merchant?.defaultCurrency ?? '') ? merchant!.defaultCurrency : (withData[0] ?? currencies[0]));
-    const formView = { from: mrr.from, to: mrr.to, currency: currency ?? '', plan: plan ?? '', plans: store.plans, currencies };
-    const page = { title: 'Analytics', form: formView, errors: {}, definitions: DEFINITIONS, timezone: mrr.timezone };
+    const formView = {
+      from: mrr.from,
+      to: mrr.to,
+      currency: currency ?? '',
+      plan: plan ?? '',
+      plans: store.plans,
+      currencies,
+      fields: ALL_FIELDS,
+      action: '/merchant/analytics',
+    };
+    const nav = analyticsNav('overview', { from: mrr.from, to: mrr.to, currency, plan });
+    const page = { title: 'Analytics', nav, form: formView, errors: {}, definitions: DEFINITIONS, timezone: mrr.timezone };
 
     if (mrr.currencies.length === 0 || !currency) {
       const empty = plan
@@ -434,6 +396,7 @@ export function analyticsPages(deps: { clock: Clock }): Router {
     const title = `MRR movements, ${monthLong(month.data, locale)}`;
     res.render('merchant/analytics/movements', {
       title,
+      nav: analyticsNav('overview', { currency, plan }),
       back: `/merchant/analytics${queryString({ currency, plan })}`,
       currency,
       waterfall: row
@@ -469,5 +432,7 @@ export function analyticsPages(deps: { clock: Clock }): Router {
     });
   });
 
+  router.use(analyticsRetentionPages(deps));
+  router.use(analyticsBoxPages(deps));
   return router;
 }

@@ -1,4 +1,5 @@
 import { barChart, lineChart, linearScale, niceTicks, waterfallChart } from '../../../src/web/merchant/charts/charts';
+import { shadeOf } from '../../../src/web/merchant/charts/cohort-grid';
 
 const text = { id: 'c', title: 'A <chart>', desc: 'What it shows & why', format: (v: number) => `$${v}` };
 
@@ -116,5 +117,55 @@ describe('charts: the SVG', () => {
     expect(loss!.height).toBeCloseTo(2 * gain!.height, 1);
     expect(loss!.title).toBe('Churn: $-4000');
     expect(gain!.title).toBe('New: +$2000');
+  });
+});
+
+describe('charts: bars that link', () => {
+  test('when bars are given links, then each label’s stack is one named SVG link, a label without bars has none, and the chart is a named group with its axes hidden', () => {
+    const svg = barChart({
+      ...text,
+      labels: ['Jan', 'Feb', 'Mar'],
+      series: [
+        { name: 'New', direction: 'up', values: [2600, 0, 1400] },
+        { name: 'Churn', direction: 'down', values: [0, 0, 4000] },
+      ],
+      links: [
+        { href: '/m/2026-01?a=1&b=2', name: 'January "2026"' },
+        { href: '/m/2026-02', name: 'February' },
+        { href: '/m/2026-03', name: 'March' },
+      ],
+    });
+    const links = [...svg.matchAll(/<a class="bar-link" href="([^"]+)" aria-label="([^"]+)">((?:<rect [^>]*>.*?<\/rect>)+)<\/a>/g)].map((m) => [
+      m[1],
+      m[2],
+      (m[3]!.match(/<rect /g) ?? []).length,
+    ]);
+    expect(links).toEqual([
+      ['/m/2026-01?a=1&amp;b=2', 'January &quot;2026&quot;', 1],
+      ['/m/2026-03', 'March', 2],
+    ]);
+    expect(svg).toMatch(/^<svg [^>]*role="group" aria-labelledby="c-title c-desc"/);
+    expect(svg).toMatch(/<g aria-hidden="true"><line class="grid"[^]*<line class="axis zero"[^]*<\/g><a class="bar-link"/);
+    // Without links, the chart stays an image.
+    expect(barChart({ ...text, labels: ['Jan'], series: [{ name: 'New', direction: 'up', values: [1] }] })).toMatch(/^<svg [^>]*role="img"/);
+  });
+});
+
+describe('cohort grid shades', () => {
+  test('when a share is given, then it falls in one of five steps, and nothing or none is unshaded', () => {
+    expect([null, 0, -1, Number.NaN, 0.01, 0.2, 0.21, 0.5, 0.8, 0.81, 1, 1.7].map(shadeOf)).toEqual([
+      'shade-0',
+      'shade-0',
+      'shade-0',
+      'shade-0',
+      'shade-1',
+      'shade-1',
+      'shade-2',
+      'shade-3',
+      'shade-4',
+      'shade-5',
+      'shade-5',
+      'shade-5',
+    ]);
   });
 });

@@ -103,12 +103,16 @@ function legend(items: Array<{ name: string; swatch: (x: number, y: number) => s
   return { svg: `<g class="legend" aria-hidden="true">${parts.join('')}</g>`, height: y + LINE_HEIGHT + 8 };
 }
 
-function frame(text: ChartText, height: number, body: string): string {
+/**
+ * The chart's `<svg>`: an image named by its title and description, or — when it holds links, which an image's
+ * children cannot be — a group so named, its axes hidden from assistive technology and its links named.
+ */
+function frame(text: ChartText, height: number, body: string, role: 'img' | 'group' = 'img'): string {
   const t = `${text.id}-title`;
   const d = `${text.id}-desc`;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${esc(text.id)}" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" ` +
-    `role="img" aria-labelledby="${esc(t)} ${esc(d)}" preserveAspectRatio="xMinYMin meet">` +
+    `role="${role}" aria-labelledby="${esc(t)} ${esc(d)}" preserveAspectRatio="xMinYMin meet">` +
     `<title id="${esc(t)}">${esc(text.title)}</title><desc id="${esc(d)}">${esc(text.desc)}</desc>${body}</svg>`
   );
 }
@@ -194,11 +198,18 @@ function barSwatch(i: number, x: number, y: number): string {
   return `<rect class="bar s${i}" x="${n(x)}" y="${n(y)}" width="16" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`;
 }
 
+/** Where a label's bars lead (a month's drill-down), and the link's accessible name. */
+export interface BarLink {
+  href: string;
+  name: string;
+}
+
 /**
  * Stacked bars over labels (months): `up` series stack above the zero line, `down` series (amounts lost, given
- * as positive numbers) stack below it, so gains and losses read apart even without colour.
+ * as positive numbers) stack below it, so gains and losses read apart even without colour. With `links`, each
+ * label's stack is an SVG `<a>` with an accessible name (a label without bars has no link: nothing to click).
  */
-export function barChart(options: ChartText & { labels: string[]; series: BarSeries[] }): string {
+export function barChart(options: ChartText & { labels: string[]; series: BarSeries[]; links?: Array<BarLink | null> }): string {
   const { labels, series, format } = options;
   if (labels.length === 0 || series.length === 0) return empty(options);
   const ups = labels.map((_, j) => series.filter((s) => s.direction === 'up').reduce((sum, s) => sum + Math.max(0, s.values[j] ?? 0), 0));
@@ -212,6 +223,7 @@ export function barChart(options: ChartText & { labels: string[]; series: BarSer
   const center = (j: number) => LEFT + band * (j + 0.5);
   const bars: string[] = [];
   labels.forEach((label, j) => {
+    const start = bars.length;
     let above = 0;
     let below = 0;
     series.forEach((s, i) => {
@@ -228,7 +240,16 @@ export function barChart(options: ChartText & { labels: string[]; series: BarSer
           `<title>${esc(`${label} — ${s.name}: ${shown}`)}</title></rect>`,
       );
     });
+    const link = options.links?.[j];
+    if (link && bars.length > start) {
+      const stack = bars.splice(start).join('');
+      bars.push(`<a class="bar-link" href="${esc(link.href)}" aria-label="${esc(link.name)}">${stack}</a>`);
+    }
   });
+  if (options.links) {
+    const hidden = (svg: string) => `<g aria-hidden="true">${svg}</g>`;
+    return frame(options, HEIGHT, `${key.svg}${hidden(yAxis(ticks, y, format))}${bars.join('')}${hidden(xLabels(labels, center, HEIGHT - 12))}`, 'group');
+  }
   return frame(options, HEIGHT, `${key.svg}${yAxis(ticks, y, format)}${bars.join('')}${xLabels(labels, center, HEIGHT - 12)}`);
 }
 
