@@ -9,6 +9,7 @@ import { createMerchant, type TestMerchant } from '../../factories/merchant.fact
 import { factsAbout, TEST_LINKS } from '../../helpers/facts';
 import { renewalDriver } from '../../helpers/renewal-driver';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
+import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -560,6 +561,15 @@ describe('analytics: a hand-written quarter of a store', () => {
       { currency: 'EUR', mrrMinor: 6000, months: eurMrr },
       { currency: 'USD', mrrMinor: 10400, months: usdMrr },
     ]);
+  });
+
+  test('when the rebuild folds in small batches (a page of 3 facts, written every 7), then it writes exactly the documents the listeners write', async () => {
+    const before = [await metrics('mrr'), await metrics('subscribers'), await metrics('churn')];
+    await projectThroughListeners(merchant.id);
+    const followed = await projectionDocuments(merchant.id);
+    await rebuildAnalytics({ merchantId: merchant.id, batch: { page: 3, flushEvery: 7 } });
+    expect(await projectionDocuments(merchant.id)).toEqual(followed);
+    expect([await metrics('mrr'), await metrics('subscribers'), await metrics('churn')]).toEqual(before);
   });
 
   test('when several workers follow the same new fact at once, then it is counted once', async () => {

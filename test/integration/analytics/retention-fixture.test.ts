@@ -11,6 +11,7 @@ import type { StripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
+import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -476,6 +477,15 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     for (const f of counted) await RetentionSubscriptionModel.updateOne({ _id: f.subjectId }, { $pull: { factIds: f._id } });
     for (const f of counted) await projectRetentionMetrics.run(deps(), f);
     expect(await Promise.all(['cancellations', 'dunning'].map((p) => read(p)))).toEqual(before);
+  });
+
+  test('when the rebuild folds in small batches (a page of 3 facts, written every 7), then it writes exactly the documents the listeners write', async () => {
+    const before = await Promise.all(['cohorts', 'ltv', 'cancellations', 'dunning'].map((p) => read(p)));
+    await projectThroughListeners(merchant.id);
+    const followed = await projectionDocuments(merchant.id);
+    await rebuildAnalytics({ merchantId: merchant.id, batch: { page: 3, flushEvery: 7 } });
+    expect(await projectionDocuments(merchant.id)).toEqual(followed);
+    expect(await Promise.all(['cohorts', 'ltv', 'cancellations', 'dunning'].map((p) => read(p)))).toEqual(before);
   });
 
   test('when the projections are rebuilt from the facts, then every figure is the same', async () => {
