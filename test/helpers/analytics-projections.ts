@@ -1,3 +1,5 @@
+import type { CommandStartedEvent } from 'mongodb';
+import mongoose from 'mongoose';
 import { ANALYTICS_FACTS, applyFactToAnalytics } from '../../src/analytics/analytics-projection.service';
 import { MetricBucketModel, SubscriptionMrrModel } from '../../src/analytics/analytics.model';
 import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel } from '../../src/analytics/box-kpis.model';
@@ -41,4 +43,24 @@ export async function projectThroughListeners(merchantId: string): Promise<void>
     await applyFactToRetention(fact);
     await applyFactToBoxKpis(fact);
   }
+}
+
+/** The reads (`find`, `aggregate`) sent to each collection while `run` runs, as `collection: count` (the test database's client monitors commands). */
+export async function readsWhile(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  const reads: Record<string, number> = {};
+  const client = mongoose.connection.getClient();
+  const count = (event: CommandStartedEvent): void => {
+    for (const name of ['find', 'aggregate'])
+      if (typeof event.command[name] === 'string') {
+        const collection = event.command[name];
+        reads[collection] = (reads[collection] ?? 0) + 1;
+      }
+  };
+  client.on('commandStarted', count);
+  try {
+    await run();
+  } finally {
+    client.off('commandStarted', count);
+  }
+  return reads;
 }

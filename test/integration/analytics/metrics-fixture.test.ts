@@ -366,6 +366,20 @@ describe('analytics: a hand-written quarter of a store', () => {
     });
   });
 
+  test('when subscribers are read for one plan or one currency, then the ones now are counted by status in that plan or currency only', async () => {
+    // Plan A now: active S4 (resumed) S8 S9, past due S3 (swapped in from B), paused S13; S1 left A for B and was cancelled, S12 is on T.
+    const planA = await metrics('subscribers', `plan=${plans.A.id}`);
+    expect(planA.currencies.map((c: { currency: string; current: unknown }) => [c.currency, c.current])).toEqual([
+      ['USD', { active: 3, trialing: 0, pastDue: 1, paused: 1 }],
+    ]);
+    const planT = await metrics('subscribers', `plan=${plans.T.id}`);
+    expect(planT.currencies.map((c: { current: unknown }) => c.current)).toEqual([{ active: 0, trialing: 1, pastDue: 0, paused: 0 }]);
+    const eur = await metrics('subscribers', 'currency=EUR');
+    expect(eur.currencies.map((c: { currency: string; current: unknown }) => [c.currency, c.current])).toEqual([
+      ['EUR', { active: 2, trialing: 0, pastDue: 0, paused: 0 }],
+    ]);
+  });
+
   test('when churn is read, then rates are against the start of the month and a subscription begun and ended in a month is left out of them', async () => {
     // USD January: nobody at the start → no rates; S7 is cancelled and began in January: counted, left out of the rates.
     // USD February: 4 at the start, S2 cancelled (involuntary, when dunning ended) → 1 / 4 = 0.25.

@@ -11,7 +11,7 @@ import type { StripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
-import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
+import { projectionDocuments, projectThroughListeners, readsWhile } from '../../helpers/analytics-projections';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -385,6 +385,13 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
   const eurCancellations = ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06'].map((month) =>
     month === '2026-03' ? { ...noLeaving, month, cancelled: 1, voluntary: 1, reasons: { moving: 1 } } : { ...noLeaving, month },
   );
+
+  test('when LTV is read, then the daily MRR buckets are read once for every figure it needs, and no subscription’s MRR record', async () => {
+    const reads = await readsWhile(() => read('ltv'));
+    // MRR, subscribers and churn (and the churn window before the range) from one read of the buckets; cohorts from theirs.
+    expect(reads).toMatchObject({ analytics_daily: 1, analytics_retention_subscriptions: 1 });
+    expect(reads.analytics_subscriptions).toBeUndefined();
+  });
 
   test('when the cancellations are read, then each month has its reasons, save offers shown and accepted, and saved subscribers still active 90 days on', async () => {
     expect(await read('cancellations')).toEqual({
