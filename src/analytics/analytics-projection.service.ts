@@ -342,8 +342,8 @@ const REPLAYED_PROJECTORS: readonly ReplayedProjector[] = [
  * the rebuild's bulk writes, which are not guarded per fact, would add to what a listener wrote meanwhile.
  *
  * The facts are folded in memory with the listeners' rules (`foldMrrFact`, the retention and box-service
- * projections' own) and written in bulk: every `batch.flushEvery` facts the buckets touched and the subjects' states
- * are written and forgotten, so memory holds a batch of facts' effects, not the store's history (plus, per
+ * projections' own) and written in bulk: every `batch.flushEvery` facts (100,000) the buckets touched and the
+ * subjects' states are written and forgotten, so memory holds a batch of facts' effects, not the store's history (plus, per
  * shopper, when their subscriptions were cancelled, and the store's plans).
  */
 export async function rebuildAnalytics(options: { merchantId?: string; batch?: RebuildBatch } = {}): Promise<{ merchants: number; facts: number }> {

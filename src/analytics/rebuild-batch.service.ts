@@ -14,7 +14,9 @@ export interface RebuildBatch {
   /** Facts folded between two flushes. */
   flushEvery: number;
 }
-export const REBUILD_BATCH: RebuildBatch = { page: 2_000, flushEvery: 20_000 };
+// A page is one read of the facts (sorted by time: on a server without the index, each read sorts what is
+// left, so pages are large); a flush rewrites every subject touched since the last, so flushes are rare.
+export const REBUILD_BATCH: RebuildBatch = { page: 20_000, flushEvery: 100_000 };
 const WRITE_BATCH = 1_000;
 
 // Mongoose's models are generic over their documents; these helpers only send updates by `_id`.
