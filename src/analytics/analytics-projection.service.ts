@@ -7,9 +7,10 @@ import { localDateOf } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import { BOX_KPI_FACTS, rebuildBoxKpis } from './box-kpis.service';
+import { BucketBatch, foldFacts, REBUILD_BATCH, replaceWhole, StateBatch, type FoldedProjection, type RebuildBatch } from './rebuild-batch.service';
 import { upsertOnce } from './upsert-once';
 import { MetricBucketModel, SubscriptionMrrModel, type SubscriptionMrr } from './analytics.model';
-import { applyFactToRetention, dropRetentionProjections, RETENTION_FACTS } from './retention-projection.service';
+import { dropRetentionProjections, RETENTION_FACTS, retentionRebuild } from './retention-projection.service';
 import { contribution, discountedBox, monthlyAmount, movementOf, recurrenceOf, type CountedStatus, type LastingDiscount } from './mrr-rules';
 
 /**
@@ -40,6 +41,7 @@ export const ANALYTICS_FACTS = [
 const SUBSCRIBER_STATUSES: readonly CountedStatus[] = ['trialing', 'active', 'past_due', 'paused'];
 
 type State = Omit<SubscriptionMrr, '_id' | 'lastSeq'>;
+type Plan = NonNullable<Awaited<ReturnType<typeof findPlan>>>;
 
 interface BucketChange {
   currency: string;
@@ -124,28 +126,19 @@ function nextState(before: State | undefined, fact: Fact): State | undefined {
 }
 
 /** The box's price per 30 days after its lasting discount, and its currency (prices never change: a new amount is a new price). */
-async function priceOf(state: State): Promise<{ monthlyMinor: number; currency: string } | undefined> {
-  const plan = await findPlan(state.merchantId, state.planId);
+function priceOf(state: State, plan: Plan | undefined): { monthlyMinor: number; currency: string } | undefined {
   const price = plan?.prices.find((p) => p._id === state.priceId);
   const recurrence = price ? recurrenceOf(price.cadenceKey) : undefined;
   if (!price || !recurrence) return undefined;
   return { monthlyMinor: monthlyAmount(discountedBox(price.amountMinor, state.lastingDiscount), recurrence), currency: price.currency };
 }
 
-async function hadCancelledBefore(state: State, subscriptionId: string, at: Date): Promise<boolean> {
-  const earlier = await SubscriptionMrrModel.exists({
-    merchantId: state.merchantId,
-    customerId: state.customerId,
-    _id: { $ne: subscriptionId },
-    // It was a subscriber (an abandoned Checkout never was) and it ended before this fact.
-    subscriberSince: { $exists: true },
-    cancelledAt: { $lt: at },
-  });
-  return earlier !== null;
-}
-
 function bucketId(merchantId: string, day: string, currency: string, planId: string): string {
   return `${merchantId}:${day}:${currency}:${planId}`;
+}
+
+function bucketFields(merchantId: string, day: string, change: BucketChange): Record<string, unknown> {
+  return { merchantId, day, month: day.slice(0, 7), currency: change.currency, planId: change.planId };
 }
 
 /** Adds a fact's effect to one bucket, once: the update is guarded on the fact's absence from it. */
@@ -154,11 +147,7 @@ async function applyToBucket(merchantId: string, day: string, factId: string, ch
   await upsertOnce(() =>
     MetricBucketModel.updateOne(
       { _id, factIds: { $ne: factId } },
-      {
-        $inc: change.inc,
-        $push: { factIds: factId },
-        $setOnInsert: { merchantId, day, month: day.slice(0, 7), currency: change.currency, planId: change.planId },
-      },
+      { $inc: change.inc, $push: { factIds: factId }, $setOnInsert: bucketFields(merchantId, day, change) },
       { upsert: true },
     ),
   );
@@ -174,28 +163,40 @@ function add(changes: BucketChange[], currency: string, planId: string, field: s
   change.inc[field] = (change.inc[field] ?? 0) + amount;
 }
 
+/** What folding a fact needs from outside the subscription: the listener asks the database, a rebuild its memory. */
+interface MrrFoldContext {
+  timezone: string;
+  planOf: (merchantId: string, planId: string) => Promise<Plan | undefined>;
+  /** The shopper had another subscription of the store that was a subscriber and was cancelled before `at`. */
+  hadCancelledBefore: (state: State, subscriptionId: string, at: Date) => Promise<boolean>;
+  logger?: Pick<Logger, 'warn'>;
+}
+
 /**
- * Applies one subscription fact to the projections, once. Facts of a subscription arrive in their order
- * (the dispatcher follows each subject in sequence; a rebuild reads them in order).
+ * The rules: what one subscription fact does to the subscription's state and to the day's buckets, given the
+ * state before it (undefined: none yet). Undefined when it changes nothing (applied already, or a subscription
+ * whose creation the projection never saw). Both the listener and the rebuild apply facts through this.
  */
-export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'warn'>): Promise<void> {
-  if (fact.subjectType !== 'subscription' || !(ANALYTICS_FACTS as readonly string[]).includes(fact.type)) return;
-  const stored = await SubscriptionMrrModel.findById(fact.subjectId).lean();
-  if (stored && stored.lastSeq >= fact.seq) return;
+async function foldMrrFact(
+  stored: SubscriptionMrr | undefined,
+  fact: Fact,
+  ctx: MrrFoldContext,
+): Promise<{ after: SubscriptionMrr; day: string; changes: BucketChange[] } | undefined> {
+  if (fact.subjectType !== 'subscription' || !(ANALYTICS_FACTS as readonly string[]).includes(fact.type)) return undefined;
+  if (stored && stored.lastSeq >= fact.seq) return undefined;
   let before: State | undefined;
   if (stored) {
     const { _id: _ignoredId, lastSeq: _ignoredSeq, ...state } = stored;
     before = state;
   }
   const draft = nextState(before, fact);
-  if (!draft) return;
-  const merchant = await merchantProfile(fact.merchantId);
-  const day = localDateOf(fact.at, merchant?.timezone ?? 'UTC');
+  if (!draft) return undefined;
+  const day = localDateOf(fact.at, ctx.timezone);
 
   // A price the catalog does not have (never expected: prices are never removed) counts what it counted
   // before, logged; throwing would hold back every later fact of the subscription and its messages.
-  const priced = await priceOf(draft);
-  if (!priced) logger?.warn({ factId: fact._id, planId: draft.planId, priceId: draft.priceId }, 'analytics: price not found; MRR unchanged');
+  const priced = priceOf(draft, await ctx.planOf(draft.merchantId, draft.planId));
+  if (!priced) ctx.logger?.warn({ factId: fact._id, planId: draft.planId, priceId: draft.priceId }, 'analytics: price not found; MRR unchanged');
   const monthlyMinor = priced?.monthlyMinor ?? (before && before.priceId === draft.priceId ? before.monthlyMinor : 0);
   const currency = priced?.currency ?? draft.currency;
   const after: State = { ...draft, monthlyMinor, currency };
@@ -206,7 +207,7 @@ export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'wa
   const wasSubscriber = before?.subscriberSince !== undefined && before.status !== 'cancelled';
   const becomesSubscriber = before?.subscriberSince === undefined && SUBSCRIBER_STATUSES.includes(after.status);
   const startsMrr = beforeMrr === 0 && !(before?.billedBefore ?? false) && after.mrrMinor > 0;
-  const returning = becomesSubscriber || startsMrr ? await hadCancelledBefore(after, fact.subjectId, fact.at) : false;
+  const returning = becomesSubscriber || startsMrr ? await ctx.hadCancelledBefore(after, fact.subjectId, fact.at) : false;
 
   const changes: BucketChange[] = [];
   // Moved to another plan (or currency): it leaves the old one with what it had, and arrives in the new one.
@@ -248,12 +249,39 @@ export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'wa
       }
     }
   }
+  return { after: { _id: fact.subjectId, ...after, lastSeq: fact.seq }, day, changes };
+}
 
-  for (const change of changes) await applyToBucket(fact.merchantId, day, fact._id, change);
+/**
+ * Applies one subscription fact to the projections, once. Facts of a subscription arrive in their order
+ * (the dispatcher follows each subject in sequence; a rebuild reads them in order).
+ */
+export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'warn'>): Promise<void> {
+  if (fact.subjectType !== 'subscription' || !(ANALYTICS_FACTS as readonly string[]).includes(fact.type)) return;
+  const stored = (await SubscriptionMrrModel.findById(fact.subjectId).lean()) ?? undefined;
+  if (stored && stored.lastSeq >= fact.seq) return;
+  const merchant = await merchantProfile(fact.merchantId);
+  const folded = await foldMrrFact(stored, fact, {
+    timezone: merchant?.timezone ?? 'UTC',
+    planOf: findPlan,
+    hadCancelledBefore: async (state, subscriptionId, at) =>
+      (await SubscriptionMrrModel.exists({
+        merchantId: state.merchantId,
+        customerId: state.customerId,
+        _id: { $ne: subscriptionId },
+        // It was a subscriber (an abandoned Checkout never was) and it ended before this fact.
+        subscriberSince: { $exists: true },
+        cancelledAt: { $lt: at },
+      })) !== null,
+    ...(logger ? { logger } : {}),
+  });
+  if (!folded) return;
+  const { _id, ...after } = folded.after;
+  for (const change of folded.changes) await applyToBucket(fact.merchantId, folded.day, fact._id, change);
   try {
     await SubscriptionMrrModel.updateOne(
-      { _id: fact.subjectId, lastSeq: { $lt: fact.seq } },
-      { $set: { ...after, lastSeq: fact.seq }, ...(after.lastingDiscount ? {} : { $unset: { lastingDiscount: 1 } }) },
+      { _id, lastSeq: { $lt: fact.seq } },
+      { $set: after, ...(after.lastingDiscount ? {} : { $unset: { lastingDiscount: 1 } }) },
       { upsert: true },
     );
   } catch (error) {
@@ -261,22 +289,65 @@ export async function applyFactToAnalytics(fact: Fact, logger?: Pick<Logger, 'wa
   }
 }
 
+/**
+ * The MRR projection of one store, folded in memory by a rebuild: the subscriptions' states (loaded and
+ * flushed by the batch), the plans (few), and, per shopper, when their subscriptions that were subscribers
+ * were cancelled (what `hadCancelledBefore` asks; one entry per such subscription, not per fact).
+ */
+function mrrRebuild(merchantId: string, timezone: string) {
+  const states = new StateBatch<SubscriptionMrr>(SubscriptionMrrModel, replaceWhole);
+  const buckets = new BucketBatch(MetricBucketModel);
+  const plans = new Map<string, Promise<Plan | undefined>>();
+  const cancelled = new Map<string, Map<string, Date>>();
+  const ctx: MrrFoldContext = {
+    timezone,
+    planOf: (mId, planId) => {
+      if (!plans.has(planId)) plans.set(planId, findPlan(mId, planId));
+      return plans.get(planId)!;
+    },
+    hadCancelledBefore: (state, subscriptionId, at) =>
+      Promise.resolve([...(cancelled.get(state.customerId)?.entries() ?? [])].some(([id, when]) => id !== subscriptionId && when < at)),
+  };
+  return {
+    load: (facts: readonly Fact[]) => states.load(facts.filter((f) => f.subjectType === 'subscription').map((f) => f.subjectId)),
+    async apply(fact: Fact): Promise<void> {
+      const folded = await foldMrrFact(states.get(fact.subjectId), fact, ctx);
+      if (!folded) return;
+      for (const change of folded.changes)
+        buckets.add(bucketId(merchantId, folded.day, change.currency, change.planId), bucketFields(merchantId, folded.day, change), change.inc, fact._id);
+      states.set(folded.after);
+      const { customerId, subscriberSince, cancelledAt } = folded.after;
+      if (subscriberSince !== undefined && cancelledAt)
+        cancelled.set(customerId, (cancelled.get(customerId) ?? new Map<string, Date>()).set(fact.subjectId, cancelledAt));
+    },
+    flush: () => Promise.all([buckets.flush(), states.flush()]),
+  };
+}
+
 /** A projection the rebuild drops and replays along with the MRR one (one row per projection). */
 interface ReplayedProjector {
   facts: readonly FactType[];
   drop: (merchantId: string) => Promise<void>;
-  apply: (fact: Fact) => Promise<void>;
+  /** Its state for one store, folded in memory and written in bulk (src/analytics/rebuild-batch.service.ts). */
+  fold: (merchantId: string, timezone: string) => FoldedProjection;
 }
 const REPLAYED_PROJECTORS: readonly ReplayedProjector[] = [
-  { facts: RETENTION_FACTS, drop: dropRetentionProjections, apply: applyFactToRetention }, // cohorts, LTV, reasons, save offers, dunning
+  { facts: RETENTION_FACTS, drop: dropRetentionProjections, fold: retentionRebuild }, // cohorts, LTV, reasons, save offers, dunning
 ];
 
 /**
  * Drops a store's projections and replays its facts in order (every store when none is named): the same
  * numbers as the listeners kept. Run it with the workers stopped, or facts followed meanwhile may be applied
- * twice over the replay's shoulder — each only once, but a later fact before an earlier one is ignored.
+ * twice over the replay's shoulder — each only once, but a later fact before an earlier one is ignored — and
+ * the rebuild's bulk writes, which are not guarded per fact, would add to what a listener wrote meanwhile.
+ *
+ * The facts are folded in memory with the listeners' rules (`foldMrrFact`, the retention and box-service
+ * projections' own) and written in bulk: every `batch.flushEvery` facts (100,000) the buckets touched and the
+ * subjects' states are written and forgotten, so memory holds a batch of facts' effects, not the store's history (plus, per
+ * shopper, when their subscriptions were cancelled, and the store's plans).
  */
-export async function rebuildAnalytics(options: { merchantId?: string } = {}): Promise<{ merchants: number; facts: number }> {
+export async function rebuildAnalytics(options: { merchantId?: string; batch?: RebuildBatch } = {}): Promise<{ merchants: number; facts: number }> {
+  const batch = options.batch ?? REBUILD_BATCH;
   const types = [...new Set<FactType>([...ANALYTICS_FACTS, ...REPLAYED_PROJECTORS.flatMap((p) => p.facts)])];
   const merchants = options.merchantId
     ? [options.merchantId]
@@ -286,13 +357,14 @@ export async function rebuildAnalytics(options: { merchantId?: string } = {}): P
     await SubscriptionMrrModel.deleteMany({ merchantId });
     await MetricBucketModel.deleteMany({ merchantId });
     for (const projector of REPLAYED_PROJECTORS) await projector.drop(merchantId);
-    for await (const fact of factsInOrder(merchantId, types)) {
-      await applyFactToAnalytics(fact);
-      // The other projections, after the MRR one (as their listener rows follow it).
-      for (const projector of REPLAYED_PROJECTORS) if ((projector.facts as readonly string[]).includes(fact.type)) await projector.apply(fact);
-      facts += 1;
-    }
-    await rebuildBoxKpis(merchantId); // the box-service KPIs (src/analytics/box-kpis.service.ts), from their own facts
+    const timezone = (await merchantProfile(merchantId))?.timezone ?? 'UTC';
+    // The other projections after the MRR one (as their listener rows follow it).
+    const projections: Array<{ facts: readonly string[]; folded: FoldedProjection }> = [
+      { facts: ANALYTICS_FACTS, folded: mrrRebuild(merchantId, timezone) },
+      ...REPLAYED_PROJECTORS.map((p) => ({ facts: p.facts, folded: p.fold(merchantId, timezone) })),
+    ];
+    facts += await foldFacts(factsInOrder(merchantId, types, batch.page), batch, projections);
+    await rebuildBoxKpis(merchantId, batch); // the box-service KPIs (src/analytics/box-kpis.service.ts), from their own facts
   }
   return { merchants: merchants.length, facts };
 }

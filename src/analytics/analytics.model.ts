@@ -52,6 +52,8 @@ const SubscriptionMrrSchema = new Schema<SubscriptionMrr>(
 );
 // The current subscribers of a store by status; a shopper's earlier subscriptions (reactivation).
 SubscriptionMrrSchema.index({ merchantId: 1, status: 1, currency: 1, planId: 1 });
+// …of one plan (in whatever currency).
+SubscriptionMrrSchema.index({ merchantId: 1, planId: 1, status: 1 });
 SubscriptionMrrSchema.index({ merchantId: 1, customerId: 1 });
 
 export const SubscriptionMrrModel = model<SubscriptionMrr>('AnalyticsSubscriptionMrr', SubscriptionMrrSchema);

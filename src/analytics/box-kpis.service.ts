@@ -4,8 +4,18 @@ import { factsInOrder } from '../events/fact-replay';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { daysBetween, localDateOf } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
+import {
+  applyUpdate,
+  BucketBatch,
+  foldFacts,
+  REBUILD_BATCH,
+  replaceWhole,
+  StateBatch,
+  type FoldedProjection,
+  type RebuildBatch,
+} from './rebuild-batch.service';
 import { upsertOnce } from './upsert-once';
-import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, type BoxKpiFamily, type BoxKpiOrder } from './box-kpis.model';
+import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, type BoxKpiFamily, type BoxKpiOrder, type FirstBox } from './box-kpis.model';
 
 /**
  * The box-service KPIs (docs/analytics.md, "Box service"), kept from the facts by the `analytics.project-box-kpis`
@@ -156,18 +166,24 @@ function orderChanges(fact: Fact, day: string, before: BoxKpiOrder | null): { ch
   return { changes, after };
 }
 
+/** A box's state after one of its facts (the changes' `after` on what it was). */
+function nextOrder(fact: Fact, before: BoxKpiOrder | undefined, after: Partial<BoxKpiOrder>): BoxKpiOrder {
+  return { ...(before ?? { _id: fact.subjectId, merchantId: fact.merchantId, demandCounted: false }), ...after, lastSeq: fact.seq };
+}
+
 /** A box fact: the buckets first, then the box's state (guarded on its sequence). */
 async function applyOrderFact(fact: Fact, day: string): Promise<void> {
   const before = await BoxKpiOrderModel.findById(fact.subjectId).lean();
   if (before && before.lastSeq >= fact.seq) return;
   const { changes, after } = orderChanges(fact, day, before);
   for (const change of changes) await applyToBucket(fact.merchantId, fact._id, change);
+  const { _id, merchantId, ...next } = nextOrder(fact, before ?? undefined, after);
   try {
     await BoxKpiOrderModel.updateOne(
-      { _id: fact.subjectId, lastSeq: { $lt: fact.seq } },
+      { _id, lastSeq: { $lt: fact.seq } },
       {
-        $set: { ...after, lastSeq: fact.seq },
-        $setOnInsert: { merchantId: fact.merchantId, ...(after.demandCounted === undefined ? { demandCounted: false } : {}) },
+        $set: { ...after, lastSeq: next.lastSeq },
+        $setOnInsert: { merchantId, ...(after.demandCounted === undefined ? { demandCounted: next.demandCounted } : {}) },
       },
       { upsert: true },
     );
@@ -212,15 +228,28 @@ function giftChanges(fact: Fact, day: string): Change[] {
   return changes;
 }
 
+/** The subscription a first-box fact is about. */
+function firstBoxSubject(fact: Fact): string | undefined {
+  return fact.type === 'subscription.created' ? fact.subjectId : fact.subscriptionId;
+}
+
+/** The first box's update for a sign-up or a shipment: by `$min`, so in either order, and again. */
+function firstBoxUpdate(fact: Fact, day: string): Record<string, unknown> {
+  return fact.type === 'subscription.created'
+    ? { $min: { signedUpAt: fact.at }, $set: { signedUpOn: day, signedUpMonth: day.slice(0, 7) } }
+    : { $min: { firstShippedAt: fact.at } };
+}
+
+/** The local days from sign-up to the first box shipped, once both are known. */
+function daysToFirstShip(doc: Pick<FirstBox, 'signedUpOn' | 'firstShippedAt'>, timezone: string): number | undefined {
+  return doc.signedUpOn && doc.firstShippedAt ? daysBetween(doc.signedUpOn, localDateOf(doc.firstShippedAt, timezone)) : undefined;
+}
+
 /** The first box: sign-up and first shipment by `$min`, then the days between once both are known. */
 async function applyFirstBox(fact: Fact, timezone: string): Promise<void> {
-  const subscriptionId = fact.type === 'subscription.created' ? fact.subjectId : fact.subscriptionId;
+  const subscriptionId = firstBoxSubject(fact);
   if (!subscriptionId) return;
-  const day = localDateOf(fact.at, timezone);
-  const update =
-    fact.type === 'subscription.created'
-      ? { $min: { signedUpAt: fact.at }, $set: { signedUpOn: day, signedUpMonth: day.slice(0, 7) } }
-      : { $min: { firstShippedAt: fact.at } };
+  const update = firstBoxUpdate(fact, localDateOf(fact.at, timezone));
   let doc;
   try {
     doc = await FirstBoxModel.findOneAndUpdate(
@@ -232,9 +261,9 @@ async function applyFirstBox(fact: Fact, timezone: string): Promise<void> {
     if (!isDuplicateKeyError(error)) throw error; // made by another worker meanwhile: once more, as an update
     doc = await FirstBoxModel.findOneAndUpdate({ _id: subscriptionId }, update, { returnDocument: 'after', lean: true });
   }
-  if (!doc?.signedUpOn || !doc.firstShippedAt) return;
-  const days = daysBetween(doc.signedUpOn, localDateOf(doc.firstShippedAt, timezone));
-  if (doc.daysToFirstShip !== days) await FirstBoxModel.updateOne({ _id: subscriptionId }, { $set: { daysToFirstShip: days } });
+  if (!doc) return;
+  const days = daysToFirstShip(doc, timezone);
+  if (days !== undefined && doc.daysToFirstShip !== days) await FirstBoxModel.updateOne({ _id: subscriptionId }, { $set: { daysToFirstShip: days } });
 }
 
 /** Applies one fact to the box-service projections, once (replays and retries change nothing). */
@@ -255,13 +284,56 @@ export async function applyFactToBoxKpis(fact: Fact): Promise<void> {
   if (ORDER_FACTS.includes(fact.type)) await applyOrderFact(fact, day);
 }
 
-/** Drops a store's box-service projections and replays their facts in order; returns how many facts it replayed. */
-export async function rebuildBoxKpis(merchantId: string): Promise<number> {
+/**
+ * Drops a store's box-service projections and replays their facts in order, folded in memory with the
+ * listener's rules and written in bulk (src/analytics/rebuild-batch.service.ts; run it with the workers
+ * stopped, as `rebuildAnalytics` says); returns how many facts it replayed.
+ */
+export async function rebuildBoxKpis(merchantId: string, batch: RebuildBatch = REBUILD_BATCH): Promise<number> {
   await Promise.all([BoxKpiBucketModel.deleteMany({ merchantId }), BoxKpiOrderModel.deleteMany({ merchantId }), FirstBoxModel.deleteMany({ merchantId })]);
-  let facts = 0;
-  for await (const fact of factsInOrder(merchantId, BOX_KPI_FACTS)) {
-    await applyFactToBoxKpis(fact);
-    facts += 1;
-  }
-  return facts;
+  const timezone = (await merchantProfile(merchantId))?.timezone ?? 'UTC';
+  const buckets = new BucketBatch(BoxKpiBucketModel);
+  const orders = new StateBatch<BoxKpiOrder>(BoxKpiOrderModel, replaceWhole);
+  const firstBoxes = new StateBatch<FirstBox>(FirstBoxModel, replaceWhole);
+  const toBucket = (fact: Fact, change: Change): void =>
+    buckets.add(
+      `${merchantId}:${change.day}:${change.family}:${change.key}:${change.currency}`,
+      { merchantId, day: change.day, month: change.day.slice(0, 7), family: change.family, key: change.key, currency: change.currency },
+      change.inc,
+      fact._id,
+    );
+  const foldFirstBox = (fact: Fact, day: string): void => {
+    const subscriptionId = firstBoxSubject(fact);
+    if (!subscriptionId) return;
+    const before = firstBoxes.get(subscriptionId);
+    const doc = applyUpdate<FirstBox>(before ?? { _id: subscriptionId, merchantId }, firstBoxUpdate(fact, day), before === undefined);
+    const days = daysToFirstShip(doc, timezone);
+    if (days !== undefined) doc.daysToFirstShip = days;
+    firstBoxes.set(doc);
+  };
+  const folded: FoldedProjection = {
+    load: async (facts) => {
+      await orders.load(facts.filter((f) => ORDER_FACTS.includes(f.type)).map((f) => f.subjectId));
+      await firstBoxes.load(facts.filter((f) => f.type === 'subscription.created' || f.type === 'box.shipped').flatMap((f) => firstBoxSubject(f) ?? []));
+    },
+    apply: (fact) => {
+      const day = localDateOf(fact.at, timezone);
+      if (fact.type === 'subscription.created') foldFirstBox(fact, day);
+      else if (fact.type === 'box.shipped') {
+        for (const change of shippingChanges(fact, day)) toBucket(fact, change);
+        foldFirstBox(fact, day);
+      } else if (fact.type.startsWith('gift.')) for (const change of giftChanges(fact, day)) toBucket(fact, change);
+      else if (ORDER_FACTS.includes(fact.type)) {
+        const before = orders.get(fact.subjectId);
+        if (!before || before.lastSeq < fact.seq) {
+          const { changes, after } = orderChanges(fact, day, before ?? null);
+          for (const change of changes) toBucket(fact, change);
+          orders.set(nextOrder(fact, before, after));
+        }
+      }
+      return Promise.resolve();
+    },
+    flush: () => Promise.all([buckets.flush(), orders.flush(), firstBoxes.flush()]),
+  };
+  return foldFacts(factsInOrder(merchantId, BOX_KPI_FACTS, batch.page), batch, [{ facts: BOX_KPI_FACTS, folded }]);
 }

@@ -74,6 +74,7 @@ interface Ledger {
   currencies: Map<string, { before: Totals; byMonth: Map<string, Totals>; all: Totals }>;
 }
 
+/** The range a query asks for (validated): the 12 months to this month unless told. */
 async function readLedger(clock: Clock, merchantId: string, query: MetricsQuery): Promise<Ledger> {
   const merchant = await merchantProfile(merchantId);
   if (!merchant) throw new NotFoundError('No such store.');
@@ -82,8 +83,22 @@ async function readLedger(clock: Clock, merchantId: string, query: MetricsQuery)
   const from = query.from ?? shiftMonth(to, -11);
   if (from > to) throw invalidInput('from', 'must not be after to');
   if (monthsBetween(from, to).length > MAX_MONTHS) throw invalidInput('from', `the range can be at most ${MAX_MONTHS} months`);
+  return ledgerOf(merchantId, { timezone, from, to, currency: query.currency, plan: query.plan });
+}
+
+interface LedgerRange {
+  timezone: string;
+  from: string;
+  to: string;
+  currency?: string | undefined;
+  plan?: string | undefined;
+}
+
+/** The store's daily buckets (of a currency, of a plan), added up per currency: one read. */
+async function ledgerOf(merchantId: string, range: LedgerRange): Promise<Ledger> {
+  const { timezone, from, to } = range;
   const months = monthsBetween(from, to);
-  const filter = { merchantId, ...(query.currency ? { currency: query.currency } : {}), ...(query.plan ? { planId: query.plan } : {}) };
+  const filter = { merchantId, ...(range.currency ? { currency: range.currency } : {}), ...(range.plan ? { planId: range.plan } : {}) };
   const buckets = await MetricBucketModel.find(filter, { factIds: 0 }).lean();
   const currencies: Ledger['currencies'] = new Map();
   for (const bucket of buckets) {
@@ -99,8 +114,7 @@ async function readLedger(clock: Clock, merchantId: string, query: MetricsQuery)
   return { timezone, from, to, months, currencies: new Map([...currencies.entries()].sort(([a], [b]) => a.localeCompare(b))) };
 }
 
-export async function mrrReport(clock: Clock, merchantId: string, query: MetricsQuery): Promise<MrrReport> {
-  const ledger = await readLedger(clock, merchantId, query);
+function mrrOf(ledger: Ledger): MrrReport {
   return {
     object: 'mrr_report',
     timezone: ledger.timezone,
@@ -137,59 +151,77 @@ export async function mrrReport(clock: Clock, merchantId: string, query: Metrics
   };
 }
 
+export async function mrrReport(clock: Clock, merchantId: string, query: MetricsQuery): Promise<MrrReport> {
+  return mrrOf(await readLedger(clock, merchantId, query));
+}
+
+type SubscriberMonth = SubscriberReport['currencies'][number]['months'][number];
+
+/** A currency's subscribers at the start and end of each month of the ledger, with who came and went. */
+function subscriberMonthsOf(ledger: Ledger, currency: string): SubscriberMonth[] {
+  const entry = ledger.currencies.get(currency);
+  let start = entry ? netSubscribers(entry.before) : 0;
+  return ledger.months.map((month) => {
+    const t = entry?.byMonth.get(month) ?? zero();
+    const end = start + netSubscribers(t);
+    const row = {
+      month,
+      startCount: start,
+      new: t.counts.new,
+      reactivated: t.counts.reactivated,
+      cancelled: t.counts.cancelled,
+      transferIn: t.counts.transferIn,
+      transferOut: t.counts.transferOut,
+      endCount: end,
+    };
+    start = end;
+    return row;
+  });
+}
+
+type CurrentSubscribers = SubscriberReport['currencies'][number]['current'];
+
+/** The subscribers now, by currency and status: counted in the database (one row per currency and status). */
+async function currentSubscribers(merchantId: string, query: MetricsQuery): Promise<Map<string, CurrentSubscribers>> {
+  const counts = await SubscriptionMrrModel.aggregate<{ _id: { currency: string; status: string }; n: number }>([
+    {
+      $match: {
+        merchantId,
+        status: { $in: ['active', 'trialing', 'past_due', 'paused'] },
+        ...(query.currency ? { currency: query.currency } : {}),
+        ...(query.plan ? { planId: query.plan } : {}),
+      },
+    },
+    { $group: { _id: { currency: '$currency', status: '$status' }, n: { $sum: 1 } } },
+  ]);
+  const current = new Map<string, CurrentSubscribers>();
+  for (const { _id, n } of counts) {
+    const c = current.get(_id.currency) ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 };
+    if (_id.status === 'past_due') c.pastDue += n;
+    else c[_id.status as 'active' | 'trialing' | 'paused'] += n;
+    current.set(_id.currency, c);
+  }
+  return current;
+}
+
 export async function subscriberReport(clock: Clock, merchantId: string, query: MetricsQuery): Promise<SubscriberReport> {
   const ledger = await readLedger(clock, merchantId, query);
-  const live = await SubscriptionMrrModel.find(
-    {
-      merchantId,
-      status: { $in: ['active', 'trialing', 'past_due', 'paused'] },
-      ...(query.currency ? { currency: query.currency } : {}),
-      ...(query.plan ? { planId: query.plan } : {}),
-    },
-    { currency: 1, status: 1 },
-  ).lean();
-  const current = new Map<string, { active: number; trialing: number; pastDue: number; paused: number }>();
-  for (const s of live) {
-    const c = current.get(s.currency) ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 };
-    if (s.status === 'past_due') c.pastDue += 1;
-    else c[s.status as 'active' | 'trialing' | 'paused'] += 1;
-    current.set(s.currency, c);
-  }
+  const current = await currentSubscribers(merchantId, query);
   const currencies = [...new Set([...ledger.currencies.keys(), ...current.keys()])].sort();
   return {
     object: 'subscriber_report',
     timezone: ledger.timezone,
     from: ledger.from,
     to: ledger.to,
-    currencies: currencies.map((currency) => {
-      const entry = ledger.currencies.get(currency);
-      let start = entry ? netSubscribers(entry.before) : 0;
-      return {
-        currency,
-        current: current.get(currency) ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 },
-        months: ledger.months.map((month) => {
-          const t = entry?.byMonth.get(month) ?? zero();
-          const end = start + netSubscribers(t);
-          const row = {
-            month,
-            startCount: start,
-            new: t.counts.new,
-            reactivated: t.counts.reactivated,
-            cancelled: t.counts.cancelled,
-            transferIn: t.counts.transferIn,
-            transferOut: t.counts.transferOut,
-            endCount: end,
-          };
-          start = end;
-          return row;
-        }),
-      };
-    }),
+    currencies: currencies.map((currency) => ({
+      currency,
+      current: current.get(currency) ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 },
+      months: subscriberMonthsOf(ledger, currency),
+    })),
   };
 }
 
-export async function churnReport(clock: Clock, merchantId: string, query: MetricsQuery): Promise<ChurnReport> {
-  const ledger = await readLedger(clock, merchantId, query);
+function churnOf(ledger: Ledger): ChurnReport {
   return {
     object: 'churn_report',
     timezone: ledger.timezone,
@@ -229,6 +261,23 @@ export async function churnReport(clock: Clock, merchantId: string, query: Metri
       };
     }),
   };
+}
+
+export async function churnReport(clock: Clock, merchantId: string, query: MetricsQuery): Promise<ChurnReport> {
+  return churnOf(await readLedger(clock, merchantId, query));
+}
+
+/**
+ * The MRR and churn reports and each currency's subscribers per month, from one read of the daily buckets,
+ * over a range the caller has checked (the LTV: its months and the churn window before them). The subscribers
+ * now (`current`) are not read.
+ */
+export async function monthlyFigures(
+  merchantId: string,
+  range: LedgerRange,
+): Promise<{ mrr: MrrReport; churn: ChurnReport; subscriberMonths: (currency: string) => SubscriberMonth[] }> {
+  const ledger = await ledgerOf(merchantId, range);
+  return { mrr: mrrOf(ledger), churn: churnOf(ledger), subscriberMonths: (currency) => subscriberMonthsOf(ledger, currency) };
 }
 
 /** One CSV row per currency and month: the header is the JSON's field names. */

@@ -2,7 +2,7 @@ import { merchantProfile } from '../merchants/merchant.queries';
 import { addLocalDays, localDateOf } from '../shared/calendar';
 import { invalidInput, NotFoundError } from '../shared/errors';
 import type { Clock } from '../shared/time';
-import { churnReport, mrrReport, subscriberReport } from './metrics.service';
+import { monthlyFigures } from './metrics.service';
 import { rate } from './mrr-rules';
 import { RetentionBucketModel, RetentionSubscriptionModel, type RetentionBucket, type RetentionSubscription } from './retention.model';
 import type { CancellationReport, CohortReport, DunningReport, LtvReport, RetentionMetricsQuery } from './retention-metrics.schemas';
@@ -131,12 +131,15 @@ export async function cohortReport(clock: Clock, merchantId: string, query: Rete
 
 export async function ltvReport(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<LtvReport> {
   const range = await rangeOf(clock, merchantId, query);
-  const q = { ...query, from: range.from, to: range.to };
-  const [mrr, subscribers, churn, churnBefore, cohorts] = await Promise.all([
-    mrrReport(clock, merchantId, q),
-    subscriberReport(clock, merchantId, q),
-    churnReport(clock, merchantId, q),
-    churnReport(clock, merchantId, { ...q, from: shiftMonth(range.from, 1 - LTV_WINDOW_MONTHS), to: shiftMonth(range.from, -1) }),
+  // One read of the daily buckets for the MRR, the subscribers and the churn of the months and the window before them.
+  const [{ mrr, churn, subscriberMonths }, cohorts] = await Promise.all([
+    monthlyFigures(merchantId, {
+      timezone: range.timezone,
+      from: shiftMonth(range.from, 1 - LTV_WINDOW_MONTHS),
+      to: range.to,
+      currency: query.currency,
+      plan: query.plan,
+    }),
     cohortsOf(merchantId, query, range),
   ]);
   const currencies = [...new Set([...mrr.currencies.map((c) => c.currency), ...cohorts.keys()])].sort();
@@ -148,12 +151,9 @@ export async function ltvReport(clock: Clock, merchantId: string, query: Retenti
     method: `predicted LTV = ARPA (MRR ÷ subscribers at the month's end) ÷ the average monthly subscriber churn of the ${LTV_WINDOW_MONTHS} months ending with the month (cancelled ÷ subscribers at the start, added up over the window); null when that churn is 0. Realised LTV per cohort = what the cohort paid to date ÷ its size.`,
     windowMonths: LTV_WINDOW_MONTHS,
     currencies: currencies.map((currency) => {
-      const churnRows = [
-        ...(churnBefore.currencies.find((c) => c.currency === currency)?.months ?? []),
-        ...(churn.currencies.find((c) => c.currency === currency)?.months ?? []),
-      ];
+      const churnRows = churn.currencies.find((c) => c.currency === currency)?.months ?? [];
       const mrrRows = mrr.currencies.find((c) => c.currency === currency)?.months ?? [];
-      const subscriberRows = subscribers.currencies.find((c) => c.currency === currency)?.months ?? [];
+      const subscriberRows = subscriberMonths(currency);
       return {
         currency,
         months: range.months.map((month) => {

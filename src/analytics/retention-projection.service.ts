@@ -2,6 +2,7 @@ import type { Fact } from '../events/fact.model';
 import type { FactType } from '../events/fact-types';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { localDateOf } from '../shared/calendar';
+import { applyUpdate, BucketBatch, defined, StateBatch, type FoldedProjection } from './rebuild-batch.service';
 import { upsertOnce } from './upsert-once';
 import { RetentionBucketModel, RetentionSubscriptionModel, type RetentionSubscription } from './retention.model';
 
@@ -62,7 +63,7 @@ async function updateSubscription(fact: Fact, subscriptionId: string, update: Re
 }
 
 /** The bucket counts a subscription fact adds, and what it changes on the subscription. */
-function effectOf(fact: Fact, before: RetentionSubscription): { inc: Record<string, number>; update: Record<string, unknown> } | undefined {
+function effectOf(fact: Fact, before: Omit<RetentionSubscription, 'factIds'>): { inc: Record<string, number>; update: Record<string, unknown> } | undefined {
   const data = fact.data;
   switch (fact.type) {
     case 'subscription.swapped': {
@@ -115,43 +116,108 @@ function effectOf(fact: Fact, before: RetentionSubscription): { inc: Record<stri
   }
 }
 
-/** Applies one fact to the retention projections, once. */
-export async function applyFactToRetention(fact: Fact): Promise<void> {
-  if (!(RETENTION_FACTS as readonly string[]).includes(fact.type)) return;
-  const subscriptionId = fact.subjectType === 'subscription' ? fact.subjectId : fact.subscriptionId;
-  if (!subscriptionId) return;
-  const merchant = await merchantProfile(fact.merchantId);
-  const day = localDateOf(fact.at, merchant?.timezone ?? 'UTC');
-  const month = day.slice(0, 7);
+/** The subject a retention fact is about: its subscription (a box's payment names it). */
+function subscriptionOf(fact: Fact): string | undefined {
+  return fact.subjectType === 'subscription' ? fact.subjectId : fact.subscriptionId;
+}
 
+/**
+ * The rules: what one fact adds to its day's bucket and the update it makes to its subscription's document
+ * (without the fact's id, which the caller pushes), given the subscription before it. Undefined when it
+ * changes nothing. Both the listener and the rebuild apply facts through this.
+ */
+function foldRetentionFact(
+  fact: Fact,
+  day: string,
+  before: Omit<RetentionSubscription, 'factIds'> | undefined,
+): { bucket?: { currency: string; planId: string; inc: Record<string, number> }; update: Record<string, unknown> } | undefined {
+  const month = day.slice(0, 7);
   if (fact.type === 'box.paid') {
     const amount = typeof fact.data.amountPaidMinor === 'number' && Number.isSafeInteger(fact.data.amountPaidMinor) ? fact.data.amountPaidMinor : 0;
     const currency = str(fact.data.currency);
-    await updateSubscription(fact, subscriptionId, {
-      $inc: { [`paid.${month}.boxes`]: 1, [`paid.${month}.revenueMinor`]: amount },
-      ...(currency ? { $setOnInsert: { currency } } : {}),
-    });
-    return;
+    return { update: { $inc: { [`paid.${month}.boxes`]: 1, [`paid.${month}.revenueMinor`]: amount }, ...(currency ? { $setOnInsert: { currency } } : {}) } };
   }
   if (fact.type === 'subscription.created') {
     const planId = str(fact.data.planId);
-    await updateSubscription(fact, subscriptionId, {
-      $set: { ...(str(fact.data.currency) ? { currency: str(fact.data.currency) } : {}), ...(planId ? { planId, firstPlanId: planId } : {}) },
-    });
-    return;
+    return {
+      update: { $set: { ...(str(fact.data.currency) ? { currency: str(fact.data.currency) } : {}), ...(planId ? { planId, firstPlanId: planId } : {}) } },
+    };
   }
-
-  const before = await RetentionSubscriptionModel.findById(subscriptionId).lean();
   // A subscription whose creation was never followed (made before facts existed) is not counted.
-  if (!before?.currency || !before.planId || before.factIds.includes(fact._id)) return;
+  if (!before?.currency || !before.planId) return undefined;
   const effect = effectOf(fact, before);
-  if (!effect) return;
-  if (Object.keys(effect.inc).length > 0) await addToBucket(fact, day, before.currency, before.planId, effect.inc);
+  if (!effect) return undefined;
   const update = { ...effect.update };
   if (fact.type === 'subscription.cancelled') update.$set = { cancelledOn: day, cancelledAt: fact.at };
   // The first save counts: $min keeps the earliest whatever the order.
   if (fact.type !== 'subscription.save_offer_shown' && effect.inc['saveOffers.accepted']) update.$min = { savedAt: fact.at, savedOn: day };
-  await updateSubscription(fact, subscriptionId, update);
+  return { ...(Object.keys(effect.inc).length > 0 ? { bucket: { currency: before.currency, planId: before.planId, inc: effect.inc } } : {}), update };
+}
+
+/** Applies one fact to the retention projections, once. */
+export async function applyFactToRetention(fact: Fact): Promise<void> {
+  if (!(RETENTION_FACTS as readonly string[]).includes(fact.type)) return;
+  const subscriptionId = subscriptionOf(fact);
+  if (!subscriptionId) return;
+  const merchant = await merchantProfile(fact.merchantId);
+  const day = localDateOf(fact.at, merchant?.timezone ?? 'UTC');
+  let before: RetentionSubscription | undefined;
+  if (fact.type !== 'box.paid' && fact.type !== 'subscription.created') {
+    before = (await RetentionSubscriptionModel.findById(subscriptionId).lean()) ?? undefined;
+    if (before?.factIds.includes(fact._id)) return;
+  }
+  const folded = foldRetentionFact(fact, day, before);
+  if (!folded) return;
+  if (folded.bucket) await addToBucket(fact, day, folded.bucket.currency, folded.bucket.planId, folded.bucket.inc);
+  await updateSubscription(fact, subscriptionId, folded.update);
+}
+
+const OPTIONAL_FIELDS = ['currency', 'firstPlanId', 'planId', 'cancelledOn', 'cancelledAt', 'savedAt', 'savedOn', 'lastFailedAttempt'] as const;
+
+/** The retention projections of one store, folded in memory by a rebuild and written in bulk. */
+export function retentionRebuild(merchantId: string, timezone: string): FoldedProjection {
+  type Held = Omit<RetentionSubscription, 'factIds'>;
+  const states = new StateBatch<Held>(RetentionSubscriptionModel, (state, newFactIds) => {
+    const { _id, ...fields } = state;
+    const absent = OPTIONAL_FIELDS.filter((f) => fields[f] === undefined);
+    return {
+      updateOne: {
+        filter: { _id },
+        update: {
+          $set: defined(fields),
+          ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((f) => [f, 1])) } : {}),
+          $push: { factIds: { $each: newFactIds } },
+        },
+        upsert: true,
+      },
+    };
+  });
+  const buckets = new BucketBatch(RetentionBucketModel);
+  return {
+    load: (facts) => states.load(facts.map(subscriptionOf).filter((id): id is string => id !== undefined)),
+    apply(fact) {
+      const subscriptionId = subscriptionOf(fact);
+      if (!subscriptionId) return Promise.resolve();
+      const day = localDateOf(fact.at, timezone);
+      const before = states.get(subscriptionId);
+      const folded = foldRetentionFact(fact, day, before);
+      if (!folded) return Promise.resolve();
+      const { bucket } = folded;
+      if (bucket) {
+        buckets.add(
+          `${merchantId}:${day}:${bucket.currency}:${bucket.planId}`,
+          { merchantId, day, month: day.slice(0, 7), currency: bucket.currency, planId: bucket.planId },
+          bucket.inc,
+          fact._id,
+        );
+      }
+      // As updateSubscription writes it: the merchant on insert, and `paid` by the schema's default.
+      const update = { ...folded.update, $setOnInsert: { merchantId, ...((folded.update.$setOnInsert as object) ?? {}) } };
+      states.set(applyUpdate<Held>(before ?? { _id: subscriptionId, merchantId, paid: {} }, update, before === undefined), fact._id);
+      return Promise.resolve();
+    },
+    flush: () => Promise.all([buckets.flush(), states.flush()]),
+  };
 }
 
 /** Drops a store's retention projections (before a replay). */

@@ -13,6 +13,7 @@ import type { StripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildCustomerInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { buildTestApp } from '../../helpers/test-app';
+import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -368,6 +369,15 @@ describe('box-service KPIs: two hand-written months of a store', () => {
     expect(after.gifts.campaigns).toEqual(EXPECTED_GIFTS);
     expect(await BoxKpiOrderModel.countDocuments({ merchantId: merchant.id })).toBe(6);
     expect(await FirstBoxModel.countDocuments({ merchantId: merchant.id })).toBe(5);
+  });
+
+  test('when the rebuild folds in small batches (a page of 3 facts, written every 7), then it writes exactly the documents the listeners write', async () => {
+    const before = await allReports();
+    await projectThroughListeners(merchant.id);
+    const followed = await projectionDocuments(merchant.id);
+    await rebuildAnalytics({ merchantId: merchant.id, batch: { page: 3, flushEvery: 7 } });
+    expect(await projectionDocuments(merchant.id)).toEqual(followed);
+    expect(await allReports()).toEqual(before);
   });
 
   test('when a report is asked for as CSV, then it is one row per month with the JSON field names as the header', async () => {

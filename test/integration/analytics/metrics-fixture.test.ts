@@ -9,6 +9,7 @@ import { createMerchant, type TestMerchant } from '../../factories/merchant.fact
 import { factsAbout, TEST_LINKS } from '../../helpers/facts';
 import { renewalDriver } from '../../helpers/renewal-driver';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
+import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -365,6 +366,20 @@ describe('analytics: a hand-written quarter of a store', () => {
     });
   });
 
+  test('when subscribers are read for one plan or one currency, then the ones now are counted by status in that plan or currency only', async () => {
+    // Plan A now: active S4 (resumed) S8 S9, past due S3 (swapped in from B), paused S13; S1 left A for B and was cancelled, S12 is on T.
+    const planA = await metrics('subscribers', `plan=${plans.A.id}`);
+    expect(planA.currencies.map((c: { currency: string; current: unknown }) => [c.currency, c.current])).toEqual([
+      ['USD', { active: 3, trialing: 0, pastDue: 1, paused: 1 }],
+    ]);
+    const planT = await metrics('subscribers', `plan=${plans.T.id}`);
+    expect(planT.currencies.map((c: { current: unknown }) => c.current)).toEqual([{ active: 0, trialing: 1, pastDue: 0, paused: 0 }]);
+    const eur = await metrics('subscribers', 'currency=EUR');
+    expect(eur.currencies.map((c: { currency: string; current: unknown }) => [c.currency, c.current])).toEqual([
+      ['EUR', { active: 2, trialing: 0, pastDue: 0, paused: 0 }],
+    ]);
+  });
+
   test('when churn is read, then rates are against the start of the month and a subscription begun and ended in a month is left out of them', async () => {
     // USD January: nobody at the start → no rates; S7 is cancelled and began in January: counted, left out of the rates.
     // USD February: 4 at the start, S2 cancelled (involuntary, when dunning ended) → 1 / 4 = 0.25.
@@ -560,6 +575,15 @@ describe('analytics: a hand-written quarter of a store', () => {
       { currency: 'EUR', mrrMinor: 6000, months: eurMrr },
       { currency: 'USD', mrrMinor: 10400, months: usdMrr },
     ]);
+  });
+
+  test('when the rebuild folds in small batches (a page of 3 facts, written every 7), then it writes exactly the documents the listeners write', async () => {
+    const before = [await metrics('mrr'), await metrics('subscribers'), await metrics('churn')];
+    await projectThroughListeners(merchant.id);
+    const followed = await projectionDocuments(merchant.id);
+    await rebuildAnalytics({ merchantId: merchant.id, batch: { page: 3, flushEvery: 7 } });
+    expect(await projectionDocuments(merchant.id)).toEqual(followed);
+    expect([await metrics('mrr'), await metrics('subscribers'), await metrics('churn')]).toEqual(before);
   });
 
   test('when several workers follow the same new fact at once, then it is counted once', async () => {

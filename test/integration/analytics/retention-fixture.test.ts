@@ -11,6 +11,7 @@ import type { StripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
+import { projectionDocuments, projectThroughListeners, readsWhile } from '../../helpers/analytics-projections';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -385,6 +386,13 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     month === '2026-03' ? { ...noLeaving, month, cancelled: 1, voluntary: 1, reasons: { moving: 1 } } : { ...noLeaving, month },
   );
 
+  test('when LTV is read, then the daily MRR buckets are read once for every figure it needs, and no subscription’s MRR record', async () => {
+    const reads = await readsWhile(() => read('ltv'));
+    // MRR, subscribers and churn (and the churn window before the range) from one read of the buckets; cohorts from theirs.
+    expect(reads).toMatchObject({ analytics_daily: 1, analytics_retention_subscriptions: 1 });
+    expect(reads.analytics_subscriptions).toBeUndefined();
+  });
+
   test('when the cancellations are read, then each month has its reasons, save offers shown and accepted, and saved subscribers still active 90 days on', async () => {
     expect(await read('cancellations')).toEqual({
       object: 'cancellation_report',
@@ -476,6 +484,15 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     for (const f of counted) await RetentionSubscriptionModel.updateOne({ _id: f.subjectId }, { $pull: { factIds: f._id } });
     for (const f of counted) await projectRetentionMetrics.run(deps(), f);
     expect(await Promise.all(['cancellations', 'dunning'].map((p) => read(p)))).toEqual(before);
+  });
+
+  test('when the rebuild folds in small batches (a page of 3 facts, written every 7), then it writes exactly the documents the listeners write', async () => {
+    const before = await Promise.all(['cohorts', 'ltv', 'cancellations', 'dunning'].map((p) => read(p)));
+    await projectThroughListeners(merchant.id);
+    const followed = await projectionDocuments(merchant.id);
+    await rebuildAnalytics({ merchantId: merchant.id, batch: { page: 3, flushEvery: 7 } });
+    expect(await projectionDocuments(merchant.id)).toEqual(followed);
+    expect(await Promise.all(['cohorts', 'ltv', 'cancellations', 'dunning'].map((p) => read(p)))).toEqual(before);
   });
 
   test('when the projections are rebuilt from the facts, then every figure is the same', async () => {
