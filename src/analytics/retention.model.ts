@@ -51,6 +51,9 @@ const RetentionSubscriptionSchema = new Schema<RetentionSubscription>(
   { collection: 'analytics_retention_subscriptions', versionKey: false, minimize: false },
 );
 RetentionSubscriptionSchema.index({ merchantId: 1, currency: 1 });
+// A report for one plan: cohorts by the first box's plan, saves by the plan now.
+RetentionSubscriptionSchema.index({ merchantId: 1, firstPlanId: 1, currency: 1 });
+RetentionSubscriptionSchema.index({ merchantId: 1, planId: 1, currency: 1 });
 
 export const RetentionSubscriptionModel = model<RetentionSubscription>('AnalyticsRetentionSubscription', RetentionSubscriptionSchema);
 
@@ -96,5 +99,7 @@ RetentionBucketSchema.index({ merchantId: 1, day: 1 });
 // The reports read a range of months, in every currency or one.
 RetentionBucketSchema.index({ merchantId: 1, month: 1 });
 RetentionBucketSchema.index({ merchantId: 1, currency: 1, month: 1 });
+// …or one plan's (in its currency, or every one).
+RetentionBucketSchema.index({ merchantId: 1, planId: 1, month: 1, currency: 1 });
 
 export const RetentionBucketModel = model<RetentionBucket>('AnalyticsRetentionBucket', RetentionBucketSchema);

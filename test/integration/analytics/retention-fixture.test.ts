@@ -47,6 +47,7 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
   let testApp: TestApp;
   let merchant: TestMerchant;
   let other: TestMerchant;
+  const planIds = { A: '', E: '' };
   const facts: Fact[] = [];
   const seqs = new Map<string, number>();
   const deps = () => ({ clock: testApp.clock, logger: silentLogger, stripe: {} as StripeGateway });
@@ -100,6 +101,8 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     };
     const A = { ...(await plan({ cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 2600 }] })), currency: 'USD' };
     const E = { ...(await plan({ currency: 'EUR', cadences: [{ interval: 'month', intervalCount: 1, priceMinor: 3000 }] })), currency: 'EUR' };
+    planIds.A = A.planId;
+    planIds.E = E.planId;
 
     const sub = (name: string) => `sub_${name}`;
     const created = (name: string, p: typeof A, on: string, status = 'active') =>
@@ -439,6 +442,18 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
       to: '2026-06',
       currencies: [{ currency: 'USD', months: usdDunning }],
     });
+  });
+
+  test('when a report is read for one plan, then it has that plan’s subscribers only (each plan here sells in one currency)', async () => {
+    const forPlan = (plan: string) => `from=2026-01&to=2026-06&plan=${plan}`;
+    expect((await read('cohorts', forPlan(planIds.E))).currencies).toEqual([{ currency: 'EUR', cohorts: eurCohorts }]);
+    expect((await read('cohorts', forPlan(planIds.A))).currencies).toEqual([{ currency: 'USD', cohorts: usdCohorts }]);
+    expect((await read('dunning', forPlan(planIds.A))).currencies).toEqual([{ currency: 'USD', months: usdDunning }]);
+    expect((await read('dunning', forPlan(planIds.E))).currencies).toEqual([]);
+    const ltv = await read('ltv', forPlan(planIds.E));
+    expect(ltv.currencies.map((c: { currency: string }) => c.currency)).toEqual(['EUR']);
+    const leaving = await read('cancellations', forPlan(planIds.A));
+    expect(leaving.currencies.map((c: { currency: string }) => c.currency)).toEqual(['USD']);
   });
 
   test('when a report is asked for as CSV, then nested counts become one column per key', async () => {
