@@ -50,23 +50,27 @@ export function merchantNamedBy(event: { data?: { object?: unknown } }): string 
 }
 
 /**
- * Stores a verified event; `false` when this event id was already received (a repeated delivery). One insert,
- * which also names the merchant the event concerns when the event itself tells (see merchantNamedBy).
+ * Stores a verified event; `false` when this event id was already received (a repeated delivery). One
+ * insert and nothing else, because the endpoint answers Stripe only after it: the document is written with
+ * the driver (no Mongoose document, casting or validation: every field is made here from a parsed, checked
+ * event), and the payload is the object `constructEvent` parsed, stored as is. The row also names the merchant
+ * the event concerns when the event itself tells (see merchantNamedBy; no query).
  */
 export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<boolean> {
   const merchantId = merchantNamedBy(event);
+  const row: WebhookEvent = {
+    _id: event.id,
+    type: event.type,
+    stripeCreatedAt: new Date(event.created * 1000),
+    livemode: event.livemode,
+    payload: event as unknown as Record<string, unknown>,
+    state: 'pending',
+    attempts: 0,
+    receivedAt: clock.now(),
+    ...(merchantId ? { merchantId } : {}),
+  };
   try {
-    await WebhookEventModel.create({
-      _id: event.id,
-      type: event.type,
-      stripeCreatedAt: new Date(event.created * 1000),
-      livemode: event.livemode,
-      payload: JSON.parse(JSON.stringify(event)) as Record<string, unknown>,
-      state: 'pending',
-      attempts: 0,
-      receivedAt: clock.now(),
-      ...(merchantId ? { merchantId } : {}),
-    });
+    await WebhookEventModel.collection.insertOne(row as unknown as Record<string, unknown>);
     return true;
   } catch (error) {
     if (isDuplicateKeyError(error)) return false;
