@@ -110,13 +110,18 @@ export const HANDLERS: Record<string, Handler> = {
 export async function processWebhookEvent(deps: SubscriptionSyncDeps, eventId: string): Promise<void> {
   const event = await claimEvent(deps.clock, eventId);
   if (!event) return; // done already, claimed by another worker, or waiting for its backoff
+  await processClaimedEvent(deps, event);
+}
+
+/** Runs the handler of an event this worker has claimed (one by one, or in a batch) and records the outcome. */
+export async function processClaimedEvent(deps: SubscriptionSyncDeps, event: WebhookEvent): Promise<void> {
   try {
     const handler = HANDLERS[event.type];
     const object = (event.payload as { data?: { object?: unknown } }).data?.object;
     const merchantId = handler ? await handler({ ...deps, actor: actors.stripe(event._id) }, event, object) : undefined;
     await completeEvent(deps.clock, event, merchantId);
   } catch (error) {
-    deps.logger.warn({ err: error, eventId, type: event.type, attempts: event.attempts }, 'webhook event failed; will retry');
+    deps.logger.warn({ err: error, eventId: event._id, type: event.type, attempts: event.attempts }, 'webhook event failed; will retry');
     await failEvent(deps.clock, event, error);
   }
 }

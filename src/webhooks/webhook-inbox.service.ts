@@ -83,6 +83,16 @@ export function claimEvent(clock: Clock, eventId: string): Promise<WebhookEvent 
   return inbox.claim(clock, eventId);
 }
 
+/** Takes up to `limit` events for one worker (`claimant`), oldest first: new ones and failed ones whose backoff passed. */
+export function claimEvents(clock: Clock, limit: number, claimant: string): Promise<WebhookEvent[]> {
+  return inbox.claimBatch(clock, limit, claimant);
+}
+
+/** Gives back events claimed but not started (a worker stopping). */
+export function releaseEvents(events: WebhookEvent[]): Promise<void> {
+  return inbox.release(events);
+}
+
 export async function completeEvent(clock: Clock, event: WebhookEvent, merchantId: string | undefined): Promise<void> {
   await inbox.complete(clock, event, { processedAt: clock.now(), ...(merchantId ? { merchantId } : {}) });
 }
