@@ -49,16 +49,10 @@ export function merchantNamedBy(event: { data?: { object?: unknown } }): string 
   return undefined;
 }
 
-/**
- * Stores a verified event; `false` when this event id was already received (a repeated delivery). One
- * insert and nothing else, because the endpoint answers Stripe only after it: the document is written with
- * the driver (no Mongoose document, casting or validation: every field is made here from a parsed, checked
- * event), and the payload is the object `constructEvent` parsed, stored as is. The row also names the merchant
- * the event concerns when the event itself tells (see merchantNamedBy; no query).
- */
-export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<boolean> {
+/** The inbox row of a verified event, new and waiting: what the endpoint stores (with the merchant the event names, if any). */
+export function inboxRowOf(clock: Clock, event: Stripe.Event): WebhookEvent {
   const merchantId = merchantNamedBy(event);
-  const row: WebhookEvent = {
+  return {
     _id: event.id,
     type: event.type,
     stripeCreatedAt: new Date(event.created * 1000),
@@ -69,6 +63,17 @@ export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<b
     receivedAt: clock.now(),
     ...(merchantId ? { merchantId } : {}),
   };
+}
+
+/**
+ * Stores a verified event; `false` when this event id was already received (a repeated delivery). One
+ * insert and nothing else, because the endpoint answers Stripe only after it: the document is written with
+ * the driver (no Mongoose document, casting or validation: every field is made here from a parsed, checked
+ * event), and the payload is the object `constructEvent` parsed, stored as is. The row also names the merchant
+ * the event concerns when the event itself tells (see merchantNamedBy; no query).
+ */
+export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<boolean> {
+  const row = inboxRowOf(clock, event);
   try {
     await WebhookEventModel.collection.insertOne(row as unknown as Record<string, unknown>);
     return true;
