@@ -371,14 +371,13 @@ function descendantsCpu(targetPids: readonly number[]): Record<Part, number> {
   };
   for (const [pid, stat] of table) {
     if (pid === process.pid || !isDescendant(pid)) continue;
-    const part: Part =
-      targetPids.includes(pid)
-        ? 'target'
-        : /^(java|mongod|ferretdb)$/.test(stat.comm)
-          ? 'database'
-          : stat.comm.startsWith('stripe-mock')
-            ? 'stripeMock'
-            : 'otherChildren';
+    const part: Part = targetPids.includes(pid)
+      ? 'target'
+      : /^(java|mongod|ferretdb)$/.test(stat.comm)
+        ? 'database'
+        : stat.comm.startsWith('stripe-mock')
+          ? 'stripeMock'
+          : 'otherChildren';
     sums[part] += stat.cpu;
   }
   return sums;

@@ -199,7 +199,11 @@ async function main(): Promise<void> {
     out(`machine:  ${describeMachine()}`);
     out(`code:     ${describeCode(projectRoot)}`);
     out(`database: ${services.databaseDescription}; stripe-mock at ${services.stripeHost}:${services.stripePort}`);
-    out(`settings: ${Object.entries(settings).map(([name, value]) => `${name}=${String(value)}`).join(' ')}`);
+    out(
+      `settings: ${Object.entries(settings)
+        .map(([name, value]) => `${name}=${String(value)}`)
+        .join(' ')}`,
+    );
     out();
 
     const clock = new FakeClock(systemClock.now());

@@ -70,7 +70,6 @@ import {
   type TargetRole,
 } from './bench-support';
 
-
 // ---------------------------------------------------------------------------------------------------------
 // 1. Acknowledgement throughput
 // ---------------------------------------------------------------------------------------------------------
@@ -375,7 +374,7 @@ async function settleRecurringJobs(env: TargetEnv, track: (t: Target) => void): 
   const started = systemClock.now();
   await waitUntil(async () => {
     const recurring = await agendaJobs.find({ type: 'single' }, { projection: { lastFinishedAt: 1, lockedAt: 1, nextRunAt: 1 } }).toArray();
-    return recurring.length > 0 && recurring.every((job) => job.lockedAt == null && job.nextRunAt > started);
+    return recurring.length > 0 && recurring.every((job) => (job.lockedAt === null || job.lockedAt === undefined) && job.nextRunAt > started);
   }, 120_000);
   await waitUntil(async () => (await WebhookEventModel.countDocuments({ state: { $in: ['pending', 'processing'] } })) === 0, 60_000);
   await worker!.stop();
@@ -460,12 +459,7 @@ async function pipelinePass(
   };
 }
 
-async function pipelinePhase(
-  settings: BenchSettings,
-  targetEnv: (db: string) => TargetEnv,
-  db: string,
-  track: (t: Target) => void,
-): Promise<PipelinePhase> {
+async function pipelinePhase(settings: BenchSettings, targetEnv: (db: string) => TargetEnv, db: string, track: (t: Target) => void): Promise<PipelinePhase> {
   // One shopper subscribes through the API of an in-process app, as the integration tests do; the rest are copies.
   const clock = new FakeClock(systemClock.now());
   const { app } = buildTestApp({ clock });

@@ -44,10 +44,7 @@ export const PREPARE_BOXES_CONCURRENCY = 8;
  * does not follow their status yet are settled. Batches until nothing is due, `concurrency` subscriptions at
  * once. Returns how many were looked at.
  */
-export async function prepareDueBoxes(
-  base: RenewalDeps,
-  options: { batchSize?: number; maxBatches?: number; concurrency?: number } = {},
-): Promise<number> {
+export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: number; maxBatches?: number; concurrency?: number } = {}): Promise<number> {
   const deps = { ...base, actor: base.actor ?? JOB };
   const batchSize = options.batchSize ?? 100;
   const concurrency = Math.max(1, options.concurrency ?? PREPARE_BOXES_CONCURRENCY);

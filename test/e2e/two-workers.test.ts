@@ -127,7 +127,7 @@ describe('two worker processes on one database', () => {
     expect([...perWorker.keys()].map((name) => name.slice(name.lastIndexOf(':'))).sort()).toEqual([...workerNames].sort());
 
     // Exactly one order per paid invoice, one per subscription and cycle, each paid once (one box.paid fact, by its own event).
-    const invoiceIds = events.map((event) => ((event.data as { object: { id: string } }).object as { id: string }).id);
+    const invoiceIds = events.map((event) => (event.data as { object: { id: string } }).object.id);
     const orders = await BoxOrderModel.find({ stripeInvoiceId: { $in: invoiceIds } }, { subscriptionId: 1, cycleKey: 1, stripeInvoiceId: 1, status: 1 }).lean();
     expect(orders).toHaveLength(2_000);
     expect(new Set(orders.map((order) => order.stripeInvoiceId)).size).toBe(2_000);
