@@ -15,7 +15,7 @@ import type { Clock } from './time';
  * `maxAttempts` an item stays `failed` for a person to look at.
  *
  * A consumer that keeps up with a stream of items claims them a batch at a time (`claimBatch`): three round
- * trips for the batch instead of one per item, and each item still goes to exactly one claimant, because the
+ * trips for the batch (the pending and retryable reads side by side, the claim, the read-back) instead of one per item, and each item still goes to exactly one claimant, because the
  * claim of each document is its own conditional update.
  */
 export type WorkState = 'pending' | 'processing' | 'succeeded' | 'failed';
@@ -95,6 +95,26 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
       .sort({ nextAttemptAt: 1, _id: 1 })
       .limit(limit)
       .lean()) as unknown as Array<P & { _id: string }>;
+  /**
+   * Ids of the items due now, oldest first (by `orderBy`), up to `limit`: pending ones (received before
+   * `pendingBefore`, when given) and failed ones whose backoff passed, read apart, each by its own index.
+   */
+  const dueItems = async (now: Date, limit: number, pendingBefore: Date | undefined): Promise<string[]> => {
+    const { orderBy, pendingSince } = options;
+    const [pending, failed] = await Promise.all([
+      model
+        .find({ state: 'pending', ...(pendingBefore ? { [pendingSince]: { $lte: pendingBefore } } : {}) }, { _id: 1, [orderBy]: 1 })
+        .sort({ [pendingSince]: 1, _id: 1 })
+        .limit(limit)
+        .lean(),
+      retryable<Record<string, unknown>>(now, limit, { _id: 1, [orderBy]: 1 }),
+    ]);
+    const items = [...(pending as unknown as Array<Record<string, unknown>>), ...failed];
+    return items
+      .sort((a, b) => compareValues(a[orderBy], b[orderBy]) || compareValues(String(a._id), String(b._id)))
+      .slice(0, limit)
+      .map((item) => String(item._id));
+  };
   return {
     options,
     claimableFilter,
@@ -103,13 +123,10 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
       // and this claimant would be handed items another one took.
       if (!model.schema.path('claimedBy')) throw new Error(`${model.modelName} has no claimedBy field: it cannot be claimed in batches`);
       const now = clock.now();
-      const candidates = (await model
-        .find(claimableFilter(now), { _id: 1 })
-        .sort({ [options.orderBy]: 1, _id: 1 })
-        .limit(limit)
-        .lean()) as unknown as Array<{ _id: string }>;
-      if (candidates.length === 0) return [];
-      const ids = candidates.map((item) => item._id);
+      // Read as the sweep reads (pending and retryable apart, each by its index), without the sweep's grace: a
+      // consumer takes new items at once.
+      const ids = await dueItems(now, limit, undefined);
+      if (ids.length === 0) return [];
       const token = `${claimant}#${randomUUID()}`;
       // Each document's update is atomic and re-checks that it is still claimable: two claimants never both get one.
       const claimed = await model.updateMany(
@@ -164,20 +181,7 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
     retryable,
     async dueIds(clock, limit) {
       const now = clock.now();
-      const { orderBy, pendingSince } = options;
-      const [pending, failed] = await Promise.all([
-        model
-          .find({ state: 'pending', [pendingSince]: { $lte: new Date(now.getTime() - options.pendingGraceMs) } }, { _id: 1, [orderBy]: 1 })
-          .sort({ [pendingSince]: 1, _id: 1 })
-          .limit(limit)
-          .lean(),
-        retryable<Record<string, unknown>>(now, limit, { _id: 1, [orderBy]: 1 }),
-      ]);
-      const items = [...(pending as unknown as Array<Record<string, unknown>>), ...failed];
-      return items
-        .sort((a, b) => compareValues(a[orderBy], b[orderBy]) || compareValues(String(a._id), String(b._id)))
-        .slice(0, limit)
-        .map((item) => String(item._id));
+      return await dueItems(now, limit, new Date(now.getTime() - options.pendingGraceMs));
     },
   };
 }

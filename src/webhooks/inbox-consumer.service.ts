@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { withLogContext } from '../shared/log-context';
 import type { SubscriptionSyncDeps } from '../subscriptions/subscription.service';
 import type { WebhookEvent } from './webhook-event.model';
 import { claimEvents, releaseEvents } from './webhook-inbox.service';
@@ -12,6 +14,15 @@ export interface InboxConsumerOptions {
   idleMs: number;
   /** This worker's name (host:pid): the claims it makes carry it. */
   claimant: string;
+  /** What the worker counts (its metrics): each event's outcome and time, and the consumer's own failures. */
+  observe?: InboxConsumerObserver;
+}
+
+export interface InboxConsumerObserver {
+  /** An event processed: `failed` when its handler threw (it backs off) or its outcome could not be recorded. */
+  processed(outcome: 'succeeded' | 'failed', seconds: number): void;
+  /** The consumer itself failed: claiming a batch, or recording an event's outcome. */
+  consumerError(stage: 'claim' | 'record'): void;
 }
 
 export interface InboxConsumer {
@@ -26,6 +37,9 @@ export interface InboxConsumer {
  * and new events are picked up within `idleMs` however fast they come. Any number of workers run one each:
  * every event is claimed by exactly one of them (src/shared/work-queue.ts). What one claims and cannot finish
  * (it died) is released by the inbox sweep after the stuck delay and processed again, which handlers allow.
+ *
+ * Each event is processed in a log context naming it (`eventId`, and `merchantId` once known), and ends with one
+ * line giving its outcome and duration, as a job run does.
  */
 export function startInboxConsumer(deps: SubscriptionSyncDeps, options: InboxConsumerOptions): InboxConsumer {
   const inHand: WebhookEvent[] = [];
@@ -52,8 +66,10 @@ export function startInboxConsumer(deps: SubscriptionSyncDeps, options: InboxCon
         return;
       }
       inHand.push(...claimed);
+      if (claimed.length > 0) deps.logger.debug({ claimed: claimed.length }, 'webhook events claimed');
       if (claimed.length === 0) await idle();
     } catch (error) {
+      options.observe?.consumerError('claim');
       deps.logger.error({ err: error }, 'could not claim webhook events; trying again');
       if (!stopping) await idle();
     }
@@ -71,15 +87,28 @@ export function startInboxConsumer(deps: SubscriptionSyncDeps, options: InboxCon
     return undefined;
   };
 
-  const lanes = Array.from({ length: Math.max(1, options.concurrency) }, async () => {
-    for (let event = await next(); event; event = await next()) {
+  const processOne = (event: WebhookEvent): Promise<void> =>
+    withLogContext({ eventId: event._id, ...(event.merchantId ? { merchantId: event.merchantId } : {}) }, async () => {
+      const started = performance.now();
+      let outcome: 'succeeded' | 'failed' | 'not recorded';
       try {
-        await processClaimedEvent(deps, event);
+        outcome = await processClaimedEvent(deps, event);
       } catch (error) {
         // Recording the outcome failed (the database went away): the event stays claimed and the sweep gives it back.
-        deps.logger.error({ err: error, eventId: event._id }, 'webhook event outcome not recorded; the inbox sweep will retry it');
+        outcome = 'not recorded';
+        options.observe?.consumerError('record');
+        deps.logger.error({ err: error }, 'webhook event outcome not recorded; the inbox sweep will retry it');
       }
-    }
+      const seconds = (performance.now() - started) / 1000;
+      options.observe?.processed(outcome === 'succeeded' ? 'succeeded' : 'failed', seconds);
+      deps.logger[outcome === 'succeeded' ? 'info' : 'warn'](
+        { type: event.type, attempts: event.attempts, outcome, durationMs: Math.round(seconds * 1000) },
+        'webhook event processed',
+      );
+    });
+
+  const lanes = Array.from({ length: Math.max(1, options.concurrency) }, async () => {
+    for (let event = await next(); event; event = await next()) await processOne(event);
   });
 
   let stopped: Promise<void> | undefined;

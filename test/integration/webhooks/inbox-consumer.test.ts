@@ -1,11 +1,13 @@
 import type Stripe from 'stripe';
 import { FactModel } from '../../../src/events/fact.model';
+import { createMetrics, inboxConsumerRecorder } from '../../../src/ops/metrics';
 import { FakeClock } from '../../../src/shared/time';
 import { createWorkQueue } from '../../../src/shared/work-queue';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { startInboxConsumer } from '../../../src/webhooks/inbox-consumer.service';
 import { WebhookEventModel } from '../../../src/webhooks/webhook-event.model';
-import { claimEvents, failEvent, receiveEvent, releaseEvents } from '../../../src/webhooks/webhook-inbox.service';
+import { claimEvents, failEvent, MAX_ATTEMPTS, receiveEvent, releaseEvents } from '../../../src/webhooks/webhook-inbox.service';
+import { capturedLogger } from '../../helpers/captured-log';
 import { buildEvent } from '../../helpers/stripe-events';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
@@ -121,5 +123,104 @@ describe('the inbox consumer', () => {
     const [id] = await receive(clock, 1);
     // Another worker finds it waiting, unclaimed.
     expect(await claimEvents(clock, 10, 'host-b:2')).toMatchObject([{ _id: id, attempts: 1 }]);
+  });
+});
+
+describe('the inbox consumer, observed', () => {
+  useTestDatabase();
+
+  test('when it processes an event, then one line names the event and its store with the outcome and duration, and the run is counted', async () => {
+    const clock = new FakeClock(NOW);
+    const { logger, lines } = capturedLogger('info');
+    const metrics = createMetrics({ defaultMetrics: false });
+    const event = buildEvent('invoice.upcoming', { id: 'in_named', object: 'invoice', metadata: { boxcycle_merchant_id: 'mer_observed1' } }, clock.now());
+    await receiveEvent(clock, event as unknown as Stripe.Event);
+    const consumer = startInboxConsumer(
+      { clock, stripe: createStripeGateway(testStripe()), logger },
+      { concurrency: 2, batchSize: 2, idleMs: 5, claimant: 'host-a:1', observe: inboxConsumerRecorder(metrics) },
+    );
+    try {
+      await until(async () => (await WebhookEventModel.findById(event.id).lean())?.state === 'succeeded');
+    } finally {
+      await consumer.stop();
+    }
+    const processed = lines().filter((line) => line.msg === 'webhook event processed');
+    expect(processed).toEqual([
+      expect.objectContaining({
+        eventId: event.id,
+        merchantId: 'mer_observed1',
+        type: 'invoice.upcoming',
+        attempts: 1,
+        outcome: 'succeeded',
+        durationMs: expect.any(Number),
+      }),
+    ]);
+    expect((await metrics.jobRuns.get()).values).toEqual([{ labels: { job: 'webhooks.process-event', outcome: 'succeeded' }, value: 1 }]);
+  });
+
+  test('when an event keeps failing, then it backs off and is retried, and after the last attempt stays failed for a person, every failure logged and counted', async () => {
+    const clock = new FakeClock(NOW);
+    const { logger, lines } = capturedLogger('info');
+    const metrics = createMetrics({ defaultMetrics: false });
+    // invoice.paid without the fields its handler needs: the handler throws every time.
+    const event = buildEvent('invoice.paid', { id: 'in_broken', object: 'invoice' }, clock.now());
+    await receiveEvent(clock, event as unknown as Stripe.Event);
+    const consumer = startInboxConsumer(
+      { clock, stripe: createStripeGateway(testStripe()), logger },
+      { concurrency: 1, batchSize: 1, idleMs: 5, claimant: 'host-a:1', observe: inboxConsumerRecorder(metrics) },
+    );
+    try {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+        await until(async () => {
+          const row = await WebhookEventModel.findById(event.id).lean();
+          return row?.state === 'failed' && row.attempts === attempt;
+        });
+        const row = (await WebhookEventModel.findById(event.id).lean())!;
+        // Not retried before its backoff: it is due later than now.
+        expect(row.nextAttemptAt!.getTime()).toBeGreaterThan(clock.now().getTime());
+        clock.advance(row.nextAttemptAt!.getTime() - clock.now().getTime());
+      }
+    } finally {
+      await consumer.stop();
+    }
+    clock.advance(24 * 3_600_000);
+    expect(await claimEvents(clock, 10, 'host-b:2')).toEqual([]);
+    expect(await WebhookEventModel.findById(event.id).lean()).toMatchObject({
+      state: 'failed',
+      attempts: MAX_ATTEMPTS,
+      lastError: expect.stringContaining('lacks fields'),
+    });
+    const failures = lines().filter((line) => line.msg === 'webhook event processed');
+    expect(failures).toHaveLength(MAX_ATTEMPTS);
+    expect(failures.every((line) => line.eventId === event.id && line.outcome === 'failed' && line.level === 40)).toBe(true);
+    expect((await metrics.jobRuns.get()).values).toEqual([{ labels: { job: 'webhooks.process-event', outcome: 'failed' }, value: MAX_ATTEMPTS }]);
+  });
+
+  test('when claiming a batch fails, then the failure is logged and counted, and the consumer claims again', async () => {
+    const clock = new FakeClock(NOW);
+    const { logger, lines } = capturedLogger('info');
+    const metrics = createMetrics({ defaultMetrics: false });
+    const [id] = await receive(clock, 1);
+    let broken = true;
+    const flaky = {
+      now: () => {
+        if (broken) {
+          broken = false;
+          throw new Error('the database went away');
+        }
+        return clock.now();
+      },
+    };
+    const consumer = startInboxConsumer(
+      { clock: flaky, stripe: createStripeGateway(testStripe()), logger },
+      { concurrency: 1, batchSize: 1, idleMs: 5, claimant: 'host-a:1', observe: inboxConsumerRecorder(metrics) },
+    );
+    try {
+      await until(async () => (await WebhookEventModel.findById(id).lean())?.state === 'succeeded');
+    } finally {
+      await consumer.stop();
+    }
+    expect(lines().filter((line) => line.msg === 'could not claim webhook events; trying again')).toHaveLength(1);
+    expect((await metrics.webhookConsumerErrors.get()).values).toEqual([{ labels: { stage: 'claim' }, value: 1 }]);
   });
 });
