@@ -530,21 +530,25 @@ export interface TargetResult {
   /** The figure and its baseline, as measured in this run. */
   measured: string;
   value: number;
-  /** At least (`min`) or at most (`max`) this. */
-  goal: { kind: 'min' | 'max'; value: number; unit: string };
+  /** At least (`min`) or at most (`max`) this; `report`: printed beside the others, no target. */
+  goal: { kind: 'min' | 'max' | 'report'; value: number; unit: string };
   met: boolean;
 }
 
 export function target(name: string, measured: string, value: number, goal: TargetResult['goal']): TargetResult {
-  const met = Number.isFinite(value) && (goal.kind === 'min' ? value >= goal.value : value <= goal.value);
+  const met = goal.kind === 'report' || (Number.isFinite(value) && (goal.kind === 'min' ? value >= goal.value : value <= goal.value));
   return { name, measured, value, goal, met };
 }
 
 export function printTargets(results: TargetResult[]): void {
   out('Targets (issue 16; ratios against a baseline measured in the same run; nothing here fails the run):');
   for (const result of results) {
-    const goal = `${result.goal.kind === 'min' ? '≥' : '≤'} ${result.goal.value}${result.goal.unit}`;
     const value = Number.isFinite(result.value) ? `${result.value.toFixed(2)}${result.goal.unit}` : 'n/a';
+    if (result.goal.kind === 'report') {
+      out(`   [info] ${result.name}: ${value} (no target) — ${result.measured}`);
+      continue;
+    }
+    const goal = `${result.goal.kind === 'min' ? '≥' : '≤'} ${result.goal.value}${result.goal.unit}`;
     out(`   [${result.met ? 'met ' : 'MISS'}] ${result.name}: ${value} (target ${goal}) — ${result.measured}`);
   }
 }

@@ -543,16 +543,21 @@ function printAck(phase: AckPhase, settings: BenchSettings): TargetResult[] {
       median(phase.roundRatios.insert),
       { kind: 'min', value: 0.8, unit: '×' },
     ),
-    target('acknowledgement p99 at 10 connections', `real p99; insert baseline p99 ${fmt.ms(insert.latency.p99)}`, real.latency.p99, {
-      kind: 'max',
-      value: 50,
-      unit: ' ms',
-    }),
+    target(
+      `acknowledgement p99 at ${settings.BENCH_CONNECTIONS} connections (the target is for 10)`,
+      `real p99; insert baseline p99 ${fmt.ms(insert.latency.p99)}`,
+      real.latency.p99,
+      {
+        kind: 'max',
+        value: 50,
+        unit: ' ms',
+      },
+    ),
     target(
       'acknowledgement ÷ verify-only baseline (reported)',
       `real ${fmt.rate(real.eventsPerSecond)} vs verify-only ${fmt.rate(baseline.eventsPerSecond)} events/s; no target (one insert alone caps it)`,
       median(phase.roundRatios.baseline),
-      { kind: 'min', value: 0, unit: '×' },
+      { kind: 'report', value: 0, unit: '×' },
     ),
   ];
 }
