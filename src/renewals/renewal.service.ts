@@ -32,11 +32,13 @@ export interface RenewalDeps extends SubscriptionSyncDeps {
 const JOB = actors.job('renewals.prepare-boxes');
 
 /**
- * Subscriptions prepared at once by one run: each is independent and every step is a guarded write (several
- * workers may run the job at once anyway), so a run need not wait on one subscription's round trips and
- * Stripe calls before starting the next.
+ * Subscriptions prepared at once by one run (an option: `prepareDueBoxes(deps, { concurrency })`). One, as
+ * before: with 8 at once (and two workers running the job) the chaos test (test/scenarios/chaos.test.ts, its
+ * default seed) ends with one stock hold more than the reserved lines that record holds, so some race between
+ * two preparations is not settled yet. Raise it once that is found; `npm run bench:cutoff` measures other
+ * values with BENCH_CUTOFF_CONCURRENCY.
  */
-export const PREPARE_BOXES_CONCURRENCY = 8;
+export const PREPARE_BOXES_CONCURRENCY = 1;
 
 /**
  * The renewals.prepare-boxes job: every subscription whose next box reached its cut-off gets that box built
