@@ -1,6 +1,7 @@
 /**
- * Plumbing for `npm run bench:webhooks`: settings from the environment, the target servers as child
- * processes, a small HTTP poster, a bounded pool and percentiles. Nothing here knows about billing.
+ * Plumbing for the benchmarks (`npm run bench`, bench/*.bench.ts): the database and stripe-mock, settings from
+ * the environment, the processes under load as children, a small HTTP poster, CPU shares, a bounded pool,
+ * percentiles and medians. Nothing here knows about billing.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,34 +13,92 @@ import { z } from 'zod';
 import { LOCAL_DB_ENGINES, startLocalDatabase, type LocalDbEngine } from '../src/local/local-database';
 import { startLocalStripeMock } from '../src/local/local-stripe-mock';
 
+export const log = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+export const out = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// The database and stripe-mock
+// ---------------------------------------------------------------------------------------------------------
+
+export interface Services {
+  mongoUri: string;
+  databaseDescription: string;
+  stripeHost: string;
+  stripePort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The database and stripe-mock, as the tests' global setup gets them (test/helpers/global-setup.ts; MONGODB_URI
+ * and STRIPE_API_HOST/PORT when set). Also sets the TEST_ variables the test helpers read (stripe-mock client, config).
+ */
+export async function startServices(logTo: (message: string) => void = log): Promise<Services> {
+  const engine = process.env.LOCAL_DB || 'auto';
+  if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
+  const javaHeap = process.env.LOCAL_DB_JAVA_HEAP || undefined;
+  if (javaHeap && !/^\d{1,3}[mg]$/.test(javaHeap)) throw new Error('LOCAL_DB_JAVA_HEAP must look like 12g or 4096m');
+  const [database, stripeMock] = await Promise.all([
+    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log: logTo, ...(javaHeap ? { javaHeap } : {}) }),
+    process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(logTo),
+  ]);
+  const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);
+  const services = {
+    mongoUri: database?.uri ?? process.env.MONGODB_URI!,
+    databaseDescription: database ? `local ${database.engine} (${database.storage})` : 'MONGODB_URI',
+    stripeHost: stripeMock?.host ?? process.env.STRIPE_API_HOST!,
+    stripePort: stripeMock?.port ?? Number(process.env.STRIPE_API_PORT || 12111),
+    stop: async () => {
+      await Promise.all(stops.map((stop) => stop()));
+    },
+  };
+  process.env.TEST_MONGODB_URI = services.mongoUri;
+  process.env.TEST_STRIPE_HOST = services.stripeHost;
+  process.env.TEST_STRIPE_PORT = String(services.stripePort);
+  return services;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Settings
 // ---------------------------------------------------------------------------------------------------------
 
 const Count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-export const E2E_MODES = ['agenda', 'direct'] as const;
-export type E2eMode = (typeof E2E_MODES)[number];
+export const PIPELINE_MODES = ['direct', 'worker1', 'worker2'] as const;
+export type PipelineMode = (typeof PIPELINE_MODES)[number];
 
-/** Every knob of the bench; an empty variable counts as unset, a bad one stops the bench naming it. */
+/** Every knob of the webhook bench; an empty variable counts as unset, a bad one stops the bench naming it. */
 export const BenchEnv = z.object({
   BENCH_DURATION_S: Count(10),
   BENCH_WARMUP_S: z.coerce.number().int().min(0).default(5),
   BENCH_ROUNDS: Count(5),
   BENCH_CONNECTIONS: Count(10),
-  BENCH_SUBSCRIPTIONS: Count(300),
   BENCH_DUPLICATE_PERCENT: z.coerce.number().min(0).max(50).default(0),
-  BENCH_E2E_MODES: z
+  BENCH_PARTS: z
     .string()
-    .default('agenda,direct')
+    .default('ack,pipeline')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
+    .pipe(z.array(z.enum(['ack', 'pipeline']))),
+  BENCH_PIPELINE_EVENTS: Count(400),
+  BENCH_PIPELINE_ROUNDS: Count(3),
+  BENCH_PIPELINE_MODES: z
+    .string()
+    .default(PIPELINE_MODES.join(','))
     .transform((value) =>
       value
         .split(',')
         .map((mode) => mode.trim())
-        .filter((mode) => mode !== '' && mode !== 'none'),
+        .filter((mode) => mode !== ''),
     )
-    .pipe(z.array(z.enum(E2E_MODES))),
-  BENCH_E2E_WARMUP_EVENTS: z.coerce.number().int().min(0).default(200),
-  BENCH_E2E_TIMEOUT_S: Count(120),
+    .pipe(z.array(z.enum(PIPELINE_MODES)).min(1)),
+  BENCH_PIPELINE_TIMEOUT_S: Count(180),
   BENCH_WORKER_CONCURRENCY: Count(10),
   BENCH_ACK_ROLE: z.enum(['web', 'all']).default('web'),
   BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'silent']).default('warn'),
@@ -52,8 +111,13 @@ export class SettingsError extends Error {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
+  return readEnv(BenchEnv, env);
+}
+
+/** Parses the BENCH_ variables with a bench's schema; unknown ones are ignored (each bench has its own). */
+export function readEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   const present = Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith('BENCH_') && value !== undefined && value !== ''));
-  const parsed = BenchEnv.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
     throw new SettingsError(`Invalid bench settings:\n${problems.join('\n')}`);
@@ -82,7 +146,9 @@ export function describeCode(cwd: string): string {
 // Target servers (bench/webhook-target.ts) in child processes
 // ---------------------------------------------------------------------------------------------------------
 
-export const TARGET_ROLES = ['baseline', 'web', 'all'] as const;
+export const TARGET_ROLES = ['baseline', 'insert', 'web', 'all', 'worker', 'direct'] as const;
+/** Where the `insert` baseline stores events: beside the inbox, with the inbox's indexes. */
+export const BASELINE_COLLECTION = 'webhook_events_baseline';
 export type TargetRole = (typeof TARGET_ROLES)[number];
 
 /** What the bench hands a target in its environment. */
@@ -93,6 +159,8 @@ export interface TargetEnv {
   BENCH_STRIPE_PORT: string;
   BENCH_WEBHOOK_SECRET: string;
   BENCH_LOG_LEVEL: string;
+  /** The worker's inbox consumer concurrency (passed through to the real roles). */
+  WEBHOOK_CONCURRENCY?: string;
 }
 
 export interface Target {
@@ -101,6 +169,8 @@ export interface Target {
   pid: number;
   /** Warnings and errors the target logged (pino level ≥ 40) and anything it wrote that is not a log line. */
   problems(): { count: number; samples: string[] };
+  /** Sends a message and waits for the target's next answer (the `direct` role's work orders). */
+  ask(message: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -108,7 +178,8 @@ export interface Target {
 export function startTarget(role: TargetRole, env: TargetEnv): Promise<Target> {
   const child: ChildProcess = fork(path.join(__dirname, 'webhook-target.js'), [role], {
     env: { ...process.env, ...env },
-    execArgv: ['--enable-source-maps'],
+    // BENCH_TARGET_NODE_ARGS adds Node flags to the processes under load, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    execArgv: ['--enable-source-maps', ...(process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let problemCount = 0;
@@ -146,8 +217,10 @@ export function startTarget(role: TargetRole, env: TargetEnv): Promise<Target> {
       clearTimeout(timer);
       reject(new Error(`the ${role} target exited before listening (code ${code}, signal ${signal}): ${samples.join(' | ')}`));
     });
+    const answers: Array<(message: unknown) => void> = [];
     child.once('message', (message) => {
       clearTimeout(timer);
+      child.on('message', (answer) => answers.shift()?.(answer));
       const port = (message as { port?: unknown }).port;
       if (typeof port !== 'number') {
         reject(new Error(`the ${role} target sent ${JSON.stringify(message)}`));
@@ -158,6 +231,11 @@ export function startTarget(role: TargetRole, env: TargetEnv): Promise<Target> {
         port,
         pid: child.pid ?? -1,
         problems: () => ({ count: problemCount, samples: [...samples] }),
+        ask: (request) =>
+          new Promise((resolveAnswer) => {
+            answers.push(resolveAnswer);
+            child.send(request as never);
+          }),
         stop: async () => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           if (child.connected) child.send('stop');
@@ -283,8 +361,8 @@ function processTable(): Map<number, ProcessStat> {
 
 type Part = 'target' | 'database' | 'stripeMock' | 'otherChildren';
 
-/** CPU seconds of this process's descendants, by role: the target server, the database, stripe-mock. */
-function descendantsCpu(targetPid: number | undefined): Record<Part, number> {
+/** CPU seconds of this process's descendants, by role: the target server(s), the database, stripe-mock. */
+function descendantsCpu(targetPids: readonly number[]): Record<Part, number> {
   const table = processTable();
   const sums: Record<Part, number> = { target: 0, database: 0, stripeMock: 0, otherChildren: 0 };
   const isDescendant = (pid: number): boolean => {
@@ -295,14 +373,13 @@ function descendantsCpu(targetPid: number | undefined): Record<Part, number> {
   };
   for (const [pid, stat] of table) {
     if (pid === process.pid || !isDescendant(pid)) continue;
-    const part: Part =
-      pid === targetPid
-        ? 'target'
-        : /^(java|mongod|ferretdb)$/.test(stat.comm)
-          ? 'database'
-          : stat.comm.startsWith('stripe-mock')
-            ? 'stripeMock'
-            : 'otherChildren';
+    const part: Part = targetPids.includes(pid)
+      ? 'target'
+      : /^(java|mongod|ferretdb)$/.test(stat.comm)
+        ? 'database'
+        : stat.comm.startsWith('stripe-mock')
+          ? 'stripeMock'
+          : 'otherChildren';
     sums[part] += stat.cpu;
   }
   return sums;
@@ -316,7 +393,7 @@ export interface CpuShare {
   stealPct: number;
   /** This process: the load generator (and, end to end, the direct processing). */
   benchPct: number;
-  /** The server under load. */
+  /** The process(es) under load. */
   targetPct: number;
   /** The local database server (mongo-java-server's JVM) when the bench started it. */
   databasePct: number;
@@ -326,15 +403,16 @@ export interface CpuShare {
 }
 
 /** Starts measuring; the returned function stops and answers each one's share over the window. */
-export function measureCpu(targetPid: number | undefined): () => CpuShare {
+export function measureCpu(target: number | readonly number[] | undefined): () => CpuShare {
+  const targetPids = target === undefined ? [] : typeof target === 'number' ? [target] : target;
   const machine0 = machineTicks();
   const self0 = process.cpuUsage();
-  const children0 = descendantsCpu(targetPid);
+  const children0 = descendantsCpu(targetPids);
   const started = performance.now();
   return () => {
     const seconds = (performance.now() - started) / 1000;
     const machine1 = machineTicks();
-    const children1 = descendantsCpu(targetPid);
+    const children1 = descendantsCpu(targetPids);
     const cores = os.availableParallelism();
     const share = (ticks: number): number => (100 * cores * ticks) / Math.max(1, machine1.total - machine0.total);
     const machinePct = share(machine1.busy - machine0.busy);
@@ -413,6 +491,14 @@ export function percentiles(values: readonly number[]): Percentiles {
   return { count: sorted.length, mean: sum / sorted.length, p50: rank(50), p90: rank(90), p99: rank(99), max: sorted[sorted.length - 1]! };
 }
 
+/** The median of some numbers (NaN when there are none). */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -437,35 +523,34 @@ export const fmt = {
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// The database and stripe-mock
+// Targets: what issue 16 asks, printed beside what was measured (never asserted: a bench exits 0 either way)
 // ---------------------------------------------------------------------------------------------------------
 
-export interface Services {
-  mongoUri: string;
-  databaseDescription: string;
-  stripeHost: string;
-  stripePort: number;
-  stop(): Promise<void>;
+export interface TargetResult {
+  /** What is compared, in words. */
+  name: string;
+  /** The figure and its baseline, as measured in this run. */
+  measured: string;
+  value: number;
+  /** At least (`min`) or at most (`max`) this; `report`: printed beside the others, no target. */
+  goal: { kind: 'min' | 'max' | 'report'; value: number; unit: string };
+  met: boolean;
 }
 
-/** The database and stripe-mock, as the tests' global setup gets them (test/helpers/global-setup.ts). */
-export async function startServices(log: (message: string) => void): Promise<Services> {
-  const engine = process.env.LOCAL_DB || 'auto';
-  if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
-  const javaHeap = process.env.LOCAL_DB_JAVA_HEAP || undefined;
-  if (javaHeap && !/^\d{1,3}[mg]$/.test(javaHeap)) throw new Error('LOCAL_DB_JAVA_HEAP must look like 12g or 4096m');
-  const [database, stripeMock] = await Promise.all([
-    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log, ...(javaHeap ? { javaHeap } : {}) }),
-    process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(log),
-  ]);
-  const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);
-  return {
-    mongoUri: database?.uri ?? process.env.MONGODB_URI!,
-    databaseDescription: database ? `local ${database.engine} (${database.storage})` : 'MONGODB_URI',
-    stripeHost: stripeMock?.host ?? process.env.STRIPE_API_HOST!,
-    stripePort: stripeMock?.port ?? Number(process.env.STRIPE_API_PORT || 12111),
-    stop: async () => {
-      await Promise.all(stops.map((stop) => stop()));
-    },
-  };
+export function target(name: string, measured: string, value: number, goal: TargetResult['goal']): TargetResult {
+  const met = goal.kind === 'report' || (Number.isFinite(value) && (goal.kind === 'min' ? value >= goal.value : value <= goal.value));
+  return { name, measured, value, goal, met };
+}
+
+export function printTargets(results: TargetResult[]): void {
+  out('Targets (issue 16; ratios against a baseline measured in the same run; nothing here fails the run):');
+  for (const result of results) {
+    const value = Number.isFinite(result.value) ? `${result.value.toFixed(2)}${result.goal.unit}` : 'n/a';
+    if (result.goal.kind === 'report') {
+      out(`   [info] ${result.name}: ${value} (no target) — ${result.measured}`);
+      continue;
+    }
+    const goal = `${result.goal.kind === 'min' ? '≥' : '≤'} ${result.goal.value}${result.goal.unit}`;
+    out(`   [${result.met ? 'met ' : 'MISS'}] ${result.name}: ${value} (target ${goal}) — ${result.measured}`);
+  }
 }

@@ -249,7 +249,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const startTheWorker = async () => {
       if (role === 'web') return;
-      await startWorker(
+      const worker = await startWorker(
         agenda,
         {
           clock,
@@ -262,7 +262,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           links: { publicUrl: config.http.publicUrl, appSecret: config.appSecret },
         },
         config.worker.heartbeatSeconds,
+        { concurrency: config.worker.webhookConcurrency, batchSize: config.worker.webhookConcurrency, idleMs: config.worker.webhookPollMs },
       );
+      // Runs before Agenda's drain (cleanups run last first): the events in hand finish, the rest go back to the inbox.
+      cleanups.push(() => worker.stop());
     };
     if (demoHistory) {
       void demoHistory
@@ -285,9 +288,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         webhookSecret,
         // No SMTP_URL: this installation's workers catch mail locally; the pages show it.
         mailCaught: !config.mail.smtpUrl,
-        enqueue: async (name, data) => {
-          await agenda.now(name, data);
-        },
+        // No job per webhook event: the inbox is the queue, and every worker's inbox consumer claims from it.
         metrics,
       });
       web = await listen(app, config.http.port, config.http.host);

@@ -128,6 +128,8 @@ export const EnvSchema = z
     AGENDA_PROCESS_EVERY_MS: PositiveInt.default(1000),
     AGENDA_MAX_CONCURRENCY: PositiveInt.default(20),
     AGENDA_LOCK_LIMIT: PositiveInt.default(20),
+    WEBHOOK_CONCURRENCY: PositiveInt.default(10),
+    WEBHOOK_POLL_MS: PositiveInt.default(500),
     SHUTDOWN_TIMEOUT_MS: PositiveInt.default(8000),
 
     // Prometheus metrics (GET /metrics) on a port of their own, never the public one; unset: not served at all.
@@ -171,6 +173,9 @@ export interface Config {
     processEveryMs: number;
     maxConcurrency: number;
     lockLimit: number;
+    /** The inbox consumer: events processed at once per worker (also how many it claims at a time), and how often an idle one looks. */
+    webhookConcurrency: number;
+    webhookPollMs: number;
   };
   shutdownTimeoutMs: number;
   /** Prometheus metrics: GET /metrics on `port` (not served when unset), asking for a bearer token when `token` is set. */
@@ -228,6 +233,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       processEveryMs: e.AGENDA_PROCESS_EVERY_MS,
       maxConcurrency: e.AGENDA_MAX_CONCURRENCY,
       lockLimit: e.AGENDA_LOCK_LIMIT,
+      webhookConcurrency: e.WEBHOOK_CONCURRENCY,
+      webhookPollMs: e.WEBHOOK_POLL_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },

@@ -19,6 +19,7 @@ export interface Metrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   webhookAcknowledgements: Counter<'outcome'>;
   webhookEventsQueued: Counter;
+  webhookConsumerErrors: Counter<'stage'>;
   jobRuns: Counter<'job' | 'outcome'>;
   jobDuration: Histogram<'job' | 'outcome'>;
   messageDeliveries: Counter<'outcome'>;
@@ -52,6 +53,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     webhookEventsQueued: new Counter({
       name: 'boxcycle_webhook_events_queued_total',
       help: 'New Stripe events stored in the inbox and queued for processing (acknowledged minus queued = duplicates).',
+      registers,
+    }),
+    webhookConsumerErrors: new Counter({
+      name: 'boxcycle_webhook_consumer_errors_total',
+      help: "The workers' inbox consumers' own failures, by stage: claim (a batch could not be claimed), record (an event's outcome could not be written; the sweep gives it back).",
+      labelNames: ['stage'] as const,
       registers,
     }),
     jobRuns: new Counter({
@@ -139,6 +146,26 @@ export function throttleWaitRecorder(metrics: Metrics): (kind: 'read' | 'write',
   return (kind, waitMs) => {
     metrics.stripeThrottleWaits.inc({ kind });
     metrics.stripeThrottleWaitSeconds.inc({ kind }, waitMs / 1000);
+  };
+}
+
+/** The job an event processed by a worker's inbox consumer counts under: the same as when a job processes it. */
+export const PROCESS_EVENT_JOB = 'webhooks.process-event';
+
+/**
+ * What a worker's inbox consumer reports (its `observe` option): each event as a run of `webhooks.process-event`
+ * (counted and timed by outcome, as a job run is), and the consumer's own failures by stage.
+ */
+export function inboxConsumerRecorder(metrics: Metrics): {
+  processed: (outcome: 'succeeded' | 'failed', seconds: number) => void;
+  consumerError: (stage: 'claim' | 'record') => void;
+} {
+  return {
+    processed: (outcome, seconds) => {
+      metrics.jobRuns.inc({ job: PROCESS_EVENT_JOB, outcome });
+      metrics.jobDuration.observe({ job: PROCESS_EVENT_JOB, outcome }, seconds);
+    },
+    consumerError: (stage) => metrics.webhookConsumerErrors.inc({ stage }),
   };
 }
 

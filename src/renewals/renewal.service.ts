@@ -32,25 +32,42 @@ export interface RenewalDeps extends SubscriptionSyncDeps {
 const JOB = actors.job('renewals.prepare-boxes');
 
 /**
+ * Subscriptions prepared at once by one run (an option: `prepareDueBoxes(deps, { concurrency })`). One, as
+ * before: with 8 at once (and two workers running the job) the chaos test (test/scenarios/chaos.test.ts, its
+ * default seed) ends with one stock hold more than the reserved lines that record holds, so some race between
+ * two preparations is not settled yet. Raise it once that is found; `npm run bench:cutoff` measures other
+ * values with BENCH_CUTOFF_CONCURRENCY.
+ */
+export const PREPARE_BOXES_CONCURRENCY = 1;
+
+/**
  * The renewals.prepare-boxes job: every subscription whose next box reached its cut-off gets that box built
  * and its stock reserved, boxes that will not be sent any more give their stock back, and orders whose stock
- * does not follow their status yet are settled. Batches until nothing is due. Returns how many were looked at.
+ * does not follow their status yet are settled. Batches until nothing is due, `concurrency` subscriptions at
+ * once. Returns how many were looked at.
  */
-export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: number; maxBatches?: number } = {}): Promise<number> {
+export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: number; maxBatches?: number; concurrency?: number } = {}): Promise<number> {
   const deps = { ...base, actor: base.actor ?? JOB };
   const batchSize = options.batchSize ?? 100;
+  const concurrency = Math.max(1, options.concurrency ?? PREPARE_BOXES_CONCURRENCY);
   let seen = 0;
   for (let batch = 0; batch < (options.maxBatches ?? 50); batch += 1) {
     const now = deps.clock.now();
     const due = await subscriptionsDueForRenewal(now, batchSize);
-    for (const id of due) {
-      try {
-        await prepareNextBox(deps, id);
-      } catch (error) {
-        deps.logger.warn({ err: error, subscriptionId: id }, 'next box not prepared; retrying in 5 minutes');
-        await retryRenewalCheckAt(id, new Date(now.getTime() + RETRY_AFTER_FAILURE_MS));
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < due.length) {
+        const id = due[next]!;
+        next += 1;
+        try {
+          await prepareNextBox(deps, id);
+        } catch (error) {
+          deps.logger.warn({ err: error, subscriptionId: id }, 'next box not prepared; retrying in 5 minutes');
+          await retryRenewalCheckAt(id, new Date(now.getTime() + RETRY_AFTER_FAILURE_MS));
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, lane));
     seen += due.length;
     if (due.length < batchSize) break;
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Model } from 'mongoose';
 import type { Clock } from './time';
 
@@ -12,6 +13,10 @@ import type { Clock } from './time';
  * A claim is one conditional update, so exactly one worker gets an item however many ask. A claim older than
  * `stuckAfterMs` belongs to a worker that died: the sweep turns it back into `failed`, due at once. After
  * `maxAttempts` an item stays `failed` for a person to look at.
+ *
+ * A consumer that keeps up with a stream of items claims them a batch at a time (`claimBatch`): three round
+ * trips for the batch (the pending and retryable reads side by side, the claim, the read-back) instead of one per item, and each item still goes to exactly one claimant, because the
+ * claim of each document is its own conditional update.
  */
 export type WorkState = 'pending' | 'processing' | 'succeeded' | 'failed';
 
@@ -21,6 +26,8 @@ export interface WorkItem {
   attempts: number;
   lastError?: string;
   claimedAt?: Date;
+  /** Who took the item, one token per claim (`<worker>#<uuid>`): a batch claim reads back what it got by it. */
+  claimedBy?: string;
   nextAttemptAt?: Date;
 }
 
@@ -46,6 +53,13 @@ export interface WorkQueue<T extends WorkItem> {
   readonly options: WorkQueueOptions;
   /** Takes an item for processing; null when it is done, claimed by another worker, or waiting for its backoff. */
   claim(clock: Clock, id: string): Promise<T | null>;
+  /**
+   * Takes up to `limit` claimable items, oldest first, for `claimant` (a worker's name): the ones another
+   * claimant took in between are not among them. Needs a `claimedBy` field in the model's schema.
+   */
+  claimBatch(clock: Clock, limit: number, claimant: string): Promise<T[]>;
+  /** Gives back items claimed and not started (a consumer that stops): claimable again at once, the attempt not counted. */
+  release(items: T[]): Promise<void>;
   /** Records success; `set` adds fields to the same write (e.g. the merchant an event turned out to belong to). */
   complete(clock: Clock, item: T, set?: Record<string, unknown>): Promise<void>;
   /** Records a failure; the item is due again after its backoff, until maxAttempts. */
@@ -81,9 +95,55 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
       .sort({ nextAttemptAt: 1, _id: 1 })
       .limit(limit)
       .lean()) as unknown as Array<P & { _id: string }>;
+  /**
+   * Ids of the items due now, oldest first (by `orderBy`), up to `limit`: pending ones (received before
+   * `pendingBefore`, when given) and failed ones whose backoff passed, read apart, each by its own index.
+   */
+  const dueItems = async (now: Date, limit: number, pendingBefore: Date | undefined): Promise<string[]> => {
+    const { orderBy, pendingSince } = options;
+    const [pending, failed] = await Promise.all([
+      model
+        .find({ state: 'pending', ...(pendingBefore ? { [pendingSince]: { $lte: pendingBefore } } : {}) }, { _id: 1, [orderBy]: 1 })
+        .sort({ [pendingSince]: 1, _id: 1 })
+        .limit(limit)
+        .lean(),
+      retryable<Record<string, unknown>>(now, limit, { _id: 1, [orderBy]: 1 }),
+    ]);
+    const items = [...(pending as unknown as Array<Record<string, unknown>>), ...failed];
+    return items
+      .sort((a, b) => compareValues(a[orderBy], b[orderBy]) || compareValues(String(a._id), String(b._id)))
+      .slice(0, limit)
+      .map((item) => String(item._id));
+  };
   return {
     options,
     claimableFilter,
+    async claimBatch(clock, limit, claimant) {
+      // Without the field in the schema, Mongoose (strictQuery) would drop it from the read-back filter below,
+      // and this claimant would be handed items another one took.
+      if (!model.schema.path('claimedBy')) throw new Error(`${model.modelName} has no claimedBy field: it cannot be claimed in batches`);
+      const now = clock.now();
+      // Read as the sweep reads (pending and retryable apart, each by its index), without the sweep's grace: a
+      // consumer takes new items at once.
+      const ids = await dueItems(now, limit, undefined);
+      if (ids.length === 0) return [];
+      const token = `${claimant}#${randomUUID()}`;
+      // Each document's update is atomic and re-checks that it is still claimable: two claimants never both get one.
+      const claimed = await model.updateMany(
+        { _id: { $in: ids }, ...claimableFilter(now) },
+        { $set: { state: 'processing', claimedAt: now, claimedBy: token }, $inc: { attempts: 1 } },
+      );
+      if (claimed.modifiedCount === 0) return [];
+      return await model.find({ _id: { $in: ids }, claimedBy: token, state: 'processing' }).lean();
+    },
+    async release(items) {
+      for (const item of items) {
+        await model.updateOne(
+          { _id: item._id, state: 'processing', claimedBy: item.claimedBy, attempts: item.attempts },
+          { $set: { state: 'pending' }, $inc: { attempts: -1 }, $unset: { claimedAt: 1, claimedBy: 1 } },
+        );
+      }
+    },
     async claim(clock, id) {
       const now = clock.now();
       return await model.findOneAndUpdate(
@@ -121,20 +181,7 @@ export function createWorkQueue<T extends WorkItem>(model: Model<T>, options: Wo
     retryable,
     async dueIds(clock, limit) {
       const now = clock.now();
-      const { orderBy, pendingSince } = options;
-      const [pending, failed] = await Promise.all([
-        model
-          .find({ state: 'pending', [pendingSince]: { $lte: new Date(now.getTime() - options.pendingGraceMs) } }, { _id: 1, [orderBy]: 1 })
-          .sort({ [pendingSince]: 1, _id: 1 })
-          .limit(limit)
-          .lean(),
-        retryable<Record<string, unknown>>(now, limit, { _id: 1, [orderBy]: 1 }),
-      ]);
-      const items = [...(pending as unknown as Array<Record<string, unknown>>), ...failed];
-      return items
-        .sort((a, b) => compareValues(a[orderBy], b[orderBy]) || compareValues(String(a._id), String(b._id)))
-        .slice(0, limit)
-        .map((item) => String(item._id));
+      return await dueItems(now, limit, new Date(now.getTime() - options.pendingGraceMs));
     },
   };
 }

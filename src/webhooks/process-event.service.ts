@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { recordCustomerCard } from '../customers/customer.service';
 import { actors } from '../events/fact-types';
+import { addToLogContext } from '../shared/log-context';
 import { holdBoxForFailedInvoice, recordCreditNote, recordPaidInvoice, recordRefund, releaseBoxOfClosedInvoice } from '../orders/order.service';
 import {
   CheckoutSessionFields,
@@ -110,14 +111,26 @@ export const HANDLERS: Record<string, Handler> = {
 export async function processWebhookEvent(deps: SubscriptionSyncDeps, eventId: string): Promise<void> {
   const event = await claimEvent(deps.clock, eventId);
   if (!event) return; // done already, claimed by another worker, or waiting for its backoff
+  await processClaimedEvent(deps, event);
+}
+
+/**
+ * Runs the handler of an event this worker has claimed (one by one, or in a batch) and records the outcome:
+ * `failed` when the handler threw (the event backs off and is retried, and after the last attempt stays failed
+ * for a person). The store the event turned out to concern joins the log context of what follows.
+ */
+export async function processClaimedEvent(deps: SubscriptionSyncDeps, event: WebhookEvent): Promise<'succeeded' | 'failed'> {
   try {
     const handler = HANDLERS[event.type];
     const object = (event.payload as { data?: { object?: unknown } }).data?.object;
     const merchantId = handler ? await handler({ ...deps, actor: actors.stripe(event._id) }, event, object) : undefined;
+    if (merchantId) addToLogContext({ merchantId });
     await completeEvent(deps.clock, event, merchantId);
+    return 'succeeded';
   } catch (error) {
-    deps.logger.warn({ err: error, eventId, type: event.type, attempts: event.attempts }, 'webhook event failed; will retry');
+    deps.logger.warn({ err: error, eventId: event._id, type: event.type, attempts: event.attempts }, 'webhook event failed; will retry');
     await failEvent(deps.clock, event, error);
+    return 'failed';
   }
 }
 

@@ -24,20 +24,19 @@ export interface StripeWebhookDeps {
   webhookSecret: string | undefined;
   /** The mode of the configured Stripe key (sk_live_/rk_live_: live; test keys and stripe-mock: test). */
   livemode: boolean;
-  /** Queues processing; when it fails the inbox sweep picks the event up. */
+  /** Queues processing (tests run what is queued); a no-op is fine: the worker's inbox consumer takes new events from the inbox. */
   enqueue: (name: string, data: Record<string, unknown>) => Promise<void>;
 }
 
 /**
- * `POST /webhooks/stripe`: verify the signature on the raw body (400 and no side effect when it is bad or
- * stale), check that the body is a Stripe event of our key's mode (400 and no side effect otherwise), store the event in the inbox keyed by its id (a repeated delivery is acknowledged as such),
- * queue its processing, and answer at once. The work happens in the `webhooks.process-event` job.
+ * What the endpoint must do before it answers: verify the signature, check the envelope and mode, store the
+ * event in the inbox (one insert). Returns whether the event was new, and its id.
  */
-/**
- * What the endpoint does with one delivery: verify, check, store, queue. Returns whether the event was new.
- * The offline checkout (src/web/shop) delivers its simulated Stripe events through this same path.
- */
-export async function acceptStripeDelivery(deps: StripeWebhookDeps, body: Buffer, signature: string | undefined): Promise<{ fresh: boolean }> {
+export async function receiveStripeDelivery(
+  deps: StripeWebhookDeps,
+  body: Buffer,
+  signature: string | undefined,
+): Promise<{ fresh: boolean; eventId: string }> {
   if (!deps.webhookSecret) throw new ServiceUnavailableError('Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.');
   if (!signature) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
   let parsed: unknown;
@@ -60,28 +59,41 @@ export async function acceptStripeDelivery(deps: StripeWebhookDeps, body: Buffer
     );
   }
   const event = parsed as Stripe.Event;
-  const fresh = await receiveEvent(deps.clock, event);
-  if (fresh) {
-    await deps.enqueue('webhooks.process-event', { eventId: event.id }).catch((error: unknown) => {
-      deps.logger.warn({ err: error, eventId: event.id }, 'could not queue a webhook event; the inbox sweep will');
-    });
-  }
+  return { fresh: await receiveEvent(deps.clock, event), eventId: event.id };
+}
+
+/** Queues a new event's processing; a failure is only logged: the inbox is the record, and the worker's consumer or sweep takes it. */
+async function queueProcessing(deps: StripeWebhookDeps, eventId: string): Promise<void> {
+  await deps.enqueue('webhooks.process-event', { eventId }).catch((error: unknown) => {
+    deps.logger.warn({ err: error, eventId }, 'could not queue a webhook event; the inbox consumer will take it');
+  });
+}
+
+/**
+ * What the endpoint does with one delivery: verify, check, store, queue. Returns whether the event was new.
+ * The offline checkout (src/web/shop) delivers its simulated Stripe events through this same path.
+ */
+export async function acceptStripeDelivery(deps: StripeWebhookDeps, body: Buffer, signature: string | undefined): Promise<{ fresh: boolean }> {
+  const { fresh, eventId } = await receiveStripeDelivery(deps, body, signature);
+  if (fresh) await queueProcessing(deps, eventId);
   return { fresh };
 }
 
 /**
  * `POST /webhooks/stripe`: verify the signature on the raw body (400 and no side effect when it is bad or
  * stale), check that the body is a Stripe event of our key's mode (400 and no side effect otherwise), store the
- * event in the inbox keyed by its id (a repeated delivery is acknowledged as such), queue its processing, and
- * answer at once. The work happens in the `webhooks.process-event` job.
+ * event in the inbox keyed by its id (a repeated delivery is acknowledged as such), and answer. Only then is its
+ * processing queued: Stripe waits for nothing the inbox row does not already guarantee. The work happens in the
+ * worker (its inbox consumer, or the `webhooks.process-event` job when one is queued).
  */
 export function stripeWebhookRoutes(deps: StripeWebhookDeps): Router {
   const router = Router();
   router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
     if (!deps.webhookSecret) throw new ServiceUnavailableError('Webhooks are not configured: set STRIPE_WEBHOOK_SECRET.');
     if (!Buffer.isBuffer(req.body)) throw new InvalidSignatureError('The Stripe-Signature header is missing.');
-    const { fresh } = await acceptStripeDelivery(deps, req.body, req.get('stripe-signature'));
+    const { fresh, eventId } = await receiveStripeDelivery(deps, req.body, req.get('stripe-signature'));
     res.status(200).json({ received: true, duplicate: !fresh });
+    if (fresh) void queueProcessing(deps, eventId);
   });
   return router;
 }

@@ -21,6 +21,8 @@ export interface WebhookEvent {
   lastError?: string;
   receivedAt: Date;
   claimedAt?: Date;
+  /** The worker (and its claim) that took the event last: `<host>:<pid>#<uuid>`. */
+  claimedBy?: string;
   processedAt?: Date;
   nextAttemptAt?: Date;
   merchantId?: string;
@@ -41,6 +43,7 @@ const WebhookEventSchema = new Schema<WebhookEvent>(
     lastError: { type: String },
     receivedAt: { type: Date, required: true },
     claimedAt: { type: Date },
+    claimedBy: { type: String },
     processedAt: { type: Date },
     nextAttemptAt: { type: Date },
     merchantId: { type: String },

@@ -49,24 +49,33 @@ export function merchantNamedBy(event: { data?: { object?: unknown } }): string 
   return undefined;
 }
 
+/** The inbox row of a verified event, new and waiting: what the endpoint stores (with the merchant the event names, if any). */
+export function inboxRowOf(clock: Clock, event: Stripe.Event): WebhookEvent {
+  const merchantId = merchantNamedBy(event);
+  return {
+    _id: event.id,
+    type: event.type,
+    stripeCreatedAt: new Date(event.created * 1000),
+    livemode: event.livemode,
+    payload: event as unknown as Record<string, unknown>,
+    state: 'pending',
+    attempts: 0,
+    receivedAt: clock.now(),
+    ...(merchantId ? { merchantId } : {}),
+  };
+}
+
 /**
- * Stores a verified event; `false` when this event id was already received (a repeated delivery). One insert,
- * which also names the merchant the event concerns when the event itself tells (see merchantNamedBy).
+ * Stores a verified event; `false` when this event id was already received (a repeated delivery). One
+ * insert and nothing else, because the endpoint answers Stripe only after it: the document is written with
+ * the driver (no Mongoose document, casting or validation: every field is made here from a parsed, checked
+ * event), and the payload is the object `constructEvent` parsed, stored as is. The row also names the merchant
+ * the event concerns when the event itself tells (see merchantNamedBy; no query).
  */
 export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<boolean> {
-  const merchantId = merchantNamedBy(event);
+  const row = inboxRowOf(clock, event);
   try {
-    await WebhookEventModel.create({
-      _id: event.id,
-      type: event.type,
-      stripeCreatedAt: new Date(event.created * 1000),
-      livemode: event.livemode,
-      payload: JSON.parse(JSON.stringify(event)) as Record<string, unknown>,
-      state: 'pending',
-      attempts: 0,
-      receivedAt: clock.now(),
-      ...(merchantId ? { merchantId } : {}),
-    });
+    await WebhookEventModel.collection.insertOne(row as unknown as Record<string, unknown>);
     return true;
   } catch (error) {
     if (isDuplicateKeyError(error)) return false;
@@ -77,6 +86,16 @@ export async function receiveEvent(clock: Clock, event: Stripe.Event): Promise<b
 /** Takes an event for processing; only one worker gets it, and never one that already succeeded. */
 export function claimEvent(clock: Clock, eventId: string): Promise<WebhookEvent | null> {
   return inbox.claim(clock, eventId);
+}
+
+/** Takes up to `limit` events for one worker (`claimant`), oldest first: new ones and failed ones whose backoff passed. */
+export function claimEvents(clock: Clock, limit: number, claimant: string): Promise<WebhookEvent[]> {
+  return inbox.claimBatch(clock, limit, claimant);
+}
+
+/** Gives back events claimed but not started (a worker stopping). */
+export function releaseEvents(events: WebhookEvent[]): Promise<void> {
+  return inbox.release(events);
 }
 
 export async function completeEvent(clock: Clock, event: WebhookEvent, merchantId: string | undefined): Promise<void> {

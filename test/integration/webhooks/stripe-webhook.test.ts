@@ -1,4 +1,6 @@
+import mongoose from 'mongoose';
 import request from 'supertest';
+import { buildApp } from '../../../src/app';
 import { FakeClock } from '../../../src/shared/time';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
 import { processDueWebhookEvents, processWebhookEvent } from '../../../src/webhooks/process-event.service';
@@ -7,9 +9,9 @@ import { createStripeGateway, type StripeGateway } from '../../../src/stripe/str
 import { buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { subscribeShopper } from '../../factories/subscription.factory';
-import { buildEvent, signEvent } from '../../helpers/stripe-events';
+import { buildEvent, signEvent, TEST_WEBHOOK_SECRET } from '../../helpers/stripe-events';
 import { buildTestApp } from '../../helpers/test-app';
-import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
+import { silentLogger, testConfig, testStripe, useTestDatabase } from '../../helpers/test-env';
 import { followFacts } from '../../helpers/facts';
 import { queuedMessages } from '../../helpers/messages';
 
@@ -28,6 +30,35 @@ describe('POST /webhooks/stripe', () => {
     expect((await post(app, signed).expect(200)).body).toEqual({ received: true, duplicate: true });
     expect(await WebhookEventModel.countDocuments({ _id: event.id })).toBe(1);
     expect(queued).toEqual([{ name: 'webhooks.process-event', data: { eventId: event.id } }]);
+  });
+
+  test('when queueing its processing never finishes, then the delivery is still acknowledged at once, stored, and queued after the answer', async () => {
+    const clock = new FakeClock('2026-04-01T10:00:00Z');
+    const stripe = testStripe();
+    const queued: string[] = [];
+    const app = buildApp({
+      webhookSecret: TEST_WEBHOOK_SECRET,
+      enqueue: (_name, data) => {
+        queued.push(String(data.eventId));
+        return new Promise(() => undefined); // a queue that hangs
+      },
+      config: testConfig(),
+      logger: silentLogger,
+      clock,
+      connection: mongoose.connection,
+      stripe,
+      stripeMode: 'stripe-mock',
+    });
+    const event = buildEvent('invoice.upcoming', { id: 'in_hang', object: 'invoice' }, clock.now());
+    expect(
+      (
+        await post(app, signEvent(stripe, event, clock.now()))
+          .timeout(5_000)
+          .expect(200)
+      ).body,
+    ).toEqual({ received: true, duplicate: false });
+    expect(await WebhookEventModel.findById(event.id).lean()).toMatchObject({ state: 'pending', attempts: 0, payload: event });
+    expect(queued).toEqual([event.id]);
   });
 
   test.each([
