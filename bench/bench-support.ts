@@ -9,9 +9,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import mongoose from 'mongoose';
 import { z } from 'zod';
 import { LOCAL_DB_ENGINES, startLocalDatabase, type LocalDbEngine } from '../src/local/local-database';
 import { startLocalStripeMock } from '../src/local/local-stripe-mock';
+import { disconnectDatabase } from '../src/shared/db';
 
 export const log = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
@@ -59,6 +61,20 @@ export async function startServices(logTo: (message: string) => void = log): Pro
   process.env.TEST_STRIPE_HOST = services.stripeHost;
   process.env.TEST_STRIPE_PORT = String(services.stripePort);
   return services;
+}
+
+/** A bench's end, whatever happened: its databases dropped (when it got connected), the connection closed, the services stopped. Never throws. */
+export async function tearDownBench(services: Services | undefined, databases: readonly string[], connected: boolean): Promise<void> {
+  if (connected) {
+    for (const name of databases)
+      await mongoose.connection
+        .getClient()
+        .db(name)
+        .dropDatabase()
+        .catch(() => undefined);
+    await disconnectDatabase().catch(() => undefined);
+  }
+  await services?.stop().catch(() => undefined);
 }
 
 // ---------------------------------------------------------------------------------------------------------

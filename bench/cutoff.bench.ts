@@ -35,7 +35,7 @@ import { projectRoot } from '../src/local/project-paths';
 import { BoxOrderModel, type BoxOrder } from '../src/orders/box-order.model';
 import { newId } from '../src/shared/ids';
 import { prepareDueBoxes, PREPARE_BOXES_CONCURRENCY } from '../src/renewals/renewal.service';
-import { disconnectDatabase, syncIndexes } from '../src/shared/db';
+import { syncIndexes } from '../src/shared/db';
 import { FakeClock, systemClock } from '../src/shared/time';
 import { createStripeGateway } from '../src/stripe/stripe-gateway';
 import { SubscriptionModel } from '../src/subscriptions/subscription.model';
@@ -64,6 +64,7 @@ import {
   type CpuShare,
   type Services,
   type TargetResult,
+  tearDownBench,
 } from './bench-support';
 
 const CutoffEnv = z.object({
@@ -444,16 +445,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    if (connected) {
-      for (const name of [dbName, replayDbName])
-        await mongoose.connection
-          .getClient()
-          .db(name)
-          .dropDatabase()
-          .catch(() => undefined);
-      await disconnectDatabase().catch(() => undefined);
-    }
-    await services?.stop().catch(() => undefined);
+    await tearDownBench(services, [dbName, replayDbName], connected);
   }
 }
 

@@ -27,7 +27,7 @@ import { drainFacts } from '../src/events/dispatcher.service';
 import { listeners } from '../src/listeners';
 import { projectRoot } from '../src/local/project-paths';
 import { BoxOrderModel } from '../src/orders/box-order.model';
-import { connectDatabase, disconnectDatabase, syncIndexes } from '../src/shared/db';
+import { connectDatabase, syncIndexes } from '../src/shared/db';
 import { FakeClock, systemClock } from '../src/shared/time';
 import { createStripeGateway } from '../src/stripe/stripe-gateway';
 import { WebhookEventModel } from '../src/webhooks/webhook-event.model';
@@ -68,6 +68,7 @@ import {
   type TargetEnv,
   type TargetResult,
   type TargetRole,
+  tearDownBench,
 } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -630,16 +631,7 @@ async function main(): Promise<void> {
 
   const cleanup = async (): Promise<void> => {
     await Promise.all([...targets].map((t) => t.stop().catch(() => undefined)));
-    if (connected) {
-      for (const db of [ackDb, pipelineDb])
-        await mongoose.connection
-          .getClient()
-          .db(db)
-          .dropDatabase()
-          .catch(() => undefined);
-      await disconnectDatabase().catch(() => undefined);
-    }
-    await services?.stop().catch(() => undefined);
+    await tearDownBench(services, [ackDb, pipelineDb], connected);
   };
   let interrupted = false;
   const onSignal = (): void => {
