@@ -33,14 +33,12 @@ import { churnReport, mrrReport, subscriberReport } from '../src/analytics/metri
 import { cancellationReport, cohortReport, dunningReport, ltvReport } from '../src/analytics/retention-metrics.service';
 import { seedDemoHistory } from '../src/demo/demo-history.service';
 import { FactModel, factId, type Fact } from '../src/events/fact.model';
-import { LOCAL_DB_ENGINES, startLocalDatabase, type LocalDbEngine } from '../src/local/local-database';
-import { startLocalStripeMock } from '../src/local/local-stripe-mock';
 import { seedDemoMerchant } from '../src/merchants/demo-seed.service';
 import { connectDatabase, disconnectDatabase, syncIndexes } from '../src/shared/db';
 import { createLogger } from '../src/shared/logger';
 import { FakeClock, systemClock } from '../src/shared/time';
 import { createStripeClient, STRIPE_MOCK_KEY } from '../src/stripe/stripe-client';
-import { describeCode, describeMachine, fmt } from './bench-support';
+import { describeCode, describeMachine, fmt, startServices } from './bench-support';
 
 const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 
@@ -57,25 +55,6 @@ const TARGET_MS = 100;
 const log = (message: string): void => {
   process.stderr.write(`[bench:analytics] ${message}\n`);
 };
-
-async function startServices() {
-  const engine = process.env.LOCAL_DB || 'auto';
-  if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
-  const [database, stripeMock] = await Promise.all([
-    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log }),
-    process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(log),
-  ]);
-  return {
-    mongoUri: database?.uri ?? process.env.MONGODB_URI!,
-    engine: database?.engine ?? 'MONGODB_URI',
-    databaseDescription: database ? `local ${database.engine} (${database.storage})` : 'MONGODB_URI',
-    stripeHost: stripeMock?.host ?? process.env.STRIPE_API_HOST!,
-    stripePort: stripeMock?.port ?? Number(process.env.STRIPE_API_PORT || 12111),
-    stop: async () => {
-      await Promise.all([database?.stop(), stripeMock?.stop()]);
-    },
-  };
-}
 
 /** Moves every date a fact carries by `days` and renames every id in `ids`: the same story, on other days, of other subjects. */
 function cloned(value: unknown, days: number, ids: Map<string, string>): unknown {
@@ -108,7 +87,7 @@ async function main(): Promise<void> {
   const settings = Settings.parse(process.env);
   const dbName = `bench_${randomBytes(4).toString('hex')}_analytics`;
   log('starting the database and stripe-mock (MONGODB_URI / STRIPE_API_HOST when set)…');
-  const services = await startServices();
+  const services = await startServices(log);
   let connected = false;
   try {
     await connectDatabase(services.mongoUri, dbName);

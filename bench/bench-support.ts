@@ -28,6 +28,8 @@ export const out = (line = ''): void => {
 
 export interface Services {
   mongoUri: string;
+  /** The local server that runs (`mongo-java-server`…), or `MONGODB_URI`. */
+  engine: string;
   databaseDescription: string;
   stripeHost: string;
   stripePort: number;
@@ -43,13 +45,18 @@ export async function startServices(logTo: (message: string) => void = log): Pro
   if (!(LOCAL_DB_ENGINES as readonly string[]).includes(engine)) throw new Error(`LOCAL_DB must be one of ${LOCAL_DB_ENGINES.join(', ')}`);
   const javaHeap = process.env.LOCAL_DB_JAVA_HEAP || undefined;
   if (javaHeap && !/^\d{1,3}[mg]$/.test(javaHeap)) throw new Error('LOCAL_DB_JAVA_HEAP must look like 12g or 4096m');
+  // A folder for the local server's data (mongo-java-server: an H2 file instead of memory), for stores bigger than its heap.
+  const dataDir = process.env.LOCAL_DB_DATA_DIR || undefined;
   const [database, stripeMock] = await Promise.all([
-    process.env.MONGODB_URI ? undefined : startLocalDatabase({ engine: engine as LocalDbEngine, log: logTo, ...(javaHeap ? { javaHeap } : {}) }),
+    process.env.MONGODB_URI
+      ? undefined
+      : startLocalDatabase({ engine: engine as LocalDbEngine, log: logTo, ...(javaHeap ? { javaHeap } : {}), ...(dataDir ? { dataDir } : {}) }),
     process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(logTo),
   ]);
   const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);
   const services = {
     mongoUri: database?.uri ?? process.env.MONGODB_URI!,
+    engine: database?.engine ?? 'MONGODB_URI',
     databaseDescription: database ? `local ${database.engine} (${database.storage})` : 'MONGODB_URI',
     stripeHost: stripeMock?.host ?? process.env.STRIPE_API_HOST!,
     stripePort: stripeMock?.port ?? Number(process.env.STRIPE_API_PORT || 12111),
