@@ -154,8 +154,27 @@ export async function reserveBox(
   // The box moved meanwhile (cancelled, or reserved by another worker): holds this call took and the order
   // does not record are settled against its current state.
   const current = await BoxOrderModel.findById(order._id).lean();
-  if (current && ['cancelled', 'refunded'].includes(current.status)) await releaseOrderStock({ merchantId: order.merchantId, lines: result.lines });
+  await releaseOrderStock({ merchantId: order.merchantId, lines: holdsNotRecorded(result.lines, current) });
   return { order: current ?? order, unshippable: false };
+}
+
+/**
+ * The holds among `taken` (lines a call reserved, then lost the write that records them) that the order as it
+ * now stands does not own. Another worker that reserved the same line may have held it elsewhere: the chosen
+ * variant back in stock between its attempt and ours, so one holds the substitute and the other the variant,
+ * under the same hold id. A hold stays only where the order records that line reserved at the same place, or
+ * still pending (the next reservation adopts it); a box that will not be sent owns none.
+ */
+function holdsNotRecorded(taken: OrderLine[], current: BoxOrder | null): OrderLine[] {
+  if (!current || ['cancelled', 'refunded'].includes(current.status)) return taken;
+  return taken.filter((line) => {
+    if (!line.holdId || line.stock !== 'reserved') return false;
+    const recorded = current.lines.find((other) => other.holdId === line.holdId);
+    if (!recorded) return true;
+    if (recorded.stock === 'pending') return false;
+    const samePlace = recorded.kind === line.kind && recorded.sku === line.sku && recorded.addonId === line.addonId;
+    return !(samePlace && recorded.stock === 'reserved');
+  });
 }
 
 /** What the box's lines say differs from what the shopper chose: substitutions and lines left out. */
@@ -260,7 +279,6 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
   if (assembled) return { order: assembled, unshippable: false };
   // Assembled by another worker, or the box moved on: holds taken here for extras it does not record go back.
   const current = await BoxOrderModel.findById(reserved._id).lean();
-  const recorded = new Set((current?.lines ?? []).map((line) => line.holdId));
-  await releaseOrderStock({ merchantId: reserved.merchantId, lines: extras.lines.filter((line) => !recorded.has(line.holdId)) });
+  await releaseOrderStock({ merchantId: reserved.merchantId, lines: holdsNotRecorded(extras.lines, current) });
   return { order: current ?? reserved, unshippable: false };
 }
