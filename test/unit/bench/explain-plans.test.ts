@@ -85,7 +85,7 @@ describe('noiseCopies', () => {
   test('when the id is an ObjectId and there is no store, then each copy gets a new ObjectId', () => {
     const id = new BSON.ObjectId();
     const copies = noiseCopies(BSON.EJSON.stringify({ _id: id, name: 'x' }, { relaxed: false }), 2);
-    expect(copies.every((c) => c._id instanceof BSON.ObjectId && !(c._id).equals(id))).toBe(true);
+    expect(copies.every((c) => c._id instanceof BSON.ObjectId && !c._id.equals(id))).toBe(true);
     expect(copies[0]!.merchantId).toBeUndefined();
   });
 });
