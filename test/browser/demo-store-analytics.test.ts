@@ -35,7 +35,7 @@ describe("the demo store's analytics, in Chromium", () => {
     );
     expect(made).toMatchObject({ made: true });
     run = await startBrowser(testApp.app);
-  }, 200_000);
+  }, 480_000); // the made-up year through the real services: ~2 min alone, over 3 beside the rest of the suite
   afterAll(async () => run?.close());
 
   test('when the newcomer signs in to the demo store and opens Analytics, then twelve months of charts show under the demo note, clean for axe', async () => {
