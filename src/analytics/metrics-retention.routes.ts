@@ -1,7 +1,16 @@
 import { defineRoute, type RouteDefinition } from '../shared/http/route';
 import type { Clock } from '../shared/time';
 import { CancellationReport, CohortReport, DunningReport, LtvReport, RetentionMetricsQuery } from './retention-metrics.schemas';
-import { cancellationReport, cohortReport, dunningReport, ltvReport, rowsCsv } from './retention-metrics.service';
+import {
+  cancellationReport,
+  COHORT_CSV_EMPTY,
+  cohortCsvRows,
+  cohortReport,
+  dunningReport,
+  ltvReport,
+  monthlyCsvRows,
+  rowsCsv,
+} from './retention-metrics.service';
 
 const RANGE = 'Months are the store’s local months; every amount stays in its currency (never summed across currencies). Definitions: docs/analytics.md.';
 
@@ -33,13 +42,7 @@ export function retentionMetricsRoutes(deps: { clock: Clock }): RouteDefinition[
       query: RetentionMetricsQuery,
       response: { status: 200, description: 'The cohort grid', schema: CohortReport, alternatives: [csvOf('one row per currency, cohort and month')] },
       handler: async ({ principal, query }) =>
-        answer(
-          'cohorts',
-          await cohortReport(clock, principal!.merchantId, query),
-          query.format,
-          (r) => r.currencies.flatMap((c) => c.cohorts.flatMap(({ months, ...cohort }) => months.map((m) => ({ currency: c.currency, ...cohort, ...m })))),
-          ['currency', 'cohort', 'month'],
-        ),
+        answer('cohorts', await cohortReport(clock, principal!.merchantId, query), query.format, cohortCsvRows, COHORT_CSV_EMPTY),
     }),
     defineRoute({
       operationId: 'getLtvMetrics',
@@ -56,10 +59,7 @@ export function retentionMetricsRoutes(deps: { clock: Clock }): RouteDefinition[
         schema: LtvReport,
         alternatives: [csvOf('one row per currency and month (predicted LTV; the realised LTV per cohort is in the cohorts CSV)')],
       },
-      handler: async ({ principal, query }) =>
-        answer('ltv', await ltvReport(clock, principal!.merchantId, query), query.format, (r) =>
-          r.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m }))),
-        ),
+      handler: async ({ principal, query }) => answer('ltv', await ltvReport(clock, principal!.merchantId, query), query.format, monthlyCsvRows),
     }),
     defineRoute({
       operationId: 'getCancellationMetrics',
@@ -77,9 +77,7 @@ export function retentionMetricsRoutes(deps: { clock: Clock }): RouteDefinition[
         alternatives: [csvOf('one row per currency and month, a `reasons.<code>` column per reason')],
       },
       handler: async ({ principal, query }) =>
-        answer('cancellations', await cancellationReport(clock, principal!.merchantId, query), query.format, (r) =>
-          r.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m }))),
-        ),
+        answer('cancellations', await cancellationReport(clock, principal!.merchantId, query), query.format, monthlyCsvRows),
     }),
     defineRoute({
       operationId: 'getDunningMetrics',
@@ -96,10 +94,7 @@ export function retentionMetricsRoutes(deps: { clock: Clock }): RouteDefinition[
         schema: DunningReport,
         alternatives: [csvOf('one row per currency and month, a `recoveredByAttempt.<n>` column per attempt')],
       },
-      handler: async ({ principal, query }) =>
-        answer('dunning', await dunningReport(clock, principal!.merchantId, query), query.format, (r) =>
-          r.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m }))),
-        ),
+      handler: async ({ principal, query }) => answer('dunning', await dunningReport(clock, principal!.merchantId, query), query.format, monthlyCsvRows),
     }),
   ];
 }

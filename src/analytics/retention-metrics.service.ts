@@ -281,6 +281,18 @@ export async function dunningReport(clock: Clock, merchantId: string, query: Ret
   };
 }
 
+/** The CSV rows of the cohorts report: one per currency, cohort and month (the API's and the pages' CSV). */
+export function cohortCsvRows(report: CohortReport): Array<Record<string, unknown>> {
+  return report.currencies.flatMap((c) => c.cohorts.flatMap(({ months, ...cohort }) => months.map((m) => ({ currency: c.currency, ...cohort, ...m }))));
+}
+/** The header of the cohorts CSV when it has no rows. */
+export const COHORT_CSV_EMPTY = ['currency', 'cohort', 'month'];
+
+/** The CSV rows of a per-month report (LTV, cancellations, dunning): one per currency and month. */
+export function monthlyCsvRows(report: { currencies: ReadonlyArray<{ currency: string; months: ReadonlyArray<object> }> }): Array<Record<string, unknown>> {
+  return report.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m })));
+}
+
 /**
  * CSV of flat rows: nested counts become one column per key (`reasons.moving`), the header the union of them
  * (`whenEmpty` when there are no rows).

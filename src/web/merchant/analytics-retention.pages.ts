@@ -1,6 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import type { CancellationReport, CohortReport, DunningReport, LtvReport, RetentionMetricsQuery } from '../../analytics/retention-metrics.schemas';
-import { cancellationReport, cohortReport, dunningReport, ltvReport, rowsCsv } from '../../analytics/retention-metrics.service';
+import {
+  cancellationReport,
+  COHORT_CSV_EMPTY,
+  cohortCsvRows,
+  cohortReport,
+  dunningReport,
+  ltvReport,
+  monthlyCsvRows,
+  rowsCsv,
+} from '../../analytics/retention-metrics.service';
 import type { Clock } from '../../shared/time';
 import { localeOf, money } from '../shop/shop-view';
 import { count, monthLong, monthShort, percent, readAnalyticsPage, sendAnalyticsCsv } from './analytics-view';
@@ -333,16 +342,10 @@ export function analyticsRetentionPages(deps: { clock: Clock }): Router {
         (r) => ({ body: rowsCsv(rows(r), whenEmpty), empty: r.currencies.length === 0 }),
       );
     });
-  csvRoute(
-    'cohorts',
-    'cohorts',
-    cohortReport,
-    (r) => r.currencies.flatMap((c) => c.cohorts.flatMap(({ months, ...cohort }) => months.map((m) => ({ currency: c.currency, ...cohort, ...m })))),
-    ['currency', 'cohort', 'month'],
-  );
-  csvRoute('ltv', 'ltv', ltvReport, (r) => r.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m }))));
-  csvRoute('cancellations', 'leaving', cancellationReport, (r) => r.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m }))));
-  csvRoute('dunning', 'dunning', dunningReport, (r) => r.currencies.flatMap((c) => c.months.map((m) => ({ currency: c.currency, ...m }))));
+  csvRoute('cohorts', 'cohorts', cohortReport, cohortCsvRows, COHORT_CSV_EMPTY);
+  csvRoute('ltv', 'ltv', ltvReport, monthlyCsvRows);
+  csvRoute('cancellations', 'leaving', cancellationReport, monthlyCsvRows);
+  csvRoute('dunning', 'dunning', dunningReport, monthlyCsvRows);
 
   return router;
 }
