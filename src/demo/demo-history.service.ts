@@ -437,11 +437,12 @@ export async function seedDemoHistory(
     later.delete(day);
     if (giftsDue.length > 0) {
       await timed('gifts', () => attachSurpriseGifts(base, { merchantId }));
-      for (const shopper of giftsDue) shopper.giftCycle = shopper.next!.cycleKey;
+      // A change of the day may have ended a shopper's subscription (no next box any more): nothing to mark then.
+      for (const shopper of giftsDue) if (shopper.next) shopper.giftCycle = shopper.next.cycleKey;
     }
     if (cutoffsDue.length > 0) {
       await timed('cutoffs', () => prepareDueBoxes(renewalDeps));
-      for (const shopper of cutoffsDue) shopper.builtCycle = shopper.next!.cycleKey;
+      for (const shopper of cutoffsDue) if (shopper.next) shopper.builtCycle = shopper.next.cycleKey;
     }
     if (chargesDue.length > 0 || work.length > 0) await timed('sync', () => syncDueSubscriptions(base));
     await timed('follow', follow);
