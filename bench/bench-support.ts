@@ -577,3 +577,16 @@ export function printTargets(results: TargetResult[]): void {
     out(`   [${result.met ? 'met ' : 'MISS'}] ${result.name}: ${value} (target ${goal}) — ${result.measured}`);
   }
 }
+
+/** Runs a bench's `main`: exit 0 when it finished (whatever its targets said), 1 with the reason when it crashed. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      const detail =
+        error instanceof SettingsError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
+      process.stderr.write(`[bench] failed: ${detail}\n`);
+      process.exit(1);
+    },
+  );
+}

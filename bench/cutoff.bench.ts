@@ -57,7 +57,6 @@ import {
   out,
   printTargets,
   readEnv,
-  SettingsError,
   startServices,
   target,
   waitForQuietMachine,
@@ -65,6 +64,7 @@ import {
   type Services,
   type TargetResult,
   tearDownBench,
+  runBench,
 } from './bench-support';
 
 const CutoffEnv = z.object({
@@ -458,12 +458,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    const detail =
-      error instanceof SettingsError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
-    process.stderr.write(`[bench] failed: ${detail}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

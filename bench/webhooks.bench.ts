@@ -51,7 +51,6 @@ import {
   percentiles,
   printTargets,
   readSettings,
-  SettingsError,
   sleep,
   startServices,
   startTarget,
@@ -69,6 +68,7 @@ import {
   type TargetResult,
   type TargetRole,
   tearDownBench,
+  runBench,
 } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -709,12 +709,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    const detail =
-      error instanceof SettingsError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message);
-    process.stderr.write(`[bench] failed: ${detail}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

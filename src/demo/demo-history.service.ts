@@ -14,6 +14,7 @@ import type { Plan } from '../plans/plan.model';
 import { prepareDueBoxes, type RenewalDeps } from '../renewals/renewal.service';
 import type { Logger } from '../shared/logger';
 import { FakeClock, type Clock } from '../shared/time';
+import { seededRandom } from '../shared/random';
 import { createStripeGateway } from '../stripe/stripe-gateway';
 import {
   cancelSubscription,
@@ -68,18 +69,6 @@ const NEW_PER_MONTH = [2, 3, 3, 3, 4, 4, 4, 5, 4, 5, 5, 5];
 const REASONS = ['too_expensive', 'too_much_product', 'not_using_it', 'quality', 'shipping', 'switching_brand', 'moving', 'other'];
 const FIRST_NAMES = ['Ada', 'Ben', 'Cleo', 'Dev', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivo', 'Jo', 'Kai', 'Lea', 'Max', 'Nia', 'Oto', 'Pia', 'Quin', 'Rae'];
 const COMMENTS = ['Lovely beans this month.', 'A bit too dark for me.', 'Arrived quickly, thanks!', 'The best box so far.'];
-
-/** A small deterministic pseudo-random sequence (mulberry32): the same history on every machine. */
-function randomSequence(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** What happens to one demo shopper, decided up front. */
 interface Fate {
@@ -204,7 +193,7 @@ export async function seedDemoHistory(
   await syncPendingCatalogItems(base, catalogKinds());
   for (const plan of plans) for (const variant of plan.variants) await adjustVariantStock(clock, merchantId, variant.sku, 400);
 
-  const random = randomSequence(20_261_205);
+  const random = seededRandom(20_261_205);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const shoppers: Shopper[] = [];
   const later = new Map<number, Array<() => Promise<void>>>();

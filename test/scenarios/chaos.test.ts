@@ -6,6 +6,7 @@ import { BoxOrderModel } from '../../src/orders/box-order.model';
 import { moveOrder } from '../../src/orders/order.service';
 import { cycleAt } from '../../src/shared/calendar';
 import { FakeClock } from '../../src/shared/time';
+import { seededRandom } from '../../src/shared/random';
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/stripe-gateway';
 import { SubscriptionModel } from '../../src/subscriptions/subscription.model';
 import { processDueWebhookEvents, processWebhookEvent } from '../../src/webhooks/process-event.service';
@@ -23,18 +24,6 @@ import { testStripe, useTestDatabase } from '../helpers/test-env';
 const SUBSCRIPTIONS = Number(process.env.CHAOS_SUBSCRIPTIONS ?? 200);
 const CYCLES = 6;
 const DAY = 86_400_000;
-
-/** A seeded generator: the same run every time (set CHAOS_SEED to explore others). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function shuffle<T>(items: T[], rand: () => number): T[] {
   const out = [...items];
@@ -64,7 +53,7 @@ describe('chaos: many renewals delivered badly', () => {
   useTestDatabase();
 
   test(`when ${SUBSCRIPTIONS} subscriptions renew ${CYCLES} times through duplicated, shuffled, dropped and forged events, then each paid invoice has exactly one order, unpaid ones none, stock adds up and the inbox is empty`, async () => {
-    const rand = random(Number(process.env.CHAOS_SEED ?? 20261123));
+    const rand = seededRandom(Number(process.env.CHAOS_SEED ?? 20261123));
     const clock = new FakeClock('2026-01-15T15:30:00Z');
     const stripeLog: Stripe.Event[] = []; // every event "Stripe" created, delivered or not
     const base = createStripeGateway(testStripe());
