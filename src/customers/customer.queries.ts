@@ -33,19 +33,12 @@ export async function marketingConsentOf(merchantId: string, customerId: string)
 }
 
 /**
- * The merchant's shoppers whose card expires in this month (`year`, `month` 1–12) and who are among
- * `customerIds` (those it matters for), with what a message about it needs.
+ * The merchant's shoppers whose card expires in this month (`year`, `month` 1–12), with what a message about
+ * it needs. Index: `{ merchantId, card.expYear, card.expMonth }`.
  */
-export async function customersWithCardExpiring(
-  merchantId: string,
-  year: number,
-  month: number,
-  customerIds: readonly string[],
-): Promise<Array<Pick<Customer, '_id' | 'card'>>> {
-  if (customerIds.length === 0) return [];
-  return CustomerModel.find({ merchantId, 'card.expYear': year, 'card.expMonth': month, _id: { $in: [...customerIds] } }, { card: 1 })
-    .sort({ _id: 1 })
-    .lean();
+export async function customersWithCardExpiring(merchantId: string, year: number, month: number): Promise<Array<Pick<Customer, '_id' | 'card'>>> {
+  const customers = await CustomerModel.find({ merchantId, 'card.expYear': year, 'card.expMonth': month }, { card: 1 }).lean();
+  return customers.sort((a, b) => a._id.localeCompare(b._id));
 }
 
 /** What the shopper's payment page shows: the card on file (never the number), and whether Stripe knows them yet. */

@@ -3,12 +3,21 @@ import type { LinkSettings } from '../events/dispatcher.service';
 import { merchantProfile, type MerchantProfile } from '../merchants/merchant.queries';
 import { comebackOfferFor } from '../offers/offer.service';
 import { boxesDeliveredBetween, unshippedPaidBoxes } from '../orders/order.queries';
-import { addLocalDays, localDateOf, type Cycle } from '../shared/calendar';
+import { addLocalDays, anniversaryIn, localDateOf, type Cycle } from '../shared/calendar';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
 import { LIVE_STATUSES, SUBSCRIPTION_STATUSES, isStatusIn } from '../subscriptions/subscription-states';
 import type { Subscription } from '../subscriptions/subscription.model';
-import { boxContentsFor, merchantsWithSubscriptionsIn, nextChargedCycle, subscriptionEndingsOf, subscriptionsIn } from '../subscriptions/subscription.queries';
+import {
+  boxContentsFor,
+  customersWithSubscriptionIn,
+  liveSubscriptionsLockingBy,
+  merchantsWithSubscriptionsIn,
+  nextChargedCycle,
+  subscriptionEndingsOf,
+  subscriptionsEndedBetween,
+  subscriptionsWithAnniversaryOn,
+} from '../subscriptions/subscription.queries';
 import { boxTermsOf } from './box-terms';
 import { linkFor, manageUrl } from './fact-messages';
 import { MessageOccasionModel } from './message-occasion.model';
@@ -101,7 +110,7 @@ export async function remindUpcomingBoxes(deps: TimedMessageDeps): Promise<numbe
   return eachMerchant(deps, merchantsSending('subscription.upcoming_box', LIVE_STATUSES), async ({ merchant, settings }) => {
     const before = settings.days.upcomingBoxDaysBeforeCutoff * DAY_MS;
     let sent = 0;
-    for (const subscription of await subscriptionsIn(merchant._id, LIVE_STATUSES)) {
+    for (const subscription of await liveSubscriptionsLockingBy(merchant._id, new Date(now.getTime() + before))) {
       const cycle = firstOpenChargedCycle(subscription, now);
       if (!cycle || now.getTime() < cycle.cutoffAt.getTime() - before) continue;
       const link = async (action: 'subscription.skip' | 'subscription.swap' | 'subscription.add-extra') =>
@@ -225,10 +234,14 @@ export async function warnExpiringCards(deps: TimedMessageDeps): Promise<number>
   const now = deps.clock.now();
   return eachMerchant(deps, merchantsSending('payment.card_expiring', LIVE_STATUSES), async ({ merchant }) => {
     const [year, month] = localDateOf(now, merchant.timezone).split('-').map(Number) as [number, number];
-    const live = await subscriptionsIn(merchant._id, LIVE_STATUSES);
-    const customerIds = [...new Set(live.map((subscription) => subscription.customerId))];
+    const expiring = await customersWithCardExpiring(merchant._id, year, month);
+    const live = await customersWithSubscriptionIn(
+      merchant._id,
+      expiring.map((customer) => customer._id),
+      LIVE_STATUSES,
+    );
     let sent = 0;
-    for (const customer of await customersWithCardExpiring(merchant._id, year, month, customerIds)) {
+    for (const customer of expiring.filter((candidate) => live.has(candidate._id))) {
       const card = customer.card!;
       const queued = await sendOnce(
         messages,
@@ -268,10 +281,7 @@ export async function sendWinBacks(deps: TimedMessageDeps): Promise<number> {
   const now = deps.clock.now();
   return eachMerchant(deps, merchantsSending('subscription.win_back', ['cancelled']), async ({ merchant, settings }) => {
     const until = now.getTime() - settings.days.winBackDaysAfterCancelling * DAY_MS;
-    const ended = (await subscriptionsIn(merchant._id, ['cancelled'])).filter((subscription) => {
-      const at = subscription.cancellation?.effectiveAt.getTime();
-      return at !== undefined && at <= until && at > until - CATCH_UP_MS;
-    });
+    const ended = await subscriptionsEndedBetween(merchant._id, new Date(until - CATCH_UP_MS), new Date(until));
     const told = new Set<string>();
     let sent = 0;
     for (const subscription of ended) {
@@ -322,12 +332,6 @@ export async function sendWinBacks(deps: TimedMessageDeps): Promise<number> {
 // The yearly reminder of the terms
 // ---------------------------------------------------------------------------------------------------------
 
-/** This year's occurrence of a month-day (29 February falls on the 28th in other years). */
-function occurrence(monthDay: string, year: number): string {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return `${year}-${monthDay === '02-29' && !leap ? '02-28' : monthDay}`;
-}
-
 /**
  * The messages.remind-yearly-terms job: on each anniversary of a live subscription's start (in the merchant's
  * calendar, within a week's catch-up), its terms and how to cancel, as automatic-renewal laws (California's
@@ -341,11 +345,11 @@ export async function remindYearlyTerms(deps: TimedMessageDeps): Promise<number>
     const days = Array.from({ length: 8 }, (_, index) => addLocalDays(today, -index));
     const years = [...new Set(days.map((day) => Number(day.slice(0, 4))))];
     let sent = 0;
-    for (const subscription of await subscriptionsIn(merchant._id, LIVE_STATUSES)) {
+    for (const subscription of await subscriptionsWithAnniversaryOn(merchant._id, LIVE_STATUSES, merchant.timezone, days)) {
       const started = localDateOf(subscription.createdAt, merchant.timezone);
       for (const year of years) {
         const count = year - Number(started.slice(0, 4));
-        if (count < 1 || !days.includes(occurrence(started.slice(5), year))) continue;
+        if (count < 1 || !days.includes(anniversaryIn(started.slice(5), year))) continue;
         const queued = await sendOnce(
           messages,
           {

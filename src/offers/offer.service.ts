@@ -9,7 +9,7 @@ import { merchantProfile } from '../merchants/merchant.queries';
 import type { BoxOrder } from '../orders/box-order.model';
 import { isEligible } from '../perks/eligibility';
 import { checkCatalogRefs, checkDateWindow } from '../perks/perk.service';
-import { addLocalDays, localDateOf } from '../shared/calendar';
+import { addLocalDays, anniversaryIn, localDateOf } from '../shared/calendar';
 import { InvalidStateError, NotFoundError } from '../shared/errors';
 import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
@@ -19,7 +19,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
 import type { Subscription } from '../subscriptions/subscription.model';
-import { subscriptionEndingsOf, subscriptionsIn } from '../subscriptions/subscription.queries';
+import { subscriptionEndingsOf, subscriptionsIn, subscriptionsWithAnniversaryOn } from '../subscriptions/subscription.queries';
 import { BoxRewardModel, OfferModel, thresholdTermsOf, type Offer } from './offer.model';
 import type { CreateOfferBody, OfferView } from './offer.schemas';
 
@@ -151,12 +151,6 @@ function recentDays(today: string, days: number): string[] {
   return Array.from({ length: days }, (_, index) => addLocalDays(today, -index));
 }
 
-/** This year's occurrence of a month-day (29 February falls on the 28th in other years). */
-function occurrence(monthDay: string, year: number): string {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return `${year}-${monthDay === '02-29' && !leap ? '02-28' : monthDay}`;
-}
-
 const GRANT_JOB = actors.job('offers.grant-yearly-rewards');
 
 /**
@@ -244,14 +238,13 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
     if (!merchant) continue;
     const today = localDateOf(now, merchant.timezone);
     const days = recentDays(today, YEARLY_CATCH_UP_DAYS + 1); // the day itself, and the 7 after it
-    const live = await subscriptionsIn(offer.merchantId, LIVE_STATUSES);
     const eligible = async (subscription: Subscription) => isEligible(offer.eligibility, await standingOf(subscription, today));
     try {
       if (offer.kind === 'anniversary') {
-        for (const subscription of live) {
+        for (const subscription of await subscriptionsWithAnniversaryOn(offer.merchantId, LIVE_STATUSES, merchant.timezone, days)) {
           const started = localDateOf(subscription.createdAt, merchant.timezone);
           for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
-            const day = occurrence(started.slice(5), year);
+            const day = anniversaryIn(started.slice(5), year);
             if (year <= Number(started.slice(0, 4)) || !days.includes(day) || !(await eligible(subscription))) continue;
             const years = year - Number(started.slice(0, 4));
             if (
@@ -269,12 +262,13 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
         }
       } else {
         const byCustomer = new Map<string, Subscription>();
-        for (const subscription of live) if (!byCustomer.has(subscription.customerId)) byCustomer.set(subscription.customerId, subscription);
+        for (const subscription of await subscriptionsIn(offer.merchantId, LIVE_STATUSES))
+          if (!byCustomer.has(subscription.customerId)) byCustomer.set(subscription.customerId, subscription);
         for (const customer of await birthdaysOf(offer.merchantId, [...byCustomer.keys()])) {
           const monthDay = customer.birthday.slice(-5);
           const subscription = byCustomer.get(customer.customerId)!;
           for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
-            const day = occurrence(monthDay, year);
+            const day = anniversaryIn(monthDay, year);
             if (!days.includes(day) || !(await eligible(subscription))) continue;
             if (await grantYearlyReward(deps, offer, subscription, `birthday:${customer.customerId}:${year}`, `${offer.name}: happy birthday`)) granted += 1;
           }

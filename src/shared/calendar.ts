@@ -171,6 +171,37 @@ export function localTimeOf(instant: Date, timezone: string): LocalTime {
   return `${String(local.hour).padStart(2, '0')}:${String(local.minute).padStart(2, '0')}`;
 }
 
+/** A month-day ('MM-DD') in `year`: 29 February falls on the 28th in other years. */
+export function anniversaryIn(monthDay: string, year: number): LocalDate {
+  const [month, day] = monthDay.split('-').map(Number) as [number, number];
+  return formatLocalDate(year, month, Math.min(day, daysInMonth(year, month)));
+}
+
+/**
+ * Every date from `fromYear` on, in a year before the day's own, whose anniversary (`anniversaryIn`) falls on
+ * one of `days`, as inclusive ranges, earliest first: what a yearly job reads by start instant, instead of
+ * every subscription, to find the starts it celebrates on those days. Exact: a date is in a range if and only
+ * if its anniversary in some later year is one of `days`.
+ */
+export function datesWithAnniversaryOn(days: readonly LocalDate[], fromYear: number): Array<{ from: LocalDate; to: LocalDate }> {
+  const dates = new Set<LocalDate>();
+  for (const date of days) {
+    const { year: dayYear, month, day } = parseLocalDate(date);
+    for (let year = fromYear; year < dayYear; year += 1) {
+      if (day <= daysInMonth(year, month)) dates.add(formatLocalDate(year, month, day));
+      // A 29 February start is celebrated on the 28th when the day's year has no 29th.
+      if (month === 2 && day === 28 && daysInMonth(dayYear, 2) === 28 && daysInMonth(year, 2) === 29) dates.add(formatLocalDate(year, 2, 29));
+    }
+  }
+  const ranges: Array<{ from: LocalDate; to: LocalDate }> = [];
+  for (const date of [...dates].sort()) {
+    const last = ranges[ranges.length - 1];
+    if (last && addLocalDays(last.to, 1) === date) last.to = date;
+    else ranges.push({ from: date, to: date });
+  }
+  return ranges;
+}
+
 /** `date` plus `days` calendar days (may be negative). Pure calendar arithmetic: no zone, no DST. */
 export function addLocalDays(date: LocalDate, days: number): LocalDate {
   const { year, month, day } = parseLocalDate(date);

@@ -323,6 +323,8 @@ SubscriptionSchema.index({ merchantId: 1, customerId: 1 });
 SubscriptionSchema.index({ merchantId: 1, 'box.planId': 1, createdAt: -1, _id: -1 });
 // By status and plan, newest first (the list filtered by both).
 SubscriptionSchema.index({ merchantId: 1, status: 1, 'box.planId': 1, createdAt: -1, _id: -1 });
+// The merchant's subscriptions that ended in a window (the win-back message).
+SubscriptionSchema.index({ merchantId: 1, status: 1, 'cancellation.effectiveAt': 1 });
 SubscriptionSchema.index({ stripeSyncDueAt: 1 });
 SubscriptionSchema.index({ renewalDueAt: 1 });
 // A store's subscriptions with a box to build soon (the fulfilment forecast).

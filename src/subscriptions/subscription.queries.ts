@@ -1,6 +1,7 @@
 import { merchantIds } from '../merchants/merchant.queries';
+import { addLocalDays, datesWithAnniversaryOn, localDateOf, toInstant, type LocalDate } from '../shared/calendar';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
-import type { SubscriptionStatus } from './subscription-states';
+import { LIVE_STATUSES, type SubscriptionStatus } from './subscription-states';
 import { SubscriptionModel, type Subscription } from './subscription.model';
 
 /**
@@ -46,6 +47,74 @@ export async function subscriptionsRenewingBy(merchantId: string, statuses: read
     $or: [{ renewalDueAt: { $lte: by } }, { renewalDueAt: null }],
     status: { $in: statuses },
   }).lean();
+}
+
+/** Oldest first, as `subscriptionsIn` gives them: jobs that read a narrower set keep the same order. */
+function oldestFirst(subscriptions: Subscription[]): Subscription[] {
+  return subscriptions.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a._id.localeCompare(b._id));
+}
+
+/**
+ * The merchant's live subscriptions whose first box still open may lock (reach its cut-off) by `by`, oldest
+ * first, for the reminder before a box locks: a subscription whose boxes are built has its renewal check armed
+ * at exactly that cut-off (src/renewals/renewal.service.ts), or unarmed by a change since, so those armed later
+ * are left out; a past-due one is armed for the next dunning look instead, so every past-due one is read. The
+ * caller works out each box. Indexes: `{ merchantId, renewalDueAt }`, `{ merchantId, status, … }`.
+ */
+export async function liveSubscriptionsLockingBy(merchantId: string, by: Date): Promise<Subscription[]> {
+  const live = { $in: [...LIVE_STATUSES] };
+  return oldestFirst(
+    await SubscriptionModel.find({
+      merchantId,
+      $or: [{ status: live, renewalDueAt: { $lte: by } }, { status: live, renewalDueAt: null }, { status: 'past_due' }],
+    }).lean(),
+  );
+}
+
+/** The merchant's subscriptions that ended (cancellation effective) in `(after, until]`, oldest first. */
+export async function subscriptionsEndedBetween(merchantId: string, after: Date, until: Date): Promise<Subscription[]> {
+  return oldestFirst(await SubscriptionModel.find({ merchantId, status: 'cancelled', 'cancellation.effectiveAt': { $gt: after, $lte: until } }).lean());
+}
+
+/**
+ * The merchant's subscriptions in these statuses that started (in the merchant's calendar) on a date whose
+ * anniversary is one of `days`, oldest first: one range of start instants per earlier year, read through
+ * `{ merchantId, status, createdAt }`, instead of every subscription of the store.
+ */
+export async function subscriptionsWithAnniversaryOn(
+  merchantId: string,
+  statuses: readonly SubscriptionStatus[],
+  timezone: string,
+  days: readonly LocalDate[],
+): Promise<Subscription[]> {
+  const first = await SubscriptionModel.findOne({ merchantId }, { createdAt: 1 }).sort({ createdAt: 1, _id: 1 }).lean();
+  if (!first) return [];
+  const ranges = datesWithAnniversaryOn(days, Number(localDateOf(first.createdAt, timezone).slice(0, 4)));
+  if (ranges.length === 0) return [];
+  return oldestFirst(
+    await SubscriptionModel.find({
+      merchantId,
+      status: { $in: [...statuses] },
+      $or: ranges.map(({ from, to }) => ({
+        createdAt: { $gte: toInstant(from, '00:00', timezone), $lt: toInstant(addLocalDays(to, 1), '00:00', timezone) },
+      })),
+    }).lean(),
+  );
+}
+
+/** Which of these shoppers have a subscription in one of these statuses (asked a thousand at a time). */
+export async function customersWithSubscriptionIn(
+  merchantId: string,
+  customerIds: readonly string[],
+  statuses: readonly SubscriptionStatus[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let start = 0; start < customerIds.length; start += 1000) {
+    const batch = customerIds.slice(start, start + 1000);
+    const ids = await SubscriptionModel.distinct('customerId', { merchantId, customerId: { $in: batch }, status: { $in: [...statuses] } });
+    for (const id of ids) found.add(id);
+  }
+  return found;
 }
 
 /** Every shopper of the merchant who has (or had) a subscription. */

@@ -12,6 +12,7 @@ import { verifyActionToken } from '../../../src/shared/action-tokens';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import type { CreateCustomerBody } from '../../../src/customers/customer.schemas';
+import { liveSubscriptionsLockingBy, subscriptionsEndedBetween, subscriptionsWithAnniversaryOn } from '../../../src/subscriptions/subscription.queries';
 import { buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { TEST_LINKS } from '../../helpers/facts';
@@ -265,5 +266,62 @@ describe('timed messages', () => {
     expect(reminders[1]!.text).toContain('2 years ago');
     expect(reminders[0]!.text).toContain('Price: $26.00 per box');
     expect(reminders[0]!.text).toContain('You can cancel at any time');
+  });
+
+  describe('each job reads the subscriptions it may write to, not the whole store', () => {
+    const ids = (subscriptions: Array<{ _id: string }>) => subscriptions.map((subscription) => subscription._id);
+
+    test('when the renewal job has armed each subscription at its next cut-off, then the reminder job reads those locking soon and the past-due ones, and still reminds each in its time', async () => {
+      const { clock, app, merchant, driver, subscribe, run } = await setUp();
+      const ana = await subscribe(); // boxes on the 15th: February's locks on the 12th
+      at(clock, '2026-01-28T15:30:00Z');
+      const ben = await subscribe(); // boxes on the 28th: February's locks on the 25th
+      const cleo = await subscribe();
+      await driver.fail(cleo.stripeSubscriptionId, clock.now(), `in_cleo_${cleo.id.slice(-6)}`, 1);
+      expect((await request(app).get(`/api/v1/subscriptions/${cleo.id}`).set(merchant.auth).expect(200)).body.status).toBe('past_due');
+      await driver.runCutoffs();
+
+      at(clock, '2026-02-10T16:30:00Z'); // two days before Ana's cut-off, and an hour
+      const by = new Date(clock.now().getTime() + 2 * DAY);
+      expect(ids(await liveSubscriptionsLockingBy(merchant.id, by)).sort()).toEqual([ana.id, cleo.id].sort());
+      expect(await run(remindUpcomingBoxes, 'subscription.upcoming_box')).toBe(1);
+
+      // A change unarms the check: Ben's skip makes him read again (his March box is still far off).
+      await request(app).post(`/api/v1/subscriptions/${ben.id}/skip`).set(merchant.auth).send({ cycleKey: '2026-02-28' }).expect(200);
+      expect(ids(await liveSubscriptionsLockingBy(merchant.id, by)).sort()).toEqual([ana.id, ben.id, cleo.id].sort());
+      expect(await run(remindUpcomingBoxes, 'subscription.upcoming_box')).toBe(1);
+
+      at(clock, '2026-02-23T16:30:00Z'); // two days before the 25 February cut-off: Cleo's box, Ben's is skipped
+      expect(await run(remindUpcomingBoxes, 'subscription.upcoming_box')).toBe(2);
+      expect((await queuedMessages({ merchantId: merchant.id, template: 'subscription.upcoming_box' })).map((m) => m.key).sort()).toEqual(
+        [`upcoming:${ana.id}:2026-02-15`, `upcoming:${cleo.id}:2026-02-28`].sort(),
+      );
+    });
+
+    test('when a store has starts on many days and endings on many days, then the yearly and win-back jobs read only those whose day it is', async () => {
+      const { clock, app, merchant, subscribe } = await setUp('2025-01-10T15:30:00Z');
+      const started: Record<string, string> = {};
+      for (const day of ['2025-01-10', '2025-01-14', '2025-01-20', '2025-06-01']) {
+        at(clock, `${day}T15:30:00Z`);
+        started[day] = (await subscribe()).id;
+      }
+      at(clock, '2025-02-03T15:30:00Z');
+      const leaving = await subscribe();
+      await request(app).post(`/api/v1/subscriptions/${leaving.id}/cancel`).set(merchant.auth).send({ mode: 'now', reason: 'moving' }).expect(200);
+
+      // The week to 15 January 2026, in New York: the 10 and 14 January starts (the 20th and 1 June are not due).
+      const days = Array.from({ length: 8 }, (_, index) => `2026-01-${String(15 - index).padStart(2, '0')}`);
+      expect(ids(await subscriptionsWithAnniversaryOn(merchant.id, ['active'], 'America/New_York', days))).toEqual([
+        started['2025-01-10'],
+        started['2025-01-14'],
+      ]);
+      // A start read in the store's calendar: 10 January 03:00 UTC is still the 9th in New York.
+      expect(ids(await subscriptionsWithAnniversaryOn(merchant.id, ['active'], 'America/New_York', ['2026-01-09']))).toEqual([]);
+      expect(ids(await subscriptionsWithAnniversaryOn(merchant.id, ['active'], 'Asia/Tokyo', ['2026-01-11']))).toEqual([started['2025-01-10']]);
+
+      const ended = new Date('2025-02-03T15:30:00Z');
+      expect(ids(await subscriptionsEndedBetween(merchant.id, new Date(ended.getTime() - DAY), ended))).toEqual([leaving.id]);
+      expect(ids(await subscriptionsEndedBetween(merchant.id, ended, new Date(ended.getTime() + DAY)))).toEqual([]);
+    });
   });
 });

@@ -2,10 +2,12 @@ import { DateTime, Settings } from 'luxon';
 import {
   addLocalDays,
   addMonthsClamped,
+  anniversaryIn,
   type BillingSchedule,
   chargeDateOf,
   cycleAt,
   cycleByKey,
+  datesWithAnniversaryOn,
   isBeforeCutoff,
   isLocalDate,
   isLocalTime,
@@ -408,5 +410,45 @@ describe('calendar: invalid inputs', () => {
     expect(() => upcomingCycles(schedule, new Date('2026-02-10T00:00:00Z'), -1)).toThrow(RangeError);
     expect(() => nextCycle(schedule, new Date(Number.NaN))).toThrow(/after must be a valid Date/);
     expect(() => isBeforeCutoff(cycleAt(schedule, 0), new Date(Number.NaN))).toThrow(RangeError);
+  });
+});
+
+describe('anniversaries', () => {
+  it('falls on the same month-day, and on 28 February for a 29 February start in a year without one', () => {
+    expect(anniversaryIn('06-15', 2027)).toBe('2027-06-15');
+    expect(anniversaryIn('02-29', 2027)).toBe('2027-02-28');
+    expect(anniversaryIn('02-29', 2028)).toBe('2028-02-29');
+  });
+
+  /** Every date from `fromYear` to the window's last year, checked against the rule itself. */
+  function bruteForce(days: string[], fromYear: number): string[] {
+    const years = [...new Set(days.map((day) => Number(day.slice(0, 4))))];
+    const found: string[] = [];
+    for (let date = `${fromYear}-01-01`; date <= days[0]!; date = addLocalDays(date, 1)) {
+      const start = Number(date.slice(0, 4));
+      if (years.some((year) => year > start && days.includes(anniversaryIn(date.slice(5), year)))) found.push(date);
+    }
+    return found;
+  }
+
+  function expand(ranges: Array<{ from: string; to: string }>): string[] {
+    const dates: string[] = [];
+    for (const { from, to } of ranges) for (let date = from; date <= to; date = addLocalDays(date, 1)) dates.push(date);
+    return dates;
+  }
+
+  it.each(['2026-03-03', '2028-03-02', '2026-01-04', '2027-02-28', '2028-02-29', '2028-03-01', '2026-07-20'])(
+    'finds exactly the starts celebrated in the 8 days to %s',
+    (today) => {
+      const days = Array.from({ length: 8 }, (_, index) => addLocalDays(today, -index));
+      const ranges = datesWithAnniversaryOn(days, 2019);
+      expect(expand(ranges)).toEqual(bruteForce(days, 2019));
+      // Merged: a range per year (two when the window crosses New Year or takes in a 29 February).
+      expect(ranges.length).toBeLessThanOrEqual(2 * (Number(today.slice(0, 4)) - 2019));
+    },
+  );
+
+  it('finds nothing when the store opened this year', () => {
+    expect(datesWithAnniversaryOn(['2026-03-03', '2026-03-02'], 2026)).toEqual([]);
   });
 });
