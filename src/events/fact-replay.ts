@@ -3,28 +3,21 @@ import type { FactType } from './fact-types';
 
 /**
  * Reads for projections rebuilt from the facts (analytics): a store's facts of some types in the order they
- * became true — by time, then per subject in sequence — read in pages, never all at once.
+ * became true — by time, then per subject in sequence — through one cursor that the driver fills `pageSize`
+ * facts at a time, never all at once. One query, not one per page: a query per page would make the database
+ * find its place again each time (on the local stand-in, scan and sort the rest of the store's facts once
+ * per page). Index: `{ merchantId, type, at, subjectId, seq }` (one range per type, merged in order).
  */
 export async function* factsInOrder(merchantId: string, types: readonly FactType[], pageSize = 500): AsyncGenerator<Fact> {
-  let last: { at: Date; subjectId: string; seq: number } | undefined;
-  for (;;) {
-    const after = last
-      ? {
-          $or: [
-            { at: { $gt: last.at } },
-            { at: last.at, subjectId: { $gt: last.subjectId } },
-            { at: last.at, subjectId: last.subjectId, seq: { $gt: last.seq } },
-          ],
-        }
-      : {};
-    const page = await FactModel.find({ merchantId, type: { $in: [...types] }, ...after })
-      .sort({ at: 1, subjectId: 1, seq: 1 })
-      .limit(pageSize)
-      .lean();
-    for (const fact of page) yield fact;
-    if (page.length < pageSize) return;
-    const end = page[page.length - 1]!;
-    last = { at: end.at, subjectId: end.subjectId, seq: end.seq };
+  const cursor = FactModel.find({ merchantId, type: { $in: [...types] } })
+    .sort({ at: 1, subjectId: 1, seq: 1 })
+    .batchSize(pageSize)
+    .lean<Fact[]>()
+    .cursor();
+  try {
+    for await (const fact of cursor) yield fact;
+  } finally {
+    await cursor.close();
   }
 }
 
