@@ -5,7 +5,7 @@ import { MetricBucketModel, SubscriptionMrrModel } from '../../src/analytics/ana
 import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel } from '../../src/analytics/box-kpis.model';
 import { applyFactToBoxKpis, BOX_KPI_FACTS } from '../../src/analytics/box-kpis.service';
 import { applyFactToRetention, RETENTION_FACTS } from '../../src/analytics/retention-projection.service';
-import { RetentionBucketModel, RetentionSubscriptionModel } from '../../src/analytics/retention.model';
+import { CohortBucketModel, RetentionBucketModel, RetentionSubscriptionModel, SaveBucketModel } from '../../src/analytics/retention.model';
 import { factsInOrder } from '../../src/events/fact-replay';
 
 /** Every analytics projection's model (what a rebuild drops and writes), typed alike: each is only read and dropped by merchant. */
@@ -14,6 +14,8 @@ const PROJECTIONS: Record<string, typeof SubscriptionMrrModel> = {
   daily: MetricBucketModel,
   retentionSubscriptions: RetentionSubscriptionModel,
   retentionDaily: RetentionBucketModel,
+  retentionCohorts: CohortBucketModel,
+  retentionSaves: SaveBucketModel,
   boxDaily: BoxKpiBucketModel,
   boxOrders: BoxKpiOrderModel,
   firstBoxes: FirstBoxModel,

@@ -389,11 +389,12 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     month === '2026-03' ? { ...noLeaving, month, cancelled: 1, voluntary: 1, reasons: { moving: 1 } } : { ...noLeaving, month },
   );
 
-  test('when LTV is read, then the daily MRR buckets are read once for every figure it needs, and no subscription’s MRR record', async () => {
+  test('when LTV is read, then the daily MRR buckets are read once for every figure it needs, and no subscription’s MRR or retention record', async () => {
     const reads = await readsWhile(() => read('ltv'));
     // MRR, subscribers and churn (and the churn window before the range) from one read of the buckets; cohorts from theirs.
-    expect(reads).toMatchObject({ analytics_daily: 1, analytics_retention_subscriptions: 1 });
+    expect(reads).toMatchObject({ analytics_daily: 1, analytics_retention_cohorts: 1 });
     expect(reads.analytics_subscriptions).toBeUndefined();
+    expect(reads.analytics_retention_subscriptions).toBeUndefined();
   });
 
   test('when the cancellations are read, then each month has its reasons, save offers shown and accepted, and saved subscribers still active 90 days on', async () => {
