@@ -56,13 +56,19 @@ function sortedEntries<V>(map: Map<string, V>): Array<[string, V]> {
   return [...map.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
+interface CohortMonthFigures {
+  paying: number;
+  revenueMinor: number;
+  cancelled: number;
+}
+
 interface CohortFigures {
   cohort: string;
   size: number;
   revenueToDateMinor: number;
   realisedLtvMinor: number;
-  /** Per month from the cohort's: paying, revenue, and how many were cancelled that month. */
-  months: Map<string, { paying: number; revenueMinor: number; cancelled: number }>;
+  /** Per month of activity (from the cohort's, and a cancellation's month even before it): paying, revenue, cancelled. */
+  months: Map<string, CohortMonthFigures>;
 }
 
 /**
@@ -84,7 +90,13 @@ async function cohortsOf(merchantId: string, query: RetentionMetricsQuery, range
   for (const b of buckets) {
     const cohorts = byCurrency.get(b.currency) ?? new Map<string, CohortFigures>();
     byCurrency.set(b.currency, cohorts);
-    const figures = cohorts.get(b.cohort) ?? { cohort: b.cohort, size: 0, revenueToDateMinor: 0, realisedLtvMinor: 0, months: new Map() };
+    const figures: CohortFigures = cohorts.get(b.cohort) ?? {
+      cohort: b.cohort,
+      size: 0,
+      revenueToDateMinor: 0,
+      realisedLtvMinor: 0,
+      months: new Map<string, CohortMonthFigures>(),
+    };
     cohorts.set(b.cohort, figures);
     figures.size += b.subscribers ?? 0;
     figures.revenueToDateMinor += b.revenueMinor ?? 0;

@@ -355,7 +355,8 @@ export function retentionRebuild(merchantId: string, timezone: string): FoldedPr
           fact._id,
         );
       }
-      for (const change of folded.changes) (change.kind === 'cohort' ? cohorts : saves).add(change._id, change.fields, Object.fromEntries(change.inc), fact._id);
+      for (const change of folded.changes)
+        (change.kind === 'cohort' ? cohorts : saves).add(change._id, change.fields, Object.fromEntries(change.inc), fact._id);
       states.set(folded.after, fact._id);
       return Promise.resolve();
     },

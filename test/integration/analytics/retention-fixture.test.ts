@@ -506,6 +506,13 @@ describe('analytics: cohorts, LTV, why they leave and dunning, a hand-written ha
     const before = await Promise.all(['cohorts', 'ltv', 'cancellations', 'dunning'].map((p) => read(p)));
     await projectThroughListeners(merchant.id);
     const followed = await projectionDocuments(merchant.id);
+    // The cohort and save buckets are among them (the cohorts and saves are read from nothing else): a month of each
+    // cohort's activity (USD Jan's 6, Feb's 5, Mar's 2; EUR Jan's 3), and, left empty, each cohort's first month with
+    // no plan (its first box was followed before its subscription's creation, at the same instant, and moved).
+    const counted = (b: unknown) => ['subscribers', 'paying', 'revenueMinor', 'boxes', 'cancelled'].some((k) => (b as Record<string, number>)[k] !== 0);
+    expect(followed.retentionCohorts!.filter(counted)).toHaveLength(6 + 5 + 2 + 3);
+    expect(followed.retentionCohorts!.filter((b) => !counted(b))).toHaveLength(4);
+    expect(followed.retentionSaves).toHaveLength(2);
     await rebuildAnalytics({ merchantId: merchant.id, batch: { page: 3, flushEvery: 7 } });
     expect(await projectionDocuments(merchant.id)).toEqual(followed);
     expect(await Promise.all(['cohorts', 'ltv', 'cancellations', 'dunning'].map((p) => read(p)))).toEqual(before);
