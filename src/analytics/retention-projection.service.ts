@@ -19,10 +19,17 @@ import {
  * The retention projections (docs/analytics.md, "Cohorts, LTV, why they leave, dunning"), kept from facts:
  * per subscription, what it paid per local month, when it ended and when it was saved
  * (analytics_retention_subscriptions); per local day, currency and plan, cancellations by reason, save offers
- * and dunning outcomes (analytics_retention_daily). Each write is one single-document update guarded on the
- * fact's id, the day's bucket first and the subscription last (a crash in between is finished by the retry).
- * A box's payment only adds to its month, so the order in which a box's and its subscription's facts are
- * followed does not matter; a subscription's own facts come in their order.
+ * and dunning outcomes (analytics_retention_daily); per cohort, plan and month of activity, subscribers, paying,
+ * revenue, boxes and cancellations (analytics_retention_cohorts); per month of save and plan, the saves and those
+ * cancelled within SAVED_DAYS, by day (analytics_retention_saves). The reports read the last three, as many
+ * documents as months and plans, never one per subscription.
+ *
+ * Each write is one single-document update guarded on the fact's id. The day's bucket is written first and the
+ * subscription next, with the cohort and save changes the fact makes in `pending`; those buckets last (a crash
+ * anywhere is finished by the retry: see `applyFactToRetention`). The cohort and save changes are the difference
+ * between the subscription's contribution (`contributionsOf`) after and before the fact, so the order in which a
+ * box's and its subscription's facts are followed does not matter either: a box paid before the first one
+ * known moves the subscription to the earlier cohort. A subscription's own facts come in their order.
  */
 export const RETENTION_FACTS = [
   'subscription.created',
@@ -133,7 +140,7 @@ const MAX_ATTEMPTS = 20;
 type Held = Omit<RetentionSubscription, 'factIds'>;
 
 /** A subscription's cohort: the local month of its first paid box (none: not in a cohort). */
-export function cohortOf(s: Pick<RetentionSubscription, 'paid'>): string | undefined {
+function cohortOf(s: Pick<RetentionSubscription, 'paid'>): string | undefined {
   return Object.keys(s.paid ?? {})
     .filter((m) => (s.paid[m]?.boxes ?? 0) > 0)
     .sort()[0];
