@@ -4,7 +4,8 @@ import { invalidInput, NotFoundError } from '../shared/errors';
 import type { Clock } from '../shared/time';
 import { monthlyFigures } from './metrics.service';
 import { rate } from './mrr-rules';
-import { RetentionBucketModel, RetentionSubscriptionModel, type RetentionBucket, type RetentionSubscription } from './retention.model';
+import { CohortBucketModel, RetentionBucketModel, SaveBucketModel, type CohortBucket, type RetentionBucket, type SaveBucket } from './retention.model';
+import { SAVED_DAYS } from './retention-projection.service';
 import type { CancellationReport, CohortReport, DunningReport, LtvReport, RetentionMetricsQuery } from './retention-metrics.schemas';
 
 /**
@@ -16,8 +17,8 @@ import type { CancellationReport, CohortReport, DunningReport, LtvReport, Retent
 const MAX_MONTHS = 36;
 /** Predicted LTV divides by the average subscriber churn of this many months, ending with the month. */
 export const LTV_WINDOW_MONTHS = 3;
-/** A saved subscriber is still active if not cancelled this many days after the save. */
-export const SAVED_DAYS = 90;
+/** A saved subscriber is still active if not cancelled this many days after the save (kept by the projection). */
+export { SAVED_DAYS };
 
 function shiftMonth(month: string, by: number): string {
   const [y, m] = month.split('-').map(Number) as [number, number];
@@ -51,22 +52,14 @@ async function rangeOf(clock: Clock, merchantId: string, query: RetentionMetrics
   return { timezone: merchant.timezone, today, from, to, months };
 }
 
-function members(merchantId: string, query: RetentionMetricsQuery, planField: 'firstPlanId' | 'planId') {
-  return RetentionSubscriptionModel.find(
-    { merchantId, currency: { $exists: true }, ...(query.currency ? { currency: query.currency } : {}), ...(query.plan ? { [planField]: query.plan } : {}) },
-    { factIds: 0 },
-  ).lean<Array<Omit<RetentionSubscription, 'factIds'>>>();
-}
-
-/** A subscription's cohort: the month of its first paid box (none: not in a cohort). */
-function cohortOf(s: Pick<RetentionSubscription, 'paid'>): string | undefined {
-  return Object.keys(s.paid ?? {})
-    .filter((m) => (s.paid[m]?.boxes ?? 0) > 0)
-    .sort()[0];
-}
-
 function sortedEntries<V>(map: Map<string, V>): Array<[string, V]> {
   return [...map.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+interface CohortMonthFigures {
+  paying: number;
+  revenueMinor: number;
+  cancelled: number;
 }
 
 interface CohortFigures {
@@ -74,29 +67,52 @@ interface CohortFigures {
   size: number;
   revenueToDateMinor: number;
   realisedLtvMinor: number;
-  subscriptions: Array<Omit<RetentionSubscription, 'factIds'>>;
+  /** Per month of activity (from the cohort's, and a cancellation's month even before it): paying, revenue, cancelled. */
+  months: Map<string, CohortMonthFigures>;
 }
 
-/** Per currency, the cohorts whose month is in the range, with what they paid to date. */
+/**
+ * Per currency, the cohorts whose month is in the range, with what they paid to date: the cohort buckets of
+ * those cohorts added up (src/analytics/retention.model.ts, `CohortBucket`), as many as cohorts × months ×
+ * plans, whatever the number of subscribers. A cohort whose subscriptions all moved to an earlier one is empty.
+ */
 async function cohortsOf(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, CohortFigures[]>> {
+  const buckets = await CohortBucketModel.find(
+    {
+      merchantId,
+      cohort: { $gte: range.from, $lte: range.to },
+      ...(query.currency ? { currency: query.currency } : {}),
+      ...(query.plan ? { planId: query.plan } : {}),
+    },
+    { factIds: 0 },
+  ).lean<CohortBucket[]>();
   const byCurrency = new Map<string, Map<string, CohortFigures>>();
-  for (const s of await members(merchantId, query, 'firstPlanId')) {
-    const cohort = cohortOf(s);
-    if (!cohort || cohort < range.from || cohort > range.to) continue;
-    const cohorts = byCurrency.get(s.currency!) ?? new Map<string, CohortFigures>();
-    byCurrency.set(s.currency!, cohorts);
-    const figures = cohorts.get(cohort) ?? { cohort, size: 0, revenueToDateMinor: 0, realisedLtvMinor: 0, subscriptions: [] };
-    cohorts.set(cohort, figures);
-    figures.size += 1;
-    figures.revenueToDateMinor += Object.values(s.paid).reduce((n, p) => n + (p.revenueMinor ?? 0), 0);
-    figures.subscriptions.push(s);
+  for (const b of buckets) {
+    const cohorts = byCurrency.get(b.currency) ?? new Map<string, CohortFigures>();
+    byCurrency.set(b.currency, cohorts);
+    const figures: CohortFigures = cohorts.get(b.cohort) ?? {
+      cohort: b.cohort,
+      size: 0,
+      revenueToDateMinor: 0,
+      realisedLtvMinor: 0,
+      months: new Map<string, CohortMonthFigures>(),
+    };
+    cohorts.set(b.cohort, figures);
+    figures.size += b.subscribers ?? 0;
+    figures.revenueToDateMinor += b.revenueMinor ?? 0;
+    const month = figures.months.get(b.month) ?? { paying: 0, revenueMinor: 0, cancelled: 0 };
+    figures.months.set(b.month, month);
+    month.paying += b.paying ?? 0;
+    month.revenueMinor += b.revenueMinor ?? 0;
+    month.cancelled += b.cancelled ?? 0;
   }
   const result = new Map<string, CohortFigures[]>();
   for (const [currency, cohorts] of sortedEntries(byCurrency)) {
-    result.set(
-      currency,
-      sortedEntries(cohorts).map(([, f]) => ({ ...f, realisedLtvMinor: Math.round(f.revenueToDateMinor / f.size) })),
-    );
+    const list = sortedEntries(cohorts)
+      .map(([, f]) => f)
+      .filter((f) => f.size > 0)
+      .map((f) => ({ ...f, realisedLtvMinor: Math.round(f.revenueToDateMinor / f.size) }));
+    if (list.length > 0) result.set(currency, list);
   }
   return result;
 }
@@ -111,20 +127,24 @@ export async function cohortReport(clock: Clock, merchantId: string, query: Rete
     to: range.to,
     currencies: [...cohorts.entries()].map(([currency, list]) => ({
       currency,
-      cohorts: list.map(({ subscriptions, ...figures }) => ({
-        ...figures,
-        months: monthsBetween(figures.cohort, range.to).map((month, offset) => {
-          const active = subscriptions.filter((s) => !s.cancelledOn || s.cancelledOn.slice(0, 7) > month).length;
-          return {
-            month,
-            offset,
-            active,
-            activeRate: rate(active, figures.size),
-            paying: subscriptions.filter((s) => (s.paid[month]?.boxes ?? 0) > 0).length,
-            revenueMinor: subscriptions.reduce((n, s) => n + (s.paid[month]?.revenueMinor ?? 0), 0),
-          };
-        }),
-      })),
+      cohorts: list.map(({ months: figures, ...cohort }) => {
+        // Active at a month's end: the cohort less those cancelled by then (in any month up to it, even before the cohort's).
+        const cancelledBy = (month: string): number => [...figures.entries()].reduce((n, [m, f]) => n + (m <= month ? f.cancelled : 0), 0);
+        return {
+          ...cohort,
+          months: monthsBetween(cohort.cohort, range.to).map((month, offset) => {
+            const active = cohort.size - cancelledBy(month);
+            return {
+              month,
+              offset,
+              active,
+              activeRate: rate(active, cohort.size),
+              paying: figures.get(month)?.paying ?? 0,
+              revenueMinor: figures.get(month)?.revenueMinor ?? 0,
+            };
+          }),
+        };
+      }),
     })),
   };
 }
@@ -212,13 +232,51 @@ function sumCounts(records: Array<Record<string, number> | undefined>): Record<s
   return Object.fromEntries(Object.entries(total).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
 }
 
+/**
+ * Per currency and month of the range, the saves of the month (`SaveBucket`: counts per save day), how many
+ * have matured (their SAVED_DAYS-th day has come) and how many of those were still active then (saved less
+ * those cancelled within SAVED_DAYS, counted when they were cancelled). A save moved to another plan leaves
+ * zeros behind: a currency with no save is left out.
+ */
+async function savesOf(
+  merchantId: string,
+  query: RetentionMetricsQuery,
+  range: Range,
+): Promise<Map<string, Map<string, { saved: number; matured: number; stillActive: number }>>> {
+  const buckets = await SaveBucketModel.find(
+    {
+      merchantId,
+      month: { $gte: range.from, $lte: range.to },
+      ...(query.currency ? { currency: query.currency } : {}),
+      ...(query.plan ? { planId: query.plan } : {}),
+    },
+    { factIds: 0 },
+  ).lean<SaveBucket[]>();
+  const result = new Map<string, Map<string, { saved: number; matured: number; stillActive: number }>>();
+  for (const b of buckets) {
+    for (const [day, counts] of Object.entries(b.days ?? {})) {
+      const saved = counts?.saved ?? 0;
+      if (saved === 0) continue;
+      const months = result.get(b.currency) ?? new Map<string, { saved: number; matured: number; stillActive: number }>();
+      result.set(b.currency, months);
+      const figures = months.get(b.month) ?? { saved: 0, matured: 0, stillActive: 0 };
+      months.set(b.month, figures);
+      figures.saved += saved;
+      // Matured: the 90th day after the save has come; still active: not cancelled by then.
+      if (addLocalDays(`${b.month}-${day}`, SAVED_DAYS) <= range.today) {
+        figures.matured += saved;
+        figures.stillActive += saved - (counts?.cancelledWithin ?? 0);
+      }
+    }
+  }
+  return result;
+}
+
 export async function cancellationReport(clock: Clock, merchantId: string, query: RetentionMetricsQuery): Promise<CancellationReport> {
   const range = await rangeOf(clock, merchantId, query);
   const byCurrency = await bucketMonths(merchantId, query, range);
-  const saves = (await members(merchantId, query, 'planId')).filter(
-    (s) => s.savedOn && s.savedOn.slice(0, 7) >= range.from && s.savedOn.slice(0, 7) <= range.to,
-  );
-  const currencies = [...new Set([...byCurrency.keys(), ...saves.map((s) => s.currency!)])].sort();
+  const saves = await savesOf(merchantId, query, range);
+  const currencies = [...new Set([...byCurrency.keys(), ...saves.keys()])].sort();
   return {
     object: 'cancellation_report',
     timezone: range.timezone,
@@ -228,9 +286,7 @@ export async function cancellationReport(clock: Clock, merchantId: string, query
       currency,
       months: range.months.map((month) => {
         const buckets = byCurrency.get(currency)?.get(month) ?? [];
-        const saved = saves.filter((s) => s.currency === currency && s.savedOn!.slice(0, 7) === month);
-        // Matured: the 90th day after the save has come; still active: not cancelled by then.
-        const matured = saved.filter((s) => addLocalDays(s.savedOn!, SAVED_DAYS) <= range.today);
+        const saved = saves.get(currency)?.get(month) ?? { saved: 0, matured: 0, stillActive: 0 };
         return {
           month,
           cancelled: buckets.reduce((n, b) => n + (b.cancellations?.total ?? 0), 0),
@@ -239,9 +295,9 @@ export async function cancellationReport(clock: Clock, merchantId: string, query
           reasons: sumCounts(buckets.map((b) => b.reasons)),
           saveOffersShown: buckets.reduce((n, b) => n + (b.saveOffers?.shown ?? 0), 0),
           saveOffersAccepted: buckets.reduce((n, b) => n + (b.saveOffers?.accepted ?? 0), 0),
-          saved: saved.length,
-          savedMatured: matured.length,
-          savedStillActiveAfter90Days: matured.filter((s) => !s.cancelledOn || s.cancelledOn > addLocalDays(s.savedOn!, SAVED_DAYS)).length,
+          saved: saved.saved,
+          savedMatured: saved.matured,
+          savedStillActiveAfter90Days: saved.stillActive,
         };
       }),
     })),

@@ -1,19 +1,35 @@
 import type { Fact } from '../events/fact.model';
 import type { FactType } from '../events/fact-types';
 import { merchantProfile } from '../merchants/merchant.queries';
-import { localDateOf } from '../shared/calendar';
+import { addLocalDays, localDateOf } from '../shared/calendar';
+import { isDuplicateKeyError } from '../shared/db';
 import { applyUpdate, BucketBatch, defined, StateBatch, type FoldedProjection } from './rebuild-batch.service';
 import { upsertOnce } from './upsert-once';
-import { RetentionBucketModel, RetentionSubscriptionModel, type RetentionSubscription } from './retention.model';
+import {
+  CohortBucketModel,
+  RetentionBucketModel,
+  RetentionSubscriptionModel,
+  SaveBucketModel,
+  type BucketChange,
+  type PendingBucketChanges,
+  type RetentionSubscription,
+} from './retention.model';
 
 /**
  * The retention projections (docs/analytics.md, "Cohorts, LTV, why they leave, dunning"), kept from facts:
  * per subscription, what it paid per local month, when it ended and when it was saved
  * (analytics_retention_subscriptions); per local day, currency and plan, cancellations by reason, save offers
- * and dunning outcomes (analytics_retention_daily). Each write is one single-document update guarded on the
- * fact's id, the day's bucket first and the subscription last (a crash in between is finished by the retry).
- * A box's payment only adds to its month, so the order in which a box's and its subscription's facts are
- * followed does not matter; a subscription's own facts come in their order.
+ * and dunning outcomes (analytics_retention_daily); per cohort, plan and month of activity, subscribers, paying,
+ * revenue, boxes and cancellations (analytics_retention_cohorts); per month of save and plan, the saves and those
+ * cancelled within SAVED_DAYS, by day (analytics_retention_saves). The reports read the last three, as many
+ * documents as months and plans, never one per subscription.
+ *
+ * Each write is one single-document update guarded on the fact's id. The day's bucket is written first and the
+ * subscription next, with the cohort and save changes the fact makes in `pending`; those buckets last (a crash
+ * anywhere is finished by the retry: see `applyFactToRetention`). The cohort and save changes are the difference
+ * between the subscription's contribution (`contributionsOf`) after and before the fact, so the order in which a
+ * box's and its subscription's facts are followed does not matter either: a box paid before the first one
+ * known moves the subscription to the earlier cohort. A subscription's own facts come in their order.
  */
 export const RETENTION_FACTS = [
   'subscription.created',
@@ -53,13 +69,6 @@ async function addToBucket(fact: Fact, day: string, currency: string, planId: st
       { upsert: true },
     ),
   );
-}
-
-/** Applies an update to the subscription's document, once per fact. */
-async function updateSubscription(fact: Fact, subscriptionId: string, update: Record<string, unknown>): Promise<void> {
-  const push = { factIds: fact._id };
-  const withFact = { ...update, $push: push, $setOnInsert: { merchantId: fact.merchantId, ...((update.$setOnInsert as object) ?? {}) } };
-  await upsertOnce(() => RetentionSubscriptionModel.updateOne({ _id: subscriptionId, factIds: { $ne: fact._id } }, withFact, { upsert: true }));
 }
 
 /** The bucket counts a subscription fact adds, and what it changes on the subscription. */
@@ -121,15 +130,117 @@ function subscriptionOf(fact: Fact): string | undefined {
   return fact.subjectType === 'subscription' ? fact.subjectId : fact.subscriptionId;
 }
 
+/** A saved subscriber is still active if not cancelled this many days after the save. */
+export const SAVED_DAYS = 90;
+/** The cohort buckets' plan for subscriptions whose creation was never followed (in no plan's report). */
+const NO_PLAN = '';
+/** Times a listener reads and tries again when other facts of the subscription are applied meanwhile. */
+const MAX_ATTEMPTS = 20;
+
+type Held = Omit<RetentionSubscription, 'factIds'>;
+
+/** A subscription's cohort: the local month of its first paid box (none: not in a cohort). */
+function cohortOf(s: Pick<RetentionSubscription, 'paid'>): string | undefined {
+  return Object.keys(s.paid ?? {})
+    .filter((m) => (s.paid[m]?.boxes ?? 0) > 0)
+    .sort()[0];
+}
+
+interface Contribution {
+  kind: BucketChange['kind'];
+  fields: Record<string, string>;
+  inc: Record<string, number>;
+}
+
 /**
- * The rules: what one fact adds to its day's bucket and the update it makes to its subscription's document
- * (without the fact's id, which the caller pushes), given the subscription before it. Undefined when it
- * changes nothing. Both the listener and the rebuild apply facts through this.
+ * What a subscription, as its document is, adds to the cohort and save buckets (src/analytics/retention.model.ts):
+ * a pure function of the document, so that a fact changes the buckets by the difference between the
+ * subscription's contribution after it and before it. A box paid in an earlier month than its first one moves
+ * the whole contribution (size, every month's revenue, the cancellation) to the earlier cohort; a swap moves
+ * its save to the new plan; a cancellation adds to the month it happened and, within SAVED_DAYS of the save,
+ * to the save day's `cancelledWithin`.
+ */
+function contributionsOf(s: Held | undefined): Map<string, Contribution> {
+  const out = new Map<string, Contribution>();
+  if (!s?.currency) return out;
+  const { merchantId, currency } = s;
+  const add = (kind: Contribution['kind'], _id: string, fields: Record<string, string>, path: string, amount: number): void => {
+    if (amount === 0) return;
+    let c = out.get(_id);
+    if (!c) {
+      c = { kind, fields, inc: {} };
+      out.set(_id, c);
+    }
+    c.inc[path] = (c.inc[path] ?? 0) + amount;
+  };
+  const cohort = cohortOf(s);
+  if (cohort) {
+    const planId = s.firstPlanId ?? NO_PLAN;
+    const inMonth = (month: string, path: string, amount: number): void =>
+      add('cohort', `${merchantId}:${currency}:${cohort}:${planId}:${month}`, { merchantId, currency, cohort, planId, month }, path, amount);
+    inMonth(cohort, 'subscribers', 1);
+    for (const [month, p] of Object.entries(s.paid ?? {})) {
+      inMonth(month, 'paying', (p?.boxes ?? 0) > 0 ? 1 : 0);
+      inMonth(month, 'revenueMinor', p?.revenueMinor ?? 0);
+      inMonth(month, 'boxes', p?.boxes ?? 0);
+    }
+    if (s.cancelledOn) inMonth(s.cancelledOn.slice(0, 7), 'cancelled', 1);
+  }
+  if (s.savedOn && s.planId) {
+    const month = s.savedOn.slice(0, 7);
+    const day = s.savedOn.slice(8, 10);
+    const fields = { merchantId, currency, planId: s.planId, month };
+    const _id = `${merchantId}:${currency}:${s.planId}:${month}`;
+    add('save', _id, fields, `days.${day}.saved`, 1);
+    if (s.cancelledOn && s.cancelledOn <= addLocalDays(s.savedOn, SAVED_DAYS)) add('save', _id, fields, `days.${day}.cancelledWithin`, 1);
+  }
+  return out;
+}
+
+/** The bucket changes from one contribution to the next (nothing for a bucket whose counts stay), in `_id` order. */
+function changesBetween(before: Held | undefined, after: Held): BucketChange[] {
+  const was = contributionsOf(before);
+  const is = contributionsOf(after);
+  const changes: BucketChange[] = [];
+  for (const _id of [...new Set([...was.keys(), ...is.keys()])].sort()) {
+    const a = was.get(_id);
+    const b = is.get(_id);
+    const paths = [...new Set([...Object.keys(a?.inc ?? {}), ...Object.keys(b?.inc ?? {})])].sort();
+    const inc = paths.map((path): [string, number] => [path, (b?.inc[path] ?? 0) - (a?.inc[path] ?? 0)]).filter(([, n]) => n !== 0);
+    if (inc.length > 0) changes.push({ kind: (b ?? a)!.kind, _id, fields: (b ?? a)!.fields, inc });
+  }
+  return changes;
+}
+
+/**
+ * The rules: what one fact adds to its day's bucket, the update it makes to its subscription's document
+ * (without the fact's id, which the caller pushes), the document after it, and what it changes in the cohort
+ * and save buckets, given the subscription before it. Undefined when it changes nothing. Both the listener
+ * and the rebuild apply facts through this.
  */
 function foldRetentionFact(
   fact: Fact,
+  subscriptionId: string,
   day: string,
-  before: Omit<RetentionSubscription, 'factIds'> | undefined,
+  before: Held | undefined,
+):
+  | { bucket?: { currency: string; planId: string; inc: Record<string, number> }; update: Record<string, unknown>; after: Held; changes: BucketChange[] }
+  | undefined {
+  const rule = ruleOf(fact, day, before);
+  if (!rule) return undefined;
+  // Every applied fact counts in `rev`, which the listener's update is conditional on; the merchant on insert.
+  const inc = { ...((rule.update.$inc as Record<string, number> | undefined) ?? {}), rev: 1 };
+  const update = { ...rule.update, $inc: inc, $setOnInsert: { merchantId: fact.merchantId, ...((rule.update.$setOnInsert as object) ?? {}) } };
+  // As the database applies it: `paid` and `pending` by the schema's defaults when the document is new.
+  const after = applyUpdate<Held>(before ?? { _id: subscriptionId, merchantId: fact.merchantId, paid: {}, pending: [] }, update, before === undefined);
+  return { ...rule, update, after, changes: changesBetween(before, after) };
+}
+
+/** What one fact adds to its day's bucket and the update it makes to its subscription's document. */
+function ruleOf(
+  fact: Fact,
+  day: string,
+  before: Held | undefined,
 ): { bucket?: { currency: string; planId: string; inc: Record<string, number> }; update: Record<string, unknown> } | undefined {
   const month = day.slice(0, 7);
   if (fact.type === 'box.paid') {
@@ -154,29 +265,67 @@ function foldRetentionFact(
   return { ...(Object.keys(effect.inc).length > 0 ? { bucket: { currency: before.currency, planId: before.planId, inc: effect.inc } } : {}), update };
 }
 
-/** Applies one fact to the retention projections, once. */
+/** Adds one fact's change to one cohort or save bucket, once (guarded on the fact's absence). */
+async function applyBucketChange(factId: string, change: BucketChange): Promise<void> {
+  const update = { $inc: Object.fromEntries(change.inc), $push: { factIds: factId }, $setOnInsert: change.fields };
+  const filter = { _id: change._id, factIds: { $ne: factId } };
+  await upsertOnce(() =>
+    change.kind === 'cohort' ? CohortBucketModel.updateOne(filter, update, { upsert: true }) : SaveBucketModel.updateOne(filter, update, { upsert: true }),
+  );
+}
+
+/** Writes the cohort and save bucket changes a subscription's document holds as pending, then forgets them. */
+async function writePending(subscriptionId: string, entries: readonly PendingBucketChanges[]): Promise<void> {
+  for (const entry of entries) {
+    for (const change of entry.changes) await applyBucketChange(entry.factId, change);
+    await RetentionSubscriptionModel.updateOne({ _id: subscriptionId }, { $pull: { pending: { factId: entry.factId } } });
+  }
+}
+
+/**
+ * Applies one fact to the retention projections, once. The cohort and save buckets change by the difference
+ * between the subscription's contribution before and after the fact, so the subscription's update must be the
+ * one the difference was computed from: it is conditional on the document's `rev` (a box's payment and a
+ * subscription fact of one subscription can be followed at once; the one that finds the document changed reads
+ * it again), and carries the bucket changes in `pending`, in the same single-document update. The changes are
+ * then written (each bucket guarded on the fact's id) and pulled; a worker that dies in between leaves them in
+ * `pending`, and the fact's retry, finding the fact applied, writes them. The day's bucket is written first, as
+ * before (its counts do not depend on what a concurrent box payment changes).
+ */
 export async function applyFactToRetention(fact: Fact): Promise<void> {
   if (!(RETENTION_FACTS as readonly string[]).includes(fact.type)) return;
   const subscriptionId = subscriptionOf(fact);
   if (!subscriptionId) return;
   const merchant = await merchantProfile(fact.merchantId);
   const day = localDateOf(fact.at, merchant?.timezone ?? 'UTC');
-  let before: RetentionSubscription | undefined;
-  if (fact.type !== 'box.paid' && fact.type !== 'subscription.created') {
-    before = (await RetentionSubscriptionModel.findById(subscriptionId).lean()) ?? undefined;
-    if (before?.factIds.includes(fact._id)) return;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const before = (await RetentionSubscriptionModel.findById(subscriptionId).lean()) ?? undefined;
+    if (before?.factIds.includes(fact._id)) return writePending(subscriptionId, before.pending ?? []);
+    const folded = foldRetentionFact(fact, subscriptionId, day, before);
+    if (!folded) return;
+    if (folded.bucket) await addToBucket(fact, day, folded.bucket.currency, folded.bucket.planId, folded.bucket.inc);
+    const entry: PendingBucketChanges | undefined = folded.changes.length > 0 ? { factId: fact._id, changes: folded.changes } : undefined;
+    try {
+      // With upsert, a document changed since it was read (or inserted meanwhile) collides on `_id`: read again.
+      await RetentionSubscriptionModel.updateOne(
+        { _id: subscriptionId, rev: before?.rev ?? { $exists: false }, factIds: { $ne: fact._id } },
+        { ...folded.update, $push: { factIds: fact._id, ...(entry ? { pending: entry } : {}) } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if (isDuplicateKeyError(error)) continue;
+      throw error;
+    }
+    if (entry) await writePending(subscriptionId, [entry]);
+    return;
   }
-  const folded = foldRetentionFact(fact, day, before);
-  if (!folded) return;
-  if (folded.bucket) await addToBucket(fact, day, folded.bucket.currency, folded.bucket.planId, folded.bucket.inc);
-  await updateSubscription(fact, subscriptionId, folded.update);
+  throw new Error(`analytics: the retention document of ${subscriptionId} kept changing while ${fact._id} was applied`);
 }
 
 const OPTIONAL_FIELDS = ['currency', 'firstPlanId', 'planId', 'cancelledOn', 'cancelledAt', 'savedAt', 'savedOn', 'lastFailedAttempt'] as const;
 
 /** The retention projections of one store, folded in memory by a rebuild and written in bulk. */
 export function retentionRebuild(merchantId: string, timezone: string): FoldedProjection {
-  type Held = Omit<RetentionSubscription, 'factIds'>;
   const states = new StateBatch<Held>(RetentionSubscriptionModel, (state, newFactIds) => {
     const { _id, ...fields } = state;
     const absent = OPTIONAL_FIELDS.filter((f) => fields[f] === undefined);
@@ -193,6 +342,8 @@ export function retentionRebuild(merchantId: string, timezone: string): FoldedPr
     };
   });
   const buckets = new BucketBatch(RetentionBucketModel);
+  const cohorts = new BucketBatch(CohortBucketModel);
+  const saves = new BucketBatch(SaveBucketModel);
   return {
     load: (facts) => states.load(facts.map(subscriptionOf).filter((id): id is string => id !== undefined)),
     apply(fact) {
@@ -200,7 +351,7 @@ export function retentionRebuild(merchantId: string, timezone: string): FoldedPr
       if (!subscriptionId) return Promise.resolve();
       const day = localDateOf(fact.at, timezone);
       const before = states.get(subscriptionId);
-      const folded = foldRetentionFact(fact, day, before);
+      const folded = foldRetentionFact(fact, subscriptionId, day, before);
       if (!folded) return Promise.resolve();
       const { bucket } = folded;
       if (bucket) {
@@ -211,12 +362,12 @@ export function retentionRebuild(merchantId: string, timezone: string): FoldedPr
           fact._id,
         );
       }
-      // As updateSubscription writes it: the merchant on insert, and `paid` by the schema's default.
-      const update = { ...folded.update, $setOnInsert: { merchantId, ...((folded.update.$setOnInsert as object) ?? {}) } };
-      states.set(applyUpdate<Held>(before ?? { _id: subscriptionId, merchantId, paid: {} }, update, before === undefined), fact._id);
+      for (const change of folded.changes)
+        (change.kind === 'cohort' ? cohorts : saves).add(change._id, change.fields, Object.fromEntries(change.inc), fact._id);
+      states.set(folded.after, fact._id);
       return Promise.resolve();
     },
-    flush: () => Promise.all([buckets.flush(), states.flush()]),
+    flush: () => Promise.all([buckets.flush(), cohorts.flush(), saves.flush(), states.flush()]),
   };
 }
 
@@ -224,4 +375,6 @@ export function retentionRebuild(merchantId: string, timezone: string): FoldedPr
 export async function dropRetentionProjections(merchantId: string): Promise<void> {
   await RetentionSubscriptionModel.deleteMany({ merchantId });
   await RetentionBucketModel.deleteMany({ merchantId });
+  await CohortBucketModel.deleteMany({ merchantId });
+  await SaveBucketModel.deleteMany({ merchantId });
 }

@@ -30,7 +30,27 @@ export interface RetentionSubscription {
   savedOn?: string;
   /** Stripe's attempt count of the last failed payment of the dunning in progress. */
   lastFailedAttempt?: number;
+  /** How many facts changed it: a listener's update is conditional on the count it read (see `pending`). */
+  rev?: number;
+  /**
+   * The changes to the cohort and save buckets of facts applied here whose buckets may not be written yet:
+   * pushed with the fact's update, pulled once written (src/analytics/retention-projection.service.ts).
+   */
+  pending: PendingBucketChanges[];
   factIds: string[];
+}
+
+/** What one fact changes in one cohort or save bucket: its fields when new, and `$inc` as [path, amount] pairs. */
+export interface BucketChange {
+  kind: 'cohort' | 'save';
+  _id: string;
+  fields: Record<string, string>;
+  inc: Array<[string, number]>;
+}
+
+export interface PendingBucketChanges {
+  factId: string;
+  changes: BucketChange[];
 }
 
 const RetentionSubscriptionSchema = new Schema<RetentionSubscription>(
@@ -46,6 +66,8 @@ const RetentionSubscriptionSchema = new Schema<RetentionSubscription>(
     savedAt: { type: Date },
     savedOn: { type: String },
     lastFailedAttempt: { type: Number },
+    rev: { type: Number },
+    pending: { type: Schema.Types.Mixed, default: () => [] },
     factIds: { type: [String], default: [] },
   },
   { collection: 'analytics_retention_subscriptions', versionKey: false, minimize: false },
@@ -103,3 +125,87 @@ RetentionBucketSchema.index({ merchantId: 1, currency: 1, month: 1 });
 RetentionBucketSchema.index({ merchantId: 1, planId: 1, month: 1, currency: 1 });
 
 export const RetentionBucketModel = model<RetentionBucket>('AnalyticsRetentionBucket', RetentionBucketSchema);
+
+/**
+ * One cohort's figures in one local month, for one currency and plan: `_id` = merchant:currency:cohort:plan:month.
+ * The cohort is the month of its subscriptions' first paid box; the plan the one they were created with ('' when
+ * their creation was never followed: counted in every plan's total, in no plan's report). Each subscription adds:
+ * `subscribers` 1 in its cohort's own month; `paying` 1, its `revenueMinor` and `boxes` in each month it paid;
+ * `cancelled` 1 in the month it was cancelled. The cohorts report and realised LTV add these up: active at a month
+ * = subscribers − cancelled up to that month. As many documents as cohorts × months × plans, whatever the
+ * number of subscribers. Kept by the retention listener from each subscription's figures (a late first box moves
+ * its whole contribution to the earlier cohort), guarded on `factIds`.
+ */
+export interface CohortBucket {
+  _id: string;
+  merchantId: string;
+  currency: string;
+  cohort: string;
+  planId: string;
+  month: string;
+  subscribers: number;
+  paying: number;
+  revenueMinor: number;
+  boxes: number;
+  cancelled: number;
+  factIds: string[];
+}
+
+const CohortBucketSchema = new Schema<CohortBucket>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    currency: { type: String, required: true },
+    cohort: { type: String, required: true },
+    planId: { type: String, default: '' },
+    month: { type: String, required: true },
+    subscribers: num,
+    paying: num,
+    revenueMinor: num,
+    boxes: num,
+    cancelled: num,
+    factIds: { type: [String], default: [] },
+  },
+  { collection: 'analytics_retention_cohorts', versionKey: false, minimize: false },
+);
+// The cohorts begun in a range of months, in every currency or one, for every plan or one.
+CohortBucketSchema.index({ merchantId: 1, cohort: 1 });
+CohortBucketSchema.index({ merchantId: 1, currency: 1, cohort: 1 });
+CohortBucketSchema.index({ merchantId: 1, planId: 1, cohort: 1, currency: 1 });
+
+export const CohortBucketModel = model<CohortBucket>('AnalyticsRetentionCohort', CohortBucketSchema);
+
+/**
+ * The saves of one local month (the day a subscription first accepted a save offer), in one currency and plan
+ * (the plan it is on now): `_id` = merchant:currency:plan:month; `days` by day of the month (`'05'`): `saved`,
+ * and `cancelledWithin`, those of them cancelled on or before the SAVED_DAYS-th day after their save. That is
+ * fixed the day the cancellation happens (a cancellation later than that never counts), so the report needs no
+ * subscription: of a day's saves whose SAVED_DAYS-th day has come, `saved − cancelledWithin` were still active.
+ */
+export interface SaveBucket {
+  _id: string;
+  merchantId: string;
+  currency: string;
+  planId: string;
+  month: string;
+  days: Record<string, { saved?: number; cancelledWithin?: number }>;
+  factIds: string[];
+}
+
+const SaveBucketSchema = new Schema<SaveBucket>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    currency: { type: String, required: true },
+    planId: { type: String, required: true },
+    month: { type: String, required: true },
+    days: { type: Schema.Types.Mixed, default: {} },
+    factIds: { type: [String], default: [] },
+  },
+  { collection: 'analytics_retention_saves', versionKey: false, minimize: false },
+);
+SaveBucketSchema.index({ merchantId: 1, month: 1 });
+SaveBucketSchema.index({ merchantId: 1, currency: 1, month: 1 });
+SaveBucketSchema.index({ merchantId: 1, planId: 1, month: 1, currency: 1 });
+
+export const SaveBucketModel = model<SaveBucket>('AnalyticsRetentionSave', SaveBucketSchema);

@@ -1,11 +1,11 @@
-import type { CommandStartedEvent } from 'mongodb';
+import type { CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
 import mongoose from 'mongoose';
 import { ANALYTICS_FACTS, applyFactToAnalytics } from '../../src/analytics/analytics-projection.service';
 import { MetricBucketModel, SubscriptionMrrModel } from '../../src/analytics/analytics.model';
 import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel } from '../../src/analytics/box-kpis.model';
 import { applyFactToBoxKpis, BOX_KPI_FACTS } from '../../src/analytics/box-kpis.service';
 import { applyFactToRetention, RETENTION_FACTS } from '../../src/analytics/retention-projection.service';
-import { RetentionBucketModel, RetentionSubscriptionModel } from '../../src/analytics/retention.model';
+import { CohortBucketModel, RetentionBucketModel, RetentionSubscriptionModel, SaveBucketModel } from '../../src/analytics/retention.model';
 import { factsInOrder } from '../../src/events/fact-replay';
 
 /** Every analytics projection's model (what a rebuild drops and writes), typed alike: each is only read and dropped by merchant. */
@@ -14,6 +14,8 @@ const PROJECTIONS: Record<string, typeof SubscriptionMrrModel> = {
   daily: MetricBucketModel,
   retentionSubscriptions: RetentionSubscriptionModel,
   retentionDaily: RetentionBucketModel,
+  retentionCohorts: CohortBucketModel,
+  retentionSaves: SaveBucketModel,
   boxDaily: BoxKpiBucketModel,
   boxOrders: BoxKpiOrderModel,
   firstBoxes: FirstBoxModel,
@@ -63,4 +65,33 @@ export async function readsWhile(run: () => Promise<unknown>): Promise<Record<st
     client.off('commandStarted', count);
   }
   return reads;
+}
+
+/**
+ * The documents the reads (`find`, `aggregate`, and their `getMore`s) sent while `run` runs brought back, as
+ * `collection: count`: what a report reads, not how many commands it took.
+ */
+export async function documentsReadWhile(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  const documents: Record<string, number> = {};
+  const collectionOf = new Map<number, string>();
+  const client = mongoose.connection.getClient();
+  const started = (event: CommandStartedEvent): void => {
+    for (const name of ['find', 'aggregate']) if (typeof event.command[name] === 'string') collectionOf.set(event.requestId, event.command[name]);
+    if (event.commandName === 'getMore' && typeof event.command.collection === 'string') collectionOf.set(event.requestId, event.command.collection);
+  };
+  const succeeded = (event: CommandSucceededEvent): void => {
+    const collection = collectionOf.get(event.requestId);
+    const cursor = (event.reply as { cursor?: { firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
+    if (collection === undefined || !cursor) return;
+    documents[collection] = (documents[collection] ?? 0) + (cursor.firstBatch ?? cursor.nextBatch ?? []).length;
+  };
+  client.on('commandStarted', started);
+  client.on('commandSucceeded', succeeded);
+  try {
+    await run();
+  } finally {
+    client.off('commandStarted', started);
+    client.off('commandSucceeded', succeeded);
+  }
+  return documents;
 }
