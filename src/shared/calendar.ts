@@ -57,9 +57,21 @@ const DAY_MS = 86_400_000;
 // Validation
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Zone names found valid: ICU's zones do not change while the process runs, and checking one builds an
+ * `Intl.DateTimeFormat` (the cut-off job checks a schedule's zone many times a box). Only valid names are kept,
+ * at most `KNOWN_ZONES_MAX`; an unknown name is checked every time.
+ */
+const knownZones = new Set<string>();
+const KNOWN_ZONES_MAX = 2_000;
+
 /** Whether `tz` names a time zone the platform's ICU data knows (e.g. 'America/New_York', 'UTC'). */
 export function isValidTimezone(tz: string): boolean {
-  return typeof tz === 'string' && tz.length > 0 && IANAZone.isValidZone(tz);
+  if (typeof tz !== 'string' || tz.length === 0) return false;
+  if (knownZones.has(tz)) return true;
+  if (!IANAZone.isValidZone(tz)) return false;
+  if (knownZones.size < KNOWN_ZONES_MAX) knownZones.add(tz);
+  return true;
 }
 
 /** Whether `s` is a real calendar date written 'YYYY-MM-DD' (so '2026-02-30' and '2026-2-3' are not). */
