@@ -125,37 +125,43 @@ export async function insertBoxOrder(
   const now = clock.now();
   const amountDueMinor = total(lines);
   const pending = facts({ orderId, currency: contents.currency, amountDueMinor });
-  const result = await BoxOrderModel.findOneAndUpdate(
-    { subscriptionId: subscription._id, cycleKey: cycle.cycleKey },
-    {
-      $setOnInsert: {
-        _id: orderId,
-        merchantId,
-        customerId: subscription.customerId,
-        planId: contents.box.planId,
-        shipOn: cycle.chargeOn,
-        status,
-        lines,
-        omittedLines,
-        amountDueMinor,
-        amountPaidMinor: 0,
-        amountRefundedMinor: 0,
-        creditNotes: [],
-        currency: contents.currency,
-        // The box's own address when the shopper sent this one elsewhere, else theirs.
-        shippingAddress: boxAddressFor(subscription, cycle.cycleKey) ?? customer.shippingAddress,
-        history: [{ status, at: now }],
-        createdAt: now,
-        ...fields,
-        // Without facts, no outbox here: the schema's defaults fill it, and the write has nothing to relay.
-        ...(pending.length > 0 ? initialFacts(...pending) : {}),
-      },
+  const filter = { subscriptionId: subscription._id, cycleKey: cycle.cycleKey };
+  const insert = {
+    $setOnInsert: {
+      _id: orderId,
+      merchantId,
+      customerId: subscription.customerId,
+      planId: contents.box.planId,
+      shipOn: cycle.chargeOn,
+      status,
+      lines,
+      omittedLines,
+      amountDueMinor,
+      amountPaidMinor: 0,
+      amountRefundedMinor: 0,
+      creditNotes: [],
+      currency: contents.currency,
+      // The box's own address when the shopper sent this one elsewhere, else theirs.
+      shippingAddress: boxAddressFor(subscription, cycle.cycleKey) ?? customer.shippingAddress,
+      history: [{ status, at: now }],
+      createdAt: now,
+      ...fields,
+      // Without facts, no outbox here (the schema's default fills it): the write then has nothing to relay.
+      ...(pending.length > 0 ? initialFacts(...pending) : {}),
     },
-    { upsert: true, returnDocument: 'after', lean: true, includeResultMetadata: true },
-  );
+  };
+  if (pending.length > 0) {
+    // A box made with its facts (paid, held): the write that relays them inline, then the order as stored.
+    const result = await BoxOrderModel.updateOne(filter, insert, { upsert: true });
+    const order = await BoxOrderModel.findOne(filter).lean();
+    if (!order) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
+    return { order, inserted: result.upsertedCount === 1 };
+  }
+  // A box built at its cut-off: one write that answers the order as stored (its facts come when it is assembled).
+  const result = await BoxOrderModel.findOneAndUpdate(filter, insert, { upsert: true, returnDocument: 'after', lean: true, includeResultMetadata: true });
   const order = result.value as BoxOrder | null;
   if (!order) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
-  // MongoDB says `updatedExisting: true` when the filter found the order (the local stand-in answers no metadata after an insert).
+  // The filter found the order when MongoDB says `updatedExisting` (the local stand-in answers no metadata after an insert).
   return { order, inserted: result.lastErrorObject?.updatedExisting !== true };
 }
 
