@@ -150,9 +150,10 @@ async function billBoxLines(deps: RenewalDeps, subscription: Subscription, order
   if (toBill.length === 0) return;
   if (!subscription.stripe.subscriptionId) throw new Error(`subscription ${subscription._id} has no Stripe subscription to bill the box on`);
   const memo = deps.memo ?? readEveryTime;
+  const target = { customerId: subscription.stripe.customerId, subscriptionId: subscription.stripe.subscriptionId };
   const made: Array<{ line: OrderLine; stripeInvoiceItemId: string }> = [];
   try {
-    for (const line of toBill) made.push({ line, stripeInvoiceItemId: (await createInvoiceItem(deps, memo, subscription, order, line)).id });
+    for (const line of toBill) made.push({ line, stripeInvoiceItemId: (await createInvoiceItem(deps, memo, target, order, line)).id });
   } finally {
     // What was made is recorded even when a later item fails.
     await recordInvoiceItems(order, made);
@@ -160,8 +161,13 @@ async function billBoxLines(deps: RenewalDeps, subscription: Subscription, order
 }
 
 /** One billable line as a pending invoice item on the subscription's coming invoice (its key: the order and line). */
-async function createInvoiceItem(deps: RenewalDeps, memo: RunMemo, subscription: Subscription, order: BoxOrder, line: OrderLine): Promise<{ id: string }> {
-  const target = { customerId: subscription.stripe.customerId, subscriptionId: subscription.stripe.subscriptionId! };
+async function createInvoiceItem(
+  deps: RenewalDeps,
+  memo: RunMemo,
+  target: { customerId: string; subscriptionId: string },
+  order: BoxOrder,
+  line: OrderLine,
+): Promise<{ id: string }> {
   const described = {
     description: `${line.description} (box of ${order.shipOn})`,
     metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id },
@@ -210,6 +216,7 @@ async function cancelBox(deps: RenewalDeps, order: BoxOrder, reason: string, fro
 /**
  * Boxes built but not to be sent any more give their stock back: the cycle is no longer charged (the
  * subscription was cancelled, or that cycle paused), or its payment failed and the dunning ended unpaid.
+ * Returns the unpaid boxes as read (before any was cancelled here): the build takes a cycle with none for new.
  */
 async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription): Promise<BoxOrder[]> {
   const open = await unpaidBoxesOf(subscription.merchantId, subscription._id);
