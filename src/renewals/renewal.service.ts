@@ -64,13 +64,13 @@ export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: 
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < due.length) {
-        const id = due[next]!;
+        const subscription = due[next]!;
         next += 1;
         try {
-          await prepareNextBox(batchDeps, id);
+          await prepareBoxesOf(batchDeps, subscription);
         } catch (error) {
-          deps.logger.warn({ err: error, subscriptionId: id }, 'next box not prepared; retrying in 5 minutes');
-          await retryRenewalCheckAt(id, new Date(now.getTime() + RETRY_AFTER_FAILURE_MS));
+          deps.logger.warn({ err: error, subscriptionId: subscription._id }, 'next box not prepared; retrying in 5 minutes');
+          await retryRenewalCheckAt(subscription._id, new Date(now.getTime() + RETRY_AFTER_FAILURE_MS));
         }
       }
     };
@@ -90,7 +90,11 @@ export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: 
  */
 export async function prepareNextBox(deps: RenewalDeps, subscriptionId: string): Promise<void> {
   const subscription = await findForRenewal(subscriptionId);
-  if (!subscription) return;
+  if (subscription) await prepareBoxesOf(deps, subscription);
+}
+
+/** `prepareNextBox` for a subscription as the run read it (its batch's read). */
+async function prepareBoxesOf(deps: RenewalDeps, subscription: Subscription): Promise<void> {
   const now = deps.clock.now();
   const unpaid = await releaseBoxesNotSent(deps, subscription);
   let dueAt = NOTHING_DUE;
