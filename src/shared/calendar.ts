@@ -227,6 +227,21 @@ export function addMonthsClamped(anchorOn: LocalDate, months: number, anchorDay?
  * from luxon, which is deterministic.
  */
 export function toInstant(date: LocalDate, time: LocalTime, timezone: string): Date {
+  const key = `${date} ${time} ${timezone}`;
+  const known = instants.get(key);
+  if (known !== undefined) return new Date(known);
+  const instant = resolveInstant(date, time, timezone);
+  // A bounded memo: a run computes the same cycles for many subscriptions of a store (each result is fixed by the zone data).
+  if (instants.size >= INSTANTS_MAX) instants.clear();
+  instants.set(key, instant.getTime());
+  return instant;
+}
+
+/** `toInstant`'s results by `date time zone` (each needs three or four zone-offset lookups through Intl). */
+const instants = new Map<string, number>();
+const INSTANTS_MAX = 50_000;
+
+function resolveInstant(date: LocalDate, time: LocalTime, timezone: string): Date {
   const { year, month, day } = parseLocalDate(date);
   const { hour, minute } = parseLocalTime(time);
   assertTimezone(timezone);
