@@ -22,7 +22,7 @@ import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-en
  * the same for every box of a run were made once per batch (src/shared/run-memo.ts), a box took 40 commands.
  */
 const SUBSCRIPTIONS = 6;
-/** Commands a box sends, at most: 40 before, 22.8 since (21 at 300 boxes, where the run's own reads weigh less). */
+/** Commands a box sends, at most: 40 before, 22 since (20 at 300 boxes, where the run's own reads weigh less). */
 const COMMANDS_PER_BOX = 24;
 
 describe('renewals.prepare-boxes: database commands per box', () => {
