@@ -131,6 +131,8 @@ interface Round {
   boxesPerSecond: number;
   commands: number;
   commandsByName: Record<string, number>;
+  /** `<command> <collection>` → how many (e.g. `find plans`): which reads repeat per box. */
+  commandsByTarget: Record<string, number>;
   replaySeconds: number;
   replayBoxesPerSecond: number;
   linesByKind: Record<string, number>;
@@ -345,6 +347,11 @@ async function main(): Promise<void> {
       const replaySeconds = (performance.now() - replayStarted) / 1000;
       const commandsByName: Record<string, number> = {};
       for (const { name } of recorded) commandsByName[name] = (commandsByName[name] ?? 0) + 1;
+      const commandsByTarget: Record<string, number> = {};
+      for (const { name, command } of recorded) {
+        const target = `${name} ${typeof command[name] === 'string' ? command[name] : ''}`.trim();
+        commandsByTarget[target] = (commandsByTarget[target] ?? 0) + 1;
+      }
       rounds.push({
         round,
         cycleKey: cycle.cycleKey,
@@ -354,6 +361,7 @@ async function main(): Promise<void> {
         boxesPerSecond: boxes.length / seconds,
         commands: recorded.length,
         commandsByName,
+        commandsByTarget,
         replaySeconds,
         replayBoxesPerSecond: boxes.length / replaySeconds,
         linesByKind,
@@ -372,6 +380,10 @@ async function main(): Promise<void> {
         );
         out(`            Stripe calls: ${r.stripeCalls} (${(r.stripeCalls / Math.max(1, r.boxes)).toFixed(1)} a box); lines: ${JSON.stringify(r.linesByKind)}`);
         out(`            commands: ${JSON.stringify(r.commandsByName)}`);
+        const perBox = Object.entries(r.commandsByTarget)
+          .sort(([, a], [, b]) => b - a)
+          .map(([name, count]) => `${name} ${(count / Math.max(1, r.boxes)).toFixed(2)}`);
+        out(`            a box, by command and collection: ${perBox.join(', ')}`);
         out(`            CPU, job: ${fmt.cpu(r.cpu)}`);
         out(`            CPU, loop: ${fmt.cpu(r.replayCpu)}`);
       }

@@ -8,6 +8,7 @@ import { newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { formatMoney, minorDigits } from '../shared/money';
 import { decodeCursor, listPage } from '../shared/pagination';
+import { readEveryTime, type RunMemo } from '../shared/run-memo';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { subscribedCustomerIds } from '../subscriptions/subscription.queries';
@@ -275,17 +276,25 @@ export async function takeLoyaltyCredit(
   clock: Clock,
   order: Pick<BoxOrder, '_id' | 'merchantId' | 'customerId' | 'subscriptionId' | 'currency' | 'shipOn'>,
   payableMinor: number,
+  /** The run's reads (src/shared/run-memo.ts): the programme, once per run. */
+  memo: RunMemo = readEveryTime,
 ): Promise<number> {
-  const program = await loyaltyProgramOf(order.merchantId);
+  const { merchantId } = order;
+  const program = await memo(`loyalty-program:${merchantId}`, () => loyaltyProgramOf(merchantId));
   if (!program || order.currency !== program.currency) return 0;
+  // A shopper with no ledger yet has nothing to take, and this box took nothing before.
+  const head = await ledgerHead(order.merchantId, order.customerId);
+  if (!head) return 0;
   const taken = await LoyaltyEntryModel.findOne({ merchantId: order.merchantId, source: `apply:${order._id}` }).lean();
   if (taken) return -taken.creditMinor;
   if (payableMinor <= 0) return 0;
-  const head = await ledgerHead(order.merchantId, order.customerId);
-  const credit = head?.balanceCreditMinor ?? 0;
-  if (program.autoApply && credit < payableMinor && (head?.balancePoints ?? 0) >= program.redemption.points) {
+  const credit = head.balanceCreditMinor;
+  const redeemable = program.autoApply && head.balancePoints >= program.redemption.points;
+  // No credit and no points to turn into it: nothing to take (the entry would be clamped to nothing and skipped).
+  if (credit <= 0 && !redeemable) return 0;
+  if (redeemable && credit < payableMinor) {
     const blocksNeeded = Math.ceil((payableMinor - credit) / program.redemption.creditMinor);
-    const blocks = Math.min(blocksNeeded, Math.floor(head!.balancePoints / program.redemption.points));
+    const blocks = Math.min(blocksNeeded, Math.floor(head.balancePoints / program.redemption.points));
     await postLedgerEntry(
       clock,
       {

@@ -4,6 +4,7 @@ import { actors, type Actor } from '../events/fact-types';
 import { findPlan } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
 import { derivedId } from '../shared/ids';
+import { readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Clock } from '../shared/time';
 import { boxContentsFor, type BoxLine } from '../subscriptions/box-contents';
 import { boxAddressFor } from '../subscriptions/subscription.queries';
@@ -25,7 +26,7 @@ import { releaseOrderStock, reserveOrderLines, type ReservationMode } from './or
  */
 
 /** What the retention layer adds to a box built at its cut-off, handed in by the composition root. */
-export type BoxExtras = (input: { subscription: Subscription; cycle: Cycle; draft: BoxDraft }) => Promise<BoxLine[]>;
+export type BoxExtras = (input: { subscription: Subscription; cycle: Cycle; draft: BoxDraft; memo: RunMemo }) => Promise<BoxLine[]>;
 
 /** The box as the shopper's own lines left it, for the retention layer to add to. */
 export interface BoxDraft {
@@ -44,7 +45,16 @@ export interface AssemblyDeps {
   clock: Clock;
   extras?: BoxExtras | undefined;
   actor?: Actor;
+  /** The reads that are the same for every box of the run (catalog, programme, perks…), made once (src/shared/run-memo.ts). */
+  memo?: RunMemo | undefined;
+  /**
+   * The subscription's unpaid boxes, as the caller has just read them: a cycle with none there is taken for new,
+   * and made without looking for it first (the upsert still finds one made meanwhile, or paid).
+   */
+  unpaid?: readonly Pick<BoxOrder, 'cycleKey'>[] | undefined;
 }
+
+const planOf = (memo: RunMemo, merchantId: string, planId: string) => memo(`plan:${merchantId}:${planId}`, () => findPlan(merchantId, planId));
 
 const BUILD = actors.job('renewals.prepare-boxes');
 
@@ -66,9 +76,11 @@ const total = (lines: Array<Pick<OrderLine, 'amountMinor'>>): number => lines.re
 
 /**
  * Inserts the cycle's order with the shopper's own lines, not reserved yet, once: `$setOnInsert` on
- * (subscription, cycle). A box made at payment (nothing was built at the cut-off) leaves out add-ons: they
- * were never put on the invoice, and an unpaid extra is not sent. `facts` are recorded with the insert (a box
- * made paid or held is a fact at once). Returns the order as stored and whether this call made it.
+ * (subscription, cycle), in one write that answers the order as stored. A box made at payment (nothing was
+ * built at the cut-off) leaves out add-ons: they were never put on the invoice, and an unpaid extra is not
+ * sent. `facts` are recorded with the insert (a box made paid or held is a fact at once). Returns the order as
+ * stored and whether this call made it. `likelyNew` (the caller has seen no box of the cycle): no look for an
+ * existing order before working out the contents.
  */
 export async function insertBoxOrder(
   clock: Clock,
@@ -77,13 +89,29 @@ export async function insertBoxOrder(
   status: Extract<OrderStatus, 'reserved' | 'paid' | 'held'>,
   fields: Partial<Pick<BoxOrder, 'stripeInvoiceId' | 'amountPaidMinor' | 'paidAt' | 'heldForInvoiceId'>> = {},
   facts: (draft: { orderId: string; currency: string; amountDueMinor: number }) => PendingFact[] = () => [],
+  options: { memo?: RunMemo | undefined; likelyNew?: boolean } = {},
 ): Promise<{ order: BoxOrder; inserted: boolean }> {
   const { merchantId } = subscription;
   const orderId = boxOrderId(subscription._id, cycle.cycleKey);
-  const existing = await BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
-  if (existing) return { order: existing, inserted: false };
-  const [contents, customer] = await Promise.all([boxContentsFor(subscription, cycle), findCustomer(merchantId, subscription.customerId)]);
-  if (!customer) throw new Error(`customer ${subscription.customerId} of subscription ${subscription._id} is missing`);
+  const existingOrder = () => BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
+  if (!options.likelyNew) {
+    const existing = await existingOrder();
+    if (existing) return { order: existing, inserted: false };
+  }
+  let contents: Awaited<ReturnType<typeof boxContentsFor>>;
+  let customer: Awaited<ReturnType<typeof findCustomer>>;
+  try {
+    [contents, customer] = await Promise.all([
+      boxContentsFor(subscription, cycle, undefined, options.memo ?? readEveryTime),
+      findCustomer(merchantId, subscription.customerId),
+    ]);
+    if (!customer) throw new Error(`customer ${subscription.customerId} of subscription ${subscription._id} is missing`);
+  } catch (error) {
+    // Taken for new, but made already (paid at payment, say): that order stands as it is, whatever its plan became.
+    const existing = options.likelyNew ? await existingOrder() : null;
+    if (existing) return { order: existing, inserted: false };
+    throw error;
+  }
   const builtBeforeCharge = status === 'reserved';
   const lines = toOrderLines(
     orderId,
@@ -96,36 +124,45 @@ export async function insertBoxOrder(
         .map((line) => ({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'not_billed' as const }));
   const now = clock.now();
   const amountDueMinor = total(lines);
-  const result = await BoxOrderModel.updateOne(
-    { subscriptionId: subscription._id, cycleKey: cycle.cycleKey },
-    {
-      $setOnInsert: {
-        _id: orderId,
-        merchantId,
-        customerId: subscription.customerId,
-        planId: contents.box.planId,
-        shipOn: cycle.chargeOn,
-        status,
-        lines,
-        omittedLines,
-        amountDueMinor,
-        amountPaidMinor: 0,
-        amountRefundedMinor: 0,
-        creditNotes: [],
-        currency: contents.currency,
-        // The box's own address when the shopper sent this one elsewhere, else theirs.
-        shippingAddress: boxAddressFor(subscription, cycle.cycleKey) ?? customer.shippingAddress,
-        history: [{ status, at: now }],
-        createdAt: now,
-        ...fields,
-        ...initialFacts(...facts({ orderId, currency: contents.currency, amountDueMinor })),
-      },
+  const pending = facts({ orderId, currency: contents.currency, amountDueMinor });
+  const filter = { subscriptionId: subscription._id, cycleKey: cycle.cycleKey };
+  const insert = {
+    $setOnInsert: {
+      _id: orderId,
+      merchantId,
+      customerId: subscription.customerId,
+      planId: contents.box.planId,
+      shipOn: cycle.chargeOn,
+      status,
+      lines,
+      omittedLines,
+      amountDueMinor,
+      amountPaidMinor: 0,
+      amountRefundedMinor: 0,
+      creditNotes: [],
+      currency: contents.currency,
+      // The box's own address when the shopper sent this one elsewhere, else theirs.
+      shippingAddress: boxAddressFor(subscription, cycle.cycleKey) ?? customer.shippingAddress,
+      history: [{ status, at: now }],
+      createdAt: now,
+      ...fields,
+      // Without facts, no outbox here (the schema's default fills it): the write then has nothing to relay.
+      ...(pending.length > 0 ? initialFacts(...pending) : {}),
     },
-    { upsert: true },
-  );
-  const order = await BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
+  };
+  if (pending.length > 0) {
+    // A box made with its facts (paid, held): the write that relays them inline, then the order as stored.
+    const result = await BoxOrderModel.updateOne(filter, insert, { upsert: true });
+    const order = await BoxOrderModel.findOne(filter).lean();
+    if (!order) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
+    return { order, inserted: result.upsertedCount === 1 };
+  }
+  // A box built at its cut-off: one write that answers the order as stored (its facts come when it is assembled).
+  const result = await BoxOrderModel.findOneAndUpdate(filter, insert, { upsert: true, returnDocument: 'after', lean: true, includeResultMetadata: true });
+  const order = result.value as BoxOrder | null;
   if (!order) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
-  return { order, inserted: result.upsertedCount === 1 };
+  // The filter found the order when MongoDB says `updatedExisting` (the local stand-in answers no metadata after an insert).
+  return { order, inserted: result.lastErrorObject?.updatedExisting !== true };
 }
 
 /**
@@ -137,9 +174,10 @@ export async function reserveBox(
   subscription: Pick<Subscription, 'secondChoiceVariantId'>,
   mode: ReservationMode,
   facts: (reserved: Pick<BoxOrder, 'lines' | 'omittedLines'>) => PendingFact[] = () => [],
+  memo: RunMemo = readEveryTime,
 ) {
   if (!order.lines.some((line) => line.stock === 'pending')) return { order, unshippable: false };
-  const plan = await findPlan(order.merchantId, order.planId);
+  const plan = await planOf(memo, order.merchantId, order.planId);
   if (!plan) throw new Error(`plan ${order.planId} of order ${order._id} is missing`);
   const result = await reserveOrderLines(order, plan, subscription.secondChoiceVariantId, mode);
   const updated = await BoxOrderModel.findOneAndUpdate(
@@ -225,11 +263,13 @@ export function boxSummary(order: Pick<BoxOrder, 'cycleKey' | 'shipOn' | 'lines'
  */
 export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subscription, cycle: Cycle): Promise<{ order: BoxOrder; unshippable: boolean }> {
   const actor = deps.actor ?? BUILD;
-  const { order: inserted } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved');
+  const memo = deps.memo ?? readEveryTime;
+  const likelyNew = deps.unpaid !== undefined && !deps.unpaid.some((box) => box.cycleKey === cycle.cycleKey);
+  const { order: inserted } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved', {}, () => [], { memo, likelyNew });
   if (inserted.status !== 'reserved' || inserted.assembledAt) {
     return { order: inserted, unshippable: inserted.status === 'cancelled' && inserted.cancellationReason === 'out_of_stock' };
   }
-  const { order: reserved, unshippable } = await reserveBox(inserted, subscription, 'cutoff');
+  const { order: reserved, unshippable } = await reserveBox(inserted, subscription, 'cutoff', () => [], memo);
   // A plan line found short by an earlier run (which stopped before skipping) means the same.
   if (unshippable || reserved.lines.some((line) => line.kind === 'plan' && line.stock === 'short')) return { order: reserved, unshippable: true };
   if (reserved.status !== 'reserved' || reserved.assembledAt) return { order: reserved, unshippable: false };
@@ -252,13 +292,14 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
           currency: reserved.currency,
           lines: own,
         },
+        memo,
       })
     : [];
   const extraLines = toOrderLines(
     reserved._id,
     added.filter((line) => !reserved.lines.some((existing) => existing.key === line.key)),
   );
-  const plan = extraLines.some((line) => line.stock === 'pending') ? await findPlan(reserved.merchantId, reserved.planId) : undefined;
+  const plan = extraLines.some((line) => line.stock === 'pending') ? await planOf(memo, reserved.merchantId, reserved.planId) : undefined;
   const extras = plan
     ? await reserveOrderLines({ ...reserved, lines: extraLines, omittedLines: [] }, plan, subscription.secondChoiceVariantId, 'cutoff')
     : { lines: extraLines, omittedLines: [] as OmittedLine[], unshippable: false };

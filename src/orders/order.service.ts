@@ -147,6 +147,28 @@ export async function recordInvoiceItem(
   await BoxOrderModel.updateOne({ _id: order._id, ...which }, { $set: { 'lines.$.stripeInvoiceItemId': stripeInvoiceItemId } });
 }
 
+/**
+ * Several lines of the box are on the coming Stripe invoice: recorded in one write, each line found at its
+ * place in the box (and checked to be the same line there). When the lines moved meanwhile, each is recorded
+ * on its own, as `recordInvoiceItem` does.
+ */
+export async function recordInvoiceItems(
+  order: Pick<BoxOrder, '_id' | 'lines'>,
+  items: Array<{ line: Pick<BoxOrder['lines'][number], 'holdId' | 'key'>; stripeInvoiceItemId: string }>,
+): Promise<void> {
+  if (items.length === 0) return;
+  const filter: Record<string, unknown> = { _id: order._id };
+  const set: Record<string, string> = {};
+  for (const { line, stripeInvoiceItemId } of items) {
+    const index = order.lines.findIndex((other) => (line.holdId ? other.holdId === line.holdId : other.key === line.key));
+    if (index < 0) continue;
+    filter[`lines.${index}.${line.holdId ? 'holdId' : 'key'}`] = line.holdId ?? line.key;
+    set[`lines.${index}.stripeInvoiceItemId`] = stripeInvoiceItemId;
+  }
+  if (Object.keys(set).length === items.length && (await BoxOrderModel.updateOne(filter, { $set: set })).matchedCount === 1) return;
+  for (const { line, stripeInvoiceItemId } of items) await recordInvoiceItem(order, line, stripeInvoiceItemId);
+}
+
 /** Where an order may go from each state. Every move is a conditional update on the current state. */
 const TRANSITIONS: Record<'packed' | 'shipped' | 'delivered' | 'cancelled', OrderStatus[]> = {
   packed: ['paid'],

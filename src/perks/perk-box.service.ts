@@ -2,6 +2,7 @@ import { findAddons } from '../addons/addon.queries';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
+import { readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Clock } from '../shared/time';
 import type { BoxLine } from '../subscriptions/subscription.queries';
 import type { Standing } from './eligibility';
@@ -40,8 +41,16 @@ export async function perkBoxContext(merchantId: string, perks: readonly Perk[])
  * the box again grants nothing twice. Takes the extras so far (shipping first) and returns them after the
  * perks: the shipping line waived, the perks' lines added.
  */
-export async function applyPerksToBox(clock: Clock, draft: PerkBoxDraft, standing: Standing, extras: BoxLine[]): Promise<BoxLine[]> {
-  const perks = await activePerks(draft.merchantId);
+export async function applyPerksToBox(
+  clock: Clock,
+  draft: PerkBoxDraft,
+  standing: Standing,
+  extras: BoxLine[],
+  /** The run's reads (src/shared/run-memo.ts): the merchant's perks and their context, once per run. */
+  memo: RunMemo = readEveryTime,
+): Promise<BoxLine[]> {
+  const { merchantId } = draft;
+  const perks = await memo(`perks:${merchantId}`, () => activePerks(merchantId));
   if (perks.length === 0) return extras;
   const boxNumber = standing.paidBoxes + 1;
   const applied = applyPerks(perks, standing, {
@@ -49,11 +58,11 @@ export async function applyPerksToBox(clock: Clock, draft: PerkBoxDraft, standin
     lines: draft.lines,
     extras,
     currency: draft.currency,
-    ...(await perkBoxContext(draft.merchantId, perks)),
+    ...(await memo(`perk-box-context:${merchantId}`, () => perkBoxContext(merchantId, perks))),
   });
   for (const { perk, outcome } of applied.outcomes) {
     if (!outcome.gives || !outcome.bonusPoints) continue;
-    const program = await loyaltyProgramOf(draft.merchantId);
+    const program = await memo(`loyalty-program:${merchantId}`, () => loyaltyProgramOf(merchantId));
     if (!program) continue;
     const expiresAt = pointsExpiryFor(program, clock.now());
     await postLedgerEntry(clock, {

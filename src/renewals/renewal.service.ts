@@ -2,9 +2,10 @@ import { findAddon } from '../addons/addon.queries';
 import { actors } from '../events/fact-types';
 import type { BoxOrder, OrderLine } from '../orders/box-order.model';
 import { unpaidBoxesOf } from '../orders/order.queries';
-import { assembleBoxAtCutoff, cancelUnsentBox, recordInvoiceItem, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
+import { assembleBoxAtCutoff, cancelUnsentBox, recordInvoiceItems, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
 import { cycleByKey, type Cycle } from '../shared/calendar';
 import { InvalidStateError, NotFoundError } from '../shared/errors';
+import { readEveryTime, runMemo, type RunMemo } from '../shared/run-memo';
 import {
   armRenewalCheck,
   findForRenewal,
@@ -27,6 +28,11 @@ const RECHECK_IN_DUNNING_MS = 60 * 60_000;
 export interface RenewalDeps extends SubscriptionSyncDeps {
   /** What the retention layer adds to each box (handed in by the composition root; none without it). */
   extras?: BoxExtras | undefined;
+  /**
+   * The reads that are the same for every box of a batch (the store's profile, catalog, perks, offers, loyalty
+   * programme): `prepareDueBoxes` makes a new memo for each batch, so nothing is served from an earlier one.
+   */
+  memo?: RunMemo | undefined;
 }
 
 const JOB = actors.job('renewals.prepare-boxes');
@@ -54,16 +60,17 @@ export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: 
   for (let batch = 0; batch < (options.maxBatches ?? 50); batch += 1) {
     const now = deps.clock.now();
     const due = await subscriptionsDueForRenewal(now, batchSize);
+    const batchDeps = { ...deps, memo: runMemo() };
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < due.length) {
-        const id = due[next]!;
+        const subscription = due[next]!;
         next += 1;
         try {
-          await prepareNextBox(deps, id);
+          await prepareBoxesOf(batchDeps, subscription);
         } catch (error) {
-          deps.logger.warn({ err: error, subscriptionId: id }, 'next box not prepared; retrying in 5 minutes');
-          await retryRenewalCheckAt(id, new Date(now.getTime() + RETRY_AFTER_FAILURE_MS));
+          deps.logger.warn({ err: error, subscriptionId: subscription._id }, 'next box not prepared; retrying in 5 minutes');
+          await retryRenewalCheckAt(subscription._id, new Date(now.getTime() + RETRY_AFTER_FAILURE_MS));
         }
       }
     };
@@ -83,9 +90,13 @@ export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: 
  */
 export async function prepareNextBox(deps: RenewalDeps, subscriptionId: string): Promise<void> {
   const subscription = await findForRenewal(subscriptionId);
-  if (!subscription) return;
+  if (subscription) await prepareBoxesOf(deps, subscription);
+}
+
+/** `prepareNextBox` for a subscription as the run read it (its batch's read). */
+async function prepareBoxesOf(deps: RenewalDeps, subscription: Subscription): Promise<void> {
   const now = deps.clock.now();
-  await releaseBoxesNotSent(deps, subscription);
+  const unpaid = await releaseBoxesNotSent(deps, subscription);
   let dueAt = NOTHING_DUE;
   if (subscription.status === 'past_due') {
     // Stripe is retrying a payment: no new box is promised stock until it is paid or the dunning ends.
@@ -95,7 +106,7 @@ export async function prepareNextBox(deps: RenewalDeps, subscriptionId: string):
     const open = firstOpenCycle(subscription, now);
     let cycle = nextChargedCycle(subscription, now);
     while (cycle && cycle.index < open.index) {
-      const built = await buildBox(deps, subscription, cycle);
+      const built = await buildBox(deps, subscription, cycle, unpaid);
       if (built === 'skipped') return; // the subscription changed (the cycle is skipped): checked again next run
       cycle = nextChargedCycle(subscription, cycle.chargeAt);
     }
@@ -109,9 +120,9 @@ export async function prepareNextBox(deps: RenewalDeps, subscriptionId: string):
  * then what the retention layer adds) and puts what is billed on top of the plan on the coming invoice. A box
  * with no variant to send is skipped: no charge.
  */
-async function buildBox(deps: RenewalDeps, subscription: Subscription, cycle: Cycle): Promise<'built' | 'skipped'> {
+async function buildBox(deps: RenewalDeps, subscription: Subscription, cycle: Cycle, unpaid: readonly BoxOrder[]): Promise<'built' | 'skipped'> {
   const { order, unshippable } = await assembleBoxAtCutoff(
-    { clock: deps.clock, extras: deps.extras, ...(deps.actor ? { actor: deps.actor } : {}) },
+    { clock: deps.clock, extras: deps.extras, memo: deps.memo, unpaid, ...(deps.actor ? { actor: deps.actor } : {}) },
     subscription,
     cycle,
   );
@@ -134,35 +145,47 @@ function billableLines(order: BoxOrder): OrderLine[] {
 
 /**
  * Puts the box's add-ons, shipping and amounts off on the subscription's coming invoice as pending invoice
- * items, keyed by the order line, so a retry never bills twice. Only what was reserved (or is not counted) is billed.
+ * items, keyed by the order line, so a retry never bills twice: the items are recorded on the order in one
+ * write after the last, and a run that stops before it creates them again under the same idempotency keys
+ * (Stripe answers the item it made). Only what was reserved (or is not counted) is billed.
  */
 async function billBoxLines(deps: RenewalDeps, subscription: Subscription, order: BoxOrder): Promise<void> {
   const toBill = billableLines(order);
   if (toBill.length === 0) return;
   if (!subscription.stripe.subscriptionId) throw new Error(`subscription ${subscription._id} has no Stripe subscription to bill the box on`);
-  for (const line of toBill) {
-    const target = { customerId: subscription.stripe.customerId, subscriptionId: subscription.stripe.subscriptionId };
-    const described = {
-      description: `${line.description} (box of ${order.shipOn})`,
-      metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id },
-    };
-    let item: { id: string };
-    if (line.kind === 'addon') {
-      const addon = line.addonId ? await findAddon(order.merchantId, line.addonId) : undefined;
-      const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
-      if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
-      item = await deps.stripe.createInvoiceItem(
-        { ...target, ...described, priceId: stripePriceId, quantity: line.quantity },
-        `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`,
-      );
-    } else {
-      item = await deps.stripe.createInvoiceItem(
-        { ...target, ...described, amountMinor: line.amountMinor, currency: order.currency },
-        `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`,
-      );
-    }
-    await recordInvoiceItem(order, line, item.id);
+  const memo = deps.memo ?? readEveryTime;
+  const target = { customerId: subscription.stripe.customerId, subscriptionId: subscription.stripe.subscriptionId };
+  const made: Array<{ line: OrderLine; stripeInvoiceItemId: string }> = [];
+  try {
+    for (const line of toBill) made.push({ line, stripeInvoiceItemId: (await createInvoiceItem(deps, memo, target, order, line)).id });
+  } finally {
+    // What was made is recorded even when a later item fails.
+    await recordInvoiceItems(order, made);
   }
+}
+
+/** One billable line as a pending invoice item on the subscription's coming invoice (its key: the order and line). */
+async function createInvoiceItem(
+  deps: RenewalDeps,
+  memo: RunMemo,
+  target: { customerId: string; subscriptionId: string },
+  order: BoxOrder,
+  line: OrderLine,
+): Promise<{ id: string }> {
+  const described = {
+    description: `${line.description} (box of ${order.shipOn})`,
+    metadata: { boxcycle_merchant_id: order.merchantId, boxcycle_order_id: order._id },
+  };
+  const idempotencyKey = `invoice-item:${order._id}:${lineKeyOf(order, line)}:create`;
+  if (line.kind !== 'addon') {
+    return deps.stripe.createInvoiceItem({ ...target, ...described, amountMinor: line.amountMinor, currency: order.currency }, idempotencyKey);
+  }
+  const { merchantId } = order;
+  const addonId = line.addonId;
+  const addon = addonId ? await memo(`addon:${merchantId}:${addonId}`, () => findAddon(merchantId, addonId)) : undefined;
+  const stripePriceId = addon?.prices.find((price) => price._id === line.priceId)?.stripePriceId;
+  if (!stripePriceId) throw new Error(`add-on ${line.addonId} price ${line.priceId} is not mirrored to Stripe yet`);
+  return deps.stripe.createInvoiceItem({ ...target, ...described, priceId: stripePriceId, quantity: line.quantity }, idempotencyKey);
 }
 
 /** A line's key in its box (orders built before keys were stored: from the hold id). */
@@ -197,8 +220,9 @@ async function cancelBox(deps: RenewalDeps, order: BoxOrder, reason: string, fro
 /**
  * Boxes built but not to be sent any more give their stock back: the cycle is no longer charged (the
  * subscription was cancelled, or that cycle paused), or its payment failed and the dunning ended unpaid.
+ * Returns the unpaid boxes as read (before any was cancelled here): the build takes a cycle with none for new.
  */
-async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription): Promise<void> {
+async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription): Promise<BoxOrder[]> {
   const open = await unpaidBoxesOf(subscription.merchantId, subscription._id);
   for (const order of open) {
     if (order.status === 'held') {
@@ -213,6 +237,7 @@ async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription
     if (cycle && isCycleCharged(subscription, cycle)) continue;
     await cancelBox(deps, order, subscription.status === 'cancelled' ? 'subscription_cancelled' : 'cycle_not_charged', ['reserved']);
   }
+  return open;
 }
 
 /** How long before its charge a shopper may still decline a box adjusted at its cut-off (Stripe drafts the invoice an hour before). */

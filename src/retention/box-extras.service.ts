@@ -9,6 +9,7 @@ import { isEligible } from '../perks/eligibility';
 import { applyPerksToBox } from '../perks/perk-box.service';
 import type { BoxDraft, BoxExtras } from '../orders/order.service';
 import type { Cycle } from '../shared/calendar';
+import { readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Clock } from '../shared/time';
 import type { Subscription } from '../subscriptions/subscription.model';
 import type { BoxLine } from '../subscriptions/subscription.service';
@@ -25,8 +26,16 @@ const sum = (lines: BoxLine[], filter: (line: BoxLine) => boolean = () => true) 
  * credit taken, free items claimed) are keyed by the order, so building the box again takes and grants
  * nothing twice.
  */
-export async function retentionLinesFor(clock: Clock, subscription: Subscription, cycle: Cycle, draft: BoxDraft): Promise<BoxLine[]> {
-  const merchant = await merchantProfile(subscription.merchantId);
+export async function retentionLinesFor(
+  clock: Clock,
+  subscription: Subscription,
+  cycle: Cycle,
+  draft: BoxDraft,
+  /** The run's reads (src/shared/run-memo.ts): what is the same for every box of the store, read once per run. */
+  memo: RunMemo = readEveryTime,
+): Promise<BoxLine[]> {
+  const { merchantId } = subscription;
+  const merchant = await memo(`merchant:${merchantId}`, () => merchantProfile(merchantId));
   const standing = await standingOf(subscription, cycle.chargeOn);
   let extras: BoxLine[] = [];
   // The fee of the box's own currency: none when the merchant set none for it.
@@ -48,7 +57,7 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
       grantedBy: { source: 'reward', id: reward.offerId ?? reward.makeGoodId ?? reward._id, reason: reward.reason },
     });
   }
-  extras = await applyPerksToBox(clock, draft, standing, extras);
+  extras = await applyPerksToBox(clock, draft, standing, extras, memo);
   // Threshold offers count the shopper's own lines (the box total) or their add-ons: never shipping or what was granted.
   const counted = { box_total: sum(draft.lines), addons: sum(draft.lines, (line) => line.kind === 'addon') };
   const goodsLeft = Math.max(
@@ -57,7 +66,7 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
   );
   // One per box, the one saving most (the oldest on a tie): "spend 50, save 5" and "spend 100, save 15" are tiers, not a sum.
   let best: { offer: Offer; off: number } | undefined;
-  for (const offer of await activeOffers(subscription.merchantId, 'threshold')) {
+  for (const offer of await memo(`offers:threshold:${merchantId}`, () => activeOffers(merchantId, 'threshold'))) {
     const terms = thresholdTermsOf(offer)!;
     if (offer.currency !== draft.currency || !isEligible(offer.eligibility, standing) || counted[terms.basis] < terms.minSpendMinor) continue;
     const off = Math.min(terms.amountOffMinor, counted[terms.basis], goodsLeft);
@@ -75,7 +84,7 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
     });
   }
   const payable = sum([...draft.lines, ...extras]);
-  const credit = await takeLoyaltyCredit(clock, { ...draft, _id: draft.orderId }, payable);
+  const credit = await takeLoyaltyCredit(clock, { ...draft, _id: draft.orderId }, payable, memo);
   if (credit > 0) {
     extras.push({
       kind: 'credit',
@@ -91,5 +100,5 @@ export async function retentionLinesFor(clock: Clock, subscription: Subscription
 
 /** The retention layer's answer to "what goes in this box besides what the shopper chose" (src/orders/box-assembly.service.ts). */
 export function boxExtras(clock: Clock): BoxExtras {
-  return ({ subscription, cycle, draft }) => retentionLinesFor(clock, subscription, cycle, draft);
+  return ({ subscription, cycle, draft, memo }) => retentionLinesFor(clock, subscription, cycle, draft, memo);
 }

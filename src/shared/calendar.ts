@@ -57,9 +57,21 @@ const DAY_MS = 86_400_000;
 // Validation
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Zone names found valid: ICU's zones do not change while the process runs, and checking one builds an
+ * `Intl.DateTimeFormat` (the cut-off job checks a schedule's zone many times a box). Only valid names are kept,
+ * at most `KNOWN_ZONES_MAX`; an unknown name is checked every time.
+ */
+const knownZones = new Set<string>();
+const KNOWN_ZONES_MAX = 2_000;
+
 /** Whether `tz` names a time zone the platform's ICU data knows (e.g. 'America/New_York', 'UTC'). */
 export function isValidTimezone(tz: string): boolean {
-  return typeof tz === 'string' && tz.length > 0 && IANAZone.isValidZone(tz);
+  if (typeof tz !== 'string' || tz.length === 0) return false;
+  if (knownZones.has(tz)) return true;
+  if (!IANAZone.isValidZone(tz)) return false;
+  if (knownZones.size < KNOWN_ZONES_MAX) knownZones.add(tz);
+  return true;
 }
 
 /** Whether `s` is a real calendar date written 'YYYY-MM-DD' (so '2026-02-30' and '2026-2-3' are not). */
@@ -246,6 +258,21 @@ export function addMonthsClamped(anchorOn: LocalDate, months: number, anchorDay?
  * from luxon, which is deterministic.
  */
 export function toInstant(date: LocalDate, time: LocalTime, timezone: string): Date {
+  const key = `${date} ${time} ${timezone}`;
+  const known = instants.get(key);
+  if (known !== undefined) return new Date(known);
+  const instant = resolveInstant(date, time, timezone);
+  // A bounded memo: a run computes the same cycles for many subscriptions of a store (each result is fixed by the zone data).
+  if (instants.size >= INSTANTS_MAX) instants.clear();
+  instants.set(key, instant.getTime());
+  return instant;
+}
+
+/** `toInstant`'s results by `date time zone` (each needs three or four zone-offset lookups through Intl). */
+const instants = new Map<string, number>();
+const INSTANTS_MAX = 50_000;
+
+function resolveInstant(date: LocalDate, time: LocalTime, timezone: string): Date {
   const { year, month, day } = parseLocalDate(date);
   const { hour, minute } = parseLocalTime(time);
   assertTimezone(timezone);

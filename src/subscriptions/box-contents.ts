@@ -4,6 +4,7 @@ import type { FirstBoxDiscount, Plan } from '../plans/plan.model';
 import { findPlan, findPlans } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
 import { percentOf } from '../shared/money';
+import { readEveryTime, type RunMemo } from '../shared/run-memo';
 import { addonsFor, boxFor } from './subscription-calendar';
 import { promoCodeDiscountFor, promoCodeOff, saveOfferDiscountFor } from './subscription-discounts';
 import type { BoxSelection, FirstBoxOffer, Subscription } from './subscription.model';
@@ -63,9 +64,12 @@ export async function boxContentsFor(
   cycle: Cycle,
   /** Plans the caller already read (the view does), to read them once. */
   plans?: Map<string, Plan>,
+  /** The catalog reads of a run that builds many boxes (the cut-off job): made once per run. */
+  memo: RunMemo = readEveryTime,
 ): Promise<BoxContents> {
   const box = boxFor(subscription, cycle);
-  const plan = plans?.get(box.planId) ?? (await findPlan(subscription.merchantId, box.planId));
+  const { merchantId } = subscription;
+  const plan = plans?.get(box.planId) ?? (await memo(`plan:${merchantId}:${box.planId}`, () => findPlan(merchantId, box.planId)));
   const variant = plan?.variants.find((v) => v._id === box.variantId);
   const price = plan?.prices.find((p) => p._id === box.priceId);
   if (!plan || !variant || !price) throw new Error(`subscription ${subscription._id} refers to a missing plan part`);
@@ -84,14 +88,8 @@ export async function boxContentsFor(
   ];
   const extras = addonsFor(subscription, cycle);
   if (extras.length > 0) {
-    const addons = new Map(
-      (
-        await findAddons(
-          subscription.merchantId,
-          extras.map((line) => line.addonId),
-        )
-      ).map((a) => [a._id, a]),
-    );
+    const addonIds = [...new Set(extras.map((line) => line.addonId))].sort();
+    const addons = new Map((await memo(`addons:${merchantId}:${addonIds.join(',')}`, () => findAddons(merchantId, addonIds))).map((a) => [a._id, a]));
     for (const line of extras) {
       const addon = addons.get(line.addonId);
       const addonPrice = addon?.prices.find((p) => p._id === line.priceId);

@@ -8,12 +8,16 @@ import { setBookkeeping } from './subscription-store';
  * sets it to the next cut-off after each look.
  */
 
-/** Subscriptions whose next box's cut-off has come (or that changed since the last look), a batch at a time. */
-export async function subscriptionsDueForRenewal(now: Date, batchSize: number): Promise<string[]> {
-  const due = await SubscriptionModel.find({ $or: [{ renewalDueAt: { $lte: now } }, { renewalDueAt: null }] }, { _id: 1 })
+/**
+ * Subscriptions whose next box's cut-off has come (or that changed since the last look), a batch at a time,
+ * read whole: the job works from these (one read a batch, not one a subscription). One that changes after this
+ * read has its revision bumped and its check re-armed, so the job's last write (`armRenewalCheck`) does not
+ * apply and the next run looks at it again.
+ */
+export async function subscriptionsDueForRenewal(now: Date, batchSize: number): Promise<Subscription[]> {
+  return SubscriptionModel.find({ $or: [{ renewalDueAt: { $lte: now } }, { renewalDueAt: null }] })
     .limit(batchSize)
     .lean();
-  return due.map((s) => s._id);
 }
 
 export async function findForRenewal(subscriptionId: string): Promise<Subscription | null> {

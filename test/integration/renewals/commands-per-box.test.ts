@@ -1,0 +1,106 @@
+import mongoose from 'mongoose';
+import request from 'supertest';
+import type { CommandStartedEvent } from 'mongodb';
+import { attachSurpriseGifts } from '../../../src/gifts/gift.service';
+import { BoxOrderModel } from '../../../src/orders/box-order.model';
+import { prepareDueBoxes } from '../../../src/renewals/renewal.service';
+import { upcomingCycles } from '../../../src/shared/calendar';
+import { FakeClock } from '../../../src/shared/time';
+import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
+import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
+import { coreAnswers } from '../../../src/wiring';
+import { cloneSubscriptions } from '../../factories/bulk.factory';
+import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
+import { createMerchant } from '../../factories/merchant.factory';
+import { buildTestApp } from '../../helpers/test-app';
+import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
+
+/**
+ * What one box costs the database at the cut-off, counted with the driver's command monitoring, in the store of
+ * `npm run bench:cutoff` (every retention extra on). The job's throughput is bounded by the commands it sends
+ * per box (docs/benchmarks.md); these ceilings keep that number from creeping back up. Before the reads that are
+ * the same for every box of a run were made once per batch (src/shared/run-memo.ts), a box took 40 commands.
+ */
+const SUBSCRIPTIONS = 6;
+/** Commands a box sends, at most: 40 before, 22 since (20 at 300 boxes, where the run's own reads weigh less). */
+const COMMANDS_PER_BOX = 24;
+
+describe('renewals.prepare-boxes: database commands per box', () => {
+  const { dbName } = useTestDatabase();
+
+  test('when a run builds the boxes of one store with every retention extra, then the store-wide reads are made once and a box sends at most the ceiling of commands', async () => {
+    const clock = new FakeClock('2026-03-02T15:30:00Z');
+    const gateway = createStripeGateway(testStripe());
+    const { app } = buildTestApp({ clock, stripeGateway: gateway });
+    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+    const call = async (method: 'post' | 'put' | 'patch', path: string, body: object, status = 200) =>
+      (await request(app)[method](`/api/v1${path}`).set(merchant.auth).send(body).expect(status)).body as Record<string, unknown> & { id: string };
+    await call('patch', '/merchants/me', { subscriptionSettings: { shippingFees: [{ currency: 'USD', amountMinor: 500 }] } });
+    const plan = await call('post', '/plans', buildPlanInput(), 201);
+    const refill = await call('post', '/addons', buildAddonInput({ name: 'Beans refill', kind: 'recurring', priceMinor: 1200, stock: 1000 }), 201);
+    const tin = await call('post', '/addons', buildAddonInput({ name: 'Tasting tin', stock: 1000 }), 201);
+    await call('put', '/loyalty-program', {
+      enabled: true,
+      pointsPerUnit: 10,
+      redemption: { points: 100, creditMinor: 500 },
+      autoApply: true,
+      expiry: null,
+      tierBasis: 'paid_boxes',
+      tiers: [{ key: 'silver', name: 'Silver', threshold: 3, earnMultiplierPercent: 150 }],
+    });
+    await call('post', '/perks', { name: 'Free shipping', benefit: { kind: 'free_shipping' } }, 201);
+    await call('post', '/perks', { name: '10% off add-ons', benefit: { kind: 'addon_discount', percentOff: 10 } }, 201);
+    await call('post', '/offers', { kind: 'threshold', name: 'Spend 30, save 2', basis: 'box_total', minSpendMinor: 3000, amountOffMinor: 200 }, 201);
+    const campaign = await call(
+      'post',
+      '/gift-campaigns',
+      { name: 'Thank-you tin', giftAddonIds: [tin.id], unitCostMinor: 300, stockBudget: 100, costBudgetMinor: 100_000, startsOn: '2026-03-02' },
+      201,
+    );
+    await call('post', `/gift-campaigns/${campaign.id}/activate`, {});
+    const customer = await call('post', '/customers', buildCustomerInput(), 201);
+    const variants = plan.variants as Array<{ id: string }>;
+    const subscription = await call(
+      'post',
+      '/subscriptions',
+      { customerId: customer.id, planId: plan.id, variantId: variants[0]!.id, cadence: 'month-1', paymentMethodId: 'pm_card_visa' },
+      201,
+    );
+    await call('post', `/subscriptions/${subscription.id}/addons`, { addonId: refill.id, quantity: 1 });
+    await cloneSubscriptions(subscription.id, SUBSCRIPTIONS - 1);
+    const template = (await SubscriptionModel.findById(subscription.id).lean())!;
+    const cycle = upcomingCycles(template.schedule, clock.now(), 2).find((c) => c.cutoffAt > clock.now())!;
+    clock.set(new Date(cycle.cutoffAt.getTime() + 60_000));
+    await attachSurpriseGifts({ clock, logger: silentLogger });
+
+    const commands: Record<string, number> = {};
+    const client = mongoose.connection.getClient();
+    const count = (event: CommandStartedEvent): void => {
+      if (event.databaseName !== dbName) return;
+      const collection = event.command[event.commandName] as unknown;
+      const key = `${event.commandName} ${typeof collection === 'string' ? collection : ''}`.trim();
+      commands[key] = (commands[key] ?? 0) + 1;
+    };
+    client.on('commandStarted', count);
+    try {
+      await prepareDueBoxes({ clock, stripe: gateway, logger: silentLogger, extras: coreAnswers({ clock }).boxExtras });
+    } finally {
+      client.off('commandStarted', count);
+    }
+
+    const boxes = await BoxOrderModel.find({ merchantId: merchant.id, cycleKey: cycle.cycleKey, assembledAt: { $exists: true } }).lean();
+    expect(boxes).toHaveLength(SUBSCRIPTIONS);
+    for (const box of boxes) expect(box.lines.map((line) => line.kind).sort()).toEqual(['addon', 'credit', 'perk', 'plan', 'shipping'].sort());
+    const total = Object.values(commands).reduce((sum, n) => sum + n, 0);
+    // Read once for the run, however many boxes: the store's profile, catalog, perks, offers and programme (at
+    // most twice: two extras ask for the profile and the programme under their own names).
+    const storeWide = ['merchants', 'plans', 'addons', 'perks', 'offers', 'loyalty_programs'].map((c) => ({
+      collection: c,
+      reads: commands[`find ${c}`] ?? 0,
+    }));
+    expect(storeWide.filter(({ reads }) => reads > 2)).toEqual([]);
+    // The breakdown comes with the figure when it fails.
+    const perBox = total / boxes.length;
+    expect(perBox > COMMANDS_PER_BOX ? { perBox, commands } : 'within the ceiling').toBe('within the ceiling');
+  });
+});
