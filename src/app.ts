@@ -22,15 +22,15 @@ import { sendShopperSignIn } from './messages/message-sending.service';
 import { unsubscribeRoutes } from './messages/unsubscribe.routes';
 import type { Logger } from './shared/logger';
 import { jsonBody } from './shared/json-body';
-import { runInLogContext, type LogFields } from './shared/log-context';
-import { httpMetrics } from './ops/http-metrics';
+import { requestIdOf, runInLogContext, type LogFields } from './shared/log-context';
+import { httpMetrics, webhookAnswerRecorder } from './ops/http-metrics';
 import { createMetrics, throttleWaitRecorder, type Metrics } from './ops/metrics';
 import { formatMoney } from './shared/money';
 import { notFoundHandler, problemHandler } from './shared/problem';
 import type { Clock } from './shared/time';
 import { stripeThrottles } from './stripe/stripe-throttle';
 import { createStripeGateway, type StripeGateway } from './stripe/stripe-gateway';
-import { stripeWebhookRoutes } from './webhooks/stripe-webhook.routes';
+import { STRIPE_WEBHOOK_PATH, stripeWebhookEndpoint } from './webhooks/stripe-webhook.routes';
 
 export interface AppDeps {
   config: Config;
@@ -56,12 +56,12 @@ export interface AppDeps {
   metrics?: Metrics;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * The web application, built from its dependencies so tests can hand it a fake clock and a test database.
- * Order: security headers → request id and logs → raw-body webhooks → JSON → API and pages → problems.
+ * Order: Stripe's webhook deliveries (a lean path of their own) → security headers → request id and logs →
+ * JSON → API and pages → problems.
  */
 export function buildApp(deps: AppDeps): Express {
   // Facts recorded while serving are copied to `events` right after their write (timelines read them at once).
@@ -73,6 +73,23 @@ export function buildApp(deps: AppDeps): Express {
   app.set('views', path.join(projectRoot, 'views'));
   app.set('view engine', 'ejs');
   app.locals.formatMoney = formatMoney;
+
+  const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
+  const webhooks = {
+    clock: deps.clock,
+    logger: deps.logger,
+    stripe: deps.stripe,
+    webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
+    livemode: deps.stripeMode === 'stripe-live',
+    // Called once per new event (a duplicate delivery queues nothing).
+    enqueue: async (name: string, data: Record<string, unknown>) => {
+      if (name === 'webhooks.process-event') metrics.webhookEventsQueued.inc();
+      await (deps.enqueue ?? (() => Promise.resolve()))(name, data);
+    },
+  };
+  // First, before any other middleware: Stripe waits on this answer, and it needs none of the pages' work
+  // (see stripeWebhookEndpoint for what it keeps: request id, security headers, metrics, a line per delivery).
+  app.post(STRIPE_WEBHOOK_PATH, stripeWebhookEndpoint(webhooks, { recordAnswer: webhookAnswerRecorder(metrics, STRIPE_WEBHOOK_PATH) }));
 
   app.use(
     helmet({
@@ -93,14 +110,12 @@ export function buildApp(deps: AppDeps): Express {
   // The request id, on the answer and on every line logged while serving it (with the store once known).
   const logContext = (res: express.Response): LogFields => res.locals.logContext as LogFields;
   app.use((req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const id = requestIdOf(req.headers['x-request-id']);
     req.id = id;
     res.setHeader('x-request-id', id);
     res.locals.logContext = { reqId: id } satisfies LogFields;
     runInLogContext(logContext(res), next);
   });
-  const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
   app.use(httpMetrics(metrics));
 
   app.use(
@@ -128,20 +143,6 @@ export function buildApp(deps: AppDeps): Express {
   );
 
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h', index: false }));
-  // Before the JSON parser: the signature is checked on the raw body.
-  const webhooks = {
-    clock: deps.clock,
-    logger: deps.logger,
-    stripe: deps.stripe,
-    webhookSecret: deps.webhookSecret ?? deps.config.stripe.webhookSecret,
-    livemode: deps.stripeMode === 'stripe-live',
-    // Called once per new event (a duplicate delivery queues nothing).
-    enqueue: async (name: string, data: Record<string, unknown>) => {
-      if (name === 'webhooks.process-event') metrics.webhookEventsQueued.inc();
-      await (deps.enqueue ?? (() => Promise.resolve()))(name, data);
-    },
-  };
-  app.use(stripeWebhookRoutes(webhooks));
   // Unsubscribe links (RFC 8058 one-click POSTs are form-encoded): before the JSON parser, with a form parser of their own.
   app.use(unsubscribeRoutes({ clock: deps.clock, appSecret: deps.config.appSecret }));
   app.use(jsonBody(deps.config.http.bodyLimit));

@@ -31,11 +31,9 @@ function rememberRoutePatterns(req: Request, res: Response): void {
   });
 }
 
-const WEBHOOK_PATH = '/webhooks/stripe';
-
 /**
- * Times every request and counts it by method, route pattern and status; answers to Stripe's webhook
- * deliveries also count as acknowledgements by outcome.
+ * Times every request and counts it by method, route pattern and status. Stripe's webhook deliveries are
+ * answered ahead of this middleware (src/webhooks/stripe-webhook.routes.ts) and counted by webhookAnswerRecorder.
  */
 export function httpMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
@@ -43,13 +41,34 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routePatternOf(req, res);
-      metrics.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      if (req.method === 'POST' && req.originalUrl.split('?')[0] === WEBHOOK_PATH) {
-        const outcome = res.statusCode < 300 ? 'acknowledged' : res.statusCode < 500 ? 'refused' : 'unavailable';
-        metrics.webhookAcknowledgements.inc({ outcome });
-      }
+      metrics.httpRequestDuration.observe({ method: req.method, route: routePatternOf(req, res), status: String(res.statusCode) }, seconds);
     });
     next();
+  };
+}
+
+/** What an answer to a Stripe webhook delivery counts as. */
+export function webhookOutcomeOf(statusCode: number): 'acknowledged' | 'refused' | 'unavailable' {
+  return statusCode < 300 ? 'acknowledged' : statusCode < 500 ? 'refused' : 'unavailable';
+}
+
+/**
+ * Counts one answer to a Stripe webhook delivery: its latency under the route's pattern (as httpMetrics labels
+ * every other route) and an acknowledgement by outcome. The labelled series are looked up once per status,
+ * not per delivery.
+ */
+export function webhookAnswerRecorder(metrics: Metrics, route: string): (statusCode: number, seconds: number) => void {
+  const series = new Map<number, { latency: { observe: (seconds: number) => void }; outcome: { inc: () => void } }>();
+  return (statusCode, seconds) => {
+    let known = series.get(statusCode);
+    if (!known) {
+      known = {
+        latency: metrics.httpRequestDuration.labels({ method: 'POST', route, status: String(statusCode) }),
+        outcome: metrics.webhookAcknowledgements.labels({ outcome: webhookOutcomeOf(statusCode) }),
+      };
+      series.set(statusCode, known);
+    }
+    known.latency.observe(seconds);
+    known.outcome.inc();
   };
 }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 
 /**
  * What a log line is about, carried by the work it belongs to: the HTTP request (`reqId`), the job run
@@ -39,4 +40,11 @@ export function addToLogContext(fields: LogFields): void {
 /** The fields of the work in progress (none outside a request or a job). */
 export function currentLogFields(): LogFields {
   return storage.getStore() ?? {};
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The id of a request: the caller's `x-request-id` when it is a safe token, else a fresh one. */
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }

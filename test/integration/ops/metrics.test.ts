@@ -80,6 +80,10 @@ describe('Prometheus metrics', () => {
     expect(await sample(metrics, 'boxcycle_webhook_acknowledgements_total', { outcome: 'acknowledged' })).toBe(2);
     expect(await sample(metrics, 'boxcycle_webhook_acknowledgements_total', { outcome: 'refused' })).toBe(1);
     expect(await sample(metrics, 'boxcycle_webhook_events_queued_total')).toBe(1);
+    // Their latency is labelled by the route, as every other route's is.
+    const route = { method: 'POST', route: '/webhooks/stripe' };
+    expect(await sample(metrics, 'boxcycle_http_request_duration_seconds_count', { ...route, status: '200' })).toBe(2);
+    expect(await sample(metrics, 'boxcycle_http_request_duration_seconds_count', { ...route, status: '400' })).toBe(1);
   });
 
   test('when Prometheus scrapes, then the inbox, the facts, the open orders and the outbox are read from the database with their ages on the injected clock', async () => {
