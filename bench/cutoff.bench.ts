@@ -27,7 +27,6 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import mongoose from 'mongoose';
-import request from 'supertest';
 import { MongoBulkWriteError, type Db, type Document } from 'mongodb';
 import { attachSurpriseGifts } from '../src/gifts/gift.service';
 import { upcomingCycles } from '../src/shared/calendar';
@@ -41,7 +40,7 @@ import { createStripeGateway } from '../src/stripe/stripe-gateway';
 import { SubscriptionModel } from '../src/subscriptions/subscription.model';
 import { coreAnswers } from '../src/wiring';
 import { cloneSubscriptions } from '../test/factories/bulk.factory';
-import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../test/factories/catalog.factory';
+import { storeWithEveryExtra } from '../test/factories/every-extra-store.factory';
 import { createMerchant } from '../test/factories/merchant.factory';
 import { buildTestApp } from '../test/helpers/test-app';
 import { silentLogger, testStripe } from '../test/helpers/test-env';
@@ -150,58 +149,13 @@ async function setUpStore(clock: FakeClock, settings: CutoffSettings) {
   const gateway = createStripeGateway(gatewayClient);
   const { app } = buildTestApp({ clock, stripeGateway: gateway });
   const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
-  const call = async (method: 'post' | 'put' | 'patch', path: string, body: object, status: number) => {
-    const res = await request(app)[method](`/api/v1${path}`).set(merchant.auth).send(body);
-    if (res.status !== status) throw new Error(`${method.toUpperCase()} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    return res.body as Record<string, unknown> & { id: string };
-  };
-  // Every extra the box builder adds.
-  await call('patch', '/merchants/me', { subscriptionSettings: { shippingFees: [{ currency: 'USD', amountMinor: 500 }] } }, 200);
-  const plan = await call('post', '/plans', buildPlanInput(), 201);
-  const refill = await call('post', '/addons', buildAddonInput({ name: 'Beans refill', kind: 'recurring', priceMinor: 1200, stock: 10_000_000 }), 201);
-  const gift = await call('post', '/addons', buildAddonInput({ name: 'Tasting tin', stock: 10_000_000 }), 201);
-  await call(
-    'put',
-    '/loyalty-program',
-    {
-      enabled: true,
-      pointsPerUnit: 10,
-      redemption: { points: 100, creditMinor: 500 },
-      autoApply: true,
-      expiry: null,
-      tierBasis: 'paid_boxes',
-      tiers: [{ key: 'silver', name: 'Silver', threshold: 3, earnMultiplierPercent: 150 }],
-    },
-    200,
-  );
-  await call('post', '/perks', { name: 'Free shipping', benefit: { kind: 'free_shipping' } }, 201);
-  await call('post', '/perks', { name: '10% off add-ons', benefit: { kind: 'addon_discount', percentOff: 10 } }, 201);
-  await call('post', '/offers', { kind: 'threshold', name: 'Spend 30, save 2', basis: 'box_total', minSpendMinor: 3000, amountOffMinor: 200 }, 201);
-  const campaign = await call(
-    'post',
-    '/gift-campaigns',
-    {
-      name: 'Thank-you tin',
-      giftAddonIds: [gift.id],
-      unitCostMinor: 300,
-      stockBudget: Math.max(1, Math.floor(settings.BENCH_CUTOFF_SUBSCRIPTIONS / 2)),
-      costBudgetMinor: 10_000_000,
-      startsOn: clock.now().toISOString().slice(0, 10),
-    },
-    201,
-  );
-  await call('post', `/gift-campaigns/${campaign.id}/activate`, {}, 200);
-
-  const customer = await call('post', '/customers', buildCustomerInput(), 201);
-  const variants = plan.variants as Array<{ id: string }>;
-  const subscription = await call(
-    'post',
-    '/subscriptions',
-    { customerId: customer.id, planId: plan.id, variantId: variants[0]!.id, cadence: 'month-1', paymentMethodId: 'pm_card_visa' },
-    201,
-  );
-  await call('post', `/subscriptions/${subscription.id}/addons`, { addonId: refill.id, quantity: 1 }, 200);
-  return { gateway, subscriptionId: subscription.id, stripeCalls: () => stripeCalls };
+  const { subscriptionId } = await storeWithEveryExtra(app, merchant.auth, {
+    addonStock: 10_000_000,
+    giftStockBudget: Math.max(1, Math.floor(settings.BENCH_CUTOFF_SUBSCRIPTIONS / 2)),
+    giftCostBudgetMinor: 10_000_000,
+    startsOn: clock.now().toISOString().slice(0, 10),
+  });
+  return { gateway, subscriptionId, stripeCalls: () => stripeCalls };
 }
 
 /** `YYYY-MM-DD` moved `months` back (the day kept, at most the 28th: a key, not a calendar date to charge on). */

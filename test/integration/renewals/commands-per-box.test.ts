@@ -1,5 +1,4 @@
 import mongoose from 'mongoose';
-import request from 'supertest';
 import type { CommandStartedEvent } from 'mongodb';
 import { attachSurpriseGifts } from '../../../src/gifts/gift.service';
 import { BoxOrderModel } from '../../../src/orders/box-order.model';
@@ -10,7 +9,7 @@ import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
 import { coreAnswers } from '../../../src/wiring';
 import { cloneSubscriptions } from '../../factories/bulk.factory';
-import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
+import { storeWithEveryExtra } from '../../factories/every-extra-store.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { buildTestApp } from '../../helpers/test-app';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
@@ -33,42 +32,14 @@ describe('renewals.prepare-boxes: database commands per box', () => {
     const gateway = createStripeGateway(testStripe());
     const { app } = buildTestApp({ clock, stripeGateway: gateway });
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
-    const call = async (method: 'post' | 'put' | 'patch', path: string, body: object, status = 200) =>
-      (await request(app)[method](`/api/v1${path}`).set(merchant.auth).send(body).expect(status)).body as Record<string, unknown> & { id: string };
-    await call('patch', '/merchants/me', { subscriptionSettings: { shippingFees: [{ currency: 'USD', amountMinor: 500 }] } });
-    const plan = await call('post', '/plans', buildPlanInput(), 201);
-    const refill = await call('post', '/addons', buildAddonInput({ name: 'Beans refill', kind: 'recurring', priceMinor: 1200, stock: 1000 }), 201);
-    const tin = await call('post', '/addons', buildAddonInput({ name: 'Tasting tin', stock: 1000 }), 201);
-    await call('put', '/loyalty-program', {
-      enabled: true,
-      pointsPerUnit: 10,
-      redemption: { points: 100, creditMinor: 500 },
-      autoApply: true,
-      expiry: null,
-      tierBasis: 'paid_boxes',
-      tiers: [{ key: 'silver', name: 'Silver', threshold: 3, earnMultiplierPercent: 150 }],
+    const { subscriptionId } = await storeWithEveryExtra(app, merchant.auth, {
+      addonStock: 1000,
+      giftStockBudget: 100,
+      giftCostBudgetMinor: 100_000,
+      startsOn: '2026-03-02',
     });
-    await call('post', '/perks', { name: 'Free shipping', benefit: { kind: 'free_shipping' } }, 201);
-    await call('post', '/perks', { name: '10% off add-ons', benefit: { kind: 'addon_discount', percentOff: 10 } }, 201);
-    await call('post', '/offers', { kind: 'threshold', name: 'Spend 30, save 2', basis: 'box_total', minSpendMinor: 3000, amountOffMinor: 200 }, 201);
-    const campaign = await call(
-      'post',
-      '/gift-campaigns',
-      { name: 'Thank-you tin', giftAddonIds: [tin.id], unitCostMinor: 300, stockBudget: 100, costBudgetMinor: 100_000, startsOn: '2026-03-02' },
-      201,
-    );
-    await call('post', `/gift-campaigns/${campaign.id}/activate`, {});
-    const customer = await call('post', '/customers', buildCustomerInput(), 201);
-    const variants = plan.variants as Array<{ id: string }>;
-    const subscription = await call(
-      'post',
-      '/subscriptions',
-      { customerId: customer.id, planId: plan.id, variantId: variants[0]!.id, cadence: 'month-1', paymentMethodId: 'pm_card_visa' },
-      201,
-    );
-    await call('post', `/subscriptions/${subscription.id}/addons`, { addonId: refill.id, quantity: 1 });
-    await cloneSubscriptions(subscription.id, SUBSCRIPTIONS - 1);
-    const template = (await SubscriptionModel.findById(subscription.id).lean())!;
+    await cloneSubscriptions(subscriptionId, SUBSCRIPTIONS - 1);
+    const template = (await SubscriptionModel.findById(subscriptionId).lean())!;
     const cycle = upcomingCycles(template.schedule, clock.now(), 2).find((c) => c.cutoffAt > clock.now())!;
     clock.set(new Date(cycle.cutoffAt.getTime() + 60_000));
     await attachSurpriseGifts({ clock, logger: silentLogger });
