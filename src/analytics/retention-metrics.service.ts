@@ -52,6 +52,16 @@ async function rangeOf(clock: Clock, merchantId: string, query: RetentionMetrics
   return { timezone: merchant.timezone, today, from, to, months };
 }
 
+/** A store's buckets whose month (or cohort month) is in the range, of the chosen currency and plan. */
+function bucketsIn(merchantId: string, query: RetentionMetricsQuery, range: Range, monthField: 'month' | 'cohort') {
+  return {
+    merchantId,
+    [monthField]: { $gte: range.from, $lte: range.to },
+    ...(query.currency ? { currency: query.currency } : {}),
+    ...(query.plan ? { planId: query.plan } : {}),
+  };
+}
+
 function sortedEntries<V>(map: Map<string, V>): Array<[string, V]> {
   return [...map.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
@@ -77,15 +87,7 @@ interface CohortFigures {
  * plans, whatever the number of subscribers. A cohort whose subscriptions all moved to an earlier one is empty.
  */
 async function cohortsOf(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, CohortFigures[]>> {
-  const buckets = await CohortBucketModel.find(
-    {
-      merchantId,
-      cohort: { $gte: range.from, $lte: range.to },
-      ...(query.currency ? { currency: query.currency } : {}),
-      ...(query.plan ? { planId: query.plan } : {}),
-    },
-    { factIds: 0 },
-  ).lean<CohortBucket[]>();
+  const buckets = await CohortBucketModel.find(bucketsIn(merchantId, query, range, 'cohort'), { factIds: 0 }).lean<CohortBucket[]>();
   const byCurrency = new Map<string, Map<string, CohortFigures>>();
   for (const b of buckets) {
     const cohorts = byCurrency.get(b.currency) ?? new Map<string, CohortFigures>();
@@ -208,15 +210,7 @@ export async function ltvReport(clock: Clock, merchantId: string, query: Retenti
 
 /** Per currency and month of the range: the retention buckets added up. */
 async function bucketMonths(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, Map<string, RetentionBucket[]>>> {
-  const buckets = await RetentionBucketModel.find(
-    {
-      merchantId,
-      month: { $gte: range.from, $lte: range.to },
-      ...(query.currency ? { currency: query.currency } : {}),
-      ...(query.plan ? { planId: query.plan } : {}),
-    },
-    { factIds: 0 },
-  ).lean<RetentionBucket[]>();
+  const buckets = await RetentionBucketModel.find(bucketsIn(merchantId, query, range, 'month'), { factIds: 0 }).lean<RetentionBucket[]>();
   const result = new Map<string, Map<string, RetentionBucket[]>>();
   for (const b of buckets) {
     const months = result.get(b.currency) ?? new Map<string, RetentionBucket[]>();
@@ -243,15 +237,7 @@ async function savesOf(
   query: RetentionMetricsQuery,
   range: Range,
 ): Promise<Map<string, Map<string, { saved: number; matured: number; stillActive: number }>>> {
-  const buckets = await SaveBucketModel.find(
-    {
-      merchantId,
-      month: { $gte: range.from, $lte: range.to },
-      ...(query.currency ? { currency: query.currency } : {}),
-      ...(query.plan ? { planId: query.plan } : {}),
-    },
-    { factIds: 0 },
-  ).lean<SaveBucket[]>();
+  const buckets = await SaveBucketModel.find(bucketsIn(merchantId, query, range, 'month'), { factIds: 0 }).lean<SaveBucket[]>();
   const result = new Map<string, Map<string, { saved: number; matured: number; stillActive: number }>>();
   for (const b of buckets) {
     for (const [day, counts] of Object.entries(b.days ?? {})) {
