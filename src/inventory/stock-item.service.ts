@@ -83,3 +83,11 @@ export async function variantStock(merchantId: string, sku: string): Promise<Sto
 export async function skuHolding(merchantId: string, holdId: string): Promise<string | undefined> {
   return (await StockItemModel.findOne({ merchantId, 'stock.holds': holdId }, { sku: 1 }).lean())?.sku;
 }
+
+/**
+ * Every SKU whose stock holds `holdId`. Usually one; two racing preparations of a box can hold one line at the
+ * variant and at a substitute under the same id before either records it.
+ */
+export async function skusHolding(merchantId: string, holdId: string): Promise<string[]> {
+  return (await StockItemModel.find({ merchantId, 'stock.holds': holdId }, { sku: 1 }).lean()).map((item) => item.sku);
+}

@@ -1,5 +1,5 @@
 import { addonStockPlace } from '../addons/addon.service';
-import { skuHolding, variantStock, variantStockPlace } from '../inventory/stock-item.service';
+import { skuHolding, skusHolding, variantStock, variantStockPlace } from '../inventory/stock-item.service';
 import { consumeStock, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
 import type { Plan, PlanVariant } from '../plans/plan.model';
 import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
@@ -152,8 +152,10 @@ export async function releaseOrderStock(order: Pick<BoxOrder, 'merchantId' | 'li
   for (const line of order.lines) {
     let place = stockPlaceOf(order.merchantId, line);
     if (line.kind === 'plan' && line.stock === 'pending' && line.holdId) {
-      // A run that stopped may have held a substitute: the hold is wherever its id is.
-      const holder = await skuHolding(order.merchantId, line.holdId);
+      // A run that stopped may have held a substitute: the hold is wherever its id is. Two racing runs may have
+      // held it at the variant and at a substitute: every one goes back (the first by the release below).
+      const [holder, ...others] = await skusHolding(order.merchantId, line.holdId);
+      for (const sku of others) await releaseStock(variantStockPlace(order.merchantId, sku), line.holdId, line.quantity);
       if (holder) place = variantStockPlace(order.merchantId, holder);
     }
     if (place && line.holdId && (line.stock === 'reserved' || line.stock === 'pending')) {

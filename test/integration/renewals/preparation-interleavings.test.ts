@@ -1,0 +1,206 @@
+import request from 'supertest';
+import { adjustVariantStock } from '../../../src/inventory/stock-item.service';
+import { StockItemModel } from '../../../src/inventory/stock-item.model';
+import { BoxOrderModel, type BoxOrder } from '../../../src/orders/box-order.model';
+import { cancelUnsentBox } from '../../../src/orders/order.service';
+import { prepareNextBox } from '../../../src/renewals/renewal.service';
+import { FakeClock } from '../../../src/shared/time';
+import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
+import { createMerchant } from '../../factories/merchant.factory';
+import { subscribeShopper } from '../../factories/subscription.factory';
+import { stockBesideLines } from '../../helpers/stock-ledger';
+import { buildTestApp } from '../../helpers/test-app';
+import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
+
+/** A promise the test settles by hand: a gate one run waits at until the interleaving lets it through. */
+function gate<T = void>() {
+  let open!: (value: T) => void;
+  const opened = new Promise<T>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+type Filter = Record<string, unknown>;
+const isReservationWrite = (filter: Filter) => filter['lines.stock'] === 'pending';
+const isHoldAt = (sku: string, filter: Filter) => filter.sku === sku && filter['stock.holds'] !== undefined;
+
+/** A store whose box is due at its cut-off, with the stock given; `deps` prepare its boxes. */
+async function dueBox(plan: Parameters<typeof subscribeShopper>[2], stock: Record<string, number>) {
+  const clock = new FakeClock('2026-03-02T15:30:00Z');
+  const { app } = buildTestApp({ clock });
+  const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
+  const shopper = await subscribeShopper(app, merchant, plan);
+  for (const [sku, units] of Object.entries(stock)) {
+    // A first receipt starts tracking; a SKU at 0 is tracked and sold out.
+    await adjustVariantStock(clock, merchant.id, sku, 1);
+    if (units !== 1) await adjustVariantStock(clock, merchant.id, sku, units - 1);
+  }
+  const deps = { clock, stripe: createStripeGateway(testStripe()), logger: silentLogger };
+  const cutoffAt = (await request(app).get(`/api/v1/subscriptions/${shopper.subscription.id}`).set(merchant.auth).expect(200)).body.nextCharge
+    .cutoffAt as string;
+  clock.set(new Date(Date.parse(cutoffAt) + 60_000));
+  const theBox = async () => (await BoxOrderModel.findOne({ subscriptionId: shopper.subscription.id }).lean()) as BoxOrder;
+  return { clock, app, merchant, deps, theBox, ...shopper };
+}
+
+const SUBSTITUTED = {
+  variants: [
+    { name: 'A', sku: 'RACE-A', substituteSkus: ['RACE-B'] },
+    { name: 'B', sku: 'RACE-B' },
+  ],
+};
+
+describe('renewals.prepare-boxes: interleavings of preparations, retries and cancellations of one box', () => {
+  useTestDatabase();
+  afterEach(() => jest.restoreAllMocks());
+
+  test('when the shopper changes their second choice between an attempt that held it and the retry, then the retry gives that hold back and holds the new choice', async () => {
+    const { app, merchant, deps, subscription, variantIds, theBox } = await dueBox(
+      {
+        variants: [
+          { name: 'A', sku: 'CHOICE-A' },
+          { name: 'B', sku: 'CHOICE-B' },
+          { name: 'C', sku: 'CHOICE-C' },
+        ],
+      },
+      { 'CHOICE-A': 0, 'CHOICE-B': 2, 'CHOICE-C': 2 },
+    );
+    await request(app).post(`/api/v1/subscriptions/${subscription.id}/second-choice`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200);
+
+    // The first attempt holds B (A is sold out) and stops before recording the line.
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    const stopped = jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+      return findOneAndUpdate(...args);
+    }) as unknown as typeof findOneAndUpdate);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+    stopped.mockRestore();
+    expect(await stockBesideLines(merchant.id, 'CHOICE-B')).toMatchObject({ onHand: 1, reserved: 1, holds: 1, linesReserved: 0 });
+
+    // Meanwhile their second choice becomes C: B is no longer a candidate for the line.
+    await request(app).post(`/api/v1/subscriptions/${subscription.id}/second-choice`).set(merchant.auth).send({ variantId: variantIds[2] }).expect(200);
+    await prepareNextBox(deps, subscription.id);
+
+    const order = await theBox();
+    expect(order.lines).toEqual([
+      expect.objectContaining({
+        kind: 'plan',
+        sku: 'CHOICE-C',
+        stock: 'reserved',
+        substitutedFor: expect.objectContaining({ sku: 'CHOICE-A', rule: 'second_choice' }),
+      }),
+    ]);
+    expect(await stockBesideLines(merchant.id, 'CHOICE-A')).toMatchObject({ onHand: 0, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'CHOICE-B')).toMatchObject({ onHand: 2, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'CHOICE-C')).toMatchObject({ onHand: 1, reserved: 1, holds: 1, linesReserved: 1 });
+  });
+
+  test('when the box is cancelled after two preparations held its line (one the substitute, one the variant) and before either recorded it, then each gives back what it held', async () => {
+    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+
+    // The interleaving: the first run finds A short; a unit of A is received; a second run holds A and reaches
+    // its write; the first holds B and reaches its write; the box is cancelled (its status first, its stock
+    // settled last); the second run's write loses, then the first's.
+    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    const secondAtWrite = gate();
+    const secondMayWrite = gate();
+    const cancelledStatus = gate();
+    const runsDone = gate();
+    let second: Promise<void> | undefined;
+    let cancelling: Promise<BoxOrder | null> | undefined;
+    let writes = 0;
+    let heldAtCancel: unknown[] = [];
+    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
+      if (second || !isHoldAt('RACE-B', args[0] as unknown as Filter)) return updateOne(...args);
+      return (async () => {
+        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
+        second = prepareNextBox(deps, subscription.id);
+        await secondAtWrite.opened;
+        return updateOne(...args);
+      })();
+    }) as unknown as typeof updateOne);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      const filter = args[0] as unknown as Filter;
+      if (filter.status && typeof filter.status === 'object' && cancelling) {
+        // The cancellation's status write lands; it settles the box's stock only after both runs are done.
+        return (async () => {
+          const cancelled = await findOneAndUpdate(...args);
+          heldAtCancel = [await stockBesideLines(merchant.id, 'RACE-A'), await stockBesideLines(merchant.id, 'RACE-B')];
+          cancelledStatus.open();
+          await runsDone.opened;
+          return cancelled;
+        })();
+      }
+      if (!isReservationWrite(filter)) return findOneAndUpdate(...args);
+      writes += 1;
+      if (writes === 1) {
+        secondAtWrite.open();
+        return secondMayWrite.opened.then(() => findOneAndUpdate(...args));
+      }
+      return (async () => {
+        cancelling = theBox().then((order) => cancelUnsentBox({ clock }, order, 'subscription_cancelled'));
+        await cancelledStatus.opened;
+        secondMayWrite.open();
+        await second;
+        return findOneAndUpdate(...args);
+      })();
+    }) as unknown as typeof findOneAndUpdate);
+
+    await prepareNextBox(deps, subscription.id);
+    await second;
+
+    expect(writes).toBe(2);
+    // When the box was cancelled, the line was held twice under one hold id: at A by one run, at B by the other.
+    expect(heldAtCancel).toEqual([
+      expect.objectContaining({ onHand: 0, reserved: 1, holds: 1, linesReserved: 0 }),
+      expect.objectContaining({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 }),
+    ]);
+    // Both runs are done and the cancellation has not settled the stock yet: neither run left a hold behind.
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 1, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
+    runsDone.open();
+    expect(await cancelling).toMatchObject({ status: 'cancelled' });
+
+    const order = await theBox();
+    expect(order).toMatchObject({ status: 'cancelled', lines: [expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'released' })] });
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 1, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
+  });
+
+  test('when two preparations that stopped held one line at the variant and at its substitute, then cancelling the box gives back both holds', async () => {
+    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+
+    // The first run finds A short; a unit of A is received; a second run holds A and stops before its write;
+    // the first holds B and stops before its write. Same hold id, at two SKUs, and the order records neither.
+    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    let interleaved = false;
+    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
+      if (interleaved || !isHoldAt('RACE-B', args[0] as unknown as Filter)) return updateOne(...args);
+      interleaved = true;
+      return (async () => {
+        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
+        await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+        return updateOne(...args);
+      })();
+    }) as unknown as typeof updateOne);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+      return findOneAndUpdate(...args);
+    }) as unknown as typeof findOneAndUpdate);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+    jest.restoreAllMocks();
+
+    expect(interleaved).toBe(true);
+    const pending = await theBox();
+    expect(pending.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'pending' })]);
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 1, holds: 1 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1 });
+
+    expect(await cancelUnsentBox({ clock }, pending, 'subscription_cancelled')).toMatchObject({ status: 'cancelled' });
+
+    expect((await theBox()).lines).toEqual([expect.objectContaining({ kind: 'plan', stock: 'released' })]);
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 1, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
+  });
+});
