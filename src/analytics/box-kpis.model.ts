@@ -100,6 +100,7 @@ const FirstBoxSchema = new Schema<FirstBox>(
   },
   { collection: 'analytics_first_boxes', versionKey: false },
 );
-FirstBoxSchema.index({ merchantId: 1, signedUpMonth: 1 });
+// The first-box waits per month of sign-up, counted in the database (covered: month and days are in the index).
+FirstBoxSchema.index({ merchantId: 1, signedUpMonth: 1, daysToFirstShip: 1 });
 
 export const FirstBoxModel = model<FirstBox>('AnalyticsFirstBox', FirstBoxSchema);

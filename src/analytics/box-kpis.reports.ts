@@ -62,17 +62,57 @@ async function bucketsIn(merchantId: string, family: BoxKpiFamily, range: Range)
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 
+/** Values with how often each occurs (`[value, count]`), the values ascending: a distribution read as counts. */
+type Counted = ReadonlyArray<readonly [number, number]>;
+
+/** The value at 1-based `rank` of the sorted values the counts stand for. */
+function atRank(counted: Counted, rank: number): number {
+  let seen = 0;
+  for (const [value, count] of counted) {
+    seen += count;
+    if (seen >= rank) return value;
+  }
+  throw new RangeError(`rank ${rank} is past the ${seen} values`);
+}
+
+const totalOf = (counted: Counted): number => counted.reduce((n, [, count]) => n + count, 0);
+
 /** The middle value (the mean of the two middle ones for an even count). */
-export function median(sorted: readonly number[]): number | null {
-  if (sorted.length === 0) return null;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+export function median(counted: Counted): number | null {
+  const n = totalOf(counted);
+  if (n === 0) return null;
+  return n % 2 === 1 ? atRank(counted, (n + 1) / 2) : (atRank(counted, n / 2) + atRank(counted, n / 2 + 1)) / 2;
 }
 
 /** The 90th percentile by nearest rank: the value at place ⌈0.9 n⌉ of the sorted values. */
-export function p90(sorted: readonly number[]): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.ceil(0.9 * sorted.length) - 1]!;
+export function p90(counted: Counted): number | null {
+  const n = totalOf(counted);
+  if (n === 0) return null;
+  return atRank(counted, Math.ceil(0.9 * n));
+}
+
+/**
+ * Per local month of sign-up in the range: how many signed up, and how many days each waited for the first
+ * box (days → subscriptions), counted in the database — one group per month and number of days, not one
+ * document per subscription. Index: `{ merchantId, signedUpMonth, daysToFirstShip }` (covers it on MongoDB).
+ */
+async function firstBoxWaits(
+  merchantId: string,
+  range: { from: string; to: string },
+): Promise<Map<string, { signedUp: number; days: Array<[number, number]> }>> {
+  const groups = await FirstBoxModel.aggregate<{ _id: { month: string; days?: number | null }; n: number }>([
+    { $match: { merchantId, signedUpMonth: { $gte: range.from, $lte: range.to } } },
+    { $group: { _id: { month: '$signedUpMonth', days: '$daysToFirstShip' }, n: { $sum: 1 } } },
+  ]);
+  const months = new Map<string, { signedUp: number; days: Array<[number, number]> }>();
+  for (const { _id, n } of groups) {
+    const month = months.get(_id.month) ?? { signedUp: 0, days: [] };
+    months.set(_id.month, month);
+    month.signedUp += n;
+    if (typeof _id.days === 'number') month.days.push([_id.days, n]);
+  }
+  for (const month of months.values()) month.days.sort(([a], [b]) => a - b);
+  return months;
 }
 
 /** Per local month: shipping on time, ratings of the boxes delivered, and the way from sign-up to the first box. */
@@ -81,12 +121,11 @@ export async function boxServiceReport(clock: Clock, merchantId: string, query: 
   const sums = new Map<string, Sums>(range.months.map((m) => [m, {}]));
   for (const bucket of [...(await bucketsIn(merchantId, 'shipping', range)), ...(await bucketsIn(merchantId, 'rating', range))])
     addSums(sums.get(bucket.month)!, bucket.n);
-  const firsts = await FirstBoxModel.find({ merchantId, signedUpMonth: { $gte: range.from, $lte: range.to } }, { signedUpMonth: 1, daysToFirstShip: 1 }).lean();
+  const waits = await firstBoxWaits(merchantId, range);
   const months = range.months.map((month) => {
     const s = sums.get(month)!;
     const v = (key: string) => s[key] ?? 0;
-    const signedUp = firsts.filter((f) => f.signedUpMonth === month);
-    const days = signedUp.flatMap((f) => (f.daysToFirstShip === undefined ? [] : [f.daysToFirstShip])).sort((a, b) => a - b);
+    const wait = waits.get(month) ?? { signedUp: 0, days: [] };
     return {
       month,
       shipped: v('shipped'),
@@ -98,10 +137,10 @@ export async function boxServiceReport(clock: Clock, merchantId: string, query: 
       rated: v('rated'),
       ratingResponseRate: rate(v('rated'), v('delivered')),
       averageRating: v('rated') > 0 ? round2(v('scoreSum') / v('rated')) : null,
-      signedUp: signedUp.length,
-      firstBoxShipped: days.length,
-      medianDaysToFirstBox: median(days),
-      p90DaysToFirstBox: p90(days),
+      signedUp: wait.signedUp,
+      firstBoxShipped: totalOf(wait.days),
+      medianDaysToFirstBox: median(wait.days),
+      p90DaysToFirstBox: p90(wait.days),
     };
   });
   return { object: 'box_service_report', timezone: range.timezone, from: range.from, to: range.to, months };

@@ -13,7 +13,7 @@ import type { StripeGateway } from '../../../src/stripe/stripe-gateway';
 import { buildCustomerInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { buildTestApp } from '../../helpers/test-app';
-import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
+import { documentsReadWhile, projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
 import { silentLogger, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -329,6 +329,28 @@ describe('box-service KPIs: two hand-written months of a store', () => {
   test('when the store’s two months are read, then shipping on time, ratings and days to the first box are the figures worked out by hand', async () => {
     const report = await get('box-service?from=2026-01&to=2026-02');
     expect(report).toEqual({ object: 'box_service_report', timezone: 'America/New_York', from: '2026-01', to: '2026-02', months: EXPECTED_MONTHS });
+  });
+
+  test('when many more subscriptions wait the same days for their first box, then the report reads the same documents: the waits are counted in the database', async () => {
+    const read = () => documentsReadWhile(() => get('box-service?from=2026-01&to=2026-02'));
+    const before = await read();
+    const copies = (await FirstBoxModel.find({ merchantId: merchant.id }).lean()).flatMap((first) =>
+      Array.from({ length: 20 }, (_, index) => ({ ...first, _id: `${first._id}_copy${index}` })),
+    );
+    await FirstBoxModel.insertMany(copies);
+    // The store's documents are shared by the tests after this one: the copies go when it ends.
+    try {
+      expect(await read()).toEqual(before);
+      // Twenty-one of each wait: the same median and 90th percentile, 21 times the counts.
+      expect((await get('box-service?from=2026-01&to=2026-02')).months[0]).toMatchObject({
+        signedUp: 84,
+        firstBoxShipped: 84,
+        medianDaysToFirstBox: 8.5,
+        p90DaysToFirstBox: 13,
+      });
+    } finally {
+      await FirstBoxModel.deleteMany({ _id: { $in: copies.map((copy) => copy._id) } });
+    }
   });
 
   test('when the SKUs are read, then fill, substitution and out-of-stock rates are the figures worked out by hand', async () => {
