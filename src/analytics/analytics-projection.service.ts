@@ -153,6 +153,14 @@ async function applyToBucket(merchantId: string, day: string, factId: string, ch
   );
 }
 
+/** The live statuses the subscribers report counts now, by the bucket field that counts each. */
+const IN_STATUS: Partial<Record<string, 'active' | 'trialing' | 'pastDue' | 'paused'>> = {
+  active: 'active',
+  trialing: 'trialing',
+  past_due: 'pastDue',
+  paused: 'paused',
+};
+
 function add(changes: BucketChange[], currency: string, planId: string, field: string, amount: number): void {
   if (amount === 0) return;
   let change = changes.find((c) => c.currency === currency && c.planId === planId);
@@ -210,6 +218,12 @@ async function foldMrrFact(
   const returning = becomesSubscriber || startsMrr ? await ctx.hadCancelledBefore(after, fact.subjectId, fact.at) : false;
 
   const changes: BucketChange[] = [];
+  // The subscriptions in each live status: one that changes status, plan or currency leaves its count and joins another.
+  const wasIn = before ? IN_STATUS[before.status] : undefined;
+  const isIn = IN_STATUS[after.status];
+  const moved = !before || wasIn !== isIn || before.planId !== after.planId || before.currency !== after.currency;
+  if (moved && before && wasIn) add(changes, before.currency, before.planId, `inStatus.${wasIn}`, -1);
+  if (moved && isIn) add(changes, after.currency, after.planId, `inStatus.${isIn}`, 1);
   // Moved to another plan (or currency): it leaves the old one with what it had, and arrives in the new one.
   if (before && (before.planId !== after.planId || before.currency !== after.currency)) {
     add(changes, before.currency, before.planId, 'mrr.transferOut', beforeMrr);

@@ -101,6 +101,11 @@ export interface MetricBucket {
   counts: BucketCounts;
   /** Churned MRR by cause, and the part of subscriptions that started the same month. */
   churnMrr: { voluntary: number; involuntary: number; sameMonth: number };
+  /**
+   * Subscriptions that came into (+) or left (−) each live status that day, in this currency and plan: added
+   * up over every day, the subscriptions in each status now (what the subscribers report shows as current).
+   */
+  inStatus: { active: number; trialing: number; pastDue: number; paused: number };
   factIds: string[];
 }
 
@@ -135,6 +140,7 @@ const MetricBucketSchema = new Schema<MetricBucket>(
       transferOut: num,
     },
     churnMrr: { voluntary: num, involuntary: num, sameMonth: num },
+    inStatus: { active: num, trialing: num, pastDue: num, paused: num },
     factIds: { type: [String], default: [] },
   },
   { collection: 'analytics_daily', versionKey: false, minimize: false },

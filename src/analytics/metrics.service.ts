@@ -2,7 +2,7 @@ import { merchantProfile } from '../merchants/merchant.queries';
 import { localDateOf } from '../shared/calendar';
 import { invalidInput, NotFoundError } from '../shared/errors';
 import type { Clock } from '../shared/time';
-import { MetricBucketModel, SubscriptionMrrModel, type MetricBucket } from './analytics.model';
+import { MetricBucketModel, type MetricBucket } from './analytics.model';
 import { rate } from './mrr-rules';
 import type { ChurnReport, MetricsQuery, MrrReport, SubscriberReport } from './metrics.schemas';
 
@@ -18,6 +18,7 @@ interface Totals {
   mrr: MetricBucket['mrr'];
   counts: MetricBucket['counts'];
   churnMrr: MetricBucket['churnMrr'];
+  inStatus: MetricBucket['inStatus'];
 }
 
 function zero(): Totals {
@@ -25,13 +26,15 @@ function zero(): Totals {
     mrr: { new: 0, expansion: 0, contraction: 0, churn: 0, reactivation: 0, paused: 0, resumed: 0, transferIn: 0, transferOut: 0 },
     counts: { new: 0, reactivated: 0, cancelled: 0, voluntary: 0, involuntary: 0, cancelledSameMonth: 0, transferIn: 0, transferOut: 0 },
     churnMrr: { voluntary: 0, involuntary: 0, sameMonth: 0 },
+    inStatus: { active: 0, trialing: 0, pastDue: 0, paused: 0 },
   };
 }
 
-function addInto(total: Totals, bucket: Pick<MetricBucket, 'mrr' | 'counts' | 'churnMrr'>): void {
+function addInto(total: Totals, bucket: Pick<MetricBucket, 'mrr' | 'counts' | 'churnMrr' | 'inStatus'>): void {
   for (const key of Object.keys(total.mrr) as Array<keyof Totals['mrr']>) total.mrr[key] += bucket.mrr?.[key] ?? 0;
   for (const key of Object.keys(total.counts) as Array<keyof Totals['counts']>) total.counts[key] += bucket.counts?.[key] ?? 0;
   for (const key of Object.keys(total.churnMrr) as Array<keyof Totals['churnMrr']>) total.churnMrr[key] += bucket.churnMrr?.[key] ?? 0;
+  for (const key of Object.keys(total.inStatus) as Array<keyof Totals['inStatus']>) total.inStatus[key] += bucket.inStatus?.[key] ?? 0;
 }
 
 /** MRR gained minus MRR lost. */
@@ -179,35 +182,9 @@ function subscriberMonthsOf(ledger: Ledger, currency: string): SubscriberMonth[]
   });
 }
 
-type CurrentSubscribers = SubscriberReport['currencies'][number]['current'];
-
-/** The subscribers now, by currency and status: counted in the database (one row per currency and status). */
-async function currentSubscribers(merchantId: string, query: MetricsQuery): Promise<Map<string, CurrentSubscribers>> {
-  const counts = await SubscriptionMrrModel.aggregate<{ _id: { currency: string; status: string }; n: number }>([
-    {
-      $match: {
-        merchantId,
-        status: { $in: ['active', 'trialing', 'past_due', 'paused'] },
-        ...(query.currency ? { currency: query.currency } : {}),
-        ...(query.plan ? { planId: query.plan } : {}),
-      },
-    },
-    { $group: { _id: { currency: '$currency', status: '$status' }, n: { $sum: 1 } } },
-  ]);
-  const current = new Map<string, CurrentSubscribers>();
-  for (const { _id, n } of counts) {
-    const c = current.get(_id.currency) ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 };
-    if (_id.status === 'past_due') c.pastDue += n;
-    else c[_id.status as 'active' | 'trialing' | 'paused'] += n;
-    current.set(_id.currency, c);
-  }
-  return current;
-}
-
 export async function subscriberReport(clock: Clock, merchantId: string, query: MetricsQuery): Promise<SubscriberReport> {
   const ledger = await readLedger(clock, merchantId, query);
-  const current = await currentSubscribers(merchantId, query);
-  const currencies = [...new Set([...ledger.currencies.keys(), ...current.keys()])].sort();
+  const currencies = [...ledger.currencies.keys()];
   return {
     object: 'subscriber_report',
     timezone: ledger.timezone,
@@ -215,7 +192,8 @@ export async function subscriberReport(clock: Clock, merchantId: string, query: 
     to: ledger.to,
     currencies: currencies.map((currency) => ({
       currency,
-      current: current.get(currency) ?? { active: 0, trialing: 0, pastDue: 0, paused: 0 },
+      // Every day's comings and goings added up: the subscriptions in each live status now.
+      current: { ...ledger.currencies.get(currency)!.all.inStatus },
       months: subscriberMonthsOf(ledger, currency),
     })),
   };

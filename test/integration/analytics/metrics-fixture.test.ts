@@ -9,7 +9,7 @@ import { createMerchant, type TestMerchant } from '../../factories/merchant.fact
 import { factsAbout, TEST_LINKS } from '../../helpers/facts';
 import { renewalDriver } from '../../helpers/renewal-driver';
 import { buildTestApp, type TestApp } from '../../helpers/test-app';
-import { projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
+import { documentsReadWhile, projectionDocuments, projectThroughListeners } from '../../helpers/analytics-projections';
 import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-env';
 
 /**
@@ -364,6 +364,12 @@ describe('analytics: a hand-written quarter of a store', () => {
         },
       ],
     });
+  });
+
+  test('when subscribers are read, then the ones now come from the daily buckets: no subscription’s document is read', async () => {
+    const read = await documentsReadWhile(() => metrics('subscribers'));
+    expect(read.analytics_daily).toBeGreaterThan(0);
+    expect(read.analytics_subscriptions).toBeUndefined();
   });
 
   test('when subscribers are read for one plan or one currency, then the ones now are counted by status in that plan or currency only', async () => {
