@@ -5,7 +5,7 @@ import { unpaidBoxesOf } from '../orders/order.queries';
 import { assembleBoxAtCutoff, cancelUnsentBox, recordInvoiceItems, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
 import { cycleByKey, type Cycle } from '../shared/calendar';
 import { InvalidStateError, NotFoundError } from '../shared/errors';
-import { readEveryTime, runMemo, type RunMemo } from '../shared/run-memo';
+import { batchMemo, readEveryTime, type RunMemo } from '../shared/run-memo';
 import {
   armRenewalCheck,
   findForRenewal,
@@ -60,7 +60,8 @@ export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: 
   for (let batch = 0; batch < (options.maxBatches ?? 50); batch += 1) {
     const now = deps.clock.now();
     const due = await subscriptionsDueForRenewal(now, batchSize);
-    const batchDeps = { ...deps, memo: runMemo() };
+    // The batch's reads: store-wide ones once, and per-box ones no other box of the batch changes, once for all of them.
+    const batchDeps = { ...deps, memo: batchMemo(due) };
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < due.length) {
