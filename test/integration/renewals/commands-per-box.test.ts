@@ -24,10 +24,10 @@ import { silentLogger, testStripe, useTestDatabase } from '../../helpers/test-en
 const SUBSCRIPTIONS = 6;
 /**
  * Commands a box sends, at most: 40 before the memo, 22 with it (20 at 300 boxes, where the run's own reads weigh
- * less); 17.7 since the batch reads each box's shopper, gift, free items, paid boxes and tier once for all of its
- * boxes (15.2 at 300).
+ * less); 16.8 since the batch reads each box's shopper, unpaid boxes, gift, free items, paid boxes and tier once
+ * for all of its boxes (14.2 at 300).
  */
-const COMMANDS_PER_BOX = 19;
+const COMMANDS_PER_BOX = 17;
 
 describe('renewals.prepare-boxes: database commands per box', () => {
   const { dbName } = useTestDatabase();
