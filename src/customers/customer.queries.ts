@@ -11,6 +11,12 @@ export async function findCustomer(merchantId: string, customerId: string): Prom
   return (await CustomerModel.findOne({ _id: customerId, merchantId }).lean()) ?? undefined;
 }
 
+/** These shoppers of the merchant, by id (one query for a batch of boxes; absent ones are missing). */
+export async function shoppersByIds(merchantId: string, customerIds: readonly string[]): Promise<Map<string, Customer>> {
+  const customers = await CustomerModel.find({ _id: { $in: [...customerIds] }, merchantId }).lean();
+  return new Map(customers.map((customer) => [customer._id, customer]));
+}
+
 /** The name a message addresses the shopper by, if the shopper exists. */
 export async function customerName(merchantId: string, customerId: string): Promise<string | undefined> {
   return (await CustomerModel.findOne({ _id: customerId, merchantId }, { name: 1 }).lean())?.name;

@@ -7,6 +7,7 @@ import type { BoxOrder, OrderLine, OrderStatus } from '../orders/box-order.model
 import { builtCycles, findOrderOfCycle } from '../orders/order.queries';
 import { cycleByKey, type Cycle } from '../shared/calendar';
 import { isDuplicateKeyError } from '../shared/db';
+import { batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
 import { BUILDING_STATUSES, isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
@@ -373,12 +374,17 @@ async function returnAward(deps: { clock: Clock }, award: GiftAward, reason: str
  * The surprise line of a cycle's box, for the box build at the cut-off: the gift granted for (subscription,
  * cycle), free, with the add-on (so its stock is reserved like any add-on's) and why it is there.
  */
-export async function giftLinesFor(subscription: Subscription, cycle: Cycle): Promise<BoxLine[]> {
-  const award = await GiftAwardModel.findOne({
-    _id: giftAwardId(subscription._id, cycle.cycleKey),
-    merchantId: subscription.merchantId,
-    status: { $in: ['granted', 'in_box'] },
-  }).lean();
+export async function giftLinesFor(subscription: Subscription, cycle: Cycle, memo: RunMemo = readEveryTime): Promise<BoxLine[]> {
+  const { merchantId } = subscription;
+  // The cycle's awards of the whole batch in one read: only this subscription's box turns its award.
+  const award = await batchShare(memo, `gift-awards:${cycle.cycleKey}`, 'subscriptionIds', merchantId, subscription._id, async (ids) => {
+    const awards = await GiftAwardModel.find({
+      _id: { $in: ids.map((id) => giftAwardId(id, cycle.cycleKey)) },
+      merchantId,
+      status: { $in: ['granted', 'in_box'] },
+    }).lean();
+    return new Map(awards.map((found) => [found.subscriptionId, found]));
+  });
   if (!award) return [];
   const [addon, campaign] = await Promise.all([
     findAddon(subscription.merchantId, award.addonId),

@@ -1,6 +1,7 @@
-import { paidBoxCount, paidBoxesOfCustomer, spendByCustomer } from '../orders/order.queries';
+import { paidBoxCount, paidBoxCounts, paidBoxesOfCustomer, spendByCustomer } from '../orders/order.queries';
 import type { Standing } from '../perks/eligibility';
 import { derivedId } from '../shared/ids';
+import { batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { LoyaltyAccountModel } from './loyalty.model';
 
@@ -43,10 +44,32 @@ export async function tierKeyOf(merchantId: string, customerId: string): Promise
 }
 
 /** What perks, offers and campaigns judge a subscription on, for a box charged on `chargeOn`. */
-export async function standingOf(subscription: Pick<Subscription, '_id' | 'merchantId' | 'customerId' | 'box'>, chargeOn: string): Promise<Standing> {
-  const [paidBoxes, tierKey] = await Promise.all([
-    paidBoxCount(subscription.merchantId, subscription._id),
-    tierKeyOf(subscription.merchantId, subscription.customerId),
-  ]);
+export async function standingOf(
+  subscription: Pick<Subscription, '_id' | 'merchantId' | 'customerId' | 'box'>,
+  chargeOn: string,
+  /**
+   * A batch's reads (src/shared/run-memo.ts): the paid boxes and tiers of the whole batch, read once. No box
+   * built at a cut-off is paid, and tiers move when a box is paid (or nightly), never at the cut-off.
+   */
+  memo: RunMemo = readEveryTime,
+): Promise<Standing> {
+  const { merchantId } = subscription;
+  const [paidBoxes, tierKey] = memo.batch
+    ? await Promise.all([
+        batchShare(memo, 'paid-boxes', 'subscriptionIds', merchantId, subscription._id, (ids) => paidBoxCounts(merchantId, ids)).then((n) => n ?? 0),
+        batchShare(memo, 'loyalty-tiers', 'customerIds', merchantId, subscription.customerId, (ids) => tierKeysOf(merchantId, ids)).then(
+          (tier) => tier ?? undefined,
+        ),
+      ])
+    : await Promise.all([paidBoxCount(merchantId, subscription._id), tierKeyOf(merchantId, subscription.customerId)]);
   return { planId: subscription.box.planId, paidBoxes, tierKey, chargeOn };
+}
+
+/** The tiers these shoppers hold now (as last evaluated), by customer id: one read for a batch; absent ones hold none. */
+async function tierKeysOf(merchantId: string, customerIds: readonly string[]): Promise<Map<string, string>> {
+  const accounts = await LoyaltyAccountModel.find(
+    { _id: { $in: customerIds.map((customerId) => loyaltyAccountId(merchantId, customerId)) }, merchantId },
+    { customerId: 1, tierKey: 1 },
+  ).lean();
+  return new Map(accounts.flatMap((account) => (account.tierKey ? [[account.customerId, account.tierKey] as const] : [])));
 }

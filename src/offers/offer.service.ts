@@ -15,12 +15,13 @@ import { derivedId, newId } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { percentOf } from '../shared/money';
+import { batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { subscriptionEndingsOf, subscriptionsIn, subscriptionsWithAnniversaryOn } from '../subscriptions/subscription.queries';
-import { BoxRewardModel, OfferModel, thresholdTermsOf, type Offer } from './offer.model';
+import { BoxRewardModel, OfferModel, thresholdTermsOf, type BoxReward, type Offer } from './offer.model';
 import type { CreateOfferBody, OfferView } from './offer.schemas';
 
 export { thresholdTermsOf };
@@ -291,25 +292,44 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
  * them too; a rebuild of the same box finds them claimed for it. A box that is not sent, or leaves one out,
  * gives it back (`settleRewardsOfOrder`, after the box's facts).
  */
-export async function claimBoxRewards(subscription: Pick<Subscription, '_id' | 'merchantId'>, orderId: string) {
-  const waiting = await BoxRewardModel.find({
-    merchantId: subscription.merchantId,
-    subscriptionId: subscription._id,
-    $or: [{ status: 'pending' }, { status: 'in_box', orderId }],
-  })
-    .sort({ createdAt: 1, _id: 1 })
-    .lean();
+export async function claimBoxRewards(
+  subscription: Pick<Subscription, '_id' | 'merchantId'>,
+  orderId: string,
+  /**
+   * A batch's reads (src/shared/run-memo.ts): what waits for every box of the batch, read once, `cycleKey` and
+   * `orderIdOf` naming each subscription's box of that cycle. Safe because every claim is a guarded write.
+   */
+  batch: { memo: RunMemo; cycleKey: string; orderIdOf: (subscriptionId: string) => string } = {
+    memo: readEveryTime,
+    cycleKey: '',
+    orderIdOf: () => orderId,
+  },
+) {
+  const { merchantId } = subscription;
+  const waiting =
+    (await batchShare(batch.memo, `box-rewards:${batch.cycleKey}`, 'subscriptionIds', merchantId, subscription._id, async (ids) => {
+      const rewards = await BoxRewardModel.find({
+        merchantId,
+        subscriptionId: { $in: [...ids] },
+        $or: [{ status: 'pending' }, { status: 'in_box', orderId: { $in: ids.map(batch.orderIdOf) } }],
+      })
+        .sort({ createdAt: 1, _id: 1 })
+        .lean();
+      const bySubscription = new Map<string, BoxReward[]>();
+      for (const reward of rewards) bySubscription.set(reward.subscriptionId, [...(bySubscription.get(reward.subscriptionId) ?? []), reward]);
+      return bySubscription;
+    })) ?? [];
   const claimed = [];
   for (const reward of waiting) {
     if (reward.status === 'in_box') {
-      claimed.push(reward);
+      if (reward.orderId === orderId) claimed.push(reward);
       continue;
     }
-    const taken = await BoxRewardModel.updateOne(
-      { _id: reward._id, merchantId: subscription.merchantId, status: 'pending' },
-      { $set: { status: 'in_box', orderId } },
-    );
+    const taken = await BoxRewardModel.updateOne({ _id: reward._id, merchantId, status: 'pending' }, { $set: { status: 'in_box', orderId } });
     if (taken.modifiedCount === 1) claimed.push({ ...reward, status: 'in_box' as const, orderId });
+    // Taken since it was read: by another worker building this same box, it is this box's all the same.
+    else if (await BoxRewardModel.exists({ _id: reward._id, merchantId, status: 'in_box', orderId }))
+      claimed.push({ ...reward, status: 'in_box' as const, orderId });
   }
   return claimed;
 }

@@ -1,10 +1,10 @@
-import { findCustomer } from '../customers/customer.queries';
+import { shoppersByIds } from '../customers/customer.queries';
 import { fact, initialFacts, recordFacts, type PendingFact } from '../events/fact-source';
 import { actors, type Actor } from '../events/fact-types';
 import { findPlan } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
 import { derivedId } from '../shared/ids';
-import { readEveryTime, type RunMemo } from '../shared/run-memo';
+import { batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Clock } from '../shared/time';
 import { boxContentsFor, type BoxLine } from '../subscriptions/box-contents';
 import { boxAddressFor } from '../subscriptions/subscription.queries';
@@ -99,11 +99,13 @@ export async function insertBoxOrder(
     if (existing) return { order: existing, inserted: false };
   }
   let contents: Awaited<ReturnType<typeof boxContentsFor>>;
-  let customer: Awaited<ReturnType<typeof findCustomer>>;
+  let customer: ReturnType<Awaited<ReturnType<typeof shoppersByIds>>['get']>;
+  const memo = options.memo ?? readEveryTime;
   try {
     [contents, customer] = await Promise.all([
-      boxContentsFor(subscription, cycle, undefined, options.memo ?? readEveryTime),
-      findCustomer(merchantId, subscription.customerId),
+      boxContentsFor(subscription, cycle, undefined, memo),
+      // The batch's shoppers in one read (no box of the batch changes a shopper).
+      batchShare(memo, 'customers', 'customerIds', merchantId, subscription.customerId, (ids) => shoppersByIds(merchantId, ids)),
     ]);
     if (!customer) throw new Error(`customer ${subscription.customerId} of subscription ${subscription._id} is missing`);
   } catch (error) {

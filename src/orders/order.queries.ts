@@ -91,6 +91,14 @@ export async function unpaidBoxesOf(merchantId: string, subscriptionId: string):
   return BoxOrderModel.find({ subscriptionId, merchantId, status: { $in: ['reserved', 'held'] } }).lean();
 }
 
+/** The unpaid boxes of each of these subscriptions (one query for a batch of them; absent ones have none). */
+export async function unpaidBoxesOfEach(merchantId: string, subscriptionIds: readonly string[]): Promise<Map<string, BoxOrder[]>> {
+  const orders = await BoxOrderModel.find({ subscriptionId: { $in: [...subscriptionIds] }, merchantId, status: { $in: ['reserved', 'held'] } }).lean();
+  const bySubscription = new Map<string, BoxOrder[]>();
+  for (const order of orders) bySubscription.set(order.subscriptionId, [...(bySubscription.get(order.subscriptionId) ?? []), order]);
+  return bySubscription;
+}
+
 /** Paid boxes still not shipped whose ship date is on or before `shipOnOrBefore` (late boxes), oldest first. */
 export async function unshippedPaidBoxes(merchantId: string, shipOnOrBefore: string): Promise<BoxOrder[]> {
   // In the order of `{ merchantId, shipOn, status, createdAt, _id }`: by ship date, then status, newest first.

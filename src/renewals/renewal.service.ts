@@ -1,11 +1,11 @@
 import { findAddon } from '../addons/addon.queries';
 import { actors } from '../events/fact-types';
 import type { BoxOrder, OrderLine } from '../orders/box-order.model';
-import { unpaidBoxesOf } from '../orders/order.queries';
+import { unpaidBoxesOf, unpaidBoxesOfEach } from '../orders/order.queries';
 import { assembleBoxAtCutoff, cancelUnsentBox, recordInvoiceItems, settleUnsettledOrders, type BoxExtras } from '../orders/order.service';
 import { cycleByKey, type Cycle } from '../shared/calendar';
 import { InvalidStateError, NotFoundError } from '../shared/errors';
-import { readEveryTime, runMemo, type RunMemo } from '../shared/run-memo';
+import { batchMemo, batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import {
   armRenewalCheck,
   findForRenewal,
@@ -60,7 +60,8 @@ export async function prepareDueBoxes(base: RenewalDeps, options: { batchSize?: 
   for (let batch = 0; batch < (options.maxBatches ?? 50); batch += 1) {
     const now = deps.clock.now();
     const due = await subscriptionsDueForRenewal(now, batchSize);
-    const batchDeps = { ...deps, memo: runMemo() };
+    // The batch's reads: store-wide ones once, and per-box ones no other box of the batch changes, once for all of them.
+    const batchDeps = { ...deps, memo: batchMemo(due) };
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < due.length) {
@@ -221,9 +222,16 @@ async function cancelBox(deps: RenewalDeps, order: BoxOrder, reason: string, fro
  * Boxes built but not to be sent any more give their stock back: the cycle is no longer charged (the
  * subscription was cancelled, or that cycle paused), or its payment failed and the dunning ended unpaid.
  * Returns the unpaid boxes as read (before any was cancelled here): the build takes a cycle with none for new.
+ * In a batch, read for all of its subscriptions at once, with the batch: only this subscription's own
+ * preparation changes them, once; a box paid or made meanwhile is met by the guarded writes (a cancel from
+ * `reserved` or `held` only, the upsert that finds the box of a cycle).
  */
 async function releaseBoxesNotSent(deps: RenewalDeps, subscription: Subscription): Promise<BoxOrder[]> {
-  const open = await unpaidBoxesOf(subscription.merchantId, subscription._id);
+  const { merchantId } = subscription;
+  const open =
+    (await batchShare(deps.memo ?? readEveryTime, 'unpaid-boxes', 'subscriptionIds', merchantId, subscription._id, (ids) =>
+      unpaidBoxesOfEach(merchantId, ids),
+    )) ?? [];
   for (const order of open) {
     if (order.status === 'held') {
       // Stripe retries each failed invoice on its own schedule: the box waits until that invoice is paid,

@@ -7,7 +7,7 @@ import { activeOffers, addonForReward, claimBoxRewards, thresholdTermsOf } from 
 import type { Offer } from '../offers/offer.model';
 import { isEligible } from '../perks/eligibility';
 import { applyPerksToBox } from '../perks/perk-box.service';
-import type { BoxDraft, BoxExtras } from '../orders/order.service';
+import { boxOrderId, type BoxDraft, type BoxExtras } from '../orders/order.service';
 import type { Cycle } from '../shared/calendar';
 import { readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Clock } from '../shared/time';
@@ -36,14 +36,15 @@ export async function retentionLinesFor(
 ): Promise<BoxLine[]> {
   const { merchantId } = subscription;
   const merchant = await memo(`merchant:${merchantId}`, () => merchantProfile(merchantId));
-  const standing = await standingOf(subscription, cycle.chargeOn);
+  const standing = await standingOf(subscription, cycle.chargeOn, memo);
   let extras: BoxLine[] = [];
   // The fee of the box's own currency: none when the merchant set none for it.
   const shippingFee = merchant ? shippingFeeFor(merchant, draft.currency) : 0;
   if (shippingFee > 0) extras.push({ kind: 'shipping', key: 'shipping', description: 'Shipping', quantity: 1, unitAmountMinor: shippingFee });
-  extras.push(...(await giftLinesFor(subscription, cycle)));
+  extras.push(...(await giftLinesFor(subscription, cycle, memo)));
   // Claimed by this box: two boxes built in one run never take the same free item.
-  for (const reward of await claimBoxRewards(subscription, draft.orderId)) {
+  const batch = { memo, cycleKey: cycle.cycleKey, orderIdOf: (subscriptionId: string) => boxOrderId(subscriptionId, cycle.cycleKey) };
+  for (const reward of await claimBoxRewards(subscription, draft.orderId, batch)) {
     const addon = await addonForReward(subscription.merchantId, reward.addonId);
     if (!addon) continue;
     extras.push({
