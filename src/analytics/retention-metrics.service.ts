@@ -17,8 +17,6 @@ import type { CancellationReport, CohortReport, DunningReport, LtvReport, Retent
 const MAX_MONTHS = 36;
 /** Predicted LTV divides by the average subscriber churn of this many months, ending with the month. */
 export const LTV_WINDOW_MONTHS = 3;
-/** A saved subscriber is still active if not cancelled this many days after the save (kept by the projection). */
-export { SAVED_DAYS };
 
 function shiftMonth(month: string, by: number): string {
   const [y, m] = month.split('-').map(Number) as [number, number];

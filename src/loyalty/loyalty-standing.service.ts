@@ -4,6 +4,7 @@ import { derivedId } from '../shared/ids';
 import { batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { LoyaltyAccountModel } from './loyalty.model';
+import { tierKeysOf } from './loyalty.queries';
 
 /** Orders that count as a paid box (tenure, tiers, spend): paid and not refunded. Owned by orders. */
 export { paidBoxCount, PAID_BOX_STATUSES } from '../orders/order.queries';
@@ -63,13 +64,4 @@ export async function standingOf(
       ])
     : await Promise.all([paidBoxCount(merchantId, subscription._id), tierKeyOf(merchantId, subscription.customerId)]);
   return { planId: subscription.box.planId, paidBoxes, tierKey, chargeOn };
-}
-
-/** The tiers these shoppers hold now (as last evaluated), by customer id: one read for a batch; absent ones hold none. */
-async function tierKeysOf(merchantId: string, customerIds: readonly string[]): Promise<Map<string, string>> {
-  const accounts = await LoyaltyAccountModel.find(
-    { _id: { $in: customerIds.map((customerId) => loyaltyAccountId(merchantId, customerId)) }, merchantId },
-    { customerId: 1, tierKey: 1 },
-  ).lean();
-  return new Map(accounts.flatMap((account) => (account.tierKey ? [[account.customerId, account.tierKey] as const] : [])));
 }

@@ -48,7 +48,7 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
 }
 
 /** What an answer to a Stripe webhook delivery counts as. */
-export function webhookOutcomeOf(statusCode: number): 'acknowledged' | 'refused' | 'unavailable' {
+function webhookOutcomeOf(statusCode: number): 'acknowledged' | 'refused' | 'unavailable' {
   return statusCode < 300 ? 'acknowledged' : statusCode < 500 ? 'refused' : 'unavailable';
 }
 

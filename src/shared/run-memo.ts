@@ -12,7 +12,7 @@ export interface RunMemo {
 }
 
 /** A memo for one run. */
-export function runMemo(): RunMemo {
+function runMemo(): RunMemo {
   const values = new Map<string, Promise<unknown>>();
   return <T>(key: string, read: () => Promise<T>): Promise<T> => {
     const known = values.get(key);

@@ -88,7 +88,7 @@ export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
  * framed, so a fixed, deny-all CSP replaces the pages' (which Helmet builds per request); HTTPS only, no
  * content sniffing, no cross-origin reads. The same on every answer, refusals included.
  */
-export const STRIPE_WEBHOOK_HEADERS: ReadonlyArray<readonly [string, string]> = [
+const STRIPE_WEBHOOK_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
   ['strict-transport-security', 'max-age=31536000; includeSubDomains'],
   ['x-content-type-options', 'nosniff'],
