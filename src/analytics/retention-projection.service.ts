@@ -2,7 +2,7 @@ import type { Fact } from '../events/fact.model';
 import type { FactType } from '../events/fact-types';
 import { merchantProfile } from '../merchants/merchant.queries';
 import { addLocalDays, localDateOf } from '../shared/calendar';
-import { isDuplicateKeyError } from '../shared/db';
+import { changesBetween, contribute, MAX_REV_ATTEMPTS, updateAtRev, writePending, type Contributions } from './pending-buckets';
 import { applyUpdate, BucketBatch, defined, StateBatch, type FoldedProjection } from './rebuild-batch.service';
 import { upsertOnce } from './upsert-once';
 import {
@@ -134,8 +134,6 @@ function subscriptionOf(fact: Fact): string | undefined {
 export const SAVED_DAYS = 90;
 /** The cohort buckets' plan for subscriptions whose creation was never followed (in no plan's report). */
 const NO_PLAN = '';
-/** Times a listener reads and tries again when other facts of the subscription are applied meanwhile. */
-const MAX_ATTEMPTS = 20;
 
 type Held = Omit<RetentionSubscription, 'factIds'>;
 
@@ -146,12 +144,6 @@ function cohortOf(s: Pick<RetentionSubscription, 'paid'>): string | undefined {
     .sort()[0];
 }
 
-interface Contribution {
-  kind: BucketChange['kind'];
-  fields: Record<string, string>;
-  inc: Record<string, number>;
-}
-
 /**
  * What a subscription, as its document is, adds to the cohort and save buckets (src/analytics/retention.model.ts):
  * a pure function of the document, so that a fact changes the buckets by the difference between the
@@ -160,19 +152,12 @@ interface Contribution {
  * its save to the new plan; a cancellation adds to the month it happened and, within SAVED_DAYS of the save,
  * to the save day's `cancelledWithin`.
  */
-function contributionsOf(s: Held | undefined): Map<string, Contribution> {
-  const out = new Map<string, Contribution>();
+function contributionsOf(s: Held | undefined): Contributions<BucketChange['kind']> {
+  const out: Contributions<BucketChange['kind']> = new Map();
   if (!s?.currency) return out;
   const { merchantId, currency } = s;
-  const add = (kind: Contribution['kind'], _id: string, fields: Record<string, string>, path: string, amount: number): void => {
-    if (amount === 0) return;
-    let c = out.get(_id);
-    if (!c) {
-      c = { kind, fields, inc: {} };
-      out.set(_id, c);
-    }
-    c.inc[path] = (c.inc[path] ?? 0) + amount;
-  };
+  const add = (kind: BucketChange['kind'], _id: string, fields: Record<string, string>, path: string, amount: number): void =>
+    contribute(out, kind, _id, fields, path, amount);
   const cohort = cohortOf(s);
   if (cohort) {
     const planId = s.firstPlanId ?? NO_PLAN;
@@ -197,21 +182,6 @@ function contributionsOf(s: Held | undefined): Map<string, Contribution> {
   return out;
 }
 
-/** The bucket changes from one contribution to the next (nothing for a bucket whose counts stay), in `_id` order. */
-function changesBetween(before: Held | undefined, after: Held): BucketChange[] {
-  const was = contributionsOf(before);
-  const is = contributionsOf(after);
-  const changes: BucketChange[] = [];
-  for (const _id of [...new Set([...was.keys(), ...is.keys()])].sort()) {
-    const a = was.get(_id);
-    const b = is.get(_id);
-    const paths = [...new Set([...Object.keys(a?.inc ?? {}), ...Object.keys(b?.inc ?? {})])].sort();
-    const inc = paths.map((path): [string, number] => [path, (b?.inc[path] ?? 0) - (a?.inc[path] ?? 0)]).filter(([, n]) => n !== 0);
-    if (inc.length > 0) changes.push({ kind: (b ?? a)!.kind, _id, fields: (b ?? a)!.fields, inc });
-  }
-  return changes;
-}
-
 /**
  * The rules: what one fact adds to its day's bucket, the update it makes to its subscription's document
  * (without the fact's id, which the caller pushes), the document after it, and what it changes in the cohort
@@ -233,7 +203,7 @@ function foldRetentionFact(
   const update = { ...rule.update, $inc: inc, $setOnInsert: { merchantId: fact.merchantId, ...((rule.update.$setOnInsert as object) ?? {}) } };
   // As the database applies it: `paid` and `pending` by the schema's defaults when the document is new.
   const after = applyUpdate<Held>(before ?? { _id: subscriptionId, merchantId: fact.merchantId, paid: {}, pending: [] }, update, before === undefined);
-  return { ...rule, update, after, changes: changesBetween(before, after) };
+  return { ...rule, update, after, changes: changesBetween(contributionsOf(before), contributionsOf(after)) };
 }
 
 /** What one fact adds to its day's bucket and the update it makes to its subscription's document. */
@@ -265,22 +235,8 @@ function ruleOf(
   return { ...(Object.keys(effect.inc).length > 0 ? { bucket: { currency: before.currency, planId: before.planId, inc: effect.inc } } : {}), update };
 }
 
-/** Adds one fact's change to one cohort or save bucket, once (guarded on the fact's absence). */
-async function applyBucketChange(factId: string, change: BucketChange): Promise<void> {
-  const update = { $inc: Object.fromEntries(change.inc), $push: { factIds: factId }, $setOnInsert: change.fields };
-  const filter = { _id: change._id, factIds: { $ne: factId } };
-  await upsertOnce(() =>
-    change.kind === 'cohort' ? CohortBucketModel.updateOne(filter, update, { upsert: true }) : SaveBucketModel.updateOne(filter, update, { upsert: true }),
-  );
-}
-
-/** Writes the cohort and save bucket changes a subscription's document holds as pending, then forgets them. */
-async function writePending(subscriptionId: string, entries: readonly PendingBucketChanges[]): Promise<void> {
-  for (const entry of entries) {
-    for (const change of entry.changes) await applyBucketChange(entry.factId, change);
-    await RetentionSubscriptionModel.updateOne({ _id: subscriptionId }, { $pull: { pending: { factId: entry.factId } } });
-  }
-}
+/** The model of a cohort's or a save's bucket. */
+const bucketsOf = (kind: BucketChange['kind']) => (kind === 'cohort' ? CohortBucketModel : SaveBucketModel);
 
 /**
  * Applies one fact to the retention projections, once. The cohort and save buckets change by the difference
@@ -298,25 +254,16 @@ export async function applyFactToRetention(fact: Fact): Promise<void> {
   if (!subscriptionId) return;
   const merchant = await merchantProfile(fact.merchantId);
   const day = localDateOf(fact.at, merchant?.timezone ?? 'UTC');
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+  for (let attempt = 0; attempt < MAX_REV_ATTEMPTS; attempt += 1) {
     const before = (await RetentionSubscriptionModel.findById(subscriptionId).lean()) ?? undefined;
-    if (before?.factIds.includes(fact._id)) return writePending(subscriptionId, before.pending ?? []);
+    if (before?.factIds.includes(fact._id)) return writePending(RetentionSubscriptionModel, subscriptionId, before.pending ?? [], bucketsOf);
     const folded = foldRetentionFact(fact, subscriptionId, day, before);
     if (!folded) return;
     if (folded.bucket) await addToBucket(fact, day, folded.bucket.currency, folded.bucket.planId, folded.bucket.inc);
     const entry: PendingBucketChanges | undefined = folded.changes.length > 0 ? { factId: fact._id, changes: folded.changes } : undefined;
-    try {
-      // With upsert, a document changed since it was read (or inserted meanwhile) collides on `_id`: read again.
-      await RetentionSubscriptionModel.updateOne(
-        { _id: subscriptionId, rev: before?.rev ?? { $exists: false }, factIds: { $ne: fact._id } },
-        { ...folded.update, $push: { factIds: fact._id, ...(entry ? { pending: entry } : {}) } },
-        { upsert: true },
-      );
-    } catch (error) {
-      if (isDuplicateKeyError(error)) continue;
-      throw error;
-    }
-    if (entry) await writePending(subscriptionId, [entry]);
+    const update = { ...folded.update, $push: { factIds: fact._id, ...(entry ? { pending: entry } : {}) } };
+    if (!(await updateAtRev(RetentionSubscriptionModel, subscriptionId, before?.rev, update, { factIds: { $ne: fact._id } }))) continue;
+    if (entry) await writePending(RetentionSubscriptionModel, subscriptionId, [entry], bucketsOf);
     return;
   }
   throw new Error(`analytics: the retention document of ${subscriptionId} kept changing while ${fact._id} was applied`);

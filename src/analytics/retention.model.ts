@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import type { BucketChange as AnyBucketChange, PendingBucketChanges as AnyPendingBucketChanges } from './pending-buckets';
 
 /**
  * The retention projections (cohorts, LTV, reasons for leaving, save offers, dunning), kept by the retention
@@ -40,18 +41,9 @@ export interface RetentionSubscription {
   factIds: string[];
 }
 
-/** What one fact changes in one cohort or save bucket: its fields when new, and `$inc` as [path, amount] pairs. */
-export interface BucketChange {
-  kind: 'cohort' | 'save';
-  _id: string;
-  fields: Record<string, string>;
-  inc: Array<[string, number]>;
-}
-
-export interface PendingBucketChanges {
-  factId: string;
-  changes: BucketChange[];
-}
+/** What one fact changes in one cohort or save bucket (src/analytics/pending-buckets.ts). */
+export type BucketChange = AnyBucketChange<'cohort' | 'save'>;
+export type PendingBucketChanges = AnyPendingBucketChanges<'cohort' | 'save'>;
 
 const RetentionSubscriptionSchema = new Schema<RetentionSubscription>(
   {
