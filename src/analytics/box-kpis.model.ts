@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import type { PendingBucketChanges } from './pending-buckets';
 
 /**
  * The box-service KPIs' projections (docs/analytics.md, "Box service"), kept by src/analytics/box-kpis.service.ts
@@ -75,7 +76,10 @@ export const BoxKpiOrderModel = model<BoxKpiOrder>('AnalyticsBoxKpiOrder', BoxKp
 
 /**
  * One subscription's way to its first box: the local day it was made (`subscription.created`) and the first
- * box shipped. Both are written with `$min`, so the two facts may come in either order, and again.
+ * box shipped (the earliest of each, so the facts may come in any order, and again), and what it adds to its
+ * month's first-box waits (`FirstBoxWaits`). Kept by difference (src/analytics/pending-buckets.ts): a fact that
+ * changes it changes the waits by what it contributes after the fact less before; the update is conditional on
+ * `rev` and carries those changes in `pending` until they are written.
  */
 export interface FirstBox {
   _id: string;
@@ -86,6 +90,10 @@ export interface FirstBox {
   firstShippedAt?: Date;
   /** Local days from sign-up to the first box shipped, once both are known. */
   daysToFirstShip?: number;
+  /** How many facts changed it: a listener's update is conditional on the count it read. */
+  rev?: number;
+  /** The changes to the first-box waits of facts applied here whose waits may not be written yet. */
+  pending: Array<PendingBucketChanges<'firstBoxWait'>>;
 }
 
 const FirstBoxSchema = new Schema<FirstBox>(
@@ -97,10 +105,43 @@ const FirstBoxSchema = new Schema<FirstBox>(
     signedUpMonth: { type: String },
     firstShippedAt: { type: Date },
     daysToFirstShip: { type: Number },
+    rev: { type: Number },
+    pending: { type: Schema.Types.Mixed, default: () => [] },
   },
   { collection: 'analytics_first_boxes', versionKey: false },
 );
-// The first-box waits per month of sign-up, counted in the database (covered: month and days are in the index).
-FirstBoxSchema.index({ merchantId: 1, signedUpMonth: 1, daysToFirstShip: 1 });
+// A rebuild drops a store's (the report reads the waits, never these).
+FirstBoxSchema.index({ merchantId: 1 });
 
 export const FirstBoxModel = model<FirstBox>('AnalyticsFirstBox', FirstBoxSchema);
+
+/**
+ * The first-box waits of one local month of sign-up: `_id` = merchant:month. `signedUp`: the subscriptions made
+ * that month; `days`: of them, those whose first box has shipped, by the local days it took (`'8'` → 3). A
+ * subscription's move (an earlier shipment learnt late) leaves its old number of days at a count of 0. As many
+ * documents as months, whatever the number of subscribers: the box-service report reads one per month of its
+ * range. Kept from `FirstBox` by difference, each change guarded on the fact's id (`factIds`).
+ */
+export interface FirstBoxWaits {
+  _id: string;
+  merchantId: string;
+  month: string;
+  signedUp: number;
+  days: Record<string, number>;
+  factIds: string[];
+}
+
+const FirstBoxWaitsSchema = new Schema<FirstBoxWaits>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    month: { type: String, required: true },
+    signedUp: { type: Number, default: 0 },
+    days: { type: Schema.Types.Mixed, default: {} },
+    factIds: { type: [String], default: [] },
+  },
+  { collection: 'analytics_first_box_waits', versionKey: false, minimize: false },
+);
+FirstBoxWaitsSchema.index({ merchantId: 1, month: 1 });
+
+export const FirstBoxWaitsModel = model<FirstBoxWaits>('AnalyticsFirstBoxWaits', FirstBoxWaitsSchema);

@@ -3,7 +3,7 @@ import { merchantProfile } from '../merchants/merchant.queries';
 import { localDateOf } from '../shared/calendar';
 import { invalidInput, NotFoundError } from '../shared/errors';
 import type { Clock } from '../shared/time';
-import { BoxKpiBucketModel, FirstBoxModel, type BoxKpiFamily } from './box-kpis.model';
+import { BoxKpiBucketModel, FirstBoxWaitsModel, type BoxKpiFamily } from './box-kpis.model';
 import type {
   BoxServiceQuery,
   BoxServiceReport,
@@ -93,26 +93,21 @@ export function p90(counted: Counted): number | null {
 
 /**
  * Per local month of sign-up in the range: how many signed up, and how many days each waited for the first
- * box (days → subscriptions), counted in the database — one group per month and number of days, not one
- * document per subscription. Index: `{ merchantId, signedUpMonth, daysToFirstShip }` (covers it on MongoDB).
+ * box (days → subscriptions), ascending. One document per month (`analytics_first_box_waits`), whatever the
+ * number of subscribers. Index: `{ merchantId, month }`.
  */
-async function firstBoxWaits(
-  merchantId: string,
-  range: { from: string; to: string },
-): Promise<Map<string, { signedUp: number; days: Array<[number, number]> }>> {
-  const groups = await FirstBoxModel.aggregate<{ _id: { month: string; days?: number | null }; n: number }>([
-    { $match: { merchantId, signedUpMonth: { $gte: range.from, $lte: range.to } } },
-    { $group: { _id: { month: '$signedUpMonth', days: '$daysToFirstShip' }, n: { $sum: 1 } } },
-  ]);
-  const months = new Map<string, { signedUp: number; days: Array<[number, number]> }>();
-  for (const { _id, n } of groups) {
-    const month = months.get(_id.month) ?? { signedUp: 0, days: [] };
-    months.set(_id.month, month);
-    month.signedUp += n;
-    if (typeof _id.days === 'number') month.days.push([_id.days, n]);
-  }
-  for (const month of months.values()) month.days.sort(([a], [b]) => a - b);
-  return months;
+async function firstBoxWaits(merchantId: string, range: Range): Promise<Map<string, { signedUp: number; days: Array<[number, number]> }>> {
+  const docs = await FirstBoxWaitsModel.find({ merchantId, month: { $gte: range.from, $lte: range.to } }, { factIds: 0 }).lean();
+  return new Map(
+    docs.map((doc) => {
+      // A count of 0 is a number of days some subscription waited before an earlier shipment was learnt.
+      const days = Object.entries(doc.days ?? {})
+        .filter(([, n]) => n > 0)
+        .map(([d, n]): [number, number] => [Number(d), n])
+        .sort(([a], [b]) => a - b);
+      return [doc.month, { signedUp: doc.signedUp ?? 0, days }];
+    }),
+  );
 }
 
 /** Per local month: shipping on time, ratings of the boxes delivered, and the way from sign-up to the first box. */

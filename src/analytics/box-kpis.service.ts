@@ -15,7 +15,8 @@ import {
   type RebuildBatch,
 } from './rebuild-batch.service';
 import { upsertOnce } from './upsert-once';
-import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, type BoxKpiFamily, type BoxKpiOrder, type FirstBox } from './box-kpis.model';
+import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, FirstBoxWaitsModel, type BoxKpiFamily, type BoxKpiOrder, type FirstBox } from './box-kpis.model';
+import { changesBetween, contribute, MAX_REV_ATTEMPTS, updateAtRev, writePending, type BucketChange, type Contributions } from './pending-buckets';
 
 /**
  * The box-service KPIs (docs/analytics.md, "Box service"), kept from the facts by the `analytics.project-box-kpis`
@@ -25,10 +26,13 @@ import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, type BoxKpiFamily, 
  *   a box cancelled there for want of stock, `box.cancelled` `out_of_stock`), and units back-ordered at payment;
  * - ratings: each box delivered, and its rating now, on the local day it was delivered;
  * - gifts: each campaign's gifts granted, delivered and given back, with their cost;
- * - the first box: from a subscription's creation to its first box shipped.
+ * - the first box: from a subscription's creation to its first box shipped, per subscription, and counted per
+ *   month of sign-up and number of days (`FirstBoxWaits`, what the report reads).
  * Every write is a single-document update a replayed fact leaves alone: a bucket is guarded on the fact's id, a
- * box's state on the fact's place in its sequence, the first box by `$min`. Buckets are written first, the box's
- * state last, so a worker that dies in between leaves the fact to its retry, which adds nothing twice.
+ * box's state on the fact's place in its sequence. Buckets are written first, the box's state last, so a worker
+ * that dies in between leaves the fact to its retry, which adds nothing twice. The first box is the other way
+ * round (src/analytics/pending-buckets.ts): the subscription's document first, conditional on its `rev` and
+ * carrying the changes to the waits, then the waits.
  */
 
 export const BOX_KPI_FACTS = [
@@ -233,37 +237,76 @@ function firstBoxSubject(fact: Fact): string | undefined {
   return fact.type === 'subscription.created' ? fact.subjectId : fact.subscriptionId;
 }
 
-/** The first box's update for a sign-up or a shipment: by `$min`, so in either order, and again. */
-function firstBoxUpdate(fact: Fact, day: string): Record<string, unknown> {
-  return fact.type === 'subscription.created'
-    ? { $min: { signedUpAt: fact.at }, $set: { signedUpOn: day, signedUpMonth: day.slice(0, 7) } }
-    : { $min: { firstShippedAt: fact.at } };
-}
-
 /** The local days from sign-up to the first box shipped, once both are known. */
 function daysToFirstShip(doc: Pick<FirstBox, 'signedUpOn' | 'firstShippedAt'>, timezone: string): number | undefined {
   return doc.signedUpOn && doc.firstShippedAt ? daysBetween(doc.signedUpOn, localDateOf(doc.firstShippedAt, timezone)) : undefined;
 }
 
-/** The first box: sign-up and first shipment by `$min`, then the days between once both are known. */
+type WaitKind = 'firstBoxWait';
+
+/**
+ * What a subscription adds to the first-box waits of its month of sign-up (src/analytics/box-kpis.model.ts,
+ * `FirstBoxWaits`): 1 signed up, and 1 at its number of days once its first box has shipped. Nothing before
+ * its sign-up is known (a subscription made before the facts existed is never counted).
+ */
+function waitsOf(doc: FirstBox | undefined): Contributions<WaitKind> {
+  const out: Contributions<WaitKind> = new Map();
+  if (!doc?.signedUpMonth) return out;
+  const _id = `${doc.merchantId}:${doc.signedUpMonth}`;
+  const fields = { merchantId: doc.merchantId, month: doc.signedUpMonth };
+  contribute(out, 'firstBoxWait', _id, fields, 'signedUp', 1);
+  if (doc.daysToFirstShip !== undefined) contribute(out, 'firstBoxWait', _id, fields, `days.${doc.daysToFirstShip}`, 1);
+  return out;
+}
+
+const waitsModel = (): typeof FirstBoxWaitsModel => FirstBoxWaitsModel;
+
+/**
+ * The rules of the first box, for the listener and the rebuild: the update a sign-up or a shipment makes to its
+ * subscription's document (the earliest of each counts, so the facts may come in any order), the document after
+ * it, and what that changes in the waits. Undefined when it changes nothing (a replay, a later shipment).
+ */
+function foldFirstBox(
+  fact: Fact,
+  subscriptionId: string,
+  timezone: string,
+  before: FirstBox | undefined,
+): { update: Record<string, unknown>; after: FirstBox; changes: Array<BucketChange<WaitKind>> } | undefined {
+  const set: Partial<FirstBox> = {};
+  if (fact.type === 'subscription.created') {
+    if (before?.signedUpAt && before.signedUpAt.getTime() <= fact.at.getTime()) return undefined;
+    const day = localDateOf(fact.at, timezone);
+    Object.assign(set, { signedUpAt: fact.at, signedUpOn: day, signedUpMonth: day.slice(0, 7) });
+  } else {
+    if (before?.firstShippedAt && before.firstShippedAt.getTime() <= fact.at.getTime()) return undefined;
+    set.firstShippedAt = fact.at;
+  }
+  const days = daysToFirstShip({ ...before, ...set }, timezone);
+  if (days !== undefined) set.daysToFirstShip = days;
+  const update = { $set: set, $inc: { rev: 1 }, $setOnInsert: { merchantId: fact.merchantId } };
+  // As the database applies it: `pending` by the schema's default when the document is new.
+  const after = applyUpdate<FirstBox>(before ?? { _id: subscriptionId, merchantId: fact.merchantId, pending: [] }, update, before === undefined);
+  return { update, after, changes: changesBetween(waitsOf(before), waitsOf(after)) };
+}
+
+/**
+ * The first box: the subscription's document by an update conditional on its `rev`, carrying the changes to
+ * the waits in `pending`; then the waits, each guarded on the fact's id, and the changes pulled. A fact that
+ * changes nothing (a replay, or the retry of a worker that died before the waits) writes what is pending.
+ */
 async function applyFirstBox(fact: Fact, timezone: string): Promise<void> {
   const subscriptionId = firstBoxSubject(fact);
   if (!subscriptionId) return;
-  const update = firstBoxUpdate(fact, localDateOf(fact.at, timezone));
-  let doc;
-  try {
-    doc = await FirstBoxModel.findOneAndUpdate(
-      { _id: subscriptionId },
-      { ...update, $setOnInsert: { merchantId: fact.merchantId } },
-      { upsert: true, returnDocument: 'after', lean: true },
-    );
-  } catch (error) {
-    if (!isDuplicateKeyError(error)) throw error; // made by another worker meanwhile: once more, as an update
-    doc = await FirstBoxModel.findOneAndUpdate({ _id: subscriptionId }, update, { returnDocument: 'after', lean: true });
+  for (let attempt = 0; attempt < MAX_REV_ATTEMPTS; attempt += 1) {
+    const before = (await FirstBoxModel.findById(subscriptionId).lean()) ?? undefined;
+    const folded = foldFirstBox(fact, subscriptionId, timezone, before);
+    if (!folded) return writePending(FirstBoxModel, subscriptionId, before?.pending ?? [], waitsModel);
+    const entry = folded.changes.length > 0 ? { factId: fact._id, changes: folded.changes } : undefined;
+    if (!(await updateAtRev(FirstBoxModel, subscriptionId, before?.rev, entry ? { ...folded.update, $push: { pending: entry } } : folded.update))) continue;
+    if (entry) await writePending(FirstBoxModel, subscriptionId, [entry], waitsModel);
+    return;
   }
-  if (!doc) return;
-  const days = daysToFirstShip(doc, timezone);
-  if (days !== undefined && doc.daysToFirstShip !== days) await FirstBoxModel.updateOne({ _id: subscriptionId }, { $set: { daysToFirstShip: days } });
+  throw new Error(`analytics: the first box of ${subscriptionId} kept changing while ${fact._id} was applied`);
 }
 
 /** Applies one fact to the box-service projections, once (replays and retries change nothing). */
@@ -290,11 +333,17 @@ export async function applyFactToBoxKpis(fact: Fact): Promise<void> {
  * stopped, as `rebuildAnalytics` says); returns how many facts it replayed.
  */
 export async function rebuildBoxKpis(merchantId: string, batch: RebuildBatch = REBUILD_BATCH): Promise<number> {
-  await Promise.all([BoxKpiBucketModel.deleteMany({ merchantId }), BoxKpiOrderModel.deleteMany({ merchantId }), FirstBoxModel.deleteMany({ merchantId })]);
+  await Promise.all([
+    BoxKpiBucketModel.deleteMany({ merchantId }),
+    BoxKpiOrderModel.deleteMany({ merchantId }),
+    FirstBoxModel.deleteMany({ merchantId }),
+    FirstBoxWaitsModel.deleteMany({ merchantId }),
+  ]);
   const timezone = (await merchantProfile(merchantId))?.timezone ?? 'UTC';
   const buckets = new BucketBatch(BoxKpiBucketModel);
   const orders = new StateBatch<BoxKpiOrder>(BoxKpiOrderModel, replaceWhole);
   const firstBoxes = new StateBatch<FirstBox>(FirstBoxModel, replaceWhole);
+  const waits = new BucketBatch(FirstBoxWaitsModel);
   const toBucket = (fact: Fact, change: Change): void =>
     buckets.add(
       `${merchantId}:${change.day}:${change.family}:${change.key}:${change.currency}`,
@@ -302,14 +351,13 @@ export async function rebuildBoxKpis(merchantId: string, batch: RebuildBatch = R
       change.inc,
       fact._id,
     );
-  const foldFirstBox = (fact: Fact, day: string): void => {
+  const foldFirstBoxFact = (fact: Fact): void => {
     const subscriptionId = firstBoxSubject(fact);
     if (!subscriptionId) return;
-    const before = firstBoxes.get(subscriptionId);
-    const doc = applyUpdate<FirstBox>(before ?? { _id: subscriptionId, merchantId }, firstBoxUpdate(fact, day), before === undefined);
-    const days = daysToFirstShip(doc, timezone);
-    if (days !== undefined) doc.daysToFirstShip = days;
-    firstBoxes.set(doc);
+    const folded = foldFirstBox(fact, subscriptionId, timezone, firstBoxes.get(subscriptionId));
+    if (!folded) return;
+    for (const change of folded.changes) waits.add(change._id, change.fields, Object.fromEntries(change.inc), fact._id);
+    firstBoxes.set(folded.after);
   };
   const folded: FoldedProjection = {
     load: async (facts) => {
@@ -318,10 +366,10 @@ export async function rebuildBoxKpis(merchantId: string, batch: RebuildBatch = R
     },
     apply: (fact) => {
       const day = localDateOf(fact.at, timezone);
-      if (fact.type === 'subscription.created') foldFirstBox(fact, day);
+      if (fact.type === 'subscription.created') foldFirstBoxFact(fact);
       else if (fact.type === 'box.shipped') {
         for (const change of shippingChanges(fact, day)) toBucket(fact, change);
-        foldFirstBox(fact, day);
+        foldFirstBoxFact(fact);
       } else if (fact.type.startsWith('gift.')) for (const change of giftChanges(fact, day)) toBucket(fact, change);
       else if (ORDER_FACTS.includes(fact.type)) {
         const before = orders.get(fact.subjectId);
@@ -333,7 +381,7 @@ export async function rebuildBoxKpis(merchantId: string, batch: RebuildBatch = R
       }
       return Promise.resolve();
     },
-    flush: () => Promise.all([buckets.flush(), orders.flush(), firstBoxes.flush()]),
+    flush: () => Promise.all([buckets.flush(), orders.flush(), firstBoxes.flush(), waits.flush()]),
   };
   return foldFacts(factsInOrder(merchantId, BOX_KPI_FACTS, batch.page), batch, [{ facts: BOX_KPI_FACTS, folded }]);
 }

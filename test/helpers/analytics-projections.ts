@@ -2,7 +2,7 @@ import type { CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
 import mongoose from 'mongoose';
 import { ANALYTICS_FACTS, applyFactToAnalytics } from '../../src/analytics/analytics-projection.service';
 import { MetricBucketModel, SubscriptionMrrModel } from '../../src/analytics/analytics.model';
-import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel } from '../../src/analytics/box-kpis.model';
+import { BoxKpiBucketModel, BoxKpiOrderModel, FirstBoxModel, FirstBoxWaitsModel } from '../../src/analytics/box-kpis.model';
 import { applyFactToBoxKpis, BOX_KPI_FACTS } from '../../src/analytics/box-kpis.service';
 import { applyFactToRetention, RETENTION_FACTS } from '../../src/analytics/retention-projection.service';
 import { CohortBucketModel, RetentionBucketModel, RetentionSubscriptionModel, SaveBucketModel } from '../../src/analytics/retention.model';
@@ -19,6 +19,7 @@ const PROJECTIONS: Record<string, typeof SubscriptionMrrModel> = {
   boxDaily: BoxKpiBucketModel,
   boxOrders: BoxKpiOrderModel,
   firstBoxes: FirstBoxModel,
+  firstBoxWaits: FirstBoxWaitsModel,
 } as unknown as Record<string, typeof SubscriptionMrrModel>;
 
 /**
