@@ -71,6 +71,22 @@ export async function liveSubscriptionsLockingBy(merchantId: string, by: Date): 
   );
 }
 
+/**
+ * Each of these shoppers' oldest subscription in these statuses (the one `subscriptionsIn` would meet first),
+ * by shopper; shoppers with none are absent. Index: `{ merchantId, customerId }`.
+ */
+export async function oldestSubscriptionOfEach(
+  merchantId: string,
+  customerIds: readonly string[],
+  statuses: readonly SubscriptionStatus[],
+): Promise<Map<string, Subscription>> {
+  const oldest = new Map<string, Subscription>();
+  if (customerIds.length === 0) return oldest;
+  const subscriptions = await SubscriptionModel.find({ merchantId, customerId: { $in: [...customerIds] }, status: { $in: [...statuses] } }).lean();
+  for (const subscription of oldestFirst(subscriptions)) if (!oldest.has(subscription.customerId)) oldest.set(subscription.customerId, subscription);
+  return oldest;
+}
+
 /** The merchant's subscriptions that ended (cancellation effective) in `(after, until]`, oldest first. */
 export async function subscriptionsEndedBetween(merchantId: string, after: Date, until: Date): Promise<Subscription[]> {
   return oldestFirst(await SubscriptionModel.find({ merchantId, status: 'cancelled', 'cancellation.effectiveAt': { $gt: after, $lte: until } }).lean());
