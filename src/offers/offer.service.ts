@@ -238,7 +238,9 @@ async function grantYearlyReward(
  * The offers.grant-yearly-rewards job: each birthday (of a shopper with a live subscription) and each
  * subscription anniversary whose day has come within the last week gets the offer's reward, once per year:
  * the source (`birthday:<customer>:<year>`, `anniversary:<subscription>:<year>`) is unique in the ledger or
- * among box rewards, so running the job again or on several workers grants nothing more.
+ * among box rewards, so running the job again or on several workers grants nothing more. It reads only what
+ * is due: the shoppers whose birthday month-day is in the window (`customersWithBirthdayOn`, a page at a time)
+ * and their live subscriptions, and the subscriptions started on a date whose anniversary is in it.
  */
 export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger }): Promise<number> {
   const now = deps.clock.now();
