@@ -45,6 +45,12 @@ export interface Customer extends Partial<FactBearing> {
   shippingAddress: PostalAddress;
   /** `MM-DD`, or `YYYY-MM-DD` when the year is known (birthday rewards use the month and day). */
   birthday?: string;
+  /**
+   * The birthday's `MM-DD` (whatever its form), written with `birthday` by the customers service: the birthday
+   * rewards read the shoppers whose month-day falls in their window through `{ merchantId, birthdayMonthDay }`.
+   * Customers saved before it existed get it from `npm run customers:backfill-birthdays`.
+   */
+  birthdayMonthDay?: string;
   /** BCP 47, canonical (`de-DE`): how money and dates read in their messages; absent: the merchant's. */
   locale?: string;
   /** IANA: the zone their messages' dates are in (and their daytime); absent: the merchant's. */
@@ -80,6 +86,7 @@ const CustomerSchema = new Schema<Customer>(
     phone: { type: String },
     shippingAddress: { type: AddressSchema, required: true },
     birthday: { type: String },
+    birthdayMonthDay: { type: String },
     locale: { type: String },
     timezone: { type: String },
     card: {
@@ -111,6 +118,8 @@ CustomerSchema.index({ merchantId: 1, email: 1 }, { unique: true });
 CustomerSchema.index({ merchantId: 1, createdAt: -1, _id: -1 });
 // The merchant's search by name: a prefix of one of the name's words (multikey).
 CustomerSchema.index({ merchantId: 1, nameWords: 1 });
+// The birthday rewards: shoppers whose birthday falls on some month-days, a page at a time by id.
+CustomerSchema.index({ merchantId: 1, birthdayMonthDay: 1, _id: 1 });
 // Stripe's payment method events name the Stripe customer.
 CustomerSchema.index({ stripeCustomerId: 1 });
 // The card-expiry reminder: shoppers whose card expires in a given month.

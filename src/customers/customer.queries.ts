@@ -22,10 +22,34 @@ export async function customerName(merchantId: string, customerId: string): Prom
   return (await CustomerModel.findOne({ _id: customerId, merchantId }, { name: 1 }).lean())?.name;
 }
 
-/** Of these shoppers, those who gave a birthday, with it (`MM-DD` or `YYYY-MM-DD`). */
-export async function birthdaysOf(merchantId: string, customerIds: string[]): Promise<Array<{ customerId: string; birthday: string }>> {
-  const customers = await CustomerModel.find({ merchantId, _id: { $in: customerIds }, birthday: { $exists: true } }, { birthday: 1 }).lean();
-  return customers.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
+/** The `MM-DD` of a birthday given as `MM-DD` or `YYYY-MM-DD` (what `birthdayMonthDay` stores). */
+export function birthdayMonthDayOf(birthday: string): string {
+  return birthday.slice(-5);
+}
+
+/**
+ * The merchant's shoppers whose birthday (month and day) is one of `monthDays`, with it, a page of at most
+ * `pageSize` at a time in id order: the birthday rewards read these instead of every shopper of the store.
+ * Index: `{ merchantId, birthdayMonthDay, _id }`. Customers saved before `birthdayMonthDay` existed are found
+ * once `npm run customers:backfill-birthdays` has run.
+ */
+export async function* customersWithBirthdayOn(
+  merchantId: string,
+  monthDays: readonly string[],
+  pageSize = 500,
+): AsyncGenerator<Array<{ customerId: string; birthday: string }>> {
+  if (monthDays.length === 0) return;
+  let after = '';
+  for (;;) {
+    const page = await CustomerModel.find({ merchantId, birthdayMonthDay: { $in: [...monthDays] }, _id: { $gt: after } }, { birthday: 1 })
+      .sort({ _id: 1 })
+      .limit(pageSize)
+      .lean();
+    const found = page.flatMap((customer) => (customer.birthday ? [{ customerId: customer._id, birthday: customer.birthday }] : []));
+    if (found.length > 0) yield found;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!._id;
+  }
 }
 
 /** The merchant's customer with this e-mail address, if any (addresses are stored lower case). */

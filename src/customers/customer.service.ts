@@ -13,7 +13,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import type { StripeGateway } from '../stripe/stripe-gateway';
 import { CustomerModel, type Customer, type CustomerCard, type PostalAddress } from './customer.model';
-import { nameWordsOf } from './customer.queries';
+import { birthdayMonthDayOf, nameWordsOf } from './customer.queries';
 import type { CreateCustomerBody, CustomerView, UpdateCustomerBody } from './customer.schemas';
 
 export interface CustomerDeps {
@@ -118,7 +118,7 @@ export async function createCustomer(deps: CustomerDeps, merchantId: string, inp
     nameWords: nameWordsOf(input.name),
     ...(input.phone ? { phone: input.phone } : {}),
     shippingAddress: input.shippingAddress,
-    ...(input.birthday ? { birthday: input.birthday } : {}),
+    ...(input.birthday ? { birthday: input.birthday, birthdayMonthDay: birthdayMonthDayOf(input.birthday) } : {}),
     ...(input.locale ? { locale: input.locale } : {}),
     ...(input.timezone ? { timezone: input.timezone } : {}),
     marketingConsent: { granted: input.marketingConsent, changedAt: now },
@@ -165,8 +165,14 @@ export async function updateCustomer(deps: CustomerDeps, merchantId: string, cus
   if (addressChanged) set.shippingAddress = address;
   if (input.phone === null) unset.phone = 1;
   else if (input.phone !== undefined) set.phone = input.phone;
-  if (input.birthday === null) unset.birthday = 1;
-  else if (input.birthday !== undefined) set.birthday = input.birthday;
+  // The month-day the birthday rewards look up goes with the birthday, in the same write.
+  if (input.birthday === null) {
+    unset.birthday = 1;
+    unset.birthdayMonthDay = 1;
+  } else if (input.birthday !== undefined) {
+    set.birthday = input.birthday;
+    set.birthdayMonthDay = birthdayMonthDayOf(input.birthday);
+  }
   for (const field of ['locale', 'timezone'] as const) {
     if (input[field] === null) {
       if (customer[field] !== undefined) unset[field] = 1;
@@ -283,4 +289,41 @@ export async function startCardUpdate(
   const where = createHash('sha256').update(`${urls.returnUrl}\n${urls.completedUrl}`).digest('hex').slice(0, 16);
   const session = await deps.stripe.createCardUpdateSession({ customerId: stripeCustomerId, ...urls }, `customer:${customerId}:card-update:${minute}:${where}`);
   return { url: session.url };
+}
+
+/**
+ * `npm run customers:backfill-birthdays`: gives every customer with a birthday the `birthdayMonthDay` the
+ * birthday rewards look it up by (customers saved before the field existed), every store, `batchSize` at a
+ * time in id order, so memory stays bounded. Idempotent and safe beside running workers and a second copy of
+ * itself: each write is guarded by the birthday it was computed from (a birthday changed meanwhile was written
+ * with its own month-day by `updateCustomer`), writes the same value whoever writes it, and is not a change of
+ * the shopper (no revision). Returns how many customers it looked at and how many it wrote.
+ */
+export async function backfillBirthdayMonthDays(options: { batchSize?: number } = {}): Promise<{ examined: number; written: number }> {
+  const batchSize = options.batchSize ?? 1000;
+  let after = '';
+  let examined = 0;
+  let written = 0;
+  for (;;) {
+    const page = await CustomerModel.find({ _id: { $gt: after }, birthday: { $exists: true } }, { birthday: 1, birthdayMonthDay: 1 })
+      .sort({ _id: 1 })
+      .limit(batchSize)
+      .lean();
+    examined += page.length;
+    const writes = page.flatMap((customer) =>
+      customer.birthday && customer.birthdayMonthDay !== birthdayMonthDayOf(customer.birthday)
+        ? [
+            {
+              updateOne: {
+                filter: { _id: customer._id, birthday: customer.birthday },
+                update: { $set: { birthdayMonthDay: birthdayMonthDayOf(customer.birthday) } },
+              },
+            },
+          ]
+        : [],
+    );
+    if (writes.length > 0) written += (await CustomerModel.bulkWrite(writes, { ordered: false })).modifiedCount;
+    if (page.length < batchSize) return { examined, written };
+    after = page[page.length - 1]!._id;
+  }
 }

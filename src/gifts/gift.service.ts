@@ -12,10 +12,10 @@ import type { Logger } from '../shared/logger';
 import type { Clock } from '../shared/time';
 import { BUILDING_STATUSES, isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
 import type { Subscription } from '../subscriptions/subscription.model';
-import { findSubscription, isCycleCharged, nextChargedCycle, subscriptionsIn, type BoxLine } from '../subscriptions/subscription.queries';
+import { findSubscription, isCycleCharged, nextChargedCycle, subscriptionPagesLockingBy, type BoxLine } from '../subscriptions/subscription.queries';
 import { GiftAwardModel, type GiftAward } from './gift-award.model';
 import { GiftCampaignModel, type GiftCampaign, type GiftGrant } from './gift-campaign.model';
-import { appliesOn, chooseGiftAddon, gapStartKey, giftAwardId, isDrawn, isWithinGap, topSpenders } from './gift-rules';
+import { appliesOn, chooseGiftAddon, gapStartKey, giftAwardId, isDrawn, isWithinGap, topSpenders as topSpendersOf } from './gift-rules';
 
 export interface GiftDeps {
   clock: Clock;
@@ -36,7 +36,8 @@ const GIFTS_JOB = actors.job('gifts.attach-surprise-gifts');
 
 /** A box that may get the campaign's gift, before the budgets and the gap among the picks themselves. */
 export interface CandidateBox {
-  subscription: Subscription;
+  /** What the picks need of the subscription (the plan keeps no more of it, so its memory is the window's boxes). */
+  subscription: Pick<Subscription, '_id' | 'customerId'>;
   cycle: Cycle;
   /** The earliest cycle key the gap looks back to for this box. */
   gapStart: string;
@@ -52,17 +53,33 @@ export interface GiftPlan {
 /**
  * The boxes of the campaign's merchant whose cut-off is after `now` and at or before `until`, that are not
  * built yet, have no surprise yet, had none within the gap, are charged on a date the campaign applies to,
- * and pass every eligibility filter and the seeded draw. Reads only.
+ * and pass every eligibility filter and the seeded draw. Reads only the subscriptions whose box may lock by
+ * `until` (by the renewal check's armed cut-off, as the upcoming-box reminder does), a page at a time, and
+ * what each page's boxes need; only the top-spender rule reads the whole store (its ranking of spend).
  */
 export async function planGiftCandidates(campaign: GiftCampaign, now: Date, until: Date): Promise<GiftPlan> {
-  const { merchantId, eligibility, selection } = campaign;
+  const { merchantId, eligibility } = campaign;
   const addons = await findAddons(merchantId, campaign.giftAddonIds);
   const addon = chooseGiftAddon(campaign.giftAddonIds, addons);
 
+  let topSpenders: Set<string> | undefined;
+  const boxes: CandidateBox[] = [];
   // Subscriptions whose boxes are built on schedule; a paused one's first box after its pause counts.
-  const subscriptions = await subscriptionsIn(merchantId, BUILDING_STATUSES, { planIds: eligibility.planIds });
+  for await (const page of subscriptionPagesLockingBy(merchantId, BUILDING_STATUSES, until, { planIds: eligibility.planIds })) {
+    const found = await eligibleBoxesOf(campaign, candidateBoxesOf(campaign, page, now, until), async () => {
+      topSpenders ??= topSpendersOf(await spendRanking(merchantId, now), eligibility.topSpendPercent!);
+      return topSpenders;
+    });
+    for (const box of found) boxes.push(box);
+  }
+  boxes.sort((a, b) => a.cycle.cutoffAt.getTime() - b.cycle.cutoffAt.getTime() || compare(a.subscription._id, b.subscription._id));
+  return { boxes, addon };
+}
 
-  let boxes: CandidateBox[] = [];
+/** The page's boxes locking in `(now, until]` that are charged on a date the campaign applies to and drawn. */
+function candidateBoxesOf(campaign: GiftCampaign, subscriptions: Subscription[], now: Date, until: Date): CandidateBox[] {
+  const { selection } = campaign;
+  const boxes: CandidateBox[] = [];
   for (const subscription of subscriptions) {
     for (
       let cycle = nextChargedCycle(subscription, now);
@@ -71,10 +88,21 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
     ) {
       if (cycle.cutoffAt.getTime() <= now.getTime() || !appliesOn(campaign, cycle.chargeOn)) continue;
       if (selection.mode === 'random_share' && !isDrawn(selection.seed, selection.percent, subscription._id, cycle.cycleKey)) continue;
-      boxes.push({ subscription, cycle, gapStart: gapStartKey(subscription.schedule, cycle, campaign.minGapCycles) });
+      boxes.push({
+        subscription: { _id: subscription._id, customerId: subscription.customerId },
+        cycle,
+        gapStart: gapStartKey(subscription.schedule, cycle, campaign.minGapCycles),
+      });
     }
   }
-  if (boxes.length === 0) return { boxes, addon };
+  return boxes;
+}
+
+/** Of a page's boxes: those not built, with no surprise within their gap, that pass the eligibility rules. */
+async function eligibleBoxesOf(campaign: GiftCampaign, candidates: CandidateBox[], topSpenders: () => Promise<Set<string>>): Promise<CandidateBox[]> {
+  const { merchantId, eligibility } = campaign;
+  let boxes = candidates;
+  if (boxes.length === 0) return boxes;
 
   // Built already (the cut-off came), or a surprise already decided for the box or within its gap.
   const subscriptionIds = [...new Set(boxes.map((box) => box.subscription._id))];
@@ -96,7 +124,7 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
   });
 
   if (eligibility.topSpendPercent !== undefined && boxes.length > 0) {
-    const top = topSpenders(await spendRanking(merchantId, now), eligibility.topSpendPercent);
+    const top = await topSpenders();
     boxes = boxes.filter((box) => top.has(box.subscription.customerId));
   }
   if (eligibility.tierKeys?.length && boxes.length > 0) {
@@ -109,9 +137,7 @@ export async function planGiftCandidates(campaign: GiftCampaign, now: Date, unti
     for (const id of new Set(boxes.map((box) => box.subscription._id))) tenure.set(id, await paidBoxCount(merchantId, id));
     boxes = boxes.filter((box) => (tenure.get(box.subscription._id) ?? 0) >= eligibility.minPaidBoxes!);
   }
-
-  boxes.sort((a, b) => a.cycle.cutoffAt.getTime() - b.cycle.cutoffAt.getTime() || compare(a.subscription._id, b.subscription._id));
-  return { boxes, addon };
+  return boxes;
 }
 
 /** Tracks the picks of one run, so a subscription is not picked twice within the gap in the same run. */

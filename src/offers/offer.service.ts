@@ -1,7 +1,7 @@
 import { findAddon } from '../addons/addon.queries';
 import { fact, initialFacts } from '../events/fact-source';
 import { actors } from '../events/fact-types';
-import { birthdaysOf } from '../customers/customer.queries';
+import { customersWithBirthdayOn } from '../customers/customer.queries';
 import { loyaltyProgramOf, pointsExpiryFor } from '../loyalty/loyalty.service';
 import { ledgerEntryOf, postLedgerEntry } from '../loyalty/loyalty-ledger.service';
 import { standingOf } from '../loyalty/loyalty-standing.service';
@@ -20,7 +20,7 @@ import { iso } from '../shared/schemas';
 import type { Clock } from '../shared/time';
 import { isStatusIn, LIVE_STATUSES } from '../subscriptions/subscription-states';
 import type { Subscription } from '../subscriptions/subscription.model';
-import { subscriptionEndingsOf, subscriptionsIn, subscriptionsWithAnniversaryOn } from '../subscriptions/subscription.queries';
+import { oldestSubscriptionOfEach, subscriptionEndingsOf, subscriptionsWithAnniversaryOn } from '../subscriptions/subscription.queries';
 import { BoxRewardModel, OfferModel, thresholdTermsOf, type BoxReward, type Offer } from './offer.model';
 import type { CreateOfferBody, OfferView } from './offer.schemas';
 
@@ -152,6 +152,16 @@ function recentDays(today: string, days: number): string[] {
   return Array.from({ length: days }, (_, index) => addLocalDays(today, -index));
 }
 
+/**
+ * The birthdays (`MM-DD`) whose day (`anniversaryIn`) is one of `days`: each day's own month-day, and 02-29
+ * when 02-28 of a year that is not a leap year is among them (a 02-29 birthday is kept on 02-28 then).
+ */
+export function birthdayMonthDaysIn(days: readonly string[]): string[] {
+  const monthDays = new Set(days.map((day) => day.slice(5)));
+  for (const day of days) if (day.slice(5) === '02-28' && anniversaryIn('02-29', Number(day.slice(0, 4))) === day) monthDays.add('02-29');
+  return [...monthDays].sort();
+}
+
 const GRANT_JOB = actors.job('offers.grant-yearly-rewards');
 
 /**
@@ -228,7 +238,9 @@ async function grantYearlyReward(
  * The offers.grant-yearly-rewards job: each birthday (of a shopper with a live subscription) and each
  * subscription anniversary whose day has come within the last week gets the offer's reward, once per year:
  * the source (`birthday:<customer>:<year>`, `anniversary:<subscription>:<year>`) is unique in the ledger or
- * among box rewards, so running the job again or on several workers grants nothing more.
+ * among box rewards, so running the job again or on several workers grants nothing more. It reads only what
+ * is due: the shoppers whose birthday month-day is in the window (`customersWithBirthdayOn`, a page at a time)
+ * and their live subscriptions, and the subscriptions started on a date whose anniversary is in it.
  */
 export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger }): Promise<number> {
   const now = deps.clock.now();
@@ -262,16 +274,22 @@ export async function grantYearlyRewards(deps: { clock: Clock; logger: Logger })
           }
         }
       } else {
-        const byCustomer = new Map<string, Subscription>();
-        for (const subscription of await subscriptionsIn(offer.merchantId, LIVE_STATUSES))
-          if (!byCustomer.has(subscription.customerId)) byCustomer.set(subscription.customerId, subscription);
-        for (const customer of await birthdaysOf(offer.merchantId, [...byCustomer.keys()])) {
-          const monthDay = customer.birthday.slice(-5);
-          const subscription = byCustomer.get(customer.customerId)!;
-          for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
-            const day = anniversaryIn(monthDay, year);
-            if (!days.includes(day) || !(await eligible(subscription))) continue;
-            if (await grantYearlyReward(deps, offer, subscription, `birthday:${customer.customerId}:${year}`, `${offer.name}: happy birthday`)) granted += 1;
+        // Only the shoppers whose birthday falls in the window (a page at a time), then their live subscriptions.
+        for await (const customers of customersWithBirthdayOn(offer.merchantId, birthdayMonthDaysIn(days))) {
+          const byCustomer = await oldestSubscriptionOfEach(
+            offer.merchantId,
+            customers.map((customer) => customer.customerId),
+            LIVE_STATUSES,
+          );
+          for (const customer of customers) {
+            const monthDay = customer.birthday.slice(-5);
+            const subscription = byCustomer.get(customer.customerId);
+            if (!subscription) continue;
+            for (const year of new Set(days.map((d) => Number(d.slice(0, 4))))) {
+              const day = anniversaryIn(monthDay, year);
+              if (!days.includes(day) || !(await eligible(subscription))) continue;
+              if (await grantYearlyReward(deps, offer, subscription, `birthday:${customer.customerId}:${year}`, `${offer.name}: happy birthday`)) granted += 1;
+            }
           }
         }
       }

@@ -329,6 +329,8 @@ SubscriptionSchema.index({ stripeSyncDueAt: 1 });
 SubscriptionSchema.index({ renewalDueAt: 1 });
 // A store's subscriptions with a box to build soon (the fulfilment forecast).
 SubscriptionSchema.index({ merchantId: 1, renewalDueAt: 1 });
+// The boxes locking in a window, a page at a time (the surprise-gift planner): armed ones by due time, unarmed by id.
+SubscriptionSchema.index({ merchantId: 1, status: 1, renewalDueAt: 1, _id: 1 });
 
 /**
  * Every change of a subscription bumps its revision; each such change also re-arms the renewal check (the

@@ -71,6 +71,77 @@ export async function liveSubscriptionsLockingBy(merchantId: string, by: Date): 
   );
 }
 
+/**
+ * The merchant's subscriptions in these statuses (on these plans, when given) whose box may lock by `by`, as
+ * `liveSubscriptionsLockingBy` reads them, for jobs that work on the boxes locking in a window (the surprise-gift
+ * planner): the renewal check is armed at the next charged box's cut-off (or unarmed after a change), so one
+ * armed after `by` has no box locking by then and is not read. A page of at most `pageSize` at a time (keyset:
+ * armed ones by `renewalDueAt, _id`, then unarmed ones by `_id`), so memory stays bounded however large the
+ * store. A subscription re-armed between two pages may come twice: each comes once. Index:
+ * `{ merchantId, status, renewalDueAt, _id }`; the plans are checked on the page (a campaign has a few).
+ */
+export async function* subscriptionPagesLockingBy(
+  merchantId: string,
+  statuses: readonly SubscriptionStatus[],
+  by: Date,
+  options: { planIds?: readonly string[] | undefined; pageSize?: number } = {},
+): AsyncGenerator<Subscription[]> {
+  const pageSize = options.pageSize ?? 500;
+  const status = { $in: [...statuses] };
+  const onPlan = (subscription: Subscription) => !options.planIds?.length || options.planIds.includes(subscription.box.planId);
+  const seen = new Set<string>();
+  const fresh = (page: Subscription[]) =>
+    page.filter((subscription) => {
+      if (seen.has(subscription._id) || !onPlan(subscription)) return false;
+      seen.add(subscription._id);
+      return true;
+    });
+  let last: { dueAt: Date; id: string } | undefined;
+  for (;;) {
+    const page = await SubscriptionModel.find({
+      merchantId,
+      status,
+      renewalDueAt: { $lte: by },
+      ...(last ? { $or: [{ renewalDueAt: { $gt: last.dueAt } }, { renewalDueAt: last.dueAt, _id: { $gt: last.id } }] } : {}),
+    })
+      .sort({ renewalDueAt: 1, _id: 1 })
+      .limit(pageSize)
+      .lean();
+    const kept = fresh(page);
+    if (kept.length > 0) yield kept;
+    if (page.length < pageSize) break;
+    const end = page[page.length - 1]!;
+    last = { dueAt: end.renewalDueAt!, id: end._id };
+  }
+  let after = '';
+  for (;;) {
+    const page = await SubscriptionModel.find({ merchantId, status, renewalDueAt: null, _id: { $gt: after } })
+      .sort({ _id: 1 })
+      .limit(pageSize)
+      .lean();
+    const kept = fresh(page);
+    if (kept.length > 0) yield kept;
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!._id;
+  }
+}
+
+/**
+ * Each of these shoppers' oldest subscription in these statuses (the one `subscriptionsIn` would meet first),
+ * by shopper; shoppers with none are absent. Index: `{ merchantId, customerId }`.
+ */
+export async function oldestSubscriptionOfEach(
+  merchantId: string,
+  customerIds: readonly string[],
+  statuses: readonly SubscriptionStatus[],
+): Promise<Map<string, Subscription>> {
+  const oldest = new Map<string, Subscription>();
+  if (customerIds.length === 0) return oldest;
+  const subscriptions = await SubscriptionModel.find({ merchantId, customerId: { $in: [...customerIds] }, status: { $in: [...statuses] } }).lean();
+  for (const subscription of oldestFirst(subscriptions)) if (!oldest.has(subscription.customerId)) oldest.set(subscription.customerId, subscription);
+  return oldest;
+}
+
 /** The merchant's subscriptions that ended (cancellation effective) in `(after, until]`, oldest first. */
 export async function subscriptionsEndedBetween(merchantId: string, after: Date, until: Date): Promise<Subscription[]> {
   return oldestFirst(await SubscriptionModel.find({ merchantId, status: 'cancelled', 'cancellation.effectiveAt': { $gt: after, $lte: until } }).lean());
