@@ -1,4 +1,5 @@
 import { findAddon } from '../addons/addon.queries';
+import { baseHoldId } from '../inventory/stock';
 import { actors } from '../events/fact-types';
 import type { BoxOrder, OrderLine } from '../orders/box-order.model';
 import { unpaidBoxesOf, unpaidBoxesOfEach } from '../orders/order.queries';
@@ -131,7 +132,8 @@ async function buildBox(deps: RenewalDeps, subscription: Subscription, cycle: Cy
     await skipUnshippableBox(deps, subscription, order, cycle); // (or finish a skip an earlier run began)
     return 'skipped';
   }
-  if (order.status === 'reserved') await billBoxLines(deps, subscription, order);
+  // Only a box assembled is billed (a preparation that lost the box to a later attempt leaves it to that one).
+  if (order.status === 'reserved' && order.assembledAt) await billBoxLines(deps, subscription, order);
   return 'built';
 }
 
@@ -191,7 +193,7 @@ async function createInvoiceItem(
 
 /** A line's key in its box (orders built before keys were stored: from the hold id). */
 function lineKeyOf(order: BoxOrder, line: OrderLine): string {
-  return line.key ?? line.holdId!.slice(order._id.length + 1);
+  return line.key ?? baseHoldId(line.holdId!).slice(order._id.length + 1);
 }
 
 /**
