@@ -40,10 +40,11 @@ const JOB = actors.job('renewals.prepare-boxes');
 
 /**
  * Subscriptions prepared at once by one run (an option: `prepareDueBoxes(deps, { concurrency })`). Two
- * preparations of one box can meet anyway (two workers, or a run that outlives its lock): every write is
- * guarded, and a preparation that loses the write recording a box gives back what it held that the box does
- * not record (src/orders/box-assembly.service.ts, `holdsNotRecorded`). `npm run bench:cutoff` measures other
- * values with BENCH_CUTOFF_CONCURRENCY.
+ * preparations of one box can meet anyway (two workers, or a run that outlives its lock): each claims the box
+ * as a numbered attempt, only the box's latest attempt can record its lines, a new attempt gives back older
+ * attempts' holds the box does not record, and one that loses its write gives back its own
+ * (src/orders/box-assembly.service.ts, `claimPreparation`). `npm run bench:cutoff` measures other values with
+ * BENCH_CUTOFF_CONCURRENCY.
  */
 export const PREPARE_BOXES_CONCURRENCY = 8;
 
