@@ -7,7 +7,7 @@ import { ConflictError, InvalidStateError, NotFoundError } from '../shared/error
 import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso } from '../shared/schemas';
-import { refusedAdjustment, stockAdjustmentGuard } from '../inventory/stock';
+import { holdsOfOrderFilter, refusedAdjustment, stockAdjustmentGuard } from '../inventory/stock';
 import { AddonModel, type Addon } from './addon.model';
 import type { AddonView, CreateAddonBody, UpdateAddonBody } from './addon.schemas';
 
@@ -148,4 +148,10 @@ export async function adjustAddonStock(deps: AddonDeps, merchantId: string, addo
 /** Where an add-on's units are counted: for the stock holds of boxes (reserve, release, consume in src/inventory/stock.ts). */
 export function addonStockPlace(merchantId: string, addonId: string): StockPlace {
   return { model: AddonModel, filter: { _id: addonId, merchantId } };
+}
+
+/** Every add-on holding a hold of one order, with those holds (for the sweep of holds no line records). */
+export async function addonHoldsOfOrder(merchantId: string, orderId: string): Promise<Array<{ addonId: string; holds: string[] }>> {
+  const addons = await AddonModel.find({ merchantId, ...holdsOfOrderFilter(orderId) }, { stock: 1 }).lean();
+  return addons.map((addon) => ({ addonId: addon._id, holds: (addon.stock?.holds ?? []).filter((id) => id.startsWith(`${orderId}:`)) }));
 }

@@ -5,7 +5,7 @@ import { newId } from '../shared/ids';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
 import { iso, MAX_STOCK_UNITS } from '../shared/schemas';
 import type { Clock } from '../shared/time';
-import { refusedAdjustment, stockAdjustmentGuard, type StockLevel } from './stock';
+import { holdsOfOrderFilter, refusedAdjustment, stockAdjustmentGuard, type StockLevel } from './stock';
 import { StockItemModel, type StockItem } from './stock-item.model';
 
 /** Where a plan variant's units are counted: for the stock holds of boxes (reserve, release, consume in stock.ts). */
@@ -79,15 +79,17 @@ export async function variantStock(merchantId: string, sku: string): Promise<Sto
   return (await StockItemModel.findOne({ merchantId, sku }, { stock: 1 }).lean())?.stock;
 }
 
-/** The SKU whose stock holds `holdId` (a box line's hold on a variant, possibly a substitute), if any. */
-export async function skuHolding(merchantId: string, holdId: string): Promise<string | undefined> {
-  return (await StockItemModel.findOne({ merchantId, 'stock.holds': holdId }, { sku: 1 }).lean())?.sku;
-}
-
 /**
  * Every SKU whose stock holds `holdId`. Usually one; two racing preparations of a box can hold one line at the
- * variant and at a substitute under the same id before either records it.
+ * variant and at a substitute under the same id before either records it (boxes prepared before preparation
+ * attempts were numbered: since, each attempt holds under ids of its own, `variantHoldsOfOrder`).
  */
 export async function skusHolding(merchantId: string, holdId: string): Promise<string[]> {
   return (await StockItemModel.find({ merchantId, 'stock.holds': holdId }, { sku: 1 }).lean()).map((item) => item.sku);
+}
+
+/** Every variant stock item holding a hold of one order, with those holds (for the sweep of holds no line records). */
+export async function variantHoldsOfOrder(merchantId: string, orderId: string): Promise<Array<{ sku: string; holds: string[] }>> {
+  const items = await StockItemModel.find({ merchantId, ...holdsOfOrderFilter(orderId) }, { sku: 1, stock: 1 }).lean();
+  return items.map((item) => ({ sku: item.sku, holds: item.stock.holds.filter((id) => id.startsWith(`${orderId}:`)) }));
 }

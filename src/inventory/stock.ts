@@ -10,7 +10,10 @@ export interface StockLevel {
   tracked: boolean;
   onHand: number;
   reserved: number;
-  /** Hold ids (`<order id>:<line key>`) currently reserved here. */
+  /**
+   * Hold ids currently reserved here: `<order id>:<line key>`, and for a box line held by a preparation attempt
+   * `<order id>:<line key>@<attempt>x<quantity>` (`attemptHoldId`).
+   */
   holds: string[];
 }
 
@@ -79,4 +82,32 @@ export async function consumeStock(place: StockPlace, holdId: string, quantity: 
     { $inc: { 'stock.reserved': -quantity }, $pull: { 'stock.holds': holdId } },
   );
   return result.modifiedCount === 1;
+}
+
+/**
+ * The hold id a preparation attempt of a box places for one line: the line's own id, the attempt's number (one
+ * per claim of the box, src/orders/box-assembly.service.ts) and the units held. Two attempts of one box never
+ * share a hold id, so a retry tells an older attempt's holds from its own; the units let a hold that no line
+ * records (a stale attempt's) be given back exactly.
+ */
+export function attemptHoldId(lineHoldId: string, attempt: number, quantity: number): string {
+  return `${baseHoldId(lineHoldId)}@${attempt}x${quantity}`;
+}
+
+const ATTEMPT_HOLD = /^(.+)@(\d+)x(\d+)$/;
+
+/** What an attempt's hold id says: the line's own id, the attempt and the units; undefined for any other hold id. */
+export function parseAttemptHold(holdId: string): { base: string; attempt: number; quantity: number } | undefined {
+  const match = ATTEMPT_HOLD.exec(holdId);
+  return match ? { base: match[1]!, attempt: Number(match[2]), quantity: Number(match[3]) } : undefined;
+}
+
+/** A line's own hold id, without the attempt that held it. */
+export function baseHoldId(holdId: string): string {
+  return parseAttemptHold(holdId)?.base ?? holdId;
+}
+
+/** A filter on `stock.holds` that finds every hold of one order (its ids start with `<order id>:`). */
+export function holdsOfOrderFilter(orderId: string): Record<string, unknown> {
+  return { 'stock.holds': { $regex: `^${orderId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:` } };
 }

@@ -3,6 +3,7 @@ import { fact, initialFacts, recordFacts, type PendingFact } from '../events/fac
 import { actors, type Actor } from '../events/fact-types';
 import { findPlan } from '../plans/plan.queries';
 import type { Cycle } from '../shared/calendar';
+import { isDuplicateKeyError } from '../shared/db';
 import { derivedId } from '../shared/ids';
 import { batchShare, readEveryTime, type RunMemo } from '../shared/run-memo';
 import type { Clock } from '../shared/time';
@@ -10,7 +11,8 @@ import { boxContentsFor, type BoxLine } from '../subscriptions/box-contents';
 import { boxAddressFor } from '../subscriptions/subscription.queries';
 import type { Subscription } from '../subscriptions/subscription.model';
 import { BoxOrderModel, type BoxOrder, type OmittedLine, type OrderLine, type OrderStatus } from './box-order.model';
-import { releaseOrderStock, reserveOrderLines, type ReservationMode } from './order-stock.service';
+import { releaseOrderStock, releaseStrayHolds, reserveOrderLines, type ReservationMode } from './order-stock.service';
+import { baseHoldId, parseAttemptHold } from '../inventory/stock';
 
 /**
  * Assembling one cycle's box, in one place, in the order that keeps every promise:
@@ -80,7 +82,8 @@ const total = (lines: Array<Pick<OrderLine, 'amountMinor'>>): number => lines.re
  * built at the cut-off) leaves out add-ons: they were never put on the invoice, and an unpaid extra is not
  * sent. `facts` are recorded with the insert (a box made paid or held is a fact at once). Returns the order as
  * stored and whether this call made it. `likelyNew` (the caller has seen no box of the cycle): no look for an
- * existing order before working out the contents.
+ * existing order before working out the contents. `claim` (a box built at its cut-off): the upsert also claims
+ * the box for a new preparation attempt (`claimed`, its number in `preparationAttempt`), in the same write.
  */
 export async function insertBoxOrder(
   clock: Clock,
@@ -89,8 +92,8 @@ export async function insertBoxOrder(
   status: Extract<OrderStatus, 'reserved' | 'paid' | 'held'>,
   fields: Partial<Pick<BoxOrder, 'stripeInvoiceId' | 'amountPaidMinor' | 'paidAt' | 'heldForInvoiceId'>> = {},
   facts: (draft: { orderId: string; currency: string; amountDueMinor: number }) => PendingFact[] = () => [],
-  options: { memo?: RunMemo | undefined; likelyNew?: boolean } = {},
-): Promise<{ order: BoxOrder; inserted: boolean }> {
+  options: { memo?: RunMemo | undefined; likelyNew?: boolean; claim?: boolean } = {},
+): Promise<{ order: BoxOrder; inserted: boolean; claimed?: boolean }> {
   const { merchantId } = subscription;
   const orderId = boxOrderId(subscription._id, cycle.cycleKey);
   const existingOrder = () => BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
@@ -148,6 +151,9 @@ export async function insertBoxOrder(
       history: [{ status, at: now }],
       createdAt: now,
       ...fields,
+      // Numbered from the start (the cut-off's upsert claims attempt 1 by its `$inc`): an order without the
+      // field was made before attempts were numbered, and its lines may hold under their plain ids.
+      ...(options.claim ? {} : { preparationAttempt: 0 }),
       // Without facts, no outbox here (the schema's default fills it): the write then has nothing to relay.
       ...(pending.length > 0 ? initialFacts(...pending) : {}),
     },
@@ -160,6 +166,27 @@ export async function insertBoxOrder(
     return { order, inserted: result.upsertedCount === 1 };
   }
   // A box built at its cut-off: one write that answers the order as stored (its facts come when it is assembled).
+  if (options.claim) {
+    // The claim only ever takes a box still to be built (`reserved`): a box paid or held meanwhile makes the
+    // upsert meet the unique (subscription, cycle), and is answered as it is, unclaimed (its own reservation,
+    // at payment, is an attempt of its own that a claim here would make lose its write).
+    try {
+      // (With the result's metadata, as below: the facts' relay then leaves this write alone — it records none.)
+      const result = await BoxOrderModel.findOneAndUpdate(
+        { ...filter, status: 'reserved' },
+        { ...insert, $inc: { preparationAttempt: 1 } },
+        { upsert: true, returnDocument: 'after', lean: true, includeResultMetadata: true },
+      );
+      const claimed = result.value as BoxOrder | null;
+      if (!claimed) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
+      // Attempt 1 is the one that made it (an order made before attempts were numbered is the only exception).
+      return { order: claimed, inserted: claimed.preparationAttempt === 1, claimed: true };
+    } catch (error) {
+      const existing = isDuplicateKeyError(error) ? await existingOrder() : null;
+      if (existing) return { order: existing, inserted: false, claimed: false };
+      throw error;
+    }
+  }
   const result = await BoxOrderModel.findOneAndUpdate(filter, insert, { upsert: true, returnDocument: 'after', lean: true, includeResultMetadata: true });
   const order = result.value as BoxOrder | null;
   if (!order) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
@@ -168,8 +195,41 @@ export async function insertBoxOrder(
 }
 
 /**
- * Reserves the order's pending lines and records how they stand. The write is conditional on lines still
- * pending, so it never overwrites a later state (a box shipped meanwhile). `facts` come with that write.
+ * A new preparation attempt of the box: one conditional `$inc` of `preparationAttempt` on the order (while
+ * `guard` holds), which answers the attempt's number; from then on no older attempt can record the box's
+ * lines (their writes are conditional on their own number), so every hold of an older attempt that the
+ * order does not record is given back now — a stale attempt still running that holds after this gives its
+ * own back when its write is refused. Null when the box moved on (the guard no longer holds).
+ */
+async function claimPreparation(order: BoxOrder, guard: Record<string, unknown>): Promise<BoxOrder | null> {
+  const claimed = await BoxOrderModel.findOneAndUpdate(
+    { _id: order._id, status: order.status, ...guard },
+    { $inc: { preparationAttempt: 1 } },
+    { returnDocument: 'after', lean: true },
+  );
+  if (claimed) await releaseOlderAttempts(claimed, order.preparationAttempt === undefined);
+  return claimed;
+}
+
+/**
+ * After a claim: the holds of earlier attempts that the order as claimed does not record go back — and,
+ * for an order made before attempts were numbered (`unnumbered`), holds under its pending lines' plain ids.
+ */
+async function releaseOlderAttempts(claimed: BoxOrder, unnumbered = false): Promise<void> {
+  if ((claimed.preparationAttempt ?? 0) > 1 || unnumbered) await releaseStrayHolds(claimed, claimed.preparationAttempt);
+}
+
+/** An attempt lost the write recording its lines: the holds it placed go back (the order records none of them). */
+async function releaseOwnHolds(merchantId: string, lines: OrderLine[], attempt: number): Promise<void> {
+  const own = lines.filter((line) => line.stock === 'reserved' && line.holdId && parseAttemptHold(line.holdId)?.attempt === attempt);
+  await releaseOrderStock({ merchantId, lines: own });
+}
+
+/**
+ * Reserves the order's pending lines and records how they stand, as one preparation attempt: `attempt` when
+ * the caller has claimed the box already (the cut-off's upsert), else a claim of its own. The write is
+ * conditional on the attempt still being the box's and lines still pending, so it never overwrites a later
+ * state (a box shipped meanwhile) nor records holds a later attempt has given back. `facts` come with that write.
  */
 export async function reserveBox(
   order: BoxOrder,
@@ -177,13 +237,21 @@ export async function reserveBox(
   mode: ReservationMode,
   facts: (reserved: Pick<BoxOrder, 'lines' | 'omittedLines'>) => PendingFact[] = () => [],
   memo: RunMemo = readEveryTime,
+  attempt?: number,
 ) {
   if (!order.lines.some((line) => line.stock === 'pending')) return { order, unshippable: false };
+  let claimed = order;
+  if (attempt === undefined) {
+    const mine = await claimPreparation(order, { 'lines.stock': 'pending' });
+    if (!mine) return { order: (await BoxOrderModel.findById(order._id).lean()) ?? order, unshippable: false };
+    claimed = mine;
+  }
+  const number = attempt ?? claimed.preparationAttempt!;
   const plan = await planOf(memo, order.merchantId, order.planId);
   if (!plan) throw new Error(`plan ${order.planId} of order ${order._id} is missing`);
-  const result = await reserveOrderLines(order, plan, subscription.secondChoiceVariantId, mode);
+  const result = await reserveOrderLines(claimed, plan, subscription.secondChoiceVariantId, mode, number);
   const updated = await BoxOrderModel.findOneAndUpdate(
-    { _id: order._id, status: order.status, 'lines.stock': 'pending' },
+    { _id: order._id, status: order.status, preparationAttempt: number, 'lines.stock': 'pending' },
     recordFacts(
       { $set: { lines: result.lines, omittedLines: result.omittedLines, ...(order.status === 'reserved' ? { amountDueMinor: total(result.lines) } : {}) } },
       ...facts(result),
@@ -191,30 +259,11 @@ export async function reserveBox(
     { returnDocument: 'after', lean: true },
   );
   if (updated) return { order: updated, unshippable: result.unshippable };
-  // The box moved meanwhile (cancelled, or reserved by another worker): holds this call took and the order
-  // does not record are settled against its current state.
+  // The box moved meanwhile (cancelled, paid, or claimed by a later attempt): the order records none of the
+  // holds this attempt took, and they go back.
+  await releaseOwnHolds(order.merchantId, result.lines, number);
   const current = await BoxOrderModel.findById(order._id).lean();
-  await releaseOrderStock({ merchantId: order.merchantId, lines: holdsNotRecorded(result.lines, current) });
   return { order: current ?? order, unshippable: false };
-}
-
-/**
- * The holds among `taken` (lines a call reserved, then lost the write that records them) that the order as it
- * now stands does not own. Another worker that reserved the same line may have held it elsewhere: the chosen
- * variant back in stock between its attempt and ours, so one holds the substitute and the other the variant,
- * under the same hold id. A hold stays only where the order records that line reserved at the same place, or
- * still pending (the next reservation adopts it); a box that will not be sent owns none.
- */
-function holdsNotRecorded(taken: OrderLine[], current: BoxOrder | null): OrderLine[] {
-  if (!current || ['cancelled', 'refunded'].includes(current.status)) return taken;
-  return taken.filter((line) => {
-    if (!line.holdId || line.stock !== 'reserved') return false;
-    const recorded = current.lines.find((other) => other.holdId === line.holdId);
-    if (!recorded) return true;
-    if (recorded.stock === 'pending') return false;
-    const samePlace = recorded.kind === line.kind && recorded.sku === line.sku && recorded.addonId === line.addonId;
-    return !(samePlace && recorded.stock === 'reserved');
-  });
 }
 
 /** What the box's lines say differs from what the shopper chose: substitutions and lines left out. */
@@ -267,19 +316,29 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
   const actor = deps.actor ?? BUILD;
   const memo = deps.memo ?? readEveryTime;
   const likelyNew = deps.unpaid !== undefined && !deps.unpaid.some((box) => box.cycleKey === cycle.cycleKey);
-  const { order: inserted } = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved', {}, () => [], { memo, likelyNew });
-  if (inserted.status !== 'reserved' || inserted.assembledAt) {
-    return { order: inserted, unshippable: inserted.status === 'cancelled' && inserted.cancellationReason === 'out_of_stock' };
+  const made = await insertBoxOrder(deps.clock, subscription, cycle, 'reserved', {}, () => [], { memo, likelyNew, claim: true });
+  const settled = (order: BoxOrder) => ({ order, unshippable: order.status === 'cancelled' && order.cancellationReason === 'out_of_stock' });
+  if (made.order.status !== 'reserved' || made.order.assembledAt) return settled(made.order);
+  // This preparation's attempt: claimed by the upsert that made (or found) the order, or by a claim of its own
+  // when the order was found first; older attempts' holds the order does not record go back.
+  let inserted = made.order;
+  if (made.claimed) await releaseOlderAttempts(inserted);
+  else {
+    const claimed = await claimPreparation(inserted, { assembledAt: { $exists: false } });
+    if (!claimed) return settled((await BoxOrderModel.findById(inserted._id).lean()) ?? inserted);
+    inserted = claimed;
   }
-  const { order: reserved, unshippable } = await reserveBox(inserted, subscription, 'cutoff', () => [], memo);
+  const attempt = inserted.preparationAttempt!;
+  const { order: reserved, unshippable } = await reserveBox(inserted, subscription, 'cutoff', () => [], memo, attempt);
   // A plan line found short by an earlier run (which stopped before skipping) means the same.
   if (unshippable || reserved.lines.some((line) => line.kind === 'plan' && line.stock === 'short')) return { order: reserved, unshippable: true };
-  if (reserved.status !== 'reserved' || reserved.assembledAt) return { order: reserved, unshippable: false };
+  // Moved on, or claimed by a later attempt (which finishes it): this attempt stops here.
+  if (reserved.status !== 'reserved' || reserved.assembledAt || reserved.preparationAttempt !== attempt) return { order: reserved, unshippable: false };
 
   // Step 3: the retention layer adds to the box as reserved; its free items are reserved in turn.
   const own: BoxLine[] = reserved.lines
     .filter((line) => line.stock !== 'short' && line.stock !== 'released')
-    .map((line) => ({ ...line, key: line.key ?? line.holdId?.slice(reserved._id.length + 1) ?? line.kind }));
+    .map((line) => ({ ...line, key: line.key ?? (line.holdId ? baseHoldId(line.holdId).slice(reserved._id.length + 1) : line.kind) }));
   const added = deps.extras
     ? await deps.extras({
         subscription,
@@ -303,7 +362,7 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
   );
   const plan = extraLines.some((line) => line.stock === 'pending') ? await planOf(memo, reserved.merchantId, reserved.planId) : undefined;
   const extras = plan
-    ? await reserveOrderLines({ ...reserved, lines: extraLines, omittedLines: [] }, plan, subscription.secondChoiceVariantId, 'cutoff')
+    ? await reserveOrderLines({ ...reserved, lines: extraLines, omittedLines: [] }, plan, subscription.secondChoiceVariantId, 'cutoff', attempt)
     : { lines: extraLines, omittedLines: [] as OmittedLine[], unshippable: false };
   const lines = [...reserved.lines, ...extras.lines];
   const omittedLines = [...(reserved.omittedLines ?? []), ...extras.omittedLines];
@@ -315,13 +374,13 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
   if (adjustments.substituted.length > 0 || adjustments.omitted.length > 0)
     facts.push(fact('box.adjusted', actor, now, { cycleKey: reserved.cycleKey, shipOn: reserved.shipOn, ...adjustments }));
   const assembled = await BoxOrderModel.findOneAndUpdate(
-    { _id: reserved._id, status: 'reserved', assembledAt: { $exists: false } },
+    { _id: reserved._id, status: 'reserved', assembledAt: { $exists: false }, preparationAttempt: attempt },
     recordFacts({ $set: { lines, omittedLines, amountDueMinor, assembledAt: now } }, ...facts),
     { returnDocument: 'after', lean: true },
   );
   if (assembled) return { order: assembled, unshippable: false };
-  // Assembled by another worker, or the box moved on: holds taken here for extras it does not record go back.
+  // Claimed by a later attempt, or the box moved on: the holds this attempt took for extras go back.
+  await releaseOwnHolds(reserved.merchantId, extras.lines, attempt);
   const current = await BoxOrderModel.findById(reserved._id).lean();
-  await releaseOrderStock({ merchantId: reserved.merchantId, lines: holdsNotRecorded(extras.lines, current) });
   return { order: current ?? reserved, unshippable: false };
 }

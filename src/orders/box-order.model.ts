@@ -111,6 +111,11 @@ export interface BoxOrder extends Partial<FactBearing> {
   rating?: { score: number; comment?: string; ratedAt: Date };
   /** Set once a box built at its cut-off has all its lines: the shopper's, reserved, and what the retention engine added. */
   assembledAt?: Date;
+  /**
+   * The number of the last preparation attempt that claimed the box (one conditional `$inc` each): its holds
+   * carry that number (src/inventory/stock.ts, `attemptHoldId`) and only that attempt may record its lines.
+   */
+  preparationAttempt?: number;
   createdAt: Date;
 }
 
@@ -178,6 +183,7 @@ const BoxOrderSchema = new Schema<BoxOrder>(
     paymentClaimedAt: { type: Date },
     history: [new Schema({ status: { type: String, enum: ORDER_STATUSES, required: true }, at: { type: Date, required: true } }, { _id: false })],
     assembledAt: { type: Date },
+    preparationAttempt: { type: Number },
     rating: {
       type: new Schema(
         { score: { type: Number, required: true, min: 1, max: 5 }, comment: { type: String, maxlength: 1000 }, ratedAt: { type: Date, required: true } },

@@ -2,11 +2,14 @@ import { fact, recordFacts } from '../events/fact-source';
 import { actors, type Actor } from '../events/fact-types';
 import type { Clock } from '../shared/time';
 import { BoxOrderModel, type BoxOrder, type OrderStatus } from './box-order.model';
-import { consumeOrderStock, releaseOrderStock } from './order-stock.service';
+import { consumeOrderStock, releaseOrderStock, releaseStrayHolds } from './order-stock.service';
 
 /**
  * Makes stock follow the order's status: a box that will not be sent gives its holds back, a shipped one
  * consumes them. Called after each move and by the renewal sweep (a crash between the two is caught there).
+ * Holds its lines do not record — placed by a preparation attempt that lost the box to a later one or never
+ * recorded its lines (it stopped) — go back too, whenever there can be any: more than one attempt, or a line
+ * still pending.
  */
 export async function settleOrderStock(order: BoxOrder): Promise<void> {
   const releases = ['cancelled', 'refunded'].includes(order.status);
@@ -14,6 +17,8 @@ export async function settleOrderStock(order: BoxOrder): Promise<void> {
   if (!releases && !consumes) return;
   if (!order.lines.some((line) => line.stock === 'reserved' || (releases && line.stock === 'pending'))) return;
   const lines = releases ? await releaseOrderStock(order) : await consumeOrderStock(order);
+  if (order.preparationAttempt !== undefined && (order.preparationAttempt > 1 || order.lines.some((line) => line.stock === 'pending')))
+    await releaseStrayHolds(order);
   // Line by line, only the stock state: a concurrent write to another field of a line (its invoice item) stays.
   for (const [index, line] of lines.entries()) {
     if (line.stock === order.lines[index]!.stock || !line.holdId) continue;

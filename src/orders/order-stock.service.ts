@@ -1,6 +1,6 @@
-import { addonStockPlace } from '../addons/addon.service';
-import { skuHolding, skusHolding, variantStock, variantStockPlace } from '../inventory/stock-item.service';
-import { consumeStock, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
+import { addonHoldsOfOrder, addonStockPlace } from '../addons/addon.service';
+import { skusHolding, variantHoldsOfOrder, variantStock, variantStockPlace } from '../inventory/stock-item.service';
+import { attemptHoldId, consumeStock, parseAttemptHold, releaseStock, reserveStock, type StockPlace } from '../inventory/stock';
 import type { Plan, PlanVariant } from '../plans/plan.model';
 import type { BoxOrder, OmittedLine, OrderLine } from './box-order.model';
 
@@ -85,9 +85,10 @@ async function reservePlanLine(
   const holdId = line.holdId!;
   const candidates = candidatesFor(plan, line.variantId, secondChoiceVariantId);
   const fill = (candidate: Candidate, stock: 'reserved' | 'untracked'): OrderLine => {
-    if (!candidate.rule) return { ...line, stock };
+    if (!candidate.rule) return { ...line, holdId, stock };
     return {
       ...line,
+      holdId,
       stock,
       sku: candidate.variant.sku,
       variantId: candidate.variant._id,
@@ -95,14 +96,8 @@ async function reservePlanLine(
       substitutedFor: { sku: line.sku!, description: line.description, rule: candidate.rule },
     };
   };
-  // An earlier attempt may have taken a hold and stopped before recording it: adopt that one.
-  const heldSku = await skuHolding(order.merchantId, holdId);
-  if (heldSku) {
-    const adopted = candidates.find((candidate) => candidate.variant.sku === heldSku);
-    if (adopted) return fill(adopted, 'reserved');
-    // The choices changed since that hold was taken: give it back and choose again.
-    await releaseStock(variantStockPlace(order.merchantId, heldSku), holdId, line.quantity);
-  }
+  // The hold id is this attempt's own: an earlier attempt's holds are not adopted but given back by the claim
+  // that began this one (src/orders/box-assembly.service.ts), whatever SKU they are at.
   for (const candidate of candidates) {
     const outcome = await reserveStock(variantStockPlace(order.merchantId, candidate.variant.sku), holdId, line.quantity);
     if (outcome !== 'short') return fill(candidate, outcome);
@@ -111,47 +106,55 @@ async function reservePlanLine(
 }
 
 /**
- * Reserves stock for every line still `pending`. Each hold is keyed by the order and line, so running this
- * again (a retry, a second worker) takes nothing twice. Returns the lines as they now stand.
+ * Reserves stock for every line still `pending`, for one preparation attempt of the box (`attempt`, the number
+ * its claim of the order gave it). Each hold is keyed by the order, the line and the attempt
+ * (`attemptHoldId`), and a line held records that id: holds of two attempts are told apart, and an attempt
+ * takes nothing twice. Returns the lines as they now stand.
  */
 export async function reserveOrderLines(
   order: BoxOrder,
   plan: Plan,
   secondChoiceVariantId: string | undefined,
   mode: ReservationMode,
+  attempt: number,
 ): Promise<ReservationResult> {
   const lines: OrderLine[] = [];
   const omittedLines = [...(order.omittedLines ?? [])];
   let unshippable = false;
-  for (const line of order.lines) {
-    if (line.stock !== 'pending' || !line.holdId) {
-      lines.push(line);
+  for (const pendingLine of order.lines) {
+    if (pendingLine.stock !== 'pending' || !pendingLine.holdId) {
+      lines.push(pendingLine);
       continue;
     }
+    const line = { ...pendingLine, holdId: attemptHoldId(pendingLine.holdId, attempt, pendingLine.quantity) };
     if (line.kind === 'plan') {
       const filled = await reservePlanLine(order, line, plan, secondChoiceVariantId, mode);
       if (filled) lines.push(filled);
       else {
         unshippable = true;
-        lines.push({ ...line, stock: 'short' });
+        lines.push({ ...pendingLine, stock: 'short' });
       }
       continue;
     }
     const place = stockPlaceOf(order.merchantId, line)!;
     const outcome = await reserveStock(place, line.holdId, line.quantity);
     if (outcome !== 'short') lines.push({ ...line, stock: outcome });
-    else if (mode === 'paid') lines.push({ ...line, stock: 'short' });
+    else if (mode === 'paid') lines.push({ ...pendingLine, stock: 'short' });
     else omittedLines.push({ description: line.description, sku: line.sku ?? '', quantity: line.quantity, reason: 'out_of_stock' });
   }
   return { lines, omittedLines, unshippable };
 }
 
-/** Gives back every hold of an order's lines (the box will not be sent). Safe to repeat. */
-export async function releaseOrderStock(order: Pick<BoxOrder, 'merchantId' | 'lines'>): Promise<OrderLine[]> {
+/**
+ * Gives back every hold of an order's lines (the box will not be sent). Safe to repeat. A line still pending
+ * holds nothing under its own id when the box was claimed by preparation attempts (`preparationAttempt`): what
+ * those held is given back by `releaseStrayHolds`.
+ */
+export async function releaseOrderStock(order: Pick<BoxOrder, 'merchantId' | 'lines' | 'preparationAttempt'>): Promise<OrderLine[]> {
   const lines: OrderLine[] = [];
   for (const line of order.lines) {
     let place = stockPlaceOf(order.merchantId, line);
-    if (line.kind === 'plan' && line.stock === 'pending' && line.holdId) {
+    if (line.kind === 'plan' && line.stock === 'pending' && line.holdId && order.preparationAttempt === undefined) {
       // A run that stopped may have held a substitute: the hold is wherever its id is. Two racing runs may have
       // held it at the variant and at a substitute: every one goes back (the first by the release below).
       const [holder, ...others] = await skusHolding(order.merchantId, line.holdId);
@@ -177,4 +180,37 @@ export async function consumeOrderStock(order: Pick<BoxOrder, 'merchantId' | 'li
     } else lines.push(line);
   }
   return lines;
+}
+
+/**
+ * Gives back the holds of an order placed by its preparation attempts (`attemptHoldId`) that its lines do not
+ * record as reserved: those of attempts before `below` (a new attempt's claim: an older attempt, alive or not,
+ * can no longer record them), or all of them (the box is cancelled or shipped: any attempt still running loses
+ * its write). A hold under a pending line's plain id (taken before attempts were numbered) counts as older than
+ * any attempt. Each release pulls its hold id and restores the units only if it pulled one, so it is safe to
+ * repeat and to race with the attempt itself. Returns how many holds went back.
+ */
+export async function releaseStrayHolds(order: Pick<BoxOrder, '_id' | 'merchantId' | 'lines'>, below = Number.POSITIVE_INFINITY): Promise<number> {
+  const recorded = new Set(order.lines.filter((line) => line.stock === 'reserved' && line.holdId).map((line) => line.holdId!));
+  const pendingQuantity = new Map(order.lines.filter((line) => line.stock === 'pending' && line.holdId).map((line) => [line.holdId!, line.quantity]));
+  const stray = (holdId: string): { quantity: number } | undefined => {
+    if (recorded.has(holdId)) return undefined;
+    const hold = parseAttemptHold(holdId);
+    if (hold) return hold.attempt < below ? hold : undefined;
+    const quantity = pendingQuantity.get(holdId);
+    return quantity === undefined ? undefined : { quantity };
+  };
+  const [variants, addons] = await Promise.all([variantHoldsOfOrder(order.merchantId, order._id), addonHoldsOfOrder(order.merchantId, order._id)]);
+  const places = [
+    ...variants.map(({ sku, holds }) => ({ place: variantStockPlace(order.merchantId, sku), holds })),
+    ...addons.map(({ addonId, holds }) => ({ place: addonStockPlace(order.merchantId, addonId), holds })),
+  ];
+  let released = 0;
+  for (const { place, holds } of places) {
+    for (const holdId of holds) {
+      const hold = stray(holdId);
+      if (hold && (await releaseStock(place, holdId, hold.quantity))) released += 1;
+    }
+  }
+  return released;
 }

@@ -1,4 +1,5 @@
 import { findAddon } from '../addons/addon.queries';
+import { baseHoldId } from '../inventory/stock';
 import { actors } from '../events/fact-types';
 import type { BoxOrder, OrderLine } from '../orders/box-order.model';
 import { unpaidBoxesOf, unpaidBoxesOfEach } from '../orders/order.queries';
@@ -39,10 +40,11 @@ const JOB = actors.job('renewals.prepare-boxes');
 
 /**
  * Subscriptions prepared at once by one run (an option: `prepareDueBoxes(deps, { concurrency })`). Two
- * preparations of one box can meet anyway (two workers, or a run that outlives its lock): every write is
- * guarded, and a preparation that loses the write recording a box gives back what it held that the box does
- * not record (src/orders/box-assembly.service.ts, `holdsNotRecorded`). `npm run bench:cutoff` measures other
- * values with BENCH_CUTOFF_CONCURRENCY.
+ * preparations of one box can meet anyway (two workers, or a run that outlives its lock): each claims the box
+ * as a numbered attempt, only the box's latest attempt can record its lines, a new attempt gives back older
+ * attempts' holds the box does not record, and one that loses its write gives back its own
+ * (src/orders/box-assembly.service.ts, `claimPreparation`). `npm run bench:cutoff` measures other values with
+ * BENCH_CUTOFF_CONCURRENCY.
  */
 export const PREPARE_BOXES_CONCURRENCY = 8;
 
@@ -131,7 +133,8 @@ async function buildBox(deps: RenewalDeps, subscription: Subscription, cycle: Cy
     await skipUnshippableBox(deps, subscription, order, cycle); // (or finish a skip an earlier run began)
     return 'skipped';
   }
-  if (order.status === 'reserved') await billBoxLines(deps, subscription, order);
+  // Only a box assembled is billed (a preparation that lost the box to a later attempt leaves it to that one).
+  if (order.status === 'reserved' && order.assembledAt) await billBoxLines(deps, subscription, order);
   return 'built';
 }
 
@@ -191,7 +194,7 @@ async function createInvoiceItem(
 
 /** A line's key in its box (orders built before keys were stored: from the hold id). */
 function lineKeyOf(order: BoxOrder, line: OrderLine): string {
-  return line.key ?? line.holdId!.slice(order._id.length + 1);
+  return line.key ?? baseHoldId(line.holdId!).slice(order._id.length + 1);
 }
 
 /**

@@ -251,7 +251,7 @@ describe('scenario: renewals', () => {
     expect(built.data.omitted).toEqual([{ description: 'Mug', sku: mugs.sku, quantity: 1 }]);
     // Only the reserved add-on is put on the coming invoice, keyed by its line.
     expect(invoiceItems.map((item) => [item.key, 'quantity' in item.input ? item.input.quantity : null, item.input.subscriptionId])).toEqual([
-      [`invoice-item:${second!._id}:addon:${second!.lines[1]!.holdId!.split(':addon:')[1]}:create`, 2, withoutSecondChoice.stripeSubscriptionId],
+      [`invoice-item:${second!._id}:${second!.lines[1]!.key}:create`, 2, withoutSecondChoice.stripeSubscriptionId],
     ]);
     expect((await request(app).get(`/api/v1/addons/${beans.id}`).set(merchant.auth).expect(200)).body.stock).toEqual({ tracked: true, onHand: 2, reserved: 2 });
 

@@ -204,3 +204,207 @@ describe('renewals.prepare-boxes: interleavings of preparations, retries and can
     expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
   });
 });
+
+/**
+ * Retries of a box while an earlier preparation is still running (a run that outlived its Agenda lock, or two
+ * runners): each attempt claims the box (`preparationAttempt`), holds under ids carrying its number, and only
+ * the box's current attempt can record its lines (src/orders/box-assembly.service.ts).
+ */
+describe('renewals.prepare-boxes: a retry while an earlier preparation of the box is still running', () => {
+  useTestDatabase();
+  afterEach(() => jest.restoreAllMocks());
+
+  /** Every hold id of one SKU's stock. */
+  const holdsAt = async (merchantId: string, sku: string) => (await StockItemModel.findOne({ merchantId, sku }).lean())?.stock.holds ?? [];
+
+  test('when two stopped preparations held one line at the variant and at its substitute and the box is retried, then it ends with one hold for the line and the other SKU gets its unit back', async () => {
+    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+
+    // The first run finds A short; a unit of A is received; a second run holds A and stops before its write;
+    // the first holds B and stops before its write.
+    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    let interleaved = false;
+    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
+      const filter = args[0] as unknown as Filter;
+      if (interleaved || filter.sku !== 'RACE-B' || !(filter['stock.holds'] as { $ne?: string } | undefined)?.$ne) return updateOne(...args);
+      interleaved = true;
+      return (async () => {
+        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
+        await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+        return updateOne(...args);
+      })();
+    }) as unknown as typeof updateOne);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+      return findOneAndUpdate(...args);
+    }) as unknown as typeof findOneAndUpdate);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+    jest.restoreAllMocks();
+    expect(interleaved).toBe(true);
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 1, holds: 1, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 });
+
+    // The retry (not a cancellation) prepares the box from start to end.
+    await prepareNextBox(deps, subscription.id);
+
+    const order = await theBox();
+    expect(order).toMatchObject({ status: 'reserved', assembledAt: expect.any(Date) });
+    expect(order.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'reserved' })]);
+    // Exactly one hold for the line, the one the order records; B has its unit back.
+    expect(await holdsAt(merchant.id, 'RACE-A')).toEqual([order.lines[0]!.holdId]);
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 1, holds: 1, linesReserved: 1 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
+  });
+
+  test('when a preparation that read the old second choice reaches its write after a retry gave its hold back, then its write is refused, the order records the retry’s choice and every hold is backed', async () => {
+    const { app, merchant, deps, subscription, variantIds, theBox } = await dueBox(
+      {
+        variants: [
+          { name: 'A', sku: 'CHOICE-A' },
+          { name: 'B', sku: 'CHOICE-B' },
+          { name: 'C', sku: 'CHOICE-C' },
+        ],
+      },
+      { 'CHOICE-A': 0, 'CHOICE-B': 2, 'CHOICE-C': 2 },
+    );
+    await request(app).post(`/api/v1/subscriptions/${subscription.id}/second-choice`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200);
+
+    // The interleaving: the stale run holds B (A is sold out) and reaches its write; the shopper's second choice
+    // becomes C; a retry starts and gives B's hold back, then stops there; the stale run writes; the retry goes on.
+    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    const retryReleasedB = gate();
+    const staleWrote = gate();
+    let retry: Promise<void> | undefined;
+    let paused = false;
+    let staleWrite: unknown = 'not yet';
+    let heldAfterStaleWrite: unknown;
+    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
+      const filter = args[0] as unknown as Filter;
+      if (!retry || paused || filter.sku !== 'CHOICE-B' || typeof filter['stock.holds'] !== 'string') return updateOne(...args);
+      paused = true;
+      return (async () => {
+        const released = await updateOne(...args);
+        retryReleasedB.open();
+        await staleWrote.opened;
+        return released;
+      })();
+    }) as unknown as typeof updateOne);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (retry || !isReservationWrite(args[0] as unknown as Filter)) return findOneAndUpdate(...args);
+      return (async () => {
+        await request(app).post(`/api/v1/subscriptions/${subscription.id}/second-choice`).set(merchant.auth).send({ variantId: variantIds[2] }).expect(200);
+        retry = prepareNextBox(deps, subscription.id);
+        await retryReleasedB.opened;
+        const written = await findOneAndUpdate(...args);
+        staleWrite = written;
+        heldAfterStaleWrite = await stockBesideLines(merchant.id, 'CHOICE-B');
+        staleWrote.open();
+        return written;
+      })();
+    }) as unknown as typeof findOneAndUpdate);
+
+    await prepareNextBox(deps, subscription.id);
+    await retry;
+
+    expect(paused).toBe(true);
+    // The stale run's write was refused: B was never recorded without a hold behind it.
+    expect(staleWrite).toBeNull();
+    expect(heldAfterStaleWrite).toMatchObject({ onHand: 2, reserved: 0, holds: 0, linesReserved: 0 });
+    const order = await theBox();
+    expect(order).toMatchObject({ status: 'reserved', assembledAt: expect.any(Date) });
+    expect(order.lines).toEqual([
+      expect.objectContaining({ kind: 'plan', sku: 'CHOICE-C', stock: 'reserved', substitutedFor: expect.objectContaining({ sku: 'CHOICE-A' }) }),
+    ]);
+    expect(await stockBesideLines(merchant.id, 'CHOICE-A')).toMatchObject({ onHand: 0, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'CHOICE-B')).toMatchObject({ onHand: 2, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'CHOICE-C')).toMatchObject({ onHand: 1, reserved: 1, holds: 1, linesReserved: 1 });
+  });
+
+  test('when a box prepared before attempts were numbered held its line under its plain id and stopped, then the retry gives that hold back and holds its own', async () => {
+    const { merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+      return findOneAndUpdate(...args);
+    }) as unknown as typeof findOneAndUpdate);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+    jest.restoreAllMocks();
+    // As the code before numbered attempts left it: no attempt on the order, B held under the line's own id.
+    const stopped = await theBox();
+    await BoxOrderModel.updateOne({ _id: stopped._id }, { $unset: { preparationAttempt: 1 } });
+    await StockItemModel.updateOne({ merchantId: merchant.id, sku: 'RACE-B' }, { $set: { 'stock.holds': [stopped.lines[0]!.holdId] } });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 });
+
+    await prepareNextBox(deps, subscription.id);
+
+    const order = await theBox();
+    expect(order.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-B', stock: 'reserved' })]);
+    expect(await holdsAt(merchant.id, 'RACE-B')).toEqual([order.lines[0]!.holdId]);
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 1 });
+  });
+
+  /**
+   * The stale run finds A short; a unit of A is received and a retry prepares the box from start to end (A
+   * reserved and recorded); only then does the stale run hold B, and it dies before its write. B's hold is
+   * recorded by no line.
+   */
+  async function boxWithADeadRunsHold() {
+    const box = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const { clock, merchant, deps, subscription } = box;
+    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    let retried = false;
+    let staleHeld = false;
+    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
+      const filter = args[0] as unknown as Filter;
+      if (retried || filter.sku !== 'RACE-B' || !(filter['stock.holds'] as { $ne?: string } | undefined)?.$ne) return updateOne(...args);
+      retried = true;
+      return (async () => {
+        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
+        await prepareNextBox(deps, subscription.id);
+        const held = await updateOne(...args);
+        staleHeld = true;
+        return held;
+      })();
+    }) as unknown as typeof updateOne);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (staleHeld && isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+      return findOneAndUpdate(...args);
+    }) as unknown as typeof findOneAndUpdate);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+    jest.restoreAllMocks();
+
+    expect(staleHeld).toBe(true);
+    const order = await box.theBox();
+    expect(order).toMatchObject({ status: 'reserved', assembledAt: expect.any(Date) });
+    expect(order.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'reserved' })]);
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 1, holds: 1, linesReserved: 1 });
+    // The dead run's hold: a unit of B promised to no line.
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 });
+    return { ...box, order };
+  }
+
+  test('when a stale preparation held the substitute after a retry built the box and died before its write, then cancelling the box gives that hold back too', async () => {
+    const { clock, merchant, order, theBox } = await boxWithADeadRunsHold();
+
+    expect(await cancelUnsentBox({ clock }, order, 'subscription_cancelled')).toMatchObject({ status: 'cancelled' });
+
+    expect((await theBox()).lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'released' })]);
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 1, reserved: 0, holds: 0, linesReserved: 0 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
+  });
+
+  test('when a stale preparation held the substitute after a retry built the box and died before its write, then shipping the box consumes its own hold and gives the stale one back', async () => {
+    const { app, merchant, order, theBox } = await boxWithADeadRunsHold();
+    // Paid (the payment itself is another suite's): only the status matters to shipping.
+    await BoxOrderModel.updateOne({ _id: order._id, status: 'reserved' }, { $set: { status: 'paid' } });
+
+    await request(app).post(`/api/v1/orders/${order._id}/ship`).set(merchant.auth).send({ carrier: 'DHL', trackingNumber: 'JD01' }).expect(200);
+
+    expect(await theBox()).toMatchObject({ status: 'shipped', lines: [expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'consumed' })] });
+    expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 0, holds: 0, linesConsumed: 1 });
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 3, reserved: 0, holds: 0, linesReserved: 0 });
+  });
+});
