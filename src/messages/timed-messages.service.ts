@@ -11,7 +11,7 @@ import type { Subscription } from '../subscriptions/subscription.model';
 import {
   boxContentsFor,
   customersWithSubscriptionIn,
-  liveSubscriptionsLockingBy,
+  liveSubscriptionPagesLockingBy,
   merchantsWithSubscriptionsIn,
   nextChargedCycle,
   subscriptionEndingsOf,
@@ -110,47 +110,48 @@ export async function remindUpcomingBoxes(deps: TimedMessageDeps): Promise<numbe
   return eachMerchant(deps, merchantsSending('subscription.upcoming_box', LIVE_STATUSES), async ({ merchant, settings }) => {
     const before = settings.days.upcomingBoxDaysBeforeCutoff * DAY_MS;
     let sent = 0;
-    for (const subscription of await liveSubscriptionsLockingBy(merchant._id, new Date(now.getTime() + before))) {
-      const cycle = firstOpenChargedCycle(subscription, now);
-      if (!cycle || now.getTime() < cycle.cutoffAt.getTime() - before) continue;
-      const link = async (action: 'subscription.skip' | 'subscription.swap' | 'subscription.add-extra') =>
-        (await linkFor(messages, {
-          action,
-          merchantId: merchant._id,
-          subjectId: subscription._id,
-          ...(action === 'subscription.swap' ? {} : { data: { cycleKey: cycle.cycleKey } }),
-          possibleUntil: cycle.cutoffAt,
-        }))!.url;
-      const queued = await sendOnce(
-        messages,
-        {
-          template: 'subscription.upcoming_box',
-          merchantId: merchant._id,
-          customerId: subscription.customerId,
-          subscriptionId: subscription._id,
-          key: `upcoming:${subscription._id}:${cycle.cycleKey}`,
-          data: undefined,
-        },
-        async () => {
-          const contents = await boxContentsFor(subscription, cycle);
-          return {
-            cycleKey: cycle.cycleKey,
-            chargeAt: cycle.chargeAt.toISOString(),
-            cutoffAt: cycle.cutoffAt.toISOString(),
-            lines: contents.lines.map((line) => ({
-              description: line.description,
-              quantity: line.quantity,
-              amount: { amountMinor: line.unitAmountMinor * line.quantity, currency: contents.currency },
-            })),
-            total: { amountMinor: contents.totalMinor, currency: contents.currency },
-            skipUrl: await link('subscription.skip'),
-            swapUrl: await link('subscription.swap'),
-            addExtraUrl: await link('subscription.add-extra'),
-          };
-        },
-      );
-      if (queued) sent += 1;
-    }
+    for await (const page of liveSubscriptionPagesLockingBy(merchant._id, new Date(now.getTime() + before)))
+      for (const subscription of page) {
+        const cycle = firstOpenChargedCycle(subscription, now);
+        if (!cycle || now.getTime() < cycle.cutoffAt.getTime() - before) continue;
+        const link = async (action: 'subscription.skip' | 'subscription.swap' | 'subscription.add-extra') =>
+          (await linkFor(messages, {
+            action,
+            merchantId: merchant._id,
+            subjectId: subscription._id,
+            ...(action === 'subscription.swap' ? {} : { data: { cycleKey: cycle.cycleKey } }),
+            possibleUntil: cycle.cutoffAt,
+          }))!.url;
+        const queued = await sendOnce(
+          messages,
+          {
+            template: 'subscription.upcoming_box',
+            merchantId: merchant._id,
+            customerId: subscription.customerId,
+            subscriptionId: subscription._id,
+            key: `upcoming:${subscription._id}:${cycle.cycleKey}`,
+            data: undefined,
+          },
+          async () => {
+            const contents = await boxContentsFor(subscription, cycle);
+            return {
+              cycleKey: cycle.cycleKey,
+              chargeAt: cycle.chargeAt.toISOString(),
+              cutoffAt: cycle.cutoffAt.toISOString(),
+              lines: contents.lines.map((line) => ({
+                description: line.description,
+                quantity: line.quantity,
+                amount: { amountMinor: line.unitAmountMinor * line.quantity, currency: contents.currency },
+              })),
+              total: { amountMinor: contents.totalMinor, currency: contents.currency },
+              skipUrl: await link('subscription.skip'),
+              swapUrl: await link('subscription.swap'),
+              addExtraUrl: await link('subscription.add-extra'),
+            };
+          },
+        );
+        if (queued) sent += 1;
+      }
     return sent;
   });
 }

@@ -1,7 +1,7 @@
 import { merchantIds } from '../merchants/merchant.queries';
 import { addLocalDays, datesWithAnniversaryOn, localDateOf, toInstant, type LocalDate } from '../shared/calendar';
 import { afterCursor, decodeCursor, listPage } from '../shared/pagination';
-import { LIVE_STATUSES, type SubscriptionStatus } from './subscription-states';
+import { BUILDING_STATUSES, type SubscriptionStatus } from './subscription-states';
 import { SubscriptionModel, type Subscription } from './subscription.model';
 
 /**
@@ -55,21 +55,20 @@ function oldestFirst(subscriptions: Subscription[]): Subscription[] {
 }
 
 /**
- * The merchant's live subscriptions whose first box still open may lock (reach its cut-off) by `by`, oldest
- * first, for the reminder before a box locks: a subscription whose boxes are built has its renewal check armed
+ * The merchant's live subscriptions whose first box still open may lock (reach its cut-off) by `by`, a page at a
+ * time, for the reminder before a box locks: a subscription whose boxes are built has its renewal check armed
  * at exactly that cut-off (src/renewals/renewal.service.ts), or unarmed by a change since, so those armed later
- * are left out; a past-due one is armed for the next dunning look instead, so every past-due one is read. The
- * caller works out each box. Indexes: `{ merchantId, renewalDueAt }`, `{ merchantId, status, … }`.
+ * are left out (`subscriptionPagesLockingBy`); a past-due one is armed for the next dunning look instead, so
+ * every past-due one is read, after the others. The caller works out each box. Index:
+ * `{ merchantId, status, renewalDueAt, _id }`.
  */
-export async function liveSubscriptionsLockingBy(merchantId: string, by: Date): Promise<Subscription[]> {
-  const live = { $in: [...LIVE_STATUSES] };
-  return oldestFirst(
-    await SubscriptionModel.find({
-      merchantId,
-      $or: [{ status: live, renewalDueAt: { $lte: by } }, { status: live, renewalDueAt: null }, { status: 'past_due' }],
-    }).lean(),
-  );
+export async function* liveSubscriptionPagesLockingBy(merchantId: string, by: Date, pageSize?: number): AsyncGenerator<Subscription[]> {
+  yield* subscriptionPagesLockingBy(merchantId, BUILDING_STATUSES, by, { pageSize });
+  yield* subscriptionPagesLockingBy(merchantId, ['past_due'], LATEST_DATE, { pageSize });
 }
+
+/** The latest instant a `Date` holds: "armed at any time". */
+const LATEST_DATE = new Date(8.64e15);
 
 /**
  * The merchant's subscriptions in these statuses (on these plans, when given) whose box may lock by `by`, as
@@ -84,7 +83,7 @@ export async function* subscriptionPagesLockingBy(
   merchantId: string,
   statuses: readonly SubscriptionStatus[],
   by: Date,
-  options: { planIds?: readonly string[] | undefined; pageSize?: number } = {},
+  options: { planIds?: readonly string[] | undefined; pageSize?: number | undefined } = {},
 ): AsyncGenerator<Subscription[]> {
   const pageSize = options.pageSize ?? 500;
   const status = { $in: [...statuses] };
