@@ -47,10 +47,12 @@ export async function startServices(logTo: (message: string) => void = log): Pro
   if (javaHeap && !/^\d{1,3}[mg]$/.test(javaHeap)) throw new Error('LOCAL_DB_JAVA_HEAP must look like 12g or 4096m');
   // A folder for the local server's data (mongo-java-server: an H2 file instead of memory), for stores bigger than its heap.
   const dataDir = process.env.LOCAL_DB_DATA_DIR || undefined;
+  // mongo-java-server in memory: one copy of each field name and short string (LOCAL_DB_SHARED_STRINGS=1), for big stores.
+  const sharedStrings = process.env.LOCAL_DB_SHARED_STRINGS === '1';
   const [database, stripeMock] = await Promise.all([
     process.env.MONGODB_URI
       ? undefined
-      : startLocalDatabase({ engine: engine as LocalDbEngine, log: logTo, ...(javaHeap ? { javaHeap } : {}), ...(dataDir ? { dataDir } : {}) }),
+      : startLocalDatabase({ engine: engine as LocalDbEngine, log: logTo, ...(javaHeap ? { javaHeap } : {}), ...(dataDir ? { dataDir } : {}), sharedStrings }),
     process.env.STRIPE_API_HOST ? undefined : startLocalStripeMock(logTo),
   ]);
   const stops = [database?.stop, stripeMock?.stop].filter((stop): stop is () => Promise<void> => stop !== undefined);

@@ -25,6 +25,11 @@ export interface LocalDatabaseOptions {
   log: (message: string) => void;
   /** mongo-java-server only: the Java heap's maximum (`-Xmx`), e.g. `12g`, for benchmarks with big stores; the JVM's default otherwise. */
   javaHeap?: string;
+  /**
+   * mongo-java-server's memory backend only: keep one copy of each field name and short string value in the
+   * stored documents (about half its heap in a big store), for benchmarks with millions of documents.
+   */
+  sharedStrings?: boolean;
 }
 
 /**
@@ -53,8 +58,8 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
     }
     case 'mongo-java-server': {
       const tool = await ensureMongoJavaServer(options.log);
-      let backendArgs = ['--backend', 'memory'];
-      storage = 'memory';
+      let backendArgs = ['--backend', options.sharedStrings ? 'memory-shared-strings' : 'memory'];
+      storage = options.sharedStrings ? 'memory, shared strings' : 'memory';
       if (options.dataDir) {
         await mkdir(options.dataDir, { recursive: true });
         storage = path.join(options.dataDir, 'mongo-java-server.mv');
