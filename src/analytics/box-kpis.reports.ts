@@ -14,6 +14,7 @@ import type {
   SkuFillReport,
 } from './box-kpis.schemas';
 import { rate } from './mrr-rules';
+import { bucketFields } from './bucket-fields';
 
 /**
  * The box-service KPIs, read from their projections (docs/analytics.md, "Box service") — never from orders,
@@ -57,7 +58,7 @@ function addSums(into: Sums, n: Record<string, number> | undefined): void {
 }
 
 async function bucketsIn(merchantId: string, family: BoxKpiFamily, range: Range) {
-  return BoxKpiBucketModel.find({ merchantId, family, month: { $gte: range.from, $lte: range.to } }, { factIds: 0 }).lean();
+  return BoxKpiBucketModel.find({ merchantId, family, month: { $gte: range.from, $lte: range.to } }, bucketFields(BoxKpiBucketModel)).lean();
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
@@ -97,7 +98,7 @@ export function p90(counted: Counted): number | null {
  * number of subscribers. Index: `{ merchantId, month }`.
  */
 async function firstBoxWaits(merchantId: string, range: Range): Promise<Map<string, { signedUp: number; days: Array<[number, number]> }>> {
-  const docs = await FirstBoxWaitsModel.find({ merchantId, month: { $gte: range.from, $lte: range.to } }, { factIds: 0 }).lean();
+  const docs = await FirstBoxWaitsModel.find({ merchantId, month: { $gte: range.from, $lte: range.to } }, bucketFields(FirstBoxWaitsModel)).lean();
   return new Map(
     docs.map((doc) => {
       // A count of 0 is a number of days some subscription waited before an earlier shipment was learnt.

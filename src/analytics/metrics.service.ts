@@ -5,6 +5,7 @@ import type { Clock } from '../shared/time';
 import { MetricBucketModel, type MetricBucket } from './analytics.model';
 import { rate } from './mrr-rules';
 import type { ChurnReport, MetricsQuery, MrrReport, SubscriberReport } from './metrics.schemas';
+import { bucketFields } from './bucket-fields';
 
 /**
  * The metrics, read from the analytics projections only (docs/analytics.md defines each): months are the
@@ -102,7 +103,7 @@ async function ledgerOf(merchantId: string, range: LedgerRange): Promise<Ledger>
   const { timezone, from, to } = range;
   const months = monthsBetween(from, to);
   const filter = { merchantId, ...(range.currency ? { currency: range.currency } : {}), ...(range.plan ? { planId: range.plan } : {}) };
-  const buckets = await MetricBucketModel.find(filter, { factIds: 0 }).lean();
+  const buckets = await MetricBucketModel.find(filter, bucketFields(MetricBucketModel)).lean();
   const currencies: Ledger['currencies'] = new Map();
   for (const bucket of buckets) {
     let entry = currencies.get(bucket.currency);

@@ -7,6 +7,7 @@ import { rate } from './mrr-rules';
 import { CohortBucketModel, RetentionBucketModel, SaveBucketModel, type CohortBucket, type RetentionBucket, type SaveBucket } from './retention.model';
 import { SAVED_DAYS } from './retention-projection.service';
 import type { CancellationReport, CohortReport, DunningReport, LtvReport, RetentionMetricsQuery } from './retention-metrics.schemas';
+import { bucketFields } from './bucket-fields';
 
 /**
  * Cohorts, LTV, reasons for leaving and dunning recovery, read from the retention projections (and, for
@@ -85,7 +86,7 @@ interface CohortFigures {
  * plans, whatever the number of subscribers. A cohort whose subscriptions all moved to an earlier one is empty.
  */
 async function cohortsOf(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, CohortFigures[]>> {
-  const buckets = await CohortBucketModel.find(bucketsIn(merchantId, query, range, 'cohort'), { factIds: 0 }).lean<CohortBucket[]>();
+  const buckets = await CohortBucketModel.find(bucketsIn(merchantId, query, range, 'cohort'), bucketFields(CohortBucketModel)).lean<CohortBucket[]>();
   const byCurrency = new Map<string, Map<string, CohortFigures>>();
   for (const b of buckets) {
     const cohorts = byCurrency.get(b.currency) ?? new Map<string, CohortFigures>();
@@ -208,7 +209,7 @@ export async function ltvReport(clock: Clock, merchantId: string, query: Retenti
 
 /** Per currency and month of the range: the retention buckets added up. */
 async function bucketMonths(merchantId: string, query: RetentionMetricsQuery, range: Range): Promise<Map<string, Map<string, RetentionBucket[]>>> {
-  const buckets = await RetentionBucketModel.find(bucketsIn(merchantId, query, range, 'month'), { factIds: 0 }).lean<RetentionBucket[]>();
+  const buckets = await RetentionBucketModel.find(bucketsIn(merchantId, query, range, 'month'), bucketFields(RetentionBucketModel)).lean<RetentionBucket[]>();
   const result = new Map<string, Map<string, RetentionBucket[]>>();
   for (const b of buckets) {
     const months = result.get(b.currency) ?? new Map<string, RetentionBucket[]>();
@@ -235,7 +236,7 @@ async function savesOf(
   query: RetentionMetricsQuery,
   range: Range,
 ): Promise<Map<string, Map<string, { saved: number; matured: number; stillActive: number }>>> {
-  const buckets = await SaveBucketModel.find(bucketsIn(merchantId, query, range, 'month'), { factIds: 0 }).lean<SaveBucket[]>();
+  const buckets = await SaveBucketModel.find(bucketsIn(merchantId, query, range, 'month'), bucketFields(SaveBucketModel)).lean<SaveBucket[]>();
   const result = new Map<string, Map<string, { saved: number; matured: number; stillActive: number }>>();
   for (const b of buckets) {
     for (const [day, counts] of Object.entries(b.days ?? {})) {

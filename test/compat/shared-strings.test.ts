@@ -29,9 +29,20 @@ afterAll(async () => {
 const long = 'x'.repeat(100); // longer than what the backend shares: stored as it comes
 const bigArray = Array.from({ length: 300 }, (_, i) => `fact_${i % 3}`); // longer than the arrays it walks
 
+interface Event {
+  _id: string;
+  subjectId: string;
+  seq: number;
+  type?: string;
+  data?: Record<string, unknown>;
+  done?: string[];
+  state?: string;
+  attempts?: number;
+}
+
 /** The same writes, answered with every document as read back (ordered by `_id`, fields in stored order). */
 async function writeAndRead(db: Db): Promise<{ docs: unknown[]; keys: string[][]; duplicate: unknown }> {
-  const events = db.collection<Record<string, unknown> & { _id: string }>('events');
+  const events = db.collection<Event>('events');
   await events.createIndex({ subjectId: 1, seq: 1 }, { unique: true });
   await events.insertMany([
     { _id: 'e1', subjectId: 'sub_1', seq: 1, type: 'box.paid', data: { lines: [{ sku: 'SKU-1', qty: 2 }], note: long }, done: ['a', 'b'] },
