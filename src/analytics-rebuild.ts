@@ -1,7 +1,5 @@
 import { rebuildAnalytics } from './analytics/analytics-projection.service';
-import { ConfigError, loadConfig } from './config/config';
-import { startLocalDatabase } from './local/local-database';
-import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
+import { runMaintenanceCommand } from './maintenance-command';
 
 /**
  * `npm run analytics:rebuild -- [--merchant <id>]`: drops the analytics projections of one store (or every
@@ -14,37 +12,14 @@ export function parseRebuildArgs(argv: readonly string[]): { merchantId?: string
   return { error: 'usage: npm run analytics:rebuild -- [--merchant mer_…]' };
 }
 
-async function main(): Promise<void> {
+if (require.main === module) {
   const args = parseRebuildArgs(process.argv.slice(2));
   if ('error' in args) {
     process.stderr.write(`${args.error}\n`);
     process.exit(2);
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
-  const log = (message: string): void => void process.stderr.write(`${message}\n`);
-  const local = config.database.uri ? undefined : await startLocalDatabase({ engine: config.database.localEngine, dataDir: config.database.dataDir, log });
-  try {
-    const connection = await connectDatabase(local?.uri ?? config.database.uri!, config.database.dbName);
-    await syncIndexes(connection);
+  runMaintenanceCommand(async () => {
     const result = await rebuildAnalytics(args);
-    process.stdout.write(`analytics rebuilt: ${result.merchants} store(s), ${result.facts} fact(s) replayed\n`);
-  } finally {
-    await disconnectDatabase();
-    await local?.stop();
-  }
-}
-
-if (require.main === module)
-  void main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
+    return `analytics rebuilt: ${result.merchants} store(s), ${result.facts} fact(s) replayed`;
   });
+}

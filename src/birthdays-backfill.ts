@@ -1,7 +1,5 @@
-import { ConfigError, loadConfig } from './config/config';
 import { backfillBirthdayMonthDays } from './customers/customer.service';
-import { startLocalDatabase } from './local/local-database';
-import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
+import { runMaintenanceCommand } from './maintenance-command';
 
 /**
  * `npm run customers:backfill-birthdays`: gives customers saved before `birthdayMonthDay` existed the month-day
@@ -10,32 +8,8 @@ import { connectDatabase, disconnectDatabase, syncIndexes } from './shared/db';
  * Idempotent, and safe while the app and workers run. Uses MONGODB_URI, else the local database `npm start`
  * uses (stop the app first: its file is not shared).
  */
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
-  const log = (message: string): void => void process.stderr.write(`${message}\n`);
-  const local = config.database.uri ? undefined : await startLocalDatabase({ engine: config.database.localEngine, dataDir: config.database.dataDir, log });
-  try {
-    const connection = await connectDatabase(local?.uri ?? config.database.uri!, config.database.dbName);
-    await syncIndexes(connection);
-    const result = await backfillBirthdayMonthDays();
-    process.stdout.write(`birthdays backfilled: ${result.examined} customer(s) with a birthday, ${result.written} written\n`);
-  } finally {
-    await disconnectDatabase();
-    await local?.stop();
-  }
-}
-
 if (require.main === module)
-  void main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
+  runMaintenanceCommand(async () => {
+    const result = await backfillBirthdayMonthDays();
+    return `birthdays backfilled: ${result.examined} customer(s) with a birthday, ${result.written} written`;
   });

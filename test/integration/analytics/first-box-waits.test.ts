@@ -1,8 +1,9 @@
 import { FirstBoxModel, FirstBoxWaitsModel } from '../../../src/analytics/box-kpis.model';
 import { boxServiceReport } from '../../../src/analytics/box-kpis.reports';
 import { applyFactToBoxKpis, rebuildBoxKpis } from '../../../src/analytics/box-kpis.service';
-import { FactModel, factId, type Fact } from '../../../src/events/fact.model';
+import { FactModel } from '../../../src/events/fact.model';
 import { FakeClock } from '../../../src/shared/time';
+import { factHistory } from '../../factories/fact-history.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { documentsReadWhile } from '../../helpers/analytics-projections';
 import { useTestDatabase } from '../../helpers/test-env';
@@ -20,35 +21,11 @@ describe('box-service projection: first-box waits per month of sign-up', () => {
 
   /** A store's facts, made in the order they are written (and followed in that order unless a test says otherwise). */
   function store(merchantId: string) {
-    const seqs = new Map<string, number>();
-    const made: Fact[] = [];
-    let boxes = 0;
-    const fact = (subjectType: 'subscription' | 'box', subjectId: string, subscriptionId: string, type: string, day: string, data: Record<string, unknown>) => {
-      const seq = (seqs.get(subjectId) ?? 0) + 1;
-      seqs.set(subjectId, seq);
-      const f = {
-        _id: factId(subjectId, seq),
-        merchantId,
-        type,
-        subjectType,
-        subjectId,
-        seq,
-        at: new Date(`${day}T12:00:00Z`),
-        actor: { kind: 'system' },
-        data,
-        subscriptionId,
-        relayedAt: new Date(`${day}T12:00:00Z`),
-        done: [],
-        state: 'succeeded',
-        attempts: 1,
-      } as unknown as Fact;
-      made.push(f);
-      return f;
-    };
+    const { made, fact, boxId } = factHistory(merchantId);
     return {
       made,
       created: (sub: string, day: string) => fact('subscription', sub, sub, 'subscription.created', day, { planId: 'plan_a', status: 'active' }),
-      shipped: (sub: string, day: string) => fact('box', `ord_${sub}_${(boxes += 1)}`, sub, 'box.shipped', day, { cycleKey: day, shipOn: day, from: 'paid' }),
+      shipped: (sub: string, day: string) => fact('box', boxId(sub), sub, 'box.shipped', day, { cycleKey: day, shipOn: day, from: 'paid' }),
     };
   }
 

@@ -2,8 +2,9 @@ import { rebuildAnalytics } from '../../../src/analytics/analytics-projection.se
 import { applyFactToRetention } from '../../../src/analytics/retention-projection.service';
 import { cancellationReport, cohortReport, ltvReport } from '../../../src/analytics/retention-metrics.service';
 import { CohortBucketModel, RetentionSubscriptionModel } from '../../../src/analytics/retention.model';
-import { FactModel, type Fact } from '../../../src/events/fact.model';
+import { FactModel } from '../../../src/events/fact.model';
 import { FakeClock } from '../../../src/shared/time';
+import { factHistory } from '../../factories/fact-history.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { documentsReadWhile } from '../../helpers/analytics-projections';
 import { useTestDatabase } from '../../helpers/test-env';
@@ -21,38 +22,13 @@ describe('retention projection: cohort and save buckets', () => {
 
   /** A store's facts, made and followed in the order they are written (a late fact is followed late). */
   function store(merchantId: string) {
-    const seqs = new Map<string, number>();
-    const made: Fact[] = [];
-    let boxes = 0;
-    const fact = (subjectType: 'subscription' | 'box', subjectId: string, subscriptionId: string, type: string, day: string, data: Record<string, unknown>) => {
-      const seq = (seqs.get(subjectId) ?? 0) + 1;
-      seqs.set(subjectId, seq);
-      const f = {
-        _id: `${subjectId}:${String(seq).padStart(8, '0')}`,
-        merchantId,
-        type,
-        subjectType,
-        subjectId,
-        seq,
-        at: new Date(`${day}T12:00:00Z`),
-        actor: { kind: 'system' },
-        data,
-        customerId: `cus_${subscriptionId}`,
-        subscriptionId,
-        relayedAt: new Date(`${day}T12:00:00Z`),
-        done: [],
-        state: 'succeeded',
-        attempts: 1,
-      } as unknown as Fact;
-      made.push(f);
-      return f;
-    };
+    const { made, fact, boxId } = factHistory(merchantId);
     return {
       made,
       created: (sub: string, day: string, planId = 'plan_a') =>
         fact('subscription', sub, sub, 'subscription.created', day, { planId, currency: 'USD', status: 'active' }),
       paid: (sub: string, day: string, amountPaidMinor: number) =>
-        fact('box', `ord_${sub}_${(boxes += 1)}`, sub, 'box.paid', day, { cycleKey: day.slice(0, 7), amountPaidMinor, currency: 'USD' }),
+        fact('box', boxId(sub), sub, 'box.paid', day, { cycleKey: day.slice(0, 7), amountPaidMinor, currency: 'USD' }),
       cancelled: (sub: string, day: string) => fact('subscription', sub, sub, 'subscription.cancelled', day, { reason: 'moving', mode: 'now', from: 'active' }),
       saved: (sub: string, day: string) =>
         fact('subscription', sub, sub, 'subscription.save_offer_accepted', day, { type: 'discount', percentOff: 20, cycleKey: day.slice(0, 7) }),

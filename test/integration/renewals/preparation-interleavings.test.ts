@@ -49,22 +49,32 @@ const SUBSTITUTED = {
   ],
 };
 
+/** A box due with variant A sold out, B and C at 2 each, and B chosen as the shopper's second choice. */
+async function soldOutWithSecondChoiceB() {
+  const setup = await dueBox(
+    {
+      variants: [
+        { name: 'A', sku: 'CHOICE-A' },
+        { name: 'B', sku: 'CHOICE-B' },
+        { name: 'C', sku: 'CHOICE-C' },
+      ],
+    },
+    { 'CHOICE-A': 0, 'CHOICE-B': 2, 'CHOICE-C': 2 },
+  );
+  await request(setup.app)
+    .post(`/api/v1/subscriptions/${setup.subscription.id}/second-choice`)
+    .set(setup.merchant.auth)
+    .send({ variantId: setup.variantIds[1] })
+    .expect(200);
+  return setup;
+}
+
 describe('renewals.prepare-boxes: interleavings of preparations, retries and cancellations of one box', () => {
   useTestDatabase();
   afterEach(() => jest.restoreAllMocks());
 
   test('when the shopper changes their second choice between an attempt that held it and the retry, then the retry gives that hold back and holds the new choice', async () => {
-    const { app, merchant, deps, subscription, variantIds, theBox } = await dueBox(
-      {
-        variants: [
-          { name: 'A', sku: 'CHOICE-A' },
-          { name: 'B', sku: 'CHOICE-B' },
-          { name: 'C', sku: 'CHOICE-C' },
-        ],
-      },
-      { 'CHOICE-A': 0, 'CHOICE-B': 2, 'CHOICE-C': 2 },
-    );
-    await request(app).post(`/api/v1/subscriptions/${subscription.id}/second-choice`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200);
+    const { app, merchant, deps, subscription, variantIds, theBox } = await soldOutWithSecondChoiceB();
 
     // The first attempt holds B (A is sold out) and stops before recording the line.
     const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
@@ -258,17 +268,7 @@ describe('renewals.prepare-boxes: a retry while an earlier preparation of the bo
   });
 
   test('when a preparation that read the old second choice reaches its write after a retry gave its hold back, then its write is refused, the order records the retry’s choice and every hold is backed', async () => {
-    const { app, merchant, deps, subscription, variantIds, theBox } = await dueBox(
-      {
-        variants: [
-          { name: 'A', sku: 'CHOICE-A' },
-          { name: 'B', sku: 'CHOICE-B' },
-          { name: 'C', sku: 'CHOICE-C' },
-        ],
-      },
-      { 'CHOICE-A': 0, 'CHOICE-B': 2, 'CHOICE-C': 2 },
-    );
-    await request(app).post(`/api/v1/subscriptions/${subscription.id}/second-choice`).set(merchant.auth).send({ variantId: variantIds[1] }).expect(200);
+    const { app, merchant, deps, subscription, variantIds, theBox } = await soldOutWithSecondChoiceB();
 
     // The interleaving: the stale run holds B (A is sold out) and reaches its write; the shopper's second choice
     // becomes C; a retry starts and gives B's hold back, then stops there; the stale run writes; the retry goes on.
