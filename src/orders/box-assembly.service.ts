@@ -93,7 +93,7 @@ export async function insertBoxOrder(
   fields: Partial<Pick<BoxOrder, 'stripeInvoiceId' | 'amountPaidMinor' | 'paidAt' | 'heldForInvoiceId'>> = {},
   facts: (draft: { orderId: string; currency: string; amountDueMinor: number }) => PendingFact[] = () => [],
   options: { memo?: RunMemo | undefined; likelyNew?: boolean; claim?: boolean } = {},
-): Promise<{ order: BoxOrder; inserted: boolean; claimed?: boolean }> {
+): Promise<{ order: BoxOrder; inserted: boolean; claimed?: boolean; unnumbered?: boolean }> {
   const { merchantId } = subscription;
   const orderId = boxOrderId(subscription._id, cycle.cycleKey);
   const existingOrder = () => BoxOrderModel.findOne({ subscriptionId: subscription._id, cycleKey: cycle.cycleKey }).lean();
@@ -179,8 +179,10 @@ export async function insertBoxOrder(
       );
       const claimed = result.value as BoxOrder | null;
       if (!claimed) throw new Error(`order of ${subscription._id} ${cycle.cycleKey} vanished`);
-      // Attempt 1 is the one that made it (an order made before attempts were numbered is the only exception).
-      return { order: claimed, inserted: claimed.preparationAttempt === 1, claimed: true };
+      // Attempt 1 is the one that made it — unless the order was made before attempts were numbered (an earlier
+      // `createdAt`): its lines may still hold under their plain ids, which this first claim gives back.
+      const made = claimed.preparationAttempt === 1 && claimed.createdAt.getTime() === now.getTime();
+      return { order: claimed, inserted: made, claimed: true, unnumbered: claimed.preparationAttempt === 1 && !made };
     } catch (error) {
       const existing = isDuplicateKeyError(error) ? await existingOrder() : null;
       if (existing) return { order: existing, inserted: false, claimed: false };
@@ -322,7 +324,7 @@ export async function assembleBoxAtCutoff(deps: AssemblyDeps, subscription: Subs
   // This preparation's attempt: claimed by the upsert that made (or found) the order, or by a claim of its own
   // when the order was found first; older attempts' holds the order does not record go back.
   let inserted = made.order;
-  if (made.claimed) await releaseOlderAttempts(inserted);
+  if (made.claimed) await releaseOlderAttempts(inserted, made.unnumbered);
   else {
     const claimed = await claimPreparation(inserted, { assembledAt: { $exists: false } });
     if (!claimed) return settled((await BoxOrderModel.findById(inserted._id).lean()) ?? inserted);

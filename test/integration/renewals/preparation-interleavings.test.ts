@@ -345,6 +345,38 @@ describe('renewals.prepare-boxes: a retry while an earlier preparation of the bo
     expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 1 });
   });
 
+  test('when the cut-off’s own write finds a box prepared before attempts were numbered (its run read no unpaid box), then that first claim gives the plain-id hold back too', async () => {
+    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+      return findOneAndUpdate(...args);
+    }) as unknown as typeof findOneAndUpdate);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+    jest.restoreAllMocks();
+    const stopped = await theBox();
+    await BoxOrderModel.updateOne({ _id: stopped._id }, { $unset: { preparationAttempt: 1 } });
+    await StockItemModel.updateOne({ merchantId: merchant.id, sku: 'RACE-B' }, { $set: { 'stock.holds': [stopped.lines[0]!.holdId] } });
+
+    // The retry, a minute later, read the unpaid boxes before the old box was visible to it: it goes straight to
+    // the cut-off's upsert, which finds the old box and claims it as attempt 1.
+    clock.set(new Date(clock.now().getTime() + 60_000));
+    const find = BoxOrderModel.find.bind(BoxOrderModel);
+    jest.spyOn(BoxOrderModel, 'find').mockImplementation(((...args: Parameters<typeof find>) => {
+      const status = (args[0] as { status?: { $in?: string[] } } | undefined)?.status;
+      if (status?.$in?.includes('held')) return { lean: () => Promise.resolve([]) };
+      return find(...args);
+    }) as unknown as typeof find);
+    await prepareNextBox(deps, subscription.id);
+    jest.restoreAllMocks();
+
+    const order = await theBox();
+    expect(order.preparationAttempt).toBe(1);
+    expect(order.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-B', stock: 'reserved' })]);
+    expect(await holdsAt(merchant.id, 'RACE-B')).toEqual([order.lines[0]!.holdId]);
+    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 1 });
+  });
+
   /**
    * The stale run finds A short; a unit of A is received and a retry prepares the box from start to end (A
    * reserved and recorded); only then does the stale run hold B, and it dies before its write. B's hold is
