@@ -59,42 +59,70 @@ function oldestFirst(subscriptions: Subscription[]): Subscription[] {
  * time, for the reminder before a box locks: a subscription whose boxes are built has its renewal check armed
  * at exactly that cut-off (src/renewals/renewal.service.ts), or unarmed by a change since, so those armed later
  * are left out (`subscriptionPagesLockingBy`); a past-due one is armed for the next dunning look instead, so
- * every past-due one is read, after the others. The caller works out each box. Index:
+ * every past-due one is read — before the others and again after them, so one that fails or recovers while
+ * the run pages is met in one of the reads. Each comes once. The caller works out each box. Index:
  * `{ merchantId, status, renewalDueAt, _id }`.
  */
 export async function* liveSubscriptionPagesLockingBy(merchantId: string, by: Date, pageSize?: number): AsyncGenerator<Subscription[]> {
-  yield* subscriptionPagesLockingBy(merchantId, BUILDING_STATUSES, by, { pageSize });
-  yield* subscriptionPagesLockingBy(merchantId, ['past_due'], LATEST_DATE, { pageSize });
+  const seen = new Set<string>();
+  yield* pagesLockingBy(merchantId, ['past_due'], LATEST_DATE, { pageSize }, seen);
+  yield* pagesLockingBy(merchantId, BUILDING_STATUSES, by, { pageSize }, seen);
+  yield* pagesLockingBy(merchantId, ['past_due'], LATEST_DATE, { pageSize }, seen);
 }
 
 /** The latest instant a `Date` holds: "armed at any time". */
 const LATEST_DATE = new Date(8.64e15);
 
 /**
- * The merchant's subscriptions in these statuses (on these plans, when given) whose box may lock by `by`, as
- * `liveSubscriptionsLockingBy` reads them, for jobs that work on the boxes locking in a window (the surprise-gift
- * planner): the renewal check is armed at the next charged box's cut-off (or unarmed after a change), so one
- * armed after `by` has no box locking by then and is not read. A page of at most `pageSize` at a time (keyset:
- * armed ones by `renewalDueAt, _id`, then unarmed ones by `_id`), so memory stays bounded however large the
- * store. A subscription re-armed between two pages may come twice: each comes once. Index:
- * `{ merchantId, status, renewalDueAt, _id }`; the plans are checked on the page (a campaign has a few).
+ * The merchant's subscriptions in these statuses (on these plans, when given) whose box may lock by `by`, for
+ * jobs that work on the boxes locking in a window (the surprise-gift planner): the renewal check is armed at the
+ * next charged box's cut-off (or unarmed after a change), so one armed after `by` has no box locking by then
+ * and is not read. A page of at most `pageSize` at a time, so memory stays bounded however large the store:
+ * the unarmed ones by `_id`, the armed ones by `renewalDueAt, _id`, then the unarmed ones again. A subscription
+ * armed or unarmed while the run pages moves from one read to the other; reading the unarmed ones on both sides
+ * of the armed ones meets it in one of them (the renewal job arms an unarmed one within minutes, so the second
+ * read is short). Each comes once. Index: `{ merchantId, status, renewalDueAt, _id }`; the plans are checked on
+ * the page (a campaign has a few).
  */
-export async function* subscriptionPagesLockingBy(
+export function subscriptionPagesLockingBy(
   merchantId: string,
   statuses: readonly SubscriptionStatus[],
   by: Date,
   options: { planIds?: readonly string[] | undefined; pageSize?: number | undefined } = {},
 ): AsyncGenerator<Subscription[]> {
+  return pagesLockingBy(merchantId, statuses, by, options, new Set());
+}
+
+async function* pagesLockingBy(
+  merchantId: string,
+  statuses: readonly SubscriptionStatus[],
+  by: Date,
+  options: { planIds?: readonly string[] | undefined; pageSize?: number | undefined },
+  seen: Set<string>,
+): AsyncGenerator<Subscription[]> {
   const pageSize = options.pageSize ?? 500;
   const status = { $in: [...statuses] };
   const onPlan = (subscription: Subscription) => !options.planIds?.length || options.planIds.includes(subscription.box.planId);
-  const seen = new Set<string>();
   const fresh = (page: Subscription[]) =>
     page.filter((subscription) => {
       if (seen.has(subscription._id) || !onPlan(subscription)) return false;
       seen.add(subscription._id);
       return true;
     });
+  async function* unarmed(): AsyncGenerator<Subscription[]> {
+    let after = '';
+    for (;;) {
+      const page = await SubscriptionModel.find({ merchantId, status, renewalDueAt: null, _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(pageSize)
+        .lean();
+      const kept = fresh(page);
+      if (kept.length > 0) yield kept;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1]!._id;
+    }
+  }
+  yield* unarmed();
   let last: { dueAt: Date; id: string } | undefined;
   for (;;) {
     const page = await SubscriptionModel.find({
@@ -112,17 +140,7 @@ export async function* subscriptionPagesLockingBy(
     const end = page[page.length - 1]!;
     last = { dueAt: end.renewalDueAt!, id: end._id };
   }
-  let after = '';
-  for (;;) {
-    const page = await SubscriptionModel.find({ merchantId, status, renewalDueAt: null, _id: { $gt: after } })
-      .sort({ _id: 1 })
-      .limit(pageSize)
-      .lean();
-    const kept = fresh(page);
-    if (kept.length > 0) yield kept;
-    if (page.length < pageSize) break;
-    after = page[page.length - 1]!._id;
-  }
+  yield* unarmed();
 }
 
 /**

@@ -106,6 +106,25 @@ describe('surprise gifts: the planner reads the boxes locking in its window', ()
     expect(new Set(ids).size).toBe(3);
   });
 
+  test('when a subscription is armed or unarmed while the run pages, then it is still read, once', async () => {
+    const { original, copy, cutoffOf } = await setUp();
+    const april = cutoffOf('2026-04-01');
+    const by = new Date('2026-03-30T00:00:00Z');
+    await SubscriptionModel.deleteOne({ _id: original._id });
+    const unarmed = [await copy(), await copy()].sort();
+    const armed = [await copy({ renewalDueAt: new Date('2026-03-20T00:00:00Z') }), await copy({ renewalDueAt: april })];
+    const ids: string[] = [];
+    for await (const page of subscriptionPagesLockingBy(original.merchantId, BUILDING_STATUSES, by, { pageSize: 1 })) {
+      const id = page[0]!._id;
+      // The renewal job arms the other unarmed one (its April cut-off) while the run reads the first; a change
+      // unarms the later armed one while the run reads the earlier.
+      if (id === unarmed[0]) await SubscriptionModel.updateOne({ _id: unarmed[1] }, { $set: { renewalDueAt: april } });
+      if (id === armed[0]) await SubscriptionModel.updateOne({ _id: armed[1] }, { $unset: { renewalDueAt: 1 } });
+      ids.push(...page.map((s) => s._id));
+    }
+    expect([...ids].sort()).toEqual([...unarmed, ...armed].sort());
+  });
+
   test('when most of the store locks later, then the planner reads only the boxes locking in its window and the job gifts exactly those, earliest cut-off first', async () => {
     const { clock, app, merchant, original, copy, cutoffOf, deps } = await setUp();
     const april = cutoffOf('2026-04-01');
@@ -138,7 +157,7 @@ describe('surprise gifts: the planner reads the boxes locking in its window', ()
     const read = await documentsReadWhile(async () => {
       plan = await simulateGiftPicks(campaign, now, new Date(now.getTime() + campaign.leadHours * 3_600_000));
     });
-    expect(read.subscriptions).toBe(5); // of the store's 11
+    expect(read.subscriptions).toBe(7); // 5 of the store's 11: the 2 unarmed ones are read on both sides of the armed ones
     expect(plan!.eligible).toBe(5);
     const first4 = [...locking].sort().slice(0, 4);
     expect(plan!.picks.map((pick) => [pick.subscriptionId, pick.cycle.cycleKey])).toEqual(first4.map((id) => [id, '2026-04-01']));
