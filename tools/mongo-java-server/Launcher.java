@@ -117,37 +117,36 @@ public final class Launcher {
 
     @Override
     protected Integer addDocumentInternal(Document document) {
-      share(document);
+      // Not visible to any query yet: its fields are put back under shared names.
+      Document copy = sharedCopy(document);
+      document.clear();
+      document.putAll(copy);
       return super.addDocumentInternal(document);
     }
 
     @Override
     protected void handleUpdate(Integer position, Document oldDocument, Document newDocument) {
-      share(newDocument); // the stored document, as updated
+      // The stored document, as updated, which a query on another connection may be reading: its values are
+      // swapped one reference at a time, never removed (its new field names stay as they came).
+      for (Map.Entry<String, Object> entry : newDocument.entrySet()) entry.setValue(shared(entry.getValue()));
     }
   }
 
-  /** Replaces, in place, each field name and short string value by its shared copy, all the way down. */
-  static void share(Document document) {
-    List<Map.Entry<String, Object>> entries = new ArrayList<>(document.entrySet());
-    document.clear();
-    for (Map.Entry<String, Object> entry : entries) document.put(entry.getKey().intern(), shared(entry.getValue()));
+  /** A copy of the document with each field name and short string value shared, all the way down. */
+  static Document sharedCopy(Document document) {
+    Document copy = new Document();
+    for (Map.Entry<String, Object> entry : document.entrySet()) copy.put(entry.getKey().intern(), shared(entry.getValue()));
+    return copy;
   }
 
-  @SuppressWarnings("unchecked")
+  /** The value with its strings shared: a short string's shared copy; a document or short array copied so. */
   static Object shared(Object value) {
     if (value instanceof String string) return string.length() <= SHARED_STRING_MAX_LENGTH ? string.intern() : string;
-    if (value instanceof Document document) {
-      share(document);
-      return document;
-    }
+    if (value instanceof Document document) return sharedCopy(document);
     if (value instanceof List<?> list && list.size() <= SHARED_ARRAY_MAX_LENGTH) {
-      List<Object> items = (List<Object>) list;
-      try {
-        for (int i = 0; i < items.size(); i++) items.set(i, shared(items.get(i)));
-      } catch (UnsupportedOperationException readOnly) {
-        // a list the server keeps read-only: stored as it is
-      }
+      List<Object> copy = new ArrayList<>(list.size());
+      for (Object item : list) copy.add(shared(item));
+      return copy;
     }
     return value;
   }
