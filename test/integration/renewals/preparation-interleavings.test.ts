@@ -49,6 +49,61 @@ const SUBSTITUTED = {
   ],
 };
 
+/** A hold being placed at `sku` (a guarded push of a hold id not there yet), not a release. */
+const isNewHoldAt = (sku: string, filter: Filter) => filter.sku === sku && (filter['stock.holds'] as { $ne?: string } | undefined)?.$ne !== undefined;
+
+/** Every write that records a box's reserved lines fails (while `when` holds), as a worker that stops there. */
+function stopReservationWrites(when: () => boolean = () => true) {
+  const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
+  return jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
+    if (when() && isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
+    return findOneAndUpdate(...args);
+  }) as unknown as typeof findOneAndUpdate);
+}
+
+/** Runs `meanwhile` just before the first new hold at `sku` is placed; `ran` and `held` say how far it got. */
+function meanwhileBeforeHoldAt(sku: string, meanwhile: () => Promise<void>) {
+  const updateOne = StockItemModel.updateOne.bind(StockItemModel);
+  const state = { ran: false, held: false };
+  jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
+    if (state.ran || !isNewHoldAt(sku, args[0] as unknown as Filter)) return updateOne(...args);
+    state.ran = true;
+    return (async () => {
+      await meanwhile();
+      const held = await updateOne(...args);
+      state.held = true;
+      return held;
+    })();
+  }) as unknown as typeof updateOne);
+  return state;
+}
+
+/**
+ * Two preparations of the box that stopped before their writes, holding its line at two SKUs: the first finds
+ * A short; a unit of A is received; a second holds A and stops; the first holds B and stops.
+ */
+async function twoStoppedHolders({ clock, merchant, deps, subscription }: Awaited<ReturnType<typeof dueBox>>) {
+  const interleaving = meanwhileBeforeHoldAt('RACE-B', async () => {
+    await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
+    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+  });
+  stopReservationWrites();
+  await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+  jest.restoreAllMocks();
+  expect(interleaving.ran).toBe(true);
+}
+
+/** A box prepared before attempts were numbered: its run stopped holding B under the line's own id, no attempt on the order. */
+async function stoppedBeforeAttemptsWereNumbered({ merchant, deps, subscription, theBox }: Awaited<ReturnType<typeof dueBox>>) {
+  stopReservationWrites();
+  await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
+  jest.restoreAllMocks();
+  const stopped = await theBox();
+  await BoxOrderModel.updateOne({ _id: stopped._id }, { $unset: { preparationAttempt: 1 } });
+  await StockItemModel.updateOne({ merchantId: merchant.id, sku: 'RACE-B' }, { $set: { 'stock.holds': [stopped.lines[0]!.holdId] } });
+  expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 });
+}
+
 /** A box due with variant A sold out, B and C at 2 each, and B chosen as the shopper's second choice. */
 async function soldOutWithSecondChoiceB() {
   const setup = await dueBox(
@@ -77,11 +132,7 @@ describe('renewals.prepare-boxes: interleavings of preparations, retries and can
     const { app, merchant, deps, subscription, variantIds, theBox } = await soldOutWithSecondChoiceB();
 
     // The first attempt holds B (A is sold out) and stops before recording the line.
-    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
-    const stopped = jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
-      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
-      return findOneAndUpdate(...args);
-    }) as unknown as typeof findOneAndUpdate);
+    const stopped = stopReservationWrites();
     await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
     stopped.mockRestore();
     expect(await stockBesideLines(merchant.id, 'CHOICE-B')).toMatchObject({ onHand: 1, reserved: 1, holds: 1, linesReserved: 0 });
@@ -178,30 +229,11 @@ describe('renewals.prepare-boxes: interleavings of preparations, retries and can
   });
 
   test('when two preparations that stopped held one line at the variant and at its substitute, then cancelling the box gives back both holds', async () => {
-    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const box = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const { clock, merchant, theBox } = box;
+    // Two stopped preparations: the line held at A and at B, and the order records neither.
+    await twoStoppedHolders(box);
 
-    // The first run finds A short; a unit of A is received; a second run holds A and stops before its write;
-    // the first holds B and stops before its write. Same hold id, at two SKUs, and the order records neither.
-    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
-    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
-    let interleaved = false;
-    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
-      if (interleaved || !isHoldAt('RACE-B', args[0] as unknown as Filter)) return updateOne(...args);
-      interleaved = true;
-      return (async () => {
-        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
-        await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
-        return updateOne(...args);
-      })();
-    }) as unknown as typeof updateOne);
-    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
-      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
-      return findOneAndUpdate(...args);
-    }) as unknown as typeof findOneAndUpdate);
-    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
-    jest.restoreAllMocks();
-
-    expect(interleaved).toBe(true);
     const pending = await theBox();
     expect(pending.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'pending' })]);
     expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 1, holds: 1 });
@@ -228,30 +260,9 @@ describe('renewals.prepare-boxes: a retry while an earlier preparation of the bo
   const holdsAt = async (merchantId: string, sku: string) => (await StockItemModel.findOne({ merchantId, sku }).lean())?.stock.holds ?? [];
 
   test('when two stopped preparations held one line at the variant and at its substitute and the box is retried, then it ends with one hold for the line and the other SKU gets its unit back', async () => {
-    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
-
-    // The first run finds A short; a unit of A is received; a second run holds A and stops before its write;
-    // the first holds B and stops before its write.
-    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
-    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
-    let interleaved = false;
-    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
-      const filter = args[0] as unknown as Filter;
-      if (interleaved || filter.sku !== 'RACE-B' || !(filter['stock.holds'] as { $ne?: string } | undefined)?.$ne) return updateOne(...args);
-      interleaved = true;
-      return (async () => {
-        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
-        await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
-        return updateOne(...args);
-      })();
-    }) as unknown as typeof updateOne);
-    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
-      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
-      return findOneAndUpdate(...args);
-    }) as unknown as typeof findOneAndUpdate);
-    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
-    jest.restoreAllMocks();
-    expect(interleaved).toBe(true);
+    const box = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const { merchant, deps, subscription, theBox } = box;
+    await twoStoppedHolders(box);
     expect(await stockBesideLines(merchant.id, 'RACE-A')).toMatchObject({ onHand: 0, reserved: 1, holds: 1, linesReserved: 0 });
     expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 });
 
@@ -323,19 +334,9 @@ describe('renewals.prepare-boxes: a retry while an earlier preparation of the bo
   });
 
   test('when a box prepared before attempts were numbered held its line under its plain id and stopped, then the retry gives that hold back and holds its own', async () => {
-    const { merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
-    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
-    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
-      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
-      return findOneAndUpdate(...args);
-    }) as unknown as typeof findOneAndUpdate);
-    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
-    jest.restoreAllMocks();
-    // As the code before numbered attempts left it: no attempt on the order, B held under the line's own id.
-    const stopped = await theBox();
-    await BoxOrderModel.updateOne({ _id: stopped._id }, { $unset: { preparationAttempt: 1 } });
-    await StockItemModel.updateOne({ merchantId: merchant.id, sku: 'RACE-B' }, { $set: { 'stock.holds': [stopped.lines[0]!.holdId] } });
-    expect(await stockBesideLines(merchant.id, 'RACE-B')).toMatchObject({ onHand: 2, reserved: 1, holds: 1, linesReserved: 0 });
+    const box = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const { merchant, deps, subscription, theBox } = box;
+    await stoppedBeforeAttemptsWereNumbered(box);
 
     await prepareNextBox(deps, subscription.id);
 
@@ -346,17 +347,9 @@ describe('renewals.prepare-boxes: a retry while an earlier preparation of the bo
   });
 
   test('when the cut-off’s own write finds a box prepared before attempts were numbered (its run read no unpaid box), then that first claim gives the plain-id hold back too', async () => {
-    const { clock, merchant, deps, subscription, theBox } = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
-    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
-    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
-      if (isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
-      return findOneAndUpdate(...args);
-    }) as unknown as typeof findOneAndUpdate);
-    await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
-    jest.restoreAllMocks();
-    const stopped = await theBox();
-    await BoxOrderModel.updateOne({ _id: stopped._id }, { $unset: { preparationAttempt: 1 } });
-    await StockItemModel.updateOne({ merchantId: merchant.id, sku: 'RACE-B' }, { $set: { 'stock.holds': [stopped.lines[0]!.holdId] } });
+    const box = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
+    const { clock, merchant, deps, subscription, theBox } = box;
+    await stoppedBeforeAttemptsWereNumbered(box);
 
     // The retry, a minute later, read the unpaid boxes before the old box was visible to it: it goes straight to
     // the cut-off's upsert, which finds the old box and claims it as attempt 1.
@@ -385,30 +378,16 @@ describe('renewals.prepare-boxes: a retry while an earlier preparation of the bo
   async function boxWithADeadRunsHold() {
     const box = await dueBox(SUBSTITUTED, { 'RACE-A': 0, 'RACE-B': 3 });
     const { clock, merchant, deps, subscription } = box;
-    const updateOne = StockItemModel.updateOne.bind(StockItemModel);
-    const findOneAndUpdate = BoxOrderModel.findOneAndUpdate.bind(BoxOrderModel);
-    let retried = false;
-    let staleHeld = false;
-    jest.spyOn(StockItemModel, 'updateOne').mockImplementation(((...args: Parameters<typeof updateOne>) => {
-      const filter = args[0] as unknown as Filter;
-      if (retried || filter.sku !== 'RACE-B' || !(filter['stock.holds'] as { $ne?: string } | undefined)?.$ne) return updateOne(...args);
-      retried = true;
-      return (async () => {
-        await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
-        await prepareNextBox(deps, subscription.id);
-        const held = await updateOne(...args);
-        staleHeld = true;
-        return held;
-      })();
-    }) as unknown as typeof updateOne);
-    jest.spyOn(BoxOrderModel, 'findOneAndUpdate').mockImplementation(((...args: Parameters<typeof findOneAndUpdate>) => {
-      if (staleHeld && isReservationWrite(args[0] as unknown as Filter)) return Promise.reject(new Error('worker stopped'));
-      return findOneAndUpdate(...args);
-    }) as unknown as typeof findOneAndUpdate);
+    // The retry runs to the end just before the stale run's hold at B; the stale run then stops at its write.
+    const stale = meanwhileBeforeHoldAt('RACE-B', async () => {
+      await adjustVariantStock(clock, merchant.id, 'RACE-A', 1);
+      await prepareNextBox(deps, subscription.id);
+    });
+    stopReservationWrites(() => stale.held);
     await expect(prepareNextBox(deps, subscription.id)).rejects.toThrow('worker stopped');
     jest.restoreAllMocks();
 
-    expect(staleHeld).toBe(true);
+    expect(stale.held).toBe(true);
     const order = await box.theBox();
     expect(order).toMatchObject({ status: 'reserved', assembledAt: expect.any(Date) });
     expect(order.lines).toEqual([expect.objectContaining({ kind: 'plan', sku: 'RACE-A', stock: 'reserved' })]);
