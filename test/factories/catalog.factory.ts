@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateAddonBody } from '../../src/addons/addon.schemas';
 import type { CreateCustomerBody } from '../../src/customers/customer.schemas';
+import type { LoyaltyProgramBody } from '../../src/loyalty/loyalty.schemas';
 import type { CreatePlanBody } from '../../src/plans/plan.schemas';
 
 export function buildPlanInput(overrides: Partial<CreatePlanBody> = {}): CreatePlanBody {
@@ -32,6 +33,20 @@ export function buildCustomerInput(overrides: Partial<CreateCustomerBody> = {}):
     name: 'Ana Shopper',
     shippingAddress: { line1: '1 Main St', city: 'Springfield', region: 'IL', postalCode: '62701', country: 'US' },
     marketingConsent: false,
+    ...overrides,
+  };
+}
+
+/** A loyalty programme that only grants what offers give (no points per unit spent, no tiers). */
+export function buildLoyaltyProgramInput(overrides: Partial<LoyaltyProgramBody> = {}): LoyaltyProgramBody {
+  return {
+    enabled: true,
+    pointsPerUnit: 0,
+    redemption: { points: 100, creditMinor: 1000 },
+    autoApply: false,
+    expiry: null,
+    tierBasis: 'paid_boxes',
+    tiers: [],
     ...overrides,
   };
 }

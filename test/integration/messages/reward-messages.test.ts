@@ -2,7 +2,7 @@ import request from 'supertest';
 import { grantYearlyRewards } from '../../../src/offers/offer.service';
 import { FakeClock } from '../../../src/shared/time';
 import { createStripeGateway } from '../../../src/stripe/stripe-gateway';
-import { buildAddonInput, buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
+import { buildAddonInput, buildCustomerInput, buildLoyaltyProgramInput, buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant } from '../../factories/merchant.factory';
 import { factsAbout, followFacts } from '../../helpers/facts';
 import { queuedMessages } from '../../helpers/messages';
@@ -40,19 +40,7 @@ describe('messages about rewards: birthday and anniversary grants, perks unlocke
 
   test('when a birthday (points) and an anniversary (a free add-on) are granted, then each grant records reward.granted and the shopper is told once what they got', async () => {
     const { clock, app, merchant, subscribe } = await setUp();
-    await request(app)
-      .put('/api/v1/loyalty-program')
-      .set(merchant.auth)
-      .send({
-        enabled: true,
-        pointsPerUnit: 0,
-        redemption: { points: 100, creditMinor: 1000 },
-        autoApply: false,
-        expiry: null,
-        tierBasis: 'paid_boxes',
-        tiers: [],
-      })
-      .expect(200);
+    await request(app).put('/api/v1/loyalty-program').set(merchant.auth).send(buildLoyaltyProgramInput()).expect(200);
     const mug = (
       await request(app)
         .post('/api/v1/addons')

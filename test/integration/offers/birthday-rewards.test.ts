@@ -5,7 +5,7 @@ import { birthdayMonthDaysIn, grantYearlyRewards } from '../../../src/offers/off
 import { newId } from '../../../src/shared/ids';
 import { FakeClock } from '../../../src/shared/time';
 import { SubscriptionModel } from '../../../src/subscriptions/subscription.model';
-import { buildCustomerInput, buildPlanInput } from '../../factories/catalog.factory';
+import { buildCustomerInput, buildLoyaltyProgramInput, buildPlanInput } from '../../factories/catalog.factory';
 import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
 import { documentsReadWhile } from '../../helpers/analytics-projections';
 import { buildTestApp } from '../../helpers/test-app';
@@ -23,19 +23,7 @@ describe('birthday rewards: only the shoppers whose birthday is due are read', (
     const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
     const plan = (await request(app).post('/api/v1/plans').set(merchant.auth).send(buildPlanInput()).expect(201)).body;
     if (options.offer) {
-      await request(app)
-        .put('/api/v1/loyalty-program')
-        .set(merchant.auth)
-        .send({
-          enabled: true,
-          pointsPerUnit: 0,
-          redemption: { points: 100, creditMinor: 1000 },
-          autoApply: false,
-          expiry: null,
-          tierBasis: 'paid_boxes',
-          tiers: [],
-        })
-        .expect(200);
+      await request(app).put('/api/v1/loyalty-program').set(merchant.auth).send(buildLoyaltyProgramInput()).expect(200);
       await request(app)
         .post('/api/v1/offers')
         .set(merchant.auth)
