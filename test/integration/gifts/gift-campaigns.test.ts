@@ -1,4 +1,3 @@
-import type { Express } from 'express';
 import request from 'supertest';
 import { attachSurpriseGifts, giftLinesFor, settleGiftsOfOrder } from '../../../src/gifts/gift.service';
 import { GiftAwardModel } from '../../../src/gifts/gift-award.model';
@@ -7,15 +6,14 @@ import { giftAwardId } from '../../../src/gifts/gift-rules';
 import { BoxOrderModel, type BoxOrder, type OrderLine, type OrderStatus } from '../../../src/orders/box-order.model';
 import { cycleByKey, nextCycle } from '../../../src/shared/calendar';
 import { derivedId, newId } from '../../../src/shared/ids';
-import { FakeClock } from '../../../src/shared/time';
 import { SubscriptionModel, type Subscription } from '../../../src/subscriptions/subscription.model';
 import { buildAddonInput, buildCustomerInput } from '../../factories/catalog.factory';
 import { queuedMessages } from '../../helpers/messages';
-import { createMerchant, type TestMerchant } from '../../factories/merchant.factory';
-import { subscribeShopper, type SubscribedShopper } from '../../factories/subscription.factory';
+import { createMerchant } from '../../factories/merchant.factory';
+import { subscribeShopper } from '../../factories/subscription.factory';
 import { factsAbout, followFacts } from '../../helpers/facts';
-import { buildTestApp } from '../../helpers/test-app';
-import { silentLogger, useTestDatabase } from '../../helpers/test-env';
+import { useTestDatabase } from '../../helpers/test-env';
+import { BEFORE_APRIL_CUTOFF, createCampaign, giftStore, type GiftStore } from '../../factories/gift-store.factory';
 
 /**
  * Surprise-gift campaigns: the job gives each campaign's gift to the boxes it picks before their cut-off,
@@ -24,36 +22,9 @@ import { silentLogger, useTestDatabase } from '../../helpers/test-env';
  * subscription with their own ids and shoppers, written straight to the database to keep this file fast.
  */
 
-// A subscription made on Mar 1 (07:00 New York) charges on the 1st of each month; its April box locks on
-// Mar 29 at 07:00 (11:00Z), so on Mar 28 at noon UTC it is within the default 48 hours before its cut-off.
-const SUBSCRIBED_AT = '2026-03-01T12:00:00Z';
-const BEFORE_APRIL_CUTOFF = '2026-03-28T12:00:00Z';
 const HOUR_MS = 3_600_000;
-
-interface Setup {
-  clock: FakeClock;
-  app: Express;
-  merchant: TestMerchant;
-  shopper: SubscribedShopper;
-  addon: { id: string; name: string; sku: string };
-  deps: { clock: FakeClock; logger: typeof silentLogger };
-}
-
-async function setUp(): Promise<Setup> {
-  const clock = new FakeClock(SUBSCRIBED_AT);
-  const { app } = buildTestApp({ clock });
-  const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
-  const shopper = await subscribeShopper(app, merchant);
-  await SubscriptionModel.updateOne({ _id: shopper.subscription.id }, { $set: { status: 'active' } });
-  const addon = (
-    await request(app)
-      .post('/api/v1/addons')
-      .set(merchant.auth)
-      .send(buildAddonInput({ name: 'Tasting spoon', stock: 500 }))
-      .expect(201)
-  ).body;
-  return { clock, app, merchant, shopper, addon, deps: { clock, logger: silentLogger } };
-}
+type Setup = GiftStore;
+const setUp = giftStore;
 
 /** The API subscription and `count - 1` copies of it, each with its own id and shopper; sorted by id. */
 async function subscriptions(setup: Setup, count: number): Promise<Subscription[]> {
@@ -71,21 +42,6 @@ async function subscriptions(setup: Setup, count: number): Promise<Subscription[
   }));
   if (copies.length > 0) await SubscriptionModel.insertMany(copies);
   return [original, ...copies].sort((a, b) => (a._id < b._id ? -1 : 1));
-}
-
-async function createCampaign(setup: Setup, overrides: Record<string, unknown> = {}, activate = true) {
-  const body = {
-    name: 'Spring thank-you',
-    giftAddonIds: [setup.addon.id],
-    unitCostMinor: 300,
-    stockBudget: 10,
-    costBudgetMinor: 100_000,
-    startsOn: '2026-03-01',
-    ...overrides,
-  };
-  const campaign = (await request(setup.app).post('/api/v1/gift-campaigns').set(setup.merchant.auth).send(body).expect(201)).body;
-  if (!activate) return campaign;
-  return (await request(setup.app).post(`/api/v1/gift-campaigns/${campaign.id}/activate`).set(setup.merchant.auth).expect(200)).body;
 }
 
 const awardsOf = (campaignId: string) => GiftAwardModel.find({ campaignId }).sort({ subscriptionId: 1, cycleKey: 1 }).lean();

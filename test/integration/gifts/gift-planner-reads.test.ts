@@ -1,19 +1,15 @@
-import request from 'supertest';
 import { attachSurpriseGifts, simulateGiftPicks } from '../../../src/gifts/gift.service';
 import { GiftAwardModel } from '../../../src/gifts/gift-award.model';
 import { GiftCampaignModel } from '../../../src/gifts/gift-campaign.model';
 import { cycleByKey } from '../../../src/shared/calendar';
 import { newId } from '../../../src/shared/ids';
-import { FakeClock } from '../../../src/shared/time';
 import { BUILDING_STATUSES } from '../../../src/subscriptions/subscription-states';
 import { SubscriptionModel, type Subscription } from '../../../src/subscriptions/subscription.model';
 import { subscriptionPagesLockingBy } from '../../../src/subscriptions/subscription.queries';
-import { buildAddonInput } from '../../factories/catalog.factory';
+import { BEFORE_APRIL_CUTOFF, createCampaign, giftStore } from '../../factories/gift-store.factory';
 import { createMerchant } from '../../factories/merchant.factory';
-import { subscribeShopper } from '../../factories/subscription.factory';
 import { documentsReadWhile } from '../../helpers/analytics-projections';
-import { buildTestApp } from '../../helpers/test-app';
-import { silentLogger, useTestDatabase } from '../../helpers/test-env';
+import { useTestDatabase } from '../../helpers/test-env';
 
 /**
  * The surprise-gift planner reads only the subscriptions whose box may lock in its window, by the renewal
@@ -22,20 +18,12 @@ import { silentLogger, useTestDatabase } from '../../helpers/test-env';
  * database, each with its own id, to keep this file fast.
  */
 
-// Subscribed on Mar 1 (New York): charged on the 1st; the April box locks on Mar 29 at 11:00Z.
-const SUBSCRIBED_AT = '2026-03-01T12:00:00Z';
-const BEFORE_APRIL_CUTOFF = '2026-03-28T12:00:00Z';
-
 describe('surprise gifts: the planner reads the boxes locking in its window', () => {
   useTestDatabase();
 
   async function setUp() {
-    const clock = new FakeClock(SUBSCRIBED_AT);
-    const { app } = buildTestApp({ clock });
-    const merchant = await createMerchant({ timezone: 'America/New_York' }, clock);
-    const shopper = await subscribeShopper(app, merchant);
-    await SubscriptionModel.updateOne({ _id: shopper.subscription.id }, { $set: { status: 'active' } });
-    const original = (await SubscriptionModel.findById(shopper.subscription.id).lean())!;
+    const store = await giftStore();
+    const original = (await SubscriptionModel.findById(store.shopper.subscription.id).lean())!;
     /** A copy of the API subscription with its own id, shopper and these fields (`renewalDueAt: undefined`: unarmed). */
     const copy = async (fields: Partial<Subscription> = {}): Promise<string> => {
       const { renewalDueAt: _armed, ...rest } = original;
@@ -44,7 +32,7 @@ describe('surprise gifts: the planner reads the boxes locking in its window', ()
       return _id;
     };
     const cutoffOf = (cycleKey: string) => cycleByKey(original.schedule, cycleKey)!.cutoffAt;
-    return { clock, app, merchant, shopper, original, copy, cutoffOf, deps: { clock, logger: silentLogger } };
+    return { ...store, original, copy, cutoffOf };
   }
 
   const readAll = async (merchantId: string, by: Date, options: { planIds?: string[]; pageSize?: number } = {}) => {
@@ -126,7 +114,8 @@ describe('surprise gifts: the planner reads the boxes locking in its window', ()
   });
 
   test('when most of the store locks later, then the planner reads only the boxes locking in its window and the job gifts exactly those, earliest cut-off first', async () => {
-    const { clock, app, merchant, original, copy, cutoffOf, deps } = await setUp();
+    const setup = await setUp();
+    const { clock, merchant, original, copy, cutoffOf, deps } = setup;
     const april = cutoffOf('2026-04-01');
     const may = cutoffOf('2026-05-01');
     // Locking in the window: armed at the April cut-off, or unarmed (the API subscription is, after its change).
@@ -134,21 +123,7 @@ describe('surprise gifts: the planner reads the boxes locking in its window', ()
     const locking = [original._id, await copy({ renewalDueAt: april }), await copy({ renewalDueAt: april }), await copy({ renewalDueAt: april }), await copy()];
     // April skipped: the next box is May's, and the renewal check is armed at its cut-off.
     for (let i = 0; i < 6; i += 1) await copy({ skippedCycleKeys: ['2026-04-01'], renewalDueAt: may });
-    const addon = (
-      await request(app)
-        .post('/api/v1/addons')
-        .set(merchant.auth)
-        .send(buildAddonInput({ name: 'Tasting spoon', stock: 500 }))
-        .expect(201)
-    ).body;
-    const created = (
-      await request(app)
-        .post('/api/v1/gift-campaigns')
-        .set(merchant.auth)
-        .send({ name: 'Spring thank-you', giftAddonIds: [addon.id], unitCostMinor: 300, stockBudget: 4, costBudgetMinor: 100_000, startsOn: '2026-03-01' })
-        .expect(201)
-    ).body;
-    await request(app).post(`/api/v1/gift-campaigns/${created.id}/activate`).set(merchant.auth).expect(200);
+    const created = await createCampaign(setup, { stockBudget: 4 });
     const campaign = (await GiftCampaignModel.findById(created.id).lean())!;
     clock.set(BEFORE_APRIL_CUTOFF);
     const now = clock.now();
